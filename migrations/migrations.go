@@ -1,0 +1,118 @@
+// Package migrations holds the numbered SQL migrations (NNN_name.up.sql), embedded in every
+// binary, and applies them: one transaction each, recorded in schema_migrations, serialised
+// by an advisory lock so that concurrent starters do not race.
+package migrations
+
+import (
+	"context"
+	"embed"
+	"fmt"
+	"io/fs"
+	"regexp"
+	"sort"
+	"strconv"
+
+	"github.com/jackc/pgx/v5"
+)
+
+//go:embed *.up.sql
+var files embed.FS
+
+var nameRE = regexp.MustCompile(`^(\d{3})_([a-z0-9_]+)\.up\.sql$`)
+
+// Migration is one numbered SQL file.
+type Migration struct {
+	Version int
+	Name    string
+	SQL     string
+}
+
+// All returns the migrations in order, or an error if a file is misnamed or numbers are not
+// contiguous from 1.
+func All() ([]Migration, error) { return parse(files) }
+
+func parse(fsys fs.FS) ([]Migration, error) {
+	names, err := fs.Glob(fsys, "*.sql")
+	if err != nil {
+		return nil, err
+	}
+	var out []Migration
+	for _, n := range names {
+		m := nameRE.FindStringSubmatch(n)
+		if m == nil {
+			return nil, fmt.Errorf("migration %q: want NNN_name.up.sql", n)
+		}
+		v, _ := strconv.Atoi(m[1]) // three digits by the pattern
+		b, err := fs.ReadFile(fsys, n)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, Migration{Version: v, Name: m[2], SQL: string(b)})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Version < out[j].Version })
+	for i, m := range out {
+		if m.Version != i+1 {
+			return nil, fmt.Errorf("migration %03d_%s: numbers must run 1, 2, 3... without gaps or repeats; want %03d", m.Version, m.Name, i+1)
+		}
+	}
+	return out, nil
+}
+
+// lockKey is the advisory lock that serialises migrators on one database.
+const lockKey = 0x646f7374 // "dost"
+
+// Apply brings the database conn points at up to date and returns the versions it applied.
+func Apply(ctx context.Context, conn *pgx.Conn) ([]int, error) {
+	all, err := All()
+	if err != nil {
+		return nil, err
+	}
+	if _, err := conn.Exec(ctx, `SELECT pg_advisory_lock($1)`, lockKey); err != nil {
+		return nil, fmt.Errorf("take migration lock: %w", err)
+	}
+	defer conn.Exec(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock($1)`, lockKey) //nolint:errcheck // the session ends soon; the lock goes with it
+	if _, err := conn.Exec(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+		version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`); err != nil {
+		return nil, fmt.Errorf("create schema_migrations: %w", err)
+	}
+	applied := map[int]bool{}
+	rows, err := conn.Query(ctx, `SELECT version FROM schema_migrations`)
+	if err != nil {
+		return nil, fmt.Errorf("read schema_migrations: %w", err)
+	}
+	vs, err := pgx.CollectRows(rows, pgx.RowTo[int32])
+	if err != nil {
+		return nil, fmt.Errorf("read schema_migrations: %w", err)
+	}
+	for _, v := range vs {
+		applied[int(v)] = true
+	}
+	var done []int
+	for _, m := range all {
+		if applied[m.Version] {
+			continue
+		}
+		err := pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
+			if _, err := tx.Exec(ctx, m.SQL); err != nil {
+				return err
+			}
+			_, err := tx.Exec(ctx, `INSERT INTO schema_migrations (version, name) VALUES ($1, $2)`, m.Version, m.Name)
+			return err
+		})
+		if err != nil {
+			return done, fmt.Errorf("migration %03d_%s: %w", m.Version, m.Name, err)
+		}
+		done = append(done, m.Version)
+	}
+	return done, nil
+}
+
+// ApplyURL connects to url, applies the migrations and disconnects.
+func ApplyURL(ctx context.Context, url string) ([]int, error) {
+	conn, err := pgx.Connect(ctx, url)
+	if err != nil {
+		return nil, fmt.Errorf("connect to migrate: %w", err)
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	return Apply(ctx, conn)
+}

@@ -1,0 +1,57 @@
+package apperr
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"testing"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+)
+
+func TestFromDB(t *testing.T) {
+	tests := []struct {
+		name string
+		err  error
+		want Code
+	}{
+		{"NoRowsIsNotFound", fmt.Errorf("load: %w", pgx.ErrNoRows), NotFound},
+		{"UniqueIsConflict", &pgconn.PgError{Code: "23505", Message: "duplicate key"}, Conflict},
+		{"CanceledIsUnavailable", &pgconn.PgError{Code: "57014"}, Unavailable},
+		{"OtherStaysInternal", &pgconn.PgError{Code: "42P01"}, Internal},
+		{"PlainIsInternal", errors.New("boom"), Internal},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := CodeOf(FromDB(tt.err, "event 1")); got != tt.want {
+				t.Fatalf("got %q, want %q", got, tt.want)
+			}
+		})
+	}
+	if FromDB(nil, "x") != nil {
+		t.Fatal("got an error for nil, want nil")
+	}
+}
+
+func TestStatus(t *testing.T) {
+	for code, want := range map[Code]int{
+		InvalidArgument: 400, Unauthenticated: 401, Forbidden: 403, NotFound: 404,
+		MethodNotAllowed: 405, Conflict: 409, PayloadTooLarge: 413, UnsupportedMediaType: 415,
+		RateLimited: 429, Internal: 500, Unavailable: 503, Code("nonsense"): http.StatusInternalServerError,
+	} {
+		if got := code.Status(); got != want {
+			t.Errorf("%s: got %d, want %d", code, got, want)
+		}
+	}
+}
+
+func TestWrapHidesCause(t *testing.T) {
+	e := As(Wrap(errors.New("password=secret"), "connect"))
+	if e.Code != Internal || e.Message != "internal error" {
+		t.Fatalf("got %q %q, want internal with a generic message", e.Code, e.Message)
+	}
+	if !errors.Is(e, e.Err) || e.Err.Error() != "connect: password=secret" {
+		t.Fatalf("got cause %v, want the wrapped one", e.Err)
+	}
+}

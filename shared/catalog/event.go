@@ -1,0 +1,234 @@
+package catalog
+
+import (
+	"fmt"
+	"math"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+	_ "time/tzdata" // IANA zones even in a minimal image
+	"unicode/utf8"
+
+	"github.com/dostupno/dostupno/shared/apperr"
+)
+
+// Venue is where an event happens.
+type Venue struct {
+	ID      int64    `json:"id"`
+	Name    string   `json:"name"`
+	Address string   `json:"address,omitempty"`
+	Lat     *float64 `json:"lat,omitempty"`
+	Lon     *float64 `json:"lon,omitempty"`
+}
+
+// Price is a ticket price range.
+type Price struct {
+	Min      *float64 `json:"min,omitempty"`
+	Max      *float64 `json:"max,omitempty"`
+	Currency string   `json:"currency,omitempty"`
+}
+
+// Event is an event as admins send it and import files hold it (API.md, "Event").
+// CityName and CategoryName are optional display names for a slug seen for the first time.
+type Event struct {
+	ID            int64             `json:"id"`
+	Title         string            `json:"title"`
+	Description   string            `json:"description,omitempty"`
+	Category      string            `json:"category"`
+	CategoryName  string            `json:"category_name,omitempty"`
+	City          string            `json:"city"`
+	CityName      string            `json:"city_name,omitempty"`
+	Venue         Venue             `json:"venue"`
+	StartsAt      time.Time         `json:"starts_at"`
+	EndsAt        *time.Time        `json:"ends_at,omitempty"`
+	Timezone      string            `json:"timezone"`
+	AgeRating     string            `json:"age_rating,omitempty"`
+	Price         *Price            `json:"price,omitempty"`
+	Accessibility map[string]string `json:"accessibility,omitempty"`
+}
+
+// Answers to an accessibility question.
+const (
+	Yes     = "yes"
+	No      = "no"
+	Unknown = "unknown"
+)
+
+// Limits of an event's fields.
+const (
+	MaxTitle       = 300
+	MaxDescription = 20000
+	MaxName        = 300
+	MaxAddress     = 500
+	MaxSlug        = 64
+)
+
+var (
+	slugRE      = regexp.MustCompile(`^[a-z0-9]+(-[a-z0-9]+)*$`)
+	ageRE       = regexp.MustCompile(`^(0|6|12|16|18)\+$`)
+	currencyRE  = regexp.MustCompile(`^[A-Z]{3}$`)
+	earliestRun = time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
+	latestRun   = time.Date(2200, 1, 1, 0, 0, 0, 0, time.UTC)
+)
+
+// ValidSlug reports whether s is a city or category slug.
+func ValidSlug(s string) bool { return len(s) <= MaxSlug && slugRE.MatchString(s) }
+
+// Normalize trims text fields, puts times in UTC and drops "unknown" answers (missing means
+// unknown), so that equal events have equal encodings.
+func (e *Event) Normalize() {
+	e.Title = strings.TrimSpace(e.Title)
+	e.Description = strings.TrimSpace(e.Description)
+	e.Category = strings.TrimSpace(e.Category)
+	e.City = strings.TrimSpace(e.City)
+	e.CityName = strings.TrimSpace(e.CityName)
+	e.CategoryName = strings.TrimSpace(e.CategoryName)
+	e.Venue.Name = strings.TrimSpace(e.Venue.Name)
+	e.Venue.Address = strings.TrimSpace(e.Venue.Address)
+	e.Timezone = strings.TrimSpace(e.Timezone)
+	e.AgeRating = strings.TrimSpace(e.AgeRating)
+	e.StartsAt = e.StartsAt.UTC()
+	if e.EndsAt != nil {
+		t := e.EndsAt.UTC()
+		e.EndsAt = &t
+	}
+	for k, v := range e.Accessibility {
+		if v == Unknown {
+			delete(e.Accessibility, k)
+		}
+	}
+}
+
+// Validate checks e field by field (call Normalize first); the error names the first field at
+// fault (e.g. "venue.lat", "accessibility.elevator").
+func (e *Event) Validate() error {
+	text := func(field, v string, min, max int) error {
+		if !utf8.ValidString(v) {
+			return apperr.Invalid(field, "%s is not valid UTF-8", field)
+		}
+		if n := utf8.RuneCountInString(v); n < min || n > max {
+			if min > 0 && n == 0 {
+				return apperr.Invalid(field, "%s is required", field)
+			}
+			return apperr.Invalid(field, "%s must be %d..%d characters", field, min, max)
+		}
+		return nil
+	}
+	switch {
+	case e.ID <= 0:
+		return apperr.Invalid("id", "id must be a positive integer")
+	}
+	if err := text("title", e.Title, 1, MaxTitle); err != nil {
+		return err
+	}
+	if err := text("description", e.Description, 0, MaxDescription); err != nil {
+		return err
+	}
+	if !ValidSlug(e.Category) {
+		return apperr.Invalid("category", "category must be a slug such as \"concert\" (lower-case latin letters, digits and dashes)")
+	}
+	if !ValidSlug(e.City) {
+		return apperr.Invalid("city", "city must be a slug such as \"moscow\" (lower-case latin letters, digits and dashes)")
+	}
+	if err := text("city_name", e.CityName, 0, MaxName); err != nil {
+		return err
+	}
+	if err := text("category_name", e.CategoryName, 0, MaxName); err != nil {
+		return err
+	}
+	if e.Venue.ID <= 0 {
+		return apperr.Invalid("venue.id", "venue.id must be a positive integer")
+	}
+	if err := text("venue.name", e.Venue.Name, 1, MaxName); err != nil {
+		return err
+	}
+	if err := text("venue.address", e.Venue.Address, 0, MaxAddress); err != nil {
+		return err
+	}
+	if (e.Venue.Lat == nil) != (e.Venue.Lon == nil) {
+		return apperr.Invalid("venue.lat", "venue.lat and venue.lon go together")
+	}
+	if e.Venue.Lat != nil && (math.IsNaN(*e.Venue.Lat) || *e.Venue.Lat < -90 || *e.Venue.Lat > 90) {
+		return apperr.Invalid("venue.lat", "venue.lat must be -90..90")
+	}
+	if e.Venue.Lon != nil && (math.IsNaN(*e.Venue.Lon) || *e.Venue.Lon < -180 || *e.Venue.Lon > 180) {
+		return apperr.Invalid("venue.lon", "venue.lon must be -180..180")
+	}
+	if e.StartsAt.IsZero() {
+		return apperr.Invalid("starts_at", "starts_at is required (RFC 3339)")
+	}
+	if e.StartsAt.Before(earliestRun) || e.StartsAt.After(latestRun) {
+		return apperr.Invalid("starts_at", "starts_at must be between 2000 and 2200")
+	}
+	if e.EndsAt != nil && e.EndsAt.Before(e.StartsAt) {
+		return apperr.Invalid("ends_at", "ends_at must not be before starts_at")
+	}
+	if e.EndsAt != nil && e.EndsAt.After(latestRun) {
+		return apperr.Invalid("ends_at", "ends_at must be before 2200")
+	}
+	if e.Timezone == "" {
+		return apperr.Invalid("timezone", "timezone is required (an IANA name such as Europe/Moscow)")
+	}
+	if _, err := time.LoadLocation(e.Timezone); err != nil || e.Timezone == "Local" || len(e.Timezone) > 64 {
+		return apperr.Invalid("timezone", "timezone must be an IANA name such as Europe/Moscow")
+	}
+	if e.AgeRating != "" && !ageRE.MatchString(e.AgeRating) {
+		return apperr.Invalid("age_rating", "age_rating must be one of 0+, 6+, 12+, 16+, 18+")
+	}
+	if p := e.Price; p != nil {
+		for _, f := range []struct {
+			name string
+			v    *float64
+		}{{"price.min", p.Min}, {"price.max", p.Max}} {
+			if f.v != nil && (math.IsNaN(*f.v) || *f.v < 0 || *f.v > 1e9) {
+				return apperr.Invalid(f.name, "%s must be 0..1000000000", f.name)
+			}
+		}
+		if p.Min != nil && p.Max != nil && *p.Min > *p.Max {
+			return apperr.Invalid("price.max", "price.max must not be below price.min")
+		}
+		if (p.Min != nil || p.Max != nil) && !currencyRE.MatchString(p.Currency) {
+			return apperr.Invalid("price.currency", "price.currency must be an ISO 4217 code such as RUB")
+		}
+		if p.Currency != "" && !currencyRE.MatchString(p.Currency) {
+			return apperr.Invalid("price.currency", "price.currency must be an ISO 4217 code such as RUB")
+		}
+	}
+	keys := make([]string, 0, len(e.Accessibility))
+	for k := range e.Accessibility {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys) // the first fault reported is the same every time
+	for _, k := range keys {
+		field := "accessibility." + k
+		if !slices.Contains(Codes, k) {
+			if !utf8.ValidString(k) || len(k) > 64 {
+				field = "accessibility"
+			}
+			return apperr.Invalid(field, "unknown accessibility code %q; see GET /function/search-events/constraints", truncate(k, 64))
+		}
+		if v := e.Accessibility[k]; v != Yes && v != No {
+			return apperr.Invalid(field, "%s must be yes, no or unknown", field)
+		}
+	}
+	return nil
+}
+
+// YesCodes are the codes e answers yes, in catalog order.
+func (e *Event) YesCodes() []string {
+	var out []string
+	for _, c := range Codes {
+		if e.Accessibility[c] == Yes {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return fmt.Sprintf("%.*s…", n, s)
+}

@@ -1,0 +1,140 @@
+package catalog
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/dostupno/dostupno/shared/apperr"
+	"github.com/dostupno/dostupno/shared/httpjson"
+	"github.com/dostupno/dostupno/shared/pgtest"
+)
+
+const sample = `{"id":123,"title":"Щелкунчик","description":"Балет","category":"theatre","city":"moscow",
+"venue":{"id":45,"name":"Большой театр","address":"Театральная пл., 1","lat":55.76,"lon":37.62},
+"starts_at":"2026-12-01T19:00:00+03:00","ends_at":"2026-12-01T22:00:00+03:00","timezone":"Europe/Moscow",
+"age_rating":"12+","price":{"min":1500,"max":5000,"currency":"RUB"},
+"accessibility":{"wheelchair_seating":"yes","sign_language":"no","elevator":"unknown"}}`
+
+func parse(t *testing.T, s string) Event {
+	t.Helper()
+	var e Event
+	if err := httpjson.DecodeBytes([]byte(s), &e); err != nil {
+		t.Fatalf("decode: %v", err)
+	}
+	e.Normalize()
+	return e
+}
+
+func TestValidate(t *testing.T) {
+	tests := []struct {
+		name      string
+		edit      func(*Event)
+		wantField string
+	}{
+		{"OK", func(*Event) {}, ""},
+		{"ErrID", func(e *Event) { e.ID = 0 }, "id"},
+		{"ErrTitle", func(e *Event) { e.Title = "" }, "title"},
+		{"ErrTitleLong", func(e *Event) { e.Title = strings.Repeat("я", MaxTitle+1) }, "title"},
+		{"ErrTitleUTF8", func(e *Event) { e.Title = "a\xffb" }, "title"},
+		{"ErrCitySlug", func(e *Event) { e.City = "Moscow; DROP TABLE events" }, "city"},
+		{"ErrCategory", func(e *Event) { e.Category = "" }, "category"},
+		{"ErrVenueID", func(e *Event) { e.Venue.ID = -1 }, "venue.id"},
+		{"ErrLat", func(e *Event) { v := 91.0; e.Venue.Lat = &v }, "venue.lat"},
+		{"ErrEnds", func(e *Event) { v := e.StartsAt.Add(-time.Hour); e.EndsAt = &v }, "ends_at"},
+		{"ErrStarts", func(e *Event) { e.StartsAt = time.Time{} }, "starts_at"},
+		{"ErrTimezone", func(e *Event) { e.Timezone = "Mars/Olympus" }, "timezone"},
+		{"ErrAge", func(e *Event) { e.AgeRating = "21+" }, "age_rating"},
+		{"ErrPrice", func(e *Event) { v := 1.0; e.Price.Max = &v }, "price.max"},
+		{"ErrCurrency", func(e *Event) { e.Price.Currency = "rub" }, "price.currency"},
+		{"ErrCode", func(e *Event) { e.Accessibility["teleport"] = "yes" }, "accessibility.teleport"},
+		{"ErrAnswer", func(e *Event) { e.Accessibility["elevator"] = "maybe" }, "accessibility.elevator"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := parse(t, sample)
+			tt.edit(&e)
+			err := e.Validate()
+			if tt.wantField == "" {
+				if err != nil {
+					t.Fatalf("got %v, want nil", err)
+				}
+				return
+			}
+			if ae := apperr.As(err); ae.Code != apperr.InvalidArgument || ae.Field != tt.wantField {
+				t.Fatalf("got %v (field %q), want invalid_argument on %q", err, ae.Field, tt.wantField)
+			}
+		})
+	}
+}
+
+func TestNormalize(t *testing.T) {
+	e := parse(t, sample)
+	if _, ok := e.Accessibility["elevator"]; ok {
+		t.Fatal("got elevator kept, want unknown dropped")
+	}
+	if e.StartsAt.Location() != time.UTC || e.StartsAt.Hour() != 16 {
+		t.Fatalf("got %v, want 16:00 UTC", e.StartsAt)
+	}
+}
+
+func TestUpsertEventsLastWriterWins(t *testing.T) {
+	t.Parallel()
+	pool := pgtest.New(t)
+	ctx := context.Background()
+	vocab, err := LoadVocabulary(ctx, pool)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := parse(t, sample)
+	at := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
+	changed, err := UpsertEvents(ctx, pool, vocab, 5, at, []Event{e, e})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(changed) != 1 || changed[0] != 123 {
+		t.Fatalf("got changed %v, want [123]", changed)
+	}
+	older := e
+	older.Title = "Old"
+	if changed, err = UpsertEvents(ctx, pool, vocab, 4, at, []Event{older}); err != nil || len(changed) != 0 {
+		t.Fatalf("got %v, %v for an older version, want nothing changed", changed, err)
+	}
+	newer := e
+	newer.Accessibility = map[string]string{"elevator": "yes"}
+	if changed, err = UpsertEvents(ctx, pool, vocab, 6, at, []Event{newer}); err != nil || len(changed) != 1 {
+		t.Fatalf("got %v, %v for a newer version, want it changed", changed, err)
+	}
+	var title string
+	var ids []int16
+	var sheet map[string]string
+	if err := pool.QueryRow(ctx, `SELECT e.title, a.constraint_ids, a.sheet FROM events e JOIN event_accessibility a ON a.event_id = e.id WHERE e.id = 123`).Scan(&title, &ids, &sheet); err != nil {
+		t.Fatal(err)
+	}
+	if title != "Щелкунчик" || len(ids) != 1 || ids[0] != 2 || len(sheet) != 1 || sheet["elevator"] != "yes" {
+		t.Fatalf("got %q %v %v, want the newest title and the sheet replaced whole", title, ids, sheet)
+	}
+	places, err := Places(ctx, pool, "cities")
+	if err != nil || len(places) != 1 || places[0].Name != "Москва" {
+		t.Fatalf("got %v, %v; want moscow named Москва", places, err)
+	}
+}
+
+func TestLoadVocabulary(t *testing.T) {
+	t.Parallel()
+	v, err := LoadVocabulary(context.Background(), pgtest.New(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(v.Constraints) != 18 || len(v.Profiles) != 5 {
+		t.Fatalf("got %d constraints and %d profiles, want 18 and 5", len(v.Constraints), len(v.Profiles))
+	}
+	p, ok := v.Profile("wheelchair")
+	if !ok || p.MGN != "К" || len(p.Constraints) == 0 {
+		t.Fatalf("got %+v, want the wheelchair profile with constraints", p)
+	}
+	if ids := v.IDs([]string{"elevator", "step_free_entrance", "elevator", "nope"}); len(ids) != 2 || ids[0] != 1 || ids[1] != 2 {
+		t.Fatalf("got %v, want [1 2]", ids)
+	}
+}

@@ -1,0 +1,69 @@
+package config
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+)
+
+func lookup(m map[string]string) func(string) (string, bool) {
+	return func(k string) (string, bool) { v, ok := m[k]; return v, ok }
+}
+
+func TestLoad(t *testing.T) {
+	t.Run("OK", func(t *testing.T) {
+		c, err := Load(lookup(map[string]string{
+			"DATABASE_URL": "postgres://x", "CORS_ALLOWED_ORIGINS": " https://a.ru, ,https://b.ru ",
+			"S3_USE_SSL": "true", "CACHE_TTL": "30s", "DATABASE_REPLICA_URLS": "postgres://2,postgres://3",
+		}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(c.CORSOrigins) != 2 || c.CORSOrigins[1] != "https://b.ru" || !c.S3UseSSL || c.CacheTTL != 30*time.Second || len(c.ReplicaURLs) != 2 {
+			t.Fatalf("got %+v", c)
+		}
+		if c.ReadURL() != "postgres://x" || c.SecretsDir != DefaultSecretsDir || c.Namespace != DefaultNamespace {
+			t.Fatalf("got defaults %+v", c)
+		}
+	})
+	for name, env := range map[string]map[string]string{
+		"ErrBadBool":      {"S3_USE_SSL": "maybe"},
+		"ErrBadTTL":       {"CACHE_TTL": "-1s"},
+		"ErrBadEntries":   {"CACHE_MAX_ENTRIES": "lots"},
+		"ErrBadNamespace": {"DOSTUPNO_NAMESPACE": "a.b>"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			if _, err := Load(lookup(env)); err == nil {
+				t.Fatal("got nil error, want one")
+			}
+		})
+	}
+}
+
+func TestSecret(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "jwt-secret"), []byte("  s3cr3t\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c := Config{SecretsDir: dir}
+	got, err := c.Secret("jwt-secret")
+	if err != nil || string(got) != "s3cr3t" {
+		t.Fatalf("got %q, %v; want s3cr3t", got, err)
+	}
+	if _, err := c.Secret("../etc/passwd"); err == nil {
+		t.Fatal("got nil error for a path, want one")
+	}
+	if _, err := c.Secret("absent"); err == nil {
+		t.Fatal("got nil error for a missing secret, want one")
+	}
+}
+
+func TestRequire(t *testing.T) {
+	if err := (Config{}).Require("DATABASE_URL", "NATS_URL"); err == nil {
+		t.Fatal("got nil, want missing variables")
+	}
+	if err := (Config{DatabaseURL: "x", NatsURL: "y"}).Require("DATABASE_URL", "NATS_URL"); err != nil {
+		t.Fatal(err)
+	}
+}

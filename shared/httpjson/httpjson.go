@@ -1,0 +1,198 @@
+// Package httpjson writes and reads the JSON of the HTTP contract: one writer for answers, one
+// for errors (the envelope of API.md, internal errors logged and never shown), strict decoding
+// with a body limit.
+package httpjson
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math"
+	"mime"
+	"net/http"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/dostupno/dostupno/shared/apperr"
+)
+
+// MaxJSONBody is the default request body limit of the contract (64 KiB).
+const MaxJSONBody = 64 << 10
+
+// Write answers status with v as JSON.
+func Write(w http.ResponseWriter, status int, v any) {
+	body, err := json.Marshal(v)
+	if err != nil {
+		// A value we built ourselves could not be encoded: a programming error.
+		slog.Error("encode response", "err", err)
+		status, body = http.StatusInternalServerError, []byte(`{"error":{"code":"internal","message":"internal error"}}`)
+	}
+	WriteRaw(w, status, body)
+}
+
+// WriteRaw answers status with an already encoded JSON body.
+func WriteRaw(w http.ResponseWriter, status int, body []byte) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.Header().Set("Content-Length", strconv.Itoa(len(body)+1))
+	w.WriteHeader(status)
+	_, _ = w.Write(body)         // the client went away: nothing left to tell it
+	_, _ = w.Write([]byte{'\n'}) // same
+}
+
+type errorBody struct {
+	Error errorDetail `json:"error"`
+}
+
+type errorDetail struct {
+	Code    apperr.Code `json:"code"`
+	Message string      `json:"message"`
+	Field   string      `json:"field,omitempty"`
+}
+
+// Error answers err in the contract's envelope. Internal errors are logged with their cause
+// (through log, with the request's context so the call id is kept) and shown as a generic
+// message; every other code is the client's business and is not logged above debug.
+func Error(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {
+	e := apperr.As(err)
+	if e.Code == apperr.Internal || e.Code.Status() == http.StatusInternalServerError {
+		log.ErrorContext(r.Context(), "internal error", "method", r.Method, "path", r.URL.Path, "err", err)
+		e = &apperr.Error{Code: apperr.Internal, Message: "internal error"}
+	} else if e.Code == apperr.Unavailable {
+		log.WarnContext(r.Context(), "unavailable", "path", r.URL.Path, "err", err)
+	} else {
+		log.DebugContext(r.Context(), "request refused", "code", e.Code, "field", e.Field, "message", e.Message)
+	}
+	if e.RetryAfter > 0 || e.Code == apperr.RateLimited || e.Code == apperr.Unavailable {
+		secs := int(math.Ceil(e.RetryAfter.Seconds()))
+		if secs < 1 {
+			secs = 1
+		}
+		w.Header().Set("Retry-After", strconv.Itoa(secs))
+	}
+	Write(w, e.Code.Status(), errorBody{errorDetail{Code: e.Code, Message: e.Message, Field: e.Field}})
+}
+
+// Decode reads one JSON value from r's body into dst: at most limit bytes (MaxJSONBody when
+// limit is 0), unknown fields refused, nothing after the value. Errors are apperr errors
+// naming the field at fault where one is.
+func Decode(w http.ResponseWriter, r *http.Request, limit int64, dst any) error {
+	if limit <= 0 {
+		limit = MaxJSONBody
+	}
+	if err := RequireContentType(r, "application/json"); err != nil {
+		return err
+	}
+	body := http.MaxBytesReader(w, r.Body, limit)
+	return DecodeReader(body, dst)
+}
+
+// DecodeReader is Decode without the HTTP parts, for NDJSON lines and files.
+func DecodeReader(rd io.Reader, dst any) error {
+	dec := json.NewDecoder(rd)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(dst); err != nil {
+		return decodeError(err)
+	}
+	if err := dec.Decode(&struct{}{}); !errors.Is(err, io.EOF) {
+		if err == nil {
+			return apperr.New(apperr.InvalidArgument, "the body must hold exactly one JSON value")
+		}
+		return decodeError(err)
+	}
+	return nil
+}
+
+// DecodeBytes decodes one JSON value held in b, strictly as DecodeReader does.
+func DecodeBytes(b []byte, dst any) error {
+	if !utf8.Valid(b) {
+		return apperr.New(apperr.InvalidArgument, "the body is not valid UTF-8")
+	}
+	return DecodeReader(bytes.NewReader(b), dst)
+}
+
+func decodeError(err error) error {
+	var (
+		syntax  *json.SyntaxError
+		typ     *json.UnmarshalTypeError
+		tooBig  *http.MaxBytesError
+		invalid *json.InvalidUnmarshalError
+	)
+	switch {
+	case errors.As(err, &tooBig):
+		return &apperr.Error{Code: apperr.PayloadTooLarge, Message: fmt.Sprintf("the body is larger than %d bytes", tooBig.Limit)}
+	case errors.As(err, &syntax):
+		return apperr.New(apperr.InvalidArgument, "malformed JSON at byte %d", syntax.Offset)
+	case errors.As(err, &typ):
+		field := typ.Field
+		return apperr.Invalid(field, "%s must be %s", orBody(field), describe(typ.Type.String()))
+	case errors.Is(err, io.EOF):
+		return apperr.New(apperr.InvalidArgument, "the body is empty; a JSON object is required")
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return apperr.New(apperr.InvalidArgument, "malformed JSON: the body ends too early")
+	case errors.As(err, &invalid):
+		return apperr.Wrap(err, "decode")
+	}
+	if f, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
+		f = strings.Trim(f, `"`)
+		return apperr.Invalid(f, "unknown field %q", f)
+	}
+	var e *apperr.Error
+	if errors.As(err, &e) {
+		return e
+	}
+	return apperr.New(apperr.InvalidArgument, "malformed JSON")
+}
+
+func orBody(field string) string {
+	if field == "" {
+		return "the body"
+	}
+	return field
+}
+
+func describe(goType string) string {
+	switch {
+	case strings.HasPrefix(goType, "int"), strings.HasPrefix(goType, "uint"):
+		return "an integer"
+	case strings.HasPrefix(goType, "float"):
+		return "a number"
+	case goType == "string":
+		return "a string"
+	case goType == "bool":
+		return "true or false"
+	case strings.HasPrefix(goType, "[]"):
+		return "an array"
+	default:
+		return "an object"
+	}
+}
+
+// RequireContentType refuses a body whose Content-Type is not want (parameters such as
+// charset are allowed). A missing Content-Type is accepted for want "application/json", as
+// command-line clients often omit it.
+func RequireContentType(r *http.Request, want string) error {
+	ct := r.Header.Get("Content-Type")
+	if ct == "" && want == "application/json" {
+		return nil
+	}
+	mt, _, err := mime.ParseMediaType(ct)
+	if err != nil || mt != want {
+		return &apperr.Error{Code: apperr.UnsupportedMediaType, Message: fmt.Sprintf("Content-Type must be %s", want)}
+	}
+	return nil
+}
+
+// Method refuses any method not in allowed with 405 and an Allow header.
+func Method(w http.ResponseWriter, r *http.Request, allowed ...string) error {
+	for _, m := range allowed {
+		if r.Method == m {
+			return nil
+		}
+	}
+	w.Header().Set("Allow", strings.Join(allowed, ", "))
+	return &apperr.Error{Code: apperr.MethodNotAllowed, Message: fmt.Sprintf("method %s is not allowed here; use %s", r.Method, strings.Join(allowed, " or "))}
+}

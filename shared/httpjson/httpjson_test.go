@@ -1,0 +1,113 @@
+package httpjson
+
+import (
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/dostupno/dostupno/shared/apperr"
+)
+
+type sample struct {
+	Name string `json:"name"`
+	N    int    `json:"n"`
+}
+
+func TestDecode(t *testing.T) {
+	tests := []struct {
+		name      string
+		body      string
+		ct        string
+		wantCode  apperr.Code
+		wantField string
+	}{
+		{"OK", `{"name":"a","n":1}`, "application/json", "", ""},
+		{"OKWithCharset", `{"name":"a"}`, "application/json; charset=utf-8", "", ""},
+		{"ErrUnknownField", `{"name":"a","admin":true}`, "application/json", apperr.InvalidArgument, "admin"},
+		{"ErrWrongType", `{"n":"x"}`, "application/json", apperr.InvalidArgument, "n"},
+		{"ErrBroken", `{"name":`, "application/json", apperr.InvalidArgument, ""},
+		{"ErrSyntax", `{"name" "a"}`, "application/json", apperr.InvalidArgument, ""},
+		{"ErrEmpty", ``, "application/json", apperr.InvalidArgument, ""},
+		{"ErrTwoValues", `{} {}`, "application/json", apperr.InvalidArgument, ""},
+		{"ErrTooLarge", `{"name":"` + strings.Repeat("a", 70<<10) + `"}`, "application/json", apperr.PayloadTooLarge, ""},
+		{"ErrMediaType", `{}`, "text/plain", apperr.UnsupportedMediaType, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := httptest.NewRequest(http.MethodPost, "/", strings.NewReader(tt.body))
+			r.Header.Set("Content-Type", tt.ct)
+			var dst sample
+			err := Decode(httptest.NewRecorder(), r, 0, &dst)
+			if got := apperr.CodeOf(err); got != tt.wantCode {
+				t.Fatalf("got code %q (%v), want %q", got, err, tt.wantCode)
+			}
+			if err != nil && apperr.As(err).Field != tt.wantField {
+				t.Fatalf("got field %q, want %q", apperr.As(err).Field, tt.wantField)
+			}
+		})
+	}
+}
+
+func TestErrorEnvelope(t *testing.T) {
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	tests := []struct {
+		name       string
+		err        error
+		wantStatus int
+		wantCode   string
+		wantMsg    string
+		wantRetry  string
+	}{
+		{"Invalid", apperr.Invalid("limit", "limit must be 1..100"), 400, "invalid_argument", "limit must be 1..100", ""},
+		{"InternalHidden", apperr.Wrap(io.ErrClosedPipe, "secret detail"), 500, "internal", "internal error", ""},
+		{"ForeignIsInternal", io.EOF, 500, "internal", "internal error", ""},
+		{"RateLimited", &apperr.Error{Code: apperr.RateLimited, Message: "slow down", RetryAfter: 1500e6}, 429, "rate_limited", "slow down", "2"},
+		{"UnavailableHasRetry", apperr.New(apperr.Unavailable, "later"), 503, "unavailable", "later", "1"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			w := httptest.NewRecorder()
+			Error(w, httptest.NewRequest("GET", "/", nil), log, tt.err)
+			if w.Code != tt.wantStatus {
+				t.Fatalf("got status %d, want %d", w.Code, tt.wantStatus)
+			}
+			var body struct {
+				Error map[string]string `json:"error"`
+			}
+			if err := json.Unmarshal(w.Body.Bytes(), &body); err != nil {
+				t.Fatal(err)
+			}
+			if body.Error["code"] != tt.wantCode || body.Error["message"] != tt.wantMsg {
+				t.Fatalf("got %v, want code %s message %q", body.Error, tt.wantCode, tt.wantMsg)
+			}
+			if got := w.Header().Get("Retry-After"); got != tt.wantRetry {
+				t.Fatalf("got Retry-After %q, want %q", got, tt.wantRetry)
+			}
+		})
+	}
+}
+
+func TestMethod(t *testing.T) {
+	w := httptest.NewRecorder()
+	err := Method(w, httptest.NewRequest("DELETE", "/", nil), "GET", "HEAD")
+	if apperr.CodeOf(err) != apperr.MethodNotAllowed || w.Header().Get("Allow") != "GET, HEAD" {
+		t.Fatalf("got %v / Allow %q, want 405 with Allow", err, w.Header().Get("Allow"))
+	}
+}
+
+func FuzzDecodeBytes(f *testing.F) {
+	f.Add([]byte(`{"name":"a","n":1}`))
+	f.Add([]byte(`{"n":1e400}`))
+	f.Add([]byte("\xff\xfe"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		var s sample
+		err := DecodeBytes(b, &s)
+		if err != nil && apperr.CodeOf(err) == apperr.Internal {
+			t.Fatalf("got internal error for client input %q: %v", b, err)
+		}
+	})
+}

@@ -1,0 +1,183 @@
+// Package instance holds the per-instance dependencies of a function (configuration, logger,
+// pools, NATS, S3), built lazily once and shared by every request of that instance. A function
+// obtains them once (Handle) and builds its handler from them (New), so tests and the local
+// runner build the same handler with their own Deps.
+package instance
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/minio/minio-go/v7"
+	"github.com/minio/minio-go/v7/pkg/credentials"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/dostupno/dostupno/shared/apperr"
+	"github.com/dostupno/dostupno/shared/config"
+	"github.com/dostupno/dostupno/shared/httpjson"
+	"github.com/dostupno/dostupno/shared/logging"
+	"github.com/dostupno/dostupno/shared/pgdb"
+)
+
+// Deps are one function instance's dependencies. Each getter builds its value on first use
+// and returns the same one afterwards; a getter whose first build failed fails alike (a bad
+// URL does not heal by itself; services that are down are retried by the clients).
+type Deps struct {
+	Name   string // function name, e.g. "search-events"
+	Config config.Config
+	Log    *slog.Logger
+
+	pool     func() (*pgxpool.Pool, error)
+	readPool func() (*pgxpool.Pool, error)
+	natsConn func() (*nats.Conn, error)
+	s3       func() (*minio.Client, error)
+
+	mu      sync.Mutex
+	closers []func()
+}
+
+// New returns Deps for the function name with cfg.
+func New(name string, cfg config.Config, log *slog.Logger) *Deps {
+	d := &Deps{Name: name, Config: cfg, Log: log}
+	d.pool = sync.OnceValues(func() (*pgxpool.Pool, error) { return d.connect(cfg.DatabaseURL, "DATABASE_URL") })
+	d.readPool = sync.OnceValues(func() (*pgxpool.Pool, error) {
+		if cfg.DatabaseReadURL == "" {
+			return d.pool()
+		}
+		return d.connect(cfg.DatabaseReadURL, "DATABASE_READ_URL")
+	})
+	d.natsConn = sync.OnceValues(d.connectNATS)
+	d.s3 = sync.OnceValues(d.connectS3)
+	return d
+}
+
+// FromEnv returns Deps configured from the process environment, logging JSON to stderr.
+func FromEnv(name string) (*Deps, error) {
+	cfg, err := config.FromEnv()
+	if err != nil {
+		return nil, err
+	}
+	return New(name, cfg, logging.New(os.Stderr, name)), nil
+}
+
+func (d *Deps) onClose(f func()) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.closers = append(d.closers, f)
+}
+
+// Close releases what was built, newest first.
+func (d *Deps) Close() {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for i := len(d.closers) - 1; i >= 0; i-- {
+		d.closers[i]()
+	}
+	d.closers = nil
+}
+
+func (d *Deps) connect(url, variable string) (*pgxpool.Pool, error) {
+	if url == "" {
+		return nil, fmt.Errorf("%s is not set", variable)
+	}
+	p, err := pgdb.Connect(context.Background(), url, pgdb.Options{AppName: d.Name})
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", variable, err)
+	}
+	d.onClose(p.Close)
+	return p, nil
+}
+
+// Pool is the pool on this instance's own copy (DATABASE_URL): writes' read-your-writes checks
+// and db-writer use it.
+func (d *Deps) Pool() (*pgxpool.Pool, error) { return d.pool() }
+
+// ReadPool is the pool the read functions query (DATABASE_READ_URL, else DATABASE_URL).
+func (d *Deps) ReadPool() (*pgxpool.Pool, error) { return d.readPool() }
+
+func (d *Deps) connectNATS() (*nats.Conn, error) {
+	if d.Config.NatsURL == "" {
+		return nil, fmt.Errorf("NATS_URL is not set")
+	}
+	log := d.Log
+	nc, err := nats.Connect(d.Config.NatsURL,
+		nats.Name(d.Name),
+		nats.Timeout(5*time.Second),
+		nats.RetryOnFailedConnect(true),
+		nats.MaxReconnects(-1),
+		nats.ReconnectWait(500*time.Millisecond),
+		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
+			if err != nil {
+				log.Warn("nats disconnected", "err", err)
+			}
+		}),
+		nats.ReconnectHandler(func(c *nats.Conn) { log.Info("nats reconnected", "url", c.ConnectedUrlRedacted()) }),
+	)
+	if err != nil {
+		return nil, fmt.Errorf("connect to NATS: %w", err)
+	}
+	d.onClose(nc.Close)
+	return nc, nil
+}
+
+// NATS is this instance's NATS connection (it reconnects by itself).
+func (d *Deps) NATS() (*nats.Conn, error) { return d.natsConn() }
+
+// JetStream is a JetStream context on NATS.
+func (d *Deps) JetStream() (jetstream.JetStream, error) {
+	nc, err := d.NATS()
+	if err != nil {
+		return nil, err
+	}
+	return jetstream.New(nc)
+}
+
+func (d *Deps) connectS3() (*minio.Client, error) {
+	if d.Config.S3Endpoint == "" {
+		return nil, fmt.Errorf("S3_ENDPOINT is not set")
+	}
+	ak, err := d.Config.Secret("s3-access-key")
+	if err != nil {
+		return nil, err
+	}
+	sk, err := d.Config.Secret("s3-secret-key")
+	if err != nil {
+		return nil, err
+	}
+	return minio.New(d.Config.S3Endpoint, &minio.Options{Creds: credentials.NewStaticV4(string(ak), string(sk), ""), Secure: d.Config.S3UseSSL})
+}
+
+// S3 is this instance's MinIO client.
+func (d *Deps) S3() (*minio.Client, error) { return d.s3() }
+
+// Serve is the body of every function's Handle: it gets the handler built once from the
+// environment and serves r with it, or answers 503 in the contract's envelope when the
+// instance cannot be built (the cause goes to the log, not to the client).
+func Serve(w http.ResponseWriter, r *http.Request, handler func() (http.Handler, error)) {
+	h, err := handler()
+	if err != nil {
+		slog.Error("function cannot start", "err", err)
+		httpjson.Error(w, r, slog.Default(), &apperr.Error{Code: apperr.Unavailable, Message: "the service is starting or misconfigured; try again later", RetryAfter: 5 * time.Second, Err: err})
+		return
+	}
+	h.ServeHTTP(w, r)
+}
+
+// Once wraps a constructor New(*Deps) so that Handle builds the handler once per instance
+// from the environment.
+func Once(name string, build func(*Deps) (http.Handler, error)) func() (http.Handler, error) {
+	return sync.OnceValues(func() (http.Handler, error) {
+		d, err := FromEnv(name)
+		if err != nil {
+			return nil, err
+		}
+		return build(d)
+	})
+}

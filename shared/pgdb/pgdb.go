@@ -1,0 +1,79 @@
+// Package pgdb builds pgx pools the same way everywhere and names the small query interface
+// that lets one piece of SQL run on a pool or inside a transaction.
+package pgdb
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// DBTX is satisfied by *pgxpool.Pool, *pgx.Conn and pgx.Tx.
+type DBTX interface {
+	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+	SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults
+	CopyFrom(ctx context.Context, table pgx.Identifier, columns []string, src pgx.CopyFromSource) (int64, error)
+}
+
+// Options tune a pool; the zero value is right for a function instance.
+type Options struct {
+	AppName  string // application_name, shown in pg_stat_activity
+	MaxConns int32  // default 8
+}
+
+// Connect builds a pool for url. It does not wait for the server: the first query does, so a
+// function starts even while Postgres restarts.
+//
+// plan_cache_mode=force_custom_plan: pgx prepares statements, and after five runs Postgres may
+// switch a prepared search to a generic plan that walks the starts_at index and filters row by
+// row (93 ms instead of 4 ms measured here); custom plans see the actual constraint values.
+func Connect(ctx context.Context, url string, o Options) (*pgxpool.Pool, error) {
+	cfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		return nil, fmt.Errorf("parse database URL: %w", redact(err))
+	}
+	if o.MaxConns > 0 {
+		cfg.MaxConns = o.MaxConns
+	} else {
+		cfg.MaxConns = 8
+	}
+	cfg.MaxConnIdleTime = 5 * time.Minute
+	rp := cfg.ConnConfig.RuntimeParams
+	if rp["application_name"] == "" && o.AppName != "" {
+		rp["application_name"] = o.AppName
+	}
+	rp["plan_cache_mode"] = "force_custom_plan"
+	rp["timezone"] = "UTC"
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("create pool for %s: %w", cfg.ConnConfig.Host, err)
+	}
+	return pool, nil
+}
+
+// redact drops the URL (which may hold a password) from a parse error.
+func redact(_ error) error {
+	return errors.New("invalid URL or DSN (check DATABASE_URL)")
+}
+
+// InTx runs fn in a transaction on pool: committed when fn returns nil, rolled back otherwise.
+func InTx(ctx context.Context, db interface {
+	Begin(context.Context) (pgx.Tx, error)
+}, fn func(pgx.Tx) error) error {
+	tx, err := db.Begin(ctx)
+	if err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	defer tx.Rollback(ctx) //nolint:errcheck // after Commit this is a no-op; on failure the error is fn's
+	if err := fn(tx); err != nil {
+		return err
+	}
+	return tx.Commit(ctx)
+}

@@ -1,0 +1,184 @@
+// Package pgtest gives each test its own Postgres database, cloned from a migrated template
+// database, on TEST_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/postgres). The
+// template is named after a hash of the migrations, built once per change of them, and shared
+// by every test process; clones are dropped when the test ends.
+package pgtest
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"net/url"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/dostupno/dostupno/migrations"
+	"github.com/dostupno/dostupno/shared/pgdb"
+)
+
+// DefaultURL is used when TEST_DATABASE_URL is not set.
+const DefaultURL = "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"
+
+// AdminURL is the server URL tests create databases on.
+func AdminURL() string {
+	if u := os.Getenv("TEST_DATABASE_URL"); u != "" {
+		return u
+	}
+	return DefaultURL
+}
+
+// ServicesOptional reports whether a missing service skips tests instead of failing them
+// (set only in the OpenFaaS image build, which has no services).
+func ServicesOptional() bool { return os.Getenv("DOSTUPNO_SERVICES_OPTIONAL") == "1" }
+
+// Missing fails (or, with services optional, skips) t because a service cannot be reached.
+func Missing(t testing.TB, service, variable, how string, err error) {
+	t.Helper()
+	msg := fmt.Sprintf("%s is not reachable (%v); set %s or %s", service, err, variable, how)
+	if ServicesOptional() {
+		t.Skip("DOSTUPNO_SERVICES_OPTIONAL=1: " + msg)
+	}
+	t.Fatal(msg)
+}
+
+// templateLock serialises template creation and cloning across test processes.
+const templateLock = 0x70677473 // "pgts"
+
+// NewURL creates a fresh migrated database for t and returns its URL; it is dropped when t
+// ends.
+func NewURL(t testing.TB) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	admin, err := pgx.Connect(ctx, AdminURL())
+	if err != nil {
+		Missing(t, "PostgreSQL", "TEST_DATABASE_URL", "start it with 'pg_ctlcluster 15 main start'", err)
+	}
+	defer admin.Close(context.Background())
+
+	tpl, err := ensureTemplate(ctx, admin)
+	if err != nil {
+		t.Fatalf("pgtest: template database: %v", err)
+	}
+	name := "dostupno_test_" + randomHex(6)
+	if _, err := admin.Exec(ctx, `SELECT pg_advisory_lock($1)`, templateLock); err != nil {
+		t.Fatalf("pgtest: lock: %v", err)
+	}
+	_, err = admin.Exec(ctx, fmt.Sprintf(`CREATE DATABASE %s TEMPLATE %s`, name, tpl))
+	if _, uerr := admin.Exec(ctx, `SELECT pg_advisory_unlock($1)`, templateLock); uerr != nil && err == nil {
+		err = uerr
+	}
+	if err != nil {
+		t.Fatalf("pgtest: create database %s: %v", name, err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		c, err := pgx.Connect(ctx, AdminURL())
+		if err != nil {
+			t.Errorf("pgtest: drop %s: %v", name, err)
+			return
+		}
+		defer c.Close(ctx)
+		if _, err := c.Exec(ctx, fmt.Sprintf(`DROP DATABASE IF EXISTS %s WITH (FORCE)`, name)); err != nil {
+			t.Errorf("pgtest: drop %s: %v", name, err)
+		}
+	})
+	return WithDatabase(AdminURL(), name)
+}
+
+// New creates a fresh migrated database for t and returns a pool on it, closed when t ends.
+func New(t testing.TB) *pgxpool.Pool {
+	t.Helper()
+	pool, err := pgdb.Connect(context.Background(), NewURL(t), pgdb.Options{AppName: "pgtest", MaxConns: 8})
+	if err != nil {
+		t.Fatalf("pgtest: %v", err)
+	}
+	t.Cleanup(pool.Close)
+	return pool
+}
+
+// WithDatabase returns base with its database name replaced by name.
+func WithDatabase(base, name string) string {
+	u, err := url.Parse(base)
+	if err != nil || u.Scheme == "" {
+		// key=value DSN
+		return base + " dbname=" + name
+	}
+	u.Path = "/" + name
+	return u.String()
+}
+
+func ensureTemplate(ctx context.Context, admin *pgx.Conn) (string, error) {
+	all, err := migrations.All()
+	if err != nil {
+		return "", err
+	}
+	h := sha256.New()
+	for _, m := range all {
+		fmt.Fprintf(h, "%d %s\n%s\n", m.Version, m.Name, m.SQL)
+	}
+	name := "dostupno_tpl_" + hex.EncodeToString(h.Sum(nil))[:12]
+
+	if _, err := admin.Exec(ctx, `SELECT pg_advisory_lock($1)`, templateLock); err != nil {
+		return "", err
+	}
+	defer admin.Exec(context.Background(), `SELECT pg_advisory_unlock($1)`, templateLock) //nolint:errcheck // released with the session anyway
+
+	var exists bool
+	if err := admin.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1 AND datistemplate)`, name).Scan(&exists); err != nil {
+		return "", err
+	}
+	if exists {
+		return name, nil
+	}
+	building := name + "_build"
+	if _, err := admin.Exec(ctx, fmt.Sprintf(`DROP DATABASE IF EXISTS %s WITH (FORCE)`, building)); err != nil {
+		return "", err
+	}
+	if _, err := admin.Exec(ctx, fmt.Sprintf(`CREATE DATABASE %s`, building)); err != nil {
+		return "", err
+	}
+	if _, err := migrations.ApplyURL(ctx, WithDatabase(AdminURL(), building)); err != nil {
+		return "", err
+	}
+	for _, q := range []string{
+		fmt.Sprintf(`ALTER DATABASE %s RENAME TO %s`, building, name),
+		fmt.Sprintf(`ALTER DATABASE %s IS_TEMPLATE true`, name),
+	} {
+		if _, err := admin.Exec(ctx, q); err != nil {
+			return "", err
+		}
+	}
+	// Old templates (from earlier migration sets) are dropped so they do not pile up.
+	rows, err := admin.Query(ctx, `SELECT datname FROM pg_database WHERE datname LIKE 'dostupno\_tpl\_%' AND datname <> $1`, name)
+	if err != nil {
+		return "", err
+	}
+	old, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return "", err
+	}
+	for _, o := range old {
+		if strings.HasSuffix(o, "_build") {
+			continue
+		}
+		if _, err := admin.Exec(ctx, fmt.Sprintf(`ALTER DATABASE %s IS_TEMPLATE false`, o)); err == nil {
+			_, _ = admin.Exec(ctx, fmt.Sprintf(`DROP DATABASE IF EXISTS %s`, o)) // best effort: another process may use it
+		}
+	}
+	return name, nil
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b) // crypto/rand never fails on Linux
+	return hex.EncodeToString(b)
+}
