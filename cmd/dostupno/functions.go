@@ -1,0 +1,15 @@
+package main
+
+import (
+	"net/http"
+
+	searchevents "github.com/dostupno/dostupno/functions/search-events"
+	"github.com/dostupno/dostupno/shared/instance"
+)
+
+// builders are the functions the local runner can serve, by stack.yml name. Every function of
+// stack.yml must be here (the runner refuses to start otherwise); db-writer-2, -3... are built
+// from the db-writer entry.
+var builders = map[string]func(*instance.Deps) (http.Handler, error){
+	searchevents.Name: searchevents.New,
+}

@@ -1,0 +1,46 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+
+	"github.com/dostupno/dostupno/migrations"
+	"github.com/dostupno/dostupno/shared/config"
+)
+
+func init() {
+	register(command{name: "migrate", usage: "[--url URL]... apply the migrations to DATABASE_URL (and DATABASE_REPLICA_URLS), or to each --url", run: runMigrate})
+}
+
+type urlList []string
+
+func (u *urlList) String() string     { return fmt.Sprint(*u) }
+func (u *urlList) Set(v string) error { *u = append(*u, v); return nil }
+
+func runMigrate(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("migrate", flag.ContinueOnError)
+	var urls urlList
+	fs.Var(&urls, "url", "database URL (repeatable); default DATABASE_URL and DATABASE_REPLICA_URLS")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if len(urls) == 0 {
+		cfg, err := config.FromEnv()
+		if err != nil {
+			return err
+		}
+		if err := cfg.Require("DATABASE_URL"); err != nil {
+			return err
+		}
+		urls = append(urlList{cfg.DatabaseURL}, cfg.ReplicaURLs...)
+	}
+	for i, u := range urls {
+		done, err := migrations.ApplyURL(ctx, u)
+		if err != nil {
+			return fmt.Errorf("copy %d: %w", i+1, err)
+		}
+		fmt.Printf("copy %d: applied %d migration(s) %v\n", i+1, len(done), done)
+	}
+	return nil
+}
