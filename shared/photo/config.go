@@ -1,0 +1,32 @@
+package photo
+
+import (
+	"fmt"
+
+	"github.com/dostupno/dostupno/shared/config"
+)
+
+// URLsFromConfig returns the URLs of cfg: PUBLIC_PHOTO_BASE_URL when it is set, else
+// presigned URLs on S3_ENDPOINT signed with the s3-access-key and s3-secret-key secrets. In
+// presigned mode the cache age bound (CACHE_TTL) must stay below the URLs' MinValidity, so
+// that no cached answer ever holds an expired URL.
+func URLsFromConfig(cfg config.Config) (*URLs, error) {
+	if cfg.PublicPhotoBase != "" {
+		return PublicURLs(cfg.PublicPhotoBase)
+	}
+	if cfg.S3Endpoint == "" {
+		return nil, fmt.Errorf("photo URLs: set PUBLIC_PHOTO_BASE_URL or S3_ENDPOINT")
+	}
+	if cfg.CacheTTL >= MinValidity {
+		return nil, fmt.Errorf("CACHE_TTL=%s: presigned photo URLs stay valid %s after they are made; use a shorter cache age or PUBLIC_PHOTO_BASE_URL", cfg.CacheTTL, MinValidity)
+	}
+	ak, err := cfg.Secret("s3-access-key")
+	if err != nil {
+		return nil, err
+	}
+	sk, err := cfg.Secret("s3-secret-key")
+	if err != nil {
+		return nil, err
+	}
+	return PresignedURLs(cfg.S3Endpoint, cfg.S3UseSSL, cfg.S3Bucket, "", string(ak), string(sk))
+}
