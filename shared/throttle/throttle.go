@@ -1,0 +1,164 @@
+// Package throttle counts failures per key (an email, a client address) in a sliding window,
+// in a JetStream key-value bucket shared by every instance of every function, so that a
+// limit holds however many instances serve the requests.
+//
+// Each key holds the times of its latest failures (at most the limit's count). A key is
+// throttled while it has that many failures within the window; the oldest of them leaving the
+// window lifts it, so no key is locked for longer than the window after its last counted
+// failure. Failures refused while throttled are not counted. The bucket's age limit equals the
+// window: a key nobody touched for a window disappears by itself.
+package throttle
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// Window is the sliding window of every limit.
+const Window = 15 * time.Minute
+
+// Bucket is the bucket's name under namespace ns.
+func Bucket(ns string) string { return ns + "_throttle" }
+
+// Throttle is a handle on the shared bucket.
+type Throttle struct {
+	kv     jetstream.KeyValue
+	window time.Duration
+	now    func() time.Time
+}
+
+// Open creates or updates the bucket "<namespace>_throttle" and returns a handle on it.
+func Open(ctx context.Context, js jetstream.JetStream, namespace string) (*Throttle, error) {
+	kv, err := js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
+		Bucket:      Bucket(namespace),
+		Description: "login failures per email and per client address (sliding window)",
+		History:     1,
+		TTL:         Window,
+		Storage:     jetstream.FileStorage,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("open throttle bucket %s: %w", Bucket(namespace), err)
+	}
+	return &Throttle{kv: kv, window: Window, now: time.Now}, nil
+}
+
+// SetClock replaces the clock (tests).
+func (t *Throttle) SetClock(now func() time.Time) { t.now = now }
+
+// Key names a counter: kind ("email", "addr") and the hash of value, so that no email or
+// address is stored and any value is a valid key.
+func Key(kind, value string) string {
+	sum := sha256.Sum256([]byte(value))
+	return kind + "." + hex.EncodeToString(sum[:16])
+}
+
+type state struct {
+	times []int64 // unix milliseconds, oldest first
+	rev   uint64  // 0: the key does not exist
+}
+
+func (t *Throttle) load(ctx context.Context, key string) (state, error) {
+	e, err := t.kv.Get(ctx, key)
+	if errors.Is(err, jetstream.ErrKeyNotFound) {
+		return state{}, nil
+	}
+	if err != nil {
+		return state{}, fmt.Errorf("throttle get %s: %w", key, err)
+	}
+	var s state
+	if err := json.Unmarshal(e.Value(), &s.times); err != nil {
+		// A value we cannot read counts as no failures; the next write replaces it.
+		s.times = nil
+	}
+	s.rev = e.Revision()
+	return s, nil
+}
+
+// recent is the failures of s within the window ending now.
+func (t *Throttle) recent(s state, now time.Time) []int64 {
+	from := now.Add(-t.window).UnixMilli()
+	i := 0
+	for i < len(s.times) && s.times[i] <= from {
+		i++
+	}
+	return s.times[i:]
+}
+
+// Check returns how long key stays throttled under limit failures per window (0: not
+// throttled).
+func (t *Throttle) Check(ctx context.Context, key string, limit int) (time.Duration, error) {
+	s, err := t.load(ctx, key)
+	if err != nil {
+		return 0, err
+	}
+	now := t.now()
+	r := t.recent(s, now)
+	if len(r) < limit {
+		return 0, nil
+	}
+	// The limit-th latest failure leaving the window lifts the throttle.
+	until := time.UnixMilli(r[len(r)-limit]).Add(t.window)
+	return max(until.Sub(now), time.Second), nil
+}
+
+// Fail records one failure for key, keeping the latest limit.
+func (t *Throttle) Fail(ctx context.Context, key string, limit int) error {
+	for attempt := 0; ; attempt++ {
+		s, err := t.load(ctx, key)
+		if err != nil {
+			return err
+		}
+		now := t.now()
+		r := append(t.recent(s, now), now.UnixMilli())
+		if len(r) > limit {
+			r = r[len(r)-limit:]
+		}
+		b, err := json.Marshal(r)
+		if err != nil {
+			return fmt.Errorf("throttle encode: %w", err)
+		}
+		if s.rev == 0 {
+			_, err = t.kv.Create(ctx, key, b)
+		} else {
+			_, err = t.kv.Update(ctx, key, b, s.rev)
+		}
+		if err == nil {
+			return nil
+		}
+		// Another instance wrote the key in between: read it again and retry, after a short
+		// random pause so that contenders spread out.
+		if attempt < 20 && conflict(err) {
+			select {
+			case <-ctx.Done():
+				return fmt.Errorf("throttle record %s: %w", key, ctx.Err())
+			case <-time.After(time.Duration(rand.IntN(2*(attempt+1))) * time.Millisecond):
+			}
+			continue
+		}
+		return fmt.Errorf("throttle record %s: %w", key, err)
+	}
+}
+
+func conflict(err error) bool {
+	var apiErr *jetstream.APIError
+	if errors.As(err, &apiErr) {
+		return apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequence || apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequenceConstant
+	}
+	return errors.Is(err, jetstream.ErrKeyExists)
+}
+
+// Reset forgets key's failures (a successful login clears its email's counter).
+func (t *Throttle) Reset(ctx context.Context, key string) error {
+	if err := t.kv.Purge(ctx, key); err != nil && !errors.Is(err, jetstream.ErrKeyNotFound) {
+		return fmt.Errorf("throttle reset %s: %w", key, err)
+	}
+	return nil
+}
