@@ -4,14 +4,18 @@
 package function
 
 import (
+	"encoding/json"
 	"net/http"
+	"time"
 
 	"github.com/dostupno/dostupno/shared/apperr"
 	"github.com/dostupno/dostupno/shared/catalog"
+	"github.com/dostupno/dostupno/shared/hotcache"
 	"github.com/dostupno/dostupno/shared/httpjson"
 	"github.com/dostupno/dostupno/shared/instance"
 	"github.com/dostupno/dostupno/shared/middleware"
 	"github.com/dostupno/dostupno/shared/pgdb"
+	"github.com/dostupno/dostupno/shared/search"
 )
 
 // Name is the function's name in stack.yml.
@@ -24,6 +28,30 @@ func Handle(w http.ResponseWriter, r *http.Request) { instance.Serve(w, r, handl
 
 // New builds the function's handler from its dependencies.
 func New(d *instance.Deps) (http.Handler, error) {
+	h, err := NewServer(d)
+	if err != nil {
+		return nil, err
+	}
+	return h.Handler(), nil
+}
+
+// Server is the function's state for one instance. Needs is the personalisation hook: when
+// set, a search without constraints and profile (and without personalize=false) applies the
+// saved needs of the user whose token the request carries. Cache may be replaced (e.g. by one
+// that also listens for changes) before Handler is called.
+type Server struct {
+	deps     *instance.Deps
+	db       pgdb.DBTX
+	vocab    *search.Vocab
+	photoURL func(string) string
+	now      func() time.Time
+
+	Needs search.NeedsSource
+	Cache hotcache.Cache
+}
+
+// NewServer builds the instance state; Handler serves it.
+func NewServer(d *instance.Deps) (*Server, error) {
 	if err := d.Config.Require("DATABASE_URL"); err != nil {
 		return nil, err
 	}
@@ -31,16 +59,89 @@ func New(d *instance.Deps) (http.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &server{deps: d, db: pool}
-	mux := http.NewServeMux()
-	mux.HandleFunc("/constraints", s.constraints)
-	mux.HandleFunc("/", s.notFound)
-	return middleware.Wrap(d, mux), nil
+	return &Server{
+		deps: d, db: pool, vocab: search.NewVocab(pool, time.Minute),
+		photoURL: search.PhotoURL(d.Config.PublicPhotoBase), now: time.Now,
+		Cache: hotcache.NewLocal(d.Config.CacheEntries, d.Config.CacheTTL),
+	}, nil
 }
 
-type server struct {
-	deps *instance.Deps
-	db   pgdb.DBTX
+// Handler is the HTTP handler of the function behind the common middleware.
+func (s *Server) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/constraints", s.constraints)
+	mux.HandleFunc("/{$}", s.search)
+	mux.HandleFunc("/", s.notFound)
+	return middleware.Wrap(s.deps, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "" {
+			r.URL.Path = "/"
+		}
+		mux.ServeHTTP(w, r)
+	}))
+}
+
+func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
+	w.Header().Set("X-Cache", "miss")
+	httpjson.Error(w, r, s.deps.Log, err)
+}
+
+func (s *Server) search(w http.ResponseWriter, r *http.Request) {
+	if err := httpjson.Method(w, r, http.MethodGet, http.MethodHead); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	ctx := r.Context()
+	vocab, err := s.vocab.Get(ctx)
+	if err != nil {
+		s.fail(w, r, apperr.Wrap(err, "search: vocabulary"))
+		return
+	}
+	q, err := search.ParseQuery(r.URL.RawQuery, vocab, s.now())
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if !q.Asked && q.Personalize && s.Needs != nil {
+		codes, ok, err := s.Needs.Needs(ctx, r)
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		if ok {
+			q.SetCodes(vocab, codes)
+		}
+	}
+	if err := q.Check(); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	key, useCache := q.CacheKey(), !middleware.NoCache(r)
+	if useCache {
+		if e, ok := s.Cache.Get(key); ok {
+			w.Header().Set("X-Cache", "hit")
+			httpjson.WriteRaw(w, http.StatusOK, e.Body)
+			return
+		}
+	}
+	page, err := search.Search(ctx, s.db, vocab, &q, s.photoURL)
+	if err != nil {
+		s.fail(w, r, internal(err, "search"))
+		return
+	}
+	body, err := json.Marshal(page)
+	if err != nil {
+		s.fail(w, r, apperr.Wrap(err, "encode search answer"))
+		return
+	}
+	if useCache {
+		ids := make([]int64, len(page.Items))
+		for i, it := range page.Items {
+			ids[i] = it.ID
+		}
+		s.Cache.Set(key, hotcache.Entry{Body: body, EventIDs: ids, Matches: q.Matches})
+	}
+	w.Header().Set("X-Cache", "miss")
+	httpjson.WriteRaw(w, http.StatusOK, body)
 }
 
 type catalogResponse struct {
@@ -50,15 +151,15 @@ type catalogResponse struct {
 	Categories  []catalog.Place      `json:"categories"`
 }
 
-func (s *server) constraints(w http.ResponseWriter, r *http.Request) {
+func (s *Server) constraints(w http.ResponseWriter, r *http.Request) {
 	if err := httpjson.Method(w, r, http.MethodGet, http.MethodHead); err != nil {
-		httpjson.Error(w, r, s.deps.Log, err)
+		s.fail(w, r, err)
 		return
 	}
 	ctx := r.Context()
 	vocab, err := catalog.LoadVocabulary(ctx, s.db)
 	if err != nil {
-		httpjson.Error(w, r, s.deps.Log, apperr.Wrap(err, "constraints"))
+		s.fail(w, r, apperr.Wrap(err, "constraints"))
 		return
 	}
 	resp := catalogResponse{Constraints: vocab.Constraints, Profiles: vocab.Profiles}
@@ -66,12 +167,22 @@ func (s *server) constraints(w http.ResponseWriter, r *http.Request) {
 		resp.Categories, err = catalog.Places(ctx, s.db, "categories")
 	}
 	if err != nil {
-		httpjson.Error(w, r, s.deps.Log, apperr.Wrap(err, "constraints"))
+		s.fail(w, r, apperr.Wrap(err, "constraints"))
 		return
 	}
+	w.Header().Set("X-Cache", "miss")
 	httpjson.Write(w, http.StatusOK, resp)
 }
 
-func (s *server) notFound(w http.ResponseWriter, r *http.Request) {
-	httpjson.Error(w, r, s.deps.Log, apperr.New(apperr.NotFound, "no such path %s in %s", r.URL.Path, Name))
+// internal keeps a domain error (e.g. unavailable on a cancelled query) and marks any other
+// error internal.
+func internal(err error, what string) error {
+	if err = apperr.FromDB(err, what); apperr.CodeOf(err) != apperr.Internal {
+		return err
+	}
+	return apperr.Wrap(err, "%s", what)
+}
+
+func (s *Server) notFound(w http.ResponseWriter, r *http.Request) {
+	s.fail(w, r, apperr.New(apperr.NotFound, "no such path %s in %s", r.URL.Path, Name))
 }

@@ -1,0 +1,448 @@
+package function
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/dostupno/dostupno/shared/catalog"
+	"github.com/dostupno/dostupno/shared/config"
+	"github.com/dostupno/dostupno/shared/instance"
+	"github.com/dostupno/dostupno/shared/pgtest"
+)
+
+// base is the start of the test catalog; "now" of the tests is one day earlier.
+var base = time.Date(2030, 3, 1, 10, 0, 0, 0, time.UTC)
+
+type fixture struct {
+	srv  *httptest.Server
+	s    *Server
+	pool *pgxpool.Pool
+}
+
+func newFixture(t *testing.T, events []catalog.Event) *fixture {
+	t.Helper()
+	dbURL := pgtest.NewURL(t)
+	d := instance.New(Name, config.Config{DatabaseURL: dbURL, CacheEntries: 1000, CacheTTL: time.Minute},
+		slog.New(slog.NewTextHandler(io.Discard, nil)))
+	t.Cleanup(d.Close)
+	s, err := NewServer(d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.now = func() time.Time { return base.Add(-24 * time.Hour) }
+	pool, err := d.ReadPool()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	vocab, err := catalog.LoadVocabulary(ctx, pool)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(events) > 0 {
+		if _, err := catalog.UpsertEvents(ctx, pool, vocab, 1, base.Add(-48*time.Hour), events); err != nil {
+			t.Fatal(err)
+		}
+	}
+	srv := httptest.NewServer(s.Handler())
+	t.Cleanup(srv.Close)
+	return &fixture{srv: srv, s: s, pool: pool}
+}
+
+// event makes a test event: id, hours after base, city, category, yes codes.
+func event(id int64, hours int, city, category, title string, yes ...string) catalog.Event {
+	lat, lon := 55.75, 37.61
+	acc := map[string]string{"braille": "no"}
+	for _, c := range yes {
+		acc[c] = "yes"
+	}
+	return catalog.Event{
+		ID: id, Title: title, Description: "Описание события " + title, Category: category, City: city,
+		Venue:    catalog.Venue{ID: 100 + id%3, Name: fmt.Sprintf("Площадка %d", id%3), Address: "ул. Тверская, 1", Lat: &lat, Lon: &lon},
+		StartsAt: base.Add(time.Duration(hours) * time.Hour), Timezone: "Europe/Moscow", Accessibility: acc,
+	}
+}
+
+type summary struct {
+	ID       int64  `json:"id"`
+	Title    string `json:"title"`
+	Category string `json:"category"`
+	City     string `json:"city"`
+	Venue    struct {
+		ID   int64
+		Name string
+	}
+	StartsAt      string   `json:"starts_at"`
+	Timezone      string   `json:"timezone"`
+	Accessibility []string `json:"accessibility"`
+	CoverURL      *string  `json:"cover_url"`
+}
+
+type page struct {
+	Items              []summary `json:"items"`
+	NextCursor         *string   `json:"next_cursor"`
+	AppliedConstraints []string  `json:"applied_constraints"`
+}
+
+type errBody struct {
+	Error struct{ Code, Message, Field string } `json:"error"`
+}
+
+func (f *fixture) get(t *testing.T, query string, header ...string) (*http.Response, []byte) {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodGet, f.srv.URL+"/?"+query, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp, body
+}
+
+func (f *fixture) page(t *testing.T, query string) page {
+	t.Helper()
+	resp, body := f.get(t, query)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET ?%s: got %d %s, want 200", query, resp.StatusCode, body)
+	}
+	var p page
+	if err := json.Unmarshal(body, &p); err != nil {
+		t.Fatalf("decode %s: %v", body, err)
+	}
+	return p
+}
+
+func ids(p page) []int64 {
+	out := []int64{}
+	for _, it := range p.Items {
+		out = append(out, it.ID)
+	}
+	return out
+}
+
+func testCatalog() []catalog.Event {
+	return []catalog.Event{
+		event(1, 1, "moscow", "concert", "Концерт органной музыки", "step_free_entrance", "wheelchair_seating", "accessible_toilet"),
+		event(2, 2, "moscow", "theatre", "Щелкунчик", "sign_language", "step_free_entrance"),
+		event(3, 3, "kazan", "concert", "Jazz evening", "step_free_entrance", "braille"),
+		event(4, 3, "moscow", "exhibition", "Выставка импрессионистов", "tactile_exhibits", "audio_description", "guide_dog_allowed"),
+		event(5, 24*10, "moscow", "concert", "Рок-концерт", "hearing_loop"),
+		event(6, -30, "moscow", "concert", "Прошедший концерт", "step_free_entrance"),
+		event(7, 24*40, "saint-petersburg", "show", "Шоу иллюзионистов", "step_free_entrance", "elevator"),
+	}
+}
+
+func TestSearchFilters(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, testCatalog())
+	tests := []struct {
+		name    string
+		query   string
+		want    []int64
+		applied []string
+	}{
+		{"OKAllUpcomingInOrder", "", []int64{1, 2, 3, 4, 5, 7}, []string{}},
+		{"OKFromIncludesPast", "from=" + url.QueryEscape(base.Add(-48*time.Hour).Format(time.RFC3339)), []int64{6, 1, 2, 3, 4, 5, 7}, []string{}},
+		{"OKConstraint", "constraints=step_free_entrance", []int64{1, 2, 3, 7}, []string{"step_free_entrance"}},
+		{"OKConstraintsAllRequired", "constraints=sign_language,step_free_entrance", []int64{2}, []string{"step_free_entrance", "sign_language"}},
+		{"OKConstraintsRepeatedParam", "constraints=step_free_entrance&constraints=braille", []int64{3}, []string{"step_free_entrance", "braille"}},
+		{"OKConstraintsCaseAndBlanks", "constraints=%20Step_Free_Entrance%20,,", []int64{1, 2, 3, 7}, []string{"step_free_entrance"}},
+		{"OKProfile", "profile=wheelchair", []int64{1}, []string{"step_free_entrance", "wheelchair_seating", "accessible_toilet"}},
+		{"OKProfilePlusConstraint", "profile=mobility&constraints=step_free_entrance", []int64{7}, []string{"step_free_entrance", "elevator"}},
+		{"OKNoAnswerIsNotYes", "constraints=braille&city=moscow", []int64{}, []string{"braille"}},
+		{"OKCity", "city=moscow", []int64{1, 2, 4, 5}, []string{}},
+		{"OKCityUnknown", "city=atlantis", []int64{}, []string{}},
+		{"OKCategoryAny", "category=theatre,show", []int64{2, 7}, []string{}},
+		{"OKCategoryOne", "category=concert&city=moscow", []int64{1, 5}, []string{}},
+		{"OKWindow", "from=" + url.QueryEscape(base.Format(time.RFC3339)) + "&to=" + url.QueryEscape(base.Add(3*time.Hour).Format(time.RFC3339)), []int64{1, 2}, []string{}},
+		{"OKTextRussianStemming", "q=" + url.QueryEscape("концерты"), []int64{1, 5}, []string{}},
+		{"OKTextEnglishStemming", "q=evenings", []int64{3}, []string{}},
+		{"OKTextVenue", "q=" + url.QueryEscape("площадка") + "&city=kazan", []int64{3}, []string{}},
+		{"OKTextSQLMetacharacters", "q=" + url.QueryEscape(`'; DROP TABLE events; -- "x" OR 1=1 \ %_`), []int64{}, []string{}},
+		{"OKTextOnlyPunctuation", "q=" + url.QueryEscape(`!!! &&& |||`), []int64{}, []string{}},
+		{"OKLimit", "limit=2", []int64{1, 2}, []string{}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := f.page(t, tt.query)
+			if got := ids(p); !slices.Equal(got, tt.want) {
+				t.Fatalf("got ids %v, want %v", got, tt.want)
+			}
+			if !slices.Equal(p.AppliedConstraints, tt.applied) {
+				t.Fatalf("got applied %v, want %v", p.AppliedConstraints, tt.applied)
+			}
+		})
+	}
+}
+
+func TestSearchSummary(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, testCatalog())
+	if _, err := f.pool.Exec(context.Background(), `INSERT INTO event_photos (event_id, object_key, content_type, width, height, bytes, position, version)
+		VALUES (1, 'b/second.jpg', 'image/jpeg', 10, 10, 100, 2, 1), (1, 'a/first.jpg', 'image/jpeg', 10, 10, 100, 1, 1)`); err != nil {
+		t.Fatal(err)
+	}
+	_, body := f.get(t, "limit=2")
+	var raw struct {
+		Items      []map[string]any `json:"items"`
+		NextCursor any              `json:"next_cursor"`
+	}
+	if err := json.Unmarshal(body, &raw); err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []string{"id", "title", "category", "city", "venue", "starts_at", "ends_at", "timezone", "accessibility", "cover_url"} {
+		if _, ok := raw.Items[0][k]; !ok {
+			t.Fatalf("got summary %v, want field %q", raw.Items[0], k)
+		}
+	}
+	p := f.page(t, "limit=2")
+	first, second := p.Items[0], p.Items[1]
+	if first.StartsAt != "2030-03-01T11:00:00Z" || first.Timezone != "Europe/Moscow" || first.Venue.Name != "Площадка 1" {
+		t.Fatalf("got %+v, want starts_at 2030-03-01T11:00:00Z in UTC, Europe/Moscow, venue Площадка 1", first)
+	}
+	if want := []string{"step_free_entrance", "wheelchair_seating", "accessible_toilet"}; !slices.Equal(first.Accessibility, want) {
+		t.Fatalf("got accessibility %v, want %v", first.Accessibility, want)
+	}
+	if first.CoverURL == nil || !strings.HasSuffix(*first.CoverURL, "/a/first.jpg") {
+		t.Fatalf("got cover_url %v, want the photo at position 1", first.CoverURL)
+	}
+	if second.CoverURL != nil {
+		t.Fatalf("got cover_url %q for an event without photos, want null", *second.CoverURL)
+	}
+}
+
+func TestSearchPagesNeitherSkipNorRepeat(t *testing.T) {
+	t.Parallel()
+	var events []catalog.Event
+	for i := int64(1); i <= 53; i++ {
+		codes := []string{"step_free_entrance"}
+		if i%4 == 0 {
+			codes = append(codes, "hearing_loop")
+		}
+		// Several events share a start, so the order must fall back to the id.
+		events = append(events, event(i, int(i%9), []string{"moscow", "kazan"}[i%2], "concert", fmt.Sprint("Event ", i), codes...))
+	}
+	f := newFixture(t, events)
+	for _, tt := range []struct {
+		name, query string
+		want        int
+	}{
+		{"OKAll", "limit=7", 53},
+		{"OKFiltered", "limit=3&constraints=hearing_loop", 13},
+		{"OKFilteredCity", "limit=5&city=kazan", 27},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			var got []summary
+			query, pages := tt.query, 0
+			for {
+				p := f.page(t, query)
+				pages++
+				got = append(got, p.Items...)
+				if p.NextCursor == nil {
+					break
+				}
+				if pages > 100 {
+					t.Fatal("got more than 100 pages, want the walk to end")
+				}
+				query = tt.query + "&cursor=" + url.QueryEscape(*p.NextCursor)
+			}
+			if len(got) != tt.want {
+				t.Fatalf("got %d events over %d pages, want %d", len(got), pages, tt.want)
+			}
+			seen := map[int64]bool{}
+			for i, s := range got {
+				if seen[s.ID] {
+					t.Fatalf("got event %d twice", s.ID)
+				}
+				seen[s.ID] = true
+				if i > 0 && (s.StartsAt < got[i-1].StartsAt || s.StartsAt == got[i-1].StartsAt && s.ID < got[i-1].ID) {
+					t.Fatalf("got %d (%s) after %d (%s), want starts_at then id order", s.ID, s.StartsAt, got[i-1].ID, got[i-1].StartsAt)
+				}
+			}
+		})
+	}
+}
+
+func TestSearchErrors(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, testCatalog())
+	first := f.page(t, "limit=1&city=moscow")
+	cursor := *first.NextCursor
+	tampered := []byte(cursor)
+	tampered[5] ^= 1
+	if tampered[5] == '-' || tampered[5] == '_' || tampered[5] > 'z' {
+		tampered[5] = 'A'
+	}
+	all19 := strings.Join(append(slices.Clone(catalog.Codes), "step_free_entrance"), ",")
+	cats51 := strings.TrimSuffix(strings.Repeat("concert,", 51), ",")
+	tests := []struct {
+		name, query, field string
+	}{
+		{"ErrUnknownConstraint", "constraints=teleport", "constraints"},
+		{"ErrConstraintSQL", "constraints=" + url.QueryEscape("step_free_entrance'; DROP TABLE events; --"), "constraints"},
+		{"ErrTooManyConstraints", "constraints=" + all19, "constraints"},
+		{"ErrUnknownProfile", "profile=superhero", "profile"},
+		{"ErrCitySlug", "city=" + url.QueryEscape("Moscow' OR 1=1"), "city"},
+		{"ErrCategorySlug", "category=" + url.QueryEscape("con cert"), "category"},
+		{"ErrTooManyCategories", "category=" + cats51, "category"},
+		{"ErrFrom", "from=tomorrow", "from"},
+		{"ErrToNotRFC3339", "to=2030-01-01", "to"},
+		{"ErrToBeforeFrom", "from=2030-03-02T00:00:00Z&to=2030-03-01T00:00:00Z", "to"},
+		{"ErrLimitZero", "limit=0", "limit"},
+		{"ErrLimitLarge", "limit=101", "limit"},
+		{"ErrLimitText", "limit=ten", "limit"},
+		{"ErrLongText", "q=" + strings.Repeat("я", 5000), "q"},
+		{"ErrTextUTF8", "q=%ff%fe", "q"},
+		{"ErrCityUTF8", "city=%c3%28", "city"},
+		{"ErrCursorGarbage", "cursor=hello", "cursor"},
+		{"ErrCursorTampered", "city=moscow&limit=1&cursor=" + url.QueryEscape(string(tampered)), "cursor"},
+		{"ErrCursorOtherQuestion", "city=kazan&limit=1&cursor=" + url.QueryEscape(cursor), "cursor"},
+		{"ErrCursorLong", "cursor=" + strings.Repeat("A", 3000), "cursor"},
+		{"ErrRepeatedCity", "city=moscow&city=kazan", "city"},
+		{"ErrPersonalize", "personalize=maybe", "personalize"},
+		{"ErrMalformedQuery", "q=%zz", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			resp, body := f.get(t, tt.query)
+			if resp.StatusCode != http.StatusBadRequest {
+				t.Fatalf("got %d %s, want 400", resp.StatusCode, body)
+			}
+			var e errBody
+			if err := json.Unmarshal(body, &e); err != nil {
+				t.Fatalf("decode %s: %v", body, err)
+			}
+			if e.Error.Code != "invalid_argument" || e.Error.Field != tt.field || e.Error.Message == "" {
+				t.Fatalf("got %+v, want invalid_argument on field %q", e.Error, tt.field)
+			}
+			if resp.Header.Get("X-Cache") != "miss" {
+				t.Fatalf("got X-Cache %q, want miss on an error", resp.Header.Get("X-Cache"))
+			}
+		})
+	}
+	t.Run("OKCursorWithOtherLimit", func(t *testing.T) {
+		p := f.page(t, "limit=10&city=moscow&cursor="+url.QueryEscape(cursor))
+		if got, want := ids(p), []int64{2, 4, 5}; !slices.Equal(got, want) {
+			t.Fatalf("got %v, want %v", got, want)
+		}
+	})
+}
+
+func TestSearchCache(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, testCatalog())
+	steps := []struct {
+		name, query string
+		header      []string
+		want        string
+	}{
+		{"MissFirst", "city=moscow", nil, "miss"},
+		{"HitSecond", "city=moscow", nil, "hit"},
+		{"HitNormalisedKey", "city=MOSCOW&constraints=", nil, "hit"},
+		{"MissNoCache", "city=moscow", []string{"Cache-Control", "no-cache"}, "miss"},
+		{"MissOtherQuestion", "city=kazan", nil, "miss"},
+		{"HitCodesInAnyOrder1", "constraints=braille,step_free_entrance", nil, "miss"},
+		{"HitCodesInAnyOrder2", "constraints=step_free_entrance,braille", nil, "hit"},
+	}
+	var bodies [][]byte
+	for _, st := range steps {
+		resp, body := f.get(t, st.query, st.header...)
+		if resp.StatusCode != 200 || resp.Header.Get("X-Cache") != st.want {
+			t.Fatalf("%s: got %d X-Cache %q, want 200 %q", st.name, resp.StatusCode, resp.Header.Get("X-Cache"), st.want)
+		}
+		bodies = append(bodies, body)
+	}
+	if string(bodies[0]) != string(bodies[1]) || string(bodies[0]) != string(bodies[3]) {
+		t.Fatalf("got different bodies for a hit and a miss:\n%s\n%s", bodies[0], bodies[1])
+	}
+	if f.s.Cache.Len() != 3 {
+		t.Fatalf("got %d cache entries, want 3 (no-cache answers are not stored)", f.s.Cache.Len())
+	}
+}
+
+type needs struct {
+	codes []string
+	ok    bool
+	err   error
+	calls int
+}
+
+func (n *needs) Needs(context.Context, *http.Request) ([]string, bool, error) {
+	n.calls++
+	return n.codes, n.ok, n.err
+}
+
+func TestSearchPersonalisation(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, testCatalog())
+	n := &needs{codes: []string{"sign_language"}, ok: true}
+	f.s.Needs = n
+	tests := []struct {
+		name, query string
+		want        []int64
+		wantCalls   int
+	}{
+		{"OKSavedNeedsApply", "", []int64{2}, 1},
+		{"OKConstraintsWin", "constraints=braille", []int64{3}, 0},
+		{"OKProfileWins", "profile=wheelchair", []int64{1}, 0},
+		{"OKPersonalizeFalse", "personalize=false", []int64{1, 2, 3, 4, 5, 7}, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			n.calls = 0
+			if got := ids(f.page(t, tt.query)); !slices.Equal(got, tt.want) {
+				t.Fatalf("got %v, want %v", got, tt.want)
+			}
+			if n.calls != tt.wantCalls {
+				t.Fatalf("got %d calls of the needs source, want %d", n.calls, tt.wantCalls)
+			}
+		})
+	}
+}
+
+func TestSearchRoutes(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, nil)
+	for _, tt := range []struct {
+		name, method, path string
+		want               int
+	}{
+		{"ErrMethod", http.MethodPost, "/", http.StatusMethodNotAllowed},
+		{"ErrPath", http.MethodGet, "/nope", http.StatusNotFound},
+		{"OKEmptyCatalog", http.MethodGet, "/", http.StatusOK},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			req, _ := http.NewRequest(tt.method, f.srv.URL+tt.path, nil)
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != tt.want || resp.Header.Get("X-Cache") == "" {
+				t.Fatalf("got %d X-Cache %q, want %d and an X-Cache header", resp.StatusCode, resp.Header.Get("X-Cache"), tt.want)
+			}
+		})
+	}
+}
