@@ -1,5 +1,5 @@
 // Package middleware is the chain every function's handler runs behind: call id, access log,
-// panic recovery, CORS (API.md, "Conventions") and, once accounts exist, token checks.
+// panic recovery, CORS (API.md, "Conventions") and bearer token checks.
 package middleware
 
 import (
@@ -22,9 +22,10 @@ import (
 // Methods allowed by CORS preflight; the handler still checks its own.
 const corsMethods = "GET, HEAD, POST, PUT, OPTIONS"
 
-// Wrap puts h behind the common chain for function d.Name.
+// Wrap puts h behind the common chain for function d.Name: call id, access log, recovery,
+// CORS, then the bearer token check (Authenticate).
 func Wrap(d *instance.Deps, h http.Handler) http.Handler {
-	return CallID(AccessLog(d.Log, Recover(d.Log, CORS(d.Config.CORSOrigins, h))))
+	return CallID(AccessLog(d.Log, Recover(d.Log, CORS(d.Config.CORSOrigins, Authenticate(d.Log, d.Config, h)))))
 }
 
 // CallID puts the gateway's X-Call-Id (or a new one) in the request context and the answer.

@@ -1,0 +1,95 @@
+package middleware
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/dostupno/dostupno/shared/apperr"
+	"github.com/dostupno/dostupno/shared/config"
+	"github.com/dostupno/dostupno/shared/httpjson"
+	"github.com/dostupno/dostupno/shared/token"
+)
+
+// keyCache holds the token keys read from each secrets directory, so the secret files are
+// read once per instance (and once per process for the local runner).
+var keyCache sync.Map // SecretsDir -> *token.Keys
+
+// Keys returns the token keys of cfg's secrets (`jwt-secret`, optionally
+// `jwt-secret-previous`). Functions that issue tokens or require a role call it in New, so
+// that a missing or short secret stops them at start.
+func Keys(cfg config.Config) (*token.Keys, error) {
+	if k, ok := keyCache.Load(cfg.SecretsDir); ok {
+		return k.(*token.Keys), nil
+	}
+	k, err := token.Load(cfg)
+	if err != nil {
+		return nil, err
+	}
+	got, _ := keyCache.LoadOrStore(cfg.SecretsDir, k)
+	return got.(*token.Keys), nil
+}
+
+type principalKey struct{}
+
+// WithPrincipal returns ctx carrying p.
+func WithPrincipal(ctx context.Context, p token.Principal) context.Context {
+	return context.WithValue(ctx, principalKey{}, p)
+}
+
+// Principal is the verified caller of the request; ok is false for an anonymous request.
+func Principal(ctx context.Context) (p token.Principal, ok bool) {
+	p, ok = ctx.Value(principalKey{}).(token.Principal)
+	return p, ok
+}
+
+// RequireUser returns the caller, or unauthenticated for an anonymous request.
+func RequireUser(r *http.Request) (token.Principal, error) {
+	p, ok := Principal(r.Context())
+	if !ok {
+		return p, apperr.New(apperr.Unauthenticated, "an access token is required (Authorization: Bearer <token>)")
+	}
+	return p, nil
+}
+
+// RequireRole returns the caller if it holds role (admin holds every role): anonymous is
+// unauthenticated, any other role is forbidden.
+func RequireRole(r *http.Request, role string) (token.Principal, error) {
+	p, err := RequireUser(r)
+	if err != nil {
+		return p, err
+	}
+	if p.Role != role && !p.Admin() {
+		return p, apperr.New(apperr.Forbidden, "this needs the %s role", role)
+	}
+	return p, nil
+}
+
+// Authenticate verifies the bearer token of every request that carries one and puts its
+// principal in the context. A request without Authorization is anonymous; a request whose
+// Authorization is not a valid token is refused with 401 even where no token is needed.
+func Authenticate(log *slog.Logger, cfg config.Config, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		tok, present, err := token.FromHeader(r.Header.Get("Authorization"))
+		if !present {
+			next.ServeHTTP(w, r)
+			return
+		}
+		if err == nil {
+			var keys *token.Keys
+			if keys, err = Keys(cfg); err != nil {
+				httpjson.Error(w, r, log, &apperr.Error{Code: apperr.Unavailable, Message: "tokens cannot be checked: the service is misconfigured", RetryAfter: 30 * time.Second, Err: err})
+				return
+			}
+			var p token.Principal
+			if p, err = keys.Verify(tok); err == nil {
+				next.ServeHTTP(w, r.WithContext(WithPrincipal(r.Context(), p)))
+				return
+			}
+		}
+		w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
+		httpjson.Error(w, r, log, err)
+	})
+}
