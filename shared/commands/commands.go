@@ -1,0 +1,87 @@
+// Package commands assembles the handlers of every write-log command kind, and holds the
+// catalog's own: "event.upsert".
+package commands
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"sort"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/dostupno/dostupno/shared/apperr"
+	"github.com/dostupno/dostupno/shared/catalog"
+	"github.com/dostupno/dostupno/shared/changefeed"
+	"github.com/dostupno/dostupno/shared/writelog"
+)
+
+// Command kinds of the catalog.
+const (
+	KindEventUpsert = "event.upsert"
+)
+
+// Handlers are the handlers of every command kind. Each domain adds its kinds here, one line
+// each.
+func Handlers(vocab *catalog.Vocabulary) writelog.Handlers {
+	return writelog.Handlers{
+		KindEventUpsert: EventUpsert(vocab),
+	}
+}
+
+// EventUpsertResult is the Result of an applied event.upsert.
+type EventUpsertResult struct {
+	Events  int `json:"events"`  // events in the command
+	Changed int `json:"changed"` // events written (the others were newer already)
+}
+
+// EventUpsert applies an "event.upsert" command: its payload is a JSON array of catalog.Event,
+// written last-writer-wins with version = the command's sequence and updated_at = its time.
+// An invalid event rejects the whole command (the publisher validated it; this keeps every
+// copy's answer alike even if one did not).
+func EventUpsert(vocab *catalog.Vocabulary) writelog.Handler {
+	return func(ctx context.Context, tx pgx.Tx, seq uint64, cmd writelog.Command) (writelog.Outcome, error) {
+		var events []catalog.Event
+		if err := json.Unmarshal(cmd.Payload, &events); err != nil {
+			return writelog.Outcome{Status: writelog.Failed, Code: apperr.InvalidArgument,
+				Message: "event.upsert payload is not a list of events: " + err.Error()}, nil
+		}
+		for i := range events {
+			events[i].Normalize()
+			if err := events[i].Validate(); err != nil {
+				e := apperr.As(err)
+				return writelog.Outcome{Status: writelog.Rejected, Code: e.Code,
+					Message: fmt.Sprintf("event %d: %s", events[i].ID, e.Message)}, nil
+			}
+		}
+		changed, err := catalog.UpsertEvents(ctx, tx, vocab, int64(seq), cmd.At, events)
+		if err != nil {
+			return writelog.Outcome{}, err
+		}
+		res, err := json.Marshal(EventUpsertResult{Events: len(events), Changed: len(changed)})
+		if err != nil {
+			return writelog.Outcome{}, fmt.Errorf("encode result: %w", err)
+		}
+		return writelog.Outcome{Status: writelog.Applied, Result: res, Change: eventChange(seq, events, changed)}, nil
+	}
+}
+
+// eventChange names the new state of each changed event (the last occurrence of its id wins,
+// as in UpsertEvents), in id order.
+func eventChange(seq uint64, events []catalog.Event, changed []int64) changefeed.Change {
+	if len(changed) == 0 {
+		return changefeed.Change{Seq: seq}
+	}
+	byID := make(map[int64]int, len(events))
+	for i, e := range events {
+		byID[e.ID] = i
+	}
+	sort.Slice(changed, func(i, j int) bool { return changed[i] < changed[j] })
+	c := changefeed.Change{Seq: seq, Events: make([]changefeed.Event, 0, len(changed))}
+	for _, id := range changed {
+		e := events[byID[id]]
+		c.Events = append(c.Events, changefeed.Event{ID: id, City: e.City, Category: e.Category,
+			StartsAt: e.StartsAt, Constraints: e.YesCodes()})
+	}
+	return c
+}

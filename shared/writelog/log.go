@@ -1,0 +1,263 @@
+// Package writelog is the write log: every write is a Command published to one JetStream
+// stream, and each Postgres copy applies the stream exactly once, in stream order, recording
+// the last applied sequence and each command's outcome in the same transaction as the change.
+//
+// Stream. "<NAMESPACE>_WRITES" on subjects "<namespace>.writes.<kind>": file storage, limits
+// retention with no limits (a copy added later replays from sequence 1), a duplicate window of
+// DuplicateWindow, MaxMsgSize of MaxMsgSize. Every publish carries Nats-Msg-Id = business key +
+// content hash of kind, key and payload, so a retried publish (or a repeated import of the same
+// file) inside the window is dropped by the server and answers with the original sequence.
+//
+// Applier (Replica). A copy's writelog_position.applied_seq is the only truth about what it has
+// applied. The applier reads the stream by sequence from applied_seq+1 (Stream.GetMsg, direct
+// get), which makes "exactly in stream order" trivial: a message pending redelivery can never
+// make it skip ahead, and a copy whose consumer state was lost still finds its place. The
+// copy's durable consumer (named after the copy, headers only, AckExplicit, DeliverAll) is the
+// JetStream-side progress and lag indicator: after each commit its deliveries up to
+// applied_seq are acked (Term for a command recorded as failed); a delivery beyond applied_seq
+// is Nak'ed, so every delivered message ends in exactly one Ack, Nak or Term.
+package writelog
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/dostupno/dostupno/shared/apperr"
+	"github.com/dostupno/dostupno/shared/changefeed"
+)
+
+// Version is the envelope version this code writes and applies.
+const Version = 1
+
+// Stream limits.
+const (
+	// DuplicateWindow is how long the server remembers a Nats-Msg-Id: longer than any retry
+	// of a publish (client retries last seconds; an import is re-run within minutes).
+	DuplicateWindow = 2 * time.Hour
+	// MaxMsgSize is the largest command the stream accepts (the NATS server's default
+	// max_payload); importers size their batches below it.
+	MaxMsgSize = 1 << 20
+)
+
+// Command is the versioned, self-describing envelope on the stream (JSON).
+type Command struct {
+	V       int             `json:"v"`       // Version
+	Kind    string          `json:"kind"`    // "event.upsert", "user.register", "user.admin", "photo.add"
+	Key     string          `json:"key"`     // business key, e.g. "event:123" or "import:<hash>"
+	At      time.Time       `json:"at"`      // publisher's clock: the only time handlers may store
+	Payload json.RawMessage `json:"payload"` // kind-specific
+}
+
+// Outcome statuses.
+const (
+	Applied  = "applied"
+	Rejected = "rejected"
+	Failed   = "failed"
+)
+
+// Outcome is what applying a command decided; identical in every copy. Change is not stored:
+// it is what the primary copy announces after commit.
+type Outcome struct {
+	Status  string            // Applied, Rejected or Failed
+	Code    apperr.Code       // for rejected, e.g. apperr.Conflict
+	Message string            // for people
+	Result  json.RawMessage   // optional, e.g. {"id":..., "version":...}
+	Change  changefeed.Change // what to announce after commit
+}
+
+// Err turns a rejected or failed outcome into the contract's error (nil when applied).
+func (o Outcome) Err() error {
+	if o.Status == Applied {
+		return nil
+	}
+	code := o.Code
+	if code == "" {
+		code = apperr.Internal
+	}
+	return &apperr.Error{Code: code, Message: o.Message}
+}
+
+// Handler applies one command inside the copy's transaction (in a savepoint of it). A
+// rejection (duplicate email) is an Outcome with Status Rejected, not an error, and its
+// savepoint is rolled back, so a rejected command changes nothing but its outcome row. An
+// error means "could not apply now": the transaction rolls back and the batch is retried
+// later. Handlers must be deterministic: they may use seq and cmd.At, never the wall clock.
+type Handler func(ctx context.Context, tx pgx.Tx, seq uint64, cmd Command) (Outcome, error)
+
+// Handlers maps a command kind to its handler.
+type Handlers map[string]Handler
+
+// Log is the write-log stream of one namespace.
+type Log struct {
+	js        jetstream.JetStream
+	stream    jetstream.Stream
+	namespace string
+	name      string
+}
+
+// StreamName is the stream of namespace ns.
+func StreamName(ns string) string { return strings.ToUpper(ns) + "_WRITES" }
+
+// Subject is the subject a command of kind is published on.
+func Subject(ns, kind string) string { return strings.ToLower(ns) + ".writes." + kind }
+
+// DoorbellSubject is the core NATS subject writers ring after publishing, so that every
+// copy's db-writer applies what is pending (stack.yml topic annotation).
+func DoorbellSubject(ns string) string { return strings.ToLower(ns) + ".doorbell" }
+
+// Config is the stream configuration Open creates or updates.
+func Config(ns string) jetstream.StreamConfig {
+	return jetstream.StreamConfig{
+		Name:        StreamName(ns),
+		Description: "Dostupno write log: every write command, kept for replay by new copies",
+		Subjects:    []string{strings.ToLower(ns) + ".writes.>"},
+		Storage:     jetstream.FileStorage,
+		Retention:   jetstream.LimitsPolicy,
+		MaxMsgs:     -1,
+		MaxBytes:    -1,
+		MaxAge:      0, // keep every command
+		MaxMsgSize:  MaxMsgSize,
+		Discard:     jetstream.DiscardNew, // never drop old commands, even if limits are added
+		Duplicates:  DuplicateWindow,
+		Replicas:    1,
+		AllowDirect: true, // GetMsg by sequence without the API round trip
+		DenyDelete:  true,
+		DenyPurge:   true,
+	}
+}
+
+// Open creates or updates the write-log stream of namespace (idempotent).
+func Open(ctx context.Context, js jetstream.JetStream, namespace string) (*Log, error) {
+	cfg := Config(namespace)
+	s, err := js.CreateOrUpdateStream(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("open stream %s: %w", cfg.Name, err)
+	}
+	return &Log{js: js, stream: s, namespace: namespace, name: cfg.Name}, nil
+}
+
+// Namespace is the log's namespace.
+func (l *Log) Namespace() string { return l.namespace }
+
+// JetStream is the context the log publishes with.
+func (l *Log) JetStream() jetstream.JetStream { return l.js }
+
+// MaxPayload is the largest encoded command this log can carry: the stream's limit or the
+// server's max_payload, whichever is lower, less room for headers.
+func (l *Log) MaxPayload() int {
+	n := MaxMsgSize
+	if nc := l.js.Conn(); nc != nil {
+		if mp := int(nc.MaxPayload()); mp > 0 && mp < n {
+			n = mp
+		}
+	}
+	return n - 1024
+}
+
+// Encode builds the message of a command: its subject, body and Nats-Msg-Id. The id is the
+// business key plus a hash of kind, key and payload (not of At), so that publishing the same
+// change again is dropped as a duplicate within DuplicateWindow.
+func (l *Log) Encode(kind, key string, at time.Time, payload any) (*nats.Msg, error) {
+	if kind == "" || strings.ContainsAny(kind, " *>") || key == "" {
+		return nil, fmt.Errorf("encode command: kind %q and key %q must be set", kind, key)
+	}
+	raw, ok := payload.(json.RawMessage)
+	if !ok {
+		b, err := json.Marshal(payload)
+		if err != nil {
+			return nil, fmt.Errorf("encode %s %s: %w", kind, key, err)
+		}
+		raw = b
+	}
+	body, err := json.Marshal(Command{V: Version, Kind: kind, Key: key, At: at.UTC(), Payload: raw})
+	if err != nil {
+		return nil, fmt.Errorf("encode %s %s: %w", kind, key, err)
+	}
+	if len(body) > l.MaxPayload() {
+		return nil, fmt.Errorf("encode %s %s: command of %d bytes exceeds %d", kind, key, len(body), l.MaxPayload())
+	}
+	msg := nats.NewMsg(Subject(l.namespace, kind))
+	msg.Data = body
+	msg.Header.Set(jetstream.MsgIDHeader, MsgID(kind, key, raw))
+	return msg, nil
+}
+
+// MsgID is the Nats-Msg-Id of a command: "<key>#<hash>".
+func MsgID(kind, key string, payload []byte) string {
+	h := sha256.New()
+	h.Write([]byte(kind))
+	h.Write([]byte{0})
+	h.Write([]byte(key))
+	h.Write([]byte{0})
+	h.Write(payload)
+	return key + "#" + hex.EncodeToString(h.Sum(nil))[:32]
+}
+
+// Publish appends a command and returns its stream sequence (the original one when the
+// server dropped it as a duplicate).
+func (l *Log) Publish(ctx context.Context, kind, key string, at time.Time, payload any) (uint64, error) {
+	msg, err := l.Encode(kind, key, at, payload)
+	if err != nil {
+		return 0, err
+	}
+	ack, err := l.js.PublishMsg(ctx, msg, jetstream.WithExpectStream(l.name))
+	if err != nil {
+		return 0, fmt.Errorf("publish %s %s: %w", kind, key, err)
+	}
+	return ack.Sequence, nil
+}
+
+// PublishAsync appends a command without waiting; the future yields its PubAck. Callers
+// bound the number in flight (see Batcher).
+func (l *Log) PublishAsync(kind, key string, at time.Time, payload any) (jetstream.PubAckFuture, error) {
+	msg, err := l.Encode(kind, key, at, payload)
+	if err != nil {
+		return nil, err
+	}
+	f, err := l.js.PublishMsgAsync(msg, jetstream.WithExpectStream(l.name))
+	if err != nil {
+		return nil, fmt.Errorf("publish %s %s: %w", kind, key, err)
+	}
+	return f, nil
+}
+
+// Ring publishes the doorbell (core NATS, best effort): db-writers apply what is pending.
+func (l *Log) Ring(ctx context.Context) error {
+	nc := l.js.Conn()
+	if err := nc.Publish(DoorbellSubject(l.namespace), nil); err != nil {
+		return fmt.Errorf("ring doorbell: %w", err)
+	}
+	return nil
+}
+
+// LastSeq is the stream's last sequence.
+func (l *Log) LastSeq(ctx context.Context) (uint64, error) {
+	info, err := l.stream.Info(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("stream info %s: %w", l.name, err)
+	}
+	return info.State.LastSeq, nil
+}
+
+// get reads the message at seq; ok is false when the stream has no message there.
+func (l *Log) get(ctx context.Context, seq uint64) (*jetstream.RawStreamMsg, bool, error) {
+	m, err := l.stream.GetMsg(ctx, seq)
+	if errors.Is(err, jetstream.ErrMsgNotFound) {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, fmt.Errorf("get command %d: %w", seq, err)
+	}
+	return m, true, nil
+}

@@ -1,0 +1,401 @@
+package writelog_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/dostupno/dostupno/shared/apperr"
+	"github.com/dostupno/dostupno/shared/catalog"
+	"github.com/dostupno/dostupno/shared/changefeed"
+	"github.com/dostupno/dostupno/shared/commands"
+	"github.com/dostupno/dostupno/shared/natstest"
+	"github.com/dostupno/dostupno/shared/pgtest"
+	"github.com/dostupno/dostupno/shared/writelog"
+	"github.com/dostupno/dostupno/shared/writelog/writelogtest"
+)
+
+var at = time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)
+
+func quiet() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+
+func event(id int64, title string) catalog.Event {
+	return catalog.Event{
+		ID: id, Title: title, Category: "concert", City: "moscow",
+		Venue:    catalog.Venue{ID: 10 + id%3, Name: "Hall"},
+		StartsAt: time.Date(2026, 7, 1, 19, 0, 0, 0, time.UTC), Timezone: "Europe/Moscow",
+		Accessibility: map[string]string{"elevator": "yes", "braille": "no"},
+	}
+}
+
+type env struct {
+	log   *writelog.Log
+	nats  *natstest.Env
+	vocab *catalog.Vocabulary
+}
+
+func newEnv(t *testing.T) *env {
+	t.Helper()
+	n := natstest.New(t)
+	ctx := context.Background()
+	l, err := writelog.Open(ctx, n.JS, n.Namespace)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &env{log: l, nats: n}
+}
+
+// copy makes a fresh Postgres copy and its applier; calls counts handler invocations.
+func (e *env) copy(t *testing.T, name string, calls *atomic.Int64) (*pgxpool.Pool, *writelog.Replica) {
+	t.Helper()
+	pool := pgtest.New(t)
+	vocab, err := catalog.LoadVocabulary(context.Background(), pool)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := commands.Handlers(vocab)
+	if calls != nil {
+		inner := h[commands.KindEventUpsert]
+		h[commands.KindEventUpsert] = func(ctx context.Context, tx pgx.Tx, seq uint64, cmd writelog.Command) (writelog.Outcome, error) {
+			calls.Add(1)
+			return inner(ctx, tx, seq, cmd)
+		}
+	}
+	return pool, writelog.NewReplica(e.log, pool, name, h, quiet())
+}
+
+func (e *env) publish(t *testing.T, key string, events ...catalog.Event) uint64 {
+	t.Helper()
+	seq, err := e.log.Publish(context.Background(), commands.KindEventUpsert, key, at, events)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return seq
+}
+
+func title(t *testing.T, pool *pgxpool.Pool, id int64) (string, int64) {
+	t.Helper()
+	var s string
+	var v int64
+	if err := pool.QueryRow(context.Background(), `SELECT title, version FROM events WHERE id = $1`, id).Scan(&s, &v); err != nil {
+		t.Fatalf("event %d: %v", id, err)
+	}
+	return s, v
+}
+
+func count(t *testing.T, pool *pgxpool.Pool, q string) int {
+	t.Helper()
+	var n int
+	if err := pool.QueryRow(context.Background(), q).Scan(&n); err != nil {
+		t.Fatalf("%s: %v", q, err)
+	}
+	return n
+}
+
+func consumerSettled(t *testing.T, r *writelog.Replica) {
+	t.Helper()
+	c, err := r.Consumer(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, err := c.Info(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.NumPending != 0 || info.NumAckPending != 0 {
+		t.Errorf("consumer %s: got pending %d, ack pending %d, want 0 and 0", r.Name(), info.NumPending, info.NumAckPending)
+	}
+}
+
+func TestOpen(t *testing.T) {
+	t.Run("Idempotent", func(t *testing.T) {
+		e := newEnv(t)
+		if _, err := writelog.Open(context.Background(), e.nats.JS, e.nats.Namespace); err != nil {
+			t.Fatalf("second Open: %v", err)
+		}
+		s, err := e.nats.JS.Stream(context.Background(), writelog.StreamName(e.nats.Namespace))
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg := s.CachedInfo().Config
+		if cfg.Storage != jetstream.FileStorage || cfg.Duplicates < 2*time.Hour || cfg.MaxAge != 0 || cfg.MaxMsgs != -1 || cfg.MaxMsgSize != writelog.MaxMsgSize {
+			t.Errorf("got storage %v, duplicates %v, max age %v, max msgs %d, max msg size %d; want file, >=2h, 0, -1, %d",
+				cfg.Storage, cfg.Duplicates, cfg.MaxAge, cfg.MaxMsgs, cfg.MaxMsgSize, writelog.MaxMsgSize)
+		}
+	})
+}
+
+func TestApply(t *testing.T) {
+	t.Run("ReadYourWrites", func(t *testing.T) {
+		e := newEnv(t)
+		pool, r := e.copy(t, "primary", nil)
+		seq := e.publish(t, "event:1", event(1, "First"))
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		o, err := r.WaitApplied(ctx, seq)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if o.Status != writelog.Applied {
+			t.Fatalf("got status %q (%s), want applied", o.Status, o.Message)
+		}
+		var res commands.EventUpsertResult
+		if err := json.Unmarshal(o.Result, &res); err != nil || res.Changed != 1 {
+			t.Errorf("got result %s (%v), want changed 1", o.Result, err)
+		}
+		if got, v := title(t, pool, 1); got != "First" || v != int64(seq) {
+			t.Errorf("got title %q version %d, want First version %d", got, v, seq)
+		}
+		consumerSettled(t, r)
+	})
+
+	t.Run("StreamOrderLastWriterWins", func(t *testing.T) {
+		e := newEnv(t)
+		pool, r := e.copy(t, "primary", nil)
+		var last uint64
+		const n = writelog.MaxBatchCommands + 88 // more than one transaction's worth
+		for i := range n {
+			last = e.publish(t, fmt.Sprintf("event:%d", i), event(int64(i%50+1), fmt.Sprintf("v%d", i)))
+		}
+		applied, err := r.ApplyPending(context.Background())
+		if err != nil || applied != n {
+			t.Fatalf("got applied %d, %v; want %d, nil", applied, err, n)
+		}
+		if got, v := title(t, pool, int64((n-1)%50+1)); got != fmt.Sprintf("v%d", n-1) || v != int64(last) {
+			t.Errorf("got %q version %d, want v%d version %d", got, v, n-1, last)
+		}
+		st, err := r.Status(context.Background())
+		if err != nil || st.Lag != 0 || st.AppliedSeq != last {
+			t.Errorf("got status %+v, %v; want applied %d lag 0", st, err, last)
+		}
+		consumerSettled(t, r)
+	})
+
+	t.Run("RejectedChangesNothing", func(t *testing.T) {
+		e := newEnv(t)
+		pool, r := e.copy(t, "primary", nil)
+		bad := event(2, "Bad")
+		bad.Accessibility = map[string]string{"teleport": "yes"}
+		seq := e.publish(t, "event:batch", event(1, "Good"), bad)
+		next := e.publish(t, "event:3", event(3, "Next"))
+		o, err := r.WaitApplied(context.Background(), seq)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if o.Status != writelog.Rejected || o.Code != apperr.InvalidArgument {
+			t.Errorf("got %q %q, want rejected invalid_argument", o.Status, o.Code)
+		}
+		if n := count(t, pool, `SELECT count(*) FROM events WHERE id IN (1, 2)`); n != 0 {
+			t.Errorf("got %d events of the rejected command, want 0", n)
+		}
+		if o, err := r.WaitApplied(context.Background(), next); err != nil || o.Status != writelog.Applied {
+			t.Errorf("got %q, %v for the next command, want applied", o.Status, err)
+		}
+	})
+
+	t.Run("UndecodableRecordedFailedStreamContinues", func(t *testing.T) {
+		e := newEnv(t)
+		pool, r := e.copy(t, "primary", nil)
+		ctx := context.Background()
+		for _, body := range []string{`{not json`, `{"v":99,"kind":"event.upsert","key":"k","payload":[]}`, `{"v":1,"kind":"no.such","key":"k","payload":{}}`} {
+			if _, err := e.nats.JS.Publish(ctx, writelog.Subject(e.nats.Namespace, "event.upsert"), []byte(body)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		seq := e.publish(t, "event:1", event(1, "After"))
+		if _, err := r.WaitApplied(ctx, seq); err != nil {
+			t.Fatal(err)
+		}
+		if n := count(t, pool, `SELECT count(*) FROM writelog_outcomes WHERE status = 'failed'`); n != 3 {
+			t.Errorf("got %d failed outcomes, want 3", n)
+		}
+		if got, _ := title(t, pool, 1); got != "After" {
+			t.Errorf("got %q, want After", got)
+		}
+		consumerSettled(t, r)
+	})
+
+	t.Run("DuplicatePublishDropped", func(t *testing.T) {
+		e := newEnv(t)
+		pool, r := e.copy(t, "primary", nil)
+		first := e.publish(t, "event:1", event(1, "Once"))
+		again := e.publish(t, "event:1", event(1, "Once"))
+		if again != first {
+			t.Errorf("got sequence %d for the duplicate, want the original %d", again, first)
+		}
+		last, err := e.log.LastSeq(context.Background())
+		if err != nil || last != first {
+			t.Errorf("got last sequence %d, %v; want %d", last, err, first)
+		}
+		if _, err := r.ApplyPending(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		if n := count(t, pool, `SELECT count(*) FROM writelog_outcomes`); n != 1 {
+			t.Errorf("got %d outcomes, want 1", n)
+		}
+	})
+
+	t.Run("OneApplierPerCopy", func(t *testing.T) {
+		e := newEnv(t)
+		var calls atomic.Int64
+		pool, r1 := e.copy(t, "primary", &calls)
+		vocab, err := catalog.LoadVocabulary(context.Background(), pool)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r2 := writelog.NewReplica(e.log, pool, "primary", commands.Handlers(vocab), quiet())
+		for i := range 300 {
+			e.publish(t, fmt.Sprintf("event:%d", i+1), event(int64(i+1), "T"))
+		}
+		var wg sync.WaitGroup
+		errs := make(chan error, 8)
+		for i := range 8 {
+			wg.Go(func() {
+				r := r1
+				if i%2 == 1 {
+					r = r2
+				}
+				_, err := r.WaitApplied(context.Background(), 300)
+				errs <- err
+			})
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		if n := count(t, pool, `SELECT count(*) FROM writelog_outcomes`); n != 300 {
+			t.Errorf("got %d outcomes, want 300", n)
+		}
+		if c := calls.Load(); c > 300 {
+			t.Errorf("got %d handler calls on one applier, want at most 300", c)
+		}
+	})
+}
+
+func TestFaults(t *testing.T) {
+	t.Run("StoppedBetweenCommitAndAckAppliesNothingTwice", func(t *testing.T) {
+		e := newEnv(t)
+		var calls atomic.Int64
+		pool, r := e.copy(t, "primary", &calls)
+		for i := range 5 {
+			e.publish(t, fmt.Sprintf("event:%d", i+1), event(int64(i+1), "T"))
+		}
+		r.SetAfterCommit(func(uint64) { panic("stopped after commit") })
+		func() {
+			defer func() {
+				if recover() == nil {
+					t.Fatal("got no stop, want the hook to stop the applier")
+				}
+			}()
+			_, _ = r.ApplyPending(context.Background()) // stops in the hook
+		}()
+		if got := calls.Load(); got != 5 {
+			t.Fatalf("got %d handler calls, want 5", got)
+		}
+		// The consumer delivered nothing acked: a fresh applier of the same copy.
+		vocab, err := catalog.LoadVocabulary(context.Background(), pool)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var calls2 atomic.Int64
+		h := commands.Handlers(vocab)
+		inner := h[commands.KindEventUpsert]
+		h[commands.KindEventUpsert] = func(ctx context.Context, tx pgx.Tx, seq uint64, cmd writelog.Command) (writelog.Outcome, error) {
+			calls2.Add(1)
+			return inner(ctx, tx, seq, cmd)
+		}
+		fresh := writelog.NewReplica(e.log, pool, "primary", h, quiet())
+		n, err := fresh.ApplyPending(context.Background())
+		if err != nil || n != 0 || calls2.Load() != 0 {
+			t.Errorf("got applied %d, %d handler calls, %v; want 0, 0, nil", n, calls2.Load(), err)
+		}
+		if n := count(t, pool, `SELECT count(*) FROM writelog_outcomes`); n != 5 {
+			t.Errorf("got %d outcomes, want 5", n)
+		}
+		consumerSettled(t, fresh)
+	})
+
+	t.Run("CopyAddedLaterReplaysToSameState", func(t *testing.T) {
+		e := newEnv(t)
+		a, ra := e.copy(t, "primary", nil)
+		for i := range 50 {
+			e.publish(t, fmt.Sprintf("event:%d:%d", i%7, i), event(int64(i%7+1), fmt.Sprintf("t%d", i)))
+		}
+		bad := event(99, "Bad")
+		bad.Timezone = "Mars/Olympus"
+		e.publish(t, "event:99", bad)
+		if _, err := ra.ApplyPending(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		b, rb := e.copy(t, "copy-2", nil)
+		if _, err := rb.ApplyPending(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		writelogtest.Equal(t, a, b)
+		if n := count(t, b, `SELECT count(*) FROM events`); n != 7 {
+			t.Errorf("got %d events in the later copy, want 7", n)
+		}
+		// A difference is seen.
+		if _, err := b.Exec(context.Background(), `UPDATE events SET title = 'drift' WHERE id = 1`); err != nil {
+			t.Fatal(err)
+		}
+		diffs, err := writelogtest.Diff(context.Background(), a, b)
+		if err != nil || len(diffs) != 1 {
+			t.Errorf("got diffs %v, %v; want one", diffs, err)
+		}
+	})
+}
+
+func TestAnnounce(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		replica  string
+		wantSeen bool
+	}{
+		{"PrimaryAnnounces", "primary", true},
+		{"OtherCopySilent", "copy-2", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t)
+			_, r := e.copy(t, tc.replica, nil)
+			sub, err := e.nats.Conn.SubscribeSync(changefeed.Subject(e.nats.Namespace))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := e.nats.Conn.Flush(); err != nil {
+				t.Fatal(err)
+			}
+			seq := e.publish(t, "event:5", event(5, "Ann"))
+			if _, err := r.WaitApplied(context.Background(), seq); err != nil {
+				t.Fatal(err)
+			}
+			m, err := sub.NextMsg(300 * time.Millisecond)
+			if seen := err == nil; seen != tc.wantSeen {
+				t.Fatalf("got announcement %v (%v), want %v", seen, err, tc.wantSeen)
+			}
+			if !tc.wantSeen {
+				return
+			}
+			var c changefeed.Change
+			if err := json.Unmarshal(m.Data, &c); err != nil {
+				t.Fatal(err)
+			}
+			if c.Seq != seq || len(c.Events) != 1 || c.Events[0].ID != 5 || len(c.Events[0].Constraints) != 1 || c.Events[0].Constraints[0] != "elevator" {
+				t.Errorf("got change %+v, want seq %d with event 5 [elevator]", c, seq)
+			}
+		})
+	}
+}

@@ -1,0 +1,108 @@
+// Package writelogtest compares Postgres copies row by row, for tests and for the local
+// runner's checks that copies fed by the write log never differ.
+package writelogtest
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/dostupno/dostupno/shared/pgdb"
+)
+
+// Excluded reports whether table is left out of a comparison: the migration record and the
+// cache snapshots, which each copy writes for itself.
+func Excluded(table string) bool {
+	return table == "schema_migrations" || strings.HasPrefix(table, "cache_")
+}
+
+// Tables lists the compared tables of db's public schema, by name.
+func Tables(ctx context.Context, db pgdb.DBTX) ([]string, error) {
+	rows, err := db.Query(ctx, `SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY tablename`)
+	if err != nil {
+		return nil, fmt.Errorf("list tables: %w", err)
+	}
+	all, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return nil, fmt.Errorf("list tables: %w", err)
+	}
+	var out []string
+	for _, t := range all {
+		if !Excluded(t) {
+			out = append(out, t)
+		}
+	}
+	return out, nil
+}
+
+// Diff compares every table (but the excluded ones) of a and b row by row, each row in its
+// text form, and describes the first few differences; it returns nil when they are identical.
+func Diff(ctx context.Context, a, b pgdb.DBTX) ([]string, error) {
+	ta, err := Tables(ctx, a)
+	if err != nil {
+		return nil, err
+	}
+	tb, err := Tables(ctx, b)
+	if err != nil {
+		return nil, err
+	}
+	if strings.Join(ta, ",") != strings.Join(tb, ",") {
+		return []string{fmt.Sprintf("tables differ: %v vs %v", ta, tb)}, nil
+	}
+	var diffs []string
+	for _, t := range ta {
+		ra, err := rowsOf(ctx, a, t)
+		if err != nil {
+			return nil, err
+		}
+		rb, err := rowsOf(ctx, b, t)
+		if err != nil {
+			return nil, err
+		}
+		if len(ra) != len(rb) {
+			diffs = append(diffs, fmt.Sprintf("%s: %d rows vs %d rows", t, len(ra), len(rb)))
+			continue
+		}
+		for i := range ra {
+			if ra[i] != rb[i] {
+				diffs = append(diffs, fmt.Sprintf("%s row %d: %s vs %s", t, i+1, ra[i], rb[i]))
+				break
+			}
+		}
+	}
+	return diffs, nil
+}
+
+func rowsOf(ctx context.Context, db pgdb.DBTX, table string) ([]string, error) {
+	q := fmt.Sprintf(`SELECT t::text FROM %s t ORDER BY 1`, pgx.Identifier{table}.Sanitize())
+	rows, err := db.Query(ctx, q)
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", table, err)
+	}
+	out, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", table, err)
+	}
+	return out, nil
+}
+
+// TB is the part of testing.TB Equal uses.
+type TB interface {
+	Helper()
+	Fatalf(format string, args ...any)
+	Errorf(format string, args ...any)
+}
+
+// Equal fails t unless every compared table of a and b holds the same rows.
+func Equal(t TB, a, b pgdb.DBTX) {
+	t.Helper()
+	diffs, err := Diff(context.Background(), a, b)
+	if err != nil {
+		t.Fatalf("compare copies: %v", err)
+	}
+	for _, d := range diffs {
+		t.Errorf("copies differ: %s", d)
+	}
+}
