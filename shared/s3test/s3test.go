@@ -8,21 +8,15 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"errors"
-	"fmt"
-	"net"
-	"net/http"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/minio/minio-go/v7"
 	"github.com/minio/minio-go/v7/pkg/credentials"
 
+	"github.com/dostupno/dostupno/shared/devservices"
 	"github.com/dostupno/dostupno/shared/pgtest"
 )
 
@@ -47,61 +41,16 @@ var (
 )
 
 // FindMinio returns the path of a minio binary on PATH or in GOPATH/bin.
-func FindMinio() (string, error) {
-	if p, err := exec.LookPath("minio"); err == nil {
-		return p, nil
-	}
-	gopath := os.Getenv("GOPATH")
-	if gopath == "" {
-		home, _ := os.UserHomeDir() // "" only without a home: then the next check fails plainly
-		gopath = filepath.Join(home, "go")
-	}
-	p := filepath.Join(gopath, "bin", "minio")
-	if _, err := os.Stat(p); err != nil {
-		return "", errors.New("no minio binary on PATH or in GOPATH/bin; install it with 'go install github.com/minio/minio@v0.0.0-20260212201848-7aac2a2c5b7c'")
-	}
-	return p, nil
-}
+func FindMinio() (string, error) { return devservices.FindMinio() }
 
 // Start runs a minio server on a free loopback port with its data in dir, killed when this
 // process dies; stop ends it.
 func Start(bin, dir, user, password string) (srv Server, stop func(), err error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	s, err := devservices.StartMinio(bin, dir, user, password)
 	if err != nil {
 		return Server{}, nil, err
 	}
-	addr := l.Addr().String()
-	l.Close()
-	cmd := exec.Command(bin, "server", "--quiet", "--address", addr, "--console-address", "127.0.0.1:0", dir)
-	cmd.Env = append(os.Environ(), "MINIO_ROOT_USER="+user, "MINIO_ROOT_PASSWORD="+password,
-		"MINIO_BROWSER=off", "MINIO_UPDATE=off", "MINIO_CI_CD=1")
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	if err := cmd.Start(); err != nil {
-		return Server{}, nil, fmt.Errorf("start minio: %w", err)
-	}
-	stop = func() {
-		_ = cmd.Process.Signal(syscall.SIGTERM) // already gone is fine
-		done := make(chan struct{})
-		go func() { _ = cmd.Wait(); close(done) }() // its exit status says nothing we need
-		select {
-		case <-done:
-		case <-time.After(5 * time.Second):
-			_ = cmd.Process.Kill() // last resort
-		}
-	}
-	deadline := time.Now().Add(30 * time.Second)
-	for time.Now().Before(deadline) {
-		resp, err := http.Get("http://" + addr + "/minio/health/ready")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return Server{Endpoint: addr, AccessKey: user, SecretKey: password}, stop, nil
-			}
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	stop()
-	return Server{}, nil, fmt.Errorf("minio on %s not ready after 30s", addr)
+	return Server{Endpoint: s.Endpoint, AccessKey: s.AccessKey, SecretKey: s.SecretKey}, s.Stop, nil
 }
 
 func server() (Server, error) {
