@@ -1,67 +1,310 @@
 // Package hotcache is the warm per-instance cache of the read functions, behind a small
-// interface. Entries are bounded in count and age; each entry knows which events it holds
-// and, for searches, which events could join it, so a change drops exactly what it affects.
+// interface. Entries are bounded in count, bytes and age; each entry knows which events it
+// holds and, for searches, which events could join it, so a change announced on the change
+// feed drops exactly what it affects (Subscribe). cache-snapshot stores the hot set in
+// Postgres (TakeSnapshot) and a new instance loads it before it serves (WarmStart).
+//
+// The store is patrickmn/go-cache split into shards, each with its own lock, so that a sweep
+// or an eviction locks a sixteenth of the map, never all of it. go-cache's own janitor is off
+// (it would be one goroutine per shard locking a whole shard on a timer): expired entries are
+// swept one shard at a time by the subscription's loop and, when a shard is full, before it
+// evicts. Eviction is LRU in batches: a full shard drops its least recently used entries down
+// to 90% of its bounds, so the cost is amortised over many stores.
 package hotcache
 
 import (
+	"cmp"
+	"hash/maphash"
+	"slices"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	gocache "github.com/patrickmn/go-cache"
 
 	"github.com/dostupno/dostupno/shared/changefeed"
+	"github.com/dostupno/dostupno/shared/config"
 )
 
 // Entry is one cached answer.
 type Entry struct {
 	Body     []byte
 	ETag     string
-	EventIDs []int64                        // events the answer holds
+	EventIDs []int64                       // events the answer holds
 	Matches  func(e changefeed.Event) bool // for searches: whether a changed event could now be in the answer
-	Users    []string                       // user ids whose change invalidates the answer
+	Users    []string                      // user ids whose change invalidates the answer (never snapshotted)
+	// Gen is Cache.Gen() taken before the answer was read from the database (optional). With
+	// it, Set checks the entry only against changes applied after that point; without it,
+	// against every change applied in the last RecentWindow.
+	Gen uint64
 }
 
 // Cache is what the read functions use.
 type Cache interface {
 	Get(key string) (Entry, bool)
+	// Set stores e unless a change applied since e was read could affect it.
 	Set(key string, e Entry)
 	// Apply drops every entry the change can affect.
 	Apply(c changefeed.Change)
 	Len() int
+	// Gen is the number of changes applied so far; see Entry.Gen.
+	Gen() uint64
+	// Suspend drops every entry and serves nothing until Resume: changes may be missed.
+	Suspend()
+	Resume()
+	Suspended() bool
+	// Hot returns up to n keys by uses since the previous call, most used first.
+	Hot(n int) []HotKey
+	// Sweep drops the expired entries of one shard (round robin).
+	Sweep()
 }
 
-// Local is a Cache on patrickmn/go-cache, bounded in entries and age.
+// HotKey is one key's uses since the previous report.
+type HotKey struct {
+	Key  string `json:"key"`
+	Hits int64  `json:"hits"`
+}
+
+// Bounds limit one cache.
+type Bounds struct {
+	Entries int           // at most this many entries (0 stores nothing)
+	Bytes   int64         // at most this many bytes, as counted by SizeOf
+	TTL     time.Duration // no entry is served older than this
+}
+
+// RecentWindow is how long applied changes are remembered to refuse a Set of an answer read
+// before them (an answer read more than this long before its Set is not expected: read
+// functions answer within seconds).
+const RecentWindow = 10 * time.Second
+
+const (
+	maxShards       = 16
+	maxRecent       = 1024 // changes remembered
+	maxRecentEvents = 8192 // events across them
+	entryOverhead   = 200  // bytes counted per entry beyond its contents (map slot, item, headers)
+)
+
+// Local is a Cache on patrickmn/go-cache, bounded in entries, bytes and age.
 type Local struct {
-	c          *gocache.Cache
-	maxEntries int
+	shards []*shard
+	seed   maphash.Seed
+	sweep  atomic.Uint32
+
+	suspended atomic.Bool
+
+	mu          sync.Mutex // guards what follows
+	gen         uint64
+	resumeGen   uint64    // a Set read before this generation is refused
+	forgotGen   uint64    // the newest change no longer in recent
+	refuseUntil time.Time // a Set without Gen is refused before this
+	recent      []applied
+
+	hits, misses, evictions, refused atomic.Int64
 }
 
-// NewLocal returns a cache of at most maxEntries entries, each kept at most ttl.
+type applied struct {
+	gen   uint64
+	at    time.Time
+	c     changefeed.Change
+	ids   map[int64]bool
+	users map[string]bool
+}
+
+type shard struct {
+	mu         sync.Mutex // serialises writes; go-cache guards its map for readers
+	c          *gocache.Cache
+	bytes      atomic.Int64
+	tick       atomic.Int64 // logical clock of uses, for LRU order within the shard
+	maxEntries int
+	maxBytes   int64
+}
+
+type item struct {
+	e        Entry
+	size     int64
+	hits     atomic.Int64 // uses since the previous Hot
+	lastUsed atomic.Int64 // shard tick of the last use
+}
+
+// New returns a cache within b.
+func New(b Bounds) *Local {
+	if b.TTL <= 0 {
+		b.TTL = config.DefaultCacheTTL
+	}
+	n := 1
+	for n < maxShards && b.Entries/(n*2) >= 64 {
+		n *= 2
+	}
+	l := &Local{seed: maphash.MakeSeed(), gen: 1}
+	for i := 0; i < n; i++ {
+		s := &shard{c: gocache.New(b.TTL, 0)}
+		// Spread the bounds so that the shards add up to exactly b.
+		s.maxEntries = b.Entries / n
+		if i < b.Entries%n {
+			s.maxEntries++
+		}
+		s.maxBytes = b.Bytes / int64(n)
+		s.c.OnEvicted(func(_ string, v any) { s.bytes.Add(-v.(*item).size) })
+		l.shards = append(l.shards, s)
+	}
+	return l
+}
+
+// NewLocal returns a cache of at most maxEntries entries and config.DefaultCacheBytes bytes,
+// each kept at most ttl.
 func NewLocal(maxEntries int, ttl time.Duration) *Local {
-	return &Local{c: gocache.New(ttl, ttl), maxEntries: maxEntries}
+	return New(Bounds{Entries: maxEntries, Bytes: config.DefaultCacheBytes, TTL: ttl})
+}
+
+// FromConfig returns a cache within the bounds of cfg (CACHE_MAX_ENTRIES, CACHE_MAX_BYTES,
+// CACHE_TTL).
+func FromConfig(cfg config.Config) *Local {
+	return New(Bounds{Entries: cfg.CacheEntries, Bytes: cfg.CacheBytes, TTL: cfg.CacheTTL})
+}
+
+func (l *Local) shard(key string) *shard {
+	if len(l.shards) == 1 {
+		return l.shards[0]
+	}
+	return l.shards[maphash.String(l.seed, key)%uint64(len(l.shards))]
+}
+
+// SizeOf is what an entry counts against the byte bound.
+func SizeOf(key string, e Entry) int64 {
+	n := int64(len(key) + len(e.Body) + len(e.ETag) + 8*len(e.EventIDs) + entryOverhead)
+	for _, u := range e.Users {
+		n += int64(len(u) + 16)
+	}
+	return n
 }
 
 // Get returns the entry for key.
 func (l *Local) Get(key string) (Entry, bool) {
-	v, ok := l.c.Get(key)
-	if !ok {
+	if l.suspended.Load() {
+		l.misses.Add(1)
 		return Entry{}, false
 	}
-	return v.(Entry), true
+	s := l.shard(key)
+	v, ok := s.c.Get(key)
+	if !ok {
+		l.misses.Add(1)
+		return Entry{}, false
+	}
+	it := v.(*item)
+	it.hits.Add(1)
+	it.lastUsed.Store(s.tick.Add(1))
+	l.hits.Add(1)
+	return it.e, true
 }
 
-// Set stores e under key; when the cache is full, expired entries are dropped first and, if
-// that is not enough, the entry is not stored (the answer is still served).
+// Set stores e under key, evicting the least recently used entries of its shard when the
+// shard is full. It stores nothing while the cache is suspended, when e alone exceeds a
+// shard's byte bound, or when a change applied after e was read could affect it.
 func (l *Local) Set(key string, e Entry) {
-	if l.maxEntries <= 0 {
+	s := l.shard(key)
+	size := SizeOf(key, e)
+	if s.maxEntries <= 0 || size > s.maxBytes {
 		return
 	}
-	if l.c.ItemCount() >= l.maxEntries {
-		l.c.DeleteExpired()
-		if l.c.ItemCount() >= l.maxEntries {
-			return
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	// Checked under the shard lock: an Apply records its change before it scans the shards,
+	// so it either is seen here or scans this shard after the store.
+	if l.suspended.Load() || l.staleOnArrival(e) {
+		l.refused.Add(1)
+		return
+	}
+	l.store(s, key, e, size)
+}
+
+func (l *Local) store(s *shard, key string, e Entry, size int64) {
+	s.c.Delete(key)
+	s.makeRoom(size, &l.evictions)
+	it := &item{e: e, size: size}
+	it.hits.Store(1)
+	it.lastUsed.Store(s.tick.Add(1))
+	s.c.SetDefault(key, it)
+	s.bytes.Add(size)
+}
+
+// restore stores e regardless of recent changes (WarmStart checks the database instead).
+func (l *Local) restore(key string, e Entry) bool {
+	s := l.shard(key)
+	size := SizeOf(key, e)
+	if s.maxEntries <= 0 || size > s.maxBytes {
+		return false
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if l.suspended.Load() {
+		return false
+	}
+	l.store(s, key, e, size)
+	it, _ := s.c.Get(key)
+	it.(*item).hits.Store(0) // loaded, not asked for
+	return true
+}
+
+func (l *Local) staleOnArrival(e Entry) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	now := time.Now()
+	if e.Gen != 0 {
+		if e.Gen < l.resumeGen {
+			return true
+		}
+		if e.Gen < l.forgotGen {
+			// A change applied after e was read is forgotten: e cannot be checked against it.
+			return true
+		}
+	} else if now.Before(l.refuseUntil) {
+		return true
+	}
+	for _, a := range l.recent {
+		if e.Gen != 0 && a.gen <= e.Gen {
+			continue
+		}
+		if e.Gen == 0 && now.Sub(a.at) > RecentWindow {
+			continue
+		}
+		if affected(e, a.c, a.ids, a.users) {
+			return true
 		}
 	}
-	l.c.SetDefault(key, e)
+	return false
+}
+
+// makeRoom makes the shard fit one more entry of size bytes. Called with s.mu held.
+func (s *shard) makeRoom(size int64, evictions *atomic.Int64) {
+	if s.c.ItemCount() < s.maxEntries && s.bytes.Load()+size <= s.maxBytes {
+		return
+	}
+	s.c.DeleteExpired()
+	if s.c.ItemCount() < s.maxEntries && s.bytes.Load()+size <= s.maxBytes {
+		return
+	}
+	wantEntries := min(s.maxEntries*9/10, s.maxEntries-1)
+	wantBytes := s.maxBytes*9/10 - size
+	if wantBytes < 0 {
+		wantBytes = 0
+	}
+	type cand struct {
+		key  string
+		used int64
+	}
+	items := s.c.Items()
+	cands := make([]cand, 0, len(items))
+	for k, v := range items {
+		cands = append(cands, cand{k, v.Object.(*item).lastUsed.Load()})
+	}
+	slices.SortFunc(cands, func(a, b cand) int { return cmp.Compare(a.used, b.used) })
+	for _, c := range cands {
+		if s.c.ItemCount() <= wantEntries && s.bytes.Load() <= wantBytes {
+			break
+		}
+		s.c.Delete(c.key)
+		evictions.Add(1)
+	}
 }
 
 // Apply drops every entry that holds a changed event or could now hold one, and every entry
@@ -70,18 +313,49 @@ func (l *Local) Apply(c changefeed.Change) {
 	if c.Empty() {
 		return
 	}
-	ids := map[int64]bool{}
+	a := applied{at: time.Now(), c: c, ids: map[int64]bool{}, users: map[string]bool{}}
 	for _, e := range c.Events {
-		ids[e.ID] = true
+		a.ids[e.ID] = true
 	}
-	users := map[string]bool{}
 	for _, u := range c.Users {
-		users[u] = true
+		a.users[u] = true
 	}
-	for key, item := range l.c.Items() {
-		e := item.Object.(Entry)
-		if affected(e, c, ids, users) {
-			l.c.Delete(key)
+	l.remember(a)
+	for _, s := range l.shards {
+		s.mu.Lock()
+		for key, it := range s.c.Items() {
+			if affected(it.Object.(*item).e, c, a.ids, a.users) {
+				s.c.Delete(key)
+			}
+		}
+		s.mu.Unlock()
+	}
+}
+
+func (l *Local) remember(a applied) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.gen++
+	a.gen = l.gen
+	cut := 0
+	for cut < len(l.recent) && a.at.Sub(l.recent[cut].at) > RecentWindow {
+		l.forgotGen = l.recent[cut].gen
+		cut++
+	}
+	l.recent = append(l.recent[cut:], a)
+	events := 0
+	for _, r := range l.recent {
+		events += len(r.c.Events)
+	}
+	for len(l.recent) > 1 && (len(l.recent) > maxRecent || events > maxRecentEvents) {
+		// Forgetting a change: an answer without Gen read before it may be stale, so none is
+		// stored until the window after it has passed.
+		old := l.recent[0]
+		l.forgotGen = old.gen
+		events -= len(old.c.Events)
+		l.recent = l.recent[1:]
+		if t := old.at.Add(RecentWindow); t.After(l.refuseUntil) {
+			l.refuseUntil = t
 		}
 	}
 }
@@ -107,5 +381,108 @@ func affected(e Entry, c changefeed.Change, ids map[int64]bool, users map[string
 	return false
 }
 
-// Len is the number of entries (expired ones included until dropped).
-func (l *Local) Len() int { return l.c.ItemCount() }
+// Gen is the number of changes applied so far (plus one); see Entry.Gen.
+func (l *Local) Gen() uint64 {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.gen
+}
+
+// Suspend drops every entry; until Resume, Get misses and Set stores nothing.
+func (l *Local) Suspend() {
+	l.suspended.Store(true)
+	l.Clear()
+}
+
+// Resume serves again. Answers read before it are refused by Set: they may predate a change
+// that was missed while suspended.
+func (l *Local) Resume() {
+	l.mu.Lock()
+	l.gen++
+	l.resumeGen = l.gen
+	if t := time.Now().Add(RecentWindow); t.After(l.refuseUntil) {
+		l.refuseUntil = t
+	}
+	l.mu.Unlock()
+	l.Clear()
+	l.suspended.Store(false)
+}
+
+// Suspended reports whether the cache is suspended.
+func (l *Local) Suspended() bool { return l.suspended.Load() }
+
+// Clear drops every entry.
+func (l *Local) Clear() {
+	for _, s := range l.shards {
+		s.mu.Lock()
+		s.c.Flush() // does not call OnEvicted
+		s.bytes.Store(0)
+		s.mu.Unlock()
+	}
+}
+
+// Sweep drops the expired entries of the next shard.
+func (l *Local) Sweep() {
+	s := l.shards[int(l.sweep.Add(1))%len(l.shards)]
+	s.mu.Lock()
+	s.c.DeleteExpired()
+	s.mu.Unlock()
+}
+
+// Hot returns up to n keys by uses since the previous call, most used first. Answers tied to
+// a user are left out: they are personal and never snapshotted.
+func (l *Local) Hot(n int) []HotKey {
+	var out []HotKey
+	for _, s := range l.shards {
+		for key, v := range s.c.Items() {
+			it := v.Object.(*item)
+			if h := it.hits.Swap(0); h > 0 && len(it.e.Users) == 0 {
+				out = append(out, HotKey{Key: key, Hits: h})
+			}
+		}
+	}
+	slices.SortFunc(out, func(a, b HotKey) int {
+		if a.Hits != b.Hits {
+			return cmp.Compare(b.Hits, a.Hits)
+		}
+		return cmp.Compare(a.Key, b.Key)
+	})
+	if len(out) > n {
+		out = out[:n]
+	}
+	return out
+}
+
+// Len is the number of entries (expired ones included until swept).
+func (l *Local) Len() int {
+	n := 0
+	for _, s := range l.shards {
+		n += s.c.ItemCount()
+	}
+	return n
+}
+
+// Bytes is the size of the entries as counted against the byte bound.
+func (l *Local) Bytes() int64 {
+	var n int64
+	for _, s := range l.shards {
+		n += s.bytes.Load()
+	}
+	return n
+}
+
+// Stats are counters since the cache was made.
+type Stats struct {
+	Entries   int   `json:"entries"`
+	Bytes     int64 `json:"bytes"`
+	Hits      int64 `json:"hits"`
+	Misses    int64 `json:"misses"`
+	Evictions int64 `json:"evictions"`
+	Refused   int64 `json:"refused"`
+}
+
+// Stats returns the cache's counters.
+func (l *Local) Stats() Stats {
+	return Stats{Entries: l.Len(), Bytes: l.Bytes(), Hits: l.hits.Load(), Misses: l.misses.Load(),
+		Evictions: l.evictions.Load(), Refused: l.refused.Load()}
+}

@@ -2,6 +2,8 @@ package hotcache
 
 import (
 	"fmt"
+	"net/url"
+	"strings"
 	"testing"
 	"time"
 
@@ -13,24 +15,186 @@ func TestApplyDropsAffected(t *testing.T) {
 	c.Set("event:1", Entry{Body: []byte("1"), EventIDs: []int64{1}})
 	c.Set("search:moscow", Entry{Body: []byte("s"), EventIDs: []int64{2}, Matches: func(e changefeed.Event) bool { return e.City == "moscow" }})
 	c.Set("search:kazan", Entry{Body: []byte("k"), EventIDs: []int64{3}, Matches: func(e changefeed.Event) bool { return e.City == "kazan" }})
-	c.Apply(changefeed.Change{Events: []changefeed.Event{{ID: 1, City: "moscow"}}})
-	if _, ok := c.Get("event:1"); ok {
-		t.Fatal("got event:1 kept, want dropped (it holds the event)")
+	c.Set("user:u1", Entry{Body: []byte("u"), Users: []string{"u1"}})
+	c.Apply(changefeed.Change{Events: []changefeed.Event{{ID: 1, City: "moscow"}}, Users: []string{"u1"}})
+	for key, want := range map[string]bool{"event:1": false, "search:moscow": false, "search:kazan": true, "user:u1": false} {
+		if _, ok := c.Get(key); ok != want {
+			t.Errorf("%s: got kept=%v, want %v", key, ok, want)
+		}
 	}
-	if _, ok := c.Get("search:moscow"); ok {
-		t.Fatal("got search:moscow kept, want dropped (the event could now be in it)")
-	}
-	if _, ok := c.Get("search:kazan"); !ok {
-		t.Fatal("got search:kazan dropped, want kept")
+	if c.Len() != 1 {
+		t.Fatalf("got %d entries, want 1", c.Len())
 	}
 }
 
 func TestBoundedEntries(t *testing.T) {
-	c := NewLocal(10, time.Minute)
-	for i := 0; i < 100; i++ {
+	for _, max := range []int{10, 1000, 20000} {
+		t.Run(fmt.Sprint(max), func(t *testing.T) {
+			c := NewLocal(max, time.Minute)
+			for i := 0; i < 3*max; i++ {
+				c.Set(fmt.Sprint(i), Entry{Body: []byte("x")})
+				if c.Len() > max {
+					t.Fatalf("after %d stores got %d entries, want at most %d", i+1, c.Len(), max)
+				}
+			}
+			if c.Len() < max/2 {
+				t.Fatalf("got %d entries, want the cache kept at least half full (%d)", c.Len(), max/2)
+			}
+		})
+	}
+}
+
+func TestBoundedBytes(t *testing.T) {
+	const bound = 1 << 20
+	c := New(Bounds{Entries: 100000, Bytes: bound, TTL: time.Minute})
+	body := make([]byte, 4000)
+	for i := 0; i < 2000; i++ {
+		c.Set(fmt.Sprint("k", i), Entry{Body: body})
+		if c.Bytes() > bound {
+			t.Fatalf("after %d stores got %d bytes, want at most %d", i+1, c.Bytes(), bound)
+		}
+	}
+	if c.Bytes() < bound/2 {
+		t.Fatalf("got %d bytes, want the cache kept at least half full", c.Bytes())
+	}
+	c.Set("huge", Entry{Body: make([]byte, bound)})
+	if _, ok := c.Get("huge"); ok {
+		t.Fatal("got an entry larger than a shard stored, want it refused")
+	}
+}
+
+func TestEvictsLeastRecentlyUsed(t *testing.T) {
+	c := NewLocal(50, time.Minute)
+	c.Set("hot", Entry{Body: []byte("h")})
+	for i := 0; i < 500; i++ {
+		c.Get("hot")
 		c.Set(fmt.Sprint(i), Entry{Body: []byte("x")})
 	}
-	if c.Len() > 10 {
-		t.Fatalf("got %d entries, want at most 10", c.Len())
+	if _, ok := c.Get("hot"); !ok {
+		t.Fatal("got the most used entry evicted, want it kept")
+	}
+	if _, ok := c.Get("0"); ok {
+		t.Fatal("got the oldest unused entry kept, want it evicted")
+	}
+}
+
+func TestExpires(t *testing.T) {
+	c := NewLocal(10, 30*time.Millisecond)
+	c.Set("a", Entry{Body: []byte("a")})
+	if _, ok := c.Get("a"); !ok {
+		t.Fatal("got miss, want hit before the TTL")
+	}
+	time.Sleep(60 * time.Millisecond)
+	if _, ok := c.Get("a"); ok {
+		t.Fatal("got hit, want miss after the TTL")
+	}
+	c.Sweep()
+	if c.Len() != 0 || c.Bytes() != 0 {
+		t.Fatalf("got %d entries, %d bytes after a sweep, want 0 and 0", c.Len(), c.Bytes())
+	}
+}
+
+func TestSetAfterChange(t *testing.T) {
+	for name, tc := range map[string]struct {
+		genAfter bool // the answer was read after the change was applied
+		entry    Entry
+		want     bool
+	}{
+		"RefusedReadBeforeChange":      {entry: Entry{EventIDs: []int64{1}}, want: false},
+		"RefusedSearchBeforeChange":    {entry: Entry{Matches: func(e changefeed.Event) bool { return e.City == "moscow" }}, want: false},
+		"StoredUnaffected":             {entry: Entry{EventIDs: []int64{2}}, want: true},
+		"StoredReadAfterChange":        {genAfter: true, entry: Entry{EventIDs: []int64{1}}, want: true},
+		"RefusedWithGenBeforeChange":   {entry: Entry{EventIDs: []int64{1}, Gen: 1}, want: false},
+		"StoredWithGenBeforeUnrelated": {entry: Entry{EventIDs: []int64{3}, Gen: 1}, want: true},
+	} {
+		t.Run(name, func(t *testing.T) {
+			c := NewLocal(10, time.Minute)
+			c.Apply(changefeed.Change{Events: []changefeed.Event{{ID: 1, City: "moscow"}}})
+			e := tc.entry
+			if tc.genAfter {
+				e.Gen = c.Gen()
+			}
+			c.Set("k", e)
+			if _, ok := c.Get("k"); ok != tc.want {
+				t.Fatalf("got stored=%v, want %v", ok, tc.want)
+			}
+		})
+	}
+}
+
+func TestSuspendServesNothing(t *testing.T) {
+	c := NewLocal(10, time.Minute)
+	c.Set("a", Entry{Body: []byte("a")})
+	c.Suspend()
+	if _, ok := c.Get("a"); ok {
+		t.Fatal("got hit while suspended, want miss")
+	}
+	c.Set("b", Entry{Body: []byte("b"), Gen: c.Gen()})
+	if c.Len() != 0 {
+		t.Fatalf("got %d entries while suspended, want 0", c.Len())
+	}
+	before := c.Gen()
+	c.Resume()
+	c.Set("old", Entry{Body: []byte("o"), Gen: before})
+	c.Set("new", Entry{Body: []byte("n"), Gen: c.Gen()})
+	if _, ok := c.Get("old"); ok {
+		t.Fatal("got an answer read before Resume stored, want it refused (a change may have been missed)")
+	}
+	if _, ok := c.Get("new"); !ok {
+		t.Fatal("got an answer read after Resume refused, want it stored")
+	}
+}
+
+func TestForgottenChangesRefuseUncheckedSets(t *testing.T) {
+	c := NewLocal(10, time.Minute)
+	for i := 0; i <= maxRecent; i++ {
+		c.Apply(changefeed.Change{Events: []changefeed.Event{{ID: int64(1000 + i)}}})
+	}
+	c.Set("nogen", Entry{EventIDs: []int64{1}})
+	if _, ok := c.Get("nogen"); ok {
+		t.Fatal("got stored, want refused while forgotten changes may affect it")
+	}
+	c.Set("fresh", Entry{EventIDs: []int64{1}, Gen: c.Gen()})
+	if _, ok := c.Get("fresh"); !ok {
+		t.Fatal("got refused, want stored (read after every change)")
+	}
+}
+
+func TestHot(t *testing.T) {
+	c := NewLocal(100, time.Minute)
+	c.Set("a", Entry{})
+	c.Set("b", Entry{})
+	c.Set("mine", Entry{Users: []string{"u"}})
+	for i := 0; i < 5; i++ {
+		c.Get("b")
+		c.Get("mine")
+	}
+	got := c.Hot(10)
+	if len(got) != 2 || got[0] != (HotKey{"b", 6}) || got[1] != (HotKey{"a", 1}) {
+		t.Fatalf("got %v, want [{b 6} {a 1}] (personal answers left out)", got)
+	}
+	if got := c.Hot(10); len(got) != 0 {
+		t.Fatalf("got %v on a second report, want none (uses are counted since the previous report)", got)
+	}
+}
+
+func TestKey(t *testing.T) {
+	a := Key("search", url.Values{"constraints": {"sign_language", "elevator", "elevator"}, "city": {"moscow"}, "q": {" "}})
+	b := Key("search", url.Values{"city": {" moscow "}, "constraints": {"elevator", "sign_language"}})
+	if a != b {
+		t.Fatalf("got %q and %q, want one key for one question", a, b)
+	}
+	if want := "search:city=moscow&constraints=elevator&constraints=sign_language"; a != want {
+		t.Fatalf("got %q, want %q", a, want)
+	}
+	kind, params, err := ParseKey(a)
+	if err != nil || kind != "search" || strings.Join(params["constraints"], ",") != "elevator,sign_language" || params.Get("city") != "moscow" {
+		t.Fatalf("got %q %v %v, want search with its parameters", kind, params, err)
+	}
+	if KindOf("event:id=5") != "event" || KindOf("nokind") != "" {
+		t.Fatal("got wrong KindOf")
+	}
+	if _, _, err := ParseKey("nokind"); err == nil {
+		t.Fatal("got nil error for a key without kind, want one")
 	}
 }

@@ -1,0 +1,154 @@
+package hotcache
+
+import (
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+
+	"github.com/dostupno/dostupno/shared/changefeed"
+	"github.com/dostupno/dostupno/shared/natstest"
+)
+
+// StalenessBound is the bound the README states: after a change is published, no subscribed
+// instance serves an answer it affects for longer than this.
+const StalenessBound = time.Second
+
+var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
+
+func connect(t *testing.T, url string, opts ...nats.Option) *nats.Conn {
+	t.Helper()
+	opts = append([]nats.Option{nats.Timeout(3 * time.Second)}, opts...)
+	nc, err := nats.Connect(url, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(nc.Close)
+	return nc
+}
+
+// subscribed is one instance of a read function: its own connection, cache and subscription.
+func subscribed(t *testing.T, url, ns string, opts ...nats.Option) *Local {
+	t.Helper()
+	c := NewLocal(100, time.Minute)
+	s, err := Subscribe(connect(t, url, opts...), ns, c, quiet)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.Close)
+	return c
+}
+
+// within polls cond until it holds or d has passed, and returns how long it took.
+func within(t *testing.T, d time.Duration, what string, cond func() bool) time.Duration {
+	t.Helper()
+	start := time.Now()
+	for !cond() {
+		if time.Since(start) > d {
+			t.Fatalf("got %s not done after %v, want it within %v", what, time.Since(start), d)
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+	return time.Since(start)
+}
+
+func TestInvalidationAcrossInstances(t *testing.T) {
+	t.Parallel()
+	env := natstest.New(t)
+	a := subscribed(t, env.URL, env.Namespace)
+	b := subscribed(t, env.URL, env.Namespace)
+	for _, c := range []*Local{a, b} {
+		c.Set("event:id=7", Entry{Body: []byte("old"), EventIDs: []int64{7}})
+		c.Set("search:city=kazan", Entry{Body: []byte("k"), Matches: func(e changefeed.Event) bool { return e.City == "kazan" }})
+	}
+	msg, err := json.Marshal(changefeed.Change{Seq: 9, Events: []changefeed.Event{{ID: 7, City: "moscow"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := env.Conn.Publish(changefeed.Subject(env.Namespace), msg); err != nil {
+		t.Fatal(err)
+	}
+	if err := env.Conn.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	published := time.Now()
+	for name, c := range map[string]*Local{"a": a, "b": b} {
+		within(t, StalenessBound-time.Since(published), "instance "+name+" dropping event 7", func() bool {
+			_, ok := c.Get("event:id=7")
+			return !ok
+		})
+		if _, ok := c.Get("search:city=kazan"); !ok {
+			t.Errorf("instance %s: got the unaffected search dropped, want it kept", name)
+		}
+	}
+	t.Logf("both instances dropped the entry %v after the change was published", time.Since(published))
+}
+
+func TestHotKeysOverNATS(t *testing.T) {
+	t.Parallel()
+	env := natstest.New(t)
+	a := subscribed(t, env.URL, env.Namespace, nats.Name("a"))
+	b := subscribed(t, env.URL, env.Namespace, nats.Name("b"))
+	a.Set("search:city=moscow", Entry{})
+	a.Get("search:city=moscow")
+	b.Set("event:id=1", Entry{})
+	got, err := CollectHot(env.Conn, env.Namespace, 10, 300*time.Millisecond)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 || got["search:city=moscow"] != 2 || got["event:id=1"] != 1 {
+		t.Fatalf("got %v, want search:city=moscow 2 uses and event:id=1 1 use from two instances", got)
+	}
+}
+
+// TestLostConnectionSuspends stops the NATS server under two instances: both stop serving
+// from memory within the bound (a change could be published and missed), and cache again
+// once the server is back.
+func TestLostConnectionSuspends(t *testing.T) {
+	t.Parallel()
+	srv := startServer(t, -1)
+	url := srv.ClientURL()
+	port := srv.Addr().(*net.TCPAddr).Port
+	opts := []nats.Option{nats.MaxReconnects(-1), nats.ReconnectWait(20 * time.Millisecond)}
+	a := subscribed(t, url, "lost", opts...)
+	b := subscribed(t, url, "lost", opts...)
+	for _, c := range []*Local{a, b} {
+		c.Set("event:id=1", Entry{Body: []byte("x"), EventIDs: []int64{1}})
+	}
+	srv.Shutdown()
+	stopped := time.Now()
+	for name, c := range map[string]*Local{"a": a, "b": b} {
+		within(t, StalenessBound-time.Since(stopped), "instance "+name+" suspending", func() bool {
+			_, ok := c.Get("event:id=1")
+			return !ok && c.Suspended()
+		})
+	}
+	srv2 := startServer(t, port)
+	defer srv2.Shutdown()
+	for name, c := range map[string]*Local{"a": a, "b": b} {
+		within(t, 10*time.Second, "instance "+name+" resuming", func() bool { return !c.Suspended() })
+		c.Set("event:id=1", Entry{Body: []byte("y"), EventIDs: []int64{1}, Gen: c.Gen()})
+		if e, ok := c.Get("event:id=1"); !ok || string(e.Body) != "y" {
+			t.Fatalf("instance %s: got %q %v after resuming, want y stored", name, e.Body, ok)
+		}
+	}
+}
+
+func startServer(t *testing.T, port int) *server.Server {
+	t.Helper()
+	s, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: port, NoLog: true, NoSigs: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	go s.Start()
+	if !s.ReadyForConnections(5 * time.Second) {
+		t.Fatal("embedded NATS server not ready")
+	}
+	t.Cleanup(s.Shutdown)
+	return s
+}
