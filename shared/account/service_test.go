@@ -1,0 +1,360 @@
+package account
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/dostupno/dostupno/shared/apperr"
+	"github.com/dostupno/dostupno/shared/catalog"
+	"github.com/dostupno/dostupno/shared/natstest"
+	"github.com/dostupno/dostupno/shared/pgtest"
+	"github.com/dostupno/dostupno/shared/throttle"
+	"github.com/dostupno/dostupno/shared/token"
+	"github.com/dostupno/dostupno/shared/writelog"
+)
+
+var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
+
+// handlers are the account kinds (the full set is assembled by package commands).
+var handlers = writelog.Handlers{KindRegister: ApplyRegister, KindAdmin: ApplyAdmin, KindPassword: ApplyPassword}
+
+type env struct {
+	svc  *Service
+	pool *pgxpool.Pool
+	nats *natstest.Env
+	log  *writelog.Log
+}
+
+func newEnv(t *testing.T) *env {
+	t.Helper()
+	ctx := context.Background()
+	pool := pgtest.New(t)
+	ns := natstest.New(t)
+	l, err := writelog.Open(ctx, ns.JS, ns.Namespace)
+	if err != nil {
+		t.Fatal(err)
+	}
+	th, err := throttle.Open(ctx, ns.JS, ns.Namespace)
+	if err != nil {
+		t.Fatal(err)
+	}
+	vocab, err := catalog.LoadVocabulary(ctx, pool)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys, err := token.NewKeys([]byte(strings.Repeat("k", 32)), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc := &Service{DB: pool, Vocab: vocab, Keys: keys, Log: l, Throttle: th, Logger: quiet,
+		Replica: writelog.NewReplica(l, pool, writelog.PrimaryName, handlers, quiet)}
+	return &env{svc: svc, pool: pool, nats: ns, log: l}
+}
+
+func registration(email string) Registration {
+	return Registration{Email: email, Password: "violet kettle 42", Name: "Anna", Needs: []string{"hearing_loop", "subtitles"}}
+}
+
+func TestRegister(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ctx := context.Background()
+	s, err := e.svc.Register(ctx, registration("  Anna@Example.RU "))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.User.Email != "Anna@Example.RU" || s.User.Role != token.RoleUser || s.TokenType != "Bearer" || s.User.ID == "" {
+		t.Fatalf("got %+v, want the trimmed email, role user, a Bearer token", s)
+	}
+	if strings.Join(s.User.Needs, ",") != "subtitles,hearing_loop" {
+		t.Fatalf("got needs %v, want catalog order subtitles,hearing_loop", s.User.Needs)
+	}
+	p, err := e.svc.Keys.Verify(s.Token)
+	if err != nil || p.UserID != s.User.ID || !p.ExpiresAt.Equal(s.ExpiresAt) {
+		t.Fatalf("got %+v, %v; want a token for %s expiring %v", p, err, s.User.ID, s.ExpiresAt)
+	}
+	var hash, key string
+	var version int64
+	if err := e.pool.QueryRow(ctx, `SELECT password_hash, email_key, version FROM users WHERE id = $1`, s.User.ID).Scan(&hash, &key, &version); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(hash, "$argon2id$v=19$m=19456,t=2,p=1$") || key != "anna@example.ru" || version != 1 {
+		t.Fatalf("got hash %q key %q version %d, want argon2id, lower-case key, version = seq 1", hash, key, version)
+	}
+
+	tests := []struct {
+		name     string
+		reg      Registration
+		wantCode apperr.Code
+	}{
+		{"ErrSameEmailOtherCase", registration("anna@example.ru"), apperr.Conflict},
+		{"ErrSameEmailSpaces", registration(" ANNA@EXAMPLE.RU"), apperr.Conflict},
+		{"ErrCommonPassword", Registration{Email: "b@example.ru", Password: "iloveyou", Name: "B"}, apperr.InvalidArgument},
+		{"ErrUnknownNeed", Registration{Email: "b@example.ru", Password: "violet kettle 42", Name: "B", Needs: []string{"x"}}, apperr.InvalidArgument},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := e.svc.Register(ctx, tt.reg)
+			if got := apperr.CodeOf(err); got != tt.wantCode {
+				t.Fatalf("got %v, want %s", err, tt.wantCode)
+			}
+		})
+	}
+	var n int
+	if err := e.pool.QueryRow(ctx, `SELECT count(*) FROM users`).Scan(&n); err != nil || n != 1 {
+		t.Fatalf("got %d users (%v), want 1", n, err)
+	}
+}
+
+// Two copies apply the same registrations in stream order and decide the duplicate alike.
+func TestRegisterSameInEveryCopy(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ctx := context.Background()
+	if _, err := e.svc.Register(ctx, registration("ivan@example.ru")); err != nil {
+		t.Fatal(err)
+	}
+	_, err := e.svc.Register(ctx, registration("IVAN@example.ru"))
+	if apperr.CodeOf(err) != apperr.Conflict {
+		t.Fatalf("got %v, want conflict", err)
+	}
+	copy2 := pgtest.New(t)
+	r2 := writelog.NewReplica(e.log, copy2, "copy-2", handlers, quiet)
+	for seq, want := range map[uint64]string{1: writelog.Applied, 2: writelog.Rejected} {
+		o, err := r2.WaitApplied(ctx, seq)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if o.Status != want {
+			t.Fatalf("copy-2 seq %d: got %s, want %s", seq, o.Status, want)
+		}
+	}
+	var a, b string
+	q := `SELECT string_agg(id::text || email || password_hash || created_at::text || version::text, ';' ORDER BY id) FROM users`
+	if err := e.pool.QueryRow(ctx, q).Scan(&a); err != nil {
+		t.Fatal(err)
+	}
+	if err := copy2.QueryRow(ctx, q).Scan(&b); err != nil {
+		t.Fatal(err)
+	}
+	if a != b {
+		t.Fatalf("copies differ: got %s, want %s", b, a)
+	}
+}
+
+func TestLogin(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ctx := context.Background()
+	reg, err := e.svc.Register(ctx, registration("olga@example.ru"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name, email, password string
+		wantCode              apperr.Code
+		wantField             string
+	}{
+		{"OK", "olga@example.ru", "violet kettle 42", "", ""},
+		{"OKEmailAnyCaseAndSpaces", "  OLGA@example.RU ", "violet kettle 42", "", ""},
+		{"ErrWrongPassword", "olga@example.ru", "violet kettle 43", apperr.Unauthenticated, ""},
+		{"ErrPasswordNotTrimmed", "olga@example.ru", " violet kettle 42", apperr.Unauthenticated, ""},
+		{"ErrUnknownEmail", "nobody@example.ru", "violet kettle 42", apperr.Unauthenticated, ""},
+		{"ErrNoEmail", "", "x", apperr.InvalidArgument, "email"},
+		{"ErrNoPassword", "olga@example.ru", "", apperr.InvalidArgument, "password"},
+	}
+	var unknownMsg, wrongMsg string
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s, err := e.svc.Login(ctx, tt.email, tt.password, "192.0.2.1")
+			if got := apperr.CodeOf(err); got != tt.wantCode {
+				t.Fatalf("got %v, want %q", err, tt.wantCode)
+			}
+			if err != nil {
+				if f := apperr.As(err).Field; f != tt.wantField {
+					t.Fatalf("got field %q, want %q", f, tt.wantField)
+				}
+				switch tt.name {
+				case "ErrUnknownEmail":
+					unknownMsg = apperr.As(err).Message
+				case "ErrWrongPassword":
+					wrongMsg = apperr.As(err).Message
+				}
+				return
+			}
+			if s.User.ID != reg.User.ID || s.User.Name != "Anna" || len(s.User.Needs) != 2 {
+				t.Fatalf("got %+v, want the registered user", s.User)
+			}
+		})
+	}
+	if unknownMsg == "" || unknownMsg != wrongMsg {
+		t.Fatalf("got %q for an unknown email and %q for a wrong password, want the same", unknownMsg, wrongMsg)
+	}
+}
+
+func TestLoginThrottle(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ctx := context.Background()
+	if _, err := e.svc.Register(ctx, registration("petr@example.ru")); err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	e.svc.Throttle.SetClock(func() time.Time { return now })
+	// Eight wrong passwords in a row: five are refused as wrong, then the email is throttled.
+	var got []apperr.Code
+	for i := 0; i < 8; i++ {
+		_, err := e.svc.Login(ctx, "petr@example.ru", "wrong password", "192.0.2.2")
+		got = append(got, apperr.CodeOf(err))
+		if i == 7 {
+			if ra := apperr.As(err).RetryAfter; ra <= 0 || ra > throttle.Window {
+				t.Fatalf("got Retry-After %v, want within the window", ra)
+			}
+		}
+	}
+	want := "unauthenticated,unauthenticated,unauthenticated,unauthenticated,unauthenticated,rate_limited,rate_limited,rate_limited"
+	if s := codes(got); s != want {
+		t.Fatalf("got %s, want %s", s, want)
+	}
+	// Even the right password waits: the throttle does not reveal it.
+	if _, err := e.svc.Login(ctx, "petr@example.ru", "violet kettle 42", "192.0.2.3"); apperr.CodeOf(err) != apperr.RateLimited {
+		t.Fatalf("got %v with the right password while throttled, want rate_limited", err)
+	}
+	// An unknown email is throttled alike (no hint that an email is registered).
+	for i := 0; i < 6; i++ {
+		_, err := e.svc.Login(ctx, "ghost@example.ru", "wrong password", "192.0.2.4")
+		if i == 5 && apperr.CodeOf(err) != apperr.RateLimited {
+			t.Fatalf("got %v on the sixth failure for an unknown email, want rate_limited", err)
+		}
+	}
+	// The window slides: once the failures are old, the user can log in, which clears the count.
+	now = now.Add(throttle.Window + time.Second)
+	if _, err := e.svc.Login(ctx, "petr@example.ru", "violet kettle 42", "192.0.2.2"); err != nil {
+		t.Fatalf("got %v after the window, want a login", err)
+	}
+	for i := 0; i < 4; i++ {
+		if _, err := e.svc.Login(ctx, "petr@example.ru", "wrong password", "192.0.2.2"); apperr.CodeOf(err) != apperr.Unauthenticated {
+			t.Fatalf("got %v after a success cleared the count, want unauthenticated", err)
+		}
+	}
+}
+
+func TestLoginThrottlePerAddress(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ctx := context.Background()
+	if _, err := e.svc.Register(ctx, registration("sveta@example.ru")); err != nil {
+		t.Fatal(err)
+	}
+	// Spread over many emails, failures from one address hit the address limit (lowered here
+	// from MaxAddrFailures to keep the test short).
+	e.svc.AddrLimit = 8
+	for i := 0; i < e.svc.AddrLimit; i++ {
+		email := "guess" + string(rune('a'+i%26)) + string(rune('a'+i/26)) + "@example.ru"
+		if _, err := e.svc.Login(ctx, email, "wrong password", "198.51.100.9"); apperr.CodeOf(err) != apperr.Unauthenticated {
+			t.Fatalf("failure %d: got %v, want unauthenticated", i+1, err)
+		}
+	}
+	if _, err := e.svc.Login(ctx, "sveta@example.ru", "violet kettle 42", "198.51.100.9"); apperr.CodeOf(err) != apperr.RateLimited {
+		t.Fatalf("got %v from a throttled address, want rate_limited", err)
+	}
+	if _, err := e.svc.Login(ctx, "sveta@example.ru", "violet kettle 42", "198.51.100.10"); err != nil {
+		t.Fatalf("got %v from another address, want a login", err)
+	}
+}
+
+func codes(cs []apperr.Code) string {
+	s := make([]string, len(cs))
+	for i, c := range cs {
+		s[i] = string(c)
+	}
+	return strings.Join(s, ",")
+}
+
+func TestLoginRehash(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ctx := context.Background()
+	reg, err := e.svc.Register(ctx, registration("rehash@example.ru"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	old, err := HashPassword("violet kettle 42", Params{Memory: 4096, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A hash from before a parameter change (set directly: this is the test's fixture).
+	if _, err := e.pool.Exec(ctx, `UPDATE users SET password_hash = $2 WHERE id = $1`, reg.User.ID, old); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.svc.Login(ctx, "rehash@example.ru", "violet kettle 42", "192.0.2.5"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.svc.Replica.WaitApplied(ctx, 2); err != nil {
+		t.Fatal(err)
+	}
+	var hash string
+	if err := e.pool.QueryRow(ctx, `SELECT password_hash FROM users WHERE id = $1`, reg.User.ID).Scan(&hash); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(hash, "$argon2id$v=19$m=19456,t=2,p=1$") {
+		t.Fatalf("got %q after login, want a hash with the current parameters", hash)
+	}
+	if _, err := e.svc.Login(ctx, "rehash@example.ru", "violet kettle 42", "192.0.2.5"); err != nil {
+		t.Fatalf("got %v after the rehash, want a login", err)
+	}
+}
+
+func TestCreateAdmin(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ctx := context.Background()
+	reg, err := e.svc.Register(ctx, registration("user@example.ru"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name, email, password string
+		wantCode              apperr.Code
+		wantCreated           bool
+		loginWith             string
+	}{
+		{"OKCreate", "Boss@Example.ru", "admin secret phrase", "", true, "admin secret phrase"},
+		{"OKPromoteKeepsPassword", "user@example.ru", "", "", false, "violet kettle 42"},
+		{"OKPromoteAgainNewPassword", "USER@example.ru", "a brand new phrase", "", false, "a brand new phrase"},
+		{"ErrUnknownWithoutPassword", "ghost@example.ru", "", apperr.NotFound, false, ""},
+		{"ErrCommonPassword", "x@example.ru", "password1", apperr.InvalidArgument, false, ""},
+		{"ErrBadEmail", "not an email", "admin secret phrase", apperr.InvalidArgument, false, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			res, err := e.svc.CreateAdmin(ctx, tt.email, tt.password)
+			if got := apperr.CodeOf(err); got != tt.wantCode {
+				t.Fatalf("got %v, want %q", err, tt.wantCode)
+			}
+			if err != nil {
+				return
+			}
+			if res.Created != tt.wantCreated || res.User.Role != token.RoleAdmin {
+				t.Fatalf("got %+v, want an admin, created=%v", res, tt.wantCreated)
+			}
+			s, err := e.svc.Login(ctx, tt.email, tt.loginWith, "192.0.2.6")
+			if err != nil {
+				t.Fatalf("got %v logging in, want a session", err)
+			}
+			if p, _ := e.svc.Keys.Verify(s.Token); p.Role != token.RoleAdmin {
+				t.Fatalf("got role %q in the token, want admin", p.Role)
+			}
+		})
+	}
+	var role string
+	if err := e.pool.QueryRow(ctx, `SELECT role FROM users WHERE id = $1`, reg.User.ID).Scan(&role); err != nil || role != "admin" {
+		t.Fatalf("got role %q (%v), want the registered user promoted", role, err)
+	}
+}
