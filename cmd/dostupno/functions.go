@@ -3,6 +3,7 @@ package main
 import (
 	"net/http"
 
+	dbwriter "github.com/dostupno/dostupno/functions/db-writer"
 	searchevents "github.com/dostupno/dostupno/functions/search-events"
 	"github.com/dostupno/dostupno/shared/instance"
 )
@@ -12,4 +13,5 @@ import (
 // from the db-writer entry.
 var builders = map[string]func(*instance.Deps) (http.Handler, error){
 	searchevents.Name: searchevents.New,
+	dbwriter.Name:     dbwriter.New,
 }
