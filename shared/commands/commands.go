@@ -10,6 +10,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/dostupno/dostupno/shared/account"
 	"github.com/dostupno/dostupno/shared/apperr"
 	"github.com/dostupno/dostupno/shared/catalog"
 	"github.com/dostupno/dostupno/shared/changefeed"
@@ -25,7 +26,10 @@ const (
 // each.
 func Handlers(vocab *catalog.Vocabulary) writelog.Handlers {
 	return writelog.Handlers{
-		KindEventUpsert: EventUpsert(vocab),
+		KindEventUpsert:      EventUpsert(vocab),
+		account.KindRegister: account.ApplyRegister,
+		account.KindAdmin:    account.ApplyAdmin,
+		account.KindPassword: account.ApplyPassword,
 	}
 }
 
