@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"image"
+	"image/color"
 	"image/jpeg"
 	"image/png"
 	"io"
@@ -26,7 +27,10 @@ import (
 const (
 	MaxBytes  = 10 << 20   // body size (10 MiB)
 	MaxSide   = 10_000     // pixels on either side
-	MaxPixels = 40_000_000 // width × height (a decoded 40 Mpx image is 160 MB in RGBA)
+	MaxPixels = 40_000_000 // width × height
+	// MaxDecoded bounds the memory of the full decode: 40 Mpx at 4 bytes a pixel (8-bit RGBA);
+	// a 16-bit PNG is thus held to 20 Mpx.
+	MaxDecoded = 4 * MaxPixels
 )
 
 // Format is one accepted image format.
@@ -97,7 +101,7 @@ func Inspect(b []byte, f Format) (Info, error) {
 	if err != nil {
 		return Info{}, &apperr.Error{Code: apperr.UnsupportedMediaType, Message: fmt.Sprintf("the body is not a valid %s image", f.Name), Err: err}
 	}
-	if err := checkDimensions(cfg.Width, cfg.Height); err != nil {
+	if err := checkDimensions(cfg.Width, cfg.Height, bytesPerPixel(cfg.ColorModel)); err != nil {
 		return Info{}, err
 	}
 	decodeSlot <- struct{}{}
@@ -110,14 +114,33 @@ func Inspect(b []byte, f Format) (Info, error) {
 	return Info{Format: f, Width: cfg.Width, Height: cfg.Height, Bytes: int64(len(b)), SHA256: hex.EncodeToString(sum[:])}, nil
 }
 
-func checkDimensions(w, h int) error {
+func checkDimensions(w, h, bpp int) error {
 	if w <= 0 || h <= 0 {
 		return apperr.New(apperr.UnsupportedMediaType, "the image has no pixels (%d×%d)", w, h)
 	}
-	if w > MaxSide || h > MaxSide || int64(w)*int64(h) > MaxPixels {
-		return apperr.New(apperr.PayloadTooLarge, "the image is %d×%d pixels; at most %d on a side and %d megapixels are accepted", w, h, MaxSide, MaxPixels/1_000_000)
+	if w > MaxSide || h > MaxSide || int64(w)*int64(h) > MaxPixels || int64(w)*int64(h)*int64(bpp) > MaxDecoded {
+		return apperr.New(apperr.PayloadTooLarge, "the image is %d×%d pixels; at most %d on a side and %d megapixels (%d for 16-bit images) are accepted",
+			w, h, MaxSide, MaxPixels/1_000_000, MaxDecoded/8/1_000_000)
 	}
 	return nil
+}
+
+// bytesPerPixel is what the decoder allocates per pixel for images of model m.
+func bytesPerPixel(m color.Model) int {
+	switch m {
+	case color.GrayModel, color.AlphaModel:
+		return 1
+	case color.Gray16Model, color.Alpha16Model:
+		return 2
+	case color.YCbCrModel:
+		return 3 // 4:4:4 at worst
+	case color.RGBAModel, color.NRGBAModel, color.CMYKModel, color.NYCbCrAModel:
+		return 4
+	}
+	if _, ok := m.(color.Palette); ok {
+		return 1
+	}
+	return 8
 }
 
 // ReadBody reads at most MaxBytes from r and fails with payload_too_large as soon as there is

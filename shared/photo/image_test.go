@@ -54,6 +54,8 @@ func TestInspect(t *testing.T) {
 		{name: "ErrHeaderOnlyPNG", body: phototest.PNGHeader(10, 10), declared: "image/png", wantCode: apperr.UnsupportedMediaType},
 		{name: "ErrPNGBombSide", body: phototest.PNGHeader(100_000, 10), declared: "image/png", wantCode: apperr.PayloadTooLarge},
 		{name: "ErrPNGBombArea", body: phototest.PNGHeader(9_000, 9_000), declared: "image/png", wantCode: apperr.PayloadTooLarge},
+		{name: "ErrPNG16BitBomb", body: phototest.PNGHeaderDepth(6_000, 6_000, 16), declared: "image/png", wantCode: apperr.PayloadTooLarge},
+		{name: "ErrPNG8BitSameSizeNotTooLargeButEmpty", body: phototest.PNGHeaderDepth(6_000, 6_000, 8), declared: "image/png", wantCode: apperr.UnsupportedMediaType},
 		{name: "ErrWebPBomb", body: phototest.WebP(16384, 16384, color.NRGBA{A: 255}), declared: "image/webp", wantCode: apperr.PayloadTooLarge},
 		{name: "ErrRIFFNotWebP", body: []byte("RIFF\x04\x00\x00\x00WAVE"), declared: "image/webp", wantCode: apperr.UnsupportedMediaType},
 	}

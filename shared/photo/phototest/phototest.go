@@ -78,11 +78,14 @@ func GIF(t testing.TB, w, h int) []byte {
 
 // PNGHeader is a PNG signature and IHDR chunk announcing w×h (8-bit RGBA), with no pixels:
 // what a decompression bomb looks like to a header check.
-func PNGHeader(w, h uint32) []byte {
+func PNGHeader(w, h uint32) []byte { return PNGHeaderDepth(w, h, 8) }
+
+// PNGHeaderDepth is PNGHeader with RGBA samples of depth bits (8 or 16).
+func PNGHeaderDepth(w, h uint32, depth byte) []byte {
 	ihdr := make([]byte, 13)
 	binary.BigEndian.PutUint32(ihdr[0:], w)
 	binary.BigEndian.PutUint32(ihdr[4:], h)
-	ihdr[8], ihdr[9] = 8, 6 // bit depth, colour type RGBA
+	ihdr[8], ihdr[9] = depth, 6 // bit depth, colour type RGBA
 	var b bytes.Buffer
 	b.WriteString("\x89PNG\r\n\x1a\n")
 	chunk := func(typ string, data []byte) {
