@@ -14,6 +14,7 @@ import (
 	"github.com/dostupno/dostupno/shared/apperr"
 	"github.com/dostupno/dostupno/shared/catalog"
 	"github.com/dostupno/dostupno/shared/changefeed"
+	"github.com/dostupno/dostupno/shared/photo"
 	"github.com/dostupno/dostupno/shared/writelog"
 )
 
@@ -30,6 +31,7 @@ func Handlers(vocab *catalog.Vocabulary) writelog.Handlers {
 		account.KindRegister: account.ApplyRegister,
 		account.KindAdmin:    account.ApplyAdmin,
 		account.KindPassword: account.ApplyPassword,
+		photo.Kind:           photo.Apply,
 	}
 }
 
