@@ -1,0 +1,166 @@
+// Package function is the upload-photo OpenFaaS function: POST /{event_id} with the image
+// bytes (admins only) checks the image, stores it in S3 under a content-addressed key and
+// records it on the event through the write log; 201 {"photo":{url,width,height,content_type}}.
+package function
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/dostupno/dostupno/shared/apperr"
+	"github.com/dostupno/dostupno/shared/catalog"
+	"github.com/dostupno/dostupno/shared/commands"
+	"github.com/dostupno/dostupno/shared/httpjson"
+	"github.com/dostupno/dostupno/shared/instance"
+	"github.com/dostupno/dostupno/shared/middleware"
+	"github.com/dostupno/dostupno/shared/pgdb"
+	"github.com/dostupno/dostupno/shared/photo"
+	"github.com/dostupno/dostupno/shared/token"
+	"github.com/dostupno/dostupno/shared/writelog"
+)
+
+// Name is the function's name in stack.yml.
+const Name = "upload-photo"
+
+// applyTimeout bounds the wait for the primary copy to apply the photo (read-your-writes).
+const applyTimeout = 15 * time.Second
+
+var handler = instance.Once(Name, New)
+
+// Handle is the OpenFaaS entry point.
+func Handle(w http.ResponseWriter, r *http.Request) { instance.Serve(w, r, handler) }
+
+// New builds the function's handler from its dependencies; it creates the bucket (and, with a
+// public base URL, its read policy) if they are missing.
+func New(d *instance.Deps) (http.Handler, error) {
+	if err := d.Config.Require("DATABASE_URL", "NATS_URL", "S3_ENDPOINT"); err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if _, err := middleware.Keys(d.Config); err != nil { // no secret: refuse to start rather than 401 everyone
+		return nil, err
+	}
+	pool, err := d.Pool()
+	if err != nil {
+		return nil, err
+	}
+	js, err := d.JetStream()
+	if err != nil {
+		return nil, err
+	}
+	wlog, err := writelog.Open(ctx, js, d.Config.Namespace)
+	if err != nil {
+		return nil, err
+	}
+	vocab, err := catalog.LoadVocabulary(ctx, pool)
+	if err != nil {
+		return nil, fmt.Errorf("load vocabulary: %w", err)
+	}
+	client, err := d.S3()
+	if err != nil {
+		return nil, err
+	}
+	urls, err := photo.URLsFromConfig(d.Config)
+	if err != nil {
+		return nil, err
+	}
+	store, err := photo.NewStore(ctx, client, d.Config.S3Bucket, urls)
+	if err != nil {
+		return nil, err
+	}
+	s := &server{deps: d, db: pool, log: wlog, store: store,
+		replica: writelog.NewReplica(wlog, pool, d.Config.Replica, commands.Handlers(vocab), d.Log)}
+	return middleware.Wrap(d, http.HandlerFunc(s.upload)), nil
+}
+
+type server struct {
+	deps    *instance.Deps
+	db      pgdb.DBTX
+	log     *writelog.Log
+	replica *writelog.Replica
+	store   *photo.Store
+}
+
+// Photo is the answer's photo (API.md, "upload-photo").
+type Photo struct {
+	URL         string `json:"url"`
+	Width       int    `json:"width"`
+	Height      int    `json:"height"`
+	ContentType string `json:"content_type"`
+}
+
+func (s *server) upload(w http.ResponseWriter, r *http.Request) {
+	p, err := s.handle(w, r)
+	if err != nil {
+		httpjson.Error(w, r, s.deps.Log, err)
+		return
+	}
+	w.Header().Set("Location", p.URL)
+	httpjson.Write(w, http.StatusCreated, struct {
+		Photo Photo `json:"photo"`
+	}{p})
+}
+
+func (s *server) handle(w http.ResponseWriter, r *http.Request) (Photo, error) {
+	if err := httpjson.Method(w, r, http.MethodPost); err != nil {
+		return Photo{}, err
+	}
+	if _, err := middleware.RequireRole(r, token.RoleAdmin); err != nil {
+		return Photo{}, err
+	}
+	id, err := strconv.ParseInt(strings.Trim(r.URL.Path, "/"), 10, 64)
+	if err != nil || id <= 0 {
+		return Photo{}, apperr.Invalid("event_id", "the path must be /{event_id} with a positive integer id")
+	}
+	f, err := photo.Declared(r.Header.Get("Content-Type"))
+	if err != nil {
+		return Photo{}, err
+	}
+	if r.ContentLength > photo.MaxBytes {
+		return Photo{}, apperr.New(apperr.PayloadTooLarge, "the image is larger than %d MiB", photo.MaxBytes>>20)
+	}
+	ctx := r.Context()
+	if ok, err := photo.EventExists(ctx, s.db, id); err != nil {
+		return Photo{}, apperr.Wrap(err, "upload photo")
+	} else if !ok {
+		return Photo{}, apperr.New(apperr.NotFound, "event %d not found", id)
+	}
+	body, err := photo.ReadBody(http.MaxBytesReader(w, r.Body, photo.MaxBytes))
+	if err != nil {
+		return Photo{}, err
+	}
+	info, err := photo.Inspect(body, f)
+	if err != nil {
+		return Photo{}, err
+	}
+	key, err := s.store.Put(ctx, id, body, info)
+	if err != nil {
+		return Photo{}, &apperr.Error{Code: apperr.Unavailable, Message: "the photo store is unavailable; try again shortly", RetryAfter: 5 * time.Second, Err: err}
+	}
+	seq, err := photo.Publish(ctx, s.log, time.Now(), photo.Added{EventID: id, Key: key,
+		ContentType: info.Format.ContentType, Width: info.Width, Height: info.Height, Bytes: info.Bytes})
+	if err != nil {
+		return Photo{}, &apperr.Error{Code: apperr.Unavailable, Message: "the write log is unavailable; try again shortly", RetryAfter: 5 * time.Second, Err: err}
+	}
+	if err := s.log.Ring(ctx); err != nil {
+		s.deps.Log.WarnContext(ctx, "other copies were not told of the photo; they apply it on the next write", "err", err)
+	}
+	wctx, cancel := context.WithTimeout(ctx, applyTimeout)
+	defer cancel()
+	out, err := s.replica.WaitApplied(wctx, seq)
+	if err != nil {
+		return Photo{}, err
+	}
+	if out.Status == writelog.Failed { // a command we published could not be applied: our fault
+		return Photo{}, apperr.Wrap(out.Err(), "apply photo %s", key)
+	}
+	if err := out.Err(); err != nil {
+		return Photo{}, err
+	}
+	return Photo{URL: s.store.URL(key), Width: info.Width, Height: info.Height, ContentType: info.Format.ContentType}, nil
+}

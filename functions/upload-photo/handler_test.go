@@ -1,0 +1,258 @@
+package function
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"image/color"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/dostupno/dostupno/shared/catalog"
+	"github.com/dostupno/dostupno/shared/config"
+	"github.com/dostupno/dostupno/shared/instance"
+	"github.com/dostupno/dostupno/shared/natstest"
+	"github.com/dostupno/dostupno/shared/pgdb"
+	"github.com/dostupno/dostupno/shared/pgtest"
+	"github.com/dostupno/dostupno/shared/photo"
+	"github.com/dostupno/dostupno/shared/photo/phototest"
+	"github.com/dostupno/dostupno/shared/s3test"
+	"github.com/dostupno/dostupno/shared/token"
+)
+
+const secret = "0123456789abcdef0123456789abcdef-test"
+
+type env struct {
+	url   string
+	db    *pgxpool.Pool
+	admin string // bearer tokens
+	user  string
+	cfg   config.Config
+}
+
+// newEnv serves the function on its own database, namespace and bucket, with one event (id 10).
+func newEnv(t *testing.T, publicBase bool) *env {
+	t.Helper()
+	dbURL := pgtest.NewURL(t)
+	n := natstest.New(t)
+	s3 := s3test.New(t)
+	dir := t.TempDir()
+	for name, v := range map[string]string{token.SecretFile: secret, "s3-access-key": s3.AccessKey, "s3-secret-key": s3.SecretKey} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(v), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cfg := config.Config{DatabaseURL: dbURL, NatsURL: n.URL, Namespace: n.Namespace, Replica: "primary",
+		S3Endpoint: s3.Endpoint, S3Bucket: s3.Bucket, SecretsDir: dir, CacheTTL: config.DefaultCacheTTL}
+	if publicBase {
+		cfg.PublicPhotoBase = "http://" + s3.Endpoint + "/" + s3.Bucket
+	}
+	d := instance.New(Name, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	t.Cleanup(d.Close)
+	h, err := New(d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+
+	ctx := context.Background()
+	db, err := pgdb.Connect(ctx, dbURL, pgdb.Options{AppName: "test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(db.Close)
+	vocab, err := catalog.LoadVocabulary(ctx, db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev := catalog.Event{ID: 10, Title: "Спектакль", Category: "theatre", City: "moscow",
+		Venue: catalog.Venue{ID: 3, Name: "Театр"}, StartsAt: time.Date(2027, 3, 1, 16, 0, 0, 0, time.UTC), Timezone: "Europe/Moscow"}
+	if _, err := catalog.UpsertEvents(ctx, db, vocab, 1, time.Now(), []catalog.Event{ev}); err != nil {
+		t.Fatal(err)
+	}
+	keys, err := token.NewKeys([]byte(secret), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	issue := func(role string) string {
+		tok, _, err := keys.Issue(uuid.NewString(), role)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return "Bearer " + tok
+	}
+	return &env{url: srv.URL, db: db, admin: issue(token.RoleAdmin), user: issue(token.RoleUser), cfg: cfg}
+}
+
+type answer struct {
+	status int
+	photo  struct {
+		URL         string `json:"url"`
+		Width       int    `json:"width"`
+		Height      int    `json:"height"`
+		ContentType string `json:"content_type"`
+	}
+	code string
+}
+
+func (e *env) post(t *testing.T, method, path, auth, contentType string, body io.Reader) answer {
+	t.Helper()
+	req, err := http.NewRequest(method, e.url+path, body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if auth != "" {
+		req.Header.Set("Authorization", auth)
+	}
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out struct {
+		Photo json.RawMessage `json:"photo"`
+		Error struct {
+			Code string `json:"code"`
+		} `json:"error"`
+	}
+	a := answer{status: resp.StatusCode}
+	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
+		t.Fatalf("got an undecodable %d answer: %v", resp.StatusCode, err)
+	}
+	a.code = out.Error.Code
+	if len(out.Photo) > 0 {
+		if err := json.Unmarshal(out.Photo, &a.photo); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return a
+}
+
+func fetch(t *testing.T, url string) (int, []byte) {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp.StatusCode, b
+}
+
+// onlyReader hides a body's length, so the request is sent chunked.
+type onlyReader struct{ io.Reader }
+
+func TestUpload(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, false)
+	png := phototest.PNG(t, 64, 48)
+	big := make([]byte, 11<<20)
+	copy(big, png)
+	tests := []struct {
+		name        string
+		method      string
+		path        string
+		auth        string
+		contentType string
+		body        io.Reader
+		wantStatus  int
+		wantCode    string
+		wantW       int
+		wantH       int
+	}{
+		{"OKPNG", "POST", "/10", e.admin, "image/png", bytes.NewReader(png), 201, "", 64, 48},
+		{"OKJPEG", "POST", "/10", e.admin, "image/jpeg", bytes.NewReader(phototest.JPEG(t, 30, 20)), 201, "", 30, 20},
+		{"OKWebP", "POST", "/10", e.admin, "image/webp", bytes.NewReader(phototest.WebP(9, 4, color.NRGBA{200, 0, 0, 255})), 201, "", 9, 4},
+		{"ErrGIFLabelledPNG", "POST", "/10", e.admin, "image/png", bytes.NewReader(phototest.GIF(t, 8, 8)), 415, "unsupported_media_type", 0, 0},
+		{"ErrHTMLLabelledPNG", "POST", "/10", e.admin, "image/png", strings.NewReader("<html><script>alert(1)</script></html>"), 415, "unsupported_media_type", 0, 0},
+		{"ErrTextPlain", "POST", "/10", e.admin, "text/plain", strings.NewReader("hello"), 415, "unsupported_media_type", 0, 0},
+		{"ErrElevenMiB", "POST", "/10", e.admin, "image/png", bytes.NewReader(big), 413, "payload_too_large", 0, 0},
+		{"ErrElevenMiBChunked", "POST", "/10", e.admin, "image/png", onlyReader{bytes.NewReader(big)}, 413, "payload_too_large", 0, 0},
+		{"ErrDimensionBomb", "POST", "/10", e.admin, "image/png", bytes.NewReader(phototest.PNGHeader(50_000, 50_000)), 413, "payload_too_large", 0, 0},
+		{"ErrWebPBomb", "POST", "/10", e.admin, "image/webp", bytes.NewReader(phototest.WebP(16384, 16384, color.NRGBA{A: 255})), 413, "payload_too_large", 0, 0},
+		{"ErrAnonymous", "POST", "/10", "", "image/png", bytes.NewReader(png), 401, "unauthenticated", 0, 0},
+		{"ErrBadToken", "POST", "/10", "Bearer not.a.token", "image/png", bytes.NewReader(png), 401, "unauthenticated", 0, 0},
+		{"ErrNotAdmin", "POST", "/10", e.user, "image/png", bytes.NewReader(png), 403, "forbidden", 0, 0},
+		{"ErrUnknownEvent", "POST", "/11", e.admin, "image/png", bytes.NewReader(png), 404, "not_found", 0, 0},
+		{"ErrBadEventID", "POST", "/ten", e.admin, "image/png", bytes.NewReader(png), 400, "invalid_argument", 0, 0},
+		{"ErrNoEventID", "POST", "/", e.admin, "image/png", bytes.NewReader(png), 400, "invalid_argument", 0, 0},
+		{"ErrMethod", "GET", "/10", e.admin, "", nil, 405, "method_not_allowed", 0, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			a := e.post(t, tt.method, tt.path, tt.auth, tt.contentType, tt.body)
+			if a.status != tt.wantStatus || a.code != tt.wantCode {
+				t.Fatalf("got %d %q, want %d %q", a.status, a.code, tt.wantStatus, tt.wantCode)
+			}
+			if tt.wantStatus != 201 {
+				return
+			}
+			if a.photo.Width != tt.wantW || a.photo.Height != tt.wantH || a.photo.ContentType != tt.contentType {
+				t.Fatalf("got %+v, want %d×%d %s", a.photo, tt.wantW, tt.wantH, tt.contentType)
+			}
+		})
+	}
+
+	t.Run("OKRoundTripAndReadYourWrites", func(t *testing.T) {
+		a := e.post(t, "POST", "/10", e.admin, "image/png", bytes.NewReader(png))
+		if a.status != 201 {
+			t.Fatalf("got %d %q, want 201", a.status, a.code)
+		}
+		status, got := fetch(t, a.photo.URL)
+		if status != 200 || !bytes.Equal(got, png) {
+			t.Fatalf("got %d and %d bytes from %s, want 200 and the %d bytes uploaded", status, len(got), a.photo.URL, len(png))
+		}
+		var keys []string
+		rows, err := e.db.Query(context.Background(), `SELECT object_key FROM event_photos WHERE event_id = 10 ORDER BY position`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for rows.Next() {
+			var k string
+			if err := rows.Scan(&k); err != nil {
+				t.Fatal(err)
+			}
+			keys = append(keys, k)
+		}
+		if err := rows.Err(); err != nil {
+			t.Fatal(err)
+		}
+		// PNG, JPEG and WebP above; this PNG again is the same photo, not a fourth one.
+		if len(keys) != 3 || !strings.HasPrefix(keys[0], "events/10/") || !strings.HasSuffix(keys[0], ".png") || !strings.Contains(a.photo.URL, keys[0]) {
+			t.Fatalf("got keys %v and URL %s, want 3 photos, the PNG first and in the URL", keys, a.photo.URL)
+		}
+	})
+}
+
+func TestUploadPublicBase(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, true)
+	jpg := phototest.JPEG(t, 12, 12)
+	a := e.post(t, "POST", "/10", e.admin, "image/jpeg", bytes.NewReader(jpg))
+	if a.status != 201 {
+		t.Fatalf("got %d %q, want 201", a.status, a.code)
+	}
+	if !strings.HasPrefix(a.photo.URL, e.cfg.PublicPhotoBase+"/"+photo.KeyPrefix) || strings.Contains(a.photo.URL, "X-Amz-") {
+		t.Fatalf("got URL %s, want an unsigned URL under %s", a.photo.URL, e.cfg.PublicPhotoBase)
+	}
+	if status, got := fetch(t, a.photo.URL); status != 200 || !bytes.Equal(got, jpg) {
+		t.Fatalf("got %d and %d bytes, want 200 and the image", status, len(got))
+	}
+}
