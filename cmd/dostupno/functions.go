@@ -5,6 +5,7 @@ import (
 
 	dbwriter "github.com/dostupno/dostupno/functions/db-writer"
 	searchevents "github.com/dostupno/dostupno/functions/search-events"
+	uploadphoto "github.com/dostupno/dostupno/functions/upload-photo"
 	"github.com/dostupno/dostupno/shared/instance"
 )
 
@@ -14,4 +15,5 @@ import (
 var builders = map[string]func(*instance.Deps) (http.Handler, error){
 	searchevents.Name: searchevents.New,
 	dbwriter.Name:     dbwriter.New,
+	uploadphoto.Name:  uploadphoto.New,
 }
