@@ -36,3 +36,8 @@ CREATE TABLE cache_hot_keys (
     seen_at  timestamptz NOT NULL
 );
 CREATE INDEX cache_hot_keys_score ON cache_hot_keys (score DESC);
+
+-- A warm start asks which events changed after a snapshot's write-log position; without
+-- these it would scan every event on each instance start.
+CREATE INDEX events_version ON events (version);
+CREATE INDEX event_photos_version ON event_photos (version);
