@@ -71,7 +71,7 @@ func ensurePolicy(ctx context.Context, client *minio.Client, bucket string) erro
 		return nil
 	}
 	if err := client.SetBucketPolicy(ctx, bucket, want); err != nil {
-		return fmt.Errorf("set read policy of bucket %s: %w", bucket, err)
+		return fmt.Errorf("set read policy of bucket %s (PUBLIC_PHOTO_BASE_URL needs an S3 server with bucket policies; without it photos are served by presigned URLs): %w", bucket, err)
 	}
 	return nil
 }
