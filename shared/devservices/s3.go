@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -90,23 +89,22 @@ func StartMinio(bin, dir, accessKey, secretKey string) (*S3, error) {
 	}
 	s := &S3{Endpoint: addr, AccessKey: accessKey, SecretKey: secretKey, Dir: dir, Kind: "minio", Bin: bin, stop: stop}
 	deadline := time.Now().Add(30 * time.Second)
+	var last error
 	for time.Now().Before(deadline) {
 		select {
 		case <-exited:
 			return nil, fmt.Errorf("minio on %s exited at start (see %s.log)", addr, dir)
 		default:
 		}
-		resp, err := http.Get("http://" + addr + "/minio/health/ready")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return s, nil
-			}
+		// The health probe turns ready before the object layer is; a signed request that
+		// succeeds proves both, and the keys.
+		if last = s.ping(); last == nil {
+			return s, nil
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
 	stop()
-	return nil, fmt.Errorf("minio on %s not ready after 30s", addr)
+	return nil, fmt.Errorf("minio on %s not ready after 30s: %v", addr, last)
 }
 
 // StartS3 starts minio if a binary is found, else the embedded S3 server, with data in dir.
@@ -121,9 +119,24 @@ func StartS3(dir, accessKey, secretKey string) (*S3, error) {
 	return StartEmbeddedS3(dir, accessKey, secretKey)
 }
 
+func (s *S3) client() (*minio.Client, error) {
+	return minio.New(s.Endpoint, &minio.Options{Creds: credentials.NewStaticV4(s.AccessKey, s.SecretKey, "")})
+}
+
+func (s *S3) ping() error {
+	cl, err := s.client()
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	_, err = cl.ListBuckets(ctx)
+	return err
+}
+
 // EnsureBucket creates bucket on s unless it exists.
 func (s *S3) EnsureBucket(ctx context.Context, bucket string) error {
-	cl, err := minio.New(s.Endpoint, &minio.Options{Creds: credentials.NewStaticV4(s.AccessKey, s.SecretKey, "")})
+	cl, err := s.client()
 	if err != nil {
 		return err
 	}
