@@ -112,3 +112,26 @@ func TestReadBody(t *testing.T) {
 		})
 	}
 }
+
+func BenchmarkInspect(b *testing.B) {
+	for _, tc := range []struct {
+		name string
+		body []byte
+		ct   string
+	}{
+		{"JPEG2000x1500", phototest.JPEG(b, 2000, 1500), "image/jpeg"},
+		{"PNG2000x1500", phototest.PNG(b, 2000, 1500), "image/png"},
+		{"PNGBombHeader", phototest.PNGHeader(100_000, 100_000), "image/png"},
+	} {
+		f, err := Declared(tc.ct)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Run(tc.name, func(b *testing.B) {
+			b.SetBytes(int64(len(tc.body)))
+			for b.Loop() {
+				_, _ = Inspect(tc.body, f) // the bomb's refusal is the measured path
+			}
+		})
+	}
+}
