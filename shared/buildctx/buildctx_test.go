@@ -1,0 +1,356 @@
+package buildctx
+
+import (
+	"bufio"
+	"bytes"
+	"debug/elf"
+	"fmt"
+	"go/format"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/dostupno/dostupno/shared/stack"
+)
+
+const repoRoot = "../.."
+
+// repository returns the stack of the repository checkout, or skips: inside a function's
+// image build the tests run in the build context, which holds no template/ folder.
+func repository(t *testing.T) *stack.Stack {
+	t.Helper()
+	if _, err := os.Stat(filepath.Join(repoRoot, "template")); err != nil {
+		t.Skip("not in a repository checkout (no template/): nothing to assemble")
+	}
+	s, err := stack.Load(filepath.Join(repoRoot, "stack.yml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func writeFiles(t *testing.T, root string, files map[string]string) {
+	t.Helper()
+	for name, body := range files {
+		p := filepath.Join(root, filepath.FromSlash(name))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func listFiles(t *testing.T, root string) []string {
+	t.Helper()
+	var got []string
+	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		rel, err := filepath.Rel(root, p)
+		got = append(got, filepath.ToSlash(rel))
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return got
+}
+
+func TestAssemble(t *testing.T) {
+	repo := t.TempDir()
+	writeFiles(t, repo, map[string]string{
+		"template/go-x/template.yml":    "language: go-x\nfprocess: ./handler\n",
+		"template/go-x/Dockerfile":      "FROM scratch\n",
+		"template/go-x/main.go":         "package main\n",
+		"functions/a/handler.go":        "package function\n",
+		"functions/a/testdata/x.json":   "{}",
+		"functions/a/build/stale.txt":   "skipped",
+		"functions/a/template/old.yml":  "skipped",
+		"go.mod":                        "module m\n",
+		"shared/p/p.go":                 "package p\n",
+		"stack.yml":                     "",
+		"../outside.txt":                "x",
+		"functions/b/handler.go":        "package function\n",
+		"functions/b/nested/deep/f.txt": "f",
+	})
+	stackWith := func(copyPaths ...string) *stack.Stack {
+		s := &stack.Stack{Functions: []stack.Function{
+			{Name: "a", Lang: "go-x", Handler: "./functions/a", Image: "a:1"},
+			{Name: "nolang", Lang: "missing", Handler: "./functions/a", Image: "a:1"},
+			{Name: "escape", Lang: "go-x", Handler: "../", Image: "a:1"},
+		}}
+		s.Configuration.Copy = copyPaths
+		return s
+	}
+
+	t.Run("OK", func(t *testing.T) {
+		dst := filepath.Join(t.TempDir(), "ctx")
+		if err := Assemble(repo, stackWith("./go.mod", "./shared", "stack.yml"), "a", dst); err != nil {
+			t.Fatal(err)
+		}
+		got := strings.Join(listFiles(t, dst), " ")
+		want := "Dockerfile function/go.mod function/handler.go function/shared/p/p.go function/stack.yml function/testdata/x.json main.go template.yml"
+		if got != want {
+			t.Fatalf("got files %s\nwant %s", got, want)
+		}
+	})
+	errs := []struct {
+		name, fn string
+		copy     []string
+		want     string
+		dst      func(t *testing.T) string
+	}{
+		{"ErrUnknownFunction", "zzz", nil, "no function zzz", nil},
+		{"ErrUnknownTemplate", "nolang", nil, "template missing", nil},
+		{"ErrHandlerOutside", "escape", nil, "outside the repository", nil},
+		{"ErrCopyOutside", "a", []string{"../outside.txt"}, "outside the repository", nil},
+		{"ErrCopyWholeRepository", "a", []string{"."}, "whole repository", nil},
+		{"ErrCopyMissing", "a", []string{"./nothing"}, "no such file", nil},
+		{"ErrDestinationNotEmpty", "a", nil, "not empty", func(t *testing.T) string {
+			d := t.TempDir()
+			writeFiles(t, d, map[string]string{"x": "x"})
+			return d
+		}},
+	}
+	for _, tt := range errs {
+		t.Run(tt.name, func(t *testing.T) {
+			dst := filepath.Join(t.TempDir(), "ctx")
+			if tt.dst != nil {
+				dst = tt.dst(t)
+			}
+			err := Assemble(repo, stackWith(tt.copy...), tt.fn, dst)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("got error %v, want one saying %q", err, tt.want)
+			}
+		})
+	}
+}
+
+// TestTemplate checks the template's files for what the image build relies on.
+func TestTemplate(t *testing.T) {
+	s := repository(t)
+	langs := map[string]bool{}
+	for _, f := range s.Functions {
+		langs[f.Lang] = true
+	}
+	if len(s.Configuration.Templates) == 0 {
+		t.Fatal("got no configuration.templates in stack.yml, want the template named")
+	}
+	for lang := range langs {
+		dir := filepath.Join(repoRoot, "template", lang)
+		t.Run(lang, func(t *testing.T) {
+			var tpl struct {
+				Language string `yaml:"language"`
+				FProcess string `yaml:"fprocess"`
+				Welcome  string `yaml:"welcome_message"`
+			}
+			b, err := os.ReadFile(filepath.Join(dir, "template.yml"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := yaml.Unmarshal(b, &tpl); err != nil {
+				t.Fatal(err)
+			}
+			if tpl.Language != lang || tpl.FProcess != "./handler" || tpl.Welcome == "" {
+				t.Fatalf("template.yml: got %+v, want language %s, fprocess ./handler and a welcome message", tpl, lang)
+			}
+			checkDockerfile(t, filepath.Join(dir, "Dockerfile"))
+			checkGoMod(t, filepath.Join(dir, "go.mod"))
+		})
+	}
+}
+
+var fromRE = regexp.MustCompile(`^FROM\s+(?:--platform=\S+\s+)?(\S+)(?:\s+AS\s+(\S+))?$`)
+
+func checkDockerfile(t *testing.T, path string) {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := string(b)
+	var stages []string
+	sc := bufio.NewScanner(bytes.NewReader(b))
+	for sc.Scan() {
+		line := strings.TrimSpace(sc.Text())
+		if !strings.HasPrefix(line, "FROM ") {
+			continue
+		}
+		m := fromRE.FindStringSubmatch(line)
+		if m == nil {
+			t.Fatalf("Dockerfile: cannot read %q", line)
+		}
+		image := m[1]
+		if err := checkPinned(image); err != nil {
+			t.Errorf("Dockerfile: %v", err)
+		}
+		stages = append(stages, image)
+	}
+	if len(stages) != 3 {
+		t.Fatalf("Dockerfile: got stages %v, want watchdog, build and ship", stages)
+	}
+	if !strings.HasPrefix(stages[0], "ghcr.io/openfaas/of-watchdog:") {
+		t.Errorf("Dockerfile: got first stage %s, want the of-watchdog image", stages[0])
+	}
+	goVersion := goDirective(t, filepath.Join(repoRoot, "go.mod"))
+	if !strings.HasPrefix(stages[1], "golang:"+goVersion) {
+		t.Errorf("Dockerfile: got build stage %s, want golang:%s (go.mod's go directive)", stages[1], goVersion)
+	}
+	for _, want := range []string{
+		`gofmt -l`,
+		`DOSTUPNO_SERVICES_OPTIONAL=1 CGO_ENABLED=0 go test ./...`,
+		`CGO_ENABLED=0`, `-trimpath`, `-ldflags "-s -w"`,
+		`ca-certificates tzdata`,
+		"USER app",
+		`ENV fprocess="./handler"`,
+		`ENV mode="http"`,
+		`ENV upstream_url="http://127.0.0.1:8082"`,
+		"HEALTHCHECK ",
+		`CMD ["fwatchdog"]`,
+	} {
+		if !strings.Contains(text, want) {
+			t.Errorf("Dockerfile: missing %q", want)
+		}
+	}
+}
+
+// checkPinned refuses an image reference without a tag, or tagged latest.
+func checkPinned(image string) error {
+	ref := image
+	if i := strings.LastIndex(ref, "/"); i >= 0 {
+		ref = ref[i+1:]
+	}
+	_, tag, ok := strings.Cut(ref, ":")
+	if !ok || tag == "" || tag == "latest" || strings.Contains(tag, "$") {
+		return fmt.Errorf("image %s: want a pinned version tag", image)
+	}
+	return nil
+}
+
+func goDirective(t *testing.T, path string) string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile(`(?m)^go (\S+)$`).FindSubmatch(b)
+	if m == nil {
+		t.Fatalf("%s: no go directive", path)
+	}
+	return string(m[1])
+}
+
+func checkGoMod(t *testing.T, path string) {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		"module handler\n",
+		"require github.com/dostupno/dostupno v0.0.0\n",
+		"replace github.com/dostupno/dostupno => ./function\n",
+	} {
+		if !bytes.Contains(b, []byte(want)) {
+			t.Errorf("template go.mod: missing %q", strings.TrimSpace(want))
+		}
+	}
+}
+
+// goCmd runs go in dir with the environment of an offline build that shares this machine's
+// module and build caches.
+func goCmd(t *testing.T, dir string, env []string, args ...string) string {
+	t.Helper()
+	cmd := exec.Command("go", args...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "GOFLAGS=-mod=mod -buildvcs=false", "GOPROXY=off", "GOWORK=off", "CGO_ENABLED=0")
+	cmd.Env = append(cmd.Env, env...)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("go %s in %s: %v\n%s", strings.Join(args, " "), dir, err, out)
+	}
+	return string(out)
+}
+
+// TestBuildContexts assembles the build context of every function of stack.yml and does there
+// what the template's Dockerfile does, offline: the gofmt check, the checksums copy, the
+// static build of the handler binary; and go vet on the entrypoint and on the handler package
+// with its tests.
+func TestBuildContexts(t *testing.T) {
+	s := repository(t)
+	for _, f := range s.Functions {
+		t.Run(f.Name, func(t *testing.T) {
+			start := time.Now()
+			ctx := filepath.Join(t.TempDir(), f.Name)
+			if err := Assemble(repoRoot, s, f.Name, ctx); err != nil {
+				t.Fatal(err)
+			}
+			if bad := unformatted(t, ctx); len(bad) > 0 {
+				t.Fatalf("gofmt would change: %s", strings.Join(bad, " "))
+			}
+			sum, err := os.ReadFile(filepath.Join(ctx, "function", "go.sum"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(filepath.Join(ctx, "go.sum"), sum, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			goCmd(t, ctx, nil, "build", "-trimpath", "-ldflags", "-s -w", "-o", "handler", ".")
+			checkStatic(t, filepath.Join(ctx, "handler"))
+			goCmd(t, ctx, nil, "vet", ".")
+			goCmd(t, filepath.Join(ctx, "function"), nil, "vet", ".")
+			t.Logf("%s: built and vetted in %s", f.Name, time.Since(start).Round(time.Millisecond))
+		})
+	}
+}
+
+// unformatted lists the Go files of dir that gofmt would change.
+func unformatted(t *testing.T, dir string) []string {
+	t.Helper()
+	var bad []string
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() || !strings.HasSuffix(p, ".go") {
+			return err
+		}
+		src, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		out, err := format.Source(src)
+		if err != nil || !bytes.Equal(out, src) {
+			rel, _ := filepath.Rel(dir, p) // p is under dir
+			bad = append(bad, rel)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return bad
+}
+
+// checkStatic fails unless path is an ELF executable with no program interpreter, i.e. one
+// that runs on the final stage without a C library.
+func checkStatic(t *testing.T, path string) {
+	t.Helper()
+	f, err := elf.Open(path)
+	if err != nil {
+		t.Fatalf("handler binary: %v", err)
+	}
+	defer f.Close()
+	for _, p := range f.Progs {
+		if p.Type == elf.PT_INTERP {
+			t.Fatal("handler binary: got a dynamically linked executable, want a static one")
+		}
+	}
+}
