@@ -9,13 +9,15 @@ import (
 // URLsFromConfig returns the URLs of cfg: PUBLIC_PHOTO_BASE_URL when it is set, else
 // presigned URLs on S3_ENDPOINT signed with the s3-access-key and s3-secret-key secrets. In
 // presigned mode the cache age bound (CACHE_TTL) must stay below the URLs' MinValidity, so
-// that no cached answer ever holds an expired URL.
+// that no cached answer ever holds an expired URL. With neither variable set there is no
+// photo store: the URLs are not Configured and make empty strings (a read function still
+// serves events; it logs that photos cannot be served).
 func URLsFromConfig(cfg config.Config) (*URLs, error) {
 	if cfg.PublicPhotoBase != "" {
 		return PublicURLs(cfg.PublicPhotoBase)
 	}
 	if cfg.S3Endpoint == "" {
-		return nil, fmt.Errorf("photo URLs: set PUBLIC_PHOTO_BASE_URL or S3_ENDPOINT")
+		return &URLs{}, nil
 	}
 	if cfg.CacheTTL >= MinValidity {
 		return nil, fmt.Errorf("CACHE_TTL=%s: presigned photo URLs stay valid %s after they are made; use a shorter cache age or PUBLIC_PHOTO_BASE_URL", cfg.CacheTTL, MinValidity)

@@ -35,6 +35,9 @@ type Store struct {
 // on KeyPrefix only, nothing else of the bucket). In presigned mode the bucket stays private
 // and its policy is left as it is.
 func NewStore(ctx context.Context, client *minio.Client, bucket string, urls *URLs) (*Store, error) {
+	if !urls.Configured() {
+		return nil, fmt.Errorf("photo store on bucket %s: no way to serve photos (set PUBLIC_PHOTO_BASE_URL or S3_ENDPOINT)", bucket)
+	}
 	ok, err := client.BucketExists(ctx, bucket)
 	if err != nil {
 		return nil, fmt.Errorf("check bucket %s: %w", bucket, err)
@@ -165,6 +168,9 @@ func PresignedURLs(endpoint string, useSSL bool, bucket, region, accessKey, secr
 		accessKey: accessKey, secretKey: secretKey, now: time.Now}, nil
 }
 
+// Configured reports whether u can make URLs at all.
+func (u *URLs) Configured() bool { return u.public != "" || u.endpoint != nil }
+
 // Public reports whether u serves a public base URL.
 func (u *URLs) Public() bool { return u.public != "" }
 
@@ -172,6 +178,9 @@ func (u *URLs) Public() bool { return u.public != "" }
 func (u *URLs) URL(key string) string {
 	if u.public != "" {
 		return u.public + "/" + escapePath(key)
+	}
+	if u.endpoint == nil {
+		return ""
 	}
 	signedAt := u.now().UTC().Truncate(SignStep)
 	return presignGet(u.endpoint, u.bucket, key, u.region, u.accessKey, u.secretKey, signedAt, PresignValidity)
