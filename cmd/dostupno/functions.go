@@ -4,6 +4,8 @@ import (
 	"net/http"
 
 	dbwriter "github.com/dostupno/dostupno/functions/db-writer"
+	loginfn "github.com/dostupno/dostupno/functions/login"
+	registerfn "github.com/dostupno/dostupno/functions/register"
 	searchevents "github.com/dostupno/dostupno/functions/search-events"
 	uploadphoto "github.com/dostupno/dostupno/functions/upload-photo"
 	"github.com/dostupno/dostupno/shared/instance"
@@ -16,4 +18,6 @@ var builders = map[string]func(*instance.Deps) (http.Handler, error){
 	searchevents.Name: searchevents.New,
 	dbwriter.Name:     dbwriter.New,
 	uploadphoto.Name:  uploadphoto.New,
+	registerfn.Name:   registerfn.New,
+	loginfn.Name:      loginfn.New,
 }

@@ -3,7 +3,9 @@ package middleware
 import (
 	"context"
 	"log/slog"
+	"net"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -92,4 +94,20 @@ func Authenticate(log *slog.Logger, cfg config.Config, next http.Handler) http.H
 		w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
 		httpjson.Error(w, r, log, err)
 	})
+}
+
+// ClientAddr is the client's address as the gateway saw it: the first hop of
+// X-Forwarded-For when there is one (the OpenFaaS gateway and the local runner set it), else
+// the host of RemoteAddr.
+func ClientAddr(r *http.Request) string {
+	if xff := r.Header.Get("X-Forwarded-For"); xff != "" {
+		first, _, _ := strings.Cut(xff, ",")
+		if first = strings.TrimSpace(first); first != "" && len(first) <= 64 {
+			return first
+		}
+	}
+	if host, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
+		return host
+	}
+	return r.RemoteAddr
 }

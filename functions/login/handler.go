@@ -1,0 +1,76 @@
+// Package function is the login OpenFaaS function: POST / with {"email","password"} answers
+// 200 with the user and an access token. An unknown email and a wrong password get the same
+// 401; failures are throttled per email and per client address (API.md, "register, login").
+package function
+
+import (
+	"net/http"
+
+	"github.com/dostupno/dostupno/shared/account/setup"
+	"github.com/dostupno/dostupno/shared/apperr"
+	"github.com/dostupno/dostupno/shared/httpjson"
+	"github.com/dostupno/dostupno/shared/instance"
+	"github.com/dostupno/dostupno/shared/middleware"
+)
+
+// Name is the function's name in stack.yml.
+const Name = "login"
+
+var handler = instance.Once(Name, New)
+
+// Handle is the OpenFaaS entry point.
+func Handle(w http.ResponseWriter, r *http.Request) { instance.Serve(w, r, handler) }
+
+// New builds the function's handler from its dependencies.
+func New(d *instance.Deps) (http.Handler, error) {
+	lazy, err := setup.New(d)
+	if err != nil {
+		return nil, err
+	}
+	s := &server{deps: d, svc: lazy}
+	return middleware.Wrap(d, http.HandlerFunc(s.login)), nil
+}
+
+type server struct {
+	deps *instance.Deps
+	svc  *setup.Lazy
+}
+
+// request is the body of POST /.
+type request struct {
+	Email    string `json:"email"`
+	Password string `json:"password"`
+}
+
+func (s *server) login(w http.ResponseWriter, r *http.Request) {
+	if err := s.serve(w, r); err != nil {
+		if apperr.CodeOf(err) == apperr.Unauthenticated {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="dostupno"`)
+		}
+		httpjson.Error(w, r, s.deps.Log, err)
+	}
+}
+
+func (s *server) serve(w http.ResponseWriter, r *http.Request) error {
+	if r.URL.Path != "/" && r.URL.Path != "" {
+		return apperr.New(apperr.NotFound, "no such path %s in %s", r.URL.Path, Name)
+	}
+	if err := httpjson.Method(w, r, http.MethodPost); err != nil {
+		return err
+	}
+	var req request
+	if err := httpjson.Decode(w, r, 0, &req); err != nil {
+		return err
+	}
+	svc, err := s.svc.Service(r.Context())
+	if err != nil {
+		return err
+	}
+	sess, err := svc.Login(r.Context(), req.Email, req.Password, middleware.ClientAddr(r))
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	httpjson.Write(w, http.StatusOK, sess)
+	return nil
+}

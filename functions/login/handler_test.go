@@ -1,0 +1,152 @@
+package function
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/dostupno/dostupno/shared/account"
+	"github.com/dostupno/dostupno/shared/account/setup"
+	"github.com/dostupno/dostupno/shared/config"
+	"github.com/dostupno/dostupno/shared/instance"
+	"github.com/dostupno/dostupno/shared/natstest"
+	"github.com/dostupno/dostupno/shared/pgtest"
+	"github.com/dostupno/dostupno/shared/token"
+)
+
+// newServer serves login on a fresh database and namespace, with one registered user
+// (vera@example.ru, "amber lantern 9").
+func newServer(t *testing.T) *httptest.Server {
+	t.Helper()
+	ns := natstest.New(t)
+	secrets := t.TempDir()
+	if err := os.WriteFile(filepath.Join(secrets, token.SecretFile), []byte(strings.Repeat("l", 32)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg := config.Config{DatabaseURL: pgtest.NewURL(t), NatsURL: ns.URL, Namespace: ns.Namespace, SecretsDir: secrets, Replica: "primary"}
+	d := instance.New(Name, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	t.Cleanup(d.Close)
+	svc, err := setup.Build(context.Background(), d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.Register(context.Background(), account.Registration{Email: "vera@example.ru", Password: "amber lantern 9", Name: "Вера", Needs: []string{"braille"}}); err != nil {
+		t.Fatal(err)
+	}
+	h, err := New(d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+func post(t *testing.T, url, body string, header ...string) (*http.Response, string) {
+	t.Helper()
+	req, err := http.NewRequest("POST", url, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp, string(b)
+}
+
+func TestLogin(t *testing.T) {
+	t.Parallel()
+	srv := newServer(t)
+	resp, b := post(t, srv.URL, `{"email":"VERA@example.ru","password":"amber lantern 9"}`)
+	if resp.StatusCode != 200 {
+		t.Fatalf("got %d %s, want 200", resp.StatusCode, b)
+	}
+	var s struct {
+		User struct {
+			Email, Role string
+			Needs       []string
+		}
+		Token     string `json:"token"`
+		TokenType string `json:"token_type"`
+	}
+	if err := json.Unmarshal([]byte(b), &s); err != nil {
+		t.Fatal(err)
+	}
+	if s.User.Email != "vera@example.ru" || s.User.Role != "user" || len(s.User.Needs) != 1 || s.TokenType != "Bearer" || s.Token == "" {
+		t.Fatalf("got %s, want the user, role user and a Bearer token", b)
+	}
+
+	tests := []struct {
+		name, body string
+		header     []string
+		wantStatus int
+		wantCode   string
+	}{
+		{"ErrUnknownField", `{"email":"vera@example.ru","password":"amber lantern 9","admin":true}`, nil, 400, "invalid_argument"},
+		{"ErrBrokenJSON", `{"email":`, nil, 400, "invalid_argument"},
+		{"ErrTwoMiB", `{"email":"vera@example.ru","password":"` + strings.Repeat("x", 2<<20) + `"}`, nil, 413, "payload_too_large"},
+		{"ErrAlgNoneToken", `{"email":"vera@example.ru","password":"amber lantern 9"}`, []string{"Authorization", "Bearer eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0.eyJzdWIiOiJ4Iiwicm9sZSI6ImFkbWluIn0."}, 401, "unauthenticated"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			resp, b := post(t, srv.URL, tt.body, tt.header...)
+			if resp.StatusCode != tt.wantStatus || !strings.Contains(b, `"code":"`+tt.wantCode+`"`) {
+				t.Fatalf("got %d %s, want %d %s", resp.StatusCode, b, tt.wantStatus, tt.wantCode)
+			}
+		})
+	}
+}
+
+// An unknown email and a wrong password get byte-identical answers, and eight wrong passwords
+// in a row end in 429 with Retry-After.
+func TestLoginAsAttacker(t *testing.T) {
+	t.Parallel()
+	srv := newServer(t)
+	_, unknown := post(t, srv.URL, `{"email":"nobody@example.ru","password":"amber lantern 9"}`, "X-Forwarded-For", "203.0.113.1")
+	_, wrong := post(t, srv.URL, `{"email":"vera@example.ru","password":"amber lantern 8"}`, "X-Forwarded-For", "203.0.113.1")
+	if unknown != wrong || !strings.Contains(wrong, `"code":"unauthenticated"`) {
+		t.Fatalf("got %q for an unknown email and %q for a wrong password, want the same 401 body", unknown, wrong)
+	}
+	var statuses []string
+	var last *http.Response
+	for i := 0; i < 8; i++ {
+		resp, _ := post(t, srv.URL, `{"email":"vera@example.ru","password":"guess `+strconv.Itoa(i)+`"}`, "X-Forwarded-For", "203.0.113.2")
+		statuses = append(statuses, strconv.Itoa(resp.StatusCode))
+		last = resp
+	}
+	// One failure was counted above already: four more 401s, then 429.
+	if got, want := strings.Join(statuses, ","), "401,401,401,401,429,429,429,429"; got != want {
+		t.Fatalf("got %s, want %s", got, want)
+	}
+	ra, err := strconv.Atoi(last.Header.Get("Retry-After"))
+	if err != nil || ra < 1 || ra > 15*60 {
+		t.Fatalf("got Retry-After %q, want 1..900 seconds", last.Header.Get("Retry-After"))
+	}
+	// Throttled, a registered and an unregistered email look alike too.
+	for i := 0; i < 6; i++ {
+		post(t, srv.URL, `{"email":"ghost@example.ru","password":"guess"}`, "X-Forwarded-For", "203.0.113.3")
+	}
+	r1, b1 := post(t, srv.URL, `{"email":"ghost@example.ru","password":"guess"}`, "X-Forwarded-For", "203.0.113.4")
+	r2, b2 := post(t, srv.URL, `{"email":"vera@example.ru","password":"guess"}`, "X-Forwarded-For", "203.0.113.4")
+	if r1.StatusCode != 429 || r2.StatusCode != 429 || b1 != b2 {
+		t.Fatalf("got %d %q and %d %q, want the same 429", r1.StatusCode, b1, r2.StatusCode, b2)
+	}
+}
