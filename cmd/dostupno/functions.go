@@ -4,6 +4,7 @@ import (
 	"net/http"
 
 	dbwriter "github.com/dostupno/dostupno/functions/db-writer"
+	getevent "github.com/dostupno/dostupno/functions/get-event"
 	loginfn "github.com/dostupno/dostupno/functions/login"
 	registerfn "github.com/dostupno/dostupno/functions/register"
 	searchevents "github.com/dostupno/dostupno/functions/search-events"
@@ -16,6 +17,7 @@ import (
 // from the db-writer entry.
 var builders = map[string]func(*instance.Deps) (http.Handler, error){
 	searchevents.Name: searchevents.New,
+	getevent.Name:     getevent.New,
 	dbwriter.Name:     dbwriter.New,
 	uploadphoto.Name:  uploadphoto.New,
 	registerfn.Name:   registerfn.New,

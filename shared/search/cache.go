@@ -2,8 +2,10 @@ package search
 
 import (
 	"context"
+	"net/url"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -12,19 +14,44 @@ import (
 	"github.com/dostupno/dostupno/shared/pgdb"
 )
 
-// CacheKey is the key of q's answer in the per-instance cache: the fingerprint (codes by id,
-// slugs lower-cased, categories sorted, a defaulted from as the minute it was truncated to),
-// the page size and the keyset position.
-func (q *Query) CacheKey() string {
-	k := "search|" + q.Fingerprint() + "|at=" + q.From.Format(time.RFC3339) + "|limit=" + strconv.Itoa(q.Limit)
-	if q.After != nil {
-		k += "|after=" + strconv.FormatInt(q.After.StartsAt.UnixMicro(), 10) + "," + strconv.FormatInt(q.After.ID, 10)
+// CacheParams are the parameters of q's cache key: the question as it finally stands, in a
+// form ParseQuery reads back to the same question (saved needs become constraints, and
+// personalize=false keeps a replay from asking for them again). Codes and slugs are
+// normalised, categories sorted, q lower-cased (the text search ignores case). A defaulted
+// from is left out: an answer cached a few minutes ago may still list an event that started
+// since, which the entry's age bounds.
+func (q *Query) CacheParams() url.Values {
+	p := url.Values{"personalize": {"false"}, "limit": {strconv.Itoa(q.Limit)}}
+	if len(q.Codes) > 0 {
+		p["constraints"] = q.Codes
 	}
-	return k
+	if q.City != "" {
+		p.Set("city", q.City)
+	}
+	if len(q.Categories) > 0 {
+		p["category"] = q.Categories
+	}
+	if !q.FromDefault {
+		p.Set("from", q.From.Format(time.RFC3339Nano))
+	}
+	if q.To != nil {
+		p.Set("to", q.To.Format(time.RFC3339Nano))
+	}
+	if q.Text != "" {
+		p.Set("q", strings.ToLower(q.Text))
+	}
+	if q.Cursor != "" {
+		p.Set("cursor", q.Cursor)
+	}
+	return p
 }
 
+// CacheKey is the key of q's answer in the per-instance cache: "search:" and the encoded
+// CacheParams (names sorted).
+func (q *Query) CacheKey() string { return "search:" + q.CacheParams().Encode() }
+
 // EventCacheKey is the key of get-event's answer for id.
-func EventCacheKey(id int64) string { return "event|" + strconv.FormatInt(id, 10) }
+func EventCacheKey(id int64) string { return "event:id=" + strconv.FormatInt(id, 10) }
 
 // Matches reports whether a changed event could now belong to q's answer: its city, category,
 // start and constraints fit. The text is not checked (a changed event that fits otherwise

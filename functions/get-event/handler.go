@@ -1,0 +1,160 @@
+// Package function is the get-event OpenFaaS function: GET /{id} (or /?id={id}) answers one
+// event with its full accessibility sheet, venue, price and photos, with an ETag.
+package function
+
+import (
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/dostupno/dostupno/shared/apperr"
+	"github.com/dostupno/dostupno/shared/hotcache"
+	"github.com/dostupno/dostupno/shared/httpjson"
+	"github.com/dostupno/dostupno/shared/instance"
+	"github.com/dostupno/dostupno/shared/middleware"
+	"github.com/dostupno/dostupno/shared/pgdb"
+	"github.com/dostupno/dostupno/shared/search"
+)
+
+// Name is the function's name in stack.yml.
+const Name = "get-event"
+
+var handler = instance.Once(Name, New)
+
+// Handle is the OpenFaaS entry point.
+func Handle(w http.ResponseWriter, r *http.Request) { instance.Serve(w, r, handler) }
+
+// New builds the function's handler from its dependencies.
+func New(d *instance.Deps) (http.Handler, error) {
+	s, err := NewServer(d)
+	if err != nil {
+		return nil, err
+	}
+	return s.Handler(), nil
+}
+
+// Server is the function's state for one instance. Cache may be replaced (e.g. by one that
+// also listens for changes) before Handler is called.
+type Server struct {
+	deps     *instance.Deps
+	db       pgdb.DBTX
+	vocab    *search.Vocab
+	photoURL func(string) string
+
+	Cache hotcache.Cache
+}
+
+// NewServer builds the instance state; Handler serves it.
+func NewServer(d *instance.Deps) (*Server, error) {
+	if err := d.Config.Require("DATABASE_URL"); err != nil {
+		return nil, err
+	}
+	pool, err := d.ReadPool()
+	if err != nil {
+		return nil, err
+	}
+	return &Server{
+		deps: d, db: pool, vocab: search.NewVocab(pool, time.Minute),
+		photoURL: search.PhotoURL(d.Config.PublicPhotoBase),
+		Cache:    hotcache.NewLocal(d.Config.CacheEntries, d.Config.CacheTTL),
+	}, nil
+}
+
+// Handler is the HTTP handler of the function behind the common middleware.
+func (s *Server) Handler() http.Handler { return middleware.Wrap(s.deps, http.HandlerFunc(s.get)) }
+
+func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
+	w.Header().Set("X-Cache", "miss")
+	httpjson.Error(w, r, s.deps.Log, err)
+}
+
+func (s *Server) get(w http.ResponseWriter, r *http.Request) {
+	if err := httpjson.Method(w, r, http.MethodGet, http.MethodHead); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	id, err := eventID(r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	key, useCache := search.EventCacheKey(id), !middleware.NoCache(r)
+	if useCache {
+		if e, ok := s.Cache.Get(key); ok {
+			w.Header().Set("X-Cache", "hit")
+			answer(w, r, e.Body, e.ETag)
+			return
+		}
+	}
+	ctx := r.Context()
+	vocab, err := s.vocab.Get(ctx)
+	if err != nil {
+		s.fail(w, r, apperr.Wrap(err, "get-event: vocabulary"))
+		return
+	}
+	ev, err := search.LoadEvent(ctx, s.db, vocab, id, s.photoURL)
+	if err != nil {
+		if apperr.CodeOf(err) == apperr.Internal {
+			err = apperr.Wrap(err, "get-event")
+		}
+		s.fail(w, r, err)
+		return
+	}
+	body, err := json.Marshal(ev)
+	if err != nil {
+		s.fail(w, r, apperr.Wrap(err, "encode event %d", id))
+		return
+	}
+	sum := sha256.Sum256(body)
+	etag := `"` + base64.RawURLEncoding.EncodeToString(sum[:18]) + `"`
+	if useCache {
+		s.Cache.Set(key, hotcache.Entry{Body: body, ETag: etag, EventIDs: []int64{id}})
+	}
+	w.Header().Set("X-Cache", "miss")
+	answer(w, r, body, etag)
+}
+
+// answer writes the event with its ETag, or 304 when the client holds that version.
+func answer(w http.ResponseWriter, r *http.Request, body []byte, etag string) {
+	w.Header().Set("ETag", etag)
+	w.Header().Set("Cache-Control", "no-cache")
+	if matches(r.Header.Values("If-None-Match"), etag) {
+		w.WriteHeader(http.StatusNotModified)
+		return
+	}
+	httpjson.WriteRaw(w, http.StatusOK, body)
+}
+
+// matches reports whether an If-None-Match list names etag (weak comparison, as RFC 9110
+// asks for If-None-Match) or is "*".
+func matches(headers []string, etag string) bool {
+	for _, h := range headers {
+		for _, t := range strings.Split(h, ",") {
+			t = strings.TrimPrefix(strings.TrimSpace(t), "W/")
+			if t == "*" || t == etag {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// eventID reads the id from /{id} or ?id={id}.
+func eventID(r *http.Request) (int64, error) {
+	raw := strings.Trim(r.URL.Path, "/")
+	if raw == "" {
+		raw = r.URL.Query().Get("id")
+		if raw == "" {
+			return 0, apperr.Invalid("id", "give the event id: /function/get-event/{id} or ?id={id}")
+		}
+	}
+	id, err := strconv.ParseInt(raw, 10, 64)
+	if err != nil || id <= 0 {
+		return 0, apperr.Invalid("id", "id must be a positive integer")
+	}
+	return id, nil
+}

@@ -1,0 +1,242 @@
+package function
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"github.com/dostupno/dostupno/shared/catalog"
+	"github.com/dostupno/dostupno/shared/config"
+	"github.com/dostupno/dostupno/shared/httpjson"
+	"github.com/dostupno/dostupno/shared/instance"
+	"github.com/dostupno/dostupno/shared/pgtest"
+)
+
+const sample = `{"id":123,"title":"Щелкунчик","description":"Балет в двух действиях","category":"theatre","city":"moscow",
+"venue":{"id":45,"name":"Большой театр","address":"Театральная пл., 1","lat":55.76,"lon":37.62},
+"starts_at":"2030-12-01T19:00:00+03:00","ends_at":"2030-12-01T22:00:00+03:00","timezone":"Europe/Moscow",
+"age_rating":"12+","price":{"min":1500,"max":5000,"currency":"RUB"},
+"accessibility":{"wheelchair_seating":"yes","sign_language":"no","elevator":"unknown"}}`
+
+type fixture struct {
+	srv *httptest.Server
+	s   *Server
+}
+
+func newFixture(t *testing.T, publicBase string) *fixture {
+	t.Helper()
+	d := instance.New(Name, config.Config{DatabaseURL: pgtest.NewURL(t), CacheEntries: 100, CacheTTL: time.Minute, PublicPhotoBase: publicBase},
+		slog.New(slog.NewTextHandler(io.Discard, nil)))
+	t.Cleanup(d.Close)
+	s, err := NewServer(d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool, err := d.ReadPool()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	vocab, err := catalog.LoadVocabulary(ctx, pool)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var e catalog.Event
+	if err := httpjson.DecodeBytes([]byte(sample), &e); err != nil {
+		t.Fatal(err)
+	}
+	e.Normalize()
+	bare := catalog.Event{ID: 7, Title: "Без фото", Category: "show", City: "kazan", Venue: catalog.Venue{ID: 8, Name: "Пирамида"},
+		StartsAt: time.Date(2030, 1, 1, 10, 0, 0, 0, time.UTC), Timezone: "Europe/Moscow"}
+	if _, err := catalog.UpsertEvents(ctx, pool, vocab, 3, time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC), []catalog.Event{e, bare}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := pool.Exec(ctx, `INSERT INTO event_photos (event_id, object_key, content_type, width, height, bytes, position, version)
+		VALUES (123, 'ph/b.webp', 'image/webp', 800, 600, 1000, 2, 3), (123, 'ph/a.jpg', 'image/jpeg', 1024, 768, 2000, 1, 3)`); err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(s.Handler())
+	t.Cleanup(srv.Close)
+	return &fixture{srv: srv, s: s}
+}
+
+func (f *fixture) get(t *testing.T, path string, header ...string) (*http.Response, []byte) {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodGet, f.srv.URL+path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp, body
+}
+
+type eventBody struct {
+	ID          int64  `json:"id"`
+	Title       string `json:"title"`
+	Description string `json:"description"`
+	Venue       struct {
+		ID      int64    `json:"id"`
+		Name    string   `json:"name"`
+		Address string   `json:"address"`
+		Lat     *float64 `json:"lat"`
+		Lon     *float64 `json:"lon"`
+	} `json:"venue"`
+	StartsAt  string `json:"starts_at"`
+	EndsAt    string `json:"ends_at"`
+	AgeRating string `json:"age_rating"`
+	Price     *struct {
+		Min      float64 `json:"min"`
+		Max      float64 `json:"max"`
+		Currency string  `json:"currency"`
+	} `json:"price"`
+	Accessibility map[string]string `json:"accessibility"`
+	Photos        []struct {
+		URL         string `json:"url"`
+		Width       int    `json:"width"`
+		Height      int    `json:"height"`
+		ContentType string `json:"content_type"`
+	} `json:"photos"`
+	UpdatedAt string `json:"updated_at"`
+}
+
+func TestGetEvent(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, "https://photos.example.org/base/")
+	for _, path := range []string{"/123", "/?id=123"} {
+		t.Run("OK"+path, func(t *testing.T) {
+			resp, body := f.get(t, path, "Cache-Control", "no-cache")
+			if resp.StatusCode != 200 || resp.Header.Get("ETag") == "" || resp.Header.Get("X-Cache") != "miss" {
+				t.Fatalf("got %d ETag %q X-Cache %q, want 200 with an ETag, miss", resp.StatusCode, resp.Header.Get("ETag"), resp.Header.Get("X-Cache"))
+			}
+			var e eventBody
+			if err := json.Unmarshal(body, &e); err != nil {
+				t.Fatal(err)
+			}
+			if e.ID != 123 || e.Title != "Щелкунчик" || e.Description == "" || e.StartsAt != "2030-12-01T16:00:00Z" || e.EndsAt != "2030-12-01T19:00:00Z" || e.AgeRating != "12+" {
+				t.Fatalf("got %+v, want event 123 with times in UTC", e)
+			}
+			if e.Venue.ID != 45 || e.Venue.Address != "Театральная пл., 1" || e.Venue.Lat == nil || *e.Venue.Lat != 55.76 || *e.Venue.Lon != 37.62 {
+				t.Fatalf("got venue %+v, want 45 with address and coordinates", e.Venue)
+			}
+			if e.Price == nil || e.Price.Min != 1500 || e.Price.Max != 5000 || e.Price.Currency != "RUB" {
+				t.Fatalf("got price %+v, want 1500..5000 RUB", e.Price)
+			}
+			if len(e.Accessibility) != len(catalog.Codes) {
+				t.Fatalf("got %d codes in the sheet, want every one of %d", len(e.Accessibility), len(catalog.Codes))
+			}
+			for code, want := range map[string]string{"wheelchair_seating": "yes", "sign_language": "no", "elevator": "unknown", "braille": "unknown"} {
+				if got := e.Accessibility[code]; got != want {
+					t.Fatalf("got %s=%q, want %q", code, got, want)
+				}
+			}
+			if len(e.Photos) != 2 || e.Photos[0].URL != "https://photos.example.org/base/ph/a.jpg" || e.Photos[0].Width != 1024 || e.Photos[1].ContentType != "image/webp" {
+				t.Fatalf("got photos %+v, want a.jpg then b.webp under the public base", e.Photos)
+			}
+			if e.UpdatedAt != "2030-01-01T00:00:00Z" {
+				t.Fatalf("got updated_at %q, want 2030-01-01T00:00:00Z", e.UpdatedAt)
+			}
+		})
+	}
+	t.Run("OKNoPhotosNoPrice", func(t *testing.T) {
+		_, body := f.get(t, "/7")
+		var raw map[string]any
+		if err := json.Unmarshal(body, &raw); err != nil {
+			t.Fatal(err)
+		}
+		if photos, ok := raw["photos"].([]any); !ok || len(photos) != 0 {
+			t.Fatalf("got photos %v, want []", raw["photos"])
+		}
+		if raw["price"] != nil || raw["ends_at"] != nil {
+			t.Fatalf("got price %v ends_at %v, want null", raw["price"], raw["ends_at"])
+		}
+	})
+}
+
+func TestGetEventConditionalAndCache(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, "")
+	resp, body := f.get(t, "/123")
+	etag := resp.Header.Get("ETag")
+	steps := []struct {
+		name       string
+		path       string
+		header     []string
+		wantStatus int
+		wantCache  string
+	}{
+		{"OKHit", "/123", nil, 200, "hit"},
+		{"OKHitOtherForm", "/?id=123", nil, 200, "hit"},
+		{"NotModified", "/123", []string{"If-None-Match", etag}, 304, "hit"},
+		{"NotModifiedWeakInList", "/123", []string{"If-None-Match", `"zzz", W/` + etag}, 304, "hit"},
+		{"NotModifiedBypass", "/123", []string{"If-None-Match", etag, "Cache-Control", "no-cache"}, 304, "miss"},
+		{"OKOtherETag", "/123", []string{"If-None-Match", `"other"`}, 200, "hit"},
+	}
+	for _, st := range steps {
+		r, b := f.get(t, st.path, st.header...)
+		if r.StatusCode != st.wantStatus || r.Header.Get("X-Cache") != st.wantCache || r.Header.Get("ETag") != etag {
+			t.Fatalf("%s: got %d X-Cache %q ETag %q, want %d %q %q", st.name, r.StatusCode, r.Header.Get("X-Cache"), r.Header.Get("ETag"), st.wantStatus, st.wantCache, etag)
+		}
+		if st.wantStatus == 200 && string(b) != string(body) {
+			t.Fatalf("%s: got a different body", st.name)
+		}
+	}
+	var e eventBody
+	if err := json.Unmarshal(body, &e); err != nil {
+		t.Fatal(err)
+	}
+	if e.Photos[0].URL != "/ph/a.jpg" {
+		t.Fatalf("got photo url %q without a public base, want /ph/a.jpg", e.Photos[0].URL)
+	}
+}
+
+func TestGetEventErrors(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, "")
+	tests := []struct {
+		name, method, path string
+		status             int
+		code, field        string
+	}{
+		{"ErrNotInteger", "GET", "/abc", 400, "invalid_argument", "id"},
+		{"ErrNegative", "GET", "/-5", 400, "invalid_argument", "id"},
+		{"ErrOverflow", "GET", "/99999999999999999999", 400, "invalid_argument", "id"},
+		{"ErrQueryNotInteger", "GET", "/?id=1.5", 400, "invalid_argument", "id"},
+		{"ErrSQL", "GET", "/?id=1%27%20OR%201=1", 400, "invalid_argument", "id"},
+		{"ErrMissing", "GET", "/", 400, "invalid_argument", "id"},
+		{"ErrUnknown", "GET", "/999", 404, "not_found", ""},
+		{"ErrMethod", "DELETE", "/123", 405, "method_not_allowed", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			req, _ := http.NewRequest(tt.method, f.srv.URL+tt.path, nil)
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			var e struct{ Error struct{ Code, Field string } }
+			if err := json.NewDecoder(resp.Body).Decode(&e); err != nil {
+				t.Fatal(err)
+			}
+			if resp.StatusCode != tt.status || e.Error.Code != tt.code || e.Error.Field != tt.field || resp.Header.Get("X-Cache") != "miss" {
+				t.Fatalf("got %d %+v X-Cache %q, want %d %s field %q, miss", resp.StatusCode, e.Error, resp.Header.Get("X-Cache"), tt.status, tt.code, tt.field)
+			}
+		})
+	}
+}

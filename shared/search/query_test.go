@@ -1,0 +1,206 @@
+package search
+
+import (
+	"net/url"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/dostupno/dostupno/shared/apperr"
+	"github.com/dostupno/dostupno/shared/catalog"
+	"github.com/dostupno/dostupno/shared/changefeed"
+)
+
+var now = time.Date(2030, 3, 1, 10, 17, 42, 0, time.UTC)
+
+// testVocab is the vocabulary of migration 001 without a database: ids 1..18 in catalog order
+// and two of its profiles.
+func testVocab(t testing.TB) *catalog.Vocabulary {
+	t.Helper()
+	var cons []catalog.Constraint
+	for i, c := range catalog.Codes {
+		cons = append(cons, catalog.Constraint{ID: int16(i + 1), Code: c})
+	}
+	v, err := catalog.NewVocabulary(cons, []catalog.Profile{
+		{Code: "wheelchair", MGN: "К", Constraints: []string{"step_free_entrance", "wheelchair_seating", "accessible_toilet"}},
+		{Code: "hearing", MGN: "Г", Constraints: []string{"sign_language"}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+func TestParseQuery(t *testing.T) {
+	v := testVocab(t)
+	q, err := ParseQuery("constraints=braille,Step_Free_Entrance,braille&profile=hearing&city=Kazan&category=show,concert,show"+
+		"&to=2030-04-01T00:00:00%2B03:00&q=%20%D0%9A%D0%BE%D0%BD%D1%86%D0%B5%D1%80%D1%82%0A%20jazz%20&limit=5&unknown=ignored", v, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"step_free_entrance", "braille", "sign_language"}; !slices.Equal(q.Codes, want) {
+		t.Fatalf("got codes %v, want %v (catalog order, no repeats)", q.Codes, want)
+	}
+	if want := []int16{1, 8, 12}; !slices.Equal(q.IDs, want) {
+		t.Fatalf("got ids %v, want %v", q.IDs, want)
+	}
+	if q.City != "kazan" || !slices.Equal(q.Categories, []string{"concert", "show"}) || q.Limit != 5 || q.Text != "Концерт jazz" {
+		t.Fatalf("got %+v, want kazan, [concert show], limit 5, q collapsed", q)
+	}
+	if !q.FromDefault || !q.From.Equal(time.Date(2030, 3, 1, 10, 17, 0, 0, time.UTC)) {
+		t.Fatalf("got from %v (default %v), want now truncated to the minute", q.From, q.FromDefault)
+	}
+	if q.To == nil || !q.To.Equal(time.Date(2030, 3, 31, 21, 0, 0, 0, time.UTC)) || q.To.Location() != time.UTC {
+		t.Fatalf("got to %v, want 2030-03-31T21:00:00Z", q.To)
+	}
+	if !q.Asked || !q.Personalize {
+		t.Fatalf("got asked %v personalize %v, want true, true", q.Asked, q.Personalize)
+	}
+}
+
+func TestCacheKeyReadsBackToTheSameQuestion(t *testing.T) {
+	v := testVocab(t)
+	first, err := ParseQuery("city=moscow&limit=2&profile=wheelchair", v, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cursor := first.NextCursor(Position{StartsAt: now.Add(time.Hour), ID: 9})
+	for _, raw := range []string{
+		"constraints=hearing_loop,braille&city=Moscow&category=b,a&q=Jazz+Club&to=2031-01-01T00:00:00Z&from=2030-01-01T00:00:00Z",
+		"profile=wheelchair&city=moscow&limit=2&cursor=" + url.QueryEscape(cursor),
+		"",
+	} {
+		q, err := ParseQuery(raw, v, now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := q.Check(); err != nil {
+			t.Fatalf("%s: %v", raw, err)
+		}
+		key := q.CacheKey()
+		kind, rest, _ := strings.Cut(key, ":")
+		again, err := ParseQuery(rest, v, now.Add(3*time.Minute))
+		if err != nil || again.Check() != nil {
+			t.Fatalf("got %v, %v reading key %q back, want the question", err, again.Check(), key)
+		}
+		if kind != "search" || again.CacheKey() != key || again.Personalize {
+			t.Fatalf("got key %q from %q, want %q and personalize off", again.CacheKey(), key, key)
+		}
+	}
+}
+
+func TestCursor(t *testing.T) {
+	v := testVocab(t)
+	parse := func(raw string) Query {
+		q, err := ParseQuery(raw, v, now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return q
+	}
+	q := parse("city=moscow")
+	c := q.NextCursor(Position{StartsAt: time.Date(2030, 5, 1, 1, 2, 3, 456789000, time.UTC), ID: 42})
+	tests := []struct {
+		name  string
+		raw   string
+		check bool
+	}{
+		{"OKSameQuestion", "city=moscow&cursor=" + c, true},
+		{"OKSameQuestionOtherLimitLaterNow", "city=moscow&limit=50&cursor=" + c, true},
+		{"ErrOtherCity", "city=kazan&cursor=" + c, false},
+		{"ErrAddedConstraint", "city=moscow&constraints=braille&cursor=" + c, false},
+		{"ErrFromGiven", "city=moscow&from=2030-01-01T00:00:00Z&cursor=" + c, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			q := parse(tt.raw)
+			err := q.Check()
+			if (err == nil) != tt.check {
+				t.Fatalf("got %v, want ok=%v", err, tt.check)
+			}
+			if err == nil && (q.After.ID != 42 || q.After.StartsAt.Nanosecond() != 456789000) {
+				t.Fatalf("got position %+v, want id 42 at µs precision", q.After)
+			}
+			if err != nil && apperr.As(err).Field != "cursor" {
+				t.Fatalf("got %v, want field cursor", err)
+			}
+		})
+	}
+}
+
+func TestMatches(t *testing.T) {
+	v := testVocab(t)
+	q, err := ParseQuery("constraints=braille&city=moscow&category=concert,show&from=2030-03-01T00:00:00Z&to=2030-04-01T00:00:00Z", v, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := changefeed.Event{ID: 1, City: "moscow", Category: "show", StartsAt: time.Date(2030, 3, 5, 0, 0, 0, 0, time.UTC), Constraints: []string{"elevator", "braille"}}
+	tests := []struct {
+		name string
+		edit func(*changefeed.Event)
+		want bool
+	}{
+		{"OKFits", func(*changefeed.Event) {}, true},
+		{"OtherCity", func(e *changefeed.Event) { e.City = "kazan" }, false},
+		{"OtherCategory", func(e *changefeed.Event) { e.Category = "theatre" }, false},
+		{"BeforeFrom", func(e *changefeed.Event) { e.StartsAt = q.From.Add(-time.Second) }, false},
+		{"AtTo", func(e *changefeed.Event) { e.StartsAt = *q.To }, false},
+		{"LacksConstraint", func(e *changefeed.Event) { e.Constraints = []string{"elevator"} }, false},
+		{"Deleted", func(e *changefeed.Event) { e.Deleted = true }, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := in
+			tt.edit(&e)
+			if got := q.Matches(e); got != tt.want {
+				t.Fatalf("got %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
+
+// FuzzParseQuery: any query string is either a question or an invalid_argument error, never a
+// panic or an internal error; a question's SQL binds every value and its cache key reads back.
+func FuzzParseQuery(f *testing.F) {
+	for _, s := range []string{
+		"", "constraints=braille,elevator&city=moscow&limit=10", "profile=wheelchair&q=концерт",
+		"from=2030-01-01T00:00:00Z&to=2030-02-01T00:00:00Z", "cursor=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+		"q=%ff", "category=a,b,c&category=d", "q=';DROP TABLE events;--", "limit=-1", "personalize=false",
+		"city=%00", "q=a%00b", "from=9999-12-31T23:59:59Z",
+	} {
+		f.Add(s)
+	}
+	v := testVocab(f)
+	f.Fuzz(func(t *testing.T, raw string) {
+		q, err := ParseQuery(raw, v, now)
+		if err == nil {
+			err = q.Check()
+		}
+		if err != nil {
+			if c := apperr.CodeOf(err); c != apperr.InvalidArgument {
+				t.Fatalf("ParseQuery(%q): got %s (%v), want invalid_argument", raw, c, err)
+			}
+			return
+		}
+		if q.Limit < 1 || q.Limit > MaxLimit || len(q.Codes) > len(catalog.Codes) || len(q.Categories) > MaxCategories {
+			t.Fatalf("ParseQuery(%q): got %+v, want bounds kept", raw, q)
+		}
+		if strings.ContainsRune(q.Text, 0) || strings.ContainsRune(q.City, 0) {
+			t.Fatalf("ParseQuery(%q): got a NUL in text or city", raw)
+		}
+		// The SQL text depends on which filters are present, never on their values.
+		sql, _ := PageSQL(&q)
+		other := q
+		other.City, other.Text = strings.Repeat("x", len(q.City)), strings.Repeat("y", len(q.Text))
+		other.Categories = slices.Repeat([]string{"z"}, len(q.Categories))
+		if otherSQL, _ := PageSQL(&other); otherSQL != sql {
+			t.Fatalf("ParseQuery(%q): the SQL text depends on the values:\n%s\n%s", raw, sql, otherSQL)
+		}
+		_, rest, _ := strings.Cut(q.CacheKey(), ":")
+		again, err := ParseQuery(rest, v, now)
+		if err != nil || again.Check() != nil || again.CacheKey() != q.CacheKey() {
+			t.Fatalf("ParseQuery(%q): key %q does not read back (%v)", raw, q.CacheKey(), err)
+		}
+	})
+}
