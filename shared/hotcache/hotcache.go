@@ -321,15 +321,7 @@ func (l *Local) Apply(c changefeed.Change) {
 		a.users[u] = true
 	}
 	l.remember(a)
-	for _, s := range l.shards {
-		s.mu.Lock()
-		for key, it := range s.c.Items() {
-			if affected(it.Object.(*item).e, c, a.ids, a.users) {
-				s.c.Delete(key)
-			}
-		}
-		s.mu.Unlock()
-	}
+	l.dropMatching(c, a.ids, a.users)
 }
 
 func (l *Local) remember(a applied) {

@@ -1,0 +1,261 @@
+package hotcache
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+	"unicode/utf8"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/nats-io/nats.go"
+
+	"github.com/dostupno/dostupno/shared/apperr"
+	"github.com/dostupno/dostupno/shared/changefeed"
+	"github.com/dostupno/dostupno/shared/pgdb"
+)
+
+// Source computes the answers of one kind of key from the database exactly as the read
+// function serves them, so that cache-snapshot stores current answers. A key it cannot
+// answer is an error whose apperr code is not internal (e.g. not_found); an internal error
+// stops the snapshot.
+type Source interface {
+	Load(ctx context.Context, db pgdb.DBTX, key string) (Entry, error)
+}
+
+// Matcher is a Source whose entries carry a Matches test, rebuilt from the key when a
+// snapshot is loaded (a func cannot be stored).
+type Matcher interface {
+	Matcher(ctx context.Context, key string) (func(changefeed.Event) bool, error)
+}
+
+// Snapshot defaults.
+const (
+	DefaultKeep        = 3                // generations kept
+	DefaultMaxEntries  = 1000             // answers per snapshot
+	DefaultMaxBytes    = 32 << 20         // bytes of answers per snapshot
+	DefaultMinInterval = time.Minute      // at most one snapshot per interval
+	DefaultCollect     = 200 * time.Millisecond
+	hotDecay           = 0.5   // a stored hot score halves at each snapshot
+	hotFloor           = 0.01  // below this a key is forgotten
+	hotKept            = 10000 // most keys remembered
+	maxKeyLen          = 2048
+)
+
+// SnapshotOptions tune TakeSnapshot; zero values take the defaults.
+type SnapshotOptions struct {
+	Sources     map[string]Source // by key kind ("search", "event")
+	NATS        *nats.Conn        // nil: no instance is asked, the stored hot keys are used
+	Namespace   string
+	Keep        int
+	MaxEntries  int
+	MaxBytes    int64
+	MinInterval time.Duration
+	Collect     time.Duration // how long instances' replies are awaited
+	Log         *slog.Logger
+}
+
+// SnapshotResult is cache-snapshot's answer.
+type SnapshotResult struct {
+	ID      int64 `json:"snapshot_id"`
+	Entries int   `json:"entries"`
+	Bytes   int64 `json:"bytes"`
+	TookMS  int64 `json:"took_ms"`
+}
+
+// snapshotLock serialises snapshots across instances (pg_advisory_xact_lock key).
+const snapshotLock int64 = 0x686f74636163 // "hotcac"
+
+// TakeSnapshot stores the hot set in the database: it asks the running instances for their
+// hot keys, adds them to the decayed scores kept in cache_hot_keys, recomputes the answers of
+// the top keys from the database in one consistent read (recording the write-log position it
+// saw), stores them as a new generation and drops generations beyond Keep. If a snapshot was
+// taken within MinInterval, it returns that one instead; concurrent callers wait for each
+// other, so at most one snapshot is taken per interval across every instance.
+func TakeSnapshot(ctx context.Context, pool *pgxpool.Pool, o SnapshotOptions) (SnapshotResult, error) {
+	o.defaults()
+	start := time.Now()
+	var res SnapshotResult
+	err := pgdb.InTx(ctx, pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, snapshotLock); err != nil {
+			return fmt.Errorf("lock snapshots: %w", err)
+		}
+		err := tx.QueryRow(ctx, `SELECT id, entries, bytes, took_ms FROM cache_snapshots
+			WHERE taken_at > clock_timestamp() - make_interval(secs => $1) ORDER BY id DESC LIMIT 1`,
+			o.MinInterval.Seconds()).Scan(&res.ID, &res.Entries, &res.Bytes, &res.TookMS)
+		if err == nil {
+			return nil // the last one is recent: answer it
+		}
+		if !errors.Is(err, pgx.ErrNoRows) {
+			return fmt.Errorf("last snapshot: %w", err)
+		}
+		keys, err := hotKeys(ctx, tx, o)
+		if err != nil {
+			return err
+		}
+		entries, seq, err := recompute(ctx, pool, o, keys)
+		if err != nil {
+			return err
+		}
+		for _, e := range entries {
+			res.Bytes += int64(len(e.body))
+		}
+		res.Entries = len(entries)
+		res.TookMS = time.Since(start).Milliseconds()
+		if err := tx.QueryRow(ctx, `INSERT INTO cache_snapshots (taken_at, applied_seq, entries, bytes, took_ms)
+			VALUES (clock_timestamp(), $1, $2, $3, $4) RETURNING id`, seq, res.Entries, res.Bytes, res.TookMS).Scan(&res.ID); err != nil {
+			return fmt.Errorf("insert snapshot: %w", err)
+		}
+		if _, err := tx.CopyFrom(ctx, pgx.Identifier{"cache_snapshot_entries"},
+			[]string{"snapshot_id", "kind", "key", "body", "etag", "event_ids", "has_matches", "score"},
+			pgx.CopyFromSlice(len(entries), func(i int) ([]any, error) {
+				e := entries[i]
+				return []any{res.ID, e.kind, e.key, e.body, e.etag, e.eventIDs, e.hasMatches, e.score}, nil
+			})); err != nil {
+			return fmt.Errorf("store snapshot %d: %w", res.ID, err)
+		}
+		if _, err := tx.Exec(ctx, `DELETE FROM cache_snapshots WHERE id NOT IN
+			(SELECT id FROM cache_snapshots ORDER BY id DESC LIMIT $1)`, o.Keep); err != nil {
+			return fmt.Errorf("drop old snapshots: %w", err)
+		}
+		o.Log.Info("cache snapshot taken", "snapshot_id", res.ID, "entries", res.Entries, "bytes", res.Bytes,
+			"applied_seq", seq, "took_ms", res.TookMS)
+		return nil
+	})
+	return res, err
+}
+
+func (o *SnapshotOptions) defaults() {
+	if o.Keep <= 0 {
+		o.Keep = DefaultKeep
+	}
+	if o.MaxEntries <= 0 {
+		o.MaxEntries = DefaultMaxEntries
+	}
+	if o.MaxBytes <= 0 {
+		o.MaxBytes = DefaultMaxBytes
+	}
+	if o.MinInterval <= 0 {
+		o.MinInterval = DefaultMinInterval
+	}
+	if o.Collect <= 0 {
+		o.Collect = DefaultCollect
+	}
+	if o.Log == nil {
+		o.Log = slog.Default()
+	}
+}
+
+type hotKey struct {
+	key, kind string
+	score     float64
+}
+
+// hotKeys merges the instances' reports into cache_hot_keys and returns the top keys of the
+// kinds that have a source.
+func hotKeys(ctx context.Context, tx pgx.Tx, o SnapshotOptions) ([]hotKey, error) {
+	var keys, kinds []string
+	var scores []float64
+	if o.NATS != nil {
+		got, err := CollectHot(o.NATS, o.Namespace, MaxHotKeys, o.Collect)
+		if err != nil {
+			// The stored scores still name a hot set.
+			o.Log.Warn("cache snapshot: asking instances for hot keys", "err", err)
+		}
+		for k, hits := range got {
+			kind := KindOf(k)
+			if _, ok := o.Sources[kind]; !ok || len(k) > maxKeyLen || !utf8.ValidString(k) {
+				continue
+			}
+			keys, kinds, scores = append(keys, k), append(kinds, kind), append(scores, float64(hits))
+		}
+	}
+	for _, q := range []struct {
+		sql  string
+		args []any
+	}{
+		{`UPDATE cache_hot_keys SET score = score * $1`, []any{hotDecay}},
+		{`INSERT INTO cache_hot_keys (key, kind, score, seen_at)
+			SELECT k, kind, s, clock_timestamp() FROM unnest($1::text[], $2::text[], $3::float8[]) AS t (k, kind, s)
+			ON CONFLICT (key) DO UPDATE SET score = cache_hot_keys.score + excluded.score, seen_at = excluded.seen_at`,
+			[]any{keys, kinds, scores}},
+		{`DELETE FROM cache_hot_keys WHERE score < $1 OR key NOT IN
+			(SELECT key FROM cache_hot_keys ORDER BY score DESC, key LIMIT $2)`, []any{hotFloor, hotKept}},
+	} {
+		if _, err := tx.Exec(ctx, q.sql, q.args...); err != nil {
+			return nil, fmt.Errorf("hot keys: %w", err)
+		}
+	}
+	var wanted []string
+	for k := range o.Sources {
+		wanted = append(wanted, k)
+	}
+	rows, err := tx.Query(ctx, `SELECT key, kind, score FROM cache_hot_keys WHERE kind = ANY($1)
+		ORDER BY score DESC, key LIMIT $2`, wanted, o.MaxEntries)
+	if err != nil {
+		return nil, fmt.Errorf("hot keys: %w", err)
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (hotKey, error) {
+		var h hotKey
+		err := r.Scan(&h.key, &h.kind, &h.score)
+		return h, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("hot keys: %w", err)
+	}
+	return out, nil
+}
+
+type snapEntry struct {
+	kind, key, etag string
+	body            []byte
+	eventIDs        []int64
+	hasMatches      bool
+	score           float64
+}
+
+// recompute answers keys in one repeatable-read transaction and returns them with the
+// write-log position that transaction saw.
+func recompute(ctx context.Context, pool *pgxpool.Pool, o SnapshotOptions, keys []hotKey) ([]snapEntry, int64, error) {
+	tx, err := pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
+	if err != nil {
+		return nil, 0, fmt.Errorf("begin recompute: %w", err)
+	}
+	defer tx.Rollback(ctx) //nolint:errcheck // read only: nothing to keep
+	var seq int64
+	if err := tx.QueryRow(ctx, `SELECT coalesce(max(applied_seq), 0) FROM writelog_position`).Scan(&seq); err != nil {
+		return nil, 0, fmt.Errorf("write-log position: %w", err)
+	}
+	var out []snapEntry
+	var bytes int64
+	skipped := 0
+	for _, k := range keys {
+		e, err := o.Sources[k.kind].Load(ctx, tx, k.key)
+		if err != nil {
+			if ctx.Err() != nil || apperr.CodeOf(err) == apperr.Internal {
+				return nil, 0, fmt.Errorf("recompute %s: %w", k.key, err)
+			}
+			skipped++ // e.g. an event deleted since, or a key no longer valid
+			continue
+		}
+		if len(e.Users) > 0 {
+			continue // personal answers are never shared
+		}
+		if bytes+int64(len(e.Body)) > o.MaxBytes {
+			break
+		}
+		bytes += int64(len(e.Body))
+		ids := e.EventIDs
+		if ids == nil {
+			ids = []int64{}
+		}
+		out = append(out, snapEntry{kind: k.kind, key: k.key, etag: e.ETag, body: e.Body, eventIDs: ids,
+			hasMatches: e.Matches != nil, score: k.score})
+	}
+	if skipped > 0 {
+		o.Log.Info("cache snapshot: keys no longer answerable skipped", "skipped", skipped)
+	}
+	return out, seq, nil
+}

@@ -1,0 +1,304 @@
+package sources
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/nats-io/nats.go"
+
+	"github.com/dostupno/dostupno/shared/catalog"
+	"github.com/dostupno/dostupno/shared/changefeed"
+	"github.com/dostupno/dostupno/shared/config"
+	"github.com/dostupno/dostupno/shared/hotcache"
+	"github.com/dostupno/dostupno/shared/instance"
+	"github.com/dostupno/dostupno/shared/natstest"
+	"github.com/dostupno/dostupno/shared/pgtest"
+	"github.com/dostupno/dostupno/shared/search"
+)
+
+var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
+
+// world is one test's database, NATS namespace and the sources of both read functions.
+type world struct {
+	t     *testing.T
+	ctx   context.Context
+	pool  *pgxpool.Pool
+	url   string
+	nats  *natstest.Env
+	vocab *catalog.Vocabulary
+	srcs  map[string]hotcache.Source
+	seq   int64
+}
+
+func newWorld(t *testing.T) *world {
+	t.Helper()
+	url := pgtest.NewURL(t)
+	d := instance.New("test", config.Config{DatabaseURL: url}, quiet)
+	t.Cleanup(d.Close)
+	pool, err := d.Pool()
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := &world{t: t, ctx: context.Background(), pool: pool, url: url, nats: natstest.New(t)}
+	if w.vocab, err = catalog.LoadVocabulary(w.ctx, pool); err != nil {
+		t.Fatal(err)
+	}
+	w.srcs = All(d, pool)
+	return w
+}
+
+// upsert writes events as the write-log applier does: at the next sequence, recorded as the
+// copy's applied position.
+func (w *world) upsert(events ...catalog.Event) {
+	w.t.Helper()
+	w.seq++
+	if _, err := catalog.UpsertEvents(w.ctx, w.pool, w.vocab, w.seq, time.Now(), events); err != nil {
+		w.t.Fatal(err)
+	}
+	if _, err := w.pool.Exec(w.ctx, `UPDATE writelog_position SET applied_seq = $1`, w.seq); err != nil {
+		w.t.Fatal(err)
+	}
+}
+
+func event(id int64, city string, access map[string]string) catalog.Event {
+	return catalog.Event{ID: id, Title: "Concert", Category: "concert", City: city,
+		Venue:    catalog.Venue{ID: 1, Name: "Hall"},
+		StartsAt: time.Now().Add(48 * time.Hour).UTC().Truncate(time.Second), Timezone: "Europe/Moscow",
+		Accessibility: access}
+}
+
+func (w *world) searchKey(raw string) string {
+	w.t.Helper()
+	q, err := search.ParseQuery(raw, w.vocab, time.Now())
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	return q.CacheKey()
+}
+
+// instance is one running read-function instance: a cache following the feed, that has
+// served keys (each asked uses times).
+func (w *world) instance(uses map[string]int) *hotcache.Local {
+	w.t.Helper()
+	nc, err := nats.Connect(w.nats.URL)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	w.t.Cleanup(nc.Close)
+	c := hotcache.New(hotcache.Bounds{Entries: 100, Bytes: 1 << 20, TTL: time.Minute})
+	sub, err := hotcache.Subscribe(nc, w.nats.Namespace, c, quiet)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	w.t.Cleanup(sub.Close)
+	for key, n := range uses {
+		e, err := w.srcs[hotcache.KindOf(key)].Load(w.ctx, w.pool, key)
+		if err != nil {
+			w.t.Fatalf("load %s: %v", key, err)
+		}
+		c.Set(key, e)
+		for i := 1; i < n; i++ {
+			c.Get(key)
+		}
+	}
+	return c
+}
+
+func (w *world) snapshot() hotcache.SnapshotResult {
+	w.t.Helper()
+	res, err := hotcache.TakeSnapshot(w.ctx, w.pool, hotcache.SnapshotOptions{
+		Sources: w.srcs, NATS: w.nats.Conn, Namespace: w.nats.Namespace, Log: quiet})
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	return res
+}
+
+// age makes every snapshot look older than the one-a-minute window.
+func (w *world) age() {
+	w.t.Helper()
+	if _, err := w.pool.Exec(w.ctx, `UPDATE cache_snapshots SET taken_at = taken_at - interval '2 minutes'`); err != nil {
+		w.t.Fatal(err)
+	}
+}
+
+func TestSnapshotAtMostOneAMinute(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	w.upsert(event(1, "moscow", map[string]string{"elevator": "yes"}), event(2, "kazan", nil))
+	w.instance(map[string]int{w.searchKey("city=moscow"): 3, search.EventCacheKey(1): 1})
+	w.instance(map[string]int{search.EventCacheKey(2): 1})
+
+	first := w.snapshot()
+	if first.ID == 0 || first.Entries != 3 || first.Bytes == 0 {
+		t.Fatalf("got %+v, want a snapshot of 3 entries", first)
+	}
+	if again := w.snapshot(); again != first {
+		t.Fatalf("got %+v within the minute, want the last one %+v", again, first)
+	}
+	var n int
+	if err := w.pool.QueryRow(w.ctx, `SELECT count(*) FROM cache_snapshots`).Scan(&n); err != nil || n != 1 {
+		t.Fatalf("got %d snapshots (%v), want 1", n, err)
+	}
+	w.age()
+	if later := w.snapshot(); later.ID == first.ID {
+		t.Fatalf("got snapshot %d again after the minute, want a new one", later.ID)
+	}
+}
+
+func TestSnapshotConcurrentCallersTakeOne(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	w.upsert(event(1, "moscow", nil))
+	w.instance(map[string]int{search.EventCacheKey(1): 2})
+	got := make(chan hotcache.SnapshotResult, 3)
+	for i := 0; i < 3; i++ {
+		go func() {
+			res, err := hotcache.TakeSnapshot(w.ctx, w.pool, hotcache.SnapshotOptions{
+				Sources: w.srcs, NATS: w.nats.Conn, Namespace: w.nats.Namespace, Log: quiet})
+			if err != nil {
+				t.Error(err)
+			}
+			got <- res
+		}()
+	}
+	a, b, c := <-got, <-got, <-got
+	if a.ID != b.ID || b.ID != c.ID {
+		t.Fatalf("got snapshots %d, %d, %d from concurrent callers, want one", a.ID, b.ID, c.ID)
+	}
+}
+
+func TestSnapshotRotationKeepsThree(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	w.upsert(event(1, "moscow", nil))
+	c := w.instance(map[string]int{search.EventCacheKey(1): 1})
+	var ids []int64
+	for i := 0; i < 5; i++ {
+		c.Get(search.EventCacheKey(1)) // asked again since the previous report
+		ids = append(ids, w.snapshot().ID)
+		w.age()
+	}
+	rows, err := w.pool.Query(w.ctx, `SELECT s.id, count(e.key) FROM cache_snapshots s
+		LEFT JOIN cache_snapshot_entries e ON e.snapshot_id = s.id GROUP BY s.id ORDER BY s.id`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var kept []int64
+	for rows.Next() {
+		var id, n int64
+		if err := rows.Scan(&id, &n); err != nil {
+			t.Fatal(err)
+		}
+		if n != 1 {
+			t.Errorf("snapshot %d: got %d entries, want 1", id, n)
+		}
+		kept = append(kept, id)
+	}
+	if len(kept) != 3 || kept[0] != ids[2] || kept[2] != ids[4] {
+		t.Fatalf("got snapshots %v kept, want the newest three of %v", kept, ids)
+	}
+	var orphans int
+	if err := w.pool.QueryRow(w.ctx, `SELECT count(*) FROM cache_snapshot_entries WHERE snapshot_id < $1`, ids[2]).Scan(&orphans); err != nil || orphans != 0 {
+		t.Fatalf("got %d entries of dropped snapshots (%v), want 0", orphans, err)
+	}
+}
+
+func TestSnapshotUsesStoredHotKeysWithoutInstances(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	w.upsert(event(1, "moscow", nil))
+	c := w.instance(map[string]int{search.EventCacheKey(1): 1})
+	w.snapshot()
+	w.age()
+	c.Suspend() // the instance is gone; its keys' scores remain
+	if res := w.snapshot(); res.Entries != 1 {
+		t.Fatalf("got %d entries, want 1 from the stored hot keys", res.Entries)
+	}
+}
+
+func TestWarmStart(t *testing.T) {
+	t.Parallel()
+	moscow, kazan := map[string]string{"elevator": "yes"}, map[string]string{"sign_language": "yes"}
+	tests := []struct {
+		name   string
+		change func(w *world) // after the snapshot
+		hits   []string       // keys served from memory at once
+		misses []string
+	}{
+		{name: "OK", hits: []string{"city=moscow", "event:1", "event:2", "city=kazan"}},
+		{name: "EventChangedAfterSnapshot",
+			change: func(w *world) { w.upsert(event(2, "kazan", map[string]string{"sign_language": "no"})) },
+			hits:   []string{"city=moscow", "event:1"}, misses: []string{"event:2", "city=kazan"}},
+		{name: "NewEventJoinsSearch",
+			change: func(w *world) { w.upsert(event(3, "moscow", moscow)) },
+			hits:   []string{"event:1", "event:2", "city=kazan"}, misses: []string{"city=moscow"}},
+		{name: "EventDeleted",
+			change: func(w *world) {
+				if _, err := w.pool.Exec(w.ctx, `DELETE FROM events WHERE id = 1`); err != nil {
+					w.t.Fatal(err)
+				}
+			},
+			hits: []string{"event:2", "city=kazan"}, misses: []string{"event:1", "city=moscow"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			w := newWorld(t)
+			w.upsert(event(1, "moscow", moscow), event(2, "kazan", kazan))
+			key := func(k string) string {
+				switch k {
+				case "event:1":
+					return search.EventCacheKey(1)
+				case "event:2":
+					return search.EventCacheKey(2)
+				}
+				return w.searchKey(k)
+			}
+			uses := map[string]int{}
+			for _, k := range append(tt.hits, tt.misses...) {
+				uses[key(k)] = 2
+			}
+			w.instance(uses)
+			if res := w.snapshot(); res.Entries != len(uses) {
+				t.Fatalf("got %d entries in the snapshot, want %d", res.Entries, len(uses))
+			}
+			if tt.change != nil {
+				tt.change(w)
+			}
+			d := instance.New("search-events", config.Config{DatabaseURL: w.url, NatsURL: w.nats.URL,
+				Namespace: w.nats.Namespace, CacheEntries: 100, CacheBytes: 1 << 20, CacheTTL: time.Minute}, quiet)
+			t.Cleanup(d.Close)
+			c := hotcache.Start(d, w.srcs)
+			for _, k := range tt.hits {
+				got, ok := c.Get(key(k))
+				if !ok {
+					t.Errorf("%s: got miss after the warm start, want hit", k)
+					continue
+				}
+				want, err := w.srcs[hotcache.KindOf(key(k))].Load(w.ctx, w.pool, key(k))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if string(got.Body) != string(want.Body) || got.ETag != want.ETag {
+					t.Errorf("%s: got body %s, want the current answer %s", k, got.Body, want.Body)
+				}
+			}
+			for _, k := range tt.misses {
+				if _, ok := c.Get(key(k)); ok {
+					t.Errorf("%s: got hit, want it dropped (changed after the snapshot)", k)
+				}
+			}
+			// The search's invalidation test came back with it.
+			c.Apply(changefeed.Change{Events: []changefeed.Event{{ID: 99, City: "kazan", StartsAt: time.Now().Add(time.Hour),
+				Constraints: []string{"sign_language"}}}})
+			if _, ok := c.Get(key("city=kazan")); ok {
+				t.Error("city=kazan: got kept after a matching change, want dropped")
+			}
+		})
+	}
+}
