@@ -33,10 +33,10 @@ type Matcher interface {
 
 // Snapshot defaults.
 const (
-	DefaultKeep        = 3                // generations kept
-	DefaultMaxEntries  = 1000             // answers per snapshot
-	DefaultMaxBytes    = 32 << 20         // bytes of answers per snapshot
-	DefaultMinInterval = time.Minute      // at most one snapshot per interval
+	DefaultKeep        = 3           // generations kept
+	DefaultMaxEntries  = 1000        // answers per snapshot
+	DefaultMaxBytes    = 32 << 20    // bytes of answers per snapshot
+	DefaultMinInterval = time.Minute // at most one snapshot per interval
 	DefaultCollect     = 200 * time.Millisecond
 	hotDecay           = 0.5   // a stored hot score halves at each snapshot
 	hotFloor           = 0.01  // below this a key is forgotten
