@@ -447,3 +447,34 @@ func (r *Replica) Status(ctx context.Context) (Status, error) {
 	}
 	return s, nil
 }
+
+// NotApplied returns the outcomes among seqs that the copy recorded as rejected or failed.
+func (r *Replica) NotApplied(ctx context.Context, seqs []uint64) (map[uint64]Outcome, error) {
+	ids := make([]int64, len(seqs))
+	for i, s := range seqs {
+		ids[i] = int64(s)
+	}
+	rows, err := r.pool.Query(ctx, `SELECT seq, status, code, message FROM writelog_outcomes
+		WHERE seq = ANY($1) AND status <> 'applied'`, ids)
+	if err != nil {
+		return nil, fmt.Errorf("read outcomes on %s: %w", r.name, err)
+	}
+	defer rows.Close()
+	out := map[uint64]Outcome{}
+	for rows.Next() {
+		var (
+			seq  int64
+			o    Outcome
+			code string
+		)
+		if err := rows.Scan(&seq, &o.Status, &code, &o.Message); err != nil {
+			return nil, fmt.Errorf("read outcomes on %s: %w", r.name, err)
+		}
+		o.Code = apperr.Code(code)
+		out[uint64(seq)] = o
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read outcomes on %s: %w", r.name, err)
+	}
+	return out, nil
+}

@@ -1,0 +1,183 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"time"
+
+	"github.com/mattn/go-isatty"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/schollz/progressbar/v3"
+
+	"github.com/dostupno/dostupno/shared/catalog"
+	writecmds "github.com/dostupno/dostupno/shared/commands"
+	"github.com/dostupno/dostupno/shared/commands/eventimport"
+	"github.com/dostupno/dostupno/shared/config"
+	"github.com/dostupno/dostupno/shared/logging"
+	"github.com/dostupno/dostupno/shared/pgdb"
+	"github.com/dostupno/dostupno/shared/writelog"
+)
+
+func init() {
+	register(command{name: "import", usage: "[--strict] [--batch N] [--in-flight N] FILE|-   load NDJSON events through the write log into every copy", run: runImport})
+}
+
+// maxShownBadLines bounds how many bad lines are printed (all are counted).
+const maxShownBadLines = 50
+
+func runImport(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("import", flag.ContinueOnError)
+	strict := fs.Bool("strict", false, "stop at the first bad line")
+	batch := fs.Int("batch", eventimport.DefaultBatch, "events per command")
+	inFlight := fs.Int("in-flight", eventimport.DefaultInFlight, "commands published but not yet acknowledged")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() != 1 {
+		return errUsage
+	}
+	cfg, err := config.FromEnv()
+	if err != nil {
+		return err
+	}
+	if err := cfg.Require("DATABASE_URL", "NATS_URL"); err != nil {
+		return err
+	}
+
+	var (
+		in   io.Reader = os.Stdin
+		size int64     = -1
+	)
+	if name := fs.Arg(0); name != "-" {
+		f, err := os.Open(name)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if st, err := f.Stat(); err == nil && st.Mode().IsRegular() {
+			size = st.Size()
+		}
+		in = f
+	}
+
+	log := logging.New(os.Stderr, "import")
+	pool, err := pgdb.Connect(ctx, cfg.DatabaseURL, pgdb.Options{AppName: "dostupno-import", MaxConns: 4})
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	nc, err := nats.Connect(cfg.NatsURL, nats.Name("dostupno-import"), nats.Timeout(5*time.Second),
+		nats.MaxReconnects(-1), nats.ReconnectWait(250*time.Millisecond), nats.ReconnectBufSize(64<<20))
+	if err != nil {
+		return fmt.Errorf("connect to NATS: %w", err)
+	}
+	defer nc.Close()
+	js, err := jetstream.New(nc, jetstream.WithPublishAsyncMaxPending(4*(*inFlight)))
+	if err != nil {
+		return err
+	}
+	l, err := writelog.Open(ctx, js, cfg.Namespace)
+	if err != nil {
+		return err
+	}
+	vocab, err := catalog.LoadVocabulary(ctx, pool)
+	if err != nil {
+		return fmt.Errorf("%w (run 'dostupno migrate' first?)", err)
+	}
+	rep := writelog.NewReplica(l, pool, cfg.Replica, writecmds.Handlers(vocab), log)
+
+	shown := 0
+	opt := eventimport.Options{
+		Strict: *strict, Batch: *batch, InFlight: *inFlight, Log: log,
+		BadLine: func(e eventimport.LineError) {
+			if shown++; shown <= maxShownBadLines {
+				fmt.Fprintln(os.Stderr, e.Error())
+			} else if shown == maxShownBadLines+1 {
+				fmt.Fprintln(os.Stderr, "(further bad lines are counted, not shown)")
+			}
+		},
+	}
+	show := newProgressView(size, log)
+	opt.Progress, opt.ProgressEvery = show.update, show.every
+	sum, err := eventimport.Run(ctx, in, l, rep, opt)
+	show.done()
+	fmt.Fprintf(os.Stderr, "import: %d lines, %d bad, %d events published (%d already in the log), %d applied to %s in %s: %.0f events/s; last sequence %d\n",
+		sum.Lines, sum.Bad, sum.Published, sum.Duplicates, sum.Applied, cfg.Replica, sum.Elapsed.Round(time.Millisecond),
+		float64(sum.Applied)/max(sum.Elapsed.Seconds(), 1e-9), sum.LastSeq)
+	if sum.Rejected > 0 && err == nil {
+		err = fmt.Errorf("%d command(s) were rejected by the copy; see writelog_outcomes", sum.Rejected)
+	}
+	if err == nil && sum.Bad > 0 {
+		return fmt.Errorf("%d bad line(s) skipped", sum.Bad)
+	}
+	var le eventimport.LineError
+	if errors.As(err, &le) {
+		return fmt.Errorf("stopped at the first bad line (--strict): %w", err)
+	}
+	return err
+}
+
+// progressView shows progress as a bar on a terminal and as a log line every 5 s otherwise.
+type progressView struct {
+	bar   *progressbar.ProgressBar
+	log   *slog.Logger
+	size  int64
+	every time.Duration
+}
+
+func newProgressView(size int64, log *slog.Logger) *progressView {
+	v := &progressView{log: log, size: size, every: 5 * time.Second}
+	if isatty.IsTerminal(os.Stderr.Fd()) || isatty.IsCygwinTerminal(os.Stderr.Fd()) {
+		v.every = 200 * time.Millisecond
+		total := int64(1000)
+		if size < 0 {
+			total = -1
+		}
+		v.bar = progressbar.NewOptions64(total,
+			progressbar.OptionSetWriter(os.Stderr),
+			progressbar.OptionSetWidth(30),
+			progressbar.OptionSetPredictTime(false), // the ETA below counts what is applied
+			progressbar.OptionSetElapsedTime(true),
+			progressbar.OptionShowDescriptionAtLineEnd(),
+			progressbar.OptionSetRenderBlankState(true),
+		)
+	}
+	return v
+}
+
+func (v *progressView) update(p eventimport.Progress) {
+	rate := float64(p.Applied) / max(p.Elapsed.Seconds(), 1e-9)
+	// The share done: of the bytes read, the part whose events are applied.
+	frac := -1.0
+	if v.size > 0 && p.Published > 0 {
+		frac = float64(p.BytesRead) / float64(v.size) * float64(p.Applied) / float64(p.Published)
+	}
+	eta := "?"
+	if frac > 0.001 {
+		eta = (time.Duration(float64(p.Elapsed) * (1/frac - 1))).Round(time.Second).String()
+	}
+	if v.bar == nil {
+		v.log.Info("import progress", "lines", p.Lines, "bad", p.Bad, "published", p.Published, "applied", p.Applied,
+			"events_per_s", int(rate), "eta", eta)
+		return
+	}
+	v.bar.Describe(fmt.Sprintf("published %d, applied %d, %.0f events/s, ETA %s", p.Published, p.Applied, rate, eta))
+	if frac >= 0 {
+		_ = v.bar.Set64(int64(frac * 1000)) // rendering errors only concern the terminal
+	} else {
+		_ = v.bar.Add(1) // spinner
+	}
+}
+
+func (v *progressView) done() {
+	if v.bar != nil {
+		_ = v.bar.Finish() // rendering errors only concern the terminal
+		fmt.Fprintln(os.Stderr)
+	}
+}

@@ -1,0 +1,191 @@
+package eventimport_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+	"testing"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/dostupno/dostupno/shared/catalog"
+	"github.com/dostupno/dostupno/shared/commands"
+	"github.com/dostupno/dostupno/shared/commands/eventimport"
+	"github.com/dostupno/dostupno/shared/natstest"
+	"github.com/dostupno/dostupno/shared/pgtest"
+	"github.com/dostupno/dostupno/shared/writelog"
+)
+
+var codes = []string{"step_free_entrance", "elevator", "wheelchair_seating", "sign_language", "subtitles", "hearing_loop", "braille", "quiet_space"}
+
+var cities = []string{"moscow", "saint-petersburg", "kazan", "novosibirsk", "yekaterinburg", "samara"}
+
+var categories = []string{"concert", "theatre", "exhibition", "show", "lecture", "kids"}
+
+// line is the NDJSON of a plausible event number i (deterministic).
+func line(i int) string {
+	var acc []string
+	for j, c := range codes {
+		switch (i*7 + j*3) % 5 {
+		case 0, 1:
+			acc = append(acc, fmt.Sprintf("%q:%q", c, "yes"))
+		case 2:
+			acc = append(acc, fmt.Sprintf("%q:%q", c, "no"))
+		}
+	}
+	return fmt.Sprintf(`{"id":%d,"title":"Событие %d: вечер музыки","description":"Программа вечера номер %d с антрактом и буфетом.",`+
+		`"category":%q,"city":%q,"venue":{"id":%d,"name":"Площадка %d","address":"ул. Тестовая, %d","lat":55.75,"lon":37.61},`+
+		`"starts_at":"2027-%02d-%02dT19:00:00+03:00","timezone":"Europe/Moscow","age_rating":"12+",`+
+		`"price":{"min":500,"max":3000,"currency":"RUB"},"accessibility":{%s}}`,
+		i, i, i, categories[i%len(categories)], cities[i%len(cities)], i%5000+1, i%5000+1, i%300+1, i%12+1, i%28+1, strings.Join(acc, ","))
+}
+
+// Generate writes n events as NDJSON to w.
+func Generate(w io.Writer, n int) error {
+	for i := 1; i <= n; i++ {
+		if _, err := io.WriteString(w, line(i)+"\n"); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+type env struct {
+	log  *writelog.Log
+	pool *pgxpool.Pool
+	rep  *writelog.Replica
+	js   jetstream.JetStream
+}
+
+func newEnv(t testing.TB) *env {
+	t.Helper()
+	n := natstest.New(t)
+	pool := pgtest.New(t)
+	ctx := context.Background()
+	l, err := writelog.Open(ctx, n.JS, n.Namespace)
+	if err != nil {
+		t.Fatal(err)
+	}
+	vocab, err := catalog.LoadVocabulary(ctx, pool)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &env{log: l, pool: pool, js: n.JS, rep: writelog.NewReplica(l, pool, "primary", commands.Handlers(vocab), quiet())}
+}
+
+func quiet() *slog.Logger { return slog.New(slog.DiscardHandler) }
+
+func (e *env) count(t testing.TB, q string) int {
+	t.Helper()
+	var n int
+	if err := e.pool.QueryRow(context.Background(), q).Scan(&n); err != nil {
+		t.Fatalf("%s: %v", q, err)
+	}
+	return n
+}
+
+func TestRun(t *testing.T) {
+	t.Run("OK", func(t *testing.T) {
+		e := newEnv(t)
+		var in bytes.Buffer
+		if err := Generate(&in, 2500); err != nil {
+			t.Fatal(err)
+		}
+		in.WriteString("\n\n") // blank lines are skipped
+		sum, err := eventimport.Run(context.Background(), &in, e.log, e.rep, eventimport.Options{Batch: 1000, Log: quiet()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if sum.Published != 2500 || sum.Applied != 2500 || sum.Commands != 3 || sum.Bad != 0 || sum.Duplicates != 0 || sum.Rejected != 0 {
+			t.Errorf("got %+v, want 2500 published and applied in 3 commands", sum)
+		}
+		if n := e.count(t, `SELECT count(*) FROM events`); n != 2500 {
+			t.Errorf("got %d events, want 2500", n)
+		}
+		if n := e.count(t, `SELECT count(*) FROM event_accessibility WHERE cardinality(constraint_ids) > 0`); n == 0 {
+			t.Errorf("got no event with a yes answer, want some")
+		}
+	})
+
+	t.Run("RepeatedImportChangesNothing", func(t *testing.T) {
+		e := newEnv(t)
+		var in bytes.Buffer
+		if err := Generate(&in, 1200); err != nil {
+			t.Fatal(err)
+		}
+		data := in.Bytes()
+		if _, err := eventimport.Run(context.Background(), bytes.NewReader(data), e.log, e.rep, eventimport.Options{Batch: 500, Log: quiet()}); err != nil {
+			t.Fatal(err)
+		}
+		before, err := e.log.LastSeq(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		sum, err := eventimport.Run(context.Background(), bytes.NewReader(data), e.log, e.rep, eventimport.Options{Batch: 500, Log: quiet()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		after, err := e.log.LastSeq(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if sum.Duplicates != 1200 || after != before {
+			t.Errorf("got %d duplicates, last sequence %d -> %d; want 1200 and unchanged", sum.Duplicates, before, after)
+		}
+		if n := e.count(t, `SELECT count(*) FROM writelog_outcomes`); n != 3 {
+			t.Errorf("got %d outcomes, want 3", n)
+		}
+	})
+
+	t.Run("BadLinesReportedAndSkipped", func(t *testing.T) {
+		e := newEnv(t)
+		in := strings.Join([]string{
+			line(1),
+			`{"id":2,"title":"x"`,
+			strings.Replace(line(3), `"city":"novosibirsk"`, `"city":"Moscow!"`, 1),
+			strings.Replace(line(4), `"timezone":"Europe/Moscow"`, `"timezone":"Mars/Base"`, 1),
+			strings.Replace(line(5), `"id":5`, `"id":5,"colour":"red"`, 1),
+			`{"id":6,"title":"` + strings.Repeat("a", eventimport.MaxLine) + `"}`,
+			line(7),
+		}, "\n")
+		var bad []eventimport.LineError
+		sum, err := eventimport.Run(context.Background(), strings.NewReader(in), e.log, e.rep,
+			eventimport.Options{Log: quiet(), BadLine: func(le eventimport.LineError) { bad = append(bad, le) }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := []struct {
+			line  int
+			field string
+		}{{2, ""}, {3, "city"}, {4, "timezone"}, {5, "colour"}, {6, ""}}
+		if len(bad) != len(want) {
+			t.Fatalf("got bad lines %v, want %d", bad, len(want))
+		}
+		for i, w := range want {
+			if bad[i].Line != w.line || bad[i].Field != w.field {
+				t.Errorf("got %q, want line %d field %q", bad[i].Error(), w.line, w.field)
+			}
+		}
+		if sum.Bad != 5 || sum.Applied != 2 {
+			t.Errorf("got bad %d applied %d, want 5 and 2", sum.Bad, sum.Applied)
+		}
+	})
+
+	t.Run("StrictStopsAtFirstBadLine", func(t *testing.T) {
+		e := newEnv(t)
+		in := line(1) + "\n" + `{"id":"two"}` + "\n" + line(3) + "\n"
+		_, err := eventimport.Run(context.Background(), strings.NewReader(in), e.log, e.rep, eventimport.Options{Strict: true, Log: quiet()})
+		var le eventimport.LineError
+		if !errors.As(err, &le) || le.Line != 2 || le.Field != "id" {
+			t.Fatalf("got %v, want line 2: id", err)
+		}
+		if n := e.count(t, `SELECT count(*) FROM events`); n != 0 {
+			t.Errorf("got %d events, want 0 (nothing was sent before the bad line's batch)", n)
+		}
+	})
+}
