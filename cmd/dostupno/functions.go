@@ -9,6 +9,7 @@ import (
 	registerfn "github.com/dostupno/dostupno/functions/register"
 	searchevents "github.com/dostupno/dostupno/functions/search-events"
 	uploadphoto "github.com/dostupno/dostupno/functions/upload-photo"
+	upsertevent "github.com/dostupno/dostupno/functions/upsert-event"
 	"github.com/dostupno/dostupno/shared/instance"
 )
 
@@ -22,4 +23,5 @@ var builders = map[string]func(*instance.Deps) (http.Handler, error){
 	uploadphoto.Name:  uploadphoto.New,
 	registerfn.Name:   registerfn.New,
 	loginfn.Name:      loginfn.New,
+	upsertevent.Name:  upsertevent.New,
 }
