@@ -14,6 +14,7 @@ import (
 	gocache "github.com/patrickmn/go-cache"
 
 	"github.com/dostupno/dostupno/shared/changefeed"
+	"github.com/dostupno/dostupno/shared/instance"
 	"github.com/dostupno/dostupno/shared/middleware"
 	"github.com/dostupno/dostupno/shared/pgdb"
 )
@@ -81,4 +82,21 @@ func (n *Needs) Follow(nc *nats.Conn, ns string, log *slog.Logger) error {
 		return fmt.Errorf("follow changes: %w", err)
 	}
 	return nil
+}
+
+// NeedsFor returns the needs source of a read function of d reading users from db: it
+// follows the change feed when NATS is configured (else entries live NeedsTTL at most).
+func NeedsFor(d *instance.Deps, db pgdb.DBTX) *Needs {
+	n := NewNeeds(db)
+	if d.Config.NatsURL == "" {
+		return n
+	}
+	nc, err := d.NATS()
+	if err == nil {
+		err = n.Follow(nc, d.Config.Namespace, d.Log)
+	}
+	if err != nil {
+		d.Log.Warn("needs: not following the change feed; saved needs may be up to NeedsTTL old", "err", err)
+	}
+	return n
 }
