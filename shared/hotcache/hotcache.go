@@ -157,9 +157,14 @@ func NewLocal(maxEntries int, ttl time.Duration) *Local {
 }
 
 // FromConfig returns a cache within the bounds of cfg (CACHE_MAX_ENTRIES, CACHE_MAX_BYTES,
-// CACHE_TTL).
+// CACHE_TTL); a zero byte bound or TTL takes the default. CACHE_MAX_ENTRIES=0 turns the cache
+// off.
 func FromConfig(cfg config.Config) *Local {
-	return New(Bounds{Entries: cfg.CacheEntries, Bytes: cfg.CacheBytes, TTL: cfg.CacheTTL})
+	b := Bounds{Entries: cfg.CacheEntries, Bytes: cfg.CacheBytes, TTL: cfg.CacheTTL}
+	if b.Bytes <= 0 {
+		b.Bytes = config.DefaultCacheBytes
+	}
+	return New(b)
 }
 
 func (l *Local) shard(key string) *shard {

@@ -1,0 +1,211 @@
+package function
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	getevent "github.com/dostupno/dostupno/functions/get-event"
+	searchevents "github.com/dostupno/dostupno/functions/search-events"
+	"github.com/dostupno/dostupno/shared/catalog"
+	"github.com/dostupno/dostupno/shared/changefeed"
+	"github.com/dostupno/dostupno/shared/config"
+	"github.com/dostupno/dostupno/shared/instance"
+	"github.com/dostupno/dostupno/shared/natstest"
+	"github.com/dostupno/dostupno/shared/pgtest"
+)
+
+var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
+
+type stack struct {
+	t    *testing.T
+	cfg  config.Config
+	nats *natstest.Env
+}
+
+// start serves a new instance of a function (its own Deps: pool, NATS connection, cache).
+func (s *stack) start(name string, build func(*instance.Deps) (http.Handler, error)) string {
+	s.t.Helper()
+	d := instance.New(name, s.cfg, quiet)
+	s.t.Cleanup(d.Close)
+	h, err := build(d)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	srv := httptest.NewServer(h)
+	s.t.Cleanup(srv.Close)
+	return srv.URL
+}
+
+type answer struct {
+	status int
+	cache  string
+	etag   string
+	body   string
+}
+
+func call(t *testing.T, method, url string) answer {
+	t.Helper()
+	req, err := http.NewRequest(method, url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return answer{resp.StatusCode, resp.Header.Get("X-Cache"), resp.Header.Get("ETag"), string(b)}
+}
+
+func newStack(t *testing.T) *stack {
+	t.Helper()
+	env := natstest.New(t)
+	s := &stack{t: t, nats: env, cfg: config.Config{DatabaseURL: pgtest.NewURL(t), NatsURL: env.URL, Namespace: env.Namespace,
+		CacheEntries: 100, CacheBytes: 1 << 20, CacheTTL: time.Minute}}
+	return s
+}
+
+// upsert writes events as the write-log applier of the primary copy does, then announces the
+// change.
+func (s *stack) upsert(seq int64, events ...catalog.Event) {
+	s.t.Helper()
+	ctx := context.Background()
+	d := instance.New("writer", s.cfg, quiet)
+	defer d.Close()
+	pool, err := d.Pool()
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	vocab, err := catalog.LoadVocabulary(ctx, pool)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	if _, err := catalog.UpsertEvents(ctx, pool, vocab, seq, time.Now(), events); err != nil {
+		s.t.Fatal(err)
+	}
+	if _, err := pool.Exec(ctx, `UPDATE writelog_position SET applied_seq = $1`, seq); err != nil {
+		s.t.Fatal(err)
+	}
+	ch := changefeed.Change{Seq: uint64(seq)}
+	for _, e := range events {
+		ch.Events = append(ch.Events, changefeed.Event{ID: e.ID, City: e.City, Category: e.Category, StartsAt: e.StartsAt})
+	}
+	b, err := json.Marshal(ch)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	if err := s.nats.Conn.Publish(changefeed.Subject(s.nats.Namespace), b); err != nil {
+		s.t.Fatal(err)
+	}
+}
+
+func concert(id int64, title string) catalog.Event {
+	return catalog.Event{ID: id, Title: title, Category: "concert", City: "moscow", Venue: catalog.Venue{ID: 1, Name: "Hall"},
+		StartsAt: time.Now().Add(72 * time.Hour).UTC().Truncate(time.Second), Timezone: "Europe/Moscow",
+		Accessibility: map[string]string{"elevator": "yes"}}
+}
+
+// TestRestartStartsWarm is the issue's story: questions asked of running instances are
+// snapshotted; new instances answer them from memory at once; a write then reaches them
+// within the bound.
+func TestRestartStartsWarm(t *testing.T) {
+	t.Parallel()
+	s := newStack(t)
+	s.upsert(1, concert(1, "Opening night"), concert(2, "Matinee"))
+	search, event := "/?city=moscow&constraints=elevator", "/1"
+
+	searchA, eventA := s.start(searchevents.Name, searchevents.New), s.start(getevent.Name, getevent.New)
+	var before = map[string]answer{}
+	for _, u := range []string{searchA + search, eventA + event} {
+		first, second := call(t, "GET", u), call(t, "GET", u)
+		if first.status != 200 || first.cache != "miss" || second.cache != "hit" || second.body != first.body {
+			t.Fatalf("%s: got %d %s then %s, want 200 miss then hit with the same body", u, first.status, first.cache, second.cache)
+		}
+		before[u] = first
+	}
+
+	snap := s.start(Name, New)
+	got := call(t, "POST", snap+"/")
+	var res struct {
+		ID      int64  `json:"snapshot_id"`
+		Entries int    `json:"entries"`
+		Bytes   int64  `json:"bytes"`
+		TookMS  *int64 `json:"took_ms"`
+	}
+	if err := json.Unmarshal([]byte(got.body), &res); err != nil || got.status != 200 {
+		t.Fatalf("got %d %s (%v), want 200 with the snapshot", got.status, got.body, err)
+	}
+	if res.ID == 0 || res.Entries != 2 || res.Bytes < int64(len(before[searchA+search].body)) || res.TookMS == nil {
+		t.Fatalf("got %+v, want a snapshot of the 2 asked answers", res)
+	}
+	if again := call(t, "POST", snap+"/"); again.body != got.body {
+		t.Fatalf("got %s within the minute, want the last snapshot %s", again.body, got.body)
+	}
+
+	searchB, eventB := s.start(searchevents.Name, searchevents.New), s.start(getevent.Name, getevent.New)
+	for u, old := range map[string]answer{searchB + search: before[searchA+search], eventB + event: before[eventA+event]} {
+		a := call(t, "GET", u)
+		if a.status != 200 || a.cache != "hit" || a.body != old.body || a.etag != old.etag {
+			t.Fatalf("%s: got %d %s etag %q, want the first request of a new instance a hit with the same body and ETag", u, a.status, a.cache, a.etag)
+		}
+	}
+
+	s.upsert(2, concert(1, "Opening night, moved"))
+	written := time.Now()
+	old := map[string]string{
+		searchA + search: before[searchA+search].body, searchB + search: before[searchA+search].body,
+		eventA + event: before[eventA+event].body, eventB + event: before[eventA+event].body,
+	}
+	for u, oldBody := range old {
+		for {
+			a := call(t, "GET", u)
+			if a.status == 200 && a.cache == "miss" && a.body != oldBody {
+				break
+			}
+			if time.Since(written) > time.Second {
+				t.Fatalf("%s: got the old answer (X-Cache %s) %v after the write, want the new one within 1s", u, a.cache, time.Since(written))
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
+	t.Logf("four instances served the new answers %v after the write", time.Since(written))
+}
+
+func TestSnapshotRequests(t *testing.T) {
+	t.Parallel()
+	s := newStack(t)
+	snap := s.start(Name, New)
+	for _, tt := range []struct {
+		name, method, path string
+		status             int
+	}{
+		{"OK", "POST", "/", 200},
+		{"ErrMethod", "GET", "/", 405},
+		{"ErrPath", "POST", "/elsewhere", 404},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			a := call(t, tt.method, snap+tt.path)
+			if a.status != tt.status {
+				t.Fatalf("got %d %s, want %d", a.status, a.body, tt.status)
+			}
+			if tt.status != 200 {
+				var e struct {
+					Error struct{ Code string } `json:"error"`
+				}
+				if err := json.Unmarshal([]byte(a.body), &e); err != nil || e.Error.Code == "" {
+					t.Fatalf("got %s, want the error envelope", a.body)
+				}
+			}
+		})
+	}
+}
