@@ -3,6 +3,7 @@ package main
 import (
 	"net/http"
 
+	cachesnapshot "github.com/dostupno/dostupno/functions/cache-snapshot"
 	dbwriter "github.com/dostupno/dostupno/functions/db-writer"
 	getevent "github.com/dostupno/dostupno/functions/get-event"
 	loginfn "github.com/dostupno/dostupno/functions/login"
@@ -17,11 +18,12 @@ import (
 // stack.yml must be here (the runner refuses to start otherwise); db-writer-2, -3... are built
 // from the db-writer entry.
 var builders = map[string]func(*instance.Deps) (http.Handler, error){
-	searchevents.Name: searchevents.New,
-	getevent.Name:     getevent.New,
-	dbwriter.Name:     dbwriter.New,
-	uploadphoto.Name:  uploadphoto.New,
-	registerfn.Name:   registerfn.New,
-	loginfn.Name:      loginfn.New,
-	upsertevent.Name:  upsertevent.New,
+	searchevents.Name:  searchevents.New,
+	cachesnapshot.Name: cachesnapshot.New,
+	getevent.Name:      getevent.New,
+	dbwriter.Name:      dbwriter.New,
+	uploadphoto.Name:   uploadphoto.New,
+	registerfn.Name:    registerfn.New,
+	loginfn.Name:       loginfn.New,
+	upsertevent.Name:   upsertevent.New,
 }
