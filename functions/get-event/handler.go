@@ -3,9 +3,6 @@
 package function
 
 import (
-	"crypto/sha256"
-	"encoding/base64"
-	"encoding/json"
 	"net/http"
 	"strconv"
 	"strings"
@@ -13,6 +10,7 @@ import (
 
 	"github.com/dostupno/dostupno/shared/apperr"
 	"github.com/dostupno/dostupno/shared/hotcache"
+	"github.com/dostupno/dostupno/shared/hotcache/sources"
 	"github.com/dostupno/dostupno/shared/httpjson"
 	"github.com/dostupno/dostupno/shared/instance"
 	"github.com/dostupno/dostupno/shared/middleware"
@@ -57,10 +55,12 @@ func NewServer(d *instance.Deps) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	vocab, photoURL := search.NewVocab(pool, time.Minute), search.PhotoURL(d.Config.PublicPhotoBase)
 	return &Server{
-		deps: d, db: pool, vocab: search.NewVocab(pool, time.Minute),
-		photoURL: search.PhotoURL(d.Config.PublicPhotoBase),
-		Cache:    hotcache.NewLocal(d.Config.CacheEntries, d.Config.CacheTTL),
+		deps: d, db: pool, vocab: vocab, photoURL: photoURL,
+		// Follows the change feed and starts warm from the newest snapshot (hotcache.Start).
+		Cache: hotcache.Start(d, map[string]hotcache.Source{
+			sources.KindEvent: &sources.Event{Vocab: vocab, PhotoURL: photoURL}}),
 	}, nil
 }
 
@@ -96,7 +96,8 @@ func (s *Server) get(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, apperr.Wrap(err, "get-event: vocabulary"))
 		return
 	}
-	ev, err := search.LoadEvent(ctx, s.db, vocab, id, s.photoURL)
+	gen := s.Cache.Gen() // before reading: a change applied after it is checked by Set
+	entry, err := sources.EventEntry(ctx, s.db, vocab, id, s.photoURL)
 	if err != nil {
 		if apperr.CodeOf(err) == apperr.Internal {
 			err = apperr.Wrap(err, "get-event")
@@ -104,18 +105,12 @@ func (s *Server) get(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	body, err := json.Marshal(ev)
-	if err != nil {
-		s.fail(w, r, apperr.Wrap(err, "encode event %d", id))
-		return
-	}
-	sum := sha256.Sum256(body)
-	etag := `"` + base64.RawURLEncoding.EncodeToString(sum[:18]) + `"`
 	if useCache {
-		s.Cache.Set(key, hotcache.Entry{Body: body, ETag: etag, EventIDs: []int64{id}})
+		entry.Gen = gen
+		s.Cache.Set(key, entry)
 	}
 	w.Header().Set("X-Cache", "miss")
-	answer(w, r, body, etag)
+	answer(w, r, entry.Body, entry.ETag)
 }
 
 // answer writes the event with its ETag, or 304 when the client holds that version.

@@ -4,13 +4,13 @@
 package function
 
 import (
-	"encoding/json"
 	"net/http"
 	"time"
 
 	"github.com/dostupno/dostupno/shared/apperr"
 	"github.com/dostupno/dostupno/shared/catalog"
 	"github.com/dostupno/dostupno/shared/hotcache"
+	"github.com/dostupno/dostupno/shared/hotcache/sources"
 	"github.com/dostupno/dostupno/shared/httpjson"
 	"github.com/dostupno/dostupno/shared/instance"
 	"github.com/dostupno/dostupno/shared/middleware"
@@ -59,10 +59,12 @@ func NewServer(d *instance.Deps) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	vocab, photoURL := search.NewVocab(pool, time.Minute), search.PhotoURL(d.Config.PublicPhotoBase)
 	return &Server{
-		deps: d, db: pool, vocab: search.NewVocab(pool, time.Minute),
-		photoURL: search.PhotoURL(d.Config.PublicPhotoBase), now: time.Now,
-		Cache: hotcache.NewLocal(d.Config.CacheEntries, d.Config.CacheTTL),
+		deps: d, db: pool, vocab: vocab, photoURL: photoURL, now: time.Now,
+		// Follows the change feed and starts warm from the newest snapshot (hotcache.Start).
+		Cache: hotcache.Start(d, map[string]hotcache.Source{
+			sources.KindSearch: &sources.Search{Vocab: vocab, PhotoURL: photoURL, Now: time.Now}}),
 	}, nil
 }
 
@@ -123,25 +125,18 @@ func (s *Server) search(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	page, err := search.Search(ctx, s.db, vocab, &q, s.photoURL)
+	gen := s.Cache.Gen() // before reading: a change applied after it is checked by Set
+	entry, err := sources.SearchEntry(ctx, s.db, vocab, &q, s.photoURL)
 	if err != nil {
 		s.fail(w, r, internal(err, "search"))
 		return
 	}
-	body, err := json.Marshal(page)
-	if err != nil {
-		s.fail(w, r, apperr.Wrap(err, "encode search answer"))
-		return
-	}
 	if useCache {
-		ids := make([]int64, len(page.Items))
-		for i, it := range page.Items {
-			ids[i] = it.ID
-		}
-		s.Cache.Set(key, hotcache.Entry{Body: body, EventIDs: ids, Matches: q.Matches})
+		entry.Gen = gen
+		s.Cache.Set(key, entry)
 	}
 	w.Header().Set("X-Cache", "miss")
-	httpjson.WriteRaw(w, http.StatusOK, body)
+	httpjson.WriteRaw(w, http.StatusOK, entry.Body)
 }
 
 type catalogResponse struct {
