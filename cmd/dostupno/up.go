@@ -1,0 +1,306 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/nats-io/nats.go"
+
+	"github.com/dostupno/dostupno/migrations"
+	"github.com/dostupno/dostupno/shared/config"
+	"github.com/dostupno/dostupno/shared/devservices"
+	"github.com/dostupno/dostupno/shared/gateway"
+	"github.com/dostupno/dostupno/shared/instance"
+	"github.com/dostupno/dostupno/shared/logging"
+	"github.com/dostupno/dostupno/shared/stack"
+)
+
+func init() {
+	register(command{name: "up", usage: "[--addr 127.0.0.1:8080] [--data ./.dostupno] [--stack stack.yml] run every function locally behind a gateway-shaped router, starting the services the environment does not name", run: runUp})
+}
+
+// upOptions are up's flags, plus what tests need.
+type upOptions struct {
+	Addr, Data, Stack string
+	Out               io.Writer         // the lines a person reads: what was started, where
+	Log               *slog.Logger      // the runner's own JSON log
+	Ready             func(addr string) // called once the router serves
+}
+
+func runUp(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("up", flag.ContinueOnError)
+	o := upOptions{Out: os.Stdout, Log: logging.New(os.Stderr, "up")}
+	fs.StringVar(&o.Addr, "addr", "127.0.0.1:8080", "address the gateway-shaped router listens on")
+	fs.StringVar(&o.Data, "data", "./.dostupno", "folder for the services up starts and the development secrets")
+	fs.StringVar(&o.Stack, "stack", "stack.yml", "the faas-cli stack file listing the functions")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() != 0 {
+		return errUsage
+	}
+	return up(ctx, o)
+}
+
+// Server timeouts, as faasd's gateway has them.
+const (
+	upReadTimeout  = 60 * time.Second
+	upWriteTimeout = 60 * time.Second
+	upDrain        = 30 * time.Second
+)
+
+func up(ctx context.Context, o upOptions) (err error) {
+	say := func(format string, a ...any) { fmt.Fprintf(o.Out, "dostupno up: "+format+"\n", a...) }
+	st, err := stack.Load(o.Stack)
+	if err != nil {
+		return err
+	}
+	var missing []string
+	for _, f := range st.Functions {
+		if builders[f.Name] == nil {
+			missing = append(missing, f.Name)
+		}
+	}
+	if len(missing) > 0 {
+		return fmt.Errorf("%s lists functions this runner cannot serve: %s (each needs a line in builders, cmd/dostupno/functions.go)", o.Stack, strings.Join(missing, ", "))
+	}
+	cfg, err := config.FromEnv()
+	if err != nil {
+		return err
+	}
+	data, err := filepath.Abs(o.Data)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(data, 0o755); err != nil {
+		return fmt.Errorf("data folder: %w", err)
+	}
+	// Listen before starting anything, so that a taken port fails at once; requests wait in
+	// the backlog until the functions are built.
+	ln, err := net.Listen("tcp", o.Addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", o.Addr, err)
+	}
+	defer ln.Close() // closed by Shutdown when serving began; a second close is harmless
+
+	// What up starts is stopped in reverse order on the way out, also after a failed start.
+	var cleanups []func()
+	defer func() {
+		for i := len(cleanups) - 1; i >= 0; i-- {
+			cleanups[i]()
+		}
+	}()
+
+	if os.Getenv("SECRETS_DIR") == "" {
+		dir := filepath.Join(data, "secrets")
+		created, err := devservices.EnsureSecrets(dir)
+		if err != nil {
+			return fmt.Errorf("development secrets: %w", err)
+		}
+		cfg.SecretsDir = dir
+		if len(created) > 0 {
+			say("secrets: SECRETS_DIR is not set: generated development secrets %s in %s", strings.Join(created, ", "), dir)
+		} else {
+			say("secrets: SECRETS_DIR is not set: using the development secrets in %s", dir)
+		}
+	} else {
+		say("secrets: SECRETS_DIR=%s", cfg.SecretsDir)
+	}
+
+	if cfg.DatabaseURL == "" {
+		pg, err := devservices.StartPostgres(ctx, filepath.Join(data, "postgres"))
+		if err != nil {
+			return fmt.Errorf("DATABASE_URL is not set and a private PostgreSQL cluster could not start: %w", err)
+		}
+		cleanups = append(cleanups, func() {
+			if err := pg.Stop(); err != nil {
+				say("postgres: stop: %v", err)
+			} else {
+				say("postgres: stopped")
+			}
+		})
+		cfg.DatabaseURL = pg.URL
+		say("postgres: DATABASE_URL is not set: started a private PostgreSQL %s cluster (running as %s) at %s, data in %s", pg.Version, pg.User, pg.URL, pg.Dir)
+	} else {
+		say("postgres: DATABASE_URL=%s", redact(cfg.DatabaseURL))
+	}
+
+	if cfg.NatsURL == "" {
+		n, err := devservices.StartNATS(filepath.Join(data, "nats"), 0)
+		if err != nil {
+			return fmt.Errorf("NATS_URL is not set and the embedded NATS server could not start: %w", err)
+		}
+		cleanups = append(cleanups, func() { n.Stop(); say("nats: stopped") })
+		cfg.NatsURL = n.URL
+		say("nats: NATS_URL is not set: embedded NATS with JetStream (every write synced to disk) at %s, store in %s", n.URL, n.Dir)
+	} else {
+		say("nats: NATS_URL=%s", redact(cfg.NatsURL))
+	}
+
+	if cfg.S3Endpoint == "" {
+		ak, err := cfg.Secret("s3-access-key")
+		if err == nil {
+			var sk []byte
+			if sk, err = cfg.Secret("s3-secret-key"); err == nil {
+				var s3 *devservices.S3
+				if s3, err = devservices.StartS3(filepath.Join(data, "s3"), string(ak), string(sk)); err == nil {
+					cleanups = append(cleanups, func() { s3.Stop(); say("s3: stopped") })
+					cfg.S3Endpoint, cfg.S3UseSSL = s3.Endpoint, false
+					if s3.Kind == "minio" {
+						say("s3: S3_ENDPOINT is not set: started minio (%s) at http://%s, data in %s", s3.Bin, s3.Endpoint, s3.Dir)
+					} else {
+						say("s3: S3_ENDPOINT is not set and no minio binary was found: embedded S3-compatible server at http://%s, data in %s (it does not check keys; install minio for a real one)", s3.Endpoint, s3.Dir)
+					}
+					bctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+					err = s3.EnsureBucket(bctx, cfg.S3Bucket)
+					cancel()
+				}
+			}
+		}
+		if err != nil {
+			return fmt.Errorf("S3_ENDPOINT is not set and an S3 server could not start: %w", err)
+		}
+	} else {
+		say("s3: S3_ENDPOINT=%s", cfg.S3Endpoint)
+	}
+
+	copies := append([]string{cfg.DatabaseURL}, cfg.ReplicaURLs...)
+	for i, u := range copies {
+		done, err := migrations.ApplyURL(ctx, u)
+		if err != nil {
+			return fmt.Errorf("migrate copy %d (%s): %w", i+1, redact(u), err)
+		}
+		if len(done) == 0 {
+			say("migrations: copy %d is up to date", i+1)
+		} else {
+			say("migrations: copy %d: applied %v", i+1, done)
+		}
+	}
+
+	fns, err := buildFunctions(st, cfg, &cleanups)
+	if err != nil {
+		return err
+	}
+	rt, err := gateway.New(o.Log, fns)
+	if err != nil {
+		return err
+	}
+	cr, err := gateway.NewCron(o.Log, rt, fns)
+	if err != nil {
+		return err
+	}
+	nc, err := nats.Connect(cfg.NatsURL, nats.Name("dostupno-up-connector"), nats.RetryOnFailedConnect(true), nats.MaxReconnects(-1), nats.ReconnectWait(500*time.Millisecond))
+	if err != nil {
+		return fmt.Errorf("NATS connector: %w", err)
+	}
+	cleanups = append(cleanups, nc.Close)
+	nconn, err := gateway.StartNATS(nc, o.Log, rt, fns)
+	if err != nil {
+		return fmt.Errorf("NATS connector: %w", err)
+	}
+	cr.Start()
+
+	srv := &http.Server{Handler: rt, ReadTimeout: upReadTimeout, WriteTimeout: upWriteTimeout, ReadHeaderTimeout: 10 * time.Second}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	for _, s := range cr.Scheduled {
+		say("cron: %s", s)
+	}
+	for topic, names := range nconn.Topics {
+		say("nats connector: %s -> %s", topic, strings.Join(names, ", "))
+	}
+	addr := ln.Addr().String()
+	say("serving %d functions at http://%s/function/<name> (GET /system/functions lists them, GET /healthz); Ctrl-C stops", len(fns), addr)
+	if o.Ready != nil {
+		o.Ready(addr)
+	}
+
+	select {
+	case <-ctx.Done():
+		say("stopping: draining requests")
+	case err = <-served:
+		err = fmt.Errorf("serve: %w", err)
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), upDrain)
+	defer cancel()
+	if serr := srv.Shutdown(sctx); serr != nil && err == nil {
+		err = fmt.Errorf("drain: %w", serr)
+	}
+	cr.Stop(10 * time.Second)
+	nconn.Stop(10 * time.Second)
+	actx, cancel2 := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel2()
+	if aerr := rt.Close(actx); aerr != nil {
+		say("%v", aerr)
+	}
+	return err
+}
+
+// buildFunctions builds every function of st with its own Deps, and one db-writer per
+// further copy (db-writer-2, -3, ...). A function's environment in stack.yml is not applied:
+// it holds faasd's service addresses; only exec_timeout is, as each call's deadline, the way
+// the watchdog bounds a call. The functions' Deps are closed through cleanups.
+func buildFunctions(st *stack.Stack, cfg config.Config, cleanups *[]func()) ([]gateway.Function, error) {
+	build := func(name string, f stack.Function, cfg config.Config) (gateway.Function, error) {
+		d := instance.New(name, cfg, logging.New(os.Stderr, name))
+		*cleanups = append(*cleanups, d.Close)
+		h, err := builders[f.Name](d)
+		if err != nil {
+			return gateway.Function{}, fmt.Errorf("build function %s: %w", name, err)
+		}
+		g := gateway.Function{Name: name, Image: f.Image, Annotations: f.Annotations, Labels: f.Labels, EnvProcess: f.Environment["fprocess"], Handler: h}
+		if v := f.Environment["exec_timeout"]; v != "" {
+			if g.Timeout, err = time.ParseDuration(v); err != nil {
+				return gateway.Function{}, fmt.Errorf("function %s: exec_timeout %q: %w", name, v, err)
+			}
+		}
+		return g, nil
+	}
+	var fns []gateway.Function
+	for _, f := range st.Functions {
+		g, err := build(f.Name, f, cfg)
+		if err != nil {
+			return nil, err
+		}
+		fns = append(fns, g)
+	}
+	if w, ok := st.Function("db-writer"); ok {
+		for i, u := range cfg.ReplicaURLs {
+			name := fmt.Sprintf("db-writer-%d", i+2)
+			if slices.ContainsFunc(st.Functions, func(f stack.Function) bool { return f.Name == name }) {
+				return nil, fmt.Errorf("stack.yml lists %s and DATABASE_REPLICA_URLS asks for it too: keep one", name)
+			}
+			c := cfg
+			c.DatabaseURL, c.DatabaseReadURL, c.Replica, c.ReplicaURLs = u, "", fmt.Sprintf("copy-%d", i+2), nil
+			g, err := build(name, w, c)
+			if err != nil {
+				return nil, err
+			}
+			fns = append(fns, g)
+		}
+	} else if len(cfg.ReplicaURLs) > 0 {
+		return nil, errors.New("DATABASE_REPLICA_URLS is set but the stack has no db-writer to copy")
+	}
+	return fns, nil
+}
+
+// redact hides a URL's password for printing.
+func redact(s string) string {
+	u, err := url.Parse(s)
+	if err != nil || u.User == nil {
+		return s
+	}
+	return u.Redacted()
+}

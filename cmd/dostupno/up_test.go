@@ -1,0 +1,203 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/dostupno/dostupno/shared/pgtest"
+	"github.com/dostupno/dostupno/shared/stack"
+)
+
+func TestEveryStackFunctionHasABuilder(t *testing.T) {
+	st, err := stack.Load(filepath.Join("..", "..", "stack.yml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range st.Functions {
+		if builders[f.Name] == nil {
+			t.Errorf("stack.yml lists %s but builders has no %s: up refuses to start", f.Name, f.Name)
+		}
+	}
+}
+
+func TestUpRefusesAFunctionWithoutABuilder(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "stack.yml")
+	writeStack(t, path, "no-such-function")
+	err := up(context.Background(), upOptions{Addr: "127.0.0.1:0", Data: t.TempDir(), Stack: path, Out: io.Discard, Log: slog.New(slog.DiscardHandler)})
+	if err == nil || !strings.Contains(err.Error(), "no-such-function") {
+		t.Fatalf("got %v, want an error naming no-such-function", err)
+	}
+}
+
+func writeStack(t *testing.T, path string, names ...string) {
+	t.Helper()
+	var b strings.Builder
+	b.WriteString("version: 1.0\nprovider: {name: openfaas, gateway: http://127.0.0.1:8080}\nfunctions:\n")
+	for _, n := range names {
+		b.WriteString("  " + n + ":\n    lang: dostupno-go\n    handler: ./functions/" + n + "\n    image: dostupno/" + n + ":0.1.0\n")
+		b.WriteString("    environment: {DATABASE_URL: \"postgres://nowhere:5432/x\", exec_timeout: 15s}\n")
+		switch n {
+		case "search-events":
+			b.WriteString("    labels: {com.openfaas.scale.min: \"1\"}\n")
+		case "db-writer":
+			b.WriteString("    annotations: {topic: dostupno.doorbell}\n")
+		}
+	}
+	if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// syncBuffer is an io.Writer safe to read while up writes to it.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// TestUpStartsItsOwnServicesAndServes is the newcomer's run: no DATABASE_URL, NATS_URL,
+// S3_ENDPOINT or SECRETS_DIR; up starts Postgres, NATS and S3 under --data, serves the stack's
+// functions, and stops all it started when its context ends.
+func TestUpStartsItsOwnServicesAndServes(t *testing.T) {
+	for _, k := range []string{"DATABASE_URL", "DATABASE_READ_URL", "NATS_URL", "S3_ENDPOINT", "SECRETS_DIR", "DOSTUPNO_NAMESPACE"} {
+		t.Setenv(k, "")
+	}
+	t.Setenv("DATABASE_REPLICA_URLS", pgtest.NewURL(t))
+	data, err := os.MkdirTemp("", "dostupno-up-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(data) })
+	if err := os.Chmod(data, 0o755); err != nil { // PostgreSQL runs as another user under root
+		t.Fatal(err)
+	}
+	stackPath := filepath.Join(data, "stack.yml")
+	names := []string{"search-events", "db-writer"}
+	writeStack(t, stackPath, names...)
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	ready := make(chan string, 1)
+	out := &syncBuffer{}
+	done := make(chan error, 1)
+	go func() {
+		done <- up(ctx, upOptions{Addr: "127.0.0.1:0", Data: filepath.Join(data, "d"), Stack: stackPath, Out: out,
+			Log: slog.New(slog.DiscardHandler), Ready: func(a string) { ready <- a }})
+	}()
+	var base string
+	select {
+	case a := <-ready:
+		base = "http://" + a
+	case err := <-done:
+		t.Fatalf("up ended before serving: %v\n%s", err, out)
+	case <-time.After(2 * time.Minute):
+		t.Fatalf("up not ready after 2 minutes:\n%s", out)
+	}
+
+	getJSON := func(path string, v any) int {
+		t.Helper()
+		resp, err := http.Get(base + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		if v != nil {
+			if err := json.NewDecoder(resp.Body).Decode(v); err != nil {
+				t.Fatalf("%s: %v", path, err)
+			}
+		}
+		return resp.StatusCode
+	}
+	if code := getJSON("/healthz", nil); code != 200 {
+		t.Fatalf("got /healthz %d, want 200", code)
+	}
+	var fns []struct {
+		Name        string            `json:"name"`
+		Annotations map[string]string `json:"annotations"`
+		Labels      map[string]string `json:"labels"`
+	}
+	getJSON("/system/functions", &fns)
+	var got []string
+	for _, f := range fns {
+		got = append(got, f.Name)
+	}
+	want := append(names, "db-writer-2")
+	if strings.Join(got, ",") != strings.Join(want, ",") {
+		t.Fatalf("got functions %v, want %v", got, want)
+	}
+	if fns[0].Labels["com.openfaas.scale.min"] != "1" || fns[2].Annotations["topic"] != "dostupno.doorbell" {
+		t.Fatalf("got %+v, want stack.yml's labels, and db-writer's topic on db-writer-2", fns)
+	}
+	var catalog struct {
+		Constraints []json.RawMessage `json:"constraints"`
+		Profiles    []json.RawMessage `json:"profiles"`
+	}
+	if code := getJSON("/function/search-events/constraints", &catalog); code != 200 || len(catalog.Constraints) != 18 || len(catalog.Profiles) != 5 {
+		t.Fatalf("got %d with %d constraints and %d profiles, want 200 with 18 and 5", code, len(catalog.Constraints), len(catalog.Profiles))
+	}
+	var status struct {
+		Replica string `json:"replica"`
+	}
+	if code := getJSON("/function/db-writer-2/status", &status); code != 200 || status.Replica != "copy-2" {
+		t.Fatalf("got %d replica %q from db-writer-2, want 200 copy-2", code, status.Replica)
+	}
+
+	lines := out.String()
+	for _, w := range []string{"started a private PostgreSQL", "embedded NATS with JetStream", "s3: S3_ENDPOINT is not set", "generated development secrets", "nats connector: dostupno.doorbell -> db-writer, db-writer-2"} {
+		if !strings.Contains(lines, w) {
+			t.Fatalf("got output without %q:\n%s", w, lines)
+		}
+	}
+	for _, s := range []string{"jwt-secret", "s3-access-key", "s3-secret-key"} {
+		if _, err := os.Stat(filepath.Join(data, "d", "secrets", s)); err != nil {
+			t.Fatalf("secret %s: %v", s, err)
+		}
+	}
+
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("got %v from a stopped up, want nil", err)
+		}
+	case <-time.After(time.Minute):
+		t.Fatal("up did not stop within a minute")
+	}
+	// Nothing it started is left: the cluster's pid file is gone and every printed address
+	// refuses connections.
+	if _, err := os.Stat(filepath.Join(data, "d", "postgres", "data", "postmaster.pid")); err == nil {
+		t.Fatal("got postmaster.pid after stop, want the cluster stopped")
+	}
+	for _, addr := range regexp.MustCompile(`127\.0\.0\.1:\d+`).FindAllString(lines, -1) {
+		if c, err := net.DialTimeout("tcp", addr, time.Second); err == nil {
+			c.Close()
+			t.Fatalf("got %s still accepting connections after stop, want it closed", addr)
+		}
+	}
+	if !strings.Contains(out.String(), "postgres: stopped") {
+		t.Fatalf("got no 'postgres: stopped' line:\n%s", out)
+	}
+}
