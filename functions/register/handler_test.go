@@ -20,6 +20,12 @@ import (
 
 func newServer(t *testing.T) *httptest.Server {
 	t.Helper()
+	srv, _ := newServerConfig(t)
+	return srv
+}
+
+func newServerConfig(t *testing.T) (*httptest.Server, config.Config) {
+	t.Helper()
 	ns := natstest.New(t)
 	secrets := t.TempDir()
 	if err := os.WriteFile(filepath.Join(secrets, token.SecretFile), []byte(strings.Repeat("r", 32)), 0o600); err != nil {
@@ -34,7 +40,7 @@ func newServer(t *testing.T) *httptest.Server {
 	}
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
-	return srv
+	return srv, cfg
 }
 
 type errorBody struct {

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/dostupno/dostupno/shared/account"
 	"github.com/dostupno/dostupno/shared/apperr"
 	"github.com/dostupno/dostupno/shared/catalog"
 	"github.com/dostupno/dostupno/shared/hotcache"
@@ -62,6 +63,7 @@ func NewServer(d *instance.Deps) (*Server, error) {
 	vocab, photoURL := search.NewVocab(pool, time.Minute), search.PhotoURL(d.Config.PublicPhotoBase)
 	return &Server{
 		deps: d, db: pool, vocab: vocab, photoURL: photoURL, now: time.Now,
+		Needs: account.NeedsFor(d, pool), // saved needs of the token's user, dropped on user changes
 		// Follows the change feed and starts warm from the newest snapshot (hotcache.Start).
 		Cache: hotcache.Start(d, map[string]hotcache.Source{
 			sources.KindSearch: &sources.Search{Vocab: vocab, PhotoURL: photoURL, Now: time.Now}}),

@@ -141,3 +141,11 @@ func TestPasswordHash(t *testing.T) {
 		})
 	}
 }
+
+func BenchmarkHash(b *testing.B) {
+	for b.Loop() {
+		if _, err := Hash("violet kettle 42"); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -1,0 +1,66 @@
+package function
+
+import (
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	searchevents "github.com/dostupno/dostupno/functions/search-events"
+	"github.com/dostupno/dostupno/shared/instance"
+)
+
+// A registered user's saved needs apply to a search without constraints or profile.
+func TestPersonalisedSearch(t *testing.T) {
+	t.Parallel()
+	srv, cfg := newServerConfig(t)
+	resp, b := do(t, "POST", srv.URL, "application/json", "", `{"email":"zoya@example.ru","password":"quiet harbour 5","name":"Зоя","needs":["sign_language","subtitles"]}`)
+	if resp.StatusCode != 201 {
+		t.Fatalf("got %d %s, want 201", resp.StatusCode, b)
+	}
+	var s struct{ Token string }
+	if err := json.Unmarshal(b, &s); err != nil {
+		t.Fatal(err)
+	}
+	d := instance.New(searchevents.Name, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	t.Cleanup(d.Close)
+	h, err := searchevents.New(d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	search := httptest.NewServer(h)
+	t.Cleanup(search.Close)
+	tests := []struct {
+		name, query, auth string
+		wantStatus        int
+		wantApplied       string
+	}{
+		{"SavedNeeds", "", "Bearer " + s.Token, 200, "sign_language,subtitles"},
+		{"PersonalizeFalse", "?personalize=false", "Bearer " + s.Token, 200, ""},
+		{"ConstraintsWin", "?constraints=braille", "Bearer " + s.Token, 200, "braille"},
+		{"Anonymous", "", "", 200, ""},
+		{"ErrGarbageToken", "", "Bearer garbage", 401, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			resp, b := do(t, "GET", search.URL+"/"+tt.query, "", tt.auth, "")
+			if resp.StatusCode != tt.wantStatus {
+				t.Fatalf("got %d %s, want %d", resp.StatusCode, b, tt.wantStatus)
+			}
+			if tt.wantStatus != 200 {
+				return
+			}
+			var body struct {
+				Applied []string `json:"applied_constraints"`
+			}
+			if err := json.Unmarshal(b, &body); err != nil {
+				t.Fatal(err)
+			}
+			if got := strings.Join(body.Applied, ","); got != tt.wantApplied {
+				t.Fatalf("got applied_constraints %q, want %q", got, tt.wantApplied)
+			}
+		})
+	}
+}
