@@ -1,0 +1,157 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	searchevents "github.com/dostupno/dostupno/functions/search-events"
+	"github.com/dostupno/dostupno/migrations"
+	"github.com/dostupno/dostupno/shared/config"
+	"github.com/dostupno/dostupno/shared/instance"
+	"github.com/dostupno/dostupno/shared/pgdb"
+	"github.com/dostupno/dostupno/shared/pgtest"
+	"github.com/dostupno/dostupno/shared/searchbench"
+	"github.com/dostupno/dostupno/shared/seed"
+)
+
+func init() {
+	register(command{name: "bench", usage: "[--events N] [--questions N] [--server URL] [--db NAME] [--reuse] [--keep] [--explain]   search benchmark against the hackathon schema", run: runBench})
+}
+
+func runBench(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
+	events := fs.Int("events", 1_000_000, "events in the catalog")
+	seedN := fs.Uint64("seed", 1, "catalog seed")
+	questions := fs.Int("questions", 2000, "questions asked of each schema")
+	warmup := fs.Int("warmup", 200, "questions asked first, not measured")
+	cached := fs.Int("cached", 500, "questions asked twice with the cache, the second time measured")
+	server := fs.String("server", "", "Postgres server URL to create the benchmark database on (default TEST_DATABASE_URL, else DATABASE_URL, else the local server)")
+	dbName := fs.String("db", "dostupno_bench", "name of the benchmark database (created afresh)")
+	reuse := fs.Bool("reuse", false, "keep an existing benchmark database of the same size instead of loading again")
+	keep := fs.Bool("keep", false, "keep the benchmark database afterwards")
+	explain := fs.Bool("explain", false, "print EXPLAIN ANALYZE of one question of each shape")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *events <= 0 || *questions <= 0 || fs.NArg() != 0 || !validDBName(*dbName) {
+		return errUsage
+	}
+	admin := *server
+	if admin == "" {
+		admin = os.Getenv("TEST_DATABASE_URL")
+	}
+	if admin == "" {
+		admin = os.Getenv("DATABASE_URL")
+	}
+	if admin == "" {
+		admin = pgtest.DefaultURL
+	}
+	url := pgtest.WithDatabase(admin, *dbName)
+	// The catalog starts on a fixed day relative to today so that "from defaults to now"
+	// questions land at the start of the data.
+	start := time.Now().UTC().Truncate(24 * time.Hour)
+	so := seed.Options{Events: *events, Seed: *seedN, Start: start}
+
+	loaded, err := prepareBenchDB(ctx, admin, url, *dbName, *reuse, *events)
+	if err != nil {
+		return err
+	}
+	if !*keep {
+		defer dropBenchDB(admin, *dbName)
+	}
+	pool, err := pgdb.Connect(ctx, url, pgdb.Options{AppName: "bench", MaxConns: 4})
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	if !loaded {
+		fmt.Printf("loading %d seeded events into %s (COPY, indexes rebuilt after)\n", *events, *dbName)
+		t := time.Now()
+		if err := searchbench.Load(ctx, pool, so, os.Stdout); err != nil {
+			return err
+		}
+		if err := searchbench.Hackathon(ctx, pool); err != nil {
+			return err
+		}
+		fmt.Printf("loaded in %.1fs (hackathon schema included)\n", time.Since(t).Seconds())
+	} else {
+		var first time.Time
+		if err := pool.QueryRow(ctx, `SELECT min(starts_at) FROM events`).Scan(&first); err != nil {
+			return err
+		}
+		start = first.UTC().Truncate(24 * time.Hour)
+		fmt.Printf("reusing %s (%d events from %s)\n", *dbName, *events, start.Format(time.DateOnly))
+	}
+
+	d := instance.New(searchevents.Name, config.Config{DatabaseURL: url, CacheEntries: config.DefaultCacheEntries, CacheTTL: config.DefaultCacheTTL},
+		slog.New(slog.NewTextHandler(io.Discard, nil)))
+	defer d.Close()
+	ours, err := searchevents.New(d)
+	if err != nil {
+		return err
+	}
+	_, err = searchbench.Measure(ctx, pool, ours, searchbench.Options{
+		Questions: *questions, Warmup: *warmup, Cached: *cached, Start: start, Explain: *explain,
+	}, os.Stdout)
+	return err
+}
+
+func validDBName(s string) bool {
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '_') {
+			return false
+		}
+	}
+	return s != ""
+}
+
+// prepareBenchDB creates the benchmark database (dropping an old one) and migrates it; with
+// reuse, an existing one holding exactly n events is kept and loaded is true.
+func prepareBenchDB(ctx context.Context, admin, url, name string, reuse bool, n int) (loaded bool, err error) {
+	if reuse {
+		if c, err := pgx.Connect(ctx, url); err == nil {
+			var count int
+			var hack bool
+			err := c.QueryRow(ctx, `SELECT (SELECT count(*) FROM event_accessibility), to_regclass('hackathon.event_constraints') IS NOT NULL`).Scan(&count, &hack)
+			c.Close(ctx)
+			if err == nil && count == n && hack {
+				return true, nil
+			}
+		}
+	}
+	c, err := pgx.Connect(ctx, admin)
+	if err != nil {
+		return false, fmt.Errorf("connect to %s: %w", "the Postgres server", err)
+	}
+	defer c.Close(context.Background())
+	for _, q := range []string{`DROP DATABASE IF EXISTS ` + name + ` WITH (FORCE)`, `CREATE DATABASE ` + name} {
+		if _, err := c.Exec(ctx, q); err != nil {
+			return false, err
+		}
+	}
+	if _, err := migrations.ApplyURL(ctx, url); err != nil {
+		return false, err
+	}
+	return false, nil
+}
+
+func dropBenchDB(admin, name string) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	c, err := pgx.Connect(ctx, admin)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "drop %s: %v\n", name, err)
+		return
+	}
+	defer c.Close(ctx)
+	if _, err := c.Exec(ctx, `DROP DATABASE IF EXISTS `+name+` WITH (FORCE)`); err != nil {
+		fmt.Fprintf(os.Stderr, "drop %s: %v\n", name, err)
+	}
+}

@@ -1,0 +1,361 @@
+package searchbench
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"math"
+	"math/rand/v2"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/dostupno/dostupno/shared/apperr"
+	"github.com/dostupno/dostupno/shared/catalog"
+	"github.com/dostupno/dostupno/shared/httpjson"
+	"github.com/dostupno/dostupno/shared/search"
+	"github.com/dostupno/dostupno/shared/seed"
+)
+
+// discard logs nothing: the hackathon handler's errors end the run through its status.
+var discard = slog.New(slog.NewTextHandler(io.Discard, nil))
+
+// Question is one question of the mix: its shape and its query string.
+type Question struct {
+	Shape string
+	Query string
+}
+
+// shapes are the kinds of question of the fixed mix, each with its share of the mix.
+var shapes = []struct {
+	name   string
+	weight int
+	make   func(r *rand.Rand, start time.Time) url.Values
+}{
+	{"common constraint", 3, func(r *rand.Rand, _ time.Time) url.Values {
+		return url.Values{"constraints": {pick(r, "step_free_entrance", "elevator", "accessible_toilet", "wheelchair_seating")}}
+	}},
+	{"common constraints + profile", 2, func(r *rand.Rand, _ time.Time) url.Values {
+		return url.Values{"profile": {pick(r, "wheelchair", "mobility")}}
+	}},
+	{"rare constraint", 3, func(r *rand.Rand, _ time.Time) url.Values {
+		return url.Values{"constraints": {pick(r, "braille", "hearing_loop", "tactile_exhibits", "relaxed_performance", "sign_language")}}
+	}},
+	{"rare constraints + common", 2, func(r *rand.Rand, _ time.Time) url.Values {
+		return url.Values{"constraints": {pick(r, "braille", "hearing_loop", "sign_language", "audio_description") + ",step_free_entrance"}}
+	}},
+	{"rare constraint + city", 3, func(r *rand.Rand, _ time.Time) url.Values {
+		return url.Values{"constraints": {pick(r, "braille", "hearing_loop", "sign_language", "audio_description")}, "city": {city(r)}}
+	}},
+	{"city + 7-day window", 2, func(r *rand.Rand, start time.Time) url.Values {
+		from := start.AddDate(0, 0, r.IntN(330))
+		return url.Values{"city": {city(r)}, "from": {from.Format(time.RFC3339)}, "to": {from.AddDate(0, 0, 7).Format(time.RFC3339)}}
+	}},
+	{"city + 30-day window + constraint", 2, func(r *rand.Rand, start time.Time) url.Values {
+		from := start.AddDate(0, 0, r.IntN(300))
+		return url.Values{"city": {city(r)}, "constraints": {pick(r, "step_free_entrance", "wheelchair_seating", "sign_language")},
+			"from": {from.Format(time.RFC3339)}, "to": {from.AddDate(0, 0, 30).Format(time.RFC3339)}}
+	}},
+	{"category + constraint", 2, func(r *rand.Rand, _ time.Time) url.Values {
+		return url.Values{"category": {pick(r, "theatre", "concert", "exhibition", "cinema")},
+			"constraints": {pick(r, "wheelchair_seating", "audio_description", "subtitles", "tactile_exhibits")}}
+	}},
+}
+
+func pick(r *rand.Rand, xs ...string) string { return xs[r.IntN(len(xs))] }
+
+func city(r *rand.Rand) string { return seed.Cities[r.IntN(len(seed.Cities))].Slug }
+
+// Mix is the fixed mix of n questions for a catalog starting at start (deterministic).
+func Mix(n int, start time.Time) []Question {
+	r := rand.New(rand.NewPCG(42, 4242))
+	total := 0
+	for _, s := range shapes {
+		total += s.weight
+	}
+	out := make([]Question, 0, n)
+	for i := 0; i < n; i++ {
+		x := r.IntN(total)
+		for _, s := range shapes {
+			if x < s.weight {
+				out = append(out, Question{Shape: s.name, Query: s.make(r, start).Encode()})
+				break
+			}
+			x -= s.weight
+		}
+	}
+	return out
+}
+
+// HackathonHandler answers the same questions from the hackathon's schema: the same parser,
+// then a join of events and event_constraints filtered by "constraint_ids @> $1" and ordered
+// by starts_at, id.
+func HackathonHandler(pool *pgxpool.Pool, vocab *catalog.Vocabulary) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		q, err := search.ParseQuery(r.URL.RawQuery, vocab, time.Now())
+		if err != nil {
+			httpjson.Error(w, r, discard, err)
+			return
+		}
+		ids := q.IDs
+		if ids == nil {
+			ids = []int16{}
+		}
+		args := []any{ids, q.From}
+		sql := `SELECT e.id, e.title, e.category, e.city, e.venue_id, e.starts_at, e.ends_at, e.timezone, ec.constraint_ids
+			FROM hackathon.events e JOIN hackathon.event_constraints ec ON ec.event_id = e.id
+			WHERE ec.constraint_ids @> $1 AND e.starts_at >= $2`
+		if q.To != nil {
+			args = append(args, *q.To)
+			sql += ` AND e.starts_at < $` + strconv.Itoa(len(args))
+		}
+		if q.City != "" {
+			args = append(args, q.City)
+			sql += ` AND e.city = $` + strconv.Itoa(len(args))
+		}
+		if len(q.Categories) > 0 {
+			args = append(args, q.Categories)
+			sql += ` AND e.category = ANY($` + strconv.Itoa(len(args)) + `)`
+		}
+		args = append(args, q.Limit)
+		sql += ` ORDER BY e.starts_at, e.id LIMIT $` + strconv.Itoa(len(args))
+		rows, err := pool.Query(r.Context(), sql, args...)
+		if err != nil {
+			httpjson.Error(w, r, discard, apperr.Wrap(err, "hackathon search"))
+			return
+		}
+		type item struct {
+			ID            int64      `json:"id"`
+			Title         string     `json:"title"`
+			Category      string     `json:"category"`
+			City          string     `json:"city"`
+			VenueID       int64      `json:"venue_id"`
+			StartsAt      time.Time  `json:"starts_at"`
+			EndsAt        *time.Time `json:"ends_at"`
+			Timezone      string     `json:"timezone"`
+			Accessibility []string   `json:"accessibility"`
+		}
+		items, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (item, error) {
+			var it item
+			var c []int16
+			err := row.Scan(&it.ID, &it.Title, &it.Category, &it.City, &it.VenueID, &it.StartsAt, &it.EndsAt, &it.Timezone, &c)
+			it.Accessibility = vocab.CodesOf(c)
+			return it, err
+		})
+		if err != nil {
+			httpjson.Error(w, r, discard, apperr.Wrap(err, "hackathon search"))
+			return
+		}
+		httpjson.Write(w, http.StatusOK, map[string]any{"items": items})
+	})
+}
+
+// Options tune Measure.
+type Options struct {
+	Questions int       // questions asked of each schema (the mix)
+	Warmup    int       // questions asked first and not measured
+	Cached    int       // questions asked twice with the cache, the second time measured
+	Start     time.Time // first day of the catalog
+	Explain   bool      // print EXPLAIN ANALYZE of one question of each shape
+}
+
+// Result holds the figures of one run.
+type Result struct {
+	Ours, Hackathon Stats
+	ByShape         map[string][2]Stats // ours, hackathon
+	CachedP50       time.Duration
+	Mismatches      int
+}
+
+// Stats are latency percentiles.
+type Stats struct {
+	N                  int
+	P50, P90, P99, Max time.Duration
+}
+
+func stats(d []time.Duration) Stats {
+	if len(d) == 0 {
+		return Stats{}
+	}
+	s := slices.Clone(d)
+	slices.Sort(s)
+	at := func(p float64) time.Duration { return s[int(math.Ceil(p*float64(len(s))))-1] }
+	return Stats{N: len(s), P50: at(0.50), P90: at(0.90), P99: at(0.99), Max: s[len(s)-1]}
+}
+
+// Measure asks the mix of both handlers through real HTTP listeners and reports.
+func Measure(ctx context.Context, pool *pgxpool.Pool, ours http.Handler, o Options, out io.Writer) (*Result, error) {
+	vocab, err := catalog.LoadVocabulary(ctx, pool)
+	if err != nil {
+		return nil, err
+	}
+	oursSrv := httptest.NewServer(ours)
+	defer oursSrv.Close()
+	hackSrv := httptest.NewServer(HackathonHandler(pool, vocab))
+	defer hackSrv.Close()
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 4}}
+
+	mix := Mix(o.Questions+o.Warmup, o.Start)
+	if o.Explain {
+		if err := explain(ctx, pool, vocab, mix, out); err != nil {
+			return nil, err
+		}
+	}
+	fmt.Fprintf(out, "warming up with %d questions of each schema\n", o.Warmup)
+	for _, q := range mix[:o.Warmup] {
+		for _, base := range []string{oursSrv.URL, hackSrv.URL} {
+			if _, _, err := ask(ctx, client, base, q.Query, true); err != nil {
+				return nil, err
+			}
+		}
+	}
+	res := &Result{ByShape: map[string][2]Stats{}}
+	var allOurs, allHack []time.Duration
+	byShape := map[string][2][]time.Duration{}
+	fmt.Fprintf(out, "asking %d questions of each schema through HTTP, Cache-Control: no-cache\n", o.Questions)
+	for i, q := range mix[o.Warmup:] {
+		d1, ids1, err := ask(ctx, client, oursSrv.URL, q.Query, true)
+		if err != nil {
+			return nil, err
+		}
+		d2, ids2, err := ask(ctx, client, hackSrv.URL, q.Query, true)
+		if err != nil {
+			return nil, err
+		}
+		if !slices.Equal(ids1, ids2) {
+			res.Mismatches++
+			if res.Mismatches <= 3 {
+				fmt.Fprintf(out, "  answers differ for ?%s:\n    ours      %v\n    hackathon %v\n", q.Query, ids1, ids2)
+			}
+		}
+		allOurs, allHack = append(allOurs, d1), append(allHack, d2)
+		s := byShape[q.Shape]
+		s[0], s[1] = append(s[0], d1), append(s[1], d2)
+		byShape[q.Shape] = s
+		if (i+1)%500 == 0 {
+			fmt.Fprintf(out, "  %d/%d\n", i+1, o.Questions)
+		}
+	}
+	res.Ours, res.Hackathon = stats(allOurs), stats(allHack)
+	for k, v := range byShape {
+		res.ByShape[k] = [2]Stats{stats(v[0]), stats(v[1])}
+	}
+	if o.Cached > 0 {
+		cachedMix := mix[o.Warmup:min(len(mix), o.Warmup+o.Cached)]
+		var cached []time.Duration
+		for pass := 0; pass < 2; pass++ {
+			for _, q := range cachedMix {
+				d, _, err := ask(ctx, client, oursSrv.URL, q.Query, false)
+				if err != nil {
+					return nil, err
+				}
+				if pass == 1 {
+					cached = append(cached, d)
+				}
+			}
+		}
+		res.CachedP50 = stats(cached).P50
+	}
+	report(out, res)
+	return res, nil
+}
+
+// ask sends one question and returns the time to the last byte of the answer and the ids in
+// it. With noCache the per-instance cache is bypassed.
+func ask(ctx context.Context, c *http.Client, base, query string, noCache bool) (time.Duration, []int64, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/?"+query, nil)
+	if err != nil {
+		return 0, nil, err
+	}
+	if noCache {
+		req.Header.Set("Cache-Control", "no-cache")
+	}
+	start := time.Now()
+	resp, err := c.Do(req)
+	if err != nil {
+		return 0, nil, err
+	}
+	body, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	d := time.Since(start)
+	if err != nil {
+		return 0, nil, err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return 0, nil, fmt.Errorf("?%s: got %d %s", query, resp.StatusCode, body)
+	}
+	var page struct {
+		Items []struct {
+			ID int64 `json:"id"`
+		} `json:"items"`
+	}
+	if err := json.Unmarshal(body, &page); err != nil {
+		return 0, nil, fmt.Errorf("?%s: %w", query, err)
+	}
+	ids := make([]int64, len(page.Items))
+	for i, it := range page.Items {
+		ids[i] = it.ID
+	}
+	return d, ids, nil
+}
+
+func ms(d time.Duration) string { return fmt.Sprintf("%7.2f", float64(d.Microseconds())/1000) }
+
+func report(out io.Writer, r *Result) {
+	fmt.Fprintf(out, "\n%-36s %5s | %-29s | %-29s\n", "", "", "ours (ms)", "hackathon (ms)")
+	fmt.Fprintf(out, "%-36s %5s | %7s %7s %7s %7s | %7s %7s %7s %7s\n", "shape", "n", "p50", "p90", "p99", "max", "p50", "p90", "p99", "max")
+	line := func(name string, a, b Stats) {
+		fmt.Fprintf(out, "%-36s %5d | %s %s %s %s | %s %s %s %s\n", name, a.N, ms(a.P50), ms(a.P90), ms(a.P99), ms(a.Max),
+			ms(b.P50), ms(b.P90), ms(b.P99), ms(b.Max))
+	}
+	for _, s := range shapes {
+		if v, ok := r.ByShape[s.name]; ok {
+			line(s.name, v[0], v[1])
+		}
+	}
+	fmt.Fprintln(out, strings.Repeat("-", 108))
+	line("all", r.Ours, r.Hackathon)
+	if r.Ours.P99 > 0 {
+		fmt.Fprintf(out, "\np99 ratio hackathon/ours: %.1fx   p50 ratio: %.1fx\n",
+			float64(r.Hackathon.P99)/float64(r.Ours.P99), float64(r.Hackathon.P50)/float64(r.Ours.P50))
+	}
+	if r.CachedP50 > 0 {
+		fmt.Fprintf(out, "cached answer p50 (ours, X-Cache: hit): %.3f ms\n", float64(r.CachedP50.Microseconds())/1000)
+	}
+	fmt.Fprintf(out, "answers that differ between the schemas: %d\n", r.Mismatches)
+}
+
+// explain prints the plan of one question of each shape on our schema.
+func explain(ctx context.Context, pool *pgxpool.Pool, vocab *catalog.Vocabulary, mix []Question, out io.Writer) error {
+	seen := map[string]bool{}
+	for _, q := range mix {
+		if seen[q.Shape] {
+			continue
+		}
+		seen[q.Shape] = true
+		pq, err := search.ParseQuery(q.Query, vocab, time.Now())
+		if err != nil {
+			return err
+		}
+		sql, args := search.PageSQL(&pq)
+		rows, err := pool.Query(ctx, "EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) "+sql, args...)
+		if err != nil {
+			return err
+		}
+		lines, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(out, "\n== %s: ?%s\n%s\n", q.Shape, q.Query, strings.Join(lines, "\n"))
+	}
+	return nil
+}
