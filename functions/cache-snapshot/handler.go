@@ -42,7 +42,11 @@ func New(d *instance.Deps) (http.Handler, error) {
 			return nil, err
 		}
 	}
-	s.opts = hotcache.SnapshotOptions{Sources: sources.All(d, pool), NATS: s.nc, Namespace: d.Config.Namespace, Log: d.Log}
+	srcs, err := sources.All(d, pool)
+	if err != nil {
+		return nil, err
+	}
+	s.opts = hotcache.SnapshotOptions{Sources: srcs, NATS: s.nc, Namespace: d.Config.Namespace, Log: d.Log}
 	return middleware.Wrap(d, http.HandlerFunc(s.snapshot)), nil
 }
 

@@ -55,7 +55,11 @@ func NewServer(d *instance.Deps) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	vocab, photoURL := search.NewVocab(pool, time.Minute), search.PhotoURL(d.Config.PublicPhotoBase)
+	photoURL, err := search.PhotoURL(d.Config)
+	if err != nil {
+		return nil, err
+	}
+	vocab := search.NewVocab(pool, time.Minute)
 	return &Server{
 		deps: d, db: pool, vocab: vocab, photoURL: photoURL,
 		// Follows the change feed and starts warm from the newest snapshot (hotcache.Start).

@@ -60,7 +60,11 @@ func NewServer(d *instance.Deps) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	vocab, photoURL := search.NewVocab(pool, time.Minute), search.PhotoURL(d.Config.PublicPhotoBase)
+	photoURL, err := search.PhotoURL(d.Config)
+	if err != nil {
+		return nil, err
+	}
+	vocab := search.NewVocab(pool, time.Minute)
 	return &Server{
 		deps: d, db: pool, vocab: vocab, photoURL: photoURL, now: time.Now,
 		Needs: account.NeedsFor(d, pool), // saved needs of the token's user, dropped on user changes

@@ -34,7 +34,7 @@ type fixture struct {
 func newFixture(t *testing.T, events []catalog.Event) *fixture {
 	t.Helper()
 	dbURL := pgtest.NewURL(t)
-	d := instance.New(Name, config.Config{DatabaseURL: dbURL, CacheEntries: 1000, CacheTTL: time.Minute},
+	d := instance.New(Name, config.Config{DatabaseURL: dbURL, CacheEntries: 1000, CacheTTL: time.Minute, PublicPhotoBase: "https://photos.example.org"},
 		slog.New(slog.NewTextHandler(io.Discard, nil)))
 	t.Cleanup(d.Close)
 	s, err := NewServer(d)

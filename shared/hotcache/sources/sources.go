@@ -30,13 +30,16 @@ const (
 
 // All returns the sources of both read functions, keyed by kind, reading the vocabulary
 // through db; photo URLs are built as the functions build them from d's configuration.
-func All(d *instance.Deps, db pgdb.DBTX) map[string]hotcache.Source {
+func All(d *instance.Deps, db pgdb.DBTX) (map[string]hotcache.Source, error) {
 	vocab := search.NewVocab(db, time.Minute)
-	photoURL := search.PhotoURL(d.Config.PublicPhotoBase)
+	photoURL, err := search.PhotoURL(d.Config)
+	if err != nil {
+		return nil, err
+	}
 	return map[string]hotcache.Source{
 		KindSearch: &Search{Vocab: vocab, PhotoURL: photoURL, Now: time.Now},
 		KindEvent:  &Event{Vocab: vocab, PhotoURL: photoURL},
-	}
+	}, nil
 }
 
 // Search answers "search:" keys as search-events does.

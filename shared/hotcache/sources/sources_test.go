@@ -47,7 +47,9 @@ func newWorld(t *testing.T) *world {
 	if w.vocab, err = catalog.LoadVocabulary(w.ctx, pool); err != nil {
 		t.Fatal(err)
 	}
-	w.srcs = All(d, pool)
+	if w.srcs, err = All(d, pool); err != nil {
+		t.Fatal(err)
+	}
 	return w
 }
 
