@@ -140,8 +140,11 @@ func (im *importer) run(ctx context.Context, r io.Reader) (Summary, error) {
 	// The primary copy is applied while the file is read: the applier takes the copy's
 	// lock per transaction, so a db-writer ringing at the same time simply shares the work.
 	applyCtx, stopApply := context.WithCancel(ctx)
-	applyDone := make(chan error, 1)
-	go func() { applyDone <- im.applyLoop(applyCtx) }()
+	applyDone := make(chan struct{})
+	go func() {
+		defer close(applyDone)
+		im.applyLoop(applyCtx)
+	}()
 	progressDone := make(chan struct{})
 	stopProgress := make(chan struct{})
 	go func() {
@@ -159,9 +162,7 @@ func (im *importer) run(ctx context.Context, r io.Reader) (Summary, error) {
 		im.opt.Log.Warn("ring doorbell", "err", rerr)
 	}
 	stopApply()
-	if aerr := <-applyDone; err == nil && aerr != nil {
-		err = aerr
-	}
+	<-applyDone
 	var sum Summary
 	if err == nil {
 		sum, err = im.finish(ctx)
@@ -410,26 +411,29 @@ func (im *importer) drain(ctx context.Context) error {
 }
 
 // applyLoop applies the primary copy while the import runs, and counts what was applied.
-func (im *importer) applyLoop(ctx context.Context) error {
+func (im *importer) applyLoop(ctx context.Context) {
 	t := time.NewTicker(50 * time.Millisecond)
 	defer t.Stop()
 	for {
 		n, err := im.rep.ApplyPending(ctx)
 		if ctx.Err() != nil {
-			return nil
+			return
+		}
+		if err == nil {
+			err = im.countApplied(ctx)
 		}
 		if err != nil {
-			return err
-		}
-		if err := im.countApplied(ctx); err != nil {
-			return err
+			// NATS or Postgres restarting: the import goes on publishing, and finish
+			// reports what does not heal.
+			im.opt.Log.Warn("apply while importing", "err", err)
+			n = 0
 		}
 		if n > 0 {
 			continue
 		}
 		select {
 		case <-ctx.Done():
-			return nil
+			return
 		case <-t.C:
 		}
 	}
@@ -458,13 +462,26 @@ func (im *importer) finish(ctx context.Context) (Summary, error) {
 	im.mu.Lock()
 	last := im.lastSeq
 	im.mu.Unlock()
-	if last > 0 {
-		if _, err := im.rep.WaitApplied(ctx, last); err != nil {
-			return Summary{}, err
+	deadline := time.Now().Add(retryFor)
+	for {
+		var err error
+		if last > 0 {
+			_, err = im.rep.WaitApplied(ctx, last)
 		}
-	}
-	if err := im.countApplied(ctx); err != nil {
-		return Summary{}, err
+		if err == nil {
+			err = im.countApplied(ctx)
+		}
+		if err == nil {
+			break
+		}
+		if ctx.Err() != nil || time.Now().After(deadline) {
+			return Summary{}, fmt.Errorf("wait for the copy to apply sequence %d: %w", last, err)
+		}
+		im.opt.Log.Warn("wait for the copy", "err", err)
+		select {
+		case <-ctx.Done():
+		case <-time.After(time.Second):
+		}
 	}
 	im.mu.Lock()
 	defer im.mu.Unlock()

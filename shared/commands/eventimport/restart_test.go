@@ -1,0 +1,174 @@
+package eventimport_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/dostupno/dostupno/shared/catalog"
+	"github.com/dostupno/dostupno/shared/commands"
+	"github.com/dostupno/dostupno/shared/commands/eventimport"
+	"github.com/dostupno/dostupno/shared/pgtest"
+	"github.com/dostupno/dostupno/shared/writelog"
+)
+
+// embedded runs a JetStream server on a fixed port and store, and can restart it.
+type embedded struct {
+	t    *testing.T
+	opts *server.Options
+	mu   sync.Mutex
+	srv  *server.Server
+}
+
+func startEmbedded(t *testing.T) *embedded {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := l.Addr().(*net.TCPAddr).Port
+	l.Close()
+	e := &embedded{t: t, opts: &server.Options{Host: "127.0.0.1", Port: port, JetStream: true, StoreDir: t.TempDir(),
+		SyncAlways: true, NoLog: true, NoSigs: true}}
+	e.start()
+	t.Cleanup(func() {
+		e.mu.Lock()
+		defer e.mu.Unlock()
+		e.srv.Shutdown()
+		e.srv.WaitForShutdown()
+	})
+	return e
+}
+
+func (e *embedded) start() {
+	s, err := server.NewServer(e.opts)
+	if err != nil {
+		e.t.Error(err)
+		return
+	}
+	go s.Start()
+	if !s.ReadyForConnections(10 * time.Second) {
+		e.t.Error("embedded NATS did not start")
+	}
+	e.srv = s
+}
+
+func (e *embedded) restart(down time.Duration) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.srv.Shutdown()
+	e.srv.WaitForShutdown()
+	time.Sleep(down)
+	e.start()
+}
+
+func (e *embedded) url() string { return e.srv.ClientURL() }
+
+// triggerReader calls fire once after n bytes were read.
+type triggerReader struct {
+	r    io.Reader
+	n    int
+	read int
+	once sync.Once
+	fire func()
+}
+
+func (t *triggerReader) Read(p []byte) (int, error) {
+	if len(p) > 4096 {
+		p = p[:4096] // so the trigger fires mid-import, not after one big read
+	}
+	n, err := t.r.Read(p)
+	t.read += n
+	if t.read >= t.n {
+		t.once.Do(t.fire)
+	}
+	return n, err
+}
+
+// A NATS restart during an import: the import finishes (publishes are retried under the
+// same message ids) or fails loudly; a command is applied whole or not at all; running the
+// same import again completes it, and nothing is stored twice.
+func TestNATSRestartDuringImport(t *testing.T) {
+	ns := startEmbedded(t)
+	nc, err := nats.Connect(ns.url(), nats.MaxReconnects(-1), nats.ReconnectWait(50*time.Millisecond), nats.ReconnectBufSize(64<<20))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	l, err := writelog.Open(ctx, js, "restart")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool := pgtest.New(t)
+	vocab, err := catalog.LoadVocabulary(ctx, pool)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep := writelog.NewReplica(l, pool, "primary", commands.Handlers(vocab), quiet())
+
+	const events, batch = 3000, 100
+	var in bytes.Buffer
+	if err := Generate(&in, events); err != nil {
+		t.Fatal(err)
+	}
+	data := in.Bytes()
+	var restarted sync.WaitGroup
+	restarted.Add(1)
+	tr := &triggerReader{r: bytes.NewReader(data), n: len(data) / 3, fire: func() {
+		go func() {
+			defer restarted.Done()
+			ns.restart(300 * time.Millisecond)
+		}()
+	}}
+	opt := eventimport.Options{Batch: batch, InFlight: 4, Log: quiet()}
+	sum, err := eventimport.Run(ctx, tr, l, rep, opt)
+	restarted.Wait()
+	t.Logf("first import: %+v, err %v", sum, err)
+
+	// Whole commands only: every applied command wrote all of its events.
+	rows, qerr := pool.Query(ctx, `SELECT result FROM writelog_outcomes WHERE status = 'applied'`)
+	if qerr != nil {
+		t.Fatal(qerr)
+	}
+	for rows.Next() {
+		var r commands.EventUpsertResult
+		var b []byte
+		if err := rows.Scan(&b); err != nil {
+			t.Fatal(err)
+		}
+		if err := json.Unmarshal(b, &r); err != nil || r.Events != batch || r.Changed != batch {
+			t.Errorf("got command result %s, want %d events all written", b, batch)
+		}
+	}
+	rows.Close()
+	if err == nil && sum.Applied != events {
+		t.Errorf("got %d applied after a finished import, want %d", sum.Applied, events)
+	}
+
+	// Again: whatever is missing is published, what is there is dropped as a duplicate.
+	if _, err := eventimport.Run(ctx, bytes.NewReader(data), l, rep, opt); err != nil {
+		t.Fatalf("second import: %v", err)
+	}
+	var n, outcomes int
+	if err := pool.QueryRow(ctx, `SELECT (SELECT count(*) FROM events), (SELECT count(*) FROM writelog_outcomes)`).Scan(&n, &outcomes); err != nil {
+		t.Fatal(err)
+	}
+	if n != events || outcomes != events/batch {
+		t.Errorf("got %d events and %d commands, want %d and %d", n, outcomes, events, events/batch)
+	}
+}
