@@ -93,19 +93,19 @@ func TestRun(t *testing.T) {
 	t.Run("OK", func(t *testing.T) {
 		e := newEnv(t)
 		var in bytes.Buffer
-		if err := Generate(&in, 2500); err != nil {
+		if err := Generate(&in, 1200); err != nil {
 			t.Fatal(err)
 		}
 		in.WriteString("\n\n") // blank lines are skipped
-		sum, err := eventimport.Run(context.Background(), &in, e.log, e.rep, eventimport.Options{Batch: 1000, Log: quiet()})
+		sum, err := eventimport.Run(context.Background(), &in, e.log, e.rep, eventimport.Options{Batch: 500, Log: quiet()})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if sum.Published != 2500 || sum.Applied != 2500 || sum.Commands != 3 || sum.Bad != 0 || sum.Duplicates != 0 || sum.Rejected != 0 {
-			t.Errorf("got %+v, want 2500 published and applied in 3 commands", sum)
+		if sum.Published != 1200 || sum.Applied != 1200 || sum.Commands != 3 || sum.Bad != 0 || sum.Duplicates != 0 || sum.Rejected != 0 {
+			t.Errorf("got %+v, want 1200 published and applied in 3 commands", sum)
 		}
-		if n := e.count(t, `SELECT count(*) FROM events`); n != 2500 {
-			t.Errorf("got %d events, want 2500", n)
+		if n := e.count(t, `SELECT count(*) FROM events`); n != 1200 {
+			t.Errorf("got %d events, want 1200", n)
 		}
 		if n := e.count(t, `SELECT count(*) FROM event_accessibility WHERE cardinality(constraint_ids) > 0`); n == 0 {
 			t.Errorf("got no event with a yes answer, want some")
@@ -115,18 +115,18 @@ func TestRun(t *testing.T) {
 	t.Run("RepeatedImportChangesNothing", func(t *testing.T) {
 		e := newEnv(t)
 		var in bytes.Buffer
-		if err := Generate(&in, 1200); err != nil {
+		if err := Generate(&in, 600); err != nil {
 			t.Fatal(err)
 		}
 		data := in.Bytes()
-		if _, err := eventimport.Run(context.Background(), bytes.NewReader(data), e.log, e.rep, eventimport.Options{Batch: 500, Log: quiet()}); err != nil {
+		if _, err := eventimport.Run(context.Background(), bytes.NewReader(data), e.log, e.rep, eventimport.Options{Batch: 200, Log: quiet()}); err != nil {
 			t.Fatal(err)
 		}
 		before, err := e.log.LastSeq(context.Background())
 		if err != nil {
 			t.Fatal(err)
 		}
-		sum, err := eventimport.Run(context.Background(), bytes.NewReader(data), e.log, e.rep, eventimport.Options{Batch: 500, Log: quiet()})
+		sum, err := eventimport.Run(context.Background(), bytes.NewReader(data), e.log, e.rep, eventimport.Options{Batch: 200, Log: quiet()})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -134,8 +134,8 @@ func TestRun(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if sum.Duplicates != 1200 || after != before {
-			t.Errorf("got %d duplicates, last sequence %d -> %d; want 1200 and unchanged", sum.Duplicates, before, after)
+		if sum.Duplicates != 600 || after != before {
+			t.Errorf("got %d duplicates, last sequence %d -> %d; want 600 and unchanged", sum.Duplicates, before, after)
 		}
 		if n := e.count(t, `SELECT count(*) FROM writelog_outcomes`); n != 3 {
 			t.Errorf("got %d outcomes, want 3", n)

@@ -121,7 +121,7 @@ func TestNATSRestartDuringImport(t *testing.T) {
 	}
 	rep := writelog.NewReplica(l, pool, "primary", commands.Handlers(vocab), quiet())
 
-	const events, batch = 3000, 100
+	const events, batch = 1500, 50
 	var in bytes.Buffer
 	if err := Generate(&in, events); err != nil {
 		t.Fatal(err)
