@@ -267,13 +267,14 @@ func checkGoMod(t *testing.T, path string) {
 	}
 }
 
-// goCmd runs go in dir with the environment of an offline build that shares this machine's
-// module and build caches.
+// goCmd runs go in dir offline, sharing this machine's module and build caches. -trimpath
+// (which the image build uses too) makes the compiled packages independent of the context's
+// temporary path, so every context after the first is mostly cache hits.
 func goCmd(t *testing.T, dir string, env []string, args ...string) string {
 	t.Helper()
 	cmd := exec.Command("go", args...)
 	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "GOFLAGS=-mod=mod -buildvcs=false", "GOPROXY=off", "GOWORK=off", "CGO_ENABLED=0")
+	cmd.Env = append(os.Environ(), "GOFLAGS=-mod=mod -buildvcs=false -trimpath", "GOPROXY=off", "GOWORK=off", "CGO_ENABLED=0")
 	cmd.Env = append(cmd.Env, env...)
 	out, err := cmd.CombinedOutput()
 	if err != nil {
@@ -288,7 +289,7 @@ func goCmd(t *testing.T, dir string, env []string, args ...string) string {
 // with its tests.
 func TestBuildContexts(t *testing.T) {
 	s := repository(t)
-	for _, f := range s.Functions {
+	for i, f := range s.Functions {
 		t.Run(f.Name, func(t *testing.T) {
 			start := time.Now()
 			ctx := filepath.Join(t.TempDir(), f.Name)
@@ -305,13 +306,46 @@ func TestBuildContexts(t *testing.T) {
 			if err := os.WriteFile(filepath.Join(ctx, "go.sum"), sum, 0o644); err != nil {
 				t.Fatal(err)
 			}
-			goCmd(t, ctx, nil, "build", "-trimpath", "-ldflags", "-s -w", "-o", "handler", ".")
+			goCmd(t, ctx, nil, "build", "-ldflags", "-s -w", "-o", "handler", ".")
 			checkStatic(t, filepath.Join(ctx, "handler"))
 			goCmd(t, ctx, nil, "vet", ".")
 			goCmd(t, filepath.Join(ctx, "function"), nil, "vet", ".")
+			if i == 0 {
+				imageTestSteps(t, ctx)
+			}
 			t.Logf("%s: built and vetted in %s", f.Name, time.Since(start).Round(time.Millisecond))
 		})
 	}
+}
+
+// imageTestSteps runs, in the context ctx of the first function, the tests the image build
+// runs (the module's, inside function/), as the image build sees them: services optional and
+// none reachable, no minio binary. The shared packages are the same in every context, so once
+// is enough. It also runs the entrypoint's own tests at the context root.
+func imageTestSteps(t *testing.T, ctx string) {
+	t.Helper()
+	goBin, err := exec.LookPath("go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cache := strings.TrimSpace(goCmd(t, ctx, nil, "env", "GOMODCACHE"))
+	buildCache := strings.TrimSpace(goCmd(t, ctx, nil, "env", "GOCACHE"))
+	image := []string{
+		"DOSTUPNO_SERVICES_OPTIONAL=1",
+		"TEST_DATABASE_URL=postgres://postgres@127.0.0.1:1/postgres?sslmode=disable",
+		"TEST_NATS_URL=nats://127.0.0.1:1",
+		"TEST_S3_ENDPOINT=",
+		"GOPATH=" + t.TempDir(), // no GOPATH/bin/minio
+		"GOMODCACHE=" + cache,
+		"GOCACHE=" + buildCache,
+		"PATH=" + filepath.Dir(goBin) + ":/usr/bin:/bin",
+	}
+	if _, err := exec.LookPath("/usr/bin/minio"); err == nil {
+		t.Log("a minio binary in /usr/bin: the S3 tests will run instead of skipping")
+	}
+	out := goCmd(t, filepath.Join(ctx, "function"), image, "test", "./...")
+	t.Logf("image test step:\n%s", out)
+	goCmd(t, ctx, nil, "test", ".")
 }
 
 // unformatted lists the Go files of dir that gofmt would change.
