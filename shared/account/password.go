@@ -41,6 +41,19 @@ const (
 // b64 is the PHC string's base64: standard alphabet, no padding.
 var b64 = base64.RawStdEncoding
 
+// MaxConcurrentHashes bounds the argon2id computations running at once in a process: each
+// holds Params.Memory (19 MiB), so a burst of logins queues instead of exhausting a function's
+// memory limit (4 × 19 MiB stays well inside 256 MiB).
+const MaxConcurrentHashes = 4
+
+var hashSlots = make(chan struct{}, MaxConcurrentHashes)
+
+func idKey(pw, salt []byte, p Params, keyLen uint32) []byte {
+	hashSlots <- struct{}{}
+	defer func() { <-hashSlots }()
+	return argon2.IDKey(pw, salt, p.Time, p.Memory, p.Threads, keyLen)
+}
+
 // HashPassword hashes pw with p and returns the PHC string
 // $argon2id$v=19$m=<KiB>,t=<iterations>,p=<lanes>$<salt>$<hash>.
 func HashPassword(pw string, p Params) (string, error) {
@@ -48,7 +61,7 @@ func HashPassword(pw string, p Params) (string, error) {
 	if _, err := rand.Read(salt); err != nil {
 		return "", fmt.Errorf("salt: %w", err)
 	}
-	key := argon2.IDKey([]byte(pw), salt, p.Time, p.Memory, p.Threads, uint32(p.KeyLen))
+	key := idKey([]byte(pw), salt, p, uint32(p.KeyLen))
 	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s", argon2.Version, p.Memory, p.Time, p.Threads, b64.EncodeToString(salt), b64.EncodeToString(key)), nil
 }
 
@@ -97,7 +110,7 @@ func VerifyPassword(pw, hash string) (ok, rehash bool, err error) {
 	if err != nil {
 		return false, false, fmt.Errorf("stored password hash: %w", err)
 	}
-	key := argon2.IDKey([]byte(pw), ph.salt, ph.p.Time, ph.p.Memory, ph.p.Threads, uint32(len(ph.key)))
+	key := idKey([]byte(pw), ph.salt, ph.p, uint32(len(ph.key)))
 	ok = subtle.ConstantTimeCompare(key, ph.key) == 1
 	return ok, ph.p != Hashing, nil
 }
