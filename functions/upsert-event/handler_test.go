@@ -211,7 +211,9 @@ func TestUpsertRefuses(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer resp.Body.Close()
-			var e struct{ Error struct{ Code, Field, Message string } }
+			var e struct {
+				Error struct{ Code, Field, Message string }
+			}
 			if err := json.NewDecoder(resp.Body).Decode(&e); err != nil {
 				t.Fatal(err)
 			}
