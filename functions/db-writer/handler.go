@@ -107,7 +107,10 @@ func (s *server) apply(w http.ResponseWriter, r *http.Request) {
 	}
 	n, err := rep.ApplyPending(ctx)
 	if err != nil && ctx.Err() == nil {
-		httpjson.Error(w, r, s.deps.Log, apperr.Wrap(err, "apply pending to %s", rep.Name()))
+		// NATS or Postgres is restarting, or a command cannot be applied yet: the
+		// connector rings again, and the next call resumes where this one stopped.
+		httpjson.Error(w, r, s.deps.Log, &apperr.Error{Code: apperr.Unavailable, Message: "pending commands cannot be applied now; try again later",
+			RetryAfter: 5 * time.Second, Err: fmt.Errorf("apply pending to %s: %w", rep.Name(), err)})
 		return
 	}
 	// Out of budget is not a failure: what was committed stays, and the next call goes on.

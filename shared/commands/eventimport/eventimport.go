@@ -411,10 +411,18 @@ func (im *importer) drain(ctx context.Context) error {
 }
 
 // applyLoop applies the primary copy while the import runs, and counts what was applied.
+// It also rings the doorbell about every second, so the other copies follow.
 func (im *importer) applyLoop(ctx context.Context) {
 	t := time.NewTicker(50 * time.Millisecond)
 	defer t.Stop()
+	var rung time.Time
 	for {
+		if time.Since(rung) > time.Second {
+			if err := im.log.Ring(ctx); err != nil {
+				im.opt.Log.Warn("ring doorbell", "err", err)
+			}
+			rung = time.Now()
+		}
 		n, err := im.rep.ApplyPending(ctx)
 		if ctx.Err() != nil {
 			return
