@@ -132,6 +132,12 @@ func up(ctx context.Context, o upOptions) (err error) {
 			}
 		})
 		cfg.DatabaseURL = pg.URL
+		if pg.Restarted {
+			say("postgres: stopped the cluster an earlier run left running")
+		}
+		if pg.Moved != "" {
+			say("postgres: %s", pg.Moved)
+		}
 		say("postgres: DATABASE_URL is not set: started a private PostgreSQL %s cluster (running as %s) at %s, data in %s", pg.Version, pg.User, pg.URL, pg.Dir)
 	} else {
 		say("postgres: DATABASE_URL=%s", redact(cfg.DatabaseURL))

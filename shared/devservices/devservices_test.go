@@ -106,6 +106,36 @@ func TestPostgresStartsPrivateClusterAndRestarts(t *testing.T) {
 	}
 }
 
+func TestPostgresOutOfReachFolderMovesTheCluster(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("only root runs PostgreSQL as another user, who may not reach the folder")
+	}
+	if _, err := FindPostgres(); err != nil {
+		missing(t, err)
+	}
+	closed := t.TempDir() // mode 0700: the postgres user cannot enter it
+	if err := os.Chmod(closed, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	pg, err := StartPostgres(context.Background(), filepath.Join(closed, "postgres"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { pg.Stop(); os.RemoveAll(pg.Dir) })
+	if pg.Moved == "" || strings.HasPrefix(pg.Dir, closed) {
+		t.Fatalf("got cluster in %s (moved: %q), want it moved out of %s", pg.Dir, pg.Moved, closed)
+	}
+	note, err := os.ReadFile(filepath.Join(closed, "postgres", "CLUSTER-LOCATION"))
+	if err != nil || !strings.Contains(string(note), pg.Dir) {
+		t.Fatalf("got note %q (%v), want it to name %s", note, err, pg.Dir)
+	}
+	c, err := pgx.Connect(context.Background(), pg.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Close(context.Background())
+}
+
 func TestPostgresMissingBinariesSaysHowToInstall(t *testing.T) {
 	t.Setenv("PATH", t.TempDir())
 	_, err := findPostgres(filepath.Join(t.TempDir(), "*", "bin"))

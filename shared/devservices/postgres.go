@@ -3,6 +3,8 @@ package devservices
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -29,6 +31,11 @@ type Postgres struct {
 	Dir     string // the cluster's folder: data/, run/ (socket), postgres.log
 	Version string // major version of the binaries, e.g. "15"
 	User    string // the system user the server runs as
+	// Moved says why the cluster is not under the folder asked for, and where it is ("" when
+	// it is there).
+	Moved string
+	// Restarted is true when a server left running by an earlier run was stopped first.
+	Restarted bool
 
 	bin  string
 	cred *syscall.Credential
@@ -118,17 +125,34 @@ func StartPostgres(ctx context.Context, dir string) (*Postgres, error) {
 		return nil, err
 	}
 	p := &Postgres{Dir: dir, bin: bin, cred: cred, User: userName, Version: filepath.Base(filepath.Dir(bin))}
-	data, run := filepath.Join(dir, "data"), filepath.Join(dir, "run")
-	for _, d := range []string{dir, run} {
+	if cred != nil {
+		if err := searchable(filepath.Dir(dir), int(cred.Uid)); err != nil {
+			// Under a folder the server's user cannot enter (root's home, say): keep the
+			// cluster in a folder of its own under /var/tmp, named after dir, and leave a
+			// pointer to it in dir.
+			sum := sha256.Sum256([]byte(dir))
+			p.Dir = filepath.Join(varTmp(), "dostupno-postgres-"+hex.EncodeToString(sum[:6]))
+			p.Moved = fmt.Sprintf("%v; the cluster lives in %s instead", err, p.Dir)
+			if err := os.MkdirAll(dir, 0o755); err != nil {
+				return nil, err
+			}
+			note := "The PostgreSQL cluster of this folder lives in " + p.Dir + "\n(the user " + userName + " that runs it cannot enter this folder).\n"
+			if err := os.WriteFile(filepath.Join(dir, "CLUSTER-LOCATION"), []byte(note), 0o644); err != nil {
+				return nil, err
+			}
+		}
+	}
+	data, run := filepath.Join(p.Dir, "data"), filepath.Join(p.Dir, "run")
+	for _, d := range []string{p.Dir, run} {
 		if err := os.MkdirAll(d, 0o700); err != nil {
 			return nil, err
 		}
 	}
 	if cred != nil {
-		if err := chownTree(dir, int(cred.Uid), int(cred.Gid)); err != nil {
+		if err := chownTree(p.Dir, int(cred.Uid), int(cred.Gid)); err != nil {
 			return nil, err
 		}
-		if err := searchable(filepath.Dir(dir), int(cred.Uid)); err != nil {
+		if err := searchable(filepath.Dir(p.Dir), int(cred.Uid)); err != nil {
 			return nil, err
 		}
 	}
@@ -143,6 +167,7 @@ func StartPostgres(ctx context.Context, dir string) (*Postgres, error) {
 		if err := p.pgctl(ctx, "stop", "-D", data, "-m", "fast", "-w", "-t", "60"); err != nil {
 			return nil, fmt.Errorf("stop the cluster left running in %s: %w", data, err)
 		}
+		p.Restarted = true
 	}
 	if p.Port, err = FreePort(); err != nil {
 		return nil, err
@@ -152,8 +177,9 @@ func StartPostgres(ctx context.Context, dir string) (*Postgres, error) {
 		sock = ""
 	}
 	opts := fmt.Sprintf("-p %d -c listen_addresses=127.0.0.1 -k %s", p.Port, shellQuote(sock))
-	if err := p.pgctl(ctx, "start", "-D", data, "-l", filepath.Join(dir, "postgres.log"), "-w", "-t", "60", "-o", opts); err != nil {
-		return nil, fmt.Errorf("start PostgreSQL in %s: %w%s", data, err, tail(filepath.Join(dir, "postgres.log")))
+	logPath := filepath.Join(p.Dir, "postgres.log")
+	if err := p.pgctl(ctx, "start", "-D", data, "-l", logPath, "-w", "-t", "60", "-o", opts); err != nil {
+		return nil, fmt.Errorf("start PostgreSQL in %s: %w%s", data, err, tail(logPath))
 	}
 	p.URL = fmt.Sprintf("postgres://postgres@127.0.0.1:%d/%s?sslmode=disable", p.Port, PostgresDatabase)
 	if err := p.createDatabase(ctx); err != nil {
@@ -246,6 +272,15 @@ func (p *Postgres) Running() bool {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	return p.pgctl(ctx, "status", "-D", filepath.Join(p.Dir, "data")) == nil
+}
+
+// varTmp is the folder for a cluster moved out of reach: /var/tmp survives reboots where it
+// exists.
+func varTmp() string {
+	if st, err := os.Stat("/var/tmp"); err == nil && st.IsDir() {
+		return "/var/tmp"
+	}
+	return os.TempDir()
 }
 
 func chownTree(root string, uid, gid int) error {
