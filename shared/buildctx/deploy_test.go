@@ -1,0 +1,320 @@
+package buildctx
+
+import (
+	"bytes"
+	"net"
+	"net/url"
+	"os"
+	"path"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+	"go.yaml.in/yaml/v3"
+
+	"github.com/dostupno/dostupno/shared/stack"
+)
+
+// The part of the compose format faasd reads; unknown keys fail the test.
+type composeFile struct {
+	Version  string                    `yaml:"version"`
+	Services map[string]composeService `yaml:"services"`
+}
+
+type composeService struct {
+	Image       string          `yaml:"image"`
+	Command     []string        `yaml:"command"`
+	Environment []string        `yaml:"environment"`
+	Volumes     []composeVolume `yaml:"volumes"`
+	Ports       []string        `yaml:"ports"`
+	CapAdd      []string        `yaml:"cap_add"`
+	DependsOn   []string        `yaml:"depends_on"`
+	User        string          `yaml:"user"`
+}
+
+type composeVolume struct {
+	Type   string `yaml:"type"`
+	Source string `yaml:"source"`
+	Target string `yaml:"target"`
+}
+
+// faasdBridge is the address of faasd's bridge (openfaas0) on the VM: functions reach the
+// services there.
+const faasdBridge = "10.62.0.1"
+
+func (s composeService) env(key string) (string, bool) {
+	for _, kv := range s.Environment {
+		if k, v, _ := strings.Cut(kv, "="); k == key {
+			return v, true
+		}
+	}
+	return "", false
+}
+
+// mounted returns the host source bound at target.
+func (s composeService) mounted(target string) (string, bool) {
+	for _, v := range s.Volumes {
+		if v.Target == target {
+			return v.Source, true
+		}
+	}
+	return "", false
+}
+
+// published lists the host addresses "ip:port" of s.
+func (s composeService) published() []string {
+	var out []string
+	for _, p := range s.Ports {
+		if parts := strings.Split(p, ":"); len(parts) == 3 {
+			out = append(out, parts[0]+":"+parts[1])
+		}
+	}
+	return out
+}
+
+func loadCompose(t *testing.T) composeFile {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(repoRoot, "docker-compose.yml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var c composeFile
+	dec := yaml.NewDecoder(bytes.NewReader(b))
+	dec.KnownFields(true)
+	if err := dec.Decode(&c); err != nil {
+		t.Fatalf("docker-compose.yml: %v", err)
+	}
+	return c
+}
+
+// credentialKey names variables that would hold a credential; only their _FILE form may appear.
+var credentialKey = regexp.MustCompile(`(?i)pass|secret|token|access_key|root_user|api_key`)
+
+func TestCompose(t *testing.T) {
+	repository(t)
+	c := loadCompose(t)
+	for _, name := range []string{"postgres", "nats-jetstream", "minio", "nats-connector", "cron-connector"} {
+		if _, ok := c.Services[name]; !ok {
+			t.Errorf("docker-compose.yml: got no service %s, want one", name)
+		}
+	}
+	for _, name := range []string{"gateway", "nats", "prometheus", "queue-worker", "basic-auth-plugin", "faasd-provider"} {
+		if _, ok := c.Services[name]; ok {
+			t.Errorf("docker-compose.yml: service %s is faasd's own; a second one would replace it", name)
+		}
+	}
+	for name, s := range c.Services {
+		t.Run(name, func(t *testing.T) {
+			if err := checkPinned(s.Image); err != nil {
+				t.Error(err)
+			}
+			for _, p := range s.Ports {
+				parts := strings.Split(p, ":")
+				if len(parts) != 3 || (parts[0] != "127.0.0.1" && parts[0] != faasdBridge) {
+					t.Errorf("port %q: want it bound to 127.0.0.1 or %s (ip:host:container)", p, faasdBridge)
+				}
+			}
+			for _, kv := range s.Environment {
+				k, v, ok := strings.Cut(kv, "=")
+				if !ok {
+					t.Errorf("environment %q: want KEY=value", kv)
+					continue
+				}
+				if credentialKey.MatchString(k) && !strings.HasSuffix(k, "_FILE") && k != "secret_mount_path" && k != "basic_auth" {
+					t.Errorf("environment %s: a credential given literally; use %s_FILE and a file", k, k)
+				}
+				if strings.HasSuffix(k, "_FILE") {
+					if _, ok := s.mounted(v); !ok {
+						t.Errorf("environment %s=%s: no volume is mounted there", k, v)
+					}
+				}
+			}
+			for _, v := range s.Volumes {
+				if v.Type != "bind" || !strings.HasPrefix(v.Source, "/var/lib/faasd/") || path.Clean(v.Source) != v.Source {
+					t.Errorf("volume %+v: want a bind mount from under /var/lib/faasd/", v)
+				}
+			}
+			for _, d := range s.DependsOn {
+				if _, ok := c.Services[d]; !ok && d != "gateway" && d != "nats" {
+					t.Errorf("depends_on %s: no such service here or in faasd", d)
+				}
+			}
+		})
+	}
+
+	pg := c.Services["postgres"]
+	if _, ok := pg.env("POSTGRES_PASSWORD_FILE"); !ok {
+		t.Error("postgres: want POSTGRES_PASSWORD_FILE")
+	}
+	minio := c.Services["minio"]
+	for _, k := range []string{"MINIO_ROOT_USER_FILE", "MINIO_ROOT_PASSWORD_FILE"} {
+		if _, ok := minio.env(k); !ok {
+			t.Errorf("minio: want %s", k)
+		}
+	}
+	for name, port := range map[string]string{"postgres": "5432", "nats-jetstream": "4222", "minio": "9000"} {
+		got := c.Services[name].published()
+		for _, want := range []string{"127.0.0.1:" + port, faasdBridge + ":" + port} {
+			if !slices.Contains(got, want) {
+				t.Errorf("%s: got ports %v, want %s published", name, got, want)
+			}
+		}
+	}
+}
+
+// TestNATSSyncAlways reads the NATS server's configuration the way nats-server does and
+// checks that the server runs JetStream on its data volume and syncs every write to disk.
+func TestNATSSyncAlways(t *testing.T) {
+	repository(t)
+	c := loadCompose(t)
+	n := c.Services["nats-jetstream"]
+	args := strings.Join(n.Command, " ")
+	for _, want := range []string{" -js", " -sd /data", " --config /etc/nats/dostupno.conf"} {
+		if !strings.Contains(args, want) {
+			t.Errorf("nats-jetstream: command %q lacks %q", args, want)
+		}
+	}
+	if src, ok := n.mounted("/data"); !ok || !strings.HasPrefix(src, "/var/lib/faasd/") {
+		t.Errorf("nats-jetstream: got data volume %q, want one under /var/lib/faasd", src)
+	}
+	src, ok := n.mounted("/etc/nats/dostupno.conf")
+	if !ok || filepath.Base(src) != "nats.conf" {
+		t.Fatalf("nats-jetstream: got config mounted from %q, want .../nats.conf (deploy/nats.conf)", src)
+	}
+	opts, err := server.ProcessConfigFile(filepath.Join(repoRoot, "deploy", "nats.conf"))
+	if err != nil {
+		t.Fatalf("deploy/nats.conf: %v", err)
+	}
+	if !opts.SyncAlways {
+		t.Fatal("deploy/nats.conf: got sync_interval not always, want jetstream { sync_interval: always }")
+	}
+}
+
+// TestStackDeployment checks stack.yml against the conventions of the deployment and against
+// docker-compose.yml: pinned images, secrets, limits and timeouts within faasd's gateway
+// timeout (60 s), the connectors' annotations served by the connectors, and service addresses
+// that docker-compose.yml publishes on faasd's bridge.
+func TestStackDeployment(t *testing.T) {
+	s := repository(t)
+	c := loadCompose(t)
+	nc := c.Services["nats-connector"]
+	topics, _ := nc.env("topics")
+	delim, _ := nc.env("topic_delimiter")
+	if delim == "" {
+		delim = ","
+	}
+	broker, _ := nc.env("broker_host")
+	if _, ok := c.Services[broker]; !ok || broker == "nats" {
+		t.Errorf("nats-connector: got broker_host %q, want the JetStream server of this file", broker)
+	}
+	for _, name := range []string{"nats-connector", "cron-connector"} {
+		if u, _ := c.Services[name].env("gateway_url"); u != "http://gateway:8080" {
+			t.Errorf("%s: got gateway_url %q, want http://gateway:8080", name, u)
+		}
+	}
+	published := map[string]bool{}
+	for _, svc := range c.Services {
+		for _, p := range svc.published() {
+			published[p] = true
+		}
+	}
+	if s.Functions[0].Name != "search-events" {
+		t.Errorf("got first function %s, want search-events", s.Functions[0].Name)
+	}
+	for _, f := range s.Functions {
+		t.Run(f.Name, func(t *testing.T) {
+			if err := checkPinned(f.Image); err != nil {
+				t.Error(err)
+			}
+			if _, ok := s.Function(f.Name); !ok || f.Lang != "dostupno-go" {
+				t.Errorf("got lang %q, want dostupno-go", f.Lang)
+			}
+			for _, want := range []string{"jwt-secret", "s3-access-key", "s3-secret-key"} {
+				if !slices.Contains(f.Secrets, want) {
+					t.Errorf("got secrets %v, want %s among them", f.Secrets, want)
+				}
+			}
+			if f.Limits["memory"] == "" {
+				t.Error("got no memory limit, want one")
+			}
+			for _, k := range []string{"read_timeout", "write_timeout", "exec_timeout"} {
+				d, err := time.ParseDuration(f.Environment[k])
+				if err != nil || d <= 0 || d > 60*time.Second {
+					t.Errorf("%s: got %q, want a duration within faasd's 60s gateway timeout", k, f.Environment[k])
+				}
+			}
+			checkServiceURLs(t, f, published)
+			switch topic := f.Annotations["topic"]; {
+			case topic == "cron-function":
+				if _, ok := c.Services["cron-connector"]; !ok {
+					t.Error("cron-function topic but no cron-connector")
+				}
+				if f.Annotations["schedule"] == "" {
+					t.Error("cron-function topic without a schedule")
+				}
+			case topic != "":
+				if !slices.Contains(strings.Split(topics, delim), topic) {
+					t.Errorf("topic %s: nats-connector listens on %q only", topic, topics)
+				}
+			}
+		})
+	}
+	want := map[string]map[string]string{
+		"cache-snapshot": {"topic": "cron-function", "schedule": "*/5 * * * *"},
+		"db-writer":      {"topic": "dostupno.doorbell"},
+	}
+	for name, ann := range want {
+		f, ok := s.Function(name)
+		if !ok {
+			t.Errorf("stack.yml: got no function %s, want one", name)
+			continue
+		}
+		for k, v := range ann {
+			if f.Annotations[k] != v {
+				t.Errorf("%s: got annotation %s=%q, want %q", name, k, f.Annotations[k], v)
+			}
+		}
+	}
+}
+
+// checkServiceURLs checks that the services f is pointed at are published on faasd's bridge,
+// and that a Postgres password comes from a secret file of f.
+func checkServiceURLs(t *testing.T, f stack.Function, published map[string]bool) {
+	t.Helper()
+	addr := func(variable, raw string) string {
+		if !strings.Contains(raw, "://") {
+			return raw
+		}
+		u, err := url.Parse(raw)
+		if err != nil {
+			t.Errorf("%s: %v", variable, err)
+			return ""
+		}
+		if u.User != nil {
+			if _, has := u.User.Password(); has {
+				t.Errorf("%s: got a password in the URL, want it from a secret (passfile)", variable)
+			}
+		}
+		if pf := u.Query().Get("passfile"); pf != "" && !slices.Contains(f.Secrets, filepath.Base(pf)) {
+			t.Errorf("%s: passfile %s is not one of the function's secrets %v", variable, pf, f.Secrets)
+		}
+		return u.Host
+	}
+	for _, variable := range []string{"DATABASE_URL", "DATABASE_READ_URL", "NATS_URL", "S3_ENDPOINT"} {
+		raw := f.Environment[variable]
+		if raw == "" {
+			if variable != "DATABASE_READ_URL" {
+				t.Errorf("got no %s, want one", variable)
+			}
+			continue
+		}
+		host := addr(variable, raw)
+		if h, _, err := net.SplitHostPort(host); err != nil || h != faasdBridge || !published[host] {
+			t.Errorf("%s: got %s, want an address docker-compose.yml publishes on %s", variable, host, faasdBridge)
+		}
+	}
+}
