@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -152,7 +153,8 @@ func (rt *Router) notFound(w http.ResponseWriter, r *http.Request, name string) 
 }
 
 // prepare turns r into the request the function sees: path rewritten, query kept, the
-// gateway's X-Call-Id (kept when the caller sent one) and X-Start-Time added; w gets both.
+// gateway's X-Call-Id (kept when the caller sent one), X-Start-Time and X-Forwarded-For added;
+// w gets the first two.
 func prepare(w http.ResponseWriter, r *http.Request, path string, start time.Time) *http.Request {
 	r2 := r.Clone(r.Context())
 	u := *r.URL
@@ -168,6 +170,17 @@ func prepare(w http.ResponseWriter, r *http.Request, path string, start time.Tim
 	if id == "" {
 		id = uuid.NewString()
 		r2.Header.Set("X-Call-Id", id)
+	}
+	// As the gateway's reverse proxy does: the client's address appended to X-Forwarded-For,
+	// the host it asked for in X-Forwarded-Host.
+	if host, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
+		if prior := r.Header.Values("X-Forwarded-For"); len(prior) > 0 {
+			host = strings.Join(prior, ", ") + ", " + host
+		}
+		r2.Header.Set("X-Forwarded-For", host)
+	}
+	if r2.Header.Get("X-Forwarded-Host") == "" && r.Host != "" {
+		r2.Header.Set("X-Forwarded-Host", r.Host)
 	}
 	started := strconv.FormatInt(start.UnixNano(), 10)
 	r2.Header.Set("X-Start-Time", started)

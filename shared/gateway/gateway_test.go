@@ -34,6 +34,7 @@ type seen struct {
 	Connector   string `json:"connector"`
 	Body        string `json:"body"`
 	Deadline    bool   `json:"deadline"`
+	Forwarded   string `json:"forwarded"`
 }
 
 func echo(calls chan<- seen) http.Handler {
@@ -42,7 +43,8 @@ func echo(calls chan<- seen) http.Handler {
 		_, dl := r.Context().Deadline()
 		s := seen{Method: r.Method, Path: r.URL.Path, EscapedPath: r.URL.EscapedPath(), RawQuery: r.URL.RawQuery,
 			CallID: r.Header.Get("X-Call-Id"), StartTime: r.Header.Get("X-Start-Time"),
-			Topic: r.Header.Get("X-Topic"), Connector: r.Header.Get("X-Connector"), Body: string(b), Deadline: dl}
+			Topic: r.Header.Get("X-Topic"), Connector: r.Header.Get("X-Connector"), Body: string(b), Deadline: dl,
+			Forwarded: r.Header.Get("X-Forwarded-For")}
 		if calls != nil {
 			calls <- s
 		}
@@ -143,6 +145,22 @@ func TestRouterAddsCallIDAndStartTime(t *testing.T) {
 		}
 		if resp.Header.Get("X-Start-Time") != s.StartTime || resp.Header.Get("X-Duration-Seconds") == "" {
 			t.Fatalf("got answer headers %v, want X-Start-Time and X-Duration-Seconds", resp.Header)
+		}
+	})
+	t.Run("ForwardedFor", func(t *testing.T) {
+		for prior, want := range map[string]string{"": "127.0.0.1", "203.0.113.7": "203.0.113.7, 127.0.0.1"} {
+			h := http.Header{}
+			if prior != "" {
+				h.Set("X-Forwarded-For", prior)
+			}
+			_, b := get(t, srv.URL+"/function/echo", h)
+			var s seen
+			if err := json.Unmarshal(b, &s); err != nil {
+				t.Fatal(err)
+			}
+			if s.Forwarded != want {
+				t.Fatalf("got X-Forwarded-For %q, want %q", s.Forwarded, want)
+			}
 		}
 	})
 	t.Run("Kept", func(t *testing.T) {
