@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"net/url"
@@ -224,8 +225,9 @@ func up(ctx context.Context, o upOptions) (err error) {
 	for _, s := range cr.Scheduled {
 		say("cron: %s", s)
 	}
-	for topic, names := range nconn.Topics {
-		say("nats connector: %s -> %s", topic, strings.Join(names, ", "))
+	topics := slices.Sorted(maps.Keys(nconn.Topics))
+	for _, topic := range topics {
+		say("nats connector: %s -> %s", topic, strings.Join(nconn.Topics[topic], ", "))
 	}
 	addr := ln.Addr().String()
 	say("serving %d functions at http://%s/function/<name> (GET /system/functions lists them, GET /healthz); Ctrl-C stops", len(fns), addr)
