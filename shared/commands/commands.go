@@ -5,10 +5,13 @@ package commands
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sort"
+	"strings"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/dostupno/dostupno/shared/account"
 	"github.com/dostupno/dostupno/shared/apperr"
@@ -42,9 +45,14 @@ type EventUpsertResult struct {
 }
 
 // EventUpsert applies an "event.upsert" command: its payload is a JSON array of catalog.Event,
-// written last-writer-wins with version = the command's sequence and updated_at = its time.
-// An invalid event rejects the whole command (the publisher validated it; this keeps every
-// copy's answer alike even if one did not).
+// normalised and validated by the publisher, written last-writer-wins with version = the
+// command's sequence and updated_at = its time.
+//
+// The handler does not validate again: a command admitted to the log is applied as it is, so
+// that a copy replaying old commands with newer validation rules reaches the same state as the
+// copies that applied them long ago. What the schema refuses (a check or foreign-key
+// violation, a value out of range: SQLSTATE classes 22 and 23) rejects the whole command,
+// which every copy decides alike because they hold the same schema and state.
 func EventUpsert(vocab *catalog.Vocabulary) writelog.Handler {
 	return func(ctx context.Context, tx pgx.Tx, seq uint64, cmd writelog.Command) (writelog.Outcome, error) {
 		var events []catalog.Event
@@ -52,15 +60,12 @@ func EventUpsert(vocab *catalog.Vocabulary) writelog.Handler {
 			return writelog.Outcome{Status: writelog.Failed, Code: apperr.InvalidArgument,
 				Message: "event.upsert payload is not a list of events: " + err.Error()}, nil
 		}
-		for i := range events {
-			events[i].Normalize()
-			if err := events[i].Validate(); err != nil {
-				e := apperr.As(err)
-				return writelog.Outcome{Status: writelog.Rejected, Code: e.Code,
-					Message: fmt.Sprintf("event %d: %s", events[i].ID, e.Message)}, nil
-			}
-		}
 		changed, err := catalog.UpsertEvents(ctx, tx, vocab, int64(seq), cmd.At, events)
+		var pg *pgconn.PgError
+		if errors.As(err, &pg) && (strings.HasPrefix(pg.Code, "22") || strings.HasPrefix(pg.Code, "23")) {
+			return writelog.Outcome{Status: writelog.Rejected, Code: apperr.InvalidArgument,
+				Message: fmt.Sprintf("the events do not fit the catalog: %s (%s)", pg.Message, pg.Code)}, nil
+		}
 		if err != nil {
 			return writelog.Outcome{}, err
 		}
