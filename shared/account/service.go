@@ -151,9 +151,10 @@ func unavailable(err error) error {
 }
 
 // Login checks email and password and returns a session. An unknown email and a wrong password
-// get the same error after the same work (a hash is verified either way). Failures are counted
-// per email and per client address addr; past the limits the answer is rate_limited with the
-// time until the oldest counted failure leaves the window. A success clears the email's count.
+// get the same error after the same work (a hash is verified either way). Attempts are counted
+// per email (a success clears the count) and failures per client address addr; past the
+// limits the answer is rate_limited with the time until the oldest counted one leaves the
+// window.
 func (s *Service) Login(ctx context.Context, email, password, addr string) (Session, error) {
 	switch {
 	case email == "":
@@ -168,17 +169,17 @@ func (s *Service) Login(ctx context.Context, email, password, addr string) (Sess
 	key := EmailKey(email)
 	emailLimit, addrLimit := s.limits()
 	emailKey, addrKey := throttle.Key("email", key), throttle.Key("addr", addr)
-	for _, c := range []struct {
-		key   string
-		limit int
-	}{{addrKey, addrLimit}, {emailKey, emailLimit}} {
-		retry, err := s.Throttle.Check(ctx, c.key, c.limit)
-		if err != nil {
-			return Session{}, unavailable(err)
-		}
-		if retry > 0 {
-			return Session{}, throttled(retry)
-		}
+	// The address limit is coarse (checked, counted after a failure); the email's attempt is
+	// taken before the password is checked, so parallel guesses cannot overrun its limit.
+	retry, err := s.Throttle.Check(ctx, addrKey, addrLimit)
+	if err == nil && retry == 0 {
+		retry, err = s.Throttle.Take(ctx, emailKey, emailLimit)
+	}
+	if err != nil {
+		return Session{}, unavailable(err)
+	}
+	if retry > 0 {
+		return Session{}, throttled(retry)
 	}
 	u, found, err := s.lookup(ctx, key)
 	if err != nil {
@@ -193,13 +194,8 @@ func (s *Service) Login(ctx context.Context, email, password, addr string) (Sess
 		VerifyDummy(password)
 	}
 	if !ok {
-		for _, c := range []struct {
-			key   string
-			limit int
-		}{{emailKey, emailLimit}, {addrKey, addrLimit}} {
-			if err := s.Throttle.Fail(ctx, c.key, c.limit); err != nil {
-				return Session{}, unavailable(err)
-			}
+		if err := s.Throttle.Fail(ctx, addrKey, addrLimit); err != nil {
+			return Session{}, unavailable(err)
 		}
 		return Session{}, errLogin
 	}

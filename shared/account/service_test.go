@@ -358,3 +358,27 @@ func TestCreateAdmin(t *testing.T) {
 		t.Fatalf("got role %q (%v), want the registered user promoted", role, err)
 	}
 }
+
+// A burst of parallel guesses gets no more tries than sequential ones.
+func TestLoginThrottleParallelBurst(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ctx := context.Background()
+	if _, err := e.svc.Register(ctx, registration("burst@example.ru")); err != nil {
+		t.Fatal(err)
+	}
+	results := make(chan apperr.Code, 12)
+	for i := 0; i < 12; i++ {
+		go func() {
+			_, err := e.svc.Login(ctx, "burst@example.ru", "wrong password", "192.0.2.9")
+			results <- apperr.CodeOf(err)
+		}()
+	}
+	got := map[apperr.Code]int{}
+	for i := 0; i < 12; i++ {
+		got[<-results]++
+	}
+	if got[apperr.Unauthenticated] != MaxEmailFailures || got[apperr.RateLimited] != 12-MaxEmailFailures {
+		t.Fatalf("got %v, want %d unauthenticated and the rest rate_limited", got, MaxEmailFailures)
+	}
+}

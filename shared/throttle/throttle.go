@@ -100,30 +100,54 @@ func (t *Throttle) Check(ctx context.Context, key string, limit int) (time.Durat
 		return 0, err
 	}
 	now := t.now()
-	r := t.recent(s, now)
+	return t.retryAfter(t.recent(s, now), limit, now), nil
+}
+
+// retryAfter is how long failures r keep a key throttled under limit: until the limit-th
+// latest leaves the window (0 when fewer than limit).
+func (t *Throttle) retryAfter(r []int64, limit int, now time.Time) time.Duration {
 	if len(r) < limit {
-		return 0, nil
+		return 0
 	}
-	// The limit-th latest failure leaving the window lifts the throttle.
 	until := time.UnixMilli(r[len(r)-limit]).Add(t.window)
-	return max(until.Sub(now), time.Second), nil
+	return max(until.Sub(now), time.Second)
 }
 
 // Fail records one failure for key, keeping the latest limit.
 func (t *Throttle) Fail(ctx context.Context, key string, limit int) error {
+	_, err := t.record(ctx, key, limit, false)
+	return err
+}
+
+// Take counts an attempt for key before it is made, unless key is throttled, in which case
+// nothing is recorded and the wait is returned. Check-then-Fail lets a burst of parallel
+// attempts all pass the check; Take decides each attempt atomically (compare-and-set on the
+// key), so at most limit attempts per window get through however many run at once. The
+// caller Resets the key after a success.
+func (t *Throttle) Take(ctx context.Context, key string, limit int) (time.Duration, error) {
+	return t.record(ctx, key, limit, true)
+}
+
+func (t *Throttle) record(ctx context.Context, key string, limit int, onlyUnder bool) (time.Duration, error) {
 	for attempt := 0; ; attempt++ {
 		s, err := t.load(ctx, key)
 		if err != nil {
-			return err
+			return 0, err
 		}
 		now := t.now()
-		r := append(t.recent(s, now), now.UnixMilli())
+		r := t.recent(s, now)
+		if onlyUnder {
+			if wait := t.retryAfter(r, limit, now); wait > 0 {
+				return wait, nil
+			}
+		}
+		r = append(r, now.UnixMilli())
 		if len(r) > limit {
 			r = r[len(r)-limit:]
 		}
 		b, err := json.Marshal(r)
 		if err != nil {
-			return fmt.Errorf("throttle encode: %w", err)
+			return 0, fmt.Errorf("throttle encode: %w", err)
 		}
 		if s.rev == 0 {
 			_, err = t.kv.Create(ctx, key, b)
@@ -131,19 +155,19 @@ func (t *Throttle) Fail(ctx context.Context, key string, limit int) error {
 			_, err = t.kv.Update(ctx, key, b, s.rev)
 		}
 		if err == nil {
-			return nil
+			return 0, nil
 		}
 		// Another instance wrote the key in between: read it again and retry, after a short
 		// random pause so that contenders spread out.
 		if attempt < 20 && conflict(err) {
 			select {
 			case <-ctx.Done():
-				return fmt.Errorf("throttle record %s: %w", key, ctx.Err())
+				return 0, fmt.Errorf("throttle record %s: %w", key, ctx.Err())
 			case <-time.After(time.Duration(rand.IntN(2*(attempt+1))) * time.Millisecond):
 			}
 			continue
 		}
-		return fmt.Errorf("throttle record %s: %w", key, err)
+		return 0, fmt.Errorf("throttle record %s: %w", key, err)
 	}
 }
 

@@ -108,3 +108,53 @@ func TestConcurrentFailuresCounted(t *testing.T) {
 		t.Fatalf("got throttled at limit 21 (%v), want exactly 20 counted", got)
 	}
 }
+
+// A burst of parallel attempts through Take lets exactly the limit through.
+func TestTakeAtomic(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	a, env := open(t)
+	b, err := Open(ctx, env.JS, env.Namespace)
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := Key("email", "burst@example.ru")
+	var (
+		wg      sync.WaitGroup
+		mu      sync.Mutex
+		through int
+	)
+	for i := 0; i < 20; i++ {
+		th := a
+		if i%2 == 1 {
+			th = b
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			wait, err := th.Take(ctx, key, 5)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			if wait == 0 {
+				mu.Lock()
+				through++
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	if through != 5 {
+		t.Fatalf("got %d attempts through, want 5", through)
+	}
+	if wait, _ := a.Check(ctx, key, 5); wait <= 0 || wait > Window {
+		t.Fatalf("got wait %v, want throttled within the window", wait)
+	}
+	if err := a.Reset(ctx, key); err != nil {
+		t.Fatal(err)
+	}
+	if wait, err := a.Take(ctx, key, 5); err != nil || wait != 0 {
+		t.Fatalf("after reset: got %v %v, want through", wait, err)
+	}
+}
