@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -196,5 +197,57 @@ func TestKey(t *testing.T) {
 	}
 	if _, _, err := ParseKey("nokind"); err == nil {
 		t.Fatal("got nil error for a key without kind, want one")
+	}
+}
+
+// TestConcurrentUseKeepsCounts runs every operation at once, then checks that the byte count
+// matches the entries held and the bounds held.
+func TestConcurrentUseKeepsCounts(t *testing.T) {
+	c := New(Bounds{Entries: 300, Bytes: 200 << 10, TTL: time.Minute})
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	for g := 0; g < 4; g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; ; i++ {
+				select {
+				case <-done:
+					return
+				default:
+				}
+				key := fmt.Sprint(g, "-", i%500)
+				switch i % 7 {
+				case 0:
+					c.Apply(changefeed.Change{Events: []changefeed.Event{{ID: int64(i % 50)}}})
+				case 1:
+					c.Hot(10)
+				case 2:
+					c.Sweep()
+				default:
+					c.Set(key, Entry{Body: make([]byte, i%2000), EventIDs: []int64{int64(i % 50)}, Gen: c.Gen()})
+					c.Get(key)
+				}
+				if i%997 == 0 {
+					c.Suspend()
+					c.Resume()
+				}
+			}
+		}()
+	}
+	time.Sleep(300 * time.Millisecond)
+	close(done)
+	wg.Wait()
+	if c.Len() > 300 || c.Bytes() > 200<<10 {
+		t.Fatalf("got %d entries, %d bytes, want at most 300 and %d", c.Len(), c.Bytes(), 200<<10)
+	}
+	var held int64
+	for _, s := range c.shards {
+		for _, v := range s.c.Items() {
+			held += v.Object.(*item).size
+		}
+	}
+	if got := c.Bytes(); got != held {
+		t.Fatalf("got %d bytes counted, want %d (the entries held)", got, held)
 	}
 }
