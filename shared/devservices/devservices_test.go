@@ -218,7 +218,7 @@ func TestS3ServersStoreObjects(t *testing.T) {
 			if err != nil {
 				missing(t, err)
 			}
-			return StartMinio(bin, dir, ak, sk)
+			return StartMinio(bin, dir, ak, sk, nil)
 		},
 	}
 	for kind, start := range start {

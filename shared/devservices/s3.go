@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -54,8 +55,8 @@ func FindMinio() (string, error) {
 }
 
 // StartMinio runs `bin server` on a free loopback port with its data in dir and the given root
-// keys. The process is killed if this one dies.
-func StartMinio(bin, dir, accessKey, secretKey string) (*S3, error) {
+// keys, its output to logw (discarded when nil). The process is killed if this one dies.
+func StartMinio(bin, dir, accessKey, secretKey string, logw io.Writer) (*S3, error) {
 	port, err := FreePort()
 	if err != nil {
 		return nil, err
@@ -68,11 +69,7 @@ func StartMinio(bin, dir, accessKey, secretKey string) (*S3, error) {
 	cmd.Env = append(os.Environ(), "MINIO_ROOT_USER="+accessKey, "MINIO_ROOT_PASSWORD="+secretKey,
 		"MINIO_BROWSER=off", "MINIO_UPDATE=off", "MINIO_CI_CD=1")
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	out, err := os.OpenFile(dir+".log", os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
-	if err == nil {
-		cmd.Stdout, cmd.Stderr = out, out
-		defer out.Close() // the child holds its own descriptor
-	}
+	cmd.Stdout, cmd.Stderr = logw, logw
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start minio: %w", err)
 	}
@@ -93,7 +90,7 @@ func StartMinio(bin, dir, accessKey, secretKey string) (*S3, error) {
 	for time.Now().Before(deadline) {
 		select {
 		case <-exited:
-			return nil, fmt.Errorf("minio on %s exited at start (see %s.log)", addr, dir)
+			return nil, fmt.Errorf("minio on %s exited at start", addr)
 		default:
 		}
 		// The health probe turns ready before the object layer is; a signed request that
@@ -114,7 +111,17 @@ func StartS3(dir, accessKey, secretKey string) (*S3, error) {
 		return nil, err
 	}
 	if bin, err := FindMinio(); err == nil {
-		return StartMinio(bin, dir, accessKey, secretKey)
+		// Its log beside its data; a file, so that the server never waits on a pipe.
+		logf, err := os.OpenFile(dir+".log", os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+		if err != nil {
+			return nil, err
+		}
+		defer logf.Close() // the child holds its own descriptor
+		s, err := StartMinio(bin, dir, accessKey, secretKey, logf)
+		if err != nil {
+			return nil, fmt.Errorf("%w (its output: %s)", err, logf.Name())
+		}
+		return s, nil
 	}
 	return StartEmbeddedS3(dir, accessKey, secretKey)
 }

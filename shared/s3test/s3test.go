@@ -46,7 +46,7 @@ func FindMinio() (string, error) { return devservices.FindMinio() }
 // Start runs a minio server on a free loopback port with its data in dir, killed when this
 // process dies; stop ends it.
 func Start(bin, dir, user, password string) (srv Server, stop func(), err error) {
-	s, err := devservices.StartMinio(bin, dir, user, password)
+	s, err := devservices.StartMinio(bin, dir, user, password, nil)
 	if err != nil {
 		return Server{}, nil, err
 	}
