@@ -1,0 +1,231 @@
+package apidoc
+
+import (
+	"bytes"
+	"net/http"
+	"os"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/dostupno/dostupno/shared/stack"
+)
+
+func TestDocumentIsValid31(t *testing.T) {
+	doc, err := Document()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if doc.OpenAPI != "3.1.0" || !doc.IsOpenAPI31OrLater() {
+		t.Fatalf("got openapi %q, want 3.1.0", doc.OpenAPI)
+	}
+}
+
+// TestParseRefusesBrokenDocuments shows that the validation behind Document can fail: each
+// case breaks the real document in one place.
+func TestParseRefusesBrokenDocuments(t *testing.T) {
+	tests := []struct{ name, old, new string }{
+		{"ErrDanglingRef", `$ref: "#/components/schemas/SearchPage"`, `$ref: "#/components/schemas/NoSuchPage"`},
+		{"ErrBadType", "    ID:\n      type: integer", "    ID:\n      type: integr"},
+		{"ErrPathParamNotDeclared", "/function/upload-photo/{event_id}:", "/function/upload-photo/{photo_id}:"},
+		{"ErrNoVersion", "openapi: 3.1.0\n", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if !bytes.Contains(YAML, []byte(tt.old)) {
+				t.Fatalf("the document no longer contains %q; update the test", tt.old)
+			}
+			broken := bytes.Replace(YAML, []byte(tt.old), []byte(tt.new), 1)
+			if _, err := parse(broken); err == nil {
+				t.Fatal("got nil error, want the broken document refused")
+			}
+		})
+	}
+}
+
+// TestPathsMatchStack: every function path names a function of stack.yml, every function of
+// stack.yml has paths, and the only other paths are the gateway's own.
+func TestPathsMatchStack(t *testing.T) {
+	b, err := os.ReadFile("../../stack.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := stack.Parse(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ops, err := Operations()
+	if err != nil {
+		t.Fatal(err)
+	}
+	documented := map[string]bool{}
+	for _, op := range ops {
+		switch {
+		case op.Function != "":
+			if _, ok := s.Function(op.Function); !ok {
+				t.Errorf("%s %s: got function %s, want one of stack.yml", op.Method, op.Path, op.Function)
+			}
+			documented[op.Function] = true
+		case op.Path != "/system/functions" && op.Path != "/healthz":
+			t.Errorf("%s %s: neither a function's path nor the gateway's", op.Method, op.Path)
+		}
+	}
+	for _, f := range s.Functions {
+		if !documented[f.Name] {
+			t.Errorf("stack.yml function %s: got no path in openapi.yaml, want its operations", f.Name)
+		}
+	}
+}
+
+// TestOperationsDocumentCommonAnswers: what any function may answer is documented on each of
+// its operations, and every error answer is the envelope.
+func TestOperationsDocumentCommonAnswers(t *testing.T) {
+	doc, err := Document()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ops, err := Operations()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids := map[string]bool{}
+	for _, op := range ops {
+		if op.ID == "" || ids[op.ID] {
+			t.Errorf("%s %s: got operationId %q, want a unique one", op.Method, op.Path, op.ID)
+		}
+		ids[op.ID] = true
+		if op.Function == "" || op.Method == http.MethodOptions {
+			continue
+		}
+		// A token is checked everywhere; the method is checked first; services can be down.
+		for _, want := range []int{401, 405, 500, 503} {
+			if !slices.Contains(op.Statuses, want) {
+				t.Errorf("%s %s: got statuses %v, want %d among them", op.Method, op.Path, op.Statuses, want)
+			}
+		}
+		operation := doc.Paths.Value(op.Path).GetOperation(op.Method)
+		for code, ref := range operation.Responses.Map() {
+			resp := ref.Value
+			if code[0] != '4' && code[0] != '5' {
+				continue
+			}
+			mt := resp.Content.Get("application/json")
+			if mt == nil || mt.Schema == nil || mt.Schema.Ref != "#/components/schemas/Error" {
+				t.Errorf("%s %s %s: want the Error envelope as application/json", op.Method, op.Path, code)
+			}
+			if code == "429" || code == "503" {
+				h := resp.Headers["Retry-After"]
+				if h == nil || !h.Value.Required {
+					t.Errorf("%s %s %s: want a required Retry-After header", op.Method, op.Path, code)
+				}
+			}
+		}
+	}
+}
+
+func jsonHeader(extra ...string) http.Header {
+	h := http.Header{"Content-Type": {"application/json; charset=utf-8"}}
+	for i := 0; i+1 < len(extra); i += 2 {
+		h.Set(extra[i], extra[i+1])
+	}
+	return h
+}
+
+const (
+	summary = `{"id":1,"title":"Орган","category":"concert","city":"moscow","venue":{"id":4,"name":"Дом музыки"},
+		"starts_at":"2026-12-01T16:00:00Z","ends_at":null,"timezone":"Europe/Moscow",
+		"accessibility":["step_free_entrance"],"cover_url":null}`
+	sheet = `{"step_free_entrance":"yes","elevator":"no","wheelchair_seating":"unknown","accessible_toilet":"yes",
+		"accessible_parking":"no","companion_seat":"no","tactile_guidance":"no","braille":"no",
+		"audio_description":"no","tactile_exhibits":"no","guide_dog_allowed":"no","sign_language":"no",
+		"subtitles":"no","hearing_loop":"no","easy_read":"no","relaxed_performance":"no","quiet_space":"no",
+		"photosensitivity_safe":"unknown"}`
+	event = `{"id":7,"title":"Орган","description":"","category":"concert","city":"moscow",
+		"venue":{"id":4,"name":"Дом музыки","address":"","lat":null,"lon":null},
+		"starts_at":"2026-12-01T16:00:00Z","ends_at":null,"timezone":"Europe/Moscow","age_rating":"",
+		"price":null,"accessibility":` + sheet + `,"photos":[],"updated_at":"2026-11-01T10:00:00Z"}`
+	session = `{"user":{"id":"0b8f4f4e-8f9e-4c65-9d43-0c3f6f1a2b3c","email":"a@b.ru","name":"А","needs":[],"role":"user"},
+		"token":"x.y.z","token_type":"Bearer","expires_at":"2026-12-01T16:00:00Z"}`
+	envelope = `{"error":{"code":"invalid_argument","message":"unknown constraint code \"stairs\"","field":"constraints"}}`
+)
+
+func TestValidateResponse(t *testing.T) {
+	tests := []struct {
+		name           string
+		method, target string
+		status         int
+		header         http.Header
+		body           string
+		want           string // "" for no error, else a part of the error
+	}{
+		{"OKSearch", "GET", "/function/search-events?constraints=braille&limit=5", 200, jsonHeader("X-Cache", "miss"),
+			`{"items":[` + summary + `],"next_cursor":"abc","applied_constraints":["braille"]}`, ""},
+		{"OKSearchLastPage", "GET", "/function/search-events", 200, jsonHeader("X-Cache", "hit"),
+			`{"items":[],"next_cursor":null,"applied_constraints":[],"took_ms":3}`, ""},
+		{"OKCatalog", "GET", "/function/search-events/constraints", 200, jsonHeader("X-Cache", "miss"),
+			`{"constraints":[{"code":"braille","title":{"ru":"Шрифт Брайля","en":"Braille"},"groups":["С"]}],
+			"profiles":[{"code":"vision","mgn":"С","title":{"ru":"З","en":"V"},"constraints":["braille"]}],
+			"cities":[{"slug":"moscow","name":"Москва"}],"categories":[]}`, ""},
+		{"OKInvalidArgument", "GET", "/function/search-events?constraints=stairs", 400, jsonHeader("X-Cache", "miss"), envelope, ""},
+		{"OKEventByPath", "GET", "/function/get-event/7", 200, jsonHeader("ETag", `"v1"`, "X-Cache", "miss"), event, ""},
+		{"OKEventByQuery", "GET", "/function/get-event?id=7", 200, jsonHeader("ETag", `"v1"`, "X-Cache", "hit"), event, ""},
+		{"OKNotModified", "GET", "/function/get-event/7", 304, http.Header{"Etag": {`"v1"`}}, "", ""},
+		{"OKRegister", "POST", "/function/register", 201, jsonHeader(), session, ""},
+		{"OKLoginThrottled", "POST", "/function/login", 429, jsonHeader("Retry-After", "60"),
+			`{"error":{"code":"rate_limited","message":"too many attempts"}}`, ""},
+		{"OKUpsertOne", "PUT", "/function/upsert-event", 200, jsonHeader(), `{"id":7,"version":12}`, ""},
+		{"OKUpsertMany", "PUT", "/function/upsert-event", 200, jsonHeader(), `{"count":3,"version":12}`, ""},
+		{"OKPhoto", "POST", "/function/upload-photo/7", 201, jsonHeader("Location", "http://x/p.jpg"),
+			`{"photo":{"url":"http://x/p.jpg","width":10,"height":20,"content_type":"image/jpeg"}}`, ""},
+		{"OKSnapshot", "POST", "/function/cache-snapshot", 200, jsonHeader(), `{"snapshot_id":3,"entries":10,"bytes":900,"took_ms":4}`, ""},
+		{"OKApply", "POST", "/function/db-writer", 200, jsonHeader(),
+			`{"replica":"primary","applied_seq":5,"stream_seq":5,"lag":0,"applied":2,"more":false}`, ""},
+		{"OKWriterStatus", "GET", "/function/db-writer/status", 200, jsonHeader(), `{"replica":"primary","applied_seq":5,"stream_seq":6,"lag":1}`, ""},
+		{"OKPreflight", "OPTIONS", "/function/get-event/7", 204, http.Header{}, "", ""},
+		{"OKFunctions", "GET", "/system/functions", 200, jsonHeader(), `[{"name":"search-events","annotations":null,"labels":{"a":"b"}}]`, ""},
+
+		{"ErrUnknownPath", "GET", "/function/nothing", 200, jsonHeader(), `{}`, "no such path"},
+		{"ErrUnknownMethod", "DELETE", "/function/register", 405, jsonHeader(), envelope, "has no DELETE"},
+		{"ErrUndocumentedStatus", "GET", "/function/get-event/7", 418, jsonHeader(), envelope, "status is not supported"},
+		{"ErrMissingField", "GET", "/function/search-events", 200, jsonHeader("X-Cache", "miss"), `{"items":[]}`, "next_cursor"},
+		{"ErrUnknownCode", "GET", "/function/search-events", 200, jsonHeader("X-Cache", "miss"),
+			`{"items":[],"next_cursor":null,"applied_constraints":["stairs"]}`, "applied_constraints"},
+		{"ErrMissingXCache", "GET", "/function/search-events", 200, jsonHeader(),
+			`{"items":[],"next_cursor":null,"applied_constraints":[]}`, "X-Cache"},
+		{"ErrMissingETag", "GET", "/function/get-event/7", 200, jsonHeader("X-Cache", "miss"), event, "ETag"},
+		{"ErrMissingRetryAfter", "POST", "/function/db-writer", 503, jsonHeader(),
+			`{"error":{"code":"unavailable","message":"later"}}`, "Retry-After"},
+		{"ErrNotTheEnvelope", "POST", "/function/register", 409, jsonHeader(), `{"message":"taken"}`, "error"},
+		{"ErrUnknownErrorCode", "POST", "/function/register", 409, jsonHeader(), `{"error":{"code":"taken","message":"x"}}`, "code"},
+		{"ErrNotJSON", "POST", "/function/register", 201, http.Header{"Content-Type": {"text/plain"}}, "ok", "text/plain"},
+		{"ErrPartialSheet", "GET", "/function/get-event/7", 200, jsonHeader("ETag", `"v1"`, "X-Cache", "miss"),
+			strings.Replace(event, `"step_free_entrance":"yes",`, "", 1), "accessibility"},
+		{"ErrTokenType", "POST", "/function/login", 200, jsonHeader(), strings.Replace(session, "Bearer", "bearer", 1), "token_type"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := ValidateResponse(tt.method, tt.target, tt.status, tt.header, []byte(tt.body))
+			switch {
+			case tt.want == "" && err != nil:
+				t.Fatalf("got %v, want no error", err)
+			case tt.want != "" && err == nil:
+				t.Fatalf("got no error, want one mentioning %q", tt.want)
+			case tt.want != "" && !strings.Contains(err.Error(), tt.want):
+				t.Fatalf("got %v, want one mentioning %q", err, tt.want)
+			}
+		})
+	}
+}
+
+func TestFunctionOf(t *testing.T) {
+	for path, want := range map[string]string{
+		"/function/get-event/{id}": "get-event",
+		"/function/login":          "login",
+		"/system/functions":        "",
+		"/functions/x":             "",
+	} {
+		if got := FunctionOf(path); got != want {
+			t.Errorf("FunctionOf(%q): got %q, want %q", path, got, want)
+		}
+	}
+}
