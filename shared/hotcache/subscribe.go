@@ -23,8 +23,8 @@ func HotSubject(ns string) string { return strings.ToLower(ns) + ".cache.hot" }
 // within CheckEvery+CheckTimeout, and the cache is suspended; a broken connection is noticed
 // at once by the client.
 const (
-	CheckEvery   = 250 * time.Millisecond
-	CheckTimeout = 500 * time.Millisecond
+	CheckEvery   = 200 * time.Millisecond
+	CheckTimeout = 400 * time.Millisecond
 	// MaxHotKeys is the most keys one instance reports.
 	MaxHotKeys = 500
 )

@@ -5,6 +5,8 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	neturl "net/url"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -70,13 +72,10 @@ func TestInvalidationAcrossInstances(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	published := time.Now()
 	if err := env.Conn.Publish(changefeed.Subject(env.Namespace), msg); err != nil {
 		t.Fatal(err)
 	}
-	if err := env.Conn.Flush(); err != nil {
-		t.Fatal(err)
-	}
-	published := time.Now()
 	for name, c := range map[string]*Local{"a": a, "b": b} {
 		within(t, StalenessBound-time.Since(published), "instance "+name+" dropping event 7", func() bool {
 			_, ok := c.Get("event:id=7")
@@ -151,4 +150,78 @@ func startServer(t *testing.T, port int) *server.Server {
 	}
 	t.Cleanup(s.Shutdown)
 	return s
+}
+
+// TestSilentConnectionLossSuspends freezes the connection without closing it (a network
+// partition: no TCP error reaches the client): the health check notices within the bound.
+func TestSilentConnectionLossSuspends(t *testing.T) {
+	t.Parallel()
+	env := natstest.New(t)
+	p := newFreezer(t, env.URL)
+	c := subscribed(t, p.url, env.Namespace)
+	c.Set("event:id=1", Entry{Body: []byte("x"), EventIDs: []int64{1}})
+	p.frozen.Store(true)
+	took := within(t, StalenessBound, "suspending on a silent loss", func() bool {
+		_, ok := c.Get("event:id=1")
+		return !ok && c.Suspended()
+	})
+	t.Logf("suspended %v after the connection froze", took)
+	p.frozen.Store(false)
+	within(t, 5*time.Second, "resuming", func() bool { return !c.Suspended() })
+}
+
+// freezer is a TCP proxy to a NATS server that can stop passing bytes without closing.
+type freezer struct {
+	url    string
+	frozen atomic.Bool
+}
+
+func newFreezer(t *testing.T, target string) *freezer {
+	t.Helper()
+	u, err := neturl.Parse(target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	f := &freezer{url: "nats://" + ln.Addr().String()}
+	go func() {
+		for {
+			in, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			out, err := net.Dial("tcp", u.Host)
+			if err != nil {
+				in.Close()
+				continue
+			}
+			t.Cleanup(func() { in.Close(); out.Close() })
+			go f.pipe(in, out)
+			go f.pipe(out, in)
+		}
+	}()
+	return f
+}
+
+func (f *freezer) pipe(from, to net.Conn) {
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := from.Read(buf)
+		for f.frozen.Load() {
+			time.Sleep(time.Millisecond)
+		}
+		if n > 0 {
+			if _, werr := to.Write(buf[:n]); werr != nil {
+				return
+			}
+		}
+		if err != nil {
+			to.Close()
+			return
+		}
+	}
 }
