@@ -6,7 +6,9 @@ package apidoc
 import (
 	"context"
 	_ "embed"
+	"encoding/json"
 	"fmt"
+	"mime"
 	"net/http"
 	"net/url"
 	"sort"
@@ -95,8 +97,9 @@ func FunctionOf(path string) string {
 // with its query as sent to the gateway (e.g. "/function/get-event/7?x=1"), status, header and
 // body are the answer's. It fails for a path or method the document does not have, for a
 // status it does not list, for a missing required header, and for a body that does not match
-// the schema of its status and Content-Type. Bodies of HEAD requests and 304 answers are not
-// checked.
+// the schema of its status and Content-Type. A method the path does not list must be a 405,
+// and a path of a function that the document does not list a 404, each with the error
+// envelope. Bodies of HEAD requests and 304 answers are not checked.
 func ValidateResponse(method, target string, status int, header http.Header, body []byte) error {
 	doc, err := load()
 	if err != nil {
@@ -108,10 +111,18 @@ func ValidateResponse(method, target string, status int, header http.Header, bod
 	}
 	tmpl, item, params := match(doc, u.Path)
 	if item == nil {
+		// Any other path under a documented function is not_found.
+		if fn := FunctionOf(u.Path); fn != "" && status == http.StatusNotFound && documents(doc, fn) {
+			return conventionError(doc, method, u.Path, status, header, body, "not_found")
+		}
 		return fmt.Errorf("validate %s %s: no such path in openapi.yaml", method, u.Path)
 	}
 	op := item.GetOperation(strings.ToUpper(method))
 	if op == nil {
+		// Any other method on a documented path is method_not_allowed.
+		if status == http.StatusMethodNotAllowed {
+			return conventionError(doc, method, u.Path, status, header, body, "method_not_allowed")
+		}
 		return fmt.Errorf("validate %s %s: openapi.yaml has no %s on %s", method, u.Path, strings.ToUpper(method), tmpl)
 	}
 	req, err := http.NewRequest(strings.ToUpper(method), "http://127.0.0.1:8080"+u.RequestURI(), nil)
@@ -133,6 +144,42 @@ func ValidateResponse(method, target string, status int, header http.Header, bod
 	in.SetBodyBytes(body)
 	if err := openapi3filter.ValidateResponse(context.Background(), in); err != nil {
 		return fmt.Errorf("validate %s %s -> %d: %w", method, u.Path, status, err)
+	}
+	return nil
+}
+
+// documents reports whether doc has a path of function fn.
+func documents(doc *openapi3.T, fn string) bool {
+	for path := range doc.Paths.Map() {
+		if FunctionOf(path) == fn {
+			return true
+		}
+	}
+	return false
+}
+
+// conventionError checks an answer that the document describes by convention only (a 405 for
+// an unlisted method, a 404 for an unlisted path of a function): the Error envelope with code.
+func conventionError(doc *openapi3.T, method, path string, status int, header http.Header, body []byte, code string) error {
+	fail := func(format string, args ...any) error {
+		return fmt.Errorf("validate %s %s -> %d: %s", method, path, status, fmt.Sprintf(format, args...))
+	}
+	if ct, _, _ := mime.ParseMediaType(header.Get("Content-Type")); ct != "application/json" {
+		return fail("got Content-Type %q, want application/json", header.Get("Content-Type"))
+	}
+	var v any
+	if err := json.Unmarshal(body, &v); err != nil {
+		return fail("body is not JSON: %v", err)
+	}
+	schema := doc.Components.Schemas["Error"].Value
+	if err := schema.VisitJSON(v, openapi3.EnableJSONSchema2020()); err != nil {
+		return fail("not the error envelope: %v", err)
+	}
+	if got := v.(map[string]any)["error"].(map[string]any)["code"]; got != code {
+		return fail("got code %v, want %s", got, code)
+	}
+	if code == "method_not_allowed" && header.Get("Allow") == "" {
+		return fail("no Allow header")
 	}
 	return nil
 }
