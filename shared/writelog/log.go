@@ -19,6 +19,7 @@
 package writelog
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -180,10 +181,18 @@ func (l *Log) Encode(kind, key string, at time.Time, payload any) (*nats.Msg, er
 		}
 		raw = b
 	}
-	body, err := json.Marshal(Command{V: Version, Kind: kind, Key: key, At: at.UTC(), Payload: raw})
+	if !json.Valid(raw) {
+		return nil, fmt.Errorf("encode %s %s: the payload is not valid JSON", kind, key)
+	}
+	// The envelope is written around the payload rather than through json.Marshal, which
+	// would re-validate and compact a payload of up to a megabyte a second time.
+	head, err := json.Marshal(Command{V: Version, Kind: kind, Key: key, At: at.UTC(), Payload: json.RawMessage("null")})
 	if err != nil {
 		return nil, fmt.Errorf("encode %s %s: %w", kind, key, err)
 	}
+	head = bytes.TrimSuffix(head, []byte(`null}`))
+	body := make([]byte, 0, len(head)+len(raw)+1)
+	body = append(append(append(body, head...), raw...), '}')
 	if len(body) > l.MaxPayload() {
 		return nil, fmt.Errorf("encode %s %s: command of %d bytes exceeds %d", kind, key, len(body), l.MaxPayload())
 	}

@@ -3,10 +3,16 @@ package eventimport_test
 import (
 	"bufio"
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
+	"syscall"
 	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
 
 	"github.com/dostupno/dostupno/shared/commands/eventimport"
 )
@@ -50,9 +56,11 @@ func BenchmarkImport(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
+		selfBefore := selfCPU()
 		b.StartTimer()
 		sum, err := eventimport.Run(context.Background(), in, e.log, e.rep, eventimport.Options{Log: quiet()})
 		b.StopTimer()
+		self := selfCPU() - selfBefore
 		in.Close()
 		if err != nil {
 			b.Fatal(err)
@@ -62,6 +70,54 @@ func BenchmarkImport(b *testing.B) {
 		}
 		b.ReportMetric(float64(n)/sum.Elapsed.Seconds(), "events/s")
 		b.Logf("%d events in %v: %.0f events/s", n, sum.Elapsed, float64(n)/sum.Elapsed.Seconds())
+		// CPU per event, which (unlike the wall clock) does not depend on what else the
+		// machine runs: this process, and the copy's Postgres backends when the server is
+		// local.
+		b.ReportMetric(float64(self.Microseconds())/float64(n), "client-cpu-us/event")
+		if pg, err := backendCPU(e); err == nil {
+			b.ReportMetric(float64(pg.Microseconds())/float64(n), "pg-cpu-us/event")
+		} else {
+			b.Logf("Postgres CPU not measured: %v", err)
+		}
 		b.StartTimer()
 	}
+}
+
+func selfCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// backendCPU sums the CPU time of the Postgres backends connected to the copy's database
+// (/proc of a local server; clock ticks of 10 ms).
+func backendCPU(e *env) (time.Duration, error) {
+	ctx := context.Background()
+	rows, err := e.pool.Query(ctx, `SELECT pid FROM pg_stat_activity WHERE datname = current_database()`)
+	if err != nil {
+		return 0, err
+	}
+	pids, err := pgx.CollectRows(rows, pgx.RowTo[int32])
+	if err != nil {
+		return 0, err
+	}
+	var total time.Duration
+	for _, pid := range pids {
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+		if err != nil {
+			return 0, err
+		}
+		// Fields after the command name (which is in parentheses): utime and stime are
+		// fields 14 and 15 of the whole line.
+		f := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+2:]))
+		ut, err1 := strconv.ParseInt(f[11], 10, 64)
+		st, err2 := strconv.ParseInt(f[12], 10, 64)
+		if err1 != nil || err2 != nil {
+			return 0, fmt.Errorf("parse /proc/%d/stat", pid)
+		}
+		total += time.Duration(ut+st) * 10 * time.Millisecond
+	}
+	return total, nil
 }
