@@ -114,7 +114,9 @@ func runImport(ctx context.Context, args []string) error {
 		err = fmt.Errorf("%d command(s) were rejected by the copy; see writelog_outcomes", sum.Rejected)
 	}
 	if err == nil && sum.Bad > 0 {
-		return fmt.Errorf("%d bad line(s) skipped", sum.Bad)
+		// The good lines are imported; the exit status still tells a script that some
+		// were not.
+		return fmt.Errorf("%d bad line(s) skipped (listed above); the other events are imported", sum.Bad)
 	}
 	var le eventimport.LineError
 	if errors.As(err, &le) {
@@ -167,12 +169,12 @@ func (v *progressView) update(p eventimport.Progress) {
 			"events_per_s", int(rate), "eta", eta)
 		return
 	}
-	v.bar.Describe(fmt.Sprintf("published %d, applied %d, %.0f events/s, ETA %s", p.Published, p.Applied, rate, eta))
 	if frac >= 0 {
 		_ = v.bar.Set64(int64(frac * 1000)) // rendering errors only concern the terminal
 	} else {
 		_ = v.bar.Add(1) // spinner
 	}
+	v.bar.Describe(fmt.Sprintf("published %d, applied %d, %.0f events/s, ETA %s", p.Published, p.Applied, rate, eta))
 }
 
 func (v *progressView) done() {

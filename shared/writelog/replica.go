@@ -107,7 +107,7 @@ func (r *Replica) Consumer(ctx context.Context) (jetstream.Consumer, error) {
 // until the stream is exhausted or ctx ends (the caller's deadline bounds it). When another
 // applier holds the copy's lock it returns at once with what it applied so far.
 func (r *Replica) ApplyPending(ctx context.Context) (int, error) {
-	total := 0
+	total, busy := 0, false
 	failed := map[uint64]bool{}
 	var err error
 	for ctx.Err() == nil {
@@ -117,11 +117,13 @@ func (r *Replica) ApplyPending(ctx context.Context) (int, error) {
 		for _, s := range b.failed {
 			failed[s] = true
 		}
+		busy = b.busy
 		if err != nil || b.busy || !b.more {
 			break
 		}
 	}
-	if ctx.Err() == nil {
+	// The applier holding the lock settles the consumer when it is done.
+	if ctx.Err() == nil && (total > 0 || !busy) {
 		if serr := r.settle(ctx, failed); serr != nil {
 			// The copy is correct; only the consumer's bookkeeping lags, and the next
 			// round settles it.

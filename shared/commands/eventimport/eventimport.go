@@ -149,7 +149,7 @@ func (im *importer) run(ctx context.Context, r io.Reader) (Summary, error) {
 	stopProgress := make(chan struct{})
 	go func() {
 		defer close(progressDone)
-		im.progressLoop(stopProgress)
+		im.progressLoop(ctx, stopProgress)
 	}()
 
 	err := im.read(ctx, r)
@@ -520,7 +520,9 @@ func (im *importer) report() {
 	im.opt.Progress(p)
 }
 
-func (im *importer) progressLoop(stop <-chan struct{}) {
+// progressLoop reports progress; it reads the copy's position itself, since one call of the
+// applier may run for long when much is pending.
+func (im *importer) progressLoop(ctx context.Context, stop <-chan struct{}) {
 	t := time.NewTicker(im.opt.ProgressEvery)
 	defer t.Stop()
 	for {
@@ -528,6 +530,14 @@ func (im *importer) progressLoop(stop <-chan struct{}) {
 		case <-stop:
 			return
 		case <-t.C:
+			if im.opt.Progress == nil {
+				continue
+			}
+			cctx, cancel := context.WithTimeout(ctx, im.opt.ProgressEvery)
+			if err := im.countApplied(cctx); err != nil {
+				im.opt.Log.Debug("read the copy's position", "err", err)
+			}
+			cancel()
 			im.report()
 		}
 	}
