@@ -122,7 +122,9 @@ func prepareBenchDB(ctx context.Context, admin, url, name string, reuse bool, n 
 			err := c.QueryRow(ctx, `SELECT (SELECT count(*) FROM event_accessibility), to_regclass('hackathon.event_constraints') IS NOT NULL`).Scan(&count, &hack)
 			c.Close(ctx)
 			if err == nil && count == n && hack {
-				return true, nil
+				// Newer migrations (e.g. indexes) are applied to the kept data.
+				_, err := migrations.ApplyURL(ctx, url)
+				return err == nil, err
 			}
 		}
 	}

@@ -174,6 +174,13 @@ type Result struct {
 	ByShape         map[string][2]Stats // ours, hackathon
 	CachedP50       time.Duration
 	Mismatches      int
+	Slowest         []Timed // ours, slowest first
+}
+
+// Timed is one question and how long ours took.
+type Timed struct {
+	Query string
+	Took  time.Duration
 }
 
 // Stats are latency percentiles.
@@ -238,6 +245,7 @@ func Measure(ctx context.Context, pool *pgxpool.Pool, ours http.Handler, o Optio
 			}
 		}
 		allOurs, allHack = append(allOurs, d1), append(allHack, d2)
+		res.Slowest = append(res.Slowest, Timed{q.Query, d1})
 		s := byShape[q.Shape]
 		s[0], s[1] = append(s[0], d1), append(s[1], d2)
 		byShape[q.Shape] = s
@@ -246,6 +254,8 @@ func Measure(ctx context.Context, pool *pgxpool.Pool, ours http.Handler, o Optio
 		}
 	}
 	res.Ours, res.Hackathon = stats(allOurs), stats(allHack)
+	slices.SortFunc(res.Slowest, func(a, b Timed) int { return int(b.Took - a.Took) })
+	res.Slowest = res.Slowest[:min(5, len(res.Slowest))]
 	for k, v := range byShape {
 		res.ByShape[k] = [2]Stats{stats(v[0]), stats(v[1])}
 	}
@@ -332,6 +342,10 @@ func report(out io.Writer, r *Result) {
 		fmt.Fprintf(out, "cached answer p50 (ours, X-Cache: hit): %.3f ms\n", float64(r.CachedP50.Microseconds())/1000)
 	}
 	fmt.Fprintf(out, "answers that differ between the schemas: %d\n", r.Mismatches)
+	fmt.Fprintln(out, "slowest questions (ours):")
+	for _, t := range r.Slowest {
+		fmt.Fprintf(out, "  %s ms  ?%s\n", ms(t.Took), t.Query)
+	}
 }
 
 // explain prints the plan of one question of each shape on our schema.

@@ -1,0 +1,108 @@
+package searchbench_test
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	searchevents "github.com/dostupno/dostupno/functions/search-events"
+	"github.com/dostupno/dostupno/shared/catalog"
+	"github.com/dostupno/dostupno/shared/config"
+	"github.com/dostupno/dostupno/shared/instance"
+	"github.com/dostupno/dostupno/shared/pgdb"
+	"github.com/dostupno/dostupno/shared/pgtest"
+	"github.com/dostupno/dostupno/shared/searchbench"
+	"github.com/dostupno/dostupno/shared/seed"
+)
+
+var start = time.Now().UTC().Truncate(24 * time.Hour)
+
+func dump(t *testing.T, pool *pgxpool.Pool) []string {
+	t.Helper()
+	rows, err := pool.Query(context.Background(), `
+		SELECT concat_ws('|', e.id, e.title, e.description, e.category, e.city, e.venue_id, e.starts_at, e.ends_at,
+			e.timezone, e.age_rating, e.price_min, e.price_max, e.currency, v.name, v.address, v.lat, v.lon, v.city,
+			a.sheet, a.constraint_ids, a.starts_at, a.city, a.category, a.document)
+		FROM events e JOIN venues v ON v.id = e.venue_id JOIN event_accessibility a ON a.event_id = e.id ORDER BY e.id`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// TestLoadWritesWhatUpsertWrites: the fast loader writes the rows the write path writes, text
+// vectors included.
+func TestLoadWritesWhatUpsertWrites(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	o := seed.Options{Events: 300, Seed: 3, Start: start}
+	fast := pgtest.New(t)
+	if err := searchbench.Load(ctx, fast, o, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	slow := pgtest.New(t)
+	vocab, err := catalog.LoadVocabulary(ctx, slow)
+	if err != nil {
+		t.Fatal(err)
+	}
+	events, err := seed.Generate(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range events {
+		events[i].Normalize()
+	}
+	if _, err := catalog.UpsertEvents(ctx, slow, vocab, 1, start, events); err != nil {
+		t.Fatal(err)
+	}
+	a, b := dump(t, fast), dump(t, slow)
+	if len(a) != 300 || len(b) != 300 {
+		t.Fatalf("got %d and %d rows, want 300 each", len(a), len(b))
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			t.Fatalf("row %d differs:\nload   %s\nupsert %s", i, a[i], b[i])
+		}
+	}
+}
+
+// TestOursAnswersAsTheHackathonDoes: on a seeded catalog, every question of the mix gets the
+// same events in the same order from search-events as from the hackathon's naive query.
+func TestOursAnswersAsTheHackathonDoes(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	url := pgtest.NewURL(t)
+	pool, err := pgdb.Connect(ctx, url, pgdb.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	if err := searchbench.Load(ctx, pool, seed.Options{Events: 5000, Seed: 9, Start: start}, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	if err := searchbench.Hackathon(ctx, pool); err != nil {
+		t.Fatal(err)
+	}
+	d := instance.New(searchevents.Name, config.Config{DatabaseURL: url, CacheEntries: 100, CacheTTL: time.Minute}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	defer d.Close()
+	ours, err := searchevents.New(d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := searchbench.Measure(ctx, pool, ours, searchbench.Options{Questions: 150, Start: start}, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Mismatches != 0 || res.Ours.N != 150 {
+		t.Fatalf("got %d of %d answers differing, want 0 of 150", res.Mismatches, res.Ours.N)
+	}
+}
