@@ -70,3 +70,23 @@ func BenchmarkGetHit(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkApply is the cost of one announced change of one event against a full cache of
+// search answers (each with 20 event ids and a Matches func).
+func BenchmarkApply(b *testing.B) {
+	c := New(Bounds{Entries: config.DefaultCacheEntries, Bytes: config.DefaultCacheBytes, TTL: config.DefaultCacheTTL})
+	ids := make([]int64, 20)
+	for i := range ids {
+		ids[i] = int64(i + 1)
+	}
+	for i := 0; i < config.DefaultCacheEntries; i++ {
+		city := "city-" + strconv.Itoa(i%50)
+		c.Set("search:"+strconv.Itoa(i), Entry{Body: []byte("x"), EventIDs: ids, Matches: func(e changefeed.Event) bool { return e.City == city }})
+	}
+	i := 0
+	for b.Loop() {
+		c.Apply(changefeed.Change{Events: []changefeed.Event{{ID: int64(100000 + i), City: "nowhere"}}})
+		i++
+	}
+	b.ReportMetric(float64(c.Len()), "entries")
+}

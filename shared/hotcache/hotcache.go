@@ -81,6 +81,7 @@ const (
 	maxShards       = 16
 	maxRecent       = 1024 // changes remembered
 	maxRecentEvents = 8192 // events across them
+	maxApplyEvents  = 256  // a change of more events drops every entry
 	entryOverhead   = 200  // bytes counted per entry beyond its contents (map slot, item, headers)
 )
 
@@ -94,7 +95,7 @@ type Local struct {
 
 	mu          sync.Mutex // guards what follows
 	gen         uint64
-	resumeGen   uint64    // a Set read before this generation is refused
+	resetGen    uint64    // a Set read before this generation is refused
 	forgotGen   uint64    // the newest change no longer in recent
 	refuseUntil time.Time // a Set without Gen is refused before this
 	recent      []applied
@@ -111,8 +112,12 @@ type applied struct {
 }
 
 type shard struct {
-	mu         sync.Mutex // serialises writes; go-cache guards its map for readers
-	c          *gocache.Cache
+	mu sync.Mutex // serialises writes; go-cache guards its map for readers
+	c  *gocache.Cache
+	// What a change can affect, so that Apply never copies the map: entries with a Matches
+	// test or users are scanned; the others are found by the events they hold.
+	scan       map[string]*item
+	byEvent    map[int64][]string
 	bytes      atomic.Int64
 	tick       atomic.Int64 // logical clock of uses, for LRU order within the shard
 	maxEntries int
@@ -144,7 +149,12 @@ func New(b Bounds) *Local {
 			s.maxEntries++
 		}
 		s.maxBytes = b.Bytes / int64(n)
-		s.c.OnEvicted(func(_ string, v any) { s.bytes.Add(-v.(*item).size) })
+		s.resetIndex()
+		s.c.OnEvicted(func(key string, v any) { // called with s.mu held: every delete is ours
+			it := v.(*item)
+			s.bytes.Add(-it.size)
+			s.unindex(key, it)
+		})
 		l.shards = append(l.shards, s)
 	}
 	return l
@@ -230,6 +240,58 @@ func (l *Local) store(s *shard, key string, e Entry, size int64) {
 	it.lastUsed.Store(s.tick.Add(1))
 	s.c.SetDefault(key, it)
 	s.bytes.Add(size)
+	s.index(key, it)
+}
+
+func scanned(e Entry) bool { return e.Matches != nil || len(e.Users) > 0 }
+
+func (s *shard) resetIndex() {
+	s.scan, s.byEvent = map[string]*item{}, map[int64][]string{}
+}
+
+func (s *shard) index(key string, it *item) {
+	if scanned(it.e) {
+		s.scan[key] = it
+		return
+	}
+	for _, id := range it.e.EventIDs {
+		s.byEvent[id] = append(s.byEvent[id], key)
+	}
+}
+
+func (s *shard) unindex(key string, it *item) {
+	if scanned(it.e) {
+		delete(s.scan, key)
+		return
+	}
+	for _, id := range it.e.EventIDs {
+		keys := s.byEvent[id]
+		for i, k := range keys {
+			if k == key {
+				keys = append(keys[:i], keys[i+1:]...)
+				break
+			}
+		}
+		if len(keys) == 0 {
+			delete(s.byEvent, id)
+		} else {
+			s.byEvent[id] = keys
+		}
+	}
+}
+
+// dropAffected deletes what c affects. Called with s.mu held.
+func (s *shard) dropAffected(c changefeed.Change, ids map[int64]bool, users map[string]bool) {
+	for _, ev := range c.Events {
+		for _, key := range slices.Clone(s.byEvent[ev.ID]) {
+			s.c.Delete(key)
+		}
+	}
+	for key, it := range s.scan {
+		if affected(it.e, c, ids, users) {
+			s.c.Delete(key) // removes key from s.scan: allowed while ranging
+		}
+	}
 }
 
 // restore stores e regardless of recent changes (WarmStart checks the database instead).
@@ -255,7 +317,7 @@ func (l *Local) staleOnArrival(e Entry) bool {
 	defer l.mu.Unlock()
 	now := time.Now()
 	if e.Gen != 0 {
-		if e.Gen < l.resumeGen {
+		if e.Gen < l.resetGen {
 			return true
 		}
 		if e.Gen < l.forgotGen {
@@ -318,6 +380,12 @@ func (l *Local) Apply(c changefeed.Change) {
 	if c.Empty() {
 		return
 	}
+	if len(c.Events) > maxApplyEvents {
+		// A bulk change (an import) affects most answers: dropping everything costs one pass
+		// instead of testing every entry against every event.
+		l.reset()
+		return
+	}
 	a := applied{at: time.Now(), c: c, ids: map[int64]bool{}, users: map[string]bool{}}
 	for _, e := range c.Events {
 		a.ids[e.ID] = true
@@ -358,9 +426,20 @@ func (l *Local) remember(a applied) {
 }
 
 func affected(e Entry, c changefeed.Change, ids map[int64]bool, users map[string]bool) bool {
-	for _, id := range e.EventIDs {
-		if ids[id] {
-			return true
+	if len(c.Events) <= 4 {
+		// The usual change (one event): comparing beats hashing.
+		for _, id := range e.EventIDs {
+			for _, ev := range c.Events {
+				if ev.ID == id {
+					return true
+				}
+			}
+		}
+	} else {
+		for _, id := range e.EventIDs {
+			if ids[id] {
+				return true
+			}
 		}
 	}
 	for _, u := range e.Users {
@@ -394,15 +473,20 @@ func (l *Local) Suspend() {
 // Resume serves again. Answers read before it are refused by Set: they may predate a change
 // that was missed while suspended.
 func (l *Local) Resume() {
+	l.reset()
+	l.suspended.Store(false)
+}
+
+// reset drops every entry and makes Set refuse every answer read before it.
+func (l *Local) reset() {
 	l.mu.Lock()
 	l.gen++
-	l.resumeGen = l.gen
+	l.resetGen = l.gen
 	if t := time.Now().Add(RecentWindow); t.After(l.refuseUntil) {
 		l.refuseUntil = t
 	}
 	l.mu.Unlock()
 	l.Clear()
-	l.suspended.Store(false)
 }
 
 // Suspended reports whether the cache is suspended.
@@ -414,6 +498,7 @@ func (l *Local) Clear() {
 		s.mu.Lock()
 		s.c.Flush() // does not call OnEvicted
 		s.bytes.Store(0)
+		s.resetIndex()
 		s.mu.Unlock()
 	}
 }

@@ -251,3 +251,25 @@ func TestConcurrentUseKeepsCounts(t *testing.T) {
 		t.Fatalf("got %d bytes counted, want %d (the entries held)", got, held)
 	}
 }
+
+func TestBulkChangeDropsEverything(t *testing.T) {
+	c := NewLocal(10, time.Minute)
+	c.Set("unrelated", Entry{EventIDs: []int64{1}})
+	before := c.Gen()
+	bulk := changefeed.Change{}
+	for i := 0; i <= maxApplyEvents; i++ {
+		bulk.Events = append(bulk.Events, changefeed.Event{ID: int64(1000 + i)})
+	}
+	c.Apply(bulk)
+	if c.Len() != 0 {
+		t.Fatalf("got %d entries after a bulk change, want 0", c.Len())
+	}
+	c.Set("old", Entry{EventIDs: []int64{1}, Gen: before})
+	c.Set("new", Entry{EventIDs: []int64{1}, Gen: c.Gen()})
+	if _, ok := c.Get("old"); ok {
+		t.Fatal("got an answer read before the bulk change stored, want it refused")
+	}
+	if _, ok := c.Get("new"); !ok {
+		t.Fatal("got an answer read after the bulk change refused, want it stored")
+	}
+}

@@ -147,11 +147,7 @@ func (l *Local) drop(c changefeed.Change) {
 func (l *Local) dropMatching(c changefeed.Change, ids map[int64]bool, users map[string]bool) {
 	for _, s := range l.shards {
 		s.mu.Lock()
-		for key, it := range s.c.Items() {
-			if affected(it.Object.(*item).e, c, ids, users) {
-				s.c.Delete(key)
-			}
-		}
+		s.dropAffected(c, ids, users)
 		s.mu.Unlock()
 	}
 }
