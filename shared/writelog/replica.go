@@ -247,6 +247,11 @@ func (r *Replica) read(ctx context.Context, seq uint64) ([]pending, bool, error)
 				}
 				known = true
 			}
+			if seq-1 > last {
+				// Writes would be lost silently: the copy is ahead of the stream, which
+				// was deleted and created anew (or lost its storage).
+				return nil, false, fmt.Errorf("copy %s has applied sequence %d but the stream ends at %d: the write log was recreated; restore it or rebuild the copy", r.name, seq-1, last)
+			}
 			if seq > last {
 				return out, false, nil
 			}

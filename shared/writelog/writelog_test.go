@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -326,6 +327,30 @@ func TestFaults(t *testing.T) {
 			t.Errorf("got %d outcomes, want 5", n)
 		}
 		consumerSettled(t, fresh)
+	})
+
+	t.Run("ErrStreamRecreated", func(t *testing.T) {
+		e := newEnv(t)
+		_, r := e.copy(t, "primary", nil)
+		e.publish(t, "event:1", event(1, "A"))
+		e.publish(t, "event:2", event(2, "B"))
+		ctx := context.Background()
+		if _, err := r.ApplyPending(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if err := e.nats.JS.DeleteStream(ctx, writelog.StreamName(e.nats.Namespace)); err != nil {
+			t.Fatal(err)
+		}
+		l, err := writelog.Open(ctx, e.nats.JS, e.nats.Namespace)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := l.Publish(ctx, commands.KindEventUpsert, "event:3", at, []catalog.Event{event(3, "C")}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := r.ApplyPending(ctx); err == nil || !strings.Contains(err.Error(), "recreated") {
+			t.Errorf("got %v from a copy ahead of its stream, want the stream named as recreated", err)
+		}
 	})
 
 	t.Run("CopyAddedLaterReplaysToSameState", func(t *testing.T) {
