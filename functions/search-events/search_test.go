@@ -252,6 +252,8 @@ func TestSearchPagesNeitherSkipNorRepeat(t *testing.T) {
 		{"OKAll", "limit=7", 53},
 		{"OKFiltered", "limit=3&constraints=hearing_loop", 13},
 		{"OKFilteredCity", "limit=5&city=kazan", 27},
+		{"OKText", "limit=5&q=events", 53},
+		{"OKTextFiltered", "limit=4&q=event&constraints=hearing_loop", 13},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			var got []summary

@@ -38,13 +38,33 @@ type Page struct {
 	AppliedConstraints []string  `json:"applied_constraints"`
 }
 
-// PageSQL builds the query of one page: the keyset walk over event_accessibility (limit+1
-// rows, to know whether a next page exists), joined to the events, venues and cover photos of
-// those rows only. Every value of the question is a bind parameter except the constraint ids,
-// which are written as one literal "constraint_ids @> '{k}'" each: k is a small integer of the
-// fixed vocabulary (never text from the request), and only a literal lets the planner match
-// the partial index of that code (migration 006).
+// TextWindow is how many rows, in answer order, a text search first reads and filters by
+// its text; see Search.
+const TextWindow = 4000
+
+type plan int
+
+const (
+	walk   plan = iota // read the index in answer order and stop after the page
+	window             // text: filter the first TextWindow rows in answer order
+	sparse             // text: all matches of the text index, then sorted
+)
+
+// PageSQL builds the query of one page as Search first runs it: the keyset walk over
+// event_accessibility (limit+1 rows, to know whether a next page exists), joined to the
+// events, venues and cover photos of those rows only. Every value of the question is a bind
+// parameter except the constraint ids, which are written as one literal
+// "constraint_ids @> '{k}'" each: k is a small integer of the fixed vocabulary (never text
+// from the request), and only a literal lets the planner match the partial index of that code
+// (migrations 006 and 008).
 func PageSQL(q *Query) (string, []any) {
+	if q.Text != "" {
+		return pageSQL(q, window)
+	}
+	return pageSQL(q, walk)
+}
+
+func pageSQL(q *Query, how plan) (string, []any) {
 	var (
 		where []string
 		args  []any
@@ -70,21 +90,41 @@ func PageSQL(q *Query) (string, []any) {
 	for _, id := range q.IDs {
 		where = append(where, "a.constraint_ids @> '{"+strconv.Itoa(int(id))+"}'")
 	}
-	if q.Text != "" {
-		p := arg(q.Text)
-		where = append(where, "a.document @@ (websearch_to_tsquery('russian', "+p+") || websearch_to_tsquery('english', "+p+"))")
-	}
 	if q.After != nil {
 		where = append(where, "(a.starts_at, a.event_id) > ("+arg(q.After.StartsAt)+"::timestamptz, "+arg(q.After.ID)+"::bigint)")
 	}
+	text := ""
+	if q.Text != "" {
+		p := arg(q.Text)
+		text = "document @@ (websearch_to_tsquery('russian', " + p + ") || websearch_to_tsquery('english', " + p + "))"
+	}
 	limit := arg(q.Limit + 1)
+	var page string
+	switch how {
+	case walk:
+		page = `SELECT a.event_id, a.starts_at, a.constraint_ids FROM event_accessibility a
+		WHERE ` + strings.Join(where, "\n\t\t  AND ") + `
+		ORDER BY a.starts_at, a.event_id LIMIT ` + limit
+	case window:
+		page = `SELECT w.event_id, w.starts_at, w.constraint_ids FROM (
+			SELECT a.event_id, a.starts_at, a.constraint_ids, a.document FROM event_accessibility a
+			WHERE ` + strings.Join(where, "\n\t\t\t  AND ") + `
+			ORDER BY a.starts_at, a.event_id LIMIT ` + strconv.Itoa(TextWindow) + `) w
+		WHERE w.` + text + `
+		ORDER BY w.starts_at, w.event_id LIMIT ` + limit
+	case sparse:
+		// Planned apart from the LIMIT (a materialised CTE), so the planner does not walk the
+		// answer order hoping to meet rare matches soon: it reads them from the text index.
+		page = `WITH m AS MATERIALIZED (
+			SELECT a.event_id, a.starts_at, a.constraint_ids FROM event_accessibility a
+			WHERE ` + strings.Join(append(where, "a."+text), "\n\t\t\t  AND ") + `)
+		SELECT * FROM m ORDER BY m.starts_at, m.event_id LIMIT ` + limit
+	}
 	sql := `SELECT p.event_id, e.title, e.category, e.city, e.venue_id, v.name, e.starts_at, e.ends_at,
 		e.timezone, p.constraint_ids,
 		(SELECT ph.object_key FROM event_photos ph WHERE ph.event_id = p.event_id
 		 ORDER BY ph.position, ph.object_key LIMIT 1)
-	FROM (SELECT a.event_id, a.starts_at, a.constraint_ids FROM event_accessibility a
-		WHERE ` + strings.Join(where, "\n\t\t  AND ") + `
-		ORDER BY a.starts_at, a.event_id LIMIT ` + limit + `) p
+	FROM (` + page + `) p
 	JOIN events e ON e.id = p.event_id
 	JOIN venues v ON v.id = e.venue_id
 	ORDER BY p.starts_at, p.event_id`
@@ -92,20 +132,51 @@ func PageSQL(q *Query) (string, []any) {
 }
 
 // Search runs q and returns one page. photoURL turns a photo's object key into its URL.
+//
+// A text search cannot be served by one ordered walk: a common word is met within a few rows
+// of the answer order, a rare one (or one absent from the catalog) only after reading the
+// whole index, and the planner cannot tell them apart. So it first filters the first
+// TextWindow rows in answer order; if they hold a full page, that is the page (any match
+// before the page's last row is among them). Otherwise matches are sparse (fewer than one in
+// TextWindow/limit) and it reads them all from the text index and sorts them. Either way the
+// work is bounded by the window or by the (sparse) matches, never by the catalog.
 func Search(ctx context.Context, db pgdb.DBTX, vocab *catalog.Vocabulary, q *Query, photoURL func(string) string) (*Page, error) {
-	sql, args := PageSQL(q)
-	rows, err := db.Query(ctx, sql, args...)
-	if err != nil {
-		return nil, fmt.Errorf("search: %w", err)
-	}
-	defer rows.Close()
-	page := &Page{Items: make([]Summary, 0, q.Limit), AppliedConstraints: q.Codes}
+	page := &Page{AppliedConstraints: q.Codes}
 	if page.AppliedConstraints == nil {
 		page.AppliedConstraints = []string{}
 	}
+	how := walk
+	if q.Text != "" {
+		how = window
+	}
+	items, more, err := run(ctx, db, vocab, q, how, photoURL)
+	if err == nil && how == window && !more {
+		items, more, err = run(ctx, db, vocab, q, sparse, photoURL)
+	}
+	if err != nil {
+		return nil, err
+	}
+	page.Items = items
+	if more {
+		last := items[len(items)-1]
+		c := q.NextCursor(Position{StartsAt: last.StartsAt, ID: last.ID})
+		page.NextCursor = &c
+	}
+	return page, nil
+}
+
+// run reads one page with plan how; more reports a row beyond the page.
+func run(ctx context.Context, db pgdb.DBTX, vocab *catalog.Vocabulary, q *Query, how plan, photoURL func(string) string) ([]Summary, bool, error) {
+	sql, args := pageSQL(q, how)
+	rows, err := db.Query(ctx, sql, args...)
+	if err != nil {
+		return nil, false, fmt.Errorf("search: %w", err)
+	}
+	defer rows.Close()
+	items := make([]Summary, 0, q.Limit)
 	more := false
 	for rows.Next() {
-		if len(page.Items) == q.Limit {
+		if len(items) == q.Limit {
 			more = true
 			break
 		}
@@ -116,7 +187,7 @@ func Search(ctx context.Context, db pgdb.DBTX, vocab *catalog.Vocabulary, q *Que
 		)
 		if err := rows.Scan(&s.ID, &s.Title, &s.Category, &s.City, &s.Venue.ID, &s.Venue.Name, &s.StartsAt,
 			&s.EndsAt, &s.Timezone, &ids, &cover); err != nil {
-			return nil, fmt.Errorf("search: read row: %w", err)
+			return nil, false, fmt.Errorf("search: read row: %w", err)
 		}
 		s.StartsAt = s.StartsAt.UTC()
 		if s.EndsAt != nil {
@@ -128,16 +199,11 @@ func Search(ctx context.Context, db pgdb.DBTX, vocab *catalog.Vocabulary, q *Que
 			u := photoURL(*cover)
 			s.CoverURL = &u
 		}
-		page.Items = append(page.Items, s)
+		items = append(items, s)
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("search: %w", err)
+		return nil, false, fmt.Errorf("search: %w", err)
 	}
-	if more {
-		last := page.Items[len(page.Items)-1]
-		c := q.NextCursor(Position{StartsAt: last.StartsAt, ID: last.ID})
-		page.NextCursor = &c
-	}
-	return page, nil
+	return items, more, nil
 }
