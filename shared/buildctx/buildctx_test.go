@@ -283,12 +283,15 @@ func goCmd(t *testing.T, dir string, env []string, args ...string) string {
 	return string(out)
 }
 
-// TestBuildContexts assembles the build context of every function of stack.yml and does there
-// what the template's Dockerfile does, offline: the gofmt check, the checksums copy, the
-// static build of the handler binary; and go vet on the entrypoint and on the handler package
-// with its tests.
+// TestBuildContexts assembles the build context of every function of stack.yml and runs there,
+// offline, the build stage of the template's Dockerfile as docker would (its ARG, ENV, WORKDIR,
+// COPY . . and RUN lines, the RUNs by /bin/sh): the gofmt check, the module's tests with
+// services optional, the static build of the handler binary. It then vets the entrypoint and
+// the handler package with its tests. The test step runs in the first context only: every
+// context holds the same module (./functions is copied into each), so it would repeat itself.
 func TestBuildContexts(t *testing.T) {
 	s := repository(t)
+	stage := buildStage(t, filepath.Join(repoRoot, "template", "dostupno-go", "Dockerfile"))
 	for i, f := range s.Functions {
 		t.Run(f.Name, func(t *testing.T) {
 			start := time.Now()
@@ -299,53 +302,122 @@ func TestBuildContexts(t *testing.T) {
 			if bad := unformatted(t, ctx); len(bad) > 0 {
 				t.Fatalf("gofmt would change: %s", strings.Join(bad, " "))
 			}
-			sum, err := os.ReadFile(filepath.Join(ctx, "function", "go.sum"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := os.WriteFile(filepath.Join(ctx, "go.sum"), sum, 0o644); err != nil {
-				t.Fatal(err)
-			}
-			goCmd(t, ctx, nil, "build", "-ldflags", "-s -w", "-o", "handler", ".")
+			runStage(t, stage, ctx, i == 0)
 			checkStatic(t, filepath.Join(ctx, "handler"))
 			goCmd(t, ctx, nil, "vet", ".")
 			goCmd(t, filepath.Join(ctx, "function"), nil, "vet", ".")
 			if i == 0 {
-				imageTestSteps(t, ctx)
+				goCmd(t, ctx, nil, "test", ".") // the entrypoint's own tests
 			}
 			t.Logf("%s: built and vetted in %s", f.Name, time.Since(start).Round(time.Millisecond))
 		})
 	}
 }
 
-// imageTestSteps runs, in the context ctx of the first function, the tests the image build
-// runs (the module's, inside function/), as the image build sees them: services optional and
-// none reachable, no minio binary. The shared packages are the same in every context, so once
-// is enough. It also runs the entrypoint's own tests at the context root.
-func imageTestSteps(t *testing.T, ctx string) {
+// contextDir is the build stage's WORKDIR of the context root.
+const contextDir = "/go/src/handler"
+
+// instruction is one line of a Dockerfile, continuations joined.
+type instruction struct{ op, args string }
+
+// buildStage returns the instructions of the stage named "build" of the Dockerfile at path.
+func buildStage(t *testing.T, path string) []instruction {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := strings.ReplaceAll(string(b), "\\\n", " ")
+	var stage []instruction
+	in := false
+	for _, line := range strings.Split(text, "\n") {
+		line = strings.TrimSpace(line)
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		op, args, _ := strings.Cut(line, " ")
+		op = strings.ToUpper(op)
+		if op == "FROM" {
+			in = strings.HasSuffix(line, " AS build")
+			continue
+		}
+		if in {
+			stage = append(stage, instruction{op, strings.TrimSpace(args)})
+		}
+	}
+	if len(stage) == 0 {
+		t.Fatalf("%s: no stage named build", path)
+	}
+	return stage
+}
+
+// runStage runs the build stage in the context ctx with the environment of an offline image
+// build: build arguments GOPROXY=off and GOFLAGS sharing this machine's caches, services
+// optional and none reachable, no minio binary. With tests false, RUN lines that run go test
+// are left out.
+func runStage(t *testing.T, stage []instruction, ctx string, tests bool) {
 	t.Helper()
 	goBin, err := exec.LookPath("go")
 	if err != nil {
 		t.Fatal(err)
 	}
-	cache := strings.TrimSpace(goCmd(t, ctx, nil, "env", "GOMODCACHE"))
+	modCache := strings.TrimSpace(goCmd(t, ctx, nil, "env", "GOMODCACHE"))
 	buildCache := strings.TrimSpace(goCmd(t, ctx, nil, "env", "GOCACHE"))
-	image := []string{
-		"DOSTUPNO_SERVICES_OPTIONAL=1",
+	buildArgs := map[string]string{
+		"TARGETPLATFORM": "linux/amd64", "BUILDPLATFORM": "linux/amd64", "TARGETOS": "linux", "TARGETARCH": "amd64",
+		"GOPROXY": "off", "GOFLAGS": "-buildvcs=false -trimpath",
+	}
+	env := []string{
+		"HOME=" + t.TempDir(),
+		"PATH=" + filepath.Dir(goBin) + ":/usr/bin:/bin",
+		"GOPATH=" + t.TempDir(), // no GOPATH/bin/minio
+		"GOMODCACHE=" + modCache,
+		"GOCACHE=" + buildCache,
+		"GOTOOLCHAIN=local",
 		"TEST_DATABASE_URL=postgres://postgres@127.0.0.1:1/postgres?sslmode=disable",
 		"TEST_NATS_URL=nats://127.0.0.1:1",
-		"TEST_S3_ENDPOINT=",
-		"GOPATH=" + t.TempDir(), // no GOPATH/bin/minio
-		"GOMODCACHE=" + cache,
-		"GOCACHE=" + buildCache,
-		"PATH=" + filepath.Dir(goBin) + ":/usr/bin:/bin",
 	}
-	if _, err := exec.LookPath("/usr/bin/minio"); err == nil {
-		t.Log("a minio binary in /usr/bin: the S3 tests will run instead of skipping")
+	dir := ctx
+	for _, in := range stage {
+		switch in.op {
+		case "ARG":
+			name, def, _ := strings.Cut(in.args, "=")
+			v, ok := buildArgs[name]
+			if !ok {
+				v = strings.Trim(def, `"`)
+			}
+			env = append(env, name+"="+v)
+		case "ENV":
+			k, v, ok := strings.Cut(in.args, "=")
+			if !ok {
+				k, v, _ = strings.Cut(in.args, " ")
+			}
+			env = append(env, k+"="+strings.Trim(strings.TrimSpace(v), `"`))
+		case "WORKDIR":
+			rel, ok := strings.CutPrefix(in.args, contextDir)
+			if !ok {
+				t.Fatalf("Dockerfile: WORKDIR %s is outside %s", in.args, contextDir)
+			}
+			dir = filepath.Join(ctx, filepath.FromSlash(rel))
+		case "COPY":
+			if in.args != ". ." {
+				t.Fatalf("Dockerfile: build stage COPY %s: only COPY . . is emulated", in.args)
+			}
+		case "RUN":
+			if !tests && strings.Contains(in.args, "go test") {
+				continue
+			}
+			cmd := exec.Command("/bin/sh", "-c", in.args)
+			cmd.Dir = dir
+			cmd.Env = env
+			out, err := cmd.CombinedOutput()
+			if err != nil {
+				t.Fatalf("Dockerfile: RUN %s (in %s): %v\n%s", in.args, dir, err, out)
+			}
+		default:
+			t.Fatalf("Dockerfile: build stage instruction %s is not emulated", in.op)
+		}
 	}
-	out := goCmd(t, filepath.Join(ctx, "function"), image, "test", "./...")
-	t.Logf("image test step:\n%s", out)
-	goCmd(t, ctx, nil, "test", ".")
 }
 
 // unformatted lists the Go files of dir that gofmt would change.
