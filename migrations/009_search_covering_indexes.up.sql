@@ -1,0 +1,78 @@
+-- The per-constraint partial indexes of migrations 006 and 008 again, carrying constraint_ids
+-- (INCLUDE): a search that walks the rarest requested code's index checks the other codes
+-- and returns the summary's codes from the index alone (an index-only scan once vacuum has
+-- marked the pages all-visible), instead of one random heap read per row it passes over.
+-- Measured on 1M events: city + two rare codes 40 ms -> 0.5 ms.
+DROP INDEX IF EXISTS event_accessibility_c1_starts, event_accessibility_c1_city_starts, event_accessibility_c1_category_starts;
+DROP INDEX IF EXISTS event_accessibility_c2_starts, event_accessibility_c2_city_starts, event_accessibility_c2_category_starts;
+DROP INDEX IF EXISTS event_accessibility_c3_starts, event_accessibility_c3_city_starts, event_accessibility_c3_category_starts;
+DROP INDEX IF EXISTS event_accessibility_c4_starts, event_accessibility_c4_city_starts, event_accessibility_c4_category_starts;
+DROP INDEX IF EXISTS event_accessibility_c5_starts, event_accessibility_c5_city_starts, event_accessibility_c5_category_starts;
+DROP INDEX IF EXISTS event_accessibility_c6_starts, event_accessibility_c6_city_starts, event_accessibility_c6_category_starts;
+DROP INDEX IF EXISTS event_accessibility_c7_starts, event_accessibility_c7_city_starts, event_accessibility_c7_category_starts;
+DROP INDEX IF EXISTS event_accessibility_c8_starts, event_accessibility_c8_city_starts, event_accessibility_c8_category_starts;
+DROP INDEX IF EXISTS event_accessibility_c9_starts, event_accessibility_c9_city_starts, event_accessibility_c9_category_starts;
+DROP INDEX IF EXISTS event_accessibility_c10_starts, event_accessibility_c10_city_starts, event_accessibility_c10_category_starts;
+DROP INDEX IF EXISTS event_accessibility_c11_starts, event_accessibility_c11_city_starts, event_accessibility_c11_category_starts;
+DROP INDEX IF EXISTS event_accessibility_c12_starts, event_accessibility_c12_city_starts, event_accessibility_c12_category_starts;
+DROP INDEX IF EXISTS event_accessibility_c13_starts, event_accessibility_c13_city_starts, event_accessibility_c13_category_starts;
+DROP INDEX IF EXISTS event_accessibility_c14_starts, event_accessibility_c14_city_starts, event_accessibility_c14_category_starts;
+DROP INDEX IF EXISTS event_accessibility_c15_starts, event_accessibility_c15_city_starts, event_accessibility_c15_category_starts;
+DROP INDEX IF EXISTS event_accessibility_c16_starts, event_accessibility_c16_city_starts, event_accessibility_c16_category_starts;
+DROP INDEX IF EXISTS event_accessibility_c17_starts, event_accessibility_c17_city_starts, event_accessibility_c17_category_starts;
+DROP INDEX IF EXISTS event_accessibility_c18_starts, event_accessibility_c18_city_starts, event_accessibility_c18_category_starts;
+
+CREATE INDEX event_accessibility_c1_starts ON event_accessibility (starts_at, event_id) INCLUDE (constraint_ids) WHERE constraint_ids @> '{1}';
+CREATE INDEX event_accessibility_c1_city_starts ON event_accessibility (city, starts_at, event_id) INCLUDE (constraint_ids) WHERE constraint_ids @> '{1}';
+CREATE INDEX event_accessibility_c1_category_starts ON event_accessibility (category, starts_at, event_id) INCLUDE (constraint_ids) WHERE constraint_ids @> '{1}';
+CREATE INDEX event_accessibility_c2_starts ON event_accessibility (starts_at, event_id) INCLUDE (constraint_ids) WHERE constraint_ids @> '{2}';
+CREATE INDEX event_accessibility_c2_city_starts ON event_accessibility (city, starts_at, event_id) INCLUDE (constraint_ids) WHERE constraint_ids @> '{2}';
+CREATE INDEX event_accessibility_c2_category_starts ON event_accessibility (category, starts_at, event_id) INCLUDE (constraint_ids) WHERE constraint_ids @> '{2}';
+CREATE INDEX event_accessibility_c3_starts ON event_accessibility (starts_at, event_id) INCLUDE (constraint_ids) WHERE constraint_ids @> '{3}';
+CREATE INDEX event_accessibility_c3_city_starts ON event_accessibility (city, starts_at, event_id) INCLUDE (constraint_ids) WHERE constraint_ids @> '{3}';
+CREATE INDEX event_accessibility_c3_category_starts ON event_accessibility (category, starts_at, event_id) INCLUDE (constraint_ids) WHERE constraint_ids @> '{3}';
+CREATE INDEX event_accessibility_c4_starts ON event_accessibility (starts_at, event_id) INCLUDE (constraint_ids) WHERE constraint_ids @> '{4}';
+CREATE INDEX event_accessibility_c4_city_starts ON event_accessibility (city, starts_at, event_id) INCLUDE (constraint_ids) WHERE constraint_ids @> '{4}';
+CREATE INDEX event_accessibility_c4_category_starts ON event_accessibility (category, starts_at, event_id) INCLUDE (constraint_ids) WHERE constraint_ids @> '{4}';
+CREATE INDEX event_accessibility_c5_starts ON event_accessibility (starts_at, event_id) INCLUDE (constraint_ids) WHERE constraint_ids @> '{5}';
+CREATE INDEX event_accessibility_c5_city_starts ON event_accessibility (city, starts_at, event_id) INCLUDE (constraint_ids) WHERE constraint_ids @> '{5}';
+CREATE INDEX event_accessibility_c5_category_starts ON event_accessibility (category, starts_at, event_id) INCLUDE (constraint_ids) WHERE constraint_ids @> '{5}';
+CREATE INDEX event_accessibility_c6_starts ON event_accessibility (starts_at, event_id) INCLUDE (constraint_ids) WHERE constraint_ids @> '{6}';
+CREATE INDEX event_accessibility_c6_city_starts ON event_accessibility (city, starts_at, event_id) INCLUDE (constraint_ids) WHERE constraint_ids @> '{6}';
+CREATE INDEX event_accessibility_c6_category_starts ON event_accessibility (category, starts_at, event_id) INCLUDE (constraint_ids) WHERE constraint_ids @> '{6}';
+CREATE INDEX event_accessibility_c7_starts ON event_accessibility (starts_at, event_id) INCLUDE (constraint_ids) WHERE constraint_ids @> '{7}';
+CREATE INDEX event_accessibility_c7_city_starts ON event_accessibility (city, starts_at, event_id) INCLUDE (constraint_ids) WHERE constraint_ids @> '{7}';
+CREATE INDEX event_accessibility_c7_category_starts ON event_accessibility (category, starts_at, event_id) INCLUDE (constraint_ids) WHERE constraint_ids @> '{7}';
+CREATE INDEX event_accessibility_c8_starts ON event_accessibility (starts_at, event_id) INCLUDE (constraint_ids) WHERE constraint_ids @> '{8}';
+CREATE INDEX event_accessibility_c8_city_starts ON event_accessibility (city, starts_at, event_id) INCLUDE (constraint_ids) WHERE constraint_ids @> '{8}';
+CREATE INDEX event_accessibility_c8_category_starts ON event_accessibility (category, starts_at, event_id) INCLUDE (constraint_ids) WHERE constraint_ids @> '{8}';
+CREATE INDEX event_accessibility_c9_starts ON event_accessibility (starts_at, event_id) INCLUDE (constraint_ids) WHERE constraint_ids @> '{9}';
+CREATE INDEX event_accessibility_c9_city_starts ON event_accessibility (city, starts_at, event_id) INCLUDE (constraint_ids) WHERE constraint_ids @> '{9}';
+CREATE INDEX event_accessibility_c9_category_starts ON event_accessibility (category, starts_at, event_id) INCLUDE (constraint_ids) WHERE constraint_ids @> '{9}';
+CREATE INDEX event_accessibility_c10_starts ON event_accessibility (starts_at, event_id) INCLUDE (constraint_ids) WHERE constraint_ids @> '{10}';
+CREATE INDEX event_accessibility_c10_city_starts ON event_accessibility (city, starts_at, event_id) INCLUDE (constraint_ids) WHERE constraint_ids @> '{10}';
+CREATE INDEX event_accessibility_c10_category_starts ON event_accessibility (category, starts_at, event_id) INCLUDE (constraint_ids) WHERE constraint_ids @> '{10}';
+CREATE INDEX event_accessibility_c11_starts ON event_accessibility (starts_at, event_id) INCLUDE (constraint_ids) WHERE constraint_ids @> '{11}';
+CREATE INDEX event_accessibility_c11_city_starts ON event_accessibility (city, starts_at, event_id) INCLUDE (constraint_ids) WHERE constraint_ids @> '{11}';
+CREATE INDEX event_accessibility_c11_category_starts ON event_accessibility (category, starts_at, event_id) INCLUDE (constraint_ids) WHERE constraint_ids @> '{11}';
+CREATE INDEX event_accessibility_c12_starts ON event_accessibility (starts_at, event_id) INCLUDE (constraint_ids) WHERE constraint_ids @> '{12}';
+CREATE INDEX event_accessibility_c12_city_starts ON event_accessibility (city, starts_at, event_id) INCLUDE (constraint_ids) WHERE constraint_ids @> '{12}';
+CREATE INDEX event_accessibility_c12_category_starts ON event_accessibility (category, starts_at, event_id) INCLUDE (constraint_ids) WHERE constraint_ids @> '{12}';
+CREATE INDEX event_accessibility_c13_starts ON event_accessibility (starts_at, event_id) INCLUDE (constraint_ids) WHERE constraint_ids @> '{13}';
+CREATE INDEX event_accessibility_c13_city_starts ON event_accessibility (city, starts_at, event_id) INCLUDE (constraint_ids) WHERE constraint_ids @> '{13}';
+CREATE INDEX event_accessibility_c13_category_starts ON event_accessibility (category, starts_at, event_id) INCLUDE (constraint_ids) WHERE constraint_ids @> '{13}';
+CREATE INDEX event_accessibility_c14_starts ON event_accessibility (starts_at, event_id) INCLUDE (constraint_ids) WHERE constraint_ids @> '{14}';
+CREATE INDEX event_accessibility_c14_city_starts ON event_accessibility (city, starts_at, event_id) INCLUDE (constraint_ids) WHERE constraint_ids @> '{14}';
+CREATE INDEX event_accessibility_c14_category_starts ON event_accessibility (category, starts_at, event_id) INCLUDE (constraint_ids) WHERE constraint_ids @> '{14}';
+CREATE INDEX event_accessibility_c15_starts ON event_accessibility (starts_at, event_id) INCLUDE (constraint_ids) WHERE constraint_ids @> '{15}';
+CREATE INDEX event_accessibility_c15_city_starts ON event_accessibility (city, starts_at, event_id) INCLUDE (constraint_ids) WHERE constraint_ids @> '{15}';
+CREATE INDEX event_accessibility_c15_category_starts ON event_accessibility (category, starts_at, event_id) INCLUDE (constraint_ids) WHERE constraint_ids @> '{15}';
+CREATE INDEX event_accessibility_c16_starts ON event_accessibility (starts_at, event_id) INCLUDE (constraint_ids) WHERE constraint_ids @> '{16}';
+CREATE INDEX event_accessibility_c16_city_starts ON event_accessibility (city, starts_at, event_id) INCLUDE (constraint_ids) WHERE constraint_ids @> '{16}';
+CREATE INDEX event_accessibility_c16_category_starts ON event_accessibility (category, starts_at, event_id) INCLUDE (constraint_ids) WHERE constraint_ids @> '{16}';
+CREATE INDEX event_accessibility_c17_starts ON event_accessibility (starts_at, event_id) INCLUDE (constraint_ids) WHERE constraint_ids @> '{17}';
+CREATE INDEX event_accessibility_c17_city_starts ON event_accessibility (city, starts_at, event_id) INCLUDE (constraint_ids) WHERE constraint_ids @> '{17}';
+CREATE INDEX event_accessibility_c17_category_starts ON event_accessibility (category, starts_at, event_id) INCLUDE (constraint_ids) WHERE constraint_ids @> '{17}';
+CREATE INDEX event_accessibility_c18_starts ON event_accessibility (starts_at, event_id) INCLUDE (constraint_ids) WHERE constraint_ids @> '{18}';
+CREATE INDEX event_accessibility_c18_city_starts ON event_accessibility (city, starts_at, event_id) INCLUDE (constraint_ids) WHERE constraint_ids @> '{18}';
+CREATE INDEX event_accessibility_c18_category_starts ON event_accessibility (category, starts_at, event_id) INCLUDE (constraint_ids) WHERE constraint_ids @> '{18}';
