@@ -139,11 +139,10 @@ type inflight struct {
 func (im *importer) run(ctx context.Context, r io.Reader) (Summary, error) {
 	// The primary copy is applied while the file is read: the applier takes the copy's
 	// lock per transaction, so a db-writer ringing at the same time simply shares the work.
-	applyCtx, stopApply := context.WithCancel(ctx)
-	applyDone := make(chan struct{})
+	stopApply, applyDone := make(chan struct{}), make(chan struct{})
 	go func() {
 		defer close(applyDone)
-		im.applyLoop(applyCtx)
+		im.applyLoop(ctx, stopApply)
 	}()
 	progressDone := make(chan struct{})
 	stopProgress := make(chan struct{})
@@ -161,7 +160,9 @@ func (im *importer) run(ctx context.Context, r io.Reader) (Summary, error) {
 	if rerr := im.log.Ring(ctx); rerr != nil {
 		im.opt.Log.Warn("ring doorbell", "err", rerr)
 	}
-	stopApply()
+	// The applier finishes its round (a transaction cut short would be redone) and
+	// finish takes over.
+	close(stopApply)
 	<-applyDone
 	var sum Summary
 	if err == nil {
@@ -412,7 +413,7 @@ func (im *importer) drain(ctx context.Context) error {
 
 // applyLoop applies the primary copy while the import runs, and counts what was applied.
 // It also rings the doorbell about every second, so the other copies follow.
-func (im *importer) applyLoop(ctx context.Context) {
+func (im *importer) applyLoop(ctx context.Context, stop <-chan struct{}) {
 	t := time.NewTicker(50 * time.Millisecond)
 	defer t.Stop()
 	var rung time.Time
@@ -437,10 +438,17 @@ func (im *importer) applyLoop(ctx context.Context) {
 			n = 0
 		}
 		if n > 0 {
-			continue
+			select {
+			case <-stop:
+				return
+			default:
+				continue
+			}
 		}
 		select {
 		case <-ctx.Done():
+			return
+		case <-stop:
 			return
 		case <-t.C:
 		}
