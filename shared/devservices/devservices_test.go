@@ -211,9 +211,9 @@ func TestS3ServersStoreObjects(t *testing.T) {
 		return strings.TrimSpace(string(b))
 	}
 	ak, sk := read("s3-access-key"), read("s3-secret-key")
-	start := map[string]func(dir string) (*S3, error){
-		"embedded": func(dir string) (*S3, error) { return StartEmbeddedS3(dir, ak, sk) },
-		"minio": func(dir string) (*S3, error) {
+	start := map[string]func(t *testing.T, dir string) (*S3, error){
+		"embedded": func(_ *testing.T, dir string) (*S3, error) { return StartEmbeddedS3(dir, ak, sk) },
+		"minio": func(t *testing.T, dir string) (*S3, error) {
 			bin, err := FindMinio()
 			if err != nil {
 				missing(t, err)
@@ -224,7 +224,7 @@ func TestS3ServersStoreObjects(t *testing.T) {
 	for kind, start := range start {
 		t.Run(kind, func(t *testing.T) {
 			dir := filepath.Join(t.TempDir(), "s3")
-			s, err := start(dir)
+			s, err := start(t, dir)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -246,7 +246,7 @@ func TestS3ServersStoreObjects(t *testing.T) {
 			}
 			s.Stop()
 			// Objects are on disk: a new server on the same folder serves them.
-			s2, err := start(dir)
+			s2, err := start(t, dir)
 			if err != nil {
 				t.Fatal(err)
 			}
