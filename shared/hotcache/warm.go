@@ -16,17 +16,23 @@ import (
 // WarmTimeout bounds a warm start: past it, the instance starts cold.
 const WarmTimeout = 2 * time.Second
 
+// MaxSnapshotAge: an older snapshot is not loaded. Snapshots are taken every 5 minutes, so an
+// old one means the cron has stopped; its answers may hold photo URLs near their expiry and
+// searches whose default "from now" window has moved on.
+const MaxSnapshotAge = time.Hour
+
 // maxWarmChanges: when more events than this changed since the snapshot, it is not used.
 const maxWarmChanges = 10000
 
-// WarmStart loads into c the entries of the newest snapshot whose kind has a source in srcs,
+// WarmStart loads into c the entries of the newest snapshot (younger than MaxSnapshotAge) whose kind has a source in srcs,
 // then drops every entry that an event changed after the snapshot can affect, as if those
 // changes had been announced. Call it after c follows the change feed (Subscribe): a change
 // committed after the check below is announced after it, so no change falls between the two.
 // On an error c may hold part of the snapshot: clear it.
 func WarmStart(ctx context.Context, db pgdb.DBTX, c *Local, srcs map[string]Source) (int, error) {
 	var id, seq int64
-	err := db.QueryRow(ctx, `SELECT id, applied_seq FROM cache_snapshots ORDER BY id DESC LIMIT 1`).Scan(&id, &seq)
+	err := db.QueryRow(ctx, `SELECT id, applied_seq FROM cache_snapshots
+		WHERE taken_at > now() - make_interval(secs => $1) ORDER BY id DESC LIMIT 1`, MaxSnapshotAge.Seconds()).Scan(&id, &seq)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return 0, nil
 	}

@@ -239,6 +239,13 @@ func TestWarmStart(t *testing.T) {
 		{name: "NewEventJoinsSearch",
 			change: func(w *world) { w.upsert(event(3, "moscow", moscow)) },
 			hits:   []string{"event:1", "event:2", "city=kazan"}, misses: []string{"city=moscow"}},
+		{name: "SnapshotTooOld",
+			change: func(w *world) {
+				if _, err := w.pool.Exec(w.ctx, `UPDATE cache_snapshots SET taken_at = now() - interval '2 hours'`); err != nil {
+					w.t.Fatal(err)
+				}
+			},
+			misses: []string{"event:1", "event:2", "city=kazan", "city=moscow"}},
 		{name: "EventDeleted",
 			change: func(w *world) {
 				if _, err := w.pool.Exec(w.ctx, `DELETE FROM events WHERE id = 1`); err != nil {
