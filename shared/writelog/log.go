@@ -250,8 +250,14 @@ func (l *Log) Ring(ctx context.Context) error {
 	return nil
 }
 
+// apiTimeout bounds one JetStream API call: a request in flight while the server restarts is
+// never answered, and waiting for the caller's whole deadline would stall the applier.
+const apiTimeout = 5 * time.Second
+
 // LastSeq is the stream's last sequence.
 func (l *Log) LastSeq(ctx context.Context) (uint64, error) {
+	ctx, cancel := context.WithTimeout(ctx, apiTimeout)
+	defer cancel()
 	info, err := l.stream.Info(ctx)
 	if err != nil {
 		return 0, fmt.Errorf("stream info %s: %w", l.name, err)
@@ -261,6 +267,8 @@ func (l *Log) LastSeq(ctx context.Context) (uint64, error) {
 
 // get reads the message at seq; ok is false when the stream has no message there.
 func (l *Log) get(ctx context.Context, seq uint64) (*jetstream.RawStreamMsg, bool, error) {
+	ctx, cancel := context.WithTimeout(ctx, apiTimeout)
+	defer cancel()
 	m, err := l.stream.GetMsg(ctx, seq)
 	if errors.Is(err, jetstream.ErrMsgNotFound) {
 		return nil, false, nil

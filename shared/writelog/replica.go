@@ -86,6 +86,8 @@ func (r *Replica) Consumer(ctx context.Context) (jetstream.Consumer, error) {
 	if !replicaNameRE.MatchString(r.name) {
 		return nil, fmt.Errorf("replica name %q: want 1..64 letters, digits, '-' or '_'", r.name)
 	}
+	ctx, cancel := context.WithTimeout(ctx, apiTimeout)
+	defer cancel()
 	c, err := r.log.stream.CreateOrUpdateConsumer(ctx, jetstream.ConsumerConfig{
 		Durable:       r.name,
 		Description:   "progress of Postgres copy " + r.name,
@@ -230,7 +232,6 @@ func (r *Replica) read(ctx context.Context, seq uint64) ([]pending, bool, error)
 		out   []pending
 		bytes int
 		last  uint64
-		known bool
 	)
 	for ; len(out) < MaxBatchCommands && bytes < MaxBatchBytes; seq++ {
 		m, ok, err := r.log.get(ctx, seq)
@@ -240,13 +241,27 @@ func (r *Replica) read(ctx context.Context, seq uint64) ([]pending, bool, error)
 		if !ok {
 			// Past the end, or a message removed from the stream (the stream denies
 			// deletes, but an operator can still edit it): a hole is recorded as failed
-			// rather than blocking every later command.
-			if !known {
-				if last, err = r.log.LastSeq(ctx); err != nil {
+			// rather than blocking every later command. The end is read after the miss,
+			// so a command stored in between is read again, not taken for a hole; a
+			// replica answering a direct get may also lag the stream's leader for a
+			// moment, hence the retries.
+			if last, err = r.log.LastSeq(ctx); err != nil {
+				return nil, false, err
+			}
+			for try := 1; !ok && seq <= last && try <= 5; try++ {
+				if try > 1 {
+					select {
+					case <-ctx.Done():
+						return nil, false, ctx.Err()
+					case <-time.After(time.Duration(try) * 50 * time.Millisecond):
+					}
+				}
+				if m, ok, err = r.log.get(ctx, seq); err != nil {
 					return nil, false, err
 				}
-				known = true
 			}
+		}
+		if !ok {
 			if seq-1 > last {
 				// Writes would be lost silently: the copy is ahead of the stream, which
 				// was deleted and created anew (or lost its storage).

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"log/slog"
 	"net"
 	"sync"
 	"testing"
@@ -119,7 +120,8 @@ func TestNATSRestartDuringImport(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rep := writelog.NewReplica(l, pool, "primary", commands.Handlers(vocab), quiet())
+	tlog := slog.New(slog.NewTextHandler(tWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	rep := writelog.NewReplica(l, pool, "primary", commands.Handlers(vocab), tlog)
 
 	const events, batch = 1500, 50
 	var in bytes.Buffer
@@ -135,7 +137,7 @@ func TestNATSRestartDuringImport(t *testing.T) {
 			ns.restart(300 * time.Millisecond)
 		}()
 	}}
-	opt := eventimport.Options{Batch: batch, InFlight: 4, Log: quiet()}
+	opt := eventimport.Options{Batch: batch, InFlight: 4, Log: tlog}
 	sum, err := eventimport.Run(ctx, tr, l, rep, opt)
 	restarted.Wait()
 	t.Logf("first import: %+v, err %v", sum, err)
@@ -171,4 +173,11 @@ func TestNATSRestartDuringImport(t *testing.T) {
 	if n != events || outcomes != events/batch {
 		t.Errorf("got %d events and %d commands, want %d and %d", n, outcomes, events, events/batch)
 	}
+}
+
+type tWriter struct{ t *testing.T }
+
+func (w tWriter) Write(p []byte) (int, error) {
+	w.t.Log(string(p))
+	return len(p), nil
 }
