@@ -246,6 +246,35 @@ func TestApply(t *testing.T) {
 		}
 	})
 
+	t.Run("ApplyingWhilePublishingRecordsNoHoles", func(t *testing.T) {
+		e := newEnv(t)
+		pool, r := e.copy(t, "primary", nil)
+		const n = 200
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			for i := range n {
+				e.publish(t, fmt.Sprintf("event:%d", i), event(int64(i%20+1), fmt.Sprintf("v%d", i)))
+			}
+		}()
+		for running := true; running; {
+			select {
+			case <-done:
+				running = false
+			default:
+			}
+			if _, err := r.ApplyPending(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if _, err := r.ApplyPending(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		if got := count(t, pool, `SELECT count(*) FROM writelog_outcomes WHERE status = 'applied'`); got != n {
+			t.Errorf("got %d applied outcomes, want %d", got, n)
+		}
+	})
+
 	t.Run("OneApplierPerCopy", func(t *testing.T) {
 		e := newEnv(t)
 		var calls atomic.Int64
