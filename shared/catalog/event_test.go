@@ -45,6 +45,8 @@ func TestValidate(t *testing.T) {
 		{"ErrEnds", func(e *Event) { v := e.StartsAt.Add(-time.Hour); e.EndsAt = &v }, "ends_at"},
 		{"ErrStarts", func(e *Event) { e.StartsAt = time.Time{} }, "starts_at"},
 		{"ErrTimezone", func(e *Event) { e.Timezone = "Mars/Olympus" }, "timezone"},
+		{"ErrTimezoneLocal", func(e *Event) { e.Timezone = "Local" }, "timezone"},
+		{"OKTimezoneAgain", func(e *Event) { e.Timezone = "Asia/Vladivostok" }, ""},
 		{"ErrAge", func(e *Event) { e.AgeRating = "21+" }, "age_rating"},
 		{"ErrPrice", func(e *Event) { v := 1.0; e.Price.Max = &v }, "price.max"},
 		{"ErrCurrency", func(e *Event) { e.Price.Currency = "rub" }, "price.currency"},
@@ -115,9 +117,31 @@ func TestUpsertEventsLastWriterWins(t *testing.T) {
 	if title != "Щелкунчик" || len(ids) != 1 || ids[0] != 2 || len(sheet) != 1 || sheet["elevator"] != "yes" {
 		t.Fatalf("got %q %v %v, want the newest title and the sheet replaced whole", title, ids, sheet)
 	}
+	// Events and venues carry no foreign keys (migration 010): the upsert itself must write
+	// what they refer to.
+	other := e
+	other.ID, other.City, other.Category, other.Venue.ID = 124, "tver", "circus", 46
+	if _, err := UpsertEvents(ctx, pool, vocab, 7, at, []Event{other}); err != nil {
+		t.Fatal(err)
+	}
+	var dangling int
+	if err := pool.QueryRow(ctx, `SELECT
+		(SELECT count(*) FROM events e WHERE NOT EXISTS (SELECT 1 FROM cities c WHERE c.slug = e.city)
+			OR NOT EXISTS (SELECT 1 FROM categories g WHERE g.slug = e.category)
+			OR NOT EXISTS (SELECT 1 FROM venues v WHERE v.id = e.venue_id)) +
+		(SELECT count(*) FROM venues v WHERE NOT EXISTS (SELECT 1 FROM cities c WHERE c.slug = v.city))`).Scan(&dangling); err != nil {
+		t.Fatal(err)
+	}
+	if dangling != 0 {
+		t.Fatalf("got %d rows referring to missing cities, categories or venues, want 0", dangling)
+	}
 	places, err := Places(ctx, pool, "cities")
-	if err != nil || len(places) != 1 || places[0].Name != "Москва" {
-		t.Fatalf("got %v, %v; want moscow named Москва", places, err)
+	names := map[string]string{}
+	for _, p := range places {
+		names[p.Slug] = p.Name
+	}
+	if err != nil || len(places) != 2 || names["moscow"] != "Москва" || names["tver"] != "tver" {
+		t.Fatalf("got %v, %v; want Москва and tver", places, err)
 	}
 }
 

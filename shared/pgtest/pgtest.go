@@ -63,20 +63,21 @@ func NewURL(t testing.TB) string {
 	}
 	defer admin.Close(context.Background())
 
-	tpl, err := ensureTemplate(ctx, admin)
-	if err != nil {
-		t.Fatalf("pgtest: template database: %v", err)
-	}
+	// Building the template and cloning it happen under one lock, so a process with another
+	// set of migrations (which drops templates it does not know) cannot drop ours in between.
 	name := "dostupno_test_" + randomHex(6)
 	if _, err := admin.Exec(ctx, `SELECT pg_advisory_lock($1)`, templateLock); err != nil {
 		t.Fatalf("pgtest: lock: %v", err)
 	}
-	_, err = admin.Exec(ctx, fmt.Sprintf(`CREATE DATABASE %s TEMPLATE %s`, name, tpl))
+	tpl, err := ensureTemplate(ctx, admin)
+	if err == nil {
+		_, err = admin.Exec(ctx, fmt.Sprintf(`CREATE DATABASE %s TEMPLATE %s`, name, tpl))
+	}
 	if _, uerr := admin.Exec(ctx, `SELECT pg_advisory_unlock($1)`, templateLock); uerr != nil && err == nil {
 		err = uerr
 	}
 	if err != nil {
-		t.Fatalf("pgtest: create database %s: %v", name, err)
+		t.Fatalf("pgtest: create database %s from the migrated template: %v", name, err)
 	}
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -116,6 +117,8 @@ func WithDatabase(base, name string) string {
 	return u.String()
 }
 
+// ensureTemplate returns the template database of the current migrations, building it if
+// needed. The caller holds templateLock.
 func ensureTemplate(ctx context.Context, admin *pgx.Conn) (string, error) {
 	all, err := migrations.All()
 	if err != nil {
@@ -126,11 +129,6 @@ func ensureTemplate(ctx context.Context, admin *pgx.Conn) (string, error) {
 		fmt.Fprintf(h, "%d %s\n%s\n", m.Version, m.Name, m.SQL)
 	}
 	name := "dostupno_tpl_" + hex.EncodeToString(h.Sum(nil))[:12]
-
-	if _, err := admin.Exec(ctx, `SELECT pg_advisory_lock($1)`, templateLock); err != nil {
-		return "", err
-	}
-	defer admin.Exec(context.Background(), `SELECT pg_advisory_unlock($1)`, templateLock) //nolint:errcheck // released with the session anyway
 
 	var exists bool
 	if err := admin.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1 AND datistemplate)`, name).Scan(&exists); err != nil {
