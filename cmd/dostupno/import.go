@@ -42,14 +42,6 @@ func runImport(ctx context.Context, args []string) error {
 	if fs.NArg() != 1 {
 		return errUsage
 	}
-	cfg, err := config.FromEnv()
-	if err != nil {
-		return err
-	}
-	if err := cfg.Require("DATABASE_URL", "NATS_URL"); err != nil {
-		return err
-	}
-
 	var (
 		in   io.Reader = os.Stdin
 		size int64     = -1
@@ -65,7 +57,19 @@ func runImport(ctx context.Context, args []string) error {
 		}
 		in = f
 	}
+	cfg, err := config.FromEnv()
+	if err != nil {
+		return err
+	}
+	return importFrom(ctx, cfg, in, size, *strict, *batch, *inFlight)
+}
 
+// importFrom loads the NDJSON events of in (size bytes, or -1 when unknown) through the write
+// log and returns when the primary copy has applied them.
+func importFrom(ctx context.Context, cfg config.Config, in io.Reader, size int64, strict bool, batch, inFlight int) error {
+	if err := cfg.Require("DATABASE_URL", "NATS_URL"); err != nil {
+		return err
+	}
 	log := logging.New(os.Stderr, "import")
 	pool, err := pgdb.Connect(ctx, cfg.DatabaseURL, pgdb.Options{AppName: "dostupno-import", MaxConns: 4})
 	if err != nil {
@@ -78,7 +82,7 @@ func runImport(ctx context.Context, args []string) error {
 		return fmt.Errorf("connect to NATS: %w", err)
 	}
 	defer nc.Close()
-	js, err := jetstream.New(nc, jetstream.WithPublishAsyncMaxPending(4*(*inFlight)))
+	js, err := jetstream.New(nc, jetstream.WithPublishAsyncMaxPending(4*inFlight))
 	if err != nil {
 		return err
 	}
@@ -94,7 +98,7 @@ func runImport(ctx context.Context, args []string) error {
 
 	shown := 0
 	opt := eventimport.Options{
-		Strict: *strict, Batch: *batch, InFlight: *inFlight, Log: log,
+		Strict: strict, Batch: batch, InFlight: inFlight, Log: log,
 		BadLine: func(e eventimport.LineError) {
 			if shown++; shown <= maxShownBadLines {
 				fmt.Fprintln(os.Stderr, e.Error())

@@ -12,16 +12,14 @@ import (
 	"time"
 
 	"github.com/dostupno/dostupno/shared/catalog"
+	"github.com/dostupno/dostupno/shared/commands/eventimport"
+	"github.com/dostupno/dostupno/shared/config"
 	"github.com/dostupno/dostupno/shared/seed"
 )
 
 func init() {
-	register(command{name: "seed", usage: "--events N [--seed S] [--start YYYY-MM-DD] [--days D] [--first-id ID] [--out FILE|-]   generate a demo catalog (NDJSON to --out, or through the write log)", run: runSeed})
+	register(command{name: "seed", usage: "--events N [--seed S] [--start YYYY-MM-DD] [--days D] [--first-id ID] [--out FILE|-]   generate a demo catalog (through the write log into DATABASE_URL, or NDJSON to --out)", run: runSeed})
 }
-
-// seedImport loads an NDJSON stream of events through the write log, as import does; seed
-// writes through it when no --out is given. nil means seed needs --out.
-var seedImport func(ctx context.Context, r io.Reader) error
 
 func runSeed(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("seed", flag.ContinueOnError)
@@ -62,14 +60,17 @@ func runSeed(ctx context.Context, args []string) error {
 			return err
 		}
 		return f.Close()
-	case seedImport != nil:
+	default:
+		// Through the write log, exactly as `dostupno import` loads a file.
 		pr, pw := io.Pipe()
 		go func() { pw.CloseWithError(writeNDJSON(ctx, pw, g)) }()
-		err := seedImport(ctx, pr)
+		cfg, err := config.FromEnv()
+		if err != nil {
+			return err
+		}
+		err = importFrom(ctx, cfg, pr, -1, true, eventimport.DefaultBatch, eventimport.DefaultInFlight)
 		pr.CloseWithError(errors.New("import ended")) // unblocks the writer if import stopped early
 		return err
-	default:
-		return errors.New("no write path to the catalog in this build: use --out - | dostupno import -")
 	}
 }
 
