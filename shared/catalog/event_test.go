@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dostupno/dostupno/migrations"
 	"github.com/dostupno/dostupno/shared/apperr"
 	"github.com/dostupno/dostupno/shared/httpjson"
 	"github.com/dostupno/dostupno/shared/pgtest"
@@ -160,5 +161,49 @@ func TestLoadVocabulary(t *testing.T) {
 	}
 	if ids := v.IDs([]string{"elevator", "step_free_entrance", "elevator", "nope"}); len(ids) != 2 || ids[0] != 1 || ids[1] != 2 {
 		t.Fatalf("got %v, want [1 2]", ids)
+	}
+}
+
+// Migration 011 rebuilds stored text vectors with the expression UpsertEvents uses; a copy
+// migrated from old rows and a copy replayed from the start must hold the same vectors.
+func TestTextVectorMigrationMatchesUpsert(t *testing.T) {
+	t.Parallel()
+	pool := pgtest.New(t)
+	ctx := context.Background()
+	vocab, err := LoadVocabulary(ctx, pool)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := parse(t, sample)
+	e.Description = "Running concerts for the hearing impaired — концерты в больших залах"
+	if _, err := UpsertEvents(ctx, pool, vocab, 1, time.Now(), []Event{e}); err != nil {
+		t.Fatal(err)
+	}
+	var want string
+	if err := pool.QueryRow(ctx, `SELECT document::text FROM event_accessibility WHERE event_id = 123`).Scan(&want); err != nil {
+		t.Fatal(err)
+	}
+	all, err := migrations.All()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := pool.Exec(ctx, `UPDATE event_accessibility SET document = to_tsvector('simple', 'stale')`); err != nil {
+		t.Fatal(err)
+	}
+	var rebuild migrations.Migration
+	for _, m := range all {
+		if m.Version == 11 {
+			rebuild = m
+		}
+	}
+	if _, err := pool.Exec(ctx, rebuild.SQL); err != nil {
+		t.Fatalf("migration %03d_%s: %v", rebuild.Version, rebuild.Name, err)
+	}
+	var got string
+	if err := pool.QueryRow(ctx, `SELECT document::text FROM event_accessibility WHERE event_id = 123`).Scan(&got); err != nil {
+		t.Fatal(err)
+	}
+	if got != want || !strings.Contains(got, "'концерт'") || !strings.Contains(got, "'hear'") {
+		t.Fatalf("got %s after the migration, want %s (Russian and English stems)", got, want)
 	}
 }

@@ -96,7 +96,7 @@ func pageSQL(q *Query, how plan) (string, []any) {
 	text := ""
 	if q.Text != "" {
 		p := arg(q.Text)
-		text = "document @@ (websearch_to_tsquery('russian', " + p + ") || websearch_to_tsquery('english', " + p + "))"
+		text = "document @@ websearch_to_tsquery('russian', " + p + ")"
 	}
 	limit := arg(q.Limit + 1)
 	var page string

@@ -262,14 +262,13 @@ func copySheets(ctx context.Context, conn *pgx.Conn, o seed.Options, vocab *cata
 func fillIndexTable(ctx context.Context, conn *pgx.Conn) error {
 	for _, q := range []string{
 		`CREATE TEMP TABLE bench_tv_title AS SELECT title,
-			setweight(to_tsvector('russian', title), 'A') || setweight(to_tsvector('english', title), 'A') AS v
+			setweight(to_tsvector('russian', title), 'A') AS v
 			FROM (SELECT DISTINCT title FROM events) t`,
 		`CREATE TEMP TABLE bench_tv_venue AS SELECT id,
-			setweight(to_tsvector('russian', name), 'B') || setweight(to_tsvector('english', name), 'B') AS v
+			setweight(to_tsvector('russian', name), 'B') AS v
 			FROM venues`,
 		`CREATE TEMP TABLE bench_tv_desc AS SELECT description,
-			setweight(to_tsvector('russian', left(description, 4000)), 'C') ||
-			setweight(to_tsvector('english', left(description, 4000)), 'C') AS v
+			setweight(to_tsvector('russian', left(description, 4000)), 'C') AS v
 			FROM (SELECT DISTINCT description FROM events) t`,
 		`INSERT INTO event_accessibility (event_id, sheet, constraint_ids, starts_at, city, category, document)
 			SELECT e.id, s.sheet, s.constraint_ids, e.starts_at, e.city, e.category, tt.v || tv.v || td.v
