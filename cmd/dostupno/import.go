@@ -15,13 +15,11 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/schollz/progressbar/v3"
 
-	"github.com/dostupno/dostupno/shared/catalog"
 	writecmds "github.com/dostupno/dostupno/shared/commands"
 	"github.com/dostupno/dostupno/shared/commands/eventimport"
 	"github.com/dostupno/dostupno/shared/config"
 	"github.com/dostupno/dostupno/shared/logging"
 	"github.com/dostupno/dostupno/shared/pgdb"
-	"github.com/dostupno/dostupno/shared/writelog"
 )
 
 func init() {
@@ -86,15 +84,10 @@ func importFrom(ctx context.Context, cfg config.Config, in io.Reader, size int64
 	if err != nil {
 		return err
 	}
-	l, err := writelog.Open(ctx, js, cfg.Namespace)
-	if err != nil {
-		return err
-	}
-	vocab, err := catalog.LoadVocabulary(ctx, pool)
+	wr, err := writecmds.Open(ctx, pool, js, cfg.Namespace, cfg.Replica, log)
 	if err != nil {
 		return fmt.Errorf("%w (run 'dostupno migrate' first?)", err)
 	}
-	rep := writelog.NewReplica(l, pool, cfg.Replica, writecmds.Handlers(vocab), log)
 
 	shown := 0
 	opt := eventimport.Options{
@@ -109,7 +102,7 @@ func importFrom(ctx context.Context, cfg config.Config, in io.Reader, size int64
 	}
 	show := newProgressView(size, log)
 	opt.Progress, opt.ProgressEvery = show.update, show.every
-	sum, err := eventimport.Run(ctx, in, l, rep, opt)
+	sum, err := eventimport.Run(ctx, in, wr.Log, wr.Replica, opt)
 	show.done()
 	fmt.Fprintf(os.Stderr, "import: %d lines, %d bad, %d events published (%d already in the log), %d applied to %s in %s: %.0f events/s; last sequence %d\n",
 		sum.Lines, sum.Bad, sum.Published, sum.Duplicates, sum.Applied, cfg.Replica, sum.Elapsed.Round(time.Millisecond),

@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/dostupno/dostupno/shared/apperr"
-	"github.com/dostupno/dostupno/shared/catalog"
 	"github.com/dostupno/dostupno/shared/commands"
 	"github.com/dostupno/dostupno/shared/httpjson"
 	"github.com/dostupno/dostupno/shared/instance"
@@ -77,15 +76,11 @@ func (s *server) replicaFor(ctx context.Context) (*writelog.Replica, error) {
 	if err != nil {
 		return nil, unavailable(err)
 	}
-	l, err := writelog.Open(ctx, js, s.deps.Config.Namespace)
+	wr, err := commands.Open(ctx, pool, js, s.deps.Config.Namespace, s.deps.Config.Replica, s.deps.Log)
 	if err != nil {
 		return nil, unavailable(err)
 	}
-	vocab, err := catalog.LoadVocabulary(ctx, pool)
-	if err != nil {
-		return nil, unavailable(fmt.Errorf("load vocabulary: %w", err))
-	}
-	s.replica = writelog.NewReplica(l, pool, s.deps.Config.Replica, commands.Handlers(vocab), s.deps.Log)
+	s.replica = wr.Replica
 	return s.replica, nil
 }
 

@@ -5,14 +5,12 @@ package function
 
 import (
 	"context"
-	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/dostupno/dostupno/shared/apperr"
-	"github.com/dostupno/dostupno/shared/catalog"
 	"github.com/dostupno/dostupno/shared/commands"
 	"github.com/dostupno/dostupno/shared/httpjson"
 	"github.com/dostupno/dostupno/shared/instance"
@@ -53,13 +51,9 @@ func New(d *instance.Deps) (http.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	wlog, err := writelog.Open(ctx, js, d.Config.Namespace)
+	wr, err := commands.Open(ctx, pool, js, d.Config.Namespace, d.Config.Replica, d.Log)
 	if err != nil {
 		return nil, err
-	}
-	vocab, err := catalog.LoadVocabulary(ctx, pool)
-	if err != nil {
-		return nil, fmt.Errorf("load vocabulary: %w", err)
 	}
 	client, err := d.S3()
 	if err != nil {
@@ -73,8 +67,7 @@ func New(d *instance.Deps) (http.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &server{deps: d, db: pool, log: wlog, store: store,
-		replica: writelog.NewReplica(wlog, pool, d.Config.Replica, commands.Handlers(vocab), d.Log)}
+	s := &server{deps: d, db: pool, log: wr.Log, store: store, replica: wr.Replica}
 	return middleware.Wrap(d, http.HandlerFunc(s.upload)), nil
 }
 

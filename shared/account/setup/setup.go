@@ -7,18 +7,15 @@ package setup
 
 import (
 	"context"
-	"fmt"
 	"sync"
 	"time"
 
 	"github.com/dostupno/dostupno/shared/account"
 	"github.com/dostupno/dostupno/shared/apperr"
-	"github.com/dostupno/dostupno/shared/catalog"
 	"github.com/dostupno/dostupno/shared/commands"
 	"github.com/dostupno/dostupno/shared/instance"
 	"github.com/dostupno/dostupno/shared/middleware"
 	"github.com/dostupno/dostupno/shared/throttle"
-	"github.com/dostupno/dostupno/shared/writelog"
 )
 
 // Lazy builds the service once, on first use.
@@ -68,7 +65,7 @@ func Build(ctx context.Context, d *instance.Deps) (*account.Service, error) {
 	if err != nil {
 		return nil, err
 	}
-	log, err := writelog.Open(ctx, js, d.Config.Namespace)
+	wr, err := commands.Open(ctx, pool, js, d.Config.Namespace, d.Config.Replica, d.Log)
 	if err != nil {
 		return nil, err
 	}
@@ -76,12 +73,8 @@ func Build(ctx context.Context, d *instance.Deps) (*account.Service, error) {
 	if err != nil {
 		return nil, err
 	}
-	vocab, err := catalog.LoadVocabulary(ctx, pool)
-	if err != nil {
-		return nil, fmt.Errorf("load vocabulary: %w", err)
-	}
 	return &account.Service{
-		DB: pool, Vocab: vocab, Keys: keys, Log: log, Throttle: th, Logger: d.Log,
-		Replica: writelog.NewReplica(log, pool, d.Config.Replica, commands.Handlers(vocab), d.Log),
+		DB: pool, Vocab: wr.Vocab, Keys: keys, Log: wr.Log, Throttle: th, Logger: d.Log,
+		Replica: wr.Replica,
 	}, nil
 }
