@@ -69,7 +69,7 @@ func NewServer(d *instance.Deps) (*Server, error) {
 }
 
 // Handler is the HTTP handler of the function behind the common middleware.
-func (s *Server) Handler() http.Handler { return middleware.Wrap(s.deps, http.HandlerFunc(s.get)) }
+func (s *Server) Handler() http.Handler { return middleware.WrapRead(s.deps, http.HandlerFunc(s.get)) }
 
 func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	w.Header().Set("X-Cache", "miss")

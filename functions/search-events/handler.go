@@ -80,7 +80,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("/constraints", s.constraints)
 	mux.HandleFunc("/{$}", s.search)
 	mux.HandleFunc("/", s.notFound)
-	return middleware.Wrap(s.deps, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return middleware.WrapRead(s.deps, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "" {
 			r.URL.Path = "/"
 		}

@@ -6,6 +6,9 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/dostupno/dostupno/shared/config"
@@ -76,5 +79,29 @@ func TestConstraintsMethod(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusMethodNotAllowed {
 		t.Fatalf("got %d, want 405", resp.StatusCode)
+	}
+}
+
+// Every answer of a read function says X-Cache, also one refused before the handler runs.
+func TestXCacheOnRefusedToken(t *testing.T) {
+	t.Parallel()
+	secrets := t.TempDir()
+	if err := os.WriteFile(filepath.Join(secrets, "jwt-secret"), []byte(strings.Repeat("k", 40)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	d := instance.New(Name, config.Config{DatabaseURL: pgtest.NewURL(t), SecretsDir: secrets}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	t.Cleanup(d.Close)
+	h, err := New(d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, path := range []string{"/", "/constraints"} {
+		r := httptest.NewRequest(http.MethodGet, path, nil)
+		r.Header.Set("Authorization", "Bearer not-a-token")
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		if w.Code != http.StatusUnauthorized || w.Header().Get("X-Cache") != "miss" {
+			t.Fatalf("%s: got %d with X-Cache %q, want 401 with X-Cache miss", path, w.Code, w.Header().Get("X-Cache"))
+		}
 	}
 }

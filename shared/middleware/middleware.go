@@ -33,6 +33,17 @@ func Wrap(d *instance.Deps, h http.Handler) http.Handler {
 	return CallID(AccessLog(d.Log, Recover(d.Log, CORS(d.Config.CORSOrigins, Authenticate(d.Log, d.Config, h)))))
 }
 
+// WrapRead is Wrap for the read functions, whose every answer says X-Cache (API.md): "miss"
+// unless the handler serves from its cache, including answers the chain gives before the
+// handler runs (a refused token, a CORS preflight).
+func WrapRead(d *instance.Deps, h http.Handler) http.Handler {
+	inner := Wrap(d, h)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("X-Cache", "miss")
+		inner.ServeHTTP(w, r)
+	})
+}
+
 // CallID puts the gateway's X-Call-Id (or a new one) in the request context and the answer.
 func CallID(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
