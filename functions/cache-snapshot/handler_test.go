@@ -12,6 +12,7 @@ import (
 
 	getevent "github.com/dostupno/dostupno/functions/get-event"
 	searchevents "github.com/dostupno/dostupno/functions/search-events"
+	"github.com/dostupno/dostupno/shared/apitest"
 	"github.com/dostupno/dostupno/shared/catalog"
 	"github.com/dostupno/dostupno/shared/changefeed"
 	"github.com/dostupno/dostupno/shared/config"
@@ -51,19 +52,7 @@ type answer struct {
 
 func call(t *testing.T, method, url string) answer {
 	t.Helper()
-	req, err := http.NewRequest(method, url, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
+	resp, b := apitest.Do(t, method, url, nil)
 	return answer{resp.StatusCode, resp.Header.Get("X-Cache"), resp.Header.Get("ETag"), string(b)}
 }
 

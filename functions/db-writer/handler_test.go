@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dostupno/dostupno/shared/apitest"
 	"github.com/dostupno/dostupno/shared/catalog"
 	"github.com/dostupno/dostupno/shared/commands"
 	"github.com/dostupno/dostupno/shared/config"
@@ -36,16 +37,7 @@ func newServer(t *testing.T, n *natstest.Env, replica string) *httptest.Server {
 
 func call(t *testing.T, method, url string, want int, out any) {
 	t.Helper()
-	req, err := http.NewRequest(method, url, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body) // a short read shows in the decode below
+	resp, b := apitest.Do(t, method, url, nil)
 	if resp.StatusCode != want {
 		t.Fatalf("%s %s: got %d %s, want %d", method, url, resp.StatusCode, b, want)
 	}

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dostupno/dostupno/shared/apitest"
 	"github.com/dostupno/dostupno/shared/catalog"
 	"github.com/dostupno/dostupno/shared/config"
 	"github.com/dostupno/dostupno/shared/httpjson"
@@ -67,23 +68,7 @@ func newFixture(t *testing.T, publicBase string) *fixture {
 
 func (f *fixture) get(t *testing.T, path string, header ...string) (*http.Response, []byte) {
 	t.Helper()
-	req, err := http.NewRequest(http.MethodGet, f.srv.URL+path, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i := 0; i+1 < len(header); i += 2 {
-		req.Header.Set(header[i], header[i+1])
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return resp, body
+	return apitest.Do(t, http.MethodGet, f.srv.URL+path, nil, header...)
 }
 
 type eventBody struct {
@@ -224,15 +209,10 @@ func TestGetEventErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			req, _ := http.NewRequest(tt.method, f.srv.URL+tt.path, nil)
-			resp, err := http.DefaultClient.Do(req)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer resp.Body.Close()
+			resp, b := apitest.Do(t, tt.method, f.srv.URL+tt.path, nil)
 			var e struct{ Error struct{ Code, Field string } }
-			if err := json.NewDecoder(resp.Body).Decode(&e); err != nil {
-				t.Fatal(err)
+			if err := json.Unmarshal(b, &e); err != nil {
+				t.Fatalf("got %q, want JSON", b)
 			}
 			if resp.StatusCode != tt.status || e.Error.Code != tt.code || e.Error.Field != tt.field || resp.Header.Get("X-Cache") != "miss" {
 				t.Fatalf("got %d %+v X-Cache %q, want %d %s field %q, miss", resp.StatusCode, e.Error, resp.Header.Get("X-Cache"), tt.status, tt.code, tt.field)

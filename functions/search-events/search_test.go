@@ -16,6 +16,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/dostupno/dostupno/shared/apitest"
 	"github.com/dostupno/dostupno/shared/catalog"
 	"github.com/dostupno/dostupno/shared/config"
 	"github.com/dostupno/dostupno/shared/instance"
@@ -102,23 +103,7 @@ type errBody struct {
 
 func (f *fixture) get(t *testing.T, query string, header ...string) (*http.Response, []byte) {
 	t.Helper()
-	req, err := http.NewRequest(http.MethodGet, f.srv.URL+"/?"+query, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i := 0; i+1 < len(header); i += 2 {
-		req.Header.Set(header[i], header[i+1])
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return resp, body
+	return apitest.Do(t, http.MethodGet, f.srv.URL+"/?"+query, nil, header...)
 }
 
 func (f *fixture) page(t *testing.T, query string) page {
@@ -436,12 +421,7 @@ func TestSearchRoutes(t *testing.T) {
 		{"OKEmptyCatalog", http.MethodGet, "/", http.StatusOK},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			req, _ := http.NewRequest(tt.method, f.srv.URL+tt.path, nil)
-			resp, err := http.DefaultClient.Do(req)
-			if err != nil {
-				t.Fatal(err)
-			}
-			resp.Body.Close()
+			resp, _ := apitest.Do(t, tt.method, f.srv.URL+tt.path, nil)
 			if resp.StatusCode != tt.want || resp.Header.Get("X-Cache") == "" {
 				t.Fatalf("got %d X-Cache %q, want %d and an X-Cache header", resp.StatusCode, resp.Header.Get("X-Cache"), tt.want)
 			}

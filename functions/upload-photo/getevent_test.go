@@ -11,6 +11,7 @@ import (
 
 	getevent "github.com/dostupno/dostupno/functions/get-event"
 	searchevents "github.com/dostupno/dostupno/functions/search-events"
+	"github.com/dostupno/dostupno/shared/apitest"
 	"github.com/dostupno/dostupno/shared/instance"
 	"github.com/dostupno/dostupno/shared/photo/phototest"
 )
@@ -89,23 +90,14 @@ type listedPhoto struct {
 
 func eventPhotos(t *testing.T, base string) []listedPhoto {
 	t.Helper()
-	req, err := http.NewRequest("GET", base+"/10", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Cache-Control", "no-cache")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
+	resp, b := apitest.Do(t, http.MethodGet, base+"/10", nil, "Cache-Control", "no-cache")
 	if resp.StatusCode != 200 {
 		t.Fatalf("get-event: got %d, want 200", resp.StatusCode)
 	}
 	var ev struct {
 		Photos []listedPhoto `json:"photos"`
 	}
-	if err := json.NewDecoder(resp.Body).Decode(&ev); err != nil {
+	if err := json.Unmarshal(b, &ev); err != nil {
 		t.Fatal(err)
 	}
 	return ev.Photos
@@ -113,23 +105,14 @@ func eventPhotos(t *testing.T, base string) []listedPhoto {
 
 func coverURL(t *testing.T, url string) *string {
 	t.Helper()
-	req, err := http.NewRequest("GET", url, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Cache-Control", "no-cache")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
+	resp, b := apitest.Do(t, http.MethodGet, url, nil, "Cache-Control", "no-cache")
 	var page struct {
 		Items []struct {
 			ID       int64   `json:"id"`
 			CoverURL *string `json:"cover_url"`
 		} `json:"items"`
 	}
-	if err := json.NewDecoder(resp.Body).Decode(&page); err != nil || resp.StatusCode != 200 {
+	if err := json.Unmarshal(b, &page); err != nil || resp.StatusCode != 200 {
 		t.Fatalf("search-events: got %d, %v; want 200 and a page", resp.StatusCode, err)
 	}
 	if len(page.Items) != 1 || page.Items[0].ID != 10 {

@@ -18,6 +18,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/dostupno/dostupno/shared/apitest"
 	"github.com/dostupno/dostupno/shared/catalog"
 	"github.com/dostupno/dostupno/shared/config"
 	"github.com/dostupno/dostupno/shared/instance"
@@ -108,21 +109,7 @@ type answer struct {
 
 func (e *env) post(t *testing.T, method, path, auth, contentType string, body io.Reader) answer {
 	t.Helper()
-	req, err := http.NewRequest(method, e.url+path, body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if auth != "" {
-		req.Header.Set("Authorization", auth)
-	}
-	if contentType != "" {
-		req.Header.Set("Content-Type", contentType)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
+	resp, b := apitest.Do(t, method, e.url+path, body, "Authorization", auth, "Content-Type", contentType)
 	var out struct {
 		Photo json.RawMessage `json:"photo"`
 		Error struct {
@@ -130,7 +117,7 @@ func (e *env) post(t *testing.T, method, path, auth, contentType string, body io
 		} `json:"error"`
 	}
 	a := answer{status: resp.StatusCode}
-	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
+	if err := json.Unmarshal(b, &out); err != nil {
 		t.Fatalf("got an undecodable %d answer: %v", resp.StatusCode, err)
 	}
 	a.code = out.Error.Code

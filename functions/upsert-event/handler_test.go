@@ -15,6 +15,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/dostupno/dostupno/shared/apitest"
 	"github.com/dostupno/dostupno/shared/config"
 	"github.com/dostupno/dostupno/shared/instance"
 	"github.com/dostupno/dostupno/shared/middleware"
@@ -89,23 +90,8 @@ func event(id int64, title string) string {
 
 func (f *fixture) put(t *testing.T, ct, auth, body string) (int, map[string]any) {
 	t.Helper()
-	req, err := http.NewRequest("PUT", f.srv.URL, strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if ct != "" {
-		req.Header.Set("Content-Type", ct)
-	}
-	if auth != "" {
-		req.Header.Set("Authorization", auth)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
+	resp, b := apitest.Do(t, http.MethodPut, f.srv.URL, strings.NewReader(body), "Content-Type", ct, "Authorization", auth)
 	var out map[string]any
-	b, _ := io.ReadAll(resp.Body)
 	if err := json.Unmarshal(b, &out); err != nil {
 		t.Fatalf("got %q, want JSON", b)
 	}
@@ -201,21 +187,12 @@ func TestUpsertRefuses(t *testing.T) {
 			if auth == "" {
 				auth = tt.auth
 			}
-			req, _ := http.NewRequest(tt.method, f.srv.URL, strings.NewReader(tt.body))
-			req.Header.Set("Content-Type", tt.ct)
-			if auth != "" {
-				req.Header.Set("Authorization", auth)
-			}
-			resp, err := http.DefaultClient.Do(req)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer resp.Body.Close()
+			resp, b := apitest.Do(t, tt.method, f.srv.URL, strings.NewReader(tt.body), "Content-Type", tt.ct, "Authorization", auth)
 			var e struct {
 				Error struct{ Code, Field, Message string }
 			}
-			if err := json.NewDecoder(resp.Body).Decode(&e); err != nil {
-				t.Fatal(err)
+			if err := json.Unmarshal(b, &e); err != nil {
+				t.Fatalf("got %q, want JSON", b)
 			}
 			if resp.StatusCode != tt.wantStatus || e.Error.Code != tt.wantCode || e.Error.Field != tt.wantField || !strings.HasPrefix(e.Error.Message, tt.wantMsg) {
 				t.Fatalf("got %d %+v, want %d %s field %q message %q...", resp.StatusCode, e.Error, tt.wantStatus, tt.wantCode, tt.wantField, tt.wantMsg)
