@@ -196,6 +196,12 @@ func up(ctx context.Context, o upOptions) (err error) {
 		}
 	}
 
+	envFile, err := writeCLIEnv(o.Data, cfg)
+	if err != nil {
+		return err
+	}
+	say("ops CLI: '. %s' points dostupno import, seed and admin at these services", envFile)
+
 	fns, err := buildFunctions(st, cfg, &cleanups)
 	if err != nil {
 		return err
@@ -311,4 +317,29 @@ func redact(s string) string {
 		return s
 	}
 	return u.Redacted()
+}
+
+// writeCLIEnv writes, under data, the shell lines that point the ops CLI at the services up
+// uses (the ports of what it started are chosen afresh each run). The file may hold a
+// database password given in DATABASE_URL, so only its owner can read it.
+func writeCLIEnv(data string, cfg config.Config) (string, error) {
+	secrets, err := filepath.Abs(cfg.SecretsDir) // the file is sourced from anywhere
+	if err != nil {
+		return "", err
+	}
+	var b strings.Builder
+	for _, kv := range [][2]string{
+		{"DATABASE_URL", cfg.DatabaseURL}, {"DATABASE_REPLICA_URLS", strings.Join(cfg.ReplicaURLs, ",")},
+		{"NATS_URL", cfg.NatsURL}, {"DOSTUPNO_NAMESPACE", cfg.Namespace}, {"S3_ENDPOINT", cfg.S3Endpoint},
+		{"S3_BUCKET", cfg.S3Bucket}, {"SECRETS_DIR", secrets},
+	} {
+		if kv[1] != "" {
+			fmt.Fprintf(&b, "export %s='%s'\n", kv[0], strings.ReplaceAll(kv[1], "'", `'\''`))
+		}
+	}
+	path := filepath.Join(data, "env")
+	if err := os.WriteFile(path, []byte(b.String()), 0o600); err != nil {
+		return "", fmt.Errorf("write %s: %w", path, err)
+	}
+	return path, nil
 }

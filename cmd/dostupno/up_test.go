@@ -171,6 +171,11 @@ func TestUpStartsItsOwnServicesAndServes(t *testing.T) {
 			t.Fatalf("got output without %q:\n%s", w, lines)
 		}
 	}
+	env, err := os.ReadFile(filepath.Join(data, "d", "env"))
+	if err != nil || !strings.Contains(string(env), "export DATABASE_URL='postgres://") || !strings.Contains(string(env), "export NATS_URL='nats://") ||
+		!strings.Contains(string(env), "export SECRETS_DIR='"+filepath.Join(data, "d", "secrets")) {
+		t.Fatalf("got env file %q (%v), want the CLI pointed at the started services", env, err)
+	}
 	for _, s := range []string{"jwt-secret", "s3-access-key", "s3-secret-key"} {
 		if _, err := os.Stat(filepath.Join(data, "d", "secrets", s)); err != nil {
 			t.Fatalf("secret %s: %v", s, err)
