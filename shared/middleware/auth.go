@@ -96,14 +96,17 @@ func Authenticate(log *slog.Logger, cfg config.Config, next http.Handler) http.H
 	})
 }
 
-// ClientAddr is the client's address as the gateway saw it: the first hop of
-// X-Forwarded-For when there is one (the OpenFaaS gateway and the local runner set it), else
-// the host of RemoteAddr.
+// ClientAddr is the client's address as the gateway saw it: the last hop of X-Forwarded-For,
+// which the OpenFaaS gateway (and the local runner) append to whatever the client sent, else
+// the host of RemoteAddr. Earlier hops are written by the client and are not trusted: taking
+// them would let a client pick a new address for every guess, or another's address to lock
+// it out.
 func ClientAddr(r *http.Request) string {
-	if xff := r.Header.Get("X-Forwarded-For"); xff != "" {
-		first, _, _ := strings.Cut(xff, ",")
-		if first = strings.TrimSpace(first); first != "" && len(first) <= 64 {
-			return first
+	if vs := r.Header.Values("X-Forwarded-For"); len(vs) > 0 {
+		xff := vs[len(vs)-1]
+		last := strings.TrimSpace(xff[strings.LastIndexByte(xff, ',')+1:])
+		if last != "" && len(last) <= 64 {
+			return last
 		}
 	}
 	if host, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
