@@ -170,14 +170,43 @@ func Serve(w http.ResponseWriter, r *http.Request, handler func() (http.Handler,
 	h.ServeHTTP(w, r)
 }
 
+// RetryBuild is how long Handle keeps answering 503 after a failed build before it tries
+// again.
+const RetryBuild = 2 * time.Second
+
 // Once wraps a constructor New(*Deps) so that Handle builds the handler once per instance
-// from the environment.
+// from the environment. A build that fails (a service not up yet when faasd starts the
+// function) is not kept: its Deps are closed and the next request after RetryBuild tries
+// again, so the instance heals once the service is back instead of answering 503 for good.
 func Once(name string, build func(*Deps) (http.Handler, error)) func() (http.Handler, error) {
-	return sync.OnceValues(func() (http.Handler, error) {
-		d, err := FromEnv(name)
-		if err != nil {
-			return nil, err
+	return retrying(func() (*Deps, error) { return FromEnv(name) }, build, RetryBuild)
+}
+
+func retrying(deps func() (*Deps, error), build func(*Deps) (http.Handler, error), wait time.Duration) func() (http.Handler, error) {
+	var (
+		mu      sync.Mutex
+		h       http.Handler
+		lastErr error
+		lastTry time.Time
+	)
+	return func() (http.Handler, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		if h != nil {
+			return h, nil
 		}
-		return build(d)
-	})
+		if lastErr != nil && time.Since(lastTry) < wait {
+			return nil, lastErr
+		}
+		lastTry = time.Now()
+		d, err := deps()
+		if err == nil {
+			if h, err = build(d); err != nil {
+				h = nil
+				d.Close()
+			}
+		}
+		lastErr = err
+		return h, err
+	}
 }
