@@ -353,6 +353,11 @@ func (r *Replica) publishChange(c changefeed.Change) {
 			return
 		}
 	}
+	// The announcement is at the server before the writer answers its client, so a read that
+	// follows the answer finds the stale entries already dropped (or in flight to the caches).
+	if err := nc.FlushTimeout(time.Second); err != nil {
+		r.logger.Warn("announce change: flush", "err", err)
+	}
 }
 
 // settle acks the consumer's deliveries up to the copy's applied sequence (Term for commands
@@ -438,7 +443,10 @@ func (r *Replica) WaitApplied(ctx context.Context, seq uint64) (Outcome, error) 
 			}
 		}
 		if err != nil && ctx.Err() == nil {
-			return Outcome{}, err
+			// The command is in the log and will be applied; the copy or the stream is
+			// what failed now, so the caller may simply try again.
+			return Outcome{}, &apperr.Error{Code: apperr.Unavailable, Message: "the write is accepted but cannot be confirmed yet; try again shortly",
+				RetryAfter: time.Second, Err: fmt.Errorf("wait for command %d on %s: %w", seq, r.name, err)}
 		}
 		select {
 		case <-ctx.Done():
