@@ -149,9 +149,6 @@ func (s *server) handle(w http.ResponseWriter, r *http.Request) (Photo, error) {
 	if err != nil {
 		return Photo{}, err
 	}
-	if out.Status == writelog.Failed { // a command we published could not be applied: our fault
-		return Photo{}, apperr.Wrap(out.Err(), "apply photo %s", key)
-	}
 	if err := out.Err(); err != nil {
 		return Photo{}, err
 	}

@@ -88,8 +88,10 @@ func parsePHC(s string) (parsed, error) {
 	if _, err := fmt.Sscanf(parts[3], "m=%d,t=%d,p=%d", &out.p.Memory, &out.p.Time, &out.p.Threads); err != nil {
 		return parsed{}, fmt.Errorf("argon2 parameters %q: %w", parts[3], err)
 	}
-	// Bounds keep a corrupt row from asking for gigabytes.
-	if out.p.Memory < 8 || out.p.Memory > 1<<20 || out.p.Time < 1 || out.p.Time > 64 || out.p.Threads < 1 {
+	// Bounds keep a corrupt or tampered row from making each login allocate or compute far
+	// more than the parameters this project ever used (a few times the current ones).
+	if out.p.Memory < 8 || out.p.Memory > 4*Hashing.Memory || out.p.Time < 1 || out.p.Time > 4*Hashing.Time+8 ||
+		out.p.Threads < 1 || out.p.Threads > 16 {
 		return parsed{}, fmt.Errorf("argon2 parameters %q out of range", parts[3])
 	}
 	var err error

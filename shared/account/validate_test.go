@@ -130,6 +130,8 @@ func TestPasswordHash(t *testing.T) {
 		{"OKOldParamsWantsRehash", "correct horse battery", old, true, true, false},
 		{"ErrCorrupt", "x", "$argon2id$v=19$m=19456$bad", false, false, true},
 		{"ErrHugeMemory", "x", "$argon2id$v=19$m=99999999,t=2,p=1$" + parts[4] + "$" + parts[5], false, false, true},
+		{"ErrGibibyteMemory", "x", "$argon2id$v=19$m=1048576,t=2,p=1$" + parts[4] + "$" + parts[5], false, false, true},
+		{"ErrManyThreads", "x", "$argon2id$v=19$m=19456,t=2,p=255$" + parts[4] + "$" + parts[5], false, false, true},
 		{"ErrOtherAlgorithm", "x", "$2a$10$abcdefghijklmnopqrstuv", false, false, true},
 	}
 	for _, tt := range tests {

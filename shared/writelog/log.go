@@ -77,10 +77,15 @@ type Outcome struct {
 	Change  changefeed.Change // what to announce after commit
 }
 
-// Err turns a rejected or failed outcome into the contract's error (nil when applied).
+// Err turns a rejected or failed outcome into the contract's error (nil when applied). A
+// failed command is one the copies could not even apply (undecodable, of an unknown kind): the
+// publisher's fault, so an internal error whatever code was recorded.
 func (o Outcome) Err() error {
-	if o.Status == Applied {
+	switch o.Status {
+	case Applied:
 		return nil
+	case Failed:
+		return apperr.Wrap(fmt.Errorf("%s: %s", o.Code, o.Message), "command failed in the copy")
 	}
 	code := o.Code
 	if code == "" {
