@@ -58,11 +58,7 @@ type server struct {
 }
 
 func (s *server) snapshot(w http.ResponseWriter, r *http.Request) {
-	if r.URL.Path != "/" && r.URL.Path != "" {
-		httpjson.Error(w, r, s.deps.Log, apperr.New(apperr.NotFound, "no such path %s in %s", r.URL.Path, Name))
-		return
-	}
-	if err := httpjson.Method(w, r, http.MethodPost); err != nil {
+	if err := httpjson.Root(w, r, Name, http.MethodPost); err != nil {
 		httpjson.Error(w, r, s.deps.Log, err)
 		return
 	}

@@ -85,11 +85,7 @@ func (s *server) replicaFor(ctx context.Context) (*writelog.Replica, error) {
 }
 
 func (s *server) apply(w http.ResponseWriter, r *http.Request) {
-	if r.URL.Path != "/" {
-		httpjson.Error(w, r, s.deps.Log, apperr.New(apperr.NotFound, "no such path %s in %s", r.URL.Path, Name))
-		return
-	}
-	if err := httpjson.Method(w, r, http.MethodPost); err != nil {
+	if err := httpjson.Root(w, r, Name, http.MethodPost); err != nil {
 		httpjson.Error(w, r, s.deps.Log, err)
 		return
 	}

@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/dostupno/dostupno/shared/apperr"
 	"github.com/dostupno/dostupno/shared/hotcache"
@@ -48,23 +47,15 @@ type Server struct {
 
 // NewServer builds the instance state; Handler serves it.
 func NewServer(d *instance.Deps) (*Server, error) {
-	if err := d.Config.Require("DATABASE_URL"); err != nil {
-		return nil, err
-	}
-	pool, err := d.ReadPool()
+	rd, err := search.OpenReader(d)
 	if err != nil {
 		return nil, err
 	}
-	photoURL, err := search.PhotoURL(d.Config)
-	if err != nil {
-		return nil, err
-	}
-	vocab := search.NewVocab(pool, time.Minute)
 	return &Server{
-		deps: d, db: pool, vocab: vocab, photoURL: photoURL,
+		deps: d, db: rd.DB, vocab: rd.Vocab, photoURL: rd.PhotoURL,
 		// Follows the change feed and starts warm from the newest snapshot (hotcache.Start).
 		Cache: hotcache.Start(d, map[string]hotcache.Source{
-			sources.KindEvent: &sources.Event{Vocab: vocab, PhotoURL: photoURL}}),
+			sources.KindEvent: &sources.Event{Vocab: rd.Vocab, PhotoURL: rd.PhotoURL}}),
 	}, nil
 }
 

@@ -52,10 +52,7 @@ func (s *server) login(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *server) serve(w http.ResponseWriter, r *http.Request) error {
-	if r.URL.Path != "/" && r.URL.Path != "" {
-		return apperr.New(apperr.NotFound, "no such path %s in %s", r.URL.Path, Name)
-	}
-	if err := httpjson.Method(w, r, http.MethodPost); err != nil {
+	if err := httpjson.Root(w, r, Name, http.MethodPost); err != nil {
 		return err
 	}
 	var req request

@@ -8,7 +8,6 @@ import (
 
 	"github.com/dostupno/dostupno/shared/account"
 	"github.com/dostupno/dostupno/shared/account/setup"
-	"github.com/dostupno/dostupno/shared/apperr"
 	"github.com/dostupno/dostupno/shared/httpjson"
 	"github.com/dostupno/dostupno/shared/instance"
 	"github.com/dostupno/dostupno/shared/middleware"
@@ -44,10 +43,7 @@ func (s *server) register(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *server) serve(w http.ResponseWriter, r *http.Request) error {
-	if r.URL.Path != "/" && r.URL.Path != "" {
-		return apperr.New(apperr.NotFound, "no such path %s in %s", r.URL.Path, Name)
-	}
-	if err := httpjson.Method(w, r, http.MethodPost); err != nil {
+	if err := httpjson.Root(w, r, Name, http.MethodPost); err != nil {
 		return err
 	}
 	var req account.Registration

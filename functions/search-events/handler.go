@@ -53,24 +53,16 @@ type Server struct {
 
 // NewServer builds the instance state; Handler serves it.
 func NewServer(d *instance.Deps) (*Server, error) {
-	if err := d.Config.Require("DATABASE_URL"); err != nil {
-		return nil, err
-	}
-	pool, err := d.ReadPool()
+	rd, err := search.OpenReader(d)
 	if err != nil {
 		return nil, err
 	}
-	photoURL, err := search.PhotoURL(d.Config)
-	if err != nil {
-		return nil, err
-	}
-	vocab := search.NewVocab(pool, time.Minute)
 	return &Server{
-		deps: d, db: pool, vocab: vocab, photoURL: photoURL, now: time.Now,
-		Needs: account.NeedsFor(d, pool), // saved needs of the token's user, dropped on user changes
+		deps: d, db: rd.DB, vocab: rd.Vocab, photoURL: rd.PhotoURL, now: time.Now,
+		Needs: account.NeedsFor(d, rd.DB), // saved needs of the token's user, dropped on user changes
 		// Follows the change feed and starts warm from the newest snapshot (hotcache.Start).
 		Cache: hotcache.Start(d, map[string]hotcache.Source{
-			sources.KindSearch: &sources.Search{Vocab: vocab, PhotoURL: photoURL, Now: time.Now}}),
+			sources.KindSearch: &sources.Search{Vocab: rd.Vocab, PhotoURL: rd.PhotoURL, Now: time.Now}}),
 	}, nil
 }
 
@@ -185,5 +177,5 @@ func internal(err error, what string) error {
 }
 
 func (s *Server) notFound(w http.ResponseWriter, r *http.Request) {
-	s.fail(w, r, apperr.New(apperr.NotFound, "no such path %s in %s", r.URL.Path, Name))
+	s.fail(w, r, httpjson.NoPath(r, Name))
 }

@@ -64,10 +64,7 @@ func (s *server) upsert(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *server) serve(w http.ResponseWriter, r *http.Request) error {
-	if r.URL.Path != "/" && r.URL.Path != "" {
-		return apperr.New(apperr.NotFound, "no such path %s in %s", r.URL.Path, Name)
-	}
-	if err := httpjson.Method(w, r, http.MethodPut); err != nil {
+	if err := httpjson.Root(w, r, Name, http.MethodPut); err != nil {
 		return err
 	}
 	if _, err := middleware.RequireRole(r, token.RoleAdmin); err != nil {

@@ -186,6 +186,20 @@ func RequireContentType(r *http.Request, want string) error {
 	return nil
 }
 
+// NoPath is the not_found error for a path a function does not serve.
+func NoPath(r *http.Request, function string) error {
+	return apperr.New(apperr.NotFound, "no such path %s in %s", r.URL.Path, function)
+}
+
+// Root checks what a single-endpoint function checks first: the path is its root ("/", or ""
+// as some callers send it) and the method is one of allowed.
+func Root(w http.ResponseWriter, r *http.Request, function string, allowed ...string) error {
+	if r.URL.Path != "/" && r.URL.Path != "" {
+		return NoPath(r, function)
+	}
+	return Method(w, r, allowed...)
+}
+
 // Method refuses any method not in allowed with 405 and an Allow header.
 func Method(w http.ResponseWriter, r *http.Request, allowed ...string) error {
 	for _, m := range allowed {
