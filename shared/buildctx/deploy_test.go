@@ -16,6 +16,7 @@ import (
 	"github.com/nats-io/nats-server/v2/server"
 	"go.yaml.in/yaml/v3"
 
+	"github.com/dostupno/dostupno/shared/devservices"
 	"github.com/dostupno/dostupno/shared/stack"
 )
 
@@ -93,6 +94,25 @@ func loadCompose(t *testing.T) composeFile {
 
 // credentialKey names variables that would hold a credential; only their _FILE form may appear.
 var credentialKey = regexp.MustCompile(`(?i)pass|secret|token|access_key|root_user|api_key`)
+
+// The compose file's Postgres runs with the settings the local runner gives its own cluster.
+func TestComposePostgresSettings(t *testing.T) {
+	repository(t)
+	pg := loadCompose(t).Services["postgres"]
+	var got []string
+	for i := 0; i < len(pg.Command); i++ {
+		if pg.Command[i] == "-c" && i+1 < len(pg.Command) {
+			got = append(got, pg.Command[i+1])
+			i++
+		}
+	}
+	if !slices.Equal(got, devservices.PostgresSettings) {
+		t.Errorf("docker-compose.yml postgres: got settings %q, want %q (shared/devservices.PostgresSettings)", got, devservices.PostgresSettings)
+	}
+	if len(pg.Command) == 0 || pg.Command[0] != "postgres" {
+		t.Errorf("docker-compose.yml postgres: got command %q, want it to start with \"postgres\"", pg.Command)
+	}
+}
 
 func TestCompose(t *testing.T) {
 	repository(t)

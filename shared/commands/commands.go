@@ -7,11 +7,15 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
+	"runtime"
 	"sort"
 	"strings"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/dostupno/dostupno/shared/account"
 	"github.com/dostupno/dostupno/shared/apperr"
@@ -38,10 +42,22 @@ func Handlers(vocab *catalog.Vocabulary) writelog.Handlers {
 	}
 }
 
+// NewReplica is the applier of the copy pool, named name, with the handlers of every command
+// kind and event.upsert spread over several connections when a run of them is large.
+func NewReplica(l *writelog.Log, pool *pgxpool.Pool, name string, vocab *catalog.Vocabulary, log *slog.Logger) *writelog.Replica {
+	r := writelog.NewReplica(l, pool, name, Handlers(vocab), log)
+	r.Spread(KindEventUpsert, EventUpsertSpread(vocab))
+	return r
+}
+
 // EventUpsertResult is the Result of an applied event.upsert.
 type EventUpsertResult struct {
-	Events  int `json:"events"`  // events in the command
-	Changed int `json:"changed"` // events written (the others were newer already)
+	Events int `json:"events"` // events in the command
+	// Changed counts the command's distinct events. Each of them is written: in stream order
+	// a command's events are newer than what the copy holds. It is counted from the command,
+	// not from the rows, so that a run applied again after a crash (see EventUpsertSpread)
+	// records the same outcome as a copy that applied it once.
+	Changed int `json:"changed"`
 }
 
 // EventUpsert applies an "event.upsert" command: its payload is a JSON array of catalog.Event,
@@ -55,26 +71,116 @@ type EventUpsertResult struct {
 // which every copy decides alike because they hold the same schema and state.
 func EventUpsert(vocab *catalog.Vocabulary) writelog.Handler {
 	return func(ctx context.Context, tx pgx.Tx, seq uint64, cmd writelog.Command) (writelog.Outcome, error) {
-		var events []catalog.Event
-		if err := json.Unmarshal(cmd.Payload, &events); err != nil {
-			return writelog.Outcome{Status: writelog.Failed, Code: apperr.InvalidArgument,
-				Message: "event.upsert payload is not a list of events: " + err.Error()}, nil
+		events, err := decodeEvents(cmd)
+		if err != nil {
+			return writelog.Outcome{Status: writelog.Failed, Code: apperr.InvalidArgument, Message: err.Error()}, nil
 		}
 		changed, err := catalog.UpsertEvents(ctx, tx, vocab, int64(seq), cmd.At, events)
-		var pg *pgconn.PgError
-		if errors.As(err, &pg) && (strings.HasPrefix(pg.Code, "22") || strings.HasPrefix(pg.Code, "23")) {
+		if pg := schemaRefusal(err); pg != nil {
 			return writelog.Outcome{Status: writelog.Rejected, Code: apperr.InvalidArgument,
 				Message: fmt.Sprintf("the events do not fit the catalog: %s (%s)", pg.Message, pg.Code)}, nil
 		}
 		if err != nil {
 			return writelog.Outcome{}, err
 		}
-		res, err := json.Marshal(EventUpsertResult{Events: len(events), Changed: len(changed)})
-		if err != nil {
-			return writelog.Outcome{}, fmt.Errorf("encode result: %w", err)
-		}
-		return writelog.Outcome{Status: writelog.Applied, Result: res, Change: eventChange(seq, events, changed)}, nil
+		return upsertOutcome(seq, events, changed)
 	}
+}
+
+// EventUpsertSpread applies a run of event.upsert commands over several connections: the
+// applier's own transaction writes the run's cities, categories and venues (as stream order
+// would leave them), and each part writes the events whose id falls to it (id modulo the
+// parts), every event with its own command's sequence as version. No two parts touch the same
+// row, and applying the run again after a crash between the parts' commits and the applier's
+// leaves the same rows (last writer wins by version) and the same outcomes (counted from the
+// commands). Every event of the run is announced, written now or by that earlier attempt.
+// A command that does not decode or that the schema refuses sends the run back to be applied
+// command by command, where it is recorded as failed or rejected alone.
+func EventUpsertSpread(vocab *catalog.Vocabulary) writelog.Spreader {
+	return func(ctx context.Context, tx pgx.Tx, parts []pgx.Tx, run []writelog.Numbered) ([]writelog.Outcome, error) {
+		decoded := make([][]catalog.Event, len(run))
+		var g errgroup.Group
+		g.SetLimit(runtime.GOMAXPROCS(0))
+		for i, c := range run {
+			g.Go(func() error {
+				var err error
+				decoded[i], err = decodeEvents(c.Cmd)
+				return err
+			})
+		}
+		if err := g.Wait(); err != nil {
+			return nil, writelog.ErrApplySerially
+		}
+		var places catalog.PlaceSet
+		rows := make([][]catalog.Versioned, len(parts))
+		for i, c := range run {
+			places.Add(decoded[i])
+			for _, e := range decoded[i] {
+				p := uint64(e.ID) % uint64(len(parts))
+				rows[p] = append(rows[p], catalog.Versioned{Version: int64(c.Seq), At: c.Cmd.At, Event: e})
+			}
+		}
+		g = errgroup.Group{}
+		g.Go(func() error { return places.Write(ctx, tx) })
+		for p := range parts {
+			g.Go(func() error {
+				_, err := catalog.UpsertRows(ctx, parts[p], vocab, rows[p])
+				return err
+			})
+		}
+		if err := g.Wait(); err != nil {
+			if schemaRefusal(err) != nil {
+				return nil, writelog.ErrApplySerially
+			}
+			return nil, err
+		}
+		outs := make([]writelog.Outcome, len(run))
+		for i, c := range run {
+			ids := make([]int64, 0, len(decoded[i]))
+			seen := make(map[int64]bool, len(decoded[i]))
+			for _, e := range decoded[i] {
+				if !seen[e.ID] {
+					seen[e.ID] = true
+					ids = append(ids, e.ID)
+				}
+			}
+			var err error
+			if outs[i], err = upsertOutcome(c.Seq, decoded[i], ids); err != nil {
+				return nil, err
+			}
+		}
+		return outs, nil
+	}
+}
+
+func decodeEvents(cmd writelog.Command) ([]catalog.Event, error) {
+	var events []catalog.Event
+	if err := json.Unmarshal(cmd.Payload, &events); err != nil {
+		return nil, fmt.Errorf("event.upsert payload is not a list of events: %w", err)
+	}
+	return events, nil
+}
+
+// schemaRefusal is err's Postgres error when the schema refuses the data (a check or
+// foreign-key violation, a value out of range: SQLSTATE classes 22 and 23).
+func schemaRefusal(err error) *pgconn.PgError {
+	var pg *pgconn.PgError
+	if errors.As(err, &pg) && (strings.HasPrefix(pg.Code, "22") || strings.HasPrefix(pg.Code, "23")) {
+		return pg
+	}
+	return nil
+}
+
+func upsertOutcome(seq uint64, events []catalog.Event, changed []int64) (writelog.Outcome, error) {
+	distinct := make(map[int64]struct{}, len(events))
+	for _, e := range events {
+		distinct[e.ID] = struct{}{}
+	}
+	res, err := json.Marshal(EventUpsertResult{Events: len(events), Changed: len(distinct)})
+	if err != nil {
+		return writelog.Outcome{}, fmt.Errorf("encode result: %w", err)
+	}
+	return writelog.Outcome{Status: writelog.Applied, Result: res, Change: eventChange(seq, events, changed)}, nil
 }
 
 // eventChange names the new state of each changed event (the last occurrence of its id wins,

@@ -31,5 +31,5 @@ func Open(ctx context.Context, pool *pgxpool.Pool, js jetstream.JetStream, names
 	if err != nil {
 		return nil, fmt.Errorf("load vocabulary: %w", err)
 	}
-	return &Writer{Log: l, Replica: writelog.NewReplica(l, pool, replica, Handlers(vocab), log), Vocab: vocab}, nil
+	return &Writer{Log: l, Replica: NewReplica(l, pool, replica, vocab, log), Vocab: vocab}, nil
 }

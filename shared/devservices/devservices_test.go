@@ -77,6 +77,12 @@ func TestPostgresStartsPrivateClusterAndRestarts(t *testing.T) {
 	if got := query(pg, `SHOW server_encoding`); got != "UTF8" {
 		t.Fatalf("got encoding %s, want UTF8", got)
 	}
+	for _, kv := range PostgresSettings {
+		name, want, _ := strings.Cut(kv, "=")
+		if got := query(pg, `SELECT current_setting('`+name+`')`); got != want {
+			t.Errorf("got %s = %s, want %s", name, got, want)
+		}
+	}
 	c, err := pgx.Connect(ctx, pg.URL)
 	if err != nil {
 		t.Fatal(err)

@@ -107,8 +107,24 @@ func runAs() (*syscall.Credential, string, error) {
 	return nil, "", errors.New("running as root, and PostgreSQL refuses to run as root: create a system user 'postgres' (apt-get install postgresql does) or run as an ordinary user")
 }
 
+// PostgresSettings are the server settings of a Dostupno copy, passed as "-c" options here
+// and by docker-compose.yml (a test keeps the two alike). Durability stays as Postgres ships it
+// (fsync, full_page_writes and synchronous_commit on); these make room for the write path of
+// an import, which touches about a dozen index pages per event all over the indexes: with
+// the stock 128 MB of shared buffers and 1 GB of WAL between checkpoints, pages were evicted
+// and written again before their next use, and every checkpoint restarted full-page images.
+// Measured on 1M imported events (2 cores): 4,532 events/s with the stock settings, 6,550
+// with these (Postgres CPU per event 181 -> 128 µs).
+var PostgresSettings = []string{
+	"shared_buffers=4GB",
+	"max_wal_size=8GB",
+	"checkpoint_timeout=30min",
+	"wal_compression=lz4",
+	"wal_buffers=64MB",
+}
+
 // StartPostgres starts (creating it on first use) a private cluster under dir on a free
-// loopback port with trust authentication, its socket under dir, and makes sure the database
+// loopback port with trust authentication and PostgresSettings, its socket under dir, and makes sure the database
 // PostgresDatabase exists. When run as root the server runs as the system user postgres (or
 // nobody) and dir is given to that user; its parent folders must be searchable by it.
 func StartPostgres(ctx context.Context, dir string) (*Postgres, error) {
@@ -177,6 +193,9 @@ func StartPostgres(ctx context.Context, dir string) (*Postgres, error) {
 		sock = ""
 	}
 	opts := fmt.Sprintf("-p %d -c listen_addresses=127.0.0.1 -k %s", p.Port, shellQuote(sock))
+	for _, kv := range PostgresSettings {
+		opts += " -c " + kv
+	}
 	logPath := filepath.Join(p.Dir, "postgres.log")
 	if err := p.pgctl(ctx, "start", "-D", data, "-l", logPath, "-w", "-t", "60", "-o", opts); err != nil {
 		return nil, fmt.Errorf("start PostgreSQL in %s: %w%s", data, err, tail(logPath))

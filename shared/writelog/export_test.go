@@ -2,3 +2,7 @@ package writelog
 
 // SetAfterCommit installs a hook run after each commit, before acks (fault tests).
 func (r *Replica) SetAfterCommit(f func(appliedSeq uint64)) { r.afterCommit = f }
+
+// SetAfterParts installs a hook run after a spread run's parts commit, before the applier's
+// own commit; an error stands for a crash there (fault tests).
+func (r *Replica) SetAfterParts(f func() error) { r.afterParts = f }

@@ -47,8 +47,14 @@ type Replica struct {
 	mu       sync.Mutex
 	consumer jetstream.Consumer
 
+	spreaders map[string]Spreader
+	parts     int // connections a spread run is applied over
+
 	// afterCommit runs after each commit, before acks and announcements (fault tests).
 	afterCommit func(appliedSeq uint64)
+	// afterParts runs after a spread run's parts commit, before the applier's own commit; an
+	// error stands for a crash there (fault tests).
+	afterParts func() error
 }
 
 // Status is a copy's progress.
@@ -67,8 +73,52 @@ func NewReplica(l *Log, pool *pgxpool.Pool, name string, h Handlers, log *slog.L
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Replica{log: l, pool: pool, name: name, handlers: h, logger: log.With("replica", name), announce: name == PrimaryName}
+	return &Replica{log: l, pool: pool, name: name, handlers: h, logger: log.With("replica", name),
+		announce: name == PrimaryName, parts: DefaultSpreadParts}
 }
+
+// Spreader applies a run of consecutive commands of one kind over several connections at
+// once: tx is the applier's transaction (a savepoint of it), parts are transactions on other
+// connections of the copy, all open for the run alone. It returns one Applied outcome per
+// command of run, or ErrApplySerially to have the run applied command by command instead (a
+// command to reject, say).
+//
+// The parts commit before the applier records the run's outcomes and position, so a crash in
+// between leaves the run's rows written but not recorded, and the copy applies the run again.
+// Only a kind whose commands may be applied again that way, leaving the same rows and the
+// same outcomes, may be spread, and a Spreader must divide the work so that no two parts
+// touch the same row (a part waiting on another would wait forever).
+type Spreader func(ctx context.Context, tx pgx.Tx, parts []pgx.Tx, run []Numbered) ([]Outcome, error)
+
+// Numbered is a command and its stream sequence.
+type Numbered struct {
+	Seq uint64
+	Cmd Command
+}
+
+// ErrApplySerially is what a Spreader returns to have its run applied command by command.
+var ErrApplySerially = errors.New("apply the run command by command")
+
+// Spreading: a run of spreadable commands is spread when it carries at least SpreadMinBytes
+// of payload (one imported batch does; one admin write does not), over DefaultSpreadParts
+// connections unless SetSpreadParts says otherwise.
+const (
+	SpreadMinBytes     = 64 << 10
+	DefaultSpreadParts = 2
+)
+
+// Spread registers s for the commands of kind (whose handler still applies them one by one
+// when a run is small or s asks for it).
+func (r *Replica) Spread(kind string, s Spreader) {
+	if r.spreaders == nil {
+		r.spreaders = map[string]Spreader{}
+	}
+	r.spreaders[kind] = s
+}
+
+// SetSpreadParts sets how many connections a spread run is applied over (1 turns spreading
+// off). The pool needs one connection more than that; a smaller pool spreads over fewer.
+func (r *Replica) SetSpreadParts(n int) { r.parts = max(n, 1) }
 
 // SetAnnounce chooses whether this copy announces applied changes (see NewReplica).
 func (r *Replica) SetAnnounce(on bool) { r.announce = on }
@@ -173,17 +223,42 @@ func (r *Replica) applyBatch(ctx context.Context) (batchResult, error) {
 	if err != nil || len(batch) == 0 {
 		return res, err
 	}
-	res.more = full
+	// A transaction holds either one spread run or commands applied one by one, never both,
+	// so that no part of a run waits on rows this transaction wrote; the rest waits for the
+	// next round.
+	start, n, parts := r.spreadRun(batch)
+	cut := false
+	switch {
+	case n > 0 && start == 0:
+		cut, batch = n < len(batch), batch[:n]
+	case n > 0:
+		cut, batch = true, batch[:start]
+	}
+	res.more = full || cut
 
+	outs := make([]Outcome, len(batch))
+	spread := n > 0 && start == 0
+	if spread {
+		outs, err = r.applySpread(ctx, tx, parts, batch)
+		if errors.Is(err, ErrApplySerially) {
+			spread, outs, err = false, make([]Outcome, len(batch)), nil
+		}
+		if err != nil {
+			return batchResult{}, fmt.Errorf("apply commands %d..%d (%s) to %s over %d connections: %w",
+				batch[0].seq, batch[len(batch)-1].seq, batch[0].cmd.Kind, r.name, parts, err)
+		}
+	}
 	var (
 		change                                    changefeed.Change
 		seqs                                      = make([]int64, 0, len(batch))
 		ids, kinds, statuses, codes, msgs, result = []string{}, []string{}, []string{}, []string{}, []string{}, []*string{}
 	)
-	for _, p := range batch {
-		out, err := r.apply(ctx, tx, p)
-		if err != nil {
-			return batchResult{}, fmt.Errorf("apply command %d (%s) to %s: %w", p.seq, p.cmd.Kind, r.name, err)
+	for i, p := range batch {
+		out := outs[i]
+		if !spread {
+			if out, err = r.apply(ctx, tx, p); err != nil {
+				return batchResult{}, fmt.Errorf("apply command %d (%s) to %s: %w", p.seq, p.cmd.Kind, r.name, err)
+			}
 		}
 		if out.Status == Failed {
 			res.failed = append(res.failed, p.seq)
@@ -223,6 +298,86 @@ func (r *Replica) applyBatch(ctx context.Context) (batchResult, error) {
 		r.publishChange(change)
 	}
 	return res, nil
+}
+
+// spreadRun finds the first run of batch worth spreading: consecutive decodable commands of
+// one spreadable kind carrying at least SpreadMinBytes. It returns where the run starts, its
+// length (0: none) and the number of parts to spread it over.
+func (r *Replica) spreadRun(batch []pending) (start, n, parts int) {
+	parts = min(r.parts, int(r.pool.Config().MaxConns)-1)
+	if parts < 2 || len(r.spreaders) == 0 {
+		return 0, 0, 0
+	}
+	for i := 0; i < len(batch); {
+		kind := batch[i].cmd.Kind
+		if _, ok := r.spreaders[kind]; !ok || batch[i].bad != "" {
+			i++
+			continue
+		}
+		j, bytes := i, 0
+		for ; j < len(batch) && batch[j].bad == "" && batch[j].cmd.Kind == kind; j++ {
+			bytes += len(batch[j].cmd.Payload)
+		}
+		if bytes >= SpreadMinBytes {
+			return i, j - i, parts
+		}
+		i = j
+	}
+	return 0, 0, 0
+}
+
+// applySpread applies run through its kind's Spreader over parts connections, and commits the
+// parts before returning: the caller records the outcomes and commits its own transaction.
+func (r *Replica) applySpread(ctx context.Context, tx pgx.Tx, parts int, run []pending) ([]Outcome, error) {
+	sp, err := tx.Begin(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("savepoint: %w", err)
+	}
+	txs := make([]pgx.Tx, 0, parts)
+	defer func() {
+		for _, p := range txs {
+			p.Rollback(ctx) //nolint:errcheck // a no-op after Commit
+		}
+	}()
+	for range parts {
+		p, err := r.pool.Begin(ctx)
+		if err != nil {
+			return nil, errors.Join(fmt.Errorf("begin a part: %w", err), sp.Rollback(ctx))
+		}
+		txs = append(txs, p)
+	}
+	cmds := make([]Numbered, len(run))
+	for i, p := range run {
+		cmds[i] = Numbered{Seq: p.seq, Cmd: p.cmd}
+	}
+	outs, err := r.spreaders[run[0].cmd.Kind](ctx, sp, txs, cmds)
+	if err == nil && len(outs) != len(run) {
+		err = fmt.Errorf("the spreader returned %d outcomes for %d commands", len(outs), len(run))
+	}
+	for i := range outs {
+		if err == nil && outs[i].Status != Applied {
+			err = fmt.Errorf("the spreader returned status %q (only applied runs may be spread)", outs[i].Status)
+		}
+	}
+	if err != nil {
+		return nil, errors.Join(err, sp.Rollback(ctx))
+	}
+	for i, p := range txs {
+		if err := p.Commit(ctx); err != nil {
+			// Parts committed before this one hold rows the copy has not recorded: the
+			// caller rolls back, and the next round applies the run again.
+			return nil, fmt.Errorf("commit part %d of %d: %w", i+1, len(txs), err)
+		}
+	}
+	if r.afterParts != nil {
+		if err := r.afterParts(); err != nil {
+			return nil, err
+		}
+	}
+	if err := sp.Commit(ctx); err != nil {
+		return nil, fmt.Errorf("release savepoint: %w", err)
+	}
+	return outs, nil
 }
 
 // read returns the commands from seq on, in order, bounded by MaxBatchCommands and

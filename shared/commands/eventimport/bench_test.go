@@ -15,13 +15,28 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/dostupno/dostupno/shared/commands/eventimport"
+	"github.com/dostupno/dostupno/shared/devservices"
 )
 
 // BenchmarkImport imports a generated NDJSON file of IMPORT_EVENTS events (default 1,000,000)
 // into one fresh copy and reports events/s (each iteration a new copy and stream):
 //
 //	go test -run '^$' -bench BenchmarkImport -benchtime 1x ./shared/commands/eventimport
+//
+// The copy lives on a private Postgres cluster started with the settings a deployment runs
+// (devservices.PostgresSettings, as docker-compose.yml), or on the server at
+// IMPORT_DATABASE_URL.
 func BenchmarkImport(b *testing.B) {
+	if u := os.Getenv("IMPORT_DATABASE_URL"); u != "" {
+		b.Setenv("TEST_DATABASE_URL", u)
+	} else {
+		pg, err := devservices.StartPostgres(context.Background(), filepath.Join(b.TempDir(), "postgres"))
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(func() { _ = pg.Stop() })
+		b.Setenv("TEST_DATABASE_URL", pg.URL)
+	}
 	n := 1_000_000
 	if s := os.Getenv("IMPORT_EVENTS"); s != "" {
 		v, err := strconv.Atoi(s)

@@ -75,7 +75,7 @@ func newEnv(t testing.TB) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &env{log: l, pool: pool, js: n.JS, rep: writelog.NewReplica(l, pool, "primary", commands.Handlers(vocab), quiet())}
+	return &env{log: l, pool: pool, js: n.JS, rep: commands.NewReplica(l, pool, "primary", vocab, quiet())}
 }
 
 func quiet() *slog.Logger { return slog.New(slog.DiscardHandler) }

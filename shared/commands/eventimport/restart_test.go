@@ -121,7 +121,7 @@ func TestNATSRestartDuringImport(t *testing.T) {
 		t.Fatal(err)
 	}
 	tlog := slog.New(slog.NewTextHandler(tWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	rep := writelog.NewReplica(l, pool, "primary", commands.Handlers(vocab), tlog)
+	rep := commands.NewReplica(l, pool, "primary", vocab, tlog)
 
 	const events, batch = 1500, 50
 	var in bytes.Buffer
