@@ -56,7 +56,7 @@ const (
 // parameter except the constraint ids, which are written as one literal
 // "constraint_ids @> '{k}'" each: k is a small integer of the fixed vocabulary (never text
 // from the request), and only a literal lets the planner match the partial index of that code
-// (migrations 006 and 008).
+// (migrations 006 and 012).
 func PageSQL(q *Query) (string, []any) {
 	if q.Text != "" {
 		return pageSQL(q, window)
