@@ -6,6 +6,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
 	"github.com/dostupno/dostupno/migrations"
 	"github.com/dostupno/dostupno/shared/apperr"
 	"github.com/dostupno/dostupno/shared/httpjson"
@@ -84,12 +87,7 @@ func TestNormalize(t *testing.T) {
 
 func TestUpsertEventsLastWriterWins(t *testing.T) {
 	t.Parallel()
-	pool := pgtest.New(t)
-	ctx := context.Background()
-	vocab, err := LoadVocabulary(ctx, pool)
-	if err != nil {
-		t.Fatal(err)
-	}
+	ctx, pool, vocab := freshCatalog(t)
 	e := parse(t, sample)
 	at := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
 	changed, err := UpsertEvents(ctx, pool, vocab, 5, at, []Event{e, e})
@@ -168,12 +166,7 @@ func TestLoadVocabulary(t *testing.T) {
 // migrated from old rows and a copy replayed from the start must hold the same vectors.
 func TestTextVectorMigrationMatchesUpsert(t *testing.T) {
 	t.Parallel()
-	pool := pgtest.New(t)
-	ctx := context.Background()
-	vocab, err := LoadVocabulary(ctx, pool)
-	if err != nil {
-		t.Fatal(err)
-	}
+	ctx, pool, vocab := freshCatalog(t)
 	e := parse(t, sample)
 	e.Description = "Running concerts for the hearing impaired — концерты в больших залах"
 	if _, err := UpsertEvents(ctx, pool, vocab, 1, time.Now(), []Event{e}); err != nil {
@@ -206,4 +199,43 @@ func TestTextVectorMigrationMatchesUpsert(t *testing.T) {
 	if got != want || !strings.Contains(got, "'концерт'") || !strings.Contains(got, "'hear'") {
 		t.Fatalf("got %s after the migration, want %s (Russian and English stems)", got, want)
 	}
+}
+
+// Deleting an event (by hand: no command does) removes its accessibility row, as the foreign
+// key's cascade did before migration 013.
+func TestDeletedEventLeavesNoAccessibilityRow(t *testing.T) {
+	t.Parallel()
+	ctx, pool, vocab := freshCatalog(t)
+	e := parse(t, sample)
+	other := e
+	other.ID = 124
+	if _, err := UpsertEvents(ctx, pool, vocab, 1, time.Now(), []Event{e, other}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := pool.Exec(ctx, `DELETE FROM events WHERE id = 123`); err != nil {
+		t.Fatal(err)
+	}
+	var ids []int64
+	rows, err := pool.Query(ctx, `SELECT event_id FROM event_accessibility ORDER BY event_id`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ids, err = pgx.CollectRows(rows, pgx.RowTo[int64]); err != nil {
+		t.Fatal(err)
+	}
+	if len(ids) != 1 || ids[0] != 124 {
+		t.Fatalf("got accessibility rows %v after deleting event 123, want [124]", ids)
+	}
+}
+
+// freshCatalog is a migrated database of its own and its vocabulary.
+func freshCatalog(t *testing.T) (context.Context, *pgxpool.Pool, *Vocabulary) {
+	t.Helper()
+	pool := pgtest.New(t)
+	ctx := context.Background()
+	vocab, err := LoadVocabulary(ctx, pool)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ctx, pool, vocab
 }

@@ -2,7 +2,6 @@ package catalog
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"maps"
 	"slices"
@@ -11,6 +10,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/dostupno/dostupno/shared/jsoncodec"
 	"github.com/dostupno/dostupno/shared/pgdb"
 )
 
@@ -222,7 +222,7 @@ func queueRows(batch *pgx.Batch, vocab *Vocabulary, rows []Versioned) error {
 		if sheet == nil {
 			sheet = map[string]string{}
 		}
-		b, err := json.Marshal(sheet) // map keys are sorted: equal sheets encode alike
+		b, err := jsoncodec.Marshal(sheet) // map keys are sorted: equal sheets encode alike
 		if err != nil {
 			return fmt.Errorf("encode sheet of event %d: %w", e.ID, err)
 		}

@@ -11,6 +11,7 @@ import (
 	"runtime"
 	"sort"
 	"strings"
+	"sync/atomic"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -21,6 +22,7 @@ import (
 	"github.com/dostupno/dostupno/shared/apperr"
 	"github.com/dostupno/dostupno/shared/catalog"
 	"github.com/dostupno/dostupno/shared/changefeed"
+	"github.com/dostupno/dostupno/shared/jsoncodec"
 	"github.com/dostupno/dostupno/shared/photo"
 	"github.com/dostupno/dostupno/shared/writelog"
 )
@@ -89,9 +91,8 @@ func EventUpsert(vocab *catalog.Vocabulary) writelog.Handler {
 
 // EventUpsertSpread applies a run of event.upsert commands over several connections: the
 // applier's own transaction writes the run's cities, categories and venues (as stream order
-// would leave them), and each part writes the events whose id falls to it (id modulo the
-// parts), every event with its own command's sequence as version. No two parts touch the same
-// row, and applying the run again after a crash between the parts' commits and the applier's
+// would leave them), and the parts write the events, bucket by bucket of ids, every event
+// with its own command's sequence as version. No two parts touch the same row, and applying the run again after a crash between the parts' commits and the applier's
 // leaves the same rows (last writer wins by version) and the same outcomes (counted from the
 // commands). Every event of the run is announced, written now or by that earlier attempt.
 // A command that does not decode or that the schema refuses sends the run back to be applied
@@ -111,21 +112,33 @@ func EventUpsertSpread(vocab *catalog.Vocabulary) writelog.Spreader {
 		if err := g.Wait(); err != nil {
 			return nil, writelog.ErrApplySerially
 		}
+		// Events go to buckets by id, and each part takes the next bucket when it is done with
+		// one, so a part slowed down (by a GIN index's pending-list cleanup, say) leaves more
+		// buckets to the others; an id is in one bucket, so no two parts write the same row.
 		var places catalog.PlaceSet
-		rows := make([][]catalog.Versioned, len(parts))
+		buckets := make([][]catalog.Versioned, bucketsPerPart*len(parts))
 		for i, c := range run {
 			places.Add(decoded[i])
 			for _, e := range decoded[i] {
-				p := uint64(e.ID) % uint64(len(parts))
-				rows[p] = append(rows[p], catalog.Versioned{Version: int64(c.Seq), At: c.Cmd.At, Event: e})
+				b := uint64(e.ID) % uint64(len(buckets))
+				buckets[b] = append(buckets[b], catalog.Versioned{Version: int64(c.Seq), At: c.Cmd.At, Event: e})
 			}
 		}
+		var (
+			next   atomic.Int64
+			failed atomic.Bool
+		)
 		g = errgroup.Group{}
 		g.Go(func() error { return places.Write(ctx, tx) })
 		for p := range parts {
 			g.Go(func() error {
-				_, err := catalog.UpsertRows(ctx, parts[p], vocab, rows[p])
-				return err
+				for b := next.Add(1) - 1; b < int64(len(buckets)) && !failed.Load(); b = next.Add(1) - 1 {
+					if _, err := catalog.UpsertRows(ctx, parts[p], vocab, buckets[b]); err != nil {
+						failed.Store(true)
+						return err
+					}
+				}
+				return nil
 			})
 		}
 		if err := g.Wait(); err != nil {
@@ -153,9 +166,12 @@ func EventUpsertSpread(vocab *catalog.Vocabulary) writelog.Spreader {
 	}
 }
 
+// bucketsPerPart is how many buckets a spread run's events are divided into, per part.
+const bucketsPerPart = 6
+
 func decodeEvents(cmd writelog.Command) ([]catalog.Event, error) {
 	var events []catalog.Event
-	if err := json.Unmarshal(cmd.Payload, &events); err != nil {
+	if err := jsoncodec.Unmarshal(cmd.Payload, &events); err != nil {
 		return nil, fmt.Errorf("event.upsert payload is not a list of events: %w", err)
 	}
 	return events, nil

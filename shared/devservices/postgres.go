@@ -108,15 +108,15 @@ func runAs() (*syscall.Credential, string, error) {
 }
 
 // PostgresSettings are the server settings of a Dostupno copy, passed as "-c" options here
-// and by docker-compose.yml (a test keeps the two alike). Durability stays as Postgres ships it
-// (fsync, full_page_writes and synchronous_commit on); these make room for the write path of
-// an import, which touches about a dozen index pages per event all over the indexes: with
-// the stock 128 MB of shared buffers and 1 GB of WAL between checkpoints, pages were evicted
-// and written again before their next use, and every checkpoint restarted full-page images.
-// Measured on 1M imported events (2 cores): 4,532 events/s with the stock settings, 6,550
-// with these (Postgres CPU per event 181 -> 128 µs).
+// and by docker-compose.yml (a test keeps the two alike), sized for the deployment's VM (4 GB:
+// a quarter for shared buffers). Durability stays as Postgres ships it (fsync,
+// full_page_writes and synchronous_commit on); these make room for the write path of an
+// import, which touches about a dozen index pages per event all over the indexes: with the
+// stock 128 MB of shared buffers and 1 GB of WAL between checkpoints, pages were evicted and
+// written again before their next use, and every checkpoint restarted full-page images. The
+// README's import section has the figures.
 var PostgresSettings = []string{
-	"shared_buffers=4GB",
+	"shared_buffers=1GB",
 	"max_wal_size=8GB",
 	"checkpoint_timeout=30min",
 	"wal_compression=lz4",

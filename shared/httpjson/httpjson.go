@@ -13,11 +13,13 @@ import (
 	"math"
 	"mime"
 	"net/http"
+	"reflect"
 	"strconv"
 	"strings"
 	"unicode/utf8"
 
 	"github.com/dostupno/dostupno/shared/apperr"
+	"github.com/dostupno/dostupno/shared/jsoncodec"
 )
 
 // MaxJSONBody is the default request body limit of the contract (64 KiB).
@@ -106,11 +108,24 @@ func DecodeReader(rd io.Reader, dst any) error {
 	return nil
 }
 
-// DecodeBytes decodes one JSON value held in b, strictly as DecodeReader does.
+// DecodeBytes decodes one JSON value held in b, strictly as DecodeReader does. It tries the
+// faster jsoncodec first, and decodes again with encoding/json when that fails, so that the
+// error (or a value only encoding/json accepts) is encoding/json's; dst is restored in
+// between.
 func DecodeBytes(b []byte, dst any) error {
 	if !utf8.Valid(b) {
 		return apperr.New(apperr.InvalidArgument, "the body is not valid UTF-8")
 	}
+	rv := reflect.ValueOf(dst)
+	if rv.Kind() != reflect.Pointer || rv.IsNil() {
+		return DecodeReader(bytes.NewReader(b), dst)
+	}
+	saved := reflect.New(rv.Elem().Type()).Elem()
+	saved.Set(rv.Elem())
+	if jsoncodec.UnmarshalStrict(b, dst) == nil {
+		return nil
+	}
+	rv.Elem().Set(saved)
 	return DecodeReader(bytes.NewReader(b), dst)
 }
 

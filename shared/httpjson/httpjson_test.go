@@ -2,10 +2,12 @@ package httpjson
 
 import (
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -110,4 +112,22 @@ func FuzzDecodeBytes(f *testing.F) {
 			t.Fatalf("got internal error for client input %q: %v", b, err)
 		}
 	})
+}
+
+// DecodeBytes (the faster codec first) answers as DecodeReader (encoding/json) does: the same
+// value, and the same error where there is one.
+func TestDecodeBytesIsDecodeReader(t *testing.T) {
+	for _, in := range []string{
+		`{"name":"a","n":1}`, `{"NAME":"a"}`, `{"n":"x"}`, `{"n":1,"bogus":2}`, `{"name":"a"} {}`,
+		`{"n":1e400}`, `{"name":"\ud800"}`, ``, `{`, `[1]`, `null`, `{"name":"a","name":"b"}`,
+		`{"name":"b","n":1,`, `{"name":"b","n":1}}`, `{"name":"b","n":1 x`,
+	} {
+		preset := sample{Name: "kept"}
+		a, b := preset, preset
+		errA := DecodeBytes([]byte(in), &a)
+		errB := DecodeReader(strings.NewReader(in), &b)
+		if fmt.Sprint(errA) != fmt.Sprint(errB) || !reflect.DeepEqual(a, b) {
+			t.Errorf("%q: got %+v, %v; DecodeReader gives %+v, %v", in, a, errA, b, errB)
+		}
+	}
 }

@@ -36,6 +36,7 @@ import (
 
 	"github.com/dostupno/dostupno/shared/apperr"
 	"github.com/dostupno/dostupno/shared/changefeed"
+	"github.com/dostupno/dostupno/shared/jsoncodec"
 )
 
 // Version is the envelope version this code writes and applies.
@@ -180,13 +181,13 @@ func (l *Log) Encode(kind, key string, at time.Time, payload any) (*nats.Msg, er
 	}
 	raw, ok := payload.(json.RawMessage)
 	if !ok {
-		b, err := json.Marshal(payload)
+		b, err := jsoncodec.Marshal(payload)
 		if err != nil {
 			return nil, fmt.Errorf("encode %s %s: %w", kind, key, err)
 		}
 		raw = b
 	}
-	if !json.Valid(raw) {
+	if !jsoncodec.Valid(raw) {
 		return nil, fmt.Errorf("encode %s %s: the payload is not valid JSON", kind, key)
 	}
 	// The envelope is written around the payload rather than through json.Marshal, which

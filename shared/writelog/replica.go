@@ -16,6 +16,7 @@ import (
 
 	"github.com/dostupno/dostupno/shared/apperr"
 	"github.com/dostupno/dostupno/shared/changefeed"
+	"github.com/dostupno/dostupno/shared/jsoncodec"
 )
 
 // Bounds of one applying transaction: many commands per transaction when many are pending,
@@ -436,7 +437,7 @@ func (r *Replica) read(ctx context.Context, seq uint64) ([]pending, bool, error)
 
 func decode(seq uint64, m *jetstream.RawStreamMsg) pending {
 	p := pending{seq: seq, msgID: m.Header.Get(jetstream.MsgIDHeader)}
-	if err := json.Unmarshal(m.Data, &p.cmd); err != nil {
+	if err := jsoncodec.Unmarshal(m.Data, &p.cmd); err != nil {
 		p.bad = "undecodable command: " + err.Error()
 		p.cmd = Command{}
 		return p

@@ -31,6 +31,7 @@ import (
 	"github.com/dostupno/dostupno/shared/catalog"
 	"github.com/dostupno/dostupno/shared/commands"
 	"github.com/dostupno/dostupno/shared/httpjson"
+	"github.com/dostupno/dostupno/shared/jsoncodec"
 	"github.com/dostupno/dostupno/shared/writelog"
 )
 
@@ -294,7 +295,7 @@ func parse(raw []byte, tooLong bool) ([]byte, *LineError) {
 		ae := apperr.As(err)
 		return nil, &LineError{Field: ae.Field, Message: ae.Message}
 	}
-	enc, err := json.Marshal(e)
+	enc, err := jsoncodec.Marshal(e)
 	if err != nil {
 		return nil, &LineError{Message: "cannot encode the event: " + err.Error()}
 	}

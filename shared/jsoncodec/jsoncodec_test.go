@@ -1,0 +1,151 @@
+package jsoncodec_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"io"
+	"reflect"
+	"testing"
+	"time"
+
+	"github.com/dostupno/dostupno/shared/catalog"
+	"github.com/dostupno/dostupno/shared/jsoncodec"
+	"github.com/dostupno/dostupno/shared/seed"
+)
+
+// stdStrict is what httpjson.DecodeReader accepts: encoding/json, unknown fields refused,
+// exactly one value.
+func stdStrict(b []byte, v any) error {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return err
+	}
+	if err := dec.Decode(&struct{}{}); !errors.Is(err, io.EOF) {
+		return errors.New("more than one value")
+	}
+	return nil
+}
+
+func events(t testing.TB) []catalog.Event {
+	t.Helper()
+	out, err := seed.Generate(seed.Options{Events: 300, Seed: 7, Start: time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	odd := out[0]
+	odd.Title = "<b>&amp;</b> \u2028\u2029 \"кавычки\" \\ \t\x01 😀"
+	odd.Description = "</script><script>alert(1)</script>"
+	odd.Accessibility = map[string]string{"z": "yes", "a": "no", "M": "yes"}
+	return append(out, odd)
+}
+
+// The payload of a command is hashed into its message id: the codec must encode exactly as
+// encoding/json does.
+func TestMarshalMatchesEncodingJSON(t *testing.T) {
+	for _, e := range events(t) {
+		want, err := json.Marshal(e)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := jsoncodec.Marshal(e)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got, want) {
+			t.Fatalf("event %d:\ngot  %s\nwant %s", e.ID, got, want)
+		}
+	}
+}
+
+var strictCases = []string{
+	`{"id":1,"title":"T","category":"concert","city":"moscow","venue":{"id":2,"name":"V"},"starts_at":"2027-01-01T19:00:00Z","timezone":"Europe/Moscow"}`,
+	`{"id":1,"bogus":true}`,
+	`{"id":1,"venue":{"id":2,"bogus":1}}`,
+	`{"ID":1,"Title":"case-insensitive names"}`,
+	`{"id":1,"id":2}`,
+	`{"id":1} {"id":2}`,
+	`{"id":1} x`,
+	`{"id":1}   `,
+	`{"id":"1"}`,
+	`{"id":1.5}`,
+	`{"id":1e400}`,
+	`{"id":99999999999999999999}`,
+	`{"id":-0}`,
+	`{"title":"\ud800"}`,
+	`{"title":"\u00e9\n"}`,
+	`{"title":"bad \x escape"}`,
+	`{"title":null,"venue":null,"price":null}`,
+	`{"accessibility":{"elevator":"yes","elevator":"no"}}`,
+	`{"accessibility":{"elevator":1}}`,
+	`{"starts_at":"yesterday"}`,
+	`{"starts_at":"2027-01-01T19:00:00+03:00"}`,
+	`{"price":{"min":1,"max":"2"}}`,
+	`[]`,
+	`null`,
+	``,
+	`{`,
+	`{"id":1,}`,
+	`{"id":01}`,
+	`  {"id":1}`,
+}
+
+func checkStrict(t *testing.T, b []byte) {
+	var fast, slow catalog.Event
+	ferr := jsoncodec.UnmarshalStrict(b, &fast)
+	serr := stdStrict(b, &slow)
+	if ferr == nil && serr != nil {
+		t.Fatalf("%q: the codec accepted what encoding/json refuses (%v)", b, serr)
+	}
+	if ferr == nil && !reflect.DeepEqual(fast, slow) {
+		t.Fatalf("%q: got %+v, encoding/json decodes %+v", b, fast, slow)
+	}
+}
+
+// httpjson.DecodeBytes trusts the codec's yes and asks encoding/json after its no: the codec
+// must never accept what encoding/json refuses, nor decode it differently.
+func TestStrictNeverAcceptsWhatEncodingJSONRefuses(t *testing.T) {
+	for _, c := range strictCases {
+		checkStrict(t, []byte(c))
+	}
+	for _, e := range events(t) {
+		b, err := json.Marshal(e)
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkStrict(t, b)
+		var back catalog.Event
+		if err := jsoncodec.UnmarshalStrict(b, &back); err != nil {
+			t.Fatalf("event %d: %v", e.ID, err)
+		}
+	}
+}
+
+func FuzzStrict(f *testing.F) {
+	for _, c := range strictCases {
+		f.Add([]byte(c))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) { checkStrict(t, b) })
+}
+
+func TestUnmarshalMatchesEncodingJSON(t *testing.T) {
+	evs := events(t)
+	b, err := json.Marshal(evs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got, want []catalog.Event
+	if err := jsoncodec.Unmarshal(b, &got); err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b, &want); err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatal("the codec decodes the events otherwise than encoding/json")
+	}
+	if !jsoncodec.Valid(b) || jsoncodec.Valid(b[:len(b)-1]) || jsoncodec.Valid([]byte(`{} {}`)) {
+		t.Error("Valid: got a wrong answer for a whole list, a cut one or two values")
+	}
+}
