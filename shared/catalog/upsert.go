@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
-	"strings"
+	"strconv"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -288,16 +288,15 @@ func runUpsert(ctx context.Context, db pgdb.DBTX, batch *pgx.Batch, execs int) (
 }
 
 func idsLiteral(ids []int16) string {
-	var b strings.Builder
-	b.WriteByte('{')
+	b := make([]byte, 0, 2+4*len(ids))
+	b = append(b, '{')
 	for i, id := range ids {
 		if i > 0 {
-			b.WriteByte(',')
+			b = append(b, ',')
 		}
-		fmt.Fprint(&b, id)
+		b = strconv.AppendInt(b, int64(id), 10)
 	}
-	b.WriteByte('}')
-	return b.String()
+	return string(append(b, '}'))
 }
 
 func keysVals(m map[string]string) (ks, vs []string) {

@@ -167,7 +167,7 @@ func EventUpsertSpread(vocab *catalog.Vocabulary) writelog.Spreader {
 }
 
 // bucketsPerPart is how many buckets a spread run's events are divided into, per part.
-const bucketsPerPart = 6
+const bucketsPerPart = 12
 
 func decodeEvents(cmd writelog.Command) ([]catalog.Event, error) {
 	var events []catalog.Event

@@ -2,7 +2,6 @@ package writelog
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -499,7 +498,7 @@ func (r *Replica) publishChange(c changefeed.Change) {
 		}
 		c.Events = c.Events[len(part.Events):]
 		c.Users = nil
-		b, err := json.Marshal(part)
+		b, err := jsoncodec.Marshal(part)
 		if err == nil {
 			err = nc.Publish(subject, b)
 		}
