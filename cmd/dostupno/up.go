@@ -26,6 +26,7 @@ import (
 	"github.com/dostupno/dostupno/shared/instance"
 	"github.com/dostupno/dostupno/shared/logging"
 	"github.com/dostupno/dostupno/shared/stack"
+	"github.com/dostupno/dostupno/shared/writelog"
 )
 
 func init() {
@@ -234,6 +235,13 @@ func up(ctx context.Context, o upOptions) (err error) {
 	topics := slices.Sorted(maps.Keys(nconn.Topics))
 	for _, topic := range topics {
 		say("nats connector: %s -> %s", topic, strings.Join(nconn.Topics[topic], ", "))
+	}
+	// Copies left behind while nothing ran (the runner stopped during an import, say) catch
+	// up now rather than at the next write.
+	if err := nc.Publish(writelog.DoorbellSubject(cfg.Namespace), nil); err != nil {
+		o.Log.Warn("ring the doorbell at start", "err", err)
+	} else {
+		say("rang %s: every copy applies what it missed while stopped", writelog.DoorbellSubject(cfg.Namespace))
 	}
 	addr := ln.Addr().String()
 	say("serving %d functions at http://%s/function/<name> (GET /system/functions lists them, GET /healthz); Ctrl-C stops", len(fns), addr)

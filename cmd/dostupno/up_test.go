@@ -166,7 +166,7 @@ func TestUpStartsItsOwnServicesAndServes(t *testing.T) {
 	}
 
 	lines := out.String()
-	for _, w := range []string{"started a private PostgreSQL", "embedded NATS with JetStream", "s3: S3_ENDPOINT is not set", "generated development secrets", "nats connector: dostupno.doorbell -> db-writer, db-writer-2"} {
+	for _, w := range []string{"started a private PostgreSQL", "embedded NATS with JetStream", "s3: S3_ENDPOINT is not set", "generated development secrets", "nats connector: dostupno.doorbell -> db-writer, db-writer-2", "rang dostupno.doorbell"} {
 		if !strings.Contains(lines, w) {
 			t.Fatalf("got output without %q:\n%s", w, lines)
 		}

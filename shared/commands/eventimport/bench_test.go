@@ -34,7 +34,9 @@ func BenchmarkImport(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		b.Cleanup(func() { _ = pg.Stop() })
+		// The cluster may live outside the temporary folder (devservices moves it where its
+		// user can enter): remove it wherever it is.
+		b.Cleanup(func() { _ = pg.Stop(); _ = os.RemoveAll(pg.Dir) })
 		b.Setenv("TEST_DATABASE_URL", pg.URL)
 	}
 	n := 1_000_000
