@@ -68,15 +68,7 @@ func (s *server) replicaFor(ctx context.Context) (*writelog.Replica, error) {
 	unavailable := func(err error) error {
 		return &apperr.Error{Code: apperr.Unavailable, Message: "the write log or the database copy is not reachable; try again later", RetryAfter: 5 * time.Second, Err: err}
 	}
-	pool, err := s.deps.Pool()
-	if err != nil {
-		return nil, unavailable(err)
-	}
-	js, err := s.deps.JetStream()
-	if err != nil {
-		return nil, unavailable(err)
-	}
-	wr, err := commands.Open(ctx, pool, js, s.deps.Config.Namespace, s.deps.Config.Replica, s.deps.Log)
+	wr, err := commands.OpenFor(ctx, s.deps)
 	if err != nil {
 		return nil, unavailable(err)
 	}

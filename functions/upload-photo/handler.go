@@ -43,15 +43,7 @@ func New(d *instance.Deps) (http.Handler, error) {
 	if _, err := middleware.Keys(d.Config); err != nil { // no secret: refuse to start rather than 401 everyone
 		return nil, err
 	}
-	pool, err := d.Pool()
-	if err != nil {
-		return nil, err
-	}
-	js, err := d.JetStream()
-	if err != nil {
-		return nil, err
-	}
-	wr, err := commands.Open(ctx, pool, js, d.Config.Namespace, d.Config.Replica, d.Log)
+	wr, err := commands.OpenFor(ctx, d)
 	if err != nil {
 		return nil, err
 	}
@@ -67,7 +59,7 @@ func New(d *instance.Deps) (http.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &server{deps: d, db: pool, log: wr.Log, store: store, replica: wr.Replica}
+	s := &server{deps: d, db: wr.Pool, log: wr.Log, store: store, replica: wr.Replica}
 	return middleware.Wrap(d, http.HandlerFunc(s.upload)), nil
 }
 

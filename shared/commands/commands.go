@@ -85,7 +85,7 @@ func EventUpsert(vocab *catalog.Vocabulary) writelog.Handler {
 		if err != nil {
 			return writelog.Outcome{}, err
 		}
-		return upsertOutcome(seq, events, changed)
+		return upsertOutcome(seq, events, distinctIDs(events), changed)
 	}
 }
 
@@ -150,7 +150,8 @@ func EventUpsertSpread(vocab *catalog.Vocabulary) writelog.Spreader {
 		outs := make([]writelog.Outcome, len(run))
 		for i, c := range run {
 			var err error
-			if outs[i], err = upsertOutcome(c.Seq, decoded[i], distinctIDs(decoded[i])); err != nil {
+			ids := distinctIDs(decoded[i])
+			if outs[i], err = upsertOutcome(c.Seq, decoded[i], ids, ids); err != nil {
 				return nil, err
 			}
 		}
@@ -194,8 +195,10 @@ func distinctIDs(events []catalog.Event) []int64 {
 	return ids
 }
 
-func upsertOutcome(seq uint64, events []catalog.Event, changed []int64) (writelog.Outcome, error) {
-	res, err := json.Marshal(EventUpsertResult{Events: len(events), Changed: len(distinctIDs(events))})
+// upsertOutcome is the outcome of an applied command of events (distinct: their ids, each
+// once), announcing the changed ones.
+func upsertOutcome(seq uint64, events []catalog.Event, distinct, changed []int64) (writelog.Outcome, error) {
+	res, err := json.Marshal(EventUpsertResult{Events: len(events), Changed: len(distinct)})
 	if err != nil {
 		return writelog.Outcome{}, fmt.Errorf("encode result: %w", err)
 	}

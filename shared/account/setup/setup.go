@@ -57,15 +57,11 @@ func Build(ctx context.Context, d *instance.Deps) (*account.Service, error) {
 	if err != nil {
 		return nil, err
 	}
-	pool, err := d.Pool()
+	wr, err := commands.OpenFor(ctx, d)
 	if err != nil {
 		return nil, err
 	}
 	js, err := d.JetStream()
-	if err != nil {
-		return nil, err
-	}
-	wr, err := commands.Open(ctx, pool, js, d.Config.Namespace, d.Config.Replica, d.Log)
 	if err != nil {
 		return nil, err
 	}
@@ -74,7 +70,7 @@ func Build(ctx context.Context, d *instance.Deps) (*account.Service, error) {
 		return nil, err
 	}
 	return &account.Service{
-		DB: pool, Vocab: wr.Vocab, Keys: keys, Log: wr.Log, Throttle: th, Logger: d.Log,
+		DB: wr.Pool, Vocab: wr.Vocab, Keys: keys, Log: wr.Log, Throttle: th, Logger: d.Log,
 		Replica: wr.Replica,
 	}, nil
 }
