@@ -15,8 +15,8 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/schollz/progressbar/v3"
 
+	"github.com/dostupno/dostupno/cmd/dostupno/internal/eventimport"
 	writecmds "github.com/dostupno/dostupno/shared/commands"
-	"github.com/dostupno/dostupno/shared/commands/eventimport"
 	"github.com/dostupno/dostupno/shared/config"
 	"github.com/dostupno/dostupno/shared/logging"
 	"github.com/dostupno/dostupno/shared/pgdb"

@@ -16,14 +16,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dostupno/dostupno/cmd/dostupno/internal/gateway"
+	"github.com/dostupno/dostupno/cmd/dostupno/internal/stack"
 	"github.com/dostupno/dostupno/shared/apidoc"
 	"github.com/dostupno/dostupno/shared/config"
-	"github.com/dostupno/dostupno/shared/gateway"
 	"github.com/dostupno/dostupno/shared/natstest"
 	"github.com/dostupno/dostupno/shared/pgtest"
 	"github.com/dostupno/dostupno/shared/photo/phototest"
 	"github.com/dostupno/dostupno/shared/s3test"
-	"github.com/dostupno/dostupno/shared/stack"
 	"github.com/dostupno/dostupno/shared/token"
 )
 

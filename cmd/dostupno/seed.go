@@ -11,10 +11,10 @@ import (
 	"os"
 	"time"
 
+	"github.com/dostupno/dostupno/cmd/dostupno/internal/eventimport"
+	"github.com/dostupno/dostupno/cmd/dostupno/internal/seed"
 	"github.com/dostupno/dostupno/shared/catalog"
-	"github.com/dostupno/dostupno/shared/commands/eventimport"
 	"github.com/dostupno/dostupno/shared/config"
-	"github.com/dostupno/dostupno/shared/seed"
 )
 
 func init() {

@@ -6,12 +6,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/dostupno/dostupno/shared/commands/eventimport"
+	"github.com/dostupno/dostupno/cmd/dostupno/internal/eventimport"
+	"github.com/dostupno/dostupno/cmd/dostupno/internal/seed"
 	"github.com/dostupno/dostupno/shared/config"
 	"github.com/dostupno/dostupno/shared/natstest"
 	"github.com/dostupno/dostupno/shared/pgdb"
 	"github.com/dostupno/dostupno/shared/pgtest"
-	"github.com/dostupno/dostupno/shared/seed"
 )
 
 // Seeding through the write log lands every event in the primary copy, and seeding the same

@@ -19,13 +19,13 @@ import (
 
 	"github.com/nats-io/nats.go"
 
+	"github.com/dostupno/dostupno/cmd/dostupno/internal/devservices"
+	"github.com/dostupno/dostupno/cmd/dostupno/internal/gateway"
+	"github.com/dostupno/dostupno/cmd/dostupno/internal/stack"
 	"github.com/dostupno/dostupno/migrations"
 	"github.com/dostupno/dostupno/shared/config"
-	"github.com/dostupno/dostupno/shared/devservices"
-	"github.com/dostupno/dostupno/shared/gateway"
 	"github.com/dostupno/dostupno/shared/instance"
 	"github.com/dostupno/dostupno/shared/logging"
-	"github.com/dostupno/dostupno/shared/stack"
 	"github.com/dostupno/dostupno/shared/writelog"
 )
 

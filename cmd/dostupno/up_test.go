@@ -16,8 +16,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dostupno/dostupno/cmd/dostupno/internal/stack"
 	"github.com/dostupno/dostupno/shared/pgtest"
-	"github.com/dostupno/dostupno/shared/stack"
 )
 
 func TestEveryStackFunctionHasABuilder(t *testing.T) {

@@ -5,13 +5,14 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"math/rand/v2"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/dostupno/dostupno/shared/catalog"
 	"github.com/dostupno/dostupno/shared/jsoncodec"
-	"github.com/dostupno/dostupno/shared/seed"
 )
 
 // stdStrict is what httpjson.DecodeReader accepts: encoding/json, unknown fields refused,
@@ -28,11 +29,50 @@ func stdStrict(b []byte, v any) error {
 	return nil
 }
 
+// events are events with every field set in turn, numbers of every magnitude and text of
+// every script the catalog holds, and one with the characters encoders treat specially.
 func events(t testing.TB) []catalog.Event {
 	t.Helper()
-	out, err := seed.Generate(seed.Options{Events: 300, Seed: 7, Start: time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC)})
-	if err != nil {
-		t.Fatal(err)
+	rng := rand.New(rand.NewPCG(7, 7))
+	words := []string{"Концерт", "симфонического", "оркестра", "Jazz", "night", "«Щелкунчик»", "—", "театр", "№5", "&", "<>", "1914"}
+	text := func(n int) string {
+		var b strings.Builder
+		for i := range n {
+			if i > 0 {
+				b.WriteByte(' ')
+			}
+			b.WriteString(words[rng.IntN(len(words))])
+		}
+		return b.String()
+	}
+	num := func() *float64 {
+		f := []float64{0, 1, 55.7558, 37.6173, -0.5, 1e21, 1e-7, 123456.789, 1500}[rng.IntN(9)]
+		return &f
+	}
+	codes := []string{"step_free_entrance", "elevator", "sign_language", "audio_description", "hearing_loop"}
+	answers := []string{"yes", "no", "unknown"}
+	start := time.Date(2027, 1, 1, 19, 0, 0, 0, time.UTC)
+	out := make([]catalog.Event, 0, 301)
+	for i := range 300 {
+		e := catalog.Event{ID: int64(i + 1), Title: text(1 + rng.IntN(6)), Category: "concert", City: "moscow",
+			Venue: catalog.Venue{ID: int64(rng.IntN(1000) + 1), Name: text(2)}, Timezone: "Europe/Moscow",
+			StartsAt: start.Add(time.Duration(rng.IntN(365*24*60)) * time.Minute)}
+		if i%2 == 0 {
+			e.Description, e.CityName, e.CategoryName, e.AgeRating = text(20), "Москва", "Концерты", "12+"
+			e.Venue.Address, e.Venue.Lat, e.Venue.Lon = text(3), num(), num()
+			end := e.StartsAt.Add(2 * time.Hour)
+			e.EndsAt = &end
+		}
+		if i%3 == 0 {
+			e.Price = &catalog.Price{Min: num(), Max: num(), Currency: "RUB"}
+		}
+		if i%5 != 4 {
+			e.Accessibility = map[string]string{}
+			for _, c := range codes[:rng.IntN(len(codes)+1)] {
+				e.Accessibility[c] = answers[rng.IntN(len(answers))]
+			}
+		}
+		out = append(out, e)
 	}
 	odd := out[0]
 	odd.Title = "<b>&amp;</b> \u2028\u2029 \"кавычки\" \\ \t\x01 😀"

@@ -16,7 +16,6 @@ import (
 	"github.com/minio/minio-go/v7"
 	"github.com/minio/minio-go/v7/pkg/credentials"
 
-	"github.com/dostupno/dostupno/shared/devservices"
 	"github.com/dostupno/dostupno/shared/pgtest"
 )
 
@@ -40,17 +39,14 @@ var (
 	startErr  error
 )
 
-// FindMinio returns the path of a minio binary on PATH or in GOPATH/bin.
-func FindMinio() (string, error) { return devservices.FindMinio() }
-
 // Start runs a minio server on a free loopback port with its data in dir, killed when this
 // process dies; stop ends it.
 func Start(bin, dir, user, password string) (srv Server, stop func(), err error) {
-	s, err := devservices.StartMinio(bin, dir, user, password, nil)
+	p, err := StartMinio(bin, dir, user, password, nil)
 	if err != nil {
 		return Server{}, nil, err
 	}
-	return Server{Endpoint: s.Endpoint, AccessKey: s.AccessKey, SecretKey: s.SecretKey}, s.Stop, nil
+	return Server{Endpoint: p.Endpoint, AccessKey: user, SecretKey: password}, p.Stop, nil
 }
 
 func server() (Server, error) {

@@ -15,7 +15,7 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/dostupno/dostupno/shared/stack"
+	"github.com/dostupno/dostupno/cmd/dostupno/internal/stack"
 )
 
 // HandlerOverlay is the folder of the build context that receives the handler and the copy

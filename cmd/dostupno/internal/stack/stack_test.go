@@ -42,7 +42,7 @@ functions:
 }
 
 func TestRepositoryStack(t *testing.T) {
-	s, err := Load("../../stack.yml")
+	s, err := Load("../../../../stack.yml")
 	if err != nil {
 		t.Fatal(err)
 	}

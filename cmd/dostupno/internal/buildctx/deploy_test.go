@@ -16,8 +16,8 @@ import (
 	"github.com/nats-io/nats-server/v2/server"
 	"go.yaml.in/yaml/v3"
 
-	"github.com/dostupno/dostupno/shared/devservices"
-	"github.com/dostupno/dostupno/shared/stack"
+	"github.com/dostupno/dostupno/cmd/dostupno/internal/devservices"
+	"github.com/dostupno/dostupno/cmd/dostupno/internal/stack"
 )
 
 // The part of the compose format faasd reads; unknown keys fail the test.
@@ -107,7 +107,7 @@ func TestComposePostgresSettings(t *testing.T) {
 		}
 	}
 	if !slices.Equal(got, devservices.PostgresSettings) {
-		t.Errorf("docker-compose.yml postgres: got settings %q, want %q (shared/devservices.PostgresSettings)", got, devservices.PostgresSettings)
+		t.Errorf("docker-compose.yml postgres: got settings %q, want %q (cmd/dostupno/internal/devservices.PostgresSettings)", got, devservices.PostgresSettings)
 	}
 	if len(pg.Command) == 0 || pg.Command[0] != "postgres" {
 		t.Errorf("docker-compose.yml postgres: got command %q, want it to start with \"postgres\"", pg.Command)

@@ -19,11 +19,11 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/dostupno/dostupno/cmd/dostupno/internal/seed"
 	"github.com/dostupno/dostupno/shared/apperr"
 	"github.com/dostupno/dostupno/shared/catalog"
 	"github.com/dostupno/dostupno/shared/httpjson"
 	"github.com/dostupno/dostupno/shared/search"
-	"github.com/dostupno/dostupno/shared/seed"
 )
 
 // discard logs nothing: the hackathon handler's errors end the run through its status.

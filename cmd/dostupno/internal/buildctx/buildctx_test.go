@@ -17,10 +17,10 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
-	"github.com/dostupno/dostupno/shared/stack"
+	"github.com/dostupno/dostupno/cmd/dostupno/internal/stack"
 )
 
-const repoRoot = "../.."
+const repoRoot = "../../../.."
 
 // repository returns the stack of the repository checkout, or skips: inside a function's
 // image build the tests run in the build context, which holds no template/ folder.

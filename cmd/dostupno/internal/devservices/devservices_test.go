@@ -17,6 +17,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/dostupno/dostupno/shared/pgtest"
+	"github.com/dostupno/dostupno/shared/s3test"
 )
 
 // reachableTempDir is a temporary folder that a server running as another user (PostgreSQL
@@ -220,7 +221,7 @@ func TestS3ServersStoreObjects(t *testing.T) {
 	start := map[string]func(t *testing.T, dir string) (*S3, error){
 		"embedded": func(_ *testing.T, dir string) (*S3, error) { return StartEmbeddedS3(dir, ak, sk) },
 		"minio": func(t *testing.T, dir string) (*S3, error) {
-			bin, err := FindMinio()
+			bin, err := s3test.FindMinio()
 			if err != nil {
 				missing(t, err)
 			}

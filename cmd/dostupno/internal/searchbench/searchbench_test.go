@@ -10,14 +10,14 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/dostupno/dostupno/cmd/dostupno/internal/searchbench"
+	"github.com/dostupno/dostupno/cmd/dostupno/internal/seed"
 	searchevents "github.com/dostupno/dostupno/functions/search-events"
 	"github.com/dostupno/dostupno/shared/catalog"
 	"github.com/dostupno/dostupno/shared/config"
 	"github.com/dostupno/dostupno/shared/instance"
 	"github.com/dostupno/dostupno/shared/pgdb"
 	"github.com/dostupno/dostupno/shared/pgtest"
-	"github.com/dostupno/dostupno/shared/searchbench"
-	"github.com/dostupno/dostupno/shared/seed"
 )
 
 var start = time.Now().UTC().Truncate(24 * time.Hour)

@@ -14,14 +14,14 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/dostupno/dostupno/shared/commands/eventimport"
-	"github.com/dostupno/dostupno/shared/devservices"
+	"github.com/dostupno/dostupno/cmd/dostupno/internal/devservices"
+	"github.com/dostupno/dostupno/cmd/dostupno/internal/eventimport"
 )
 
 // BenchmarkImport imports a generated NDJSON file of IMPORT_EVENTS events (default 1,000,000)
 // into one fresh copy and reports events/s (each iteration a new copy and stream):
 //
-//	go test -run '^$' -bench BenchmarkImport -benchtime 1x ./shared/commands/eventimport
+//	go test -run '^$' -bench BenchmarkImport -benchtime 1x ./cmd/dostupno/internal/eventimport
 //
 // The copy lives on a private Postgres cluster started with the settings a deployment runs
 // (devservices.PostgresSettings, as docker-compose.yml), or on the server at

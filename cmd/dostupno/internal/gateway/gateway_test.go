@@ -16,8 +16,8 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/dostupno/dostupno/cmd/dostupno/internal/stack"
 	"github.com/dostupno/dostupno/shared/natstest"
-	"github.com/dostupno/dostupno/shared/stack"
 )
 
 var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
