@@ -2,10 +2,7 @@ package function
 
 import (
 	"encoding/json"
-	"io"
-	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -13,41 +10,12 @@ import (
 
 	"github.com/dostupno/dostupno/shared/apitest"
 	"github.com/dostupno/dostupno/shared/config"
-	"github.com/dostupno/dostupno/shared/instance"
-	"github.com/dostupno/dostupno/shared/natstest"
-	"github.com/dostupno/dostupno/shared/pgtest"
 	"github.com/dostupno/dostupno/shared/token"
 )
 
-func newServer(t *testing.T) *httptest.Server {
+func newEnv(t *testing.T) *apitest.Env {
 	t.Helper()
-	srv, _ := newServerConfig(t)
-	return srv
-}
-
-func newServerConfig(t *testing.T) (*httptest.Server, config.Config) {
-	t.Helper()
-	ns := natstest.New(t)
-	secrets := t.TempDir()
-	if err := os.WriteFile(filepath.Join(secrets, token.SecretFile), []byte(strings.Repeat("r", 32)), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	cfg := config.Config{DatabaseURL: pgtest.NewURL(t), NatsURL: ns.URL, Namespace: ns.Namespace, SecretsDir: secrets, Replica: "primary"}
-	d := instance.New(Name, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	t.Cleanup(d.Close)
-	h, err := New(d)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(h)
-	t.Cleanup(srv.Close)
-	return srv, cfg
-}
-
-type errorBody struct {
-	Error struct {
-		Code, Message, Field string
-	} `json:"error"`
+	return apitest.New(t, Name, New, apitest.WithNATS())
 }
 
 func do(t *testing.T, method, url, ct, auth, body string) (*http.Response, []byte) {
@@ -57,7 +25,7 @@ func do(t *testing.T, method, url, ct, auth, body string) (*http.Response, []byt
 
 func TestRegister(t *testing.T) {
 	t.Parallel()
-	srv := newServer(t)
+	srv := newEnv(t)
 	resp, b := do(t, "POST", srv.URL, "application/json", "", `{"email":" Maria@Example.ru ","password":"winter orchard 7","name":"Мария","needs":["elevator","step_free_entrance"]}`)
 	if resp.StatusCode != 201 {
 		t.Fatalf("got %d %s, want 201", resp.StatusCode, b)
@@ -109,12 +77,8 @@ func TestRegister(t *testing.T) {
 			if resp.StatusCode != tt.wantStatus {
 				t.Fatalf("got %d %s, want %d", resp.StatusCode, b, tt.wantStatus)
 			}
-			var e errorBody
-			if err := json.Unmarshal(b, &e); err != nil {
-				t.Fatalf("got %q, want the error envelope", b)
-			}
-			if e.Error.Code != tt.wantCode || e.Error.Field != tt.wantField {
-				t.Fatalf("got %+v, want code %s field %q", e.Error, tt.wantCode, tt.wantField)
+			if e := apitest.WantError(t, resp, b, tt.wantStatus, tt.wantCode); e.Field != tt.wantField {
+				t.Fatalf("got %+v, want field %q", e, tt.wantField)
 			}
 		})
 	}
@@ -124,15 +88,15 @@ func TestRefusedWithoutSecret(t *testing.T) {
 	t.Parallel()
 	for name, secret := range map[string]string{"ErrMissing": "", "ErrShort": strings.Repeat("s", 31)} {
 		t.Run(name, func(t *testing.T) {
-			dir := t.TempDir()
-			if secret != "" {
-				if err := os.WriteFile(filepath.Join(dir, token.SecretFile), []byte(secret), 0o600); err != nil {
-					t.Fatal(err)
+			_, err := apitest.Build(t, Name, New, apitest.WithoutSecret(), apitest.WithoutDatabase(), apitest.WithConfig(func(c *config.Config) {
+				c.DatabaseURL, c.NatsURL = "postgres://unused", "nats://unused"
+				if secret != "" {
+					if err := os.WriteFile(filepath.Join(c.SecretsDir, token.SecretFile), []byte(secret), 0o600); err != nil {
+						t.Fatal(err)
+					}
 				}
-			}
-			cfg := config.Config{DatabaseURL: "postgres://unused", NatsURL: "nats://unused", SecretsDir: dir}
-			d := instance.New(Name, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
-			if _, err := New(d); err == nil {
+			}))
+			if err == nil {
 				t.Fatal("got a handler, want New to refuse a missing or short jwt-secret")
 			}
 		})

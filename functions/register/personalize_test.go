@@ -2,20 +2,17 @@ package function
 
 import (
 	"encoding/json"
-	"io"
-	"log/slog"
-	"net/http/httptest"
 	"strings"
 	"testing"
 
 	searchevents "github.com/dostupno/dostupno/functions/search-events"
-	"github.com/dostupno/dostupno/shared/instance"
+	"github.com/dostupno/dostupno/shared/apitest"
 )
 
 // A registered user's saved needs apply to a search without constraints or profile.
 func TestPersonalisedSearch(t *testing.T) {
 	t.Parallel()
-	srv, cfg := newServerConfig(t)
+	srv := newEnv(t)
 	resp, b := do(t, "POST", srv.URL, "application/json", "", `{"email":"zoya@example.ru","password":"quiet harbour 5","name":"Зоя","needs":["sign_language","subtitles"]}`)
 	if resp.StatusCode != 201 {
 		t.Fatalf("got %d %s, want 201", resp.StatusCode, b)
@@ -24,14 +21,7 @@ func TestPersonalisedSearch(t *testing.T) {
 	if err := json.Unmarshal(b, &s); err != nil {
 		t.Fatal(err)
 	}
-	d := instance.New(searchevents.Name, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	t.Cleanup(d.Close)
-	h, err := searchevents.New(d)
-	if err != nil {
-		t.Fatal(err)
-	}
-	search := httptest.NewServer(h)
-	t.Cleanup(search.Close)
+	search := apitest.New(t, searchevents.Name, searchevents.New, apitest.WithDatabaseOf(srv), apitest.WithNATSOf(srv))
 	tests := []struct {
 		name, query, auth string
 		wantStatus        int

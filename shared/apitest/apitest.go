@@ -1,5 +1,7 @@
-// Package apitest is what the HTTP tests of the functions share: one way to send a request and
-// read the whole answer.
+// Package apitest is the one harness of the functions' HTTP tests: New builds a function from its
+// constructor with its own database, NATS namespace, secrets and bucket, serves it, and hands
+// out tokens, a pool on its copy and the error envelope; Do sends a request and reads the
+// whole answer.
 package apitest
 
 import (

@@ -15,6 +15,7 @@ import (
 	"github.com/dostupno/dostupno/shared/apperr"
 	"github.com/dostupno/dostupno/shared/changefeed"
 	"github.com/dostupno/dostupno/shared/pgdb"
+	"github.com/dostupno/dostupno/shared/writelog"
 )
 
 // Source computes the answers of one kind of key from the database exactly as the read
@@ -224,10 +225,11 @@ func recompute(ctx context.Context, pool *pgxpool.Pool, o SnapshotOptions, keys 
 		return nil, 0, fmt.Errorf("begin recompute: %w", err)
 	}
 	defer tx.Rollback(ctx) //nolint:errcheck // read only: nothing to keep
-	var seq int64
-	if err := tx.QueryRow(ctx, `SELECT coalesce(max(applied_seq), 0) FROM writelog_position`).Scan(&seq); err != nil {
-		return nil, 0, fmt.Errorf("write-log position: %w", err)
+	applied, err := writelog.AppliedSeq(ctx, tx)
+	if err != nil {
+		return nil, 0, err
 	}
+	seq := int64(applied)
 	var out []snapEntry
 	var bytes int64
 	skipped := 0

@@ -214,9 +214,9 @@ func (r *Replica) applyBatch(ctx context.Context) (batchResult, error) {
 		res.busy = true
 		return res, nil
 	}
-	var applied uint64
-	if err := tx.QueryRow(ctx, `SELECT applied_seq FROM writelog_position`).Scan(&applied); err != nil {
-		return res, fmt.Errorf("read position of %s: %w", r.name, err)
+	applied, err := AppliedSeq(ctx, tx)
+	if err != nil {
+		return res, fmt.Errorf("%s: %w", r.name, err)
 	}
 
 	batch, full, err := r.read(ctx, applied+1)
@@ -522,9 +522,9 @@ func (r *Replica) settle(ctx context.Context, failed map[uint64]bool) error {
 	if err != nil {
 		return err
 	}
-	var applied uint64
-	if err := r.pool.QueryRow(ctx, `SELECT applied_seq FROM writelog_position`).Scan(&applied); err != nil {
-		return fmt.Errorf("read position of %s: %w", r.name, err)
+	applied, err := AppliedSeq(ctx, r.pool)
+	if err != nil {
+		return fmt.Errorf("%s: %w", r.name, err)
 	}
 	for ctx.Err() == nil {
 		msgs, err := cons.FetchNoWait(1000)
@@ -618,15 +618,15 @@ func (r *Replica) WaitApplied(ctx context.Context, seq uint64) (Outcome, error) 
 // Status reports the copy's applied sequence against the stream's last one.
 func (r *Replica) Status(ctx context.Context) (Status, error) {
 	s := Status{Replica: r.name}
-	var applied int64
-	if err := r.pool.QueryRow(ctx, `SELECT applied_seq FROM writelog_position`).Scan(&applied); err != nil {
-		return s, fmt.Errorf("read position of %s: %w", r.name, err)
+	applied, err := AppliedSeq(ctx, r.pool)
+	if err != nil {
+		return s, fmt.Errorf("%s: %w", r.name, err)
 	}
 	last, err := r.log.LastSeq(ctx)
 	if err != nil {
 		return s, err
 	}
-	s.AppliedSeq, s.StreamSeq = uint64(applied), last
+	s.AppliedSeq, s.StreamSeq = applied, last
 	if last > s.AppliedSeq {
 		s.Lag = last - s.AppliedSeq
 	}

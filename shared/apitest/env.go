@@ -1,0 +1,256 @@
+package apitest
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/dostupno/dostupno/shared/config"
+	"github.com/dostupno/dostupno/shared/instance"
+	"github.com/dostupno/dostupno/shared/natstest"
+	"github.com/dostupno/dostupno/shared/pgdb"
+	"github.com/dostupno/dostupno/shared/pgtest"
+	"github.com/dostupno/dostupno/shared/s3test"
+	"github.com/dostupno/dostupno/shared/token"
+)
+
+// Builder is a function's constructor: every function exports one as New.
+type Builder func(*instance.Deps) (http.Handler, error)
+
+// Fixed user ids of the tokens an Env hands out.
+const (
+	AdminID = "6f1e0c2a-1b3d-4e5f-8a9b-0c1d2e3f4a5b"
+	UserID  = "7a2b3c4d-5e6f-4a1b-9c2d-3e4f5a6b7c8d"
+)
+
+// Env is one function under test: its dependencies, served over HTTP, with its own database
+// copy, NATS namespace, secrets and bucket as asked, tokens signed with its keys and a pool on
+// its copy.
+type Env struct {
+	Name   string
+	Config config.Config
+	Deps   *instance.Deps
+	Server *httptest.Server
+	URL    string        // the server's URL: the function's root path
+	Pool   *pgxpool.Pool // on the function's copy; nil without a database
+	NATS   *natstest.Env // nil without NATS
+	S3     *s3test.Env   // nil without S3
+	Keys   *token.Keys   // nil without a jwt-secret
+
+	// Admin and User are bearer tokens (without the "Bearer " prefix) of AdminID and UserID.
+	Admin, User string
+}
+
+type options struct {
+	database  string // "" for a database of its own
+	noDB      bool
+	nats      *natstest.Env
+	withNATS  bool
+	withS3    bool
+	noSecret  bool
+	configure []func(*config.Config)
+}
+
+// Option shapes an Env.
+type Option func(*options)
+
+// WithNATS gives the function a NATS namespace of its own.
+func WithNATS() Option { return func(o *options) { o.withNATS = true } }
+
+// WithNATSOf puts the function in the NATS namespace of another Env (functions that talk
+// through the change feed or the write log).
+func WithNATSOf(e *Env) Option { return func(o *options) { o.nats, o.withNATS = e.NATS, true } }
+
+// WithS3 gives the function a bucket of its own on the test MinIO.
+func WithS3() Option { return func(o *options) { o.withS3 = true } }
+
+// WithDatabaseOf points the function at another Env's copy.
+func WithDatabaseOf(e *Env) Option { return func(o *options) { o.database = e.Config.DatabaseURL } }
+
+// WithoutDatabase leaves DATABASE_URL unset.
+func WithoutDatabase() Option { return func(o *options) { o.noDB = true } }
+
+// WithoutSecret leaves the jwt-secret out of the secrets directory.
+func WithoutSecret() Option { return func(o *options) { o.noSecret = true } }
+
+// WithConfig edits the configuration before the function is built.
+func WithConfig(f func(*config.Config)) Option {
+	return func(o *options) { o.configure = append(o.configure, f) }
+}
+
+// New builds the function name with build and serves it until t ends. By default it has a
+// database of its own (migrated, cloned from the template), a secrets directory with a
+// jwt-secret, copy name "primary", and no NATS or S3. A constructor that fails fails t.
+func New(t testing.TB, name string, build Builder, opts ...Option) *Env {
+	t.Helper()
+	e, err := Build(t, name, build, opts...)
+	if err != nil {
+		t.Fatalf("build %s: %v", name, err)
+	}
+	return e
+}
+
+// Build is New for tests of a constructor's refusals: it returns the constructor's error
+// (with a nil Env) instead of failing t.
+func Build(t testing.TB, name string, build Builder, opts ...Option) (*Env, error) {
+	t.Helper()
+	var o options
+	for _, opt := range opts {
+		opt(&o)
+	}
+	e := &Env{Name: name, NATS: o.nats}
+	secrets := t.TempDir()
+	if !o.noSecret {
+		secret := []byte(strings.Repeat("k", 32))
+		if err := os.WriteFile(filepath.Join(secrets, token.SecretFile), secret, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cfg := config.Config{SecretsDir: secrets, Replica: "primary", Namespace: config.DefaultNamespace}
+	switch {
+	case o.noDB:
+	case o.database != "":
+		cfg.DatabaseURL = o.database
+	default:
+		cfg.DatabaseURL = pgtest.NewURL(t)
+	}
+	if o.withNATS {
+		if e.NATS == nil {
+			e.NATS = natstest.New(t)
+		}
+		cfg.NatsURL, cfg.Namespace = e.NATS.URL, e.NATS.Namespace
+	}
+	if o.withS3 {
+		e.S3 = s3test.New(t)
+		cfg.S3Endpoint, cfg.S3Bucket = e.S3.Endpoint, e.S3.Bucket
+		writeSecret(t, secrets, "s3-access-key", e.S3.AccessKey)
+		writeSecret(t, secrets, "s3-secret-key", e.S3.SecretKey)
+	}
+	for _, f := range o.configure {
+		f(&cfg)
+	}
+	e.Config = cfg
+	e.Deps = instance.New(name, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	t.Cleanup(e.Deps.Close)
+	h, err := build(e.Deps)
+	if err != nil {
+		return nil, err
+	}
+	e.Server = httptest.NewServer(h)
+	t.Cleanup(e.Server.Close)
+	e.URL = e.Server.URL
+	if cfg.DatabaseURL != "" {
+		pool, err := pgdb.Connect(context.Background(), cfg.DatabaseURL, pgdb.Options{AppName: "test"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(pool.Close)
+		e.Pool = pool
+	}
+	if !o.noSecret {
+		keys, err := token.Load(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		e.Keys = keys
+		e.Admin = e.Token(t, AdminID, token.RoleAdmin)
+		e.User = e.Token(t, UserID, token.RoleUser)
+	}
+	return e, nil
+}
+
+func writeSecret(t testing.TB, dir, name, value string) {
+	t.Helper()
+	if err := os.WriteFile(filepath.Join(dir, name), []byte(value), 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// Token is a bearer token of userID with role, signed with the function's keys.
+func (e *Env) Token(t testing.TB, userID, role string) string {
+	t.Helper()
+	if e.Keys == nil {
+		t.Fatal("apitest: this Env has no jwt-secret (WithoutSecret)")
+	}
+	tok, _, err := e.Keys.Issue(userID, role)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok
+}
+
+// Do sends method to the function's path (e.g. "/", "/42?x=1") with body (a string, []byte,
+// io.Reader or nil) and header pairs as Do, and returns the answer and its body.
+func (e *Env) Do(t testing.TB, method, path string, body any, header ...string) (*http.Response, []byte) {
+	t.Helper()
+	return Do(t, method, e.URL+path, Body(body), header...)
+}
+
+// Body turns a string, []byte or io.Reader into a request body (nil: none).
+func Body(b any) io.Reader {
+	switch v := b.(type) {
+	case nil:
+		return nil
+	case string:
+		return strings.NewReader(v)
+	case []byte:
+		return bytes.NewReader(v)
+	case io.Reader:
+		return v
+	}
+	panic("apitest: a body is a string, []byte or io.Reader")
+}
+
+// Bearer is the Authorization header value of tok ("" stays "": no header).
+func Bearer(tok string) string {
+	if tok == "" {
+		return ""
+	}
+	return "Bearer " + tok
+}
+
+// Error is the contract's error envelope.
+type Error struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+	Field   string `json:"field,omitempty"`
+}
+
+// ErrorOf decodes body as the error envelope {"error":{code,message[,field]}}; anything else
+// (an unknown member, no code or message, trailing data) fails t.
+func ErrorOf(t testing.TB, body []byte) Error {
+	t.Helper()
+	var env struct {
+		Error *Error `json:"error"`
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&env); err != nil || env.Error == nil || env.Error.Code == "" || env.Error.Message == "" || dec.More() {
+		t.Fatalf("got body %s, want the error envelope (%v)", body, err)
+	}
+	return *env.Error
+}
+
+// WantError fails t unless the answer has status and the envelope with code, and returns the
+// envelope.
+func WantError(t testing.TB, resp *http.Response, body []byte, status int, code string) Error {
+	t.Helper()
+	if resp.StatusCode != status {
+		t.Fatalf("got %d %s, want %d %s", resp.StatusCode, body, status, code)
+	}
+	e := ErrorOf(t, body)
+	if e.Code != code {
+		t.Fatalf("got code %q (%s), want %q", e.Code, e.Message, code)
+	}
+	return e
+}
