@@ -150,13 +150,18 @@ func ensureTemplate(ctx context.Context, admin *pgx.Conn) (string, error) {
 	for _, q := range []string{
 		fmt.Sprintf(`ALTER DATABASE %s RENAME TO %s`, building, name),
 		fmt.Sprintf(`ALTER DATABASE %s IS_TEMPLATE true`, name),
+		fmt.Sprintf(`COMMENT ON DATABASE %s IS 'built %d'`, name, time.Now().Unix()),
 	} {
 		if _, err := admin.Exec(ctx, q); err != nil {
 			return "", err
 		}
 	}
-	// Old templates (from earlier migration sets) are dropped so they do not pile up.
-	rows, err := admin.Query(ctx, `SELECT datname FROM pg_database WHERE datname LIKE 'dostupno\_tpl\_%' AND datname <> $1`, name)
+	// Old templates (from earlier migration sets) are dropped so they do not pile up; one built
+	// in the last day may serve another checkout's tests running now, so it stays.
+	rows, err := admin.Query(ctx, `SELECT d.datname FROM pg_database d
+		WHERE d.datname LIKE 'dostupno\_tpl\_%' AND d.datname <> $1
+		  AND coalesce(substring(shobj_description(d.oid, 'pg_database') FROM '^built (\d+)$')::bigint, 0) < $2`,
+		name, time.Now().Add(-24*time.Hour).Unix())
 	if err != nil {
 		return "", err
 	}
