@@ -31,8 +31,25 @@ function apiQuery(params, s) {
   return { query: q.toString(), mine: personal && !params.get('constraints') && !params.get('profile') };
 }
 
+/** What identifies a search's answer: the address's search and who asks. */
+const searchKey = (p, s) => `${p}|${s ? s.user.id : ''}`;
+
+/** Starts the search of params, unless its answer is kept: {key, query, mine, abort, answer}. */
+function begin(p) {
+  const s = session();
+  const { query, mine } = apiQuery(p, s);
+  const key = searchKey(p, s);
+  if (lastSearch.key === key) return { key, kept: true };
+  const ctl = new AbortController();
+  const answer = api.search(query, { token: s && s.token, signal: ctl.signal });
+  answer.catch(() => {}); // handled where it is awaited; this only silences an early failure
+  return { key, query, mine, answer, abort: () => ctl.abort() };
+}
+
 /** searchView(params): params null for the empty form (#/), else the address's search. */
 export async function searchView(params) {
+  // The search goes out with the catalog's request, not after it.
+  let early = params ? begin(params) : null;
   const cat = await catalog();
   const s = session();
   const initial = params || new URLSearchParams(localNeeds().length ? { constraints: localNeeds().join(',') } : {});
@@ -123,15 +140,21 @@ export async function searchView(params) {
 
   let inflight = null;
   async function run(p, fresh) {
-    const s = session();
-    const { query, mine } = apiQuery(p, s);
-    const key = `${p}|${s ? s.user.id : ''}`;
-    if (!fresh && lastSearch.key === key) {
+    let req = early;
+    early = null;
+    if (fresh || !req || req.key !== searchKey(p, session())) {
+      if (req && req.abort) req.abort();
+      if (fresh) lastSearch.key = null;
+      req = begin(p);
+    }
+    if (req.kept) {
       render();
       return;
     }
     if (inflight) inflight.abort();
-    inflight = new AbortController();
+    inflight = req;
+    const { key, query, mine } = req;
+    const s = session();
     results.hidden = false;
     results.setAttribute('aria-busy', 'true');
     count.textContent = t('searching');
@@ -139,7 +162,8 @@ export async function searchView(params) {
     items.replaceChildren();
     more.replaceChildren();
     try {
-      const page = await api.search(query, { token: s && s.token, signal: inflight.signal });
+      const page = await req.answer;
+      if (inflight !== req) return; // a later search took over
       Object.assign(lastSearch, { key, address: p.toString(), query, items: page.items, next: page.next_cursor, applied: page.applied_constraints, mine, openedId: null });
       showProblem('');
       render();
