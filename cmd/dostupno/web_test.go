@@ -249,6 +249,22 @@ func TestWebPage(t *testing.T) {
 		axeRun(b, "event not found")
 	})
 
+	t.Run("GuestNeedsGoToSearchAndSignUp", func(t *testing.T) {
+		b := newTab(t, browser, axe)
+		b.open(sys.page, "/needs", "needs")
+		b.do("tick the elevator and find events", chromedp.Click(`input[name=need][value=elevator]`), chromedp.Click(`a.button[href^="#/search"]`))
+		b.waitView("search")
+		b.waitResults()
+		if got := evalJS[[]string](b, `[location.hash, document.querySelector('section.results .applied').textContent]`); got[0] != "#/search?constraints=elevator" || !strings.Contains(got[1], "Лифт") {
+			t.Errorf("got %q, want a search for the elevator", got)
+		}
+		b.goTo("/register", "register")
+		if got := evalJS[[]string](b, `[...document.querySelectorAll('input[name=need]:checked')].map(i => i.value)`); len(got) == 0 || slices.ContainsFunc(got, func(v string) bool { return v != "elevator" }) {
+			t.Errorf("got %q ticked on sign-up, want the elevator kept from the needs view", got)
+		}
+		b.do("forget", chromedp.Evaluate[chromedp.Void](`localStorage.removeItem('dostupno.needs')`))
+	})
+
 	t.Run("SignUpSearchAndLogInAcrossOrigins", func(t *testing.T) {
 		b := newTab(t, browser, axe)
 		email := "newcomer-" + uuid.NewString()[:8] + "@example.ru"

@@ -60,22 +60,23 @@ export async function needsView() {
   // Saving to the account is one call away once the API has it: then this form, shown to
   // logged-in visitors too, sends chooser.values() instead of keeping them here.
   const chooser = needsChooser(cat, localNeeds());
-  const find = h('a', { class: 'button secondary', href: '#/search' }, t('needsSearch'));
+  // Both links take the ticked needs along (kept first, as "Remember" keeps them).
+  const searchOf = (codes) => (codes.length ? `#/search?constraints=${codes.join(',')}` : '#/search');
+  const keep = () => {
+    const codes = chooser.values();
+    setLocalNeeds(codes);
+    find.href = searchOf(codes);
+    return codes;
+  };
+  const find = h('a', { class: 'button secondary', href: searchOf(chooser.values()), onclick: keep }, t('needsSearch'));
   const form = h('form', { class: 'needs', novalidate: true },
     chooser.el,
     h('p', { class: 'actions' },
       h('button', { type: 'submit' }, t('needsSave')), ' ', find, ' ',
-      h('a', { class: 'button secondary', href: '#/register' }, t('needsRegister'))));
-  const kept = () => {
-    const codes = localNeeds();
-    find.href = codes.length ? `#/search?constraints=${codes.join(',')}` : '#/search';
-  };
-  kept();
+      h('a', { class: 'button secondary', href: '#/register', onclick: keep }, t('needsRegister'))));
   form.addEventListener('submit', (e) => {
     e.preventDefault();
-    const codes = chooser.values();
-    setLocalNeeds(codes);
-    kept();
+    const codes = keep();
     announce(t('needsSaved', { list: codes.length ? list(codes.map((c) => needName(cat, c))) : t('needsNone') }));
   });
   return { title: t('needsTitle'), el: h('div', null, h1, h('p', null, t('needsIntroGuest')), form) };
