@@ -172,25 +172,38 @@ func (c *conformance) send(step string, want int, method, target string, body []
 	return r
 }
 
-// oaRunner serves every function of stack.yml as `up` does (buildFunctions behind the
-// gateway router) on this test's own database, NATS namespace and bucket.
-func oaRunner(t *testing.T) (base string, cfg config.Config, st *stack.Stack, rt *gateway.Router) {
+// testEnv is the environment a test gives the runner's functions.
+type testEnv map[string]string
+
+func (e testEnv) lookup(k string) (string, bool) { v, ok := e[k]; return v, ok }
+
+// runnerEnv gives t its own database, NATS namespace, bucket and secrets directory (with
+// jwtSecret), as the environment variables the runner reads.
+func runnerEnv(t *testing.T, jwtSecret string) testEnv {
 	t.Helper()
 	dbURL := pgtest.NewURL(t)
 	n := natstest.New(t)
 	s3 := s3test.New(t)
 	secrets := t.TempDir()
-	for name, v := range map[string]string{token.SecretFile: strings.Repeat("openapi-conformance-", 3), "s3-access-key": s3.AccessKey, "s3-secret-key": s3.SecretKey} {
+	for name, v := range map[string]string{token.SecretFile: jwtSecret, "s3-access-key": s3.AccessKey, "s3-secret-key": s3.SecretKey} {
 		if err := os.WriteFile(filepath.Join(secrets, name), []byte(v), 0o600); err != nil {
 			t.Fatal(err)
 		}
 	}
-	env := map[string]string{
+	return testEnv{
 		"DATABASE_URL": dbURL, "NATS_URL": n.URL, "DOSTUPNO_NAMESPACE": n.Namespace,
 		"S3_ENDPOINT": s3.Endpoint, "S3_BUCKET": s3.Bucket, "S3_USE_SSL": "false",
-		"SECRETS_DIR": secrets, "CORS_ALLOWED_ORIGINS": oaOrigin,
+		"SECRETS_DIR": secrets,
 	}
-	cfg, err := config.Load(func(k string) (string, bool) { v, ok := env[k]; return v, ok })
+}
+
+// oaRunner serves every function of stack.yml as `up` does (buildFunctions behind the
+// gateway router) on this test's own database, NATS namespace and bucket.
+func oaRunner(t *testing.T) (base string, cfg config.Config, st *stack.Stack, rt *gateway.Router) {
+	t.Helper()
+	env := runnerEnv(t, strings.Repeat("openapi-conformance-", 3))
+	env["CORS_ALLOWED_ORIGINS"] = oaOrigin
+	cfg, err := config.Load(env.lookup)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -61,17 +61,22 @@ func runSeed(ctx context.Context, args []string) error {
 		}
 		return f.Close()
 	default:
-		// Through the write log, exactly as `dostupno import` loads a file.
-		pr, pw := io.Pipe()
-		go func() { pw.CloseWithError(writeNDJSON(ctx, pw, g)) }()
 		cfg, err := config.FromEnv()
 		if err != nil {
 			return err
 		}
-		err = importFrom(ctx, cfg, pr, -1, true, eventimport.DefaultBatch, eventimport.DefaultInFlight)
-		pr.CloseWithError(errors.New("import ended")) // unblocks the writer if import stopped early
-		return err
+		return seedThroughLog(ctx, cfg, g)
 	}
+}
+
+// seedThroughLog loads g's events through the write log into cfg's copies, exactly as
+// `dostupno import` loads a file.
+func seedThroughLog(ctx context.Context, cfg config.Config, g *seed.Generator) error {
+	pr, pw := io.Pipe()
+	go func() { pw.CloseWithError(writeNDJSON(ctx, pw, g)) }()
+	err := importFrom(ctx, cfg, pr, -1, true, eventimport.DefaultBatch, eventimport.DefaultInFlight)
+	pr.CloseWithError(errors.New("import ended")) // unblocks the writer if import stopped early
+	return err
 }
 
 // writeNDJSON writes g's events one JSON object a line.

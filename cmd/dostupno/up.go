@@ -22,6 +22,7 @@ import (
 	"github.com/dostupno/dostupno/cmd/dostupno/internal/devservices"
 	"github.com/dostupno/dostupno/cmd/dostupno/internal/gateway"
 	"github.com/dostupno/dostupno/cmd/dostupno/internal/stack"
+	"github.com/dostupno/dostupno/cmd/dostupno/internal/webpage"
 	"github.com/dostupno/dostupno/migrations"
 	"github.com/dostupno/dostupno/shared/config"
 	"github.com/dostupno/dostupno/shared/instance"
@@ -30,21 +31,26 @@ import (
 )
 
 func init() {
-	register(command{name: "up", usage: "[--addr 127.0.0.1:8080] [--data ./.dostupno] [--stack stack.yml] run every function locally behind a gateway-shaped router, starting the services the environment does not name", run: runUp})
+	register(command{name: "up", usage: "[--addr 127.0.0.1:8080] [--web-addr 127.0.0.1:8081] [--web-dir web] [--data ./.dostupno] [--stack stack.yml] run every function locally behind a gateway-shaped router, and the web page on its own origin, starting the services the environment does not name", run: runUp})
 }
 
 // upOptions are up's flags, plus what tests need.
 type upOptions struct {
 	Addr, Data, Stack string
-	Out               io.Writer         // the lines a person reads: what was started, where
-	Log               *slog.Logger      // the runner's own JSON log
-	Ready             func(addr string) // called once the router serves
+	// WebAddr is where the web page is served ("" for no page); WebDir holds its files.
+	WebAddr, WebDir string
+	Out             io.Writer                    // the lines a person reads: what was started, where
+	Log             *slog.Logger                 // the runner's own JSON log
+	Lookup          func(string) (string, bool)  // the environment (nil: the process's)
+	Ready           func(api string, web string) // called once both serve, with their addresses ("" for no page)
 }
 
 func runUp(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("up", flag.ContinueOnError)
 	o := upOptions{Out: os.Stdout, Log: logging.New(os.Stderr, "up")}
 	fs.StringVar(&o.Addr, "addr", "127.0.0.1:8080", "address the gateway-shaped router listens on")
+	fs.StringVar(&o.WebAddr, "web-addr", "127.0.0.1:8081", "address the web page is served on, an origin of its own (\"\" for no page)")
+	fs.StringVar(&o.WebDir, "web-dir", "web", "folder of the web page")
 	fs.StringVar(&o.Data, "data", "./.dostupno", "folder for the services up starts and the development secrets")
 	fs.StringVar(&o.Stack, "stack", "stack.yml", "the faas-cli stack file listing the functions")
 	if err := fs.Parse(args); err != nil {
@@ -78,7 +84,11 @@ func up(ctx context.Context, o upOptions) (err error) {
 	if len(missing) > 0 {
 		return fmt.Errorf("%s lists functions this runner cannot serve: %s (each needs a line in builders, cmd/dostupno/functions.go)", o.Stack, strings.Join(missing, ", "))
 	}
-	cfg, err := config.FromEnv()
+	lookup := o.Lookup
+	if lookup == nil {
+		lookup = os.LookupEnv
+	}
+	cfg, err := config.Load(lookup)
 	if err != nil {
 		return err
 	}
@@ -96,6 +106,23 @@ func up(ctx context.Context, o upOptions) (err error) {
 		return fmt.Errorf("listen on %s: %w", o.Addr, err)
 	}
 	defer ln.Close() // closed by Shutdown when serving began; a second close is harmless
+	var page http.Handler
+	var webLn net.Listener
+	if o.WebAddr != "" {
+		if page, err = webpage.Handler(o.WebDir, webpage.URL(ln.Addr())); err != nil {
+			return fmt.Errorf("%w (run up from the repository's root, pass --web-dir, or --web-addr '' for no page)", err)
+		}
+		if webLn, err = net.Listen("tcp", o.WebAddr); err != nil {
+			return fmt.Errorf("listen on %s for the web page: %w", o.WebAddr, err)
+		}
+		defer webLn.Close()
+		// The page calls the API from its own origin: the API lets it.
+		for _, origin := range webpage.Origins(webLn.Addr()) {
+			if !slices.Contains(cfg.CORSOrigins, origin) {
+				cfg.CORSOrigins = append(cfg.CORSOrigins, origin)
+			}
+		}
+	}
 
 	// What up starts is stopped in reverse order on the way out, also after a failed start.
 	var cleanups []func()
@@ -105,7 +132,7 @@ func up(ctx context.Context, o upOptions) (err error) {
 		}
 	}()
 
-	if os.Getenv("SECRETS_DIR") == "" {
+	if v, _ := lookup("SECRETS_DIR"); strings.TrimSpace(v) == "" {
 		dir := filepath.Join(data, "secrets")
 		created, err := devservices.EnsureSecrets(dir)
 		if err != nil {
@@ -227,8 +254,12 @@ func up(ctx context.Context, o upOptions) (err error) {
 	cr.Start()
 
 	srv := &http.Server{Handler: rt, ReadTimeout: upReadTimeout, WriteTimeout: upWriteTimeout, ReadHeaderTimeout: 10 * time.Second}
-	served := make(chan error, 1)
+	served := make(chan error, 2)
 	go func() { served <- srv.Serve(ln) }()
+	webSrv := &http.Server{Handler: page, ReadTimeout: upReadTimeout, WriteTimeout: upWriteTimeout, ReadHeaderTimeout: 10 * time.Second}
+	if webLn != nil {
+		go func() { served <- webSrv.Serve(webLn) }()
+	}
 	for _, s := range cr.Scheduled {
 		say("cron: %s", s)
 	}
@@ -245,8 +276,14 @@ func up(ctx context.Context, o upOptions) (err error) {
 	}
 	addr := ln.Addr().String()
 	say("serving %d functions at http://%s/function/<name> (GET /system/functions lists them, GET /healthz); Ctrl-C stops", len(fns), addr)
+	webAddr := ""
+	if webLn != nil {
+		webAddr = webLn.Addr().String()
+		say("web page: open %s/ in a browser (the files of %s; it calls the API at %s, whose CORS_ALLOWED_ORIGINS include %s)",
+			webpage.URL(webLn.Addr()), o.WebDir, webpage.URL(ln.Addr()), strings.Join(webpage.Origins(webLn.Addr()), " and "))
+	}
 	if o.Ready != nil {
-		o.Ready(addr)
+		o.Ready(addr, webAddr)
 	}
 
 	select {
@@ -259,6 +296,9 @@ func up(ctx context.Context, o upOptions) (err error) {
 	defer cancel()
 	if serr := srv.Shutdown(sctx); serr != nil && err == nil {
 		err = fmt.Errorf("drain: %w", serr)
+	}
+	if serr := webSrv.Shutdown(sctx); serr != nil && err == nil {
+		err = fmt.Errorf("drain the web page: %w", serr)
 	}
 	cr.Stop(10 * time.Second)
 	nconn.Stop(10 * time.Second)

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/dostupno/dostupno/cmd/dostupno/internal/stack"
+	"github.com/dostupno/dostupno/shared/apitest"
 	"github.com/dostupno/dostupno/shared/pgtest"
 )
 
@@ -98,24 +99,9 @@ func TestUpStartsItsOwnServicesAndServes(t *testing.T) {
 	names := []string{"search-events", "db-writer"}
 	writeStack(t, stackPath, names...)
 
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	ready := make(chan string, 1)
-	out := &syncBuffer{}
-	done := make(chan error, 1)
-	go func() {
-		done <- up(ctx, upOptions{Addr: "127.0.0.1:0", Data: filepath.Join(data, "d"), Stack: stackPath, Out: out,
-			Log: slog.New(slog.DiscardHandler), Ready: func(a string) { ready <- a }})
-	}()
-	var base string
-	select {
-	case a := <-ready:
-		base = "http://" + a
-	case err := <-done:
-		t.Fatalf("up ended before serving: %v\n%s", err, out)
-	case <-time.After(2 * time.Minute):
-		t.Fatalf("up not ready after 2 minutes:\n%s", out)
-	}
+	run := startUp(t, upOptions{Addr: "127.0.0.1:0", WebAddr: "127.0.0.1:0", WebDir: filepath.Join("..", "..", "web"), Data: filepath.Join(data, "d"), Stack: stackPath})
+	defer func() { _ = run.stop(t) }() // stops up if the test ends early; the checked stop is below
+	base, page, out := run.API, run.Web, run.Out
 
 	getJSON := func(path string, v any) int {
 		t.Helper()
@@ -165,8 +151,24 @@ func TestUpStartsItsOwnServicesAndServes(t *testing.T) {
 		t.Fatalf("got %d replica %q from db-writer-2, want 200 copy-2", code, status.Replica)
 	}
 
+	// The page is served on its own origin, names the API in its config.js, and the API lets
+	// that origin call it (the preflight a search with a token needs).
+	for _, c := range []struct {
+		path, want string
+		status     int
+	}{{"/", `<html lang="ru">`, 200}, {"/config.js", `"` + base + `"`, 200}, {"/js/app.js", "import", 200}, {"/js/", "", 404}} {
+		resp, body := apitest.Do(t, "GET", page+c.path, nil)
+		if resp.StatusCode != c.status || !strings.Contains(string(body), c.want) {
+			t.Fatalf("GET %s%s: got %d %.200q, want %d with %q", page, c.path, resp.StatusCode, body, c.status, c.want)
+		}
+	}
+	resp, _ := apitest.Do(t, "OPTIONS", base+"/function/search-events", nil, "Origin", page, "Access-Control-Request-Method", "GET", "Access-Control-Request-Headers", "authorization")
+	if resp.StatusCode != 204 || resp.Header.Get("Access-Control-Allow-Origin") != page {
+		t.Fatalf("got preflight %d allowing %q, want 204 allowing the page's origin %s", resp.StatusCode, resp.Header.Get("Access-Control-Allow-Origin"), page)
+	}
+
 	lines := out.String()
-	for _, w := range []string{"started a private PostgreSQL", "embedded NATS with JetStream", "s3: S3_ENDPOINT is not set", "generated development secrets", "nats connector: dostupno.doorbell -> db-writer, db-writer-2", "rang dostupno.doorbell"} {
+	for _, w := range []string{"web page: open " + page + "/ in a browser", "started a private PostgreSQL", "embedded NATS with JetStream", "s3: S3_ENDPOINT is not set", "generated development secrets", "nats connector: dostupno.doorbell -> db-writer, db-writer-2", "rang dostupno.doorbell"} {
 		if !strings.Contains(lines, w) {
 			t.Fatalf("got output without %q:\n%s", w, lines)
 		}
@@ -182,14 +184,8 @@ func TestUpStartsItsOwnServicesAndServes(t *testing.T) {
 		}
 	}
 
-	cancel()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatalf("got %v from a stopped up, want nil", err)
-		}
-	case <-time.After(time.Minute):
-		t.Fatal("up did not stop within a minute")
+	if err := run.stop(t); err != nil {
+		t.Fatalf("got %v from a stopped up, want nil", err)
 	}
 	// Nothing it started is left: the cluster's pid file is gone and every printed address
 	// refuses connections.
@@ -204,5 +200,58 @@ func TestUpStartsItsOwnServicesAndServes(t *testing.T) {
 	}
 	if !strings.Contains(out.String(), "postgres: stopped") {
 		t.Fatalf("got no 'postgres: stopped' line:\n%s", out)
+	}
+}
+
+// upRun is up running in the background; startUp starts one.
+type upRun struct {
+	API, Web string      // the router's and the page's base URLs ("" for no page)
+	Out      *syncBuffer // up's lines
+	cancel   func()
+	done     chan error
+	err      error
+	stopped  bool
+}
+
+// startUp runs up with o (its Out, Log and Ready set here) and waits until it serves.
+func startUp(t *testing.T, o upOptions) *upRun {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	r := &upRun{Out: &syncBuffer{}, cancel: cancel, done: make(chan error, 1)}
+	ready := make(chan [2]string, 1)
+	o.Out, o.Log = r.Out, slog.New(slog.DiscardHandler)
+	o.Ready = func(api, web string) { ready <- [2]string{api, web} }
+	go func() { r.done <- up(ctx, o) }()
+	select {
+	case a := <-ready:
+		r.API = "http://" + a[0]
+		if a[1] != "" {
+			r.Web = "http://" + a[1]
+		}
+		return r
+	case err := <-r.done:
+		cancel()
+		t.Fatalf("up ended before serving: %v\n%s", err, r.Out)
+	case <-time.After(2 * time.Minute):
+		cancel()
+		t.Fatalf("up not ready after 2 minutes:\n%s", r.Out)
+	}
+	return nil
+}
+
+// stop ends up (once) and returns what it returned.
+func (r *upRun) stop(t *testing.T) error {
+	t.Helper()
+	if r.stopped {
+		return r.err
+	}
+	r.cancel()
+	select {
+	case r.err = <-r.done:
+		r.stopped = true
+		return r.err
+	case <-time.After(time.Minute):
+		t.Fatal("up did not stop within a minute")
+		return nil
 	}
 }
