@@ -7,6 +7,7 @@
 package token
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -58,6 +59,19 @@ type Principal struct {
 
 // Admin reports whether p holds the admin role.
 func (p Principal) Admin() bool { return p.Role == RoleAdmin }
+
+type principalKey struct{}
+
+// NewContext returns ctx carrying p, the verified caller of a request.
+func NewContext(ctx context.Context, p Principal) context.Context {
+	return context.WithValue(ctx, principalKey{}, p)
+}
+
+// FromContext is the principal ctx carries; ok is false for an anonymous request.
+func FromContext(ctx context.Context) (p Principal, ok bool) {
+	p, ok = ctx.Value(principalKey{}).(Principal)
+	return p, ok
+}
 
 // Claims are the claims of our tokens.
 type Claims struct {
