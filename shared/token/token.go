@@ -1,7 +1,7 @@
-// Package token issues and verifies the access tokens of the HTTP contract (API.md,
-// "Conventions"): JWTs signed with HS256 by a secret of at least 32 bytes read from the
-// `jwt-secret` secret file, with the claims iss "dostupno", aud "dostupno-api", sub (the user
-// id), iat, exp and role. The header's kid names the key; a previous secret
+// Package token issues and verifies the access tokens of the HTTP contract
+// (shared/apidoc/openapi.yaml, securitySchemes.bearer): JWTs signed with HS256 by a secret of
+// at least 32 bytes read from the `jwt-secret` secret file, with the claims iss "dostupno", aud
+// "dostupno-api", sub (the user id), iat, exp and role. The header's kid names the key; a previous secret
 // (`jwt-secret-previous`) still verifies during a rotation. Verification follows RFC 8725: one
 // algorithm only, every registered claim required, a small leeway.
 package token
