@@ -76,17 +76,10 @@ func (e *env) post(t *testing.T, method, path, auth, contentType string, body io
 	return a
 }
 
+// fetch GETs url (a photo's) and returns the status and the body.
 func fetch(t *testing.T, url string) (int, []byte) {
 	t.Helper()
-	resp, err := http.Get(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
+	resp, b := apitest.Do(t, http.MethodGet, url, nil)
 	return resp.StatusCode, b
 }
 
