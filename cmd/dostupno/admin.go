@@ -12,7 +12,6 @@ import (
 
 	"golang.org/x/term"
 
-	"github.com/dostupno/dostupno/shared/account/setup"
 	"github.com/dostupno/dostupno/shared/apperr"
 	"github.com/dostupno/dostupno/shared/config"
 	"github.com/dostupno/dostupno/shared/instance"
@@ -43,12 +42,12 @@ func adminCreate(ctx context.Context, cfg config.Config, email string, in *os.Fi
 	}
 	d := instance.New("admin", cfg, logging.New(errOut, "admin"))
 	defer d.Close()
-	if _, err := setup.New(d); err != nil {
+	if err := d.CheckWriter(true); err != nil {
 		return err
 	}
 	ctx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
-	svc, err := setup.Build(ctx, d)
+	svc, err := d.Accounts(ctx)
 	if err != nil {
 		return err
 	}
@@ -74,10 +73,11 @@ func adminCreate(ctx context.Context, cfg config.Config, email string, in *os.Fi
 	return nil
 }
 
-// describe turns a domain error into its message for people (an internal one keeps its cause).
+// describe turns a domain error into its message for people (an internal or unavailable one
+// keeps its cause).
 func describe(err error) error {
 	var e *apperr.Error
-	if errors.As(err, &e) && e.Code != apperr.Internal {
+	if errors.As(err, &e) && e.Code != apperr.Internal && e.Code != apperr.Unavailable {
 		if e.Field != "" {
 			return fmt.Errorf("%s: %s", e.Field, e.Message)
 		}

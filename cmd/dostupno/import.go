@@ -11,15 +11,12 @@ import (
 	"time"
 
 	"github.com/mattn/go-isatty"
-	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
 	"github.com/schollz/progressbar/v3"
 
 	"github.com/dostupno/dostupno/cmd/dostupno/internal/eventimport"
-	writecmds "github.com/dostupno/dostupno/shared/commands"
 	"github.com/dostupno/dostupno/shared/config"
+	"github.com/dostupno/dostupno/shared/instance"
 	"github.com/dostupno/dostupno/shared/logging"
-	"github.com/dostupno/dostupno/shared/pgdb"
 )
 
 func init() {
@@ -65,26 +62,13 @@ func runImport(ctx context.Context, args []string) error {
 // importFrom loads the NDJSON events of in (size bytes, or -1 when unknown) through the write
 // log and returns when the primary copy has applied them.
 func importFrom(ctx context.Context, cfg config.Config, in io.Reader, size int64, strict bool, batch, inFlight int) error {
-	if err := cfg.Require("DATABASE_URL", "NATS_URL"); err != nil {
-		return err
-	}
 	log := logging.New(os.Stderr, "import")
-	pool, err := pgdb.Connect(ctx, cfg.DatabaseURL, pgdb.Options{AppName: "dostupno-import", MaxConns: 4})
-	if err != nil {
+	d := instance.New("dostupno-import", cfg, log)
+	defer d.Close()
+	if err := d.CheckWriter(false); err != nil {
 		return err
 	}
-	defer pool.Close()
-	nc, err := nats.Connect(cfg.NatsURL, nats.Name("dostupno-import"), nats.Timeout(5*time.Second),
-		nats.MaxReconnects(-1), nats.ReconnectWait(250*time.Millisecond), nats.ReconnectBufSize(64<<20))
-	if err != nil {
-		return fmt.Errorf("connect to NATS: %w", err)
-	}
-	defer nc.Close()
-	js, err := jetstream.New(nc, jetstream.WithPublishAsyncMaxPending(4*inFlight))
-	if err != nil {
-		return err
-	}
-	wr, err := writecmds.Open(ctx, pool, js, cfg.Namespace, cfg.Replica, log)
+	wr, err := d.Writer(ctx)
 	if err != nil {
 		return fmt.Errorf("%w (run 'dostupno migrate' first?)", err)
 	}
@@ -102,7 +86,7 @@ func importFrom(ctx context.Context, cfg config.Config, in io.Reader, size int64
 	}
 	show := newProgressView(size, log)
 	opt.Progress, opt.ProgressEvery = show.update, show.every
-	sum, err := eventimport.Run(ctx, in, wr.Log, wr.Replica, opt)
+	sum, err := eventimport.Run(ctx, in, wr, opt)
 	show.done()
 	fmt.Fprintf(os.Stderr, "import: %d lines, %d bad, %d events published (%d already in the log), %d applied to %s in %s: %.0f events/s; last sequence %d\n",
 		sum.Lines, sum.Bad, sum.Published, sum.Duplicates, sum.Applied, cfg.Replica, sum.Elapsed.Round(time.Millisecond),

@@ -19,6 +19,7 @@ import (
 	"github.com/dostupno/dostupno/cmd/dostupno/internal/gateway"
 	"github.com/dostupno/dostupno/cmd/dostupno/internal/stack"
 	"github.com/dostupno/dostupno/shared/apidoc"
+	"github.com/dostupno/dostupno/shared/apitest"
 	"github.com/dostupno/dostupno/shared/config"
 	"github.com/dostupno/dostupno/shared/natstest"
 	"github.com/dostupno/dostupno/shared/pgtest"
@@ -405,12 +406,8 @@ func TestOpenAPIMatchesTheRunner(t *testing.T) {
 		{"/function/upload-photo/1/cover", "POST", "event_id"},
 	} {
 		r := c.send("deeper path", 400, tt.method, tt.target, png, "Authorization", admin, "Content-Type", "image/png")
-		var env struct {
-			Error struct{ Code, Field string } `json:"error"`
-		}
-		r.decode(t, &env)
-		if env.Error.Code != "invalid_argument" || env.Error.Field != tt.field {
-			t.Errorf("%s %s: got %+v, want invalid_argument on %s", tt.method, tt.target, env.Error, tt.field)
+		if e := apitest.ErrorOf(t, r.body); e.Code != "invalid_argument" || e.Field != tt.field {
+			t.Errorf("%s %s: got %+v, want invalid_argument on %s", tt.method, tt.target, e, tt.field)
 		}
 	}
 

@@ -12,6 +12,7 @@ import (
 	"github.com/dostupno/dostupno/shared/natstest"
 	"github.com/dostupno/dostupno/shared/pgdb"
 	"github.com/dostupno/dostupno/shared/pgtest"
+	"github.com/dostupno/dostupno/shared/writelog"
 )
 
 // Seeding through the write log lands every event in the primary copy, and seeding the same
@@ -34,9 +35,12 @@ func TestSeedThroughWriteLog(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer pool.Close()
-	state := func() (events int, seq int64) {
+	state := func() (events int, seq uint64) {
 		t.Helper()
-		if err := pool.QueryRow(ctx, `SELECT (SELECT count(*) FROM events), (SELECT applied_seq FROM writelog_position)`).Scan(&events, &seq); err != nil {
+		if err := pool.QueryRow(ctx, `SELECT count(*) FROM events`).Scan(&events); err != nil {
+			t.Fatal(err)
+		}
+		if seq, err = writelog.AppliedSeq(ctx, pool); err != nil {
 			t.Fatal(err)
 		}
 		return events, seq

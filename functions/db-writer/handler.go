@@ -8,11 +8,9 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"sync"
 	"time"
 
 	"github.com/dostupno/dostupno/shared/apperr"
-	"github.com/dostupno/dostupno/shared/commands"
 	"github.com/dostupno/dostupno/shared/httpjson"
 	"github.com/dostupno/dostupno/shared/instance"
 	"github.com/dostupno/dostupno/shared/middleware"
@@ -31,11 +29,11 @@ var handler = instance.Once(Name, New)
 // Handle is the OpenFaaS entry point.
 func Handle(w http.ResponseWriter, r *http.Request) { instance.Serve(w, r, handler) }
 
-// New builds the function's handler from its dependencies. The write log and the copy's
-// applier are built on first use and rebuilt after a failure, so the function starts even
-// while NATS or Postgres restart.
+// New builds the function's handler from its dependencies. The copy's applier (the
+// instance's Writer) is built on first use and rebuilt after a failure, so the function
+// starts even while NATS or Postgres restart.
 func New(d *instance.Deps) (http.Handler, error) {
-	if err := d.Config.Require("DATABASE_URL", "NATS_URL"); err != nil {
+	if err := d.CheckWriter(false); err != nil {
 		return nil, err
 	}
 	s := &server{deps: d}
@@ -47,9 +45,6 @@ func New(d *instance.Deps) (http.Handler, error) {
 
 type server struct {
 	deps *instance.Deps
-
-	mu      sync.Mutex
-	replica *writelog.Replica
 }
 
 // applyResponse is the answer to POST.
@@ -59,21 +54,12 @@ type applyResponse struct {
 	More    bool `json:"more"` // the budget ran out with commands still pending
 }
 
-func (s *server) replicaFor(ctx context.Context) (*writelog.Replica, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.replica != nil {
-		return s.replica, nil
-	}
-	unavailable := func(err error) error {
-		return &apperr.Error{Code: apperr.Unavailable, Message: "the write log or the database copy is not reachable; try again later", RetryAfter: 5 * time.Second, Err: err}
-	}
-	wr, err := commands.OpenFor(ctx, s.deps)
+func (s *server) replica(ctx context.Context) (*writelog.Replica, error) {
+	w, err := s.deps.Writer(ctx)
 	if err != nil {
-		return nil, unavailable(err)
+		return nil, err
 	}
-	s.replica = wr.Replica
-	return s.replica, nil
+	return w.Replica, nil
 }
 
 func (s *server) apply(w http.ResponseWriter, r *http.Request) {
@@ -83,7 +69,7 @@ func (s *server) apply(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), applyBudget)
 	defer cancel()
-	rep, err := s.replicaFor(ctx)
+	rep, err := s.replica(ctx)
 	if err != nil {
 		httpjson.Error(w, r, s.deps.Log, err)
 		return
@@ -92,8 +78,7 @@ func (s *server) apply(w http.ResponseWriter, r *http.Request) {
 	if err != nil && ctx.Err() == nil {
 		// NATS or Postgres is restarting, or a command cannot be applied yet: the
 		// connector rings again, and the next call resumes where this one stopped.
-		httpjson.Error(w, r, s.deps.Log, &apperr.Error{Code: apperr.Unavailable, Message: "pending commands cannot be applied now; try again later",
-			RetryAfter: 5 * time.Second, Err: fmt.Errorf("apply pending to %s: %w", rep.Name(), err)})
+		httpjson.Error(w, r, s.deps.Log, writelog.Unavailable(fmt.Errorf("apply pending to %s: %w", rep.Name(), err)))
 		return
 	}
 	// Out of budget is not a failure: what was committed stays, and the next call goes on.
@@ -112,7 +97,7 @@ func (s *server) status(w http.ResponseWriter, r *http.Request) {
 		httpjson.Error(w, r, s.deps.Log, err)
 		return
 	}
-	rep, err := s.replicaFor(r.Context())
+	rep, err := s.replica(r.Context())
 	if err != nil {
 		httpjson.Error(w, r, s.deps.Log, err)
 		return

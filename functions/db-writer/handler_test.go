@@ -3,37 +3,16 @@ package function
 import (
 	"context"
 	"encoding/json"
-	"io"
-	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/dostupno/dostupno/shared/apitest"
 	"github.com/dostupno/dostupno/shared/catalog"
-	"github.com/dostupno/dostupno/shared/commands"
 	"github.com/dostupno/dostupno/shared/config"
-	"github.com/dostupno/dostupno/shared/instance"
-	"github.com/dostupno/dostupno/shared/natstest"
-	"github.com/dostupno/dostupno/shared/pgtest"
 	"github.com/dostupno/dostupno/shared/writelog"
 )
-
-func newServer(t *testing.T, n *natstest.Env, replica string) *httptest.Server {
-	t.Helper()
-	cfg := config.Config{DatabaseURL: pgtest.NewURL(t), NatsURL: n.URL, Namespace: n.Namespace, Replica: replica}
-	d := instance.New(Name, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	t.Cleanup(d.Close)
-	h, err := New(d)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(h)
-	t.Cleanup(srv.Close)
-	return srv
-}
 
 func call(t *testing.T, method, url string, want int, out any) {
 	t.Helper()
@@ -49,10 +28,9 @@ func call(t *testing.T, method, url string, want int, out any) {
 }
 
 func TestDBWriter(t *testing.T) {
-	n := natstest.New(t)
-	primary := newServer(t, n, "primary")
-	second := newServer(t, n, "copy-2")
-	l, err := writelog.Open(context.Background(), n.JS, n.Namespace)
+	primary := apitest.New(t, Name, New, apitest.WithNATS())
+	second := apitest.New(t, Name, New, apitest.WithNATSOf(primary), apitest.WithConfig(func(c *config.Config) { c.Replica = "copy-2" }))
+	l, err := writelog.Open(context.Background(), primary.NATS.JS, primary.NATS.Namespace)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -60,7 +38,7 @@ func TestDBWriter(t *testing.T) {
 		StartsAt: time.Date(2026, 8, 1, 18, 0, 0, 0, time.UTC), Timezone: "Europe/Moscow"}
 	for i := range 3 {
 		ev.Title = strings.Repeat("x", i+1)
-		if _, err := l.Publish(context.Background(), commands.KindEventUpsert, "event:7:"+ev.Title, time.Now(), []catalog.Event{ev}); err != nil {
+		if _, err := l.Publish(context.Background(), catalog.KindEventUpsert, "event:7:"+ev.Title, time.Now(), []catalog.Event{ev}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -73,7 +51,7 @@ func TestDBWriter(t *testing.T) {
 		}
 	})
 	t.Run("PostApplies", func(t *testing.T) {
-		for _, srv := range []*httptest.Server{primary, second} {
+		for _, srv := range []*apitest.Env{primary, second} {
 			var got applyResponse
 			call(t, http.MethodPost, srv.URL+"/", 200, &got)
 			if got.Applied != 3 || got.Lag != 0 || got.AppliedSeq != 3 || got.More {
@@ -86,10 +64,13 @@ func TestDBWriter(t *testing.T) {
 		}
 	})
 	t.Run("ErrMethodNotAllowed", func(t *testing.T) {
-		call(t, http.MethodGet, primary.URL+"/", 405, nil)
-		call(t, http.MethodPost, primary.URL+"/status", 405, nil)
+		for _, c := range []struct{ method, path string }{{http.MethodGet, "/"}, {http.MethodPost, "/status"}} {
+			resp, b := primary.Do(t, c.method, c.path, nil)
+			apitest.WantError(t, resp, b, 405, "method_not_allowed")
+		}
 	})
 	t.Run("ErrNotFound", func(t *testing.T) {
-		call(t, http.MethodPost, primary.URL+"/nope", 404, nil)
+		resp, b := primary.Do(t, http.MethodPost, "/nope", nil)
+		apitest.WantError(t, resp, b, 404, "not_found")
 	})
 }

@@ -1,12 +1,12 @@
 // Package function is the login OpenFaaS function: POST / with {"email","password"} answers
 // 200 with the user and an access token. An unknown email and a wrong password get the same
-// 401; failures are throttled per email and per client address (API.md, "register, login").
+// 401; failures are throttled per email and per client address (shared/apidoc/openapi.yaml,
+// /function/login).
 package function
 
 import (
 	"net/http"
 
-	"github.com/dostupno/dostupno/shared/account/setup"
 	"github.com/dostupno/dostupno/shared/apperr"
 	"github.com/dostupno/dostupno/shared/httpjson"
 	"github.com/dostupno/dostupno/shared/instance"
@@ -21,19 +21,20 @@ var handler = instance.Once(Name, New)
 // Handle is the OpenFaaS entry point.
 func Handle(w http.ResponseWriter, r *http.Request) { instance.Serve(w, r, handler) }
 
-// New builds the function's handler from its dependencies.
+// New builds the function's handler from its dependencies; it refuses to start without its
+// database, NATS or jwt-secret.
 func New(d *instance.Deps) (http.Handler, error) {
-	lazy, err := setup.New(d)
-	if err != nil {
+	if err := d.CheckWriter(true); err != nil {
 		return nil, err
 	}
-	s := &server{deps: d, svc: lazy}
-	return middleware.Wrap(d, http.HandlerFunc(s.login)), nil
-}
-
-type server struct {
-	deps *instance.Deps
-	svc  *setup.Lazy
+	return middleware.Wrap(d, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := login(w, r, d); err != nil {
+			if apperr.CodeOf(err) == apperr.Unauthenticated {
+				w.Header().Set("WWW-Authenticate", `Bearer realm="dostupno"`)
+			}
+			httpjson.Error(w, r, d.Log, err)
+		}
+	})), nil
 }
 
 // request is the body of POST /.
@@ -42,16 +43,7 @@ type request struct {
 	Password string `json:"password"`
 }
 
-func (s *server) login(w http.ResponseWriter, r *http.Request) {
-	if err := s.serve(w, r); err != nil {
-		if apperr.CodeOf(err) == apperr.Unauthenticated {
-			w.Header().Set("WWW-Authenticate", `Bearer realm="dostupno"`)
-		}
-		httpjson.Error(w, r, s.deps.Log, err)
-	}
-}
-
-func (s *server) serve(w http.ResponseWriter, r *http.Request) error {
+func login(w http.ResponseWriter, r *http.Request, d *instance.Deps) error {
 	if err := httpjson.Root(w, r, Name, http.MethodPost); err != nil {
 		return err
 	}
@@ -59,7 +51,7 @@ func (s *server) serve(w http.ResponseWriter, r *http.Request) error {
 	if err := httpjson.Decode(w, r, 0, &req); err != nil {
 		return err
 	}
-	svc, err := s.svc.Service(r.Context())
+	svc, err := d.Accounts(r.Context())
 	if err != nil {
 		return err
 	}

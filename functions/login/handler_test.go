@@ -3,52 +3,28 @@ package function
 import (
 	"context"
 	"encoding/json"
-	"io"
-	"log/slog"
 	"net/http"
-	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/dostupno/dostupno/shared/account"
-	"github.com/dostupno/dostupno/shared/account/setup"
 	"github.com/dostupno/dostupno/shared/apitest"
-	"github.com/dostupno/dostupno/shared/config"
-	"github.com/dostupno/dostupno/shared/instance"
-	"github.com/dostupno/dostupno/shared/natstest"
-	"github.com/dostupno/dostupno/shared/pgtest"
-	"github.com/dostupno/dostupno/shared/token"
 )
 
-// newServer serves login on a fresh database and namespace, with one registered user
+// newEnv serves login on a fresh database and namespace, with one registered user
 // (vera@example.ru, "amber lantern 9").
-func newServer(t *testing.T) *httptest.Server {
+func newEnv(t *testing.T) *apitest.Env {
 	t.Helper()
-	ns := natstest.New(t)
-	secrets := t.TempDir()
-	if err := os.WriteFile(filepath.Join(secrets, token.SecretFile), []byte(strings.Repeat("l", 32)), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	cfg := config.Config{DatabaseURL: pgtest.NewURL(t), NatsURL: ns.URL, Namespace: ns.Namespace, SecretsDir: secrets, Replica: "primary"}
-	d := instance.New(Name, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	t.Cleanup(d.Close)
-	svc, err := setup.Build(context.Background(), d)
+	e := apitest.New(t, Name, New, apitest.WithNATS())
+	svc, err := e.Deps.Accounts(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
 	if _, err := svc.Register(context.Background(), account.Registration{Email: "vera@example.ru", Password: "amber lantern 9", Name: "Вера", Needs: []string{"braille"}}); err != nil {
 		t.Fatal(err)
 	}
-	h, err := New(d)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(h)
-	t.Cleanup(srv.Close)
-	return srv
+	return e
 }
 
 func post(t *testing.T, url, body string, header ...string) (*http.Response, string) {
@@ -59,7 +35,7 @@ func post(t *testing.T, url, body string, header ...string) (*http.Response, str
 
 func TestLogin(t *testing.T) {
 	t.Parallel()
-	srv := newServer(t)
+	srv := newEnv(t)
 	resp, b := post(t, srv.URL, `{"email":"VERA@example.ru","password":"amber lantern 9"}`)
 	if resp.StatusCode != 200 {
 		t.Fatalf("got %d %s, want 200", resp.StatusCode, b)
@@ -93,9 +69,7 @@ func TestLogin(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			resp, b := post(t, srv.URL, tt.body, tt.header...)
-			if resp.StatusCode != tt.wantStatus || !strings.Contains(b, `"code":"`+tt.wantCode+`"`) {
-				t.Fatalf("got %d %s, want %d %s", resp.StatusCode, b, tt.wantStatus, tt.wantCode)
-			}
+			apitest.WantError(t, resp, []byte(b), tt.wantStatus, tt.wantCode)
 		})
 	}
 }
@@ -104,10 +78,10 @@ func TestLogin(t *testing.T) {
 // in a row end in 429 with Retry-After.
 func TestLoginAsAttacker(t *testing.T) {
 	t.Parallel()
-	srv := newServer(t)
+	srv := newEnv(t)
 	_, unknown := post(t, srv.URL, `{"email":"nobody@example.ru","password":"amber lantern 9"}`, "X-Forwarded-For", "203.0.113.1")
 	_, wrong := post(t, srv.URL, `{"email":"vera@example.ru","password":"amber lantern 8"}`, "X-Forwarded-For", "203.0.113.1")
-	if unknown != wrong || !strings.Contains(wrong, `"code":"unauthenticated"`) {
+	if unknown != wrong || apitest.ErrorOf(t, []byte(wrong)).Code != "unauthenticated" {
 		t.Fatalf("got %q for an unknown email and %q for a wrong password, want the same 401 body", unknown, wrong)
 	}
 	var statuses []string

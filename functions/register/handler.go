@@ -1,13 +1,12 @@
 // Package function is the register OpenFaaS function: POST / with
 // {"email","password","name","needs"} creates a user through the write log and answers 201
-// with the user and an access token (API.md, "register, login").
+// with the user and an access token (shared/apidoc/openapi.yaml, /function/register).
 package function
 
 import (
 	"net/http"
 
 	"github.com/dostupno/dostupno/shared/account"
-	"github.com/dostupno/dostupno/shared/account/setup"
 	"github.com/dostupno/dostupno/shared/httpjson"
 	"github.com/dostupno/dostupno/shared/instance"
 	"github.com/dostupno/dostupno/shared/middleware"
@@ -21,28 +20,20 @@ var handler = instance.Once(Name, New)
 // Handle is the OpenFaaS entry point.
 func Handle(w http.ResponseWriter, r *http.Request) { instance.Serve(w, r, handler) }
 
-// New builds the function's handler from its dependencies.
+// New builds the function's handler from its dependencies; it refuses to start without its
+// database, NATS or jwt-secret.
 func New(d *instance.Deps) (http.Handler, error) {
-	lazy, err := setup.New(d)
-	if err != nil {
+	if err := d.CheckWriter(true); err != nil {
 		return nil, err
 	}
-	s := &server{deps: d, svc: lazy}
-	return middleware.Wrap(d, http.HandlerFunc(s.register)), nil
+	return middleware.Wrap(d, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := register(w, r, d); err != nil {
+			httpjson.Error(w, r, d.Log, err)
+		}
+	})), nil
 }
 
-type server struct {
-	deps *instance.Deps
-	svc  *setup.Lazy
-}
-
-func (s *server) register(w http.ResponseWriter, r *http.Request) {
-	if err := s.serve(w, r); err != nil {
-		httpjson.Error(w, r, s.deps.Log, err)
-	}
-}
-
-func (s *server) serve(w http.ResponseWriter, r *http.Request) error {
+func register(w http.ResponseWriter, r *http.Request, d *instance.Deps) error {
 	if err := httpjson.Root(w, r, Name, http.MethodPost); err != nil {
 		return err
 	}
@@ -50,7 +41,7 @@ func (s *server) serve(w http.ResponseWriter, r *http.Request) error {
 	if err := httpjson.Decode(w, r, 0, &req); err != nil {
 		return err
 	}
-	svc, err := s.svc.Service(r.Context())
+	svc, err := d.Accounts(r.Context())
 	if err != nil {
 		return err
 	}

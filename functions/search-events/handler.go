@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/dostupno/dostupno/shared/account"
 	"github.com/dostupno/dostupno/shared/apperr"
 	"github.com/dostupno/dostupno/shared/catalog"
 	"github.com/dostupno/dostupno/shared/hotcache"
@@ -59,7 +58,7 @@ func NewServer(d *instance.Deps) (*Server, error) {
 	}
 	return &Server{
 		deps: d, db: rd.DB, vocab: rd.Vocab, photoURL: rd.PhotoURL, now: time.Now,
-		Needs: account.NeedsFor(d, rd.DB), // saved needs of the token's user, dropped on user changes
+		Needs: instance.NeedsFor(d, rd.DB), // saved needs of the token's user, dropped on user changes
 		// Follows the change feed and starts warm from the newest snapshot (hotcache.Start).
 		Cache: hotcache.Start(d, map[string]hotcache.Source{
 			sources.KindSearch: &sources.Search{Vocab: rd.Vocab, PhotoURL: rd.PhotoURL, Now: time.Now}}),

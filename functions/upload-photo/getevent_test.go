@@ -3,16 +3,12 @@ package function
 import (
 	"bytes"
 	"encoding/json"
-	"io"
-	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"testing"
 
 	getevent "github.com/dostupno/dostupno/functions/get-event"
 	searchevents "github.com/dostupno/dostupno/functions/search-events"
 	"github.com/dostupno/dostupno/shared/apitest"
-	"github.com/dostupno/dostupno/shared/instance"
 	"github.com/dostupno/dostupno/shared/photo/phototest"
 )
 
@@ -28,14 +24,7 @@ func TestUploadListedByGetEvent(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			e := newEnv(t, public)
-			d := instance.New(getevent.Name, e.cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
-			t.Cleanup(d.Close)
-			h, err := getevent.New(d)
-			if err != nil {
-				t.Fatal(err)
-			}
-			ge := httptest.NewServer(h)
-			t.Cleanup(ge.Close)
+			ge := apitest.New(t, getevent.Name, getevent.New, apitest.WithConfigOf(e.Env))
 
 			if got := eventPhotos(t, ge.URL); len(got) != 0 {
 				t.Fatalf("got %d photos before any upload, want 0", len(got))
@@ -66,14 +55,7 @@ func TestUploadListedByGetEvent(t *testing.T) {
 				t.Fatalf("got %d×%d, want 21×13", got[0].Width, got[0].Height)
 			}
 
-			sd := instance.New(searchevents.Name, e.cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
-			t.Cleanup(sd.Close)
-			sh, err := searchevents.New(sd)
-			if err != nil {
-				t.Fatal(err)
-			}
-			se := httptest.NewServer(sh)
-			t.Cleanup(se.Close)
+			se := apitest.New(t, searchevents.Name, searchevents.New, apitest.WithConfigOf(e.Env))
 			if cover := coverURL(t, se.URL+"/?city=moscow"); cover == nil || *cover != urls[0] {
 				t.Fatalf("got cover_url %v, want the first photo %s", cover, urls[0])
 			}

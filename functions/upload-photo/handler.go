@@ -11,47 +11,38 @@ import (
 	"time"
 
 	"github.com/dostupno/dostupno/shared/apperr"
-	"github.com/dostupno/dostupno/shared/commands"
 	"github.com/dostupno/dostupno/shared/httpjson"
 	"github.com/dostupno/dostupno/shared/instance"
 	"github.com/dostupno/dostupno/shared/middleware"
-	"github.com/dostupno/dostupno/shared/pgdb"
 	"github.com/dostupno/dostupno/shared/photo"
 	"github.com/dostupno/dostupno/shared/token"
-	"github.com/dostupno/dostupno/shared/writelog"
 )
 
 // Name is the function's name in stack.yml.
 const Name = "upload-photo"
-
-// applyTimeout bounds the wait for the primary copy to apply the photo (read-your-writes).
-const applyTimeout = 15 * time.Second
 
 var handler = instance.Once(Name, New)
 
 // Handle is the OpenFaaS entry point.
 func Handle(w http.ResponseWriter, r *http.Request) { instance.Serve(w, r, handler) }
 
-// New builds the function's handler from its dependencies; it creates the bucket (and, with a
-// public base URL, its read policy) if they are missing.
+// New builds the function's handler from its dependencies; it refuses to start without its
+// database, NATS, S3 or jwt-secret, and creates the bucket (and, with a public base URL, its
+// read policy) if they are missing.
 func New(d *instance.Deps) (http.Handler, error) {
-	if err := d.Config.Require("DATABASE_URL", "NATS_URL", "S3_ENDPOINT"); err != nil {
+	if err := d.CheckWriter(true); err != nil {
+		return nil, err
+	}
+	if err := d.Config.Require("S3_ENDPOINT"); err != nil {
 		return nil, err
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	if _, err := middleware.Keys(d.Config); err != nil { // no secret: refuse to start rather than 401 everyone
-		return nil, err
-	}
-	wr, err := commands.OpenFor(ctx, d)
-	if err != nil {
-		return nil, err
-	}
 	client, err := d.S3()
 	if err != nil {
 		return nil, err
 	}
-	urls, err := photo.URLsFromConfig(d.Config)
+	urls, err := instance.PhotoURLs(d.Config)
 	if err != nil {
 		return nil, err
 	}
@@ -59,19 +50,16 @@ func New(d *instance.Deps) (http.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &server{deps: d, db: wr.Pool, log: wr.Log, store: store, replica: wr.Replica}
+	s := &server{deps: d, store: store}
 	return middleware.Wrap(d, http.HandlerFunc(s.upload)), nil
 }
 
 type server struct {
-	deps    *instance.Deps
-	db      pgdb.DBTX
-	log     *writelog.Log
-	replica *writelog.Replica
-	store   *photo.Store
+	deps  *instance.Deps
+	store *photo.Store
 }
 
-// Photo is the answer's photo (API.md, "upload-photo").
+// Photo is the answer's photo (shared/apidoc/openapi.yaml, Photo).
 type Photo struct {
 	URL         string `json:"url"`
 	Width       int    `json:"width"`
@@ -110,7 +98,15 @@ func (s *server) handle(w http.ResponseWriter, r *http.Request) (Photo, error) {
 		return Photo{}, apperr.New(apperr.PayloadTooLarge, "the image is larger than %d MiB", photo.MaxBytes>>20)
 	}
 	ctx := r.Context()
-	if ok, err := photo.EventExists(ctx, s.db, id); err != nil {
+	wr, err := s.deps.Writer(ctx)
+	if err != nil {
+		return Photo{}, err
+	}
+	db, err := s.deps.Pool()
+	if err != nil {
+		return Photo{}, apperr.Wrap(err, "upload photo")
+	}
+	if ok, err := photo.EventExists(ctx, db, id); err != nil {
 		return Photo{}, apperr.Wrap(err, "upload photo")
 	} else if !ok {
 		return Photo{}, apperr.New(apperr.NotFound, "event %d not found", id)
@@ -127,21 +123,8 @@ func (s *server) handle(w http.ResponseWriter, r *http.Request) (Photo, error) {
 	if err != nil {
 		return Photo{}, &apperr.Error{Code: apperr.Unavailable, Message: "the photo store is unavailable; try again shortly", RetryAfter: 5 * time.Second, Err: err}
 	}
-	seq, err := photo.Publish(ctx, s.log, time.Now(), photo.Added{EventID: id, Key: key,
-		ContentType: info.Format.ContentType, Width: info.Width, Height: info.Height, Bytes: info.Bytes})
-	if err != nil {
-		return Photo{}, &apperr.Error{Code: apperr.Unavailable, Message: "the write log is unavailable; try again shortly", RetryAfter: 5 * time.Second, Err: err}
-	}
-	if err := s.log.Ring(ctx); err != nil {
-		s.deps.Log.WarnContext(ctx, "other copies were not told of the photo; they apply it on the next write", "err", err)
-	}
-	wctx, cancel := context.WithTimeout(ctx, applyTimeout)
-	defer cancel()
-	out, err := s.replica.WaitApplied(wctx, seq)
-	if err != nil {
-		return Photo{}, err
-	}
-	if err := out.Err(); err != nil {
+	if _, err := photo.Add(ctx, wr, time.Now(), photo.Added{EventID: id, Key: key,
+		ContentType: info.Format.ContentType, Width: info.Width, Height: info.Height, Bytes: info.Bytes}); err != nil {
 		return Photo{}, err
 	}
 	return Photo{URL: s.store.URL(key), Width: info.Width, Height: info.Height, ContentType: info.Format.ContentType}, nil

@@ -6,94 +6,43 @@ import (
 	"encoding/json"
 	"image/color"
 	"io"
-	"log/slog"
 	"net/http"
-	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5/pgxpool"
-
 	"github.com/dostupno/dostupno/shared/apitest"
 	"github.com/dostupno/dostupno/shared/catalog"
 	"github.com/dostupno/dostupno/shared/config"
-	"github.com/dostupno/dostupno/shared/instance"
-	"github.com/dostupno/dostupno/shared/natstest"
-	"github.com/dostupno/dostupno/shared/pgdb"
-	"github.com/dostupno/dostupno/shared/pgtest"
 	"github.com/dostupno/dostupno/shared/photo"
 	"github.com/dostupno/dostupno/shared/photo/phototest"
-	"github.com/dostupno/dostupno/shared/s3test"
-	"github.com/dostupno/dostupno/shared/token"
 )
 
-const secret = "0123456789abcdef0123456789abcdef-test"
-
 type env struct {
-	url   string
-	db    *pgxpool.Pool
-	admin string // bearer tokens
-	user  string
-	cfg   config.Config
+	*apitest.Env
+	admin, user string // Authorization header values
 }
 
 // newEnv serves the function on its own database, namespace and bucket, with one event (id 10).
 func newEnv(t *testing.T, publicBase bool) *env {
 	t.Helper()
-	dbURL := pgtest.NewURL(t)
-	n := natstest.New(t)
-	s3 := s3test.New(t)
-	dir := t.TempDir()
-	for name, v := range map[string]string{token.SecretFile: secret, "s3-access-key": s3.AccessKey, "s3-secret-key": s3.SecretKey} {
-		if err := os.WriteFile(filepath.Join(dir, name), []byte(v), 0o600); err != nil {
-			t.Fatal(err)
+	e := apitest.New(t, Name, New, apitest.WithNATS(), apitest.WithS3(), apitest.WithConfig(func(c *config.Config) {
+		c.CacheTTL = config.DefaultCacheTTL
+		if publicBase {
+			c.PublicPhotoBase = "http://" + c.S3Endpoint + "/" + c.S3Bucket
 		}
-	}
-	cfg := config.Config{DatabaseURL: dbURL, NatsURL: n.URL, Namespace: n.Namespace, Replica: "primary",
-		S3Endpoint: s3.Endpoint, S3Bucket: s3.Bucket, SecretsDir: dir, CacheTTL: config.DefaultCacheTTL}
-	if publicBase {
-		cfg.PublicPhotoBase = "http://" + s3.Endpoint + "/" + s3.Bucket
-	}
-	d := instance.New(Name, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	t.Cleanup(d.Close)
-	h, err := New(d)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(h)
-	t.Cleanup(srv.Close)
-
+	}))
 	ctx := context.Background()
-	db, err := pgdb.Connect(ctx, dbURL, pgdb.Options{AppName: "test"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(db.Close)
-	vocab, err := catalog.LoadVocabulary(ctx, db)
+	vocab, err := catalog.LoadVocabulary(ctx, e.Pool)
 	if err != nil {
 		t.Fatal(err)
 	}
 	ev := catalog.Event{ID: 10, Title: "Спектакль", Category: "theatre", City: "moscow",
 		Venue: catalog.Venue{ID: 3, Name: "Театр"}, StartsAt: time.Date(2027, 3, 1, 16, 0, 0, 0, time.UTC), Timezone: "Europe/Moscow"}
-	if _, err := catalog.UpsertEvents(ctx, db, vocab, 1, time.Now(), []catalog.Event{ev}); err != nil {
+	if _, err := catalog.UpsertEvents(ctx, e.Pool, vocab, 1, time.Now(), []catalog.Event{ev}); err != nil {
 		t.Fatal(err)
 	}
-	keys, err := token.NewKeys([]byte(secret), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	issue := func(role string) string {
-		tok, _, err := keys.Issue(uuid.NewString(), role)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return "Bearer " + tok
-	}
-	return &env{url: srv.URL, db: db, admin: issue(token.RoleAdmin), user: issue(token.RoleUser), cfg: cfg}
+	return &env{Env: e, admin: apitest.Bearer(e.Admin), user: apitest.Bearer(e.User)}
 }
 
 type answer struct {
@@ -109,37 +58,28 @@ type answer struct {
 
 func (e *env) post(t *testing.T, method, path, auth, contentType string, body io.Reader) answer {
 	t.Helper()
-	resp, b := apitest.Do(t, method, e.url+path, body, "Authorization", auth, "Content-Type", contentType)
+	resp, b := e.Do(t, method, path, body, "Authorization", auth, "Content-Type", contentType)
+	a := answer{status: resp.StatusCode}
+	if resp.StatusCode != http.StatusCreated {
+		a.code = apitest.ErrorOf(t, b).Code
+		return a
+	}
 	var out struct {
 		Photo json.RawMessage `json:"photo"`
-		Error struct {
-			Code string `json:"code"`
-		} `json:"error"`
 	}
-	a := answer{status: resp.StatusCode}
 	if err := json.Unmarshal(b, &out); err != nil {
-		t.Fatalf("got an undecodable %d answer: %v", resp.StatusCode, err)
+		t.Fatalf("got an undecodable 201 answer: %v", err)
 	}
-	a.code = out.Error.Code
-	if len(out.Photo) > 0 {
-		if err := json.Unmarshal(out.Photo, &a.photo); err != nil {
-			t.Fatal(err)
-		}
+	if err := json.Unmarshal(out.Photo, &a.photo); err != nil {
+		t.Fatal(err)
 	}
 	return a
 }
 
+// fetch GETs url (a photo's) and returns the status and the body.
 func fetch(t *testing.T, url string) (int, []byte) {
 	t.Helper()
-	resp, err := http.Get(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
+	resp, b := apitest.Do(t, http.MethodGet, url, nil)
 	return resp.StatusCode, b
 }
 
@@ -207,7 +147,7 @@ func TestUpload(t *testing.T) {
 			t.Fatalf("got %d and %d bytes from %s, want 200 and the %d bytes uploaded", status, len(got), a.photo.URL, len(png))
 		}
 		var keys []string
-		rows, err := e.db.Query(context.Background(), `SELECT object_key FROM event_photos WHERE event_id = 10 ORDER BY position`)
+		rows, err := e.Pool.Query(context.Background(), `SELECT object_key FROM event_photos WHERE event_id = 10 ORDER BY position`)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -236,8 +176,8 @@ func TestUploadPublicBase(t *testing.T) {
 	if a.status != 201 {
 		t.Fatalf("got %d %q, want 201", a.status, a.code)
 	}
-	if !strings.HasPrefix(a.photo.URL, e.cfg.PublicPhotoBase+"/"+photo.KeyPrefix) || strings.Contains(a.photo.URL, "X-Amz-") {
-		t.Fatalf("got URL %s, want an unsigned URL under %s", a.photo.URL, e.cfg.PublicPhotoBase)
+	if !strings.HasPrefix(a.photo.URL, e.Config.PublicPhotoBase+"/"+photo.KeyPrefix) || strings.Contains(a.photo.URL, "X-Amz-") {
+		t.Fatalf("got URL %s, want an unsigned URL under %s", a.photo.URL, e.Config.PublicPhotoBase)
 	}
 	if status, got := fetch(t, a.photo.URL); status != 200 || !bytes.Equal(got, jpg) {
 		t.Fatalf("got %d and %d bytes, want 200 and the image", status, len(got))

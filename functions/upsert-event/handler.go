@@ -5,16 +5,10 @@
 package function
 
 import (
-	"context"
 	"net/http"
-	"strconv"
 	"time"
 
-	"github.com/google/uuid"
-
-	"github.com/dostupno/dostupno/shared/account/setup"
-	"github.com/dostupno/dostupno/shared/apperr"
-	"github.com/dostupno/dostupno/shared/commands"
+	"github.com/dostupno/dostupno/shared/catalog"
 	"github.com/dostupno/dostupno/shared/httpjson"
 	"github.com/dostupno/dostupno/shared/instance"
 	"github.com/dostupno/dostupno/shared/middleware"
@@ -24,27 +18,22 @@ import (
 // Name is the function's name in stack.yml.
 const Name = "upsert-event"
 
-// waitTimeout bounds the wait for the primary copy (below the function's exec timeout).
-const waitTimeout = 30 * time.Second
-
 var handler = instance.Once(Name, New)
 
 // Handle is the OpenFaaS entry point.
 func Handle(w http.ResponseWriter, r *http.Request) { instance.Serve(w, r, handler) }
 
-// New builds the function's handler from its dependencies.
+// New builds the function's handler from its dependencies; it refuses to start without its
+// database, NATS or jwt-secret.
 func New(d *instance.Deps) (http.Handler, error) {
-	lazy, err := setup.New(d)
-	if err != nil {
+	if err := d.CheckWriter(true); err != nil {
 		return nil, err
 	}
-	s := &server{deps: d, svc: lazy}
-	return middleware.Wrap(d, http.HandlerFunc(s.upsert)), nil
-}
-
-type server struct {
-	deps *instance.Deps
-	svc  *setup.Lazy
+	return middleware.Wrap(d, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := upsert(w, r, d); err != nil {
+			httpjson.Error(w, r, d.Log, err)
+		}
+	})), nil
 }
 
 type oneResponse struct {
@@ -57,13 +46,7 @@ type manyResponse struct {
 	Version uint64 `json:"version"`
 }
 
-func (s *server) upsert(w http.ResponseWriter, r *http.Request) {
-	if err := s.serve(w, r); err != nil {
-		httpjson.Error(w, r, s.deps.Log, err)
-	}
-}
-
-func (s *server) serve(w http.ResponseWriter, r *http.Request) error {
+func upsert(w http.ResponseWriter, r *http.Request, d *instance.Deps) error {
 	if err := httpjson.Root(w, r, Name, http.MethodPut); err != nil {
 		return err
 	}
@@ -74,49 +57,18 @@ func (s *server) serve(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	ctx := r.Context()
-	svc, err := s.svc.Service(ctx)
+	wr, err := d.Writer(r.Context())
 	if err != nil {
 		return err
 	}
-	parts, err := batches(events, svc.Log.MaxPayload()-4096)
+	version, err := catalog.SubmitEvents(r.Context(), wr, time.Now(), events)
 	if err != nil {
-		return apperr.Wrap(err, "upsert")
-	}
-	// Every request is its own command: a repeated PUT of an older state must still win over
-	// what came in between, so the key is unique rather than a content hash.
-	key := "event:" + uuid.NewString()
-	at := time.Now()
-	var seqs []uint64
-	for i, p := range parts {
-		seq, err := svc.Log.Publish(ctx, commands.KindEventUpsert, key+"/"+strconv.Itoa(i), at, p)
-		if err != nil {
-			return &apperr.Error{Code: apperr.Unavailable, Message: "the write log is unavailable; try again", RetryAfter: 2 * time.Second, Err: err}
-		}
-		seqs = append(seqs, seq)
-	}
-	if err := svc.Log.Ring(ctx); err != nil {
-		s.deps.Log.WarnContext(ctx, "doorbell", "err", err) // other copies catch up on the next write
-	}
-	wctx, cancel := context.WithTimeout(ctx, waitTimeout)
-	defer cancel()
-	last := seqs[len(seqs)-1]
-	if _, err := svc.Replica.WaitApplied(wctx, last); err != nil {
 		return err
-	}
-	for _, seq := range seqs {
-		o, _, err := svc.Replica.Outcome(wctx, seq)
-		if err != nil {
-			return apperr.Wrap(err, "upsert outcome %d", seq)
-		}
-		if err := o.Err(); err != nil {
-			return err
-		}
 	}
 	if !ndjson {
-		httpjson.Write(w, http.StatusOK, oneResponse{ID: events[0].ID, Version: last})
+		httpjson.Write(w, http.StatusOK, oneResponse{ID: events[0].ID, Version: version})
 		return nil
 	}
-	httpjson.Write(w, http.StatusOK, manyResponse{Count: len(events), Version: last})
+	httpjson.Write(w, http.StatusOK, manyResponse{Count: len(events), Version: version})
 	return nil
 }

@@ -4,82 +4,23 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
-	"log/slog"
 	"net/http"
-	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
-	"github.com/jackc/pgx/v5/pgxpool"
-
 	"github.com/dostupno/dostupno/shared/apitest"
-	"github.com/dostupno/dostupno/shared/config"
-	"github.com/dostupno/dostupno/shared/instance"
-	"github.com/dostupno/dostupno/shared/middleware"
-	"github.com/dostupno/dostupno/shared/natstest"
-	"github.com/dostupno/dostupno/shared/pgdb"
-	"github.com/dostupno/dostupno/shared/pgtest"
-	"github.com/dostupno/dostupno/shared/token"
 	"github.com/dostupno/dostupno/shared/writelog"
 )
 
 type fixture struct {
-	srv          *httptest.Server
-	pool         *pgxpool.Pool
-	admin, user  string
-	streamLastFn func() uint64
+	*apitest.Env
+	admin, user string // Authorization header values
 }
 
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
-	ctx := context.Background()
-	ns := natstest.New(t)
-	secrets := t.TempDir()
-	if err := os.WriteFile(filepath.Join(secrets, token.SecretFile), []byte(strings.Repeat("u", 32)), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	url := pgtest.NewURL(t)
-	cfg := config.Config{DatabaseURL: url, NatsURL: ns.URL, Namespace: ns.Namespace, SecretsDir: secrets, Replica: "primary"}
-	d := instance.New(Name, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	t.Cleanup(d.Close)
-	h, err := New(d)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(h)
-	t.Cleanup(srv.Close)
-	keys, err := middleware.Keys(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	admin, _, err := keys.Issue("6f1e0c2a-1b3d-4e5f-8a9b-0c1d2e3f4a5b", token.RoleAdmin)
-	if err != nil {
-		t.Fatal(err)
-	}
-	user, _, err := keys.Issue("7a2b3c4d-5e6f-4a1b-9c2d-3e4f5a6b7c8d", token.RoleUser)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pool, err := pgdb.Connect(ctx, url, pgdb.Options{AppName: "test"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(pool.Close)
-	l, err := writelog.Open(ctx, ns.JS, ns.Namespace)
-	if err != nil {
-		t.Fatal(err)
-	}
-	last := func() uint64 {
-		n, err := l.LastSeq(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return n
-	}
-	return &fixture{srv: srv, pool: pool, admin: "Bearer " + admin, user: "Bearer " + user, streamLastFn: last}
+	e := apitest.New(t, Name, New, apitest.WithNATS())
+	return &fixture{Env: e, admin: apitest.Bearer(e.Admin), user: apitest.Bearer(e.User)}
 }
 
 func event(id int64, title string) string {
@@ -90,7 +31,7 @@ func event(id int64, title string) string {
 
 func (f *fixture) put(t *testing.T, ct, auth, body string) (int, map[string]any) {
 	t.Helper()
-	resp, b := apitest.Do(t, http.MethodPut, f.srv.URL, strings.NewReader(body), "Content-Type", ct, "Authorization", auth)
+	resp, b := f.Do(t, http.MethodPut, "/", body, "Content-Type", ct, "Authorization", auth)
 	var out map[string]any
 	if err := json.Unmarshal(b, &out); err != nil {
 		t.Fatalf("got %q, want JSON", b)
@@ -102,7 +43,7 @@ func (f *fixture) title(t *testing.T, id int64) (string, int64) {
 	t.Helper()
 	var title string
 	var version int64
-	if err := f.pool.QueryRow(context.Background(), `SELECT title, version FROM events WHERE id = $1`, id).Scan(&title, &version); err != nil {
+	if err := f.Pool.QueryRow(context.Background(), `SELECT title, version FROM events WHERE id = $1`, id).Scan(&title, &version); err != nil {
 		t.Fatalf("event %d: %v", id, err)
 	}
 	return title, version
@@ -187,19 +128,34 @@ func TestUpsertRefuses(t *testing.T) {
 			if auth == "" {
 				auth = tt.auth
 			}
-			resp, b := apitest.Do(t, tt.method, f.srv.URL, strings.NewReader(tt.body), "Content-Type", tt.ct, "Authorization", auth)
-			var e struct {
-				Error struct{ Code, Field, Message string }
-			}
-			if err := json.Unmarshal(b, &e); err != nil {
-				t.Fatalf("got %q, want JSON", b)
-			}
-			if resp.StatusCode != tt.wantStatus || e.Error.Code != tt.wantCode || e.Error.Field != tt.wantField || !strings.HasPrefix(e.Error.Message, tt.wantMsg) {
-				t.Fatalf("got %d %+v, want %d %s field %q message %q...", resp.StatusCode, e.Error, tt.wantStatus, tt.wantCode, tt.wantField, tt.wantMsg)
+			resp, b := f.Do(t, tt.method, "/", tt.body, "Content-Type", tt.ct, "Authorization", auth)
+			e := apitest.WantError(t, resp, b, tt.wantStatus, tt.wantCode)
+			if e.Field != tt.wantField || !strings.HasPrefix(e.Message, tt.wantMsg) {
+				t.Fatalf("got %+v, want field %q message %q...", e, tt.wantField, tt.wantMsg)
 			}
 		})
 	}
-	if n := f.streamLastFn(); n != 0 {
+	if n := f.LastSeq(t); n != 0 {
 		t.Fatalf("got %d commands published, want none for refused requests", n)
+	}
+}
+
+// A write the log cannot take is the contract's 503 with Retry-After, and nothing is written.
+func TestUpsertUnavailable(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	if status, body := f.put(t, "application/json", f.admin, event(1, "Один")); status != 200 {
+		t.Fatalf("got %d %v, want 200", status, body)
+	}
+	if err := f.NATS.JS.DeleteStream(context.Background(), writelog.StreamName(f.NATS.Namespace)); err != nil {
+		t.Fatal(err)
+	}
+	resp, b := f.Do(t, http.MethodPut, "/", event(1, "Два"), "Content-Type", "application/json", "Authorization", f.admin)
+	apitest.WantError(t, resp, b, 503, "unavailable")
+	if got := resp.Header.Get("Retry-After"); got != "2" {
+		t.Fatalf("got Retry-After %q, want 2", got)
+	}
+	if title, _ := f.title(t, 1); title != "Один" {
+		t.Fatalf("got %q, want the event unchanged", title)
 	}
 }

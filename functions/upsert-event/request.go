@@ -3,7 +3,6 @@ package function
 import (
 	"bufio"
 	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -81,30 +80,4 @@ func bodyError(err error) error {
 		return apperr.New(apperr.PayloadTooLarge, "the body is larger than %d bytes", tooBig.Limit)
 	}
 	return apperr.New(apperr.InvalidArgument, "the body could not be read")
-}
-
-// batches splits events into JSON arrays each at most max bytes long.
-func batches(events []catalog.Event, max int) ([]json.RawMessage, error) {
-	var (
-		out []json.RawMessage
-		cur = []byte{'['}
-	)
-	for _, e := range events {
-		b, err := json.Marshal(e)
-		if err != nil {
-			return nil, fmt.Errorf("encode event %d: %w", e.ID, err)
-		}
-		if len(cur) > 1 && len(cur)+len(b)+2 > max {
-			out = append(out, append(cur, ']'))
-			cur = []byte{'['}
-		}
-		if len(cur) > 1 {
-			cur = append(cur, ',')
-		}
-		cur = append(cur, b...)
-	}
-	if len(cur) > 1 {
-		out = append(out, append(cur, ']'))
-	}
-	return out, nil
 }

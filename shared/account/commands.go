@@ -2,7 +2,6 @@ package account
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 
@@ -21,6 +20,15 @@ const (
 	KindAdmin    = "user.admin"    // create an admin or promote a user (optionally a new password)
 	KindPassword = "user.password" // replace a password hash (rehash on login)
 )
+
+// Kinds are the account command kinds.
+func Kinds() []writelog.Kind {
+	return []writelog.Kind{
+		{Name: KindRegister, Apply: ApplyRegister},
+		{Name: KindAdmin, Apply: ApplyAdmin},
+		{Name: KindPassword, Apply: ApplyPassword},
+	}
+}
 
 // RegisterPayload is the payload of "user.register". The publisher chose the id and hashed
 // the password: a copy only stores what the command says.
@@ -65,16 +73,13 @@ func validID(id string) bool {
 	return err == nil && u.String() == id
 }
 
-func failed(kind string, err error) writelog.Outcome {
-	return writelog.Outcome{Status: writelog.Failed, Code: apperr.InvalidArgument, Message: kind + " payload: " + err.Error()}
+func applied(seq uint64, result any, users ...string) (writelog.Outcome, error) {
+	return writelog.Succeed(result, changefeed.Change{Seq: seq, Users: users})
 }
 
-func applied(seq uint64, result any, users ...string) (writelog.Outcome, error) {
-	b, err := json.Marshal(result)
-	if err != nil {
-		return writelog.Outcome{}, fmt.Errorf("encode result: %w", err)
-	}
-	return writelog.Outcome{Status: writelog.Applied, Result: b, Change: changefeed.Change{Seq: seq, Users: users}}, nil
+// incomplete is the outcome of a payload without what its kind needs.
+func incomplete(cmd writelog.Command, needs string) writelog.Outcome {
+	return writelog.Fail(fmt.Errorf("%s payload: %s are required", cmd.Kind, needs))
 }
 
 // ApplyRegister applies "user.register": the user is inserted unless its email key (or id)
@@ -82,11 +87,11 @@ func applied(seq uint64, result any, users ...string) (writelog.Outcome, error) 
 // decides alike.
 func ApplyRegister(ctx context.Context, tx pgx.Tx, seq uint64, cmd writelog.Command) (writelog.Outcome, error) {
 	var p RegisterPayload
-	if err := json.Unmarshal(cmd.Payload, &p); err != nil {
-		return failed(cmd.Kind, err), nil
+	if err := writelog.DecodePayload(cmd, &p); err != nil {
+		return writelog.Fail(err), nil
 	}
 	if !validID(p.ID) || p.EmailKey == "" || p.EmailKey != EmailKey(p.Email) || p.PasswordHash == "" {
-		return failed(cmd.Kind, fmt.Errorf("id, email, email_key and password_hash are required")), nil
+		return incomplete(cmd, "id, email, email_key and password_hash"), nil
 	}
 	if p.Needs == nil {
 		p.Needs = []string{}
@@ -99,7 +104,7 @@ func ApplyRegister(ctx context.Context, tx pgx.Tx, seq uint64, cmd writelog.Comm
 		RETURNING id::text`,
 		p.ID, p.Email, p.EmailKey, p.Name, p.PasswordHash, p.Needs, cmd.At, int64(seq)).Scan(&id)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return writelog.Outcome{Status: writelog.Rejected, Code: apperr.Conflict, Message: "this email is already registered"}, nil
+		return writelog.Reject(apperr.Conflict, "this email is already registered"), nil
 	}
 	if err != nil {
 		return writelog.Outcome{}, fmt.Errorf("insert user: %w", err)
@@ -110,11 +115,11 @@ func ApplyRegister(ctx context.Context, tx pgx.Tx, seq uint64, cmd writelog.Comm
 // ApplyAdmin applies "user.admin".
 func ApplyAdmin(ctx context.Context, tx pgx.Tx, seq uint64, cmd writelog.Command) (writelog.Outcome, error) {
 	var p AdminPayload
-	if err := json.Unmarshal(cmd.Payload, &p); err != nil {
-		return failed(cmd.Kind, err), nil
+	if err := writelog.DecodePayload(cmd, &p); err != nil {
+		return writelog.Fail(err), nil
 	}
 	if p.EmailKey == "" || p.EmailKey != EmailKey(p.Email) {
-		return failed(cmd.Kind, fmt.Errorf("email and email_key are required")), nil
+		return incomplete(cmd, "email and email_key"), nil
 	}
 	var u User
 	err := tx.QueryRow(ctx, `
@@ -130,7 +135,7 @@ func ApplyAdmin(ctx context.Context, tx pgx.Tx, seq uint64, cmd writelog.Command
 		return writelog.Outcome{}, fmt.Errorf("promote user: %w", err)
 	}
 	if p.PasswordHash == "" || !validID(p.ID) || p.Name == "" {
-		return writelog.Outcome{Status: writelog.Rejected, Code: apperr.NotFound, Message: "no user has this email; give a password to create one"}, nil
+		return writelog.Reject(apperr.NotFound, "no user has this email; give a password to create one"), nil
 	}
 	err = tx.QueryRow(ctx, `
 		INSERT INTO users (id, email, email_key, name, password_hash, role, needs, created_at, updated_at, version)
@@ -139,7 +144,7 @@ func ApplyAdmin(ctx context.Context, tx pgx.Tx, seq uint64, cmd writelog.Command
 		RETURNING id::text`,
 		p.ID, p.Email, p.EmailKey, p.Name, p.PasswordHash, cmd.At, int64(seq)).Scan(&u.ID)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return writelog.Outcome{Status: writelog.Rejected, Code: apperr.Conflict, Message: "user id is taken"}, nil
+		return writelog.Reject(apperr.Conflict, "user id is taken"), nil
 	}
 	if err != nil {
 		return writelog.Outcome{}, fmt.Errorf("insert admin: %w", err)
@@ -151,11 +156,11 @@ func ApplyAdmin(ctx context.Context, tx pgx.Tx, seq uint64, cmd writelog.Command
 // ApplyPassword applies "user.password".
 func ApplyPassword(ctx context.Context, tx pgx.Tx, seq uint64, cmd writelog.Command) (writelog.Outcome, error) {
 	var p PasswordPayload
-	if err := json.Unmarshal(cmd.Payload, &p); err != nil {
-		return failed(cmd.Kind, err), nil
+	if err := writelog.DecodePayload(cmd, &p); err != nil {
+		return writelog.Fail(err), nil
 	}
 	if !validID(p.ID) || p.OldHash == "" || p.NewHash == "" {
-		return failed(cmd.Kind, fmt.Errorf("id, old_hash and new_hash are required")), nil
+		return incomplete(cmd, "id, old_hash and new_hash"), nil
 	}
 	tag, err := tx.Exec(ctx, `
 		UPDATE users SET password_hash = $3, updated_at = $4, version = $5
@@ -165,7 +170,7 @@ func ApplyPassword(ctx context.Context, tx pgx.Tx, seq uint64, cmd writelog.Comm
 		return writelog.Outcome{}, fmt.Errorf("update password: %w", err)
 	}
 	if tag.RowsAffected() == 0 {
-		return writelog.Outcome{Status: writelog.Rejected, Code: apperr.Conflict, Message: "the password changed meanwhile"}, nil
+		return writelog.Reject(apperr.Conflict, "the password changed meanwhile"), nil
 	}
 	return applied(seq, struct{}{})
 }

@@ -14,9 +14,8 @@ import (
 	gocache "github.com/patrickmn/go-cache"
 
 	"github.com/dostupno/dostupno/shared/changefeed"
-	"github.com/dostupno/dostupno/shared/instance"
-	"github.com/dostupno/dostupno/shared/middleware"
 	"github.com/dostupno/dostupno/shared/pgdb"
+	"github.com/dostupno/dostupno/shared/token"
 )
 
 // NeedsTTL bounds how long a user's saved needs are served from memory; an announced change
@@ -38,7 +37,7 @@ func NewNeeds(db pgdb.DBTX) *Needs {
 // Needs returns the saved needs of the request's user; ok is false for an anonymous request
 // and for a user this copy does not know (yet). The token was verified by the middleware.
 func (n *Needs) Needs(ctx context.Context, r *http.Request) ([]string, bool, error) {
-	p, ok := middleware.Principal(r.Context())
+	p, ok := token.FromContext(r.Context())
 	if !ok {
 		return nil, false, nil
 	}
@@ -82,21 +81,4 @@ func (n *Needs) Follow(nc *nats.Conn, ns string, log *slog.Logger) error {
 		return fmt.Errorf("follow changes: %w", err)
 	}
 	return nil
-}
-
-// NeedsFor returns the needs source of a read function of d reading users from db: it
-// follows the change feed when NATS is configured (else entries live NeedsTTL at most).
-func NeedsFor(d *instance.Deps, db pgdb.DBTX) *Needs {
-	n := NewNeeds(db)
-	if d.Config.NatsURL == "" {
-		return n
-	}
-	nc, err := d.NATS()
-	if err == nil {
-		err = n.Follow(nc, d.Config.Namespace, d.Log)
-	}
-	if err != nil {
-		d.Log.Warn("needs: not following the change feed; saved needs may be up to NeedsTTL old", "err", err)
-	}
-	return n
 }

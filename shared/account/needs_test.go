@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/dostupno/dostupno/shared/changefeed"
-	"github.com/dostupno/dostupno/shared/middleware"
 	"github.com/dostupno/dostupno/shared/token"
 )
 
@@ -29,7 +28,7 @@ func TestNeeds(t *testing.T) {
 		t.Helper()
 		r := httptest.NewRequest("GET", "/", nil)
 		if p != nil {
-			r = r.WithContext(middleware.WithPrincipal(r.Context(), *p))
+			r = r.WithContext(token.NewContext(r.Context(), *p))
 		}
 		codes, ok, err := n.Needs(ctx, r)
 		if err != nil {

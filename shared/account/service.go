@@ -2,7 +2,6 @@ package account
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -26,9 +25,6 @@ const (
 	MaxAddrFailures  = 50 // failed logins from one client address
 )
 
-// WaitTimeout bounds how long a write waits for its copy to apply it.
-const WaitTimeout = 10 * time.Second
-
 // Session is the answer of register and login.
 type Session struct {
 	User      User      `json:"user"`
@@ -37,14 +33,13 @@ type Session struct {
 	ExpiresAt time.Time `json:"expires_at"`
 }
 
-// Service registers users, logs them in and makes admins. Writes go through the write log
-// (Log) and are read back from the copy DB applies to (Replica).
+// Service registers users, logs them in and makes admins. Writes go through Writer, whose
+// copy is the one DB reads.
 type Service struct {
 	DB       pgdb.DBTX
 	Vocab    *catalog.Vocabulary
 	Keys     *token.Keys
-	Log      *writelog.Log
-	Replica  *writelog.Replica  // read-your-writes on the copy at DB (not needed by Login)
+	Writer   *writelog.Writer
 	Throttle *throttle.Throttle // login failures (needed by Login only)
 	Logger   *slog.Logger
 	Now      func() time.Time // the command's time; time.Now when nil
@@ -79,23 +74,14 @@ func (s *Service) session(u User) (Session, error) {
 	return Session{User: u, Token: tok, TokenType: "Bearer", ExpiresAt: exp}, nil
 }
 
-// publish appends a command, rings the doorbell and waits until the copy has applied it,
-// returning its outcome (an error for a rejected command).
-func (s *Service) publish(ctx context.Context, kind, key string, payload any) (writelog.Outcome, error) {
-	seq, err := s.Log.Publish(ctx, kind, key, s.now(), payload)
+// submit writes one command through the writer and, once the copy applied it, decodes its
+// result into result (nil: none); a rejected command is its error.
+func (s *Service) submit(ctx context.Context, kind, key string, payload, result any) error {
+	res, err := s.Writer.Submit(ctx, s.now(), writelog.Write{Kind: kind, Key: key, Payload: payload})
 	if err != nil {
-		return writelog.Outcome{}, &apperr.Error{Code: apperr.Unavailable, Message: "the write log is unavailable; try again", RetryAfter: 2 * time.Second, Err: err}
+		return err
 	}
-	if err := s.Log.Ring(ctx); err != nil {
-		s.Logger.WarnContext(ctx, "doorbell", "err", err) // other copies catch up on the next write
-	}
-	wctx, cancel := context.WithTimeout(ctx, WaitTimeout)
-	defer cancel()
-	o, err := s.Replica.WaitApplied(wctx, seq)
-	if err != nil {
-		return o, err
-	}
-	return o, o.Err()
+	return res.Outcomes[0].DecodeResult(result)
 }
 
 // Register creates the user of r (checked here) and returns a session for it. A taken email
@@ -109,13 +95,9 @@ func (s *Service) Register(ctx context.Context, r Registration) (Session, error)
 		return Session{}, apperr.Wrap(err, "hash password")
 	}
 	p := RegisterPayload{ID: uuid.NewString(), Email: r.Email, EmailKey: EmailKey(r.Email), Name: r.Name, PasswordHash: hash, Needs: r.Needs}
-	o, err := s.publish(ctx, KindRegister, "user:"+p.EmailKey, p)
-	if err != nil {
-		return Session{}, err
-	}
 	var u User
-	if err := json.Unmarshal(o.Result, &u); err != nil {
-		return Session{}, apperr.Wrap(err, "registration result")
+	if err := s.submit(ctx, KindRegister, "user:"+p.EmailKey, p, &u); err != nil {
+		return Session{}, err
 	}
 	return s.session(u)
 }
@@ -213,14 +195,10 @@ func (s *Service) Login(ctx context.Context, email, password, addr string) (Sess
 func (s *Service) rehash(ctx context.Context, u stored, password string) {
 	h, err := Hash(password)
 	if err == nil {
-		_, err = s.Log.Publish(ctx, KindPassword, "user:"+u.ID, s.now(), PasswordPayload{ID: u.ID, OldHash: u.hash, NewHash: h})
+		err = s.submit(ctx, KindPassword, "user:"+u.ID, PasswordPayload{ID: u.ID, OldHash: u.hash, NewHash: h}, nil)
 	}
 	if err != nil {
 		s.Logger.WarnContext(ctx, "rehash password", "user", u.ID, "err", err)
-		return
-	}
-	if err := s.Log.Ring(ctx); err != nil {
-		s.Logger.WarnContext(ctx, "doorbell", "err", err)
 	}
 }
 
@@ -240,13 +218,9 @@ func (s *Service) CreateAdmin(ctx context.Context, email, password string) (Admi
 			return AdminResult{}, apperr.Wrap(err, "hash password")
 		}
 	}
-	o, err := s.publish(ctx, KindAdmin, "user:"+p.EmailKey, p)
-	if err != nil {
-		return AdminResult{}, err
-	}
 	var res AdminResult
-	if err := json.Unmarshal(o.Result, &res); err != nil {
-		return AdminResult{}, apperr.Wrap(err, "admin result")
+	if err := s.submit(ctx, KindAdmin, "user:"+p.EmailKey, p, &res); err != nil {
+		return AdminResult{}, err
 	}
 	return res, nil
 }

@@ -17,12 +17,10 @@ import (
 	"github.com/dostupno/dostupno/shared/throttle"
 	"github.com/dostupno/dostupno/shared/token"
 	"github.com/dostupno/dostupno/shared/writelog"
+	"github.com/dostupno/dostupno/shared/writelog/writelogtest"
 )
 
 var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
-
-// handlers are the account kinds (the full set is assembled by package commands).
-var handlers = writelog.Handlers{KindRegister: ApplyRegister, KindAdmin: ApplyAdmin, KindPassword: ApplyPassword}
 
 type env struct {
 	svc  *Service
@@ -33,18 +31,8 @@ type env struct {
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
-	ctx := context.Background()
-	pool := pgtest.New(t)
-	ns := natstest.New(t)
-	l, err := writelog.Open(ctx, ns.JS, ns.Namespace)
-	if err != nil {
-		t.Fatal(err)
-	}
-	th, err := throttle.Open(ctx, ns.JS, ns.Namespace)
-	if err != nil {
-		t.Fatal(err)
-	}
-	vocab, err := catalog.LoadVocabulary(ctx, pool)
+	w := writelogtest.New(t, func(*catalog.Vocabulary) []writelog.Kind { return Kinds() })
+	th, err := throttle.Open(context.Background(), w.NATS.JS, w.NATS.Namespace)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -52,9 +40,8 @@ func newEnv(t *testing.T) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	svc := &Service{DB: pool, Vocab: vocab, Keys: keys, Log: l, Throttle: th, Logger: quiet,
-		Replica: writelog.NewReplica(l, pool, writelog.PrimaryName, handlers, quiet)}
-	return &env{svc: svc, pool: pool, nats: ns, log: l}
+	svc := &Service{DB: w.Pool, Vocab: w.Vocab, Keys: keys, Writer: w.Writer, Throttle: th, Logger: quiet}
+	return &env{svc: svc, pool: w.Pool, nats: w.NATS, log: w.Log}
 }
 
 func registration(email string) Registration {
@@ -125,7 +112,7 @@ func TestRegisterSameInEveryCopy(t *testing.T) {
 		t.Fatalf("got %v, want conflict", err)
 	}
 	copy2 := pgtest.New(t)
-	r2 := writelog.NewReplica(e.log, copy2, "copy-2", handlers, quiet)
+	r2 := writelog.NewReplica(e.log, copy2, "copy-2", Kinds(), quiet)
 	for seq, want := range map[uint64]string{1: writelog.Applied, 2: writelog.Rejected} {
 		o, err := r2.WaitApplied(ctx, seq)
 		if err != nil {
@@ -296,9 +283,7 @@ func TestLoginRehash(t *testing.T) {
 	if _, err := e.svc.Login(ctx, "rehash@example.ru", "violet kettle 42", "192.0.2.5"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.svc.Replica.WaitApplied(ctx, 2); err != nil {
-		t.Fatal(err)
-	}
+	// The rehash is applied when login answers.
 	var hash string
 	if err := e.pool.QueryRow(ctx, `SELECT password_hash FROM users WHERE id = $1`, reg.User.ID).Scan(&hash); err != nil {
 		t.Fatal(err)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"log/slog"
 	"net/http"
@@ -14,6 +15,7 @@ import (
 	"testing"
 
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/dostupno/dostupno/shared/config"
 	"github.com/dostupno/dostupno/shared/instance"
@@ -22,6 +24,7 @@ import (
 	"github.com/dostupno/dostupno/shared/pgtest"
 	"github.com/dostupno/dostupno/shared/s3test"
 	"github.com/dostupno/dostupno/shared/token"
+	"github.com/dostupno/dostupno/shared/writelog"
 )
 
 // Builder is a function's constructor: every function exports one as New.
@@ -52,6 +55,7 @@ type Env struct {
 }
 
 type options struct {
+	like      *Env   // run with this Env's whole configuration
 	database  string // "" for a database of its own
 	noDB      bool
 	nats      *natstest.Env
@@ -73,6 +77,10 @@ func WithNATSOf(e *Env) Option { return func(o *options) { o.nats, o.withNATS = 
 
 // WithS3 gives the function a bucket of its own on the test MinIO.
 func WithS3() Option { return func(o *options) { o.withS3 = true } }
+
+// WithConfigOf gives the function the whole configuration of another Env (its database,
+// NATS namespace, bucket and secrets): another function of the same deployment.
+func WithConfigOf(e *Env) Option { return func(o *options) { o.like = e } }
 
 // WithDatabaseOf points the function at another Env's copy.
 func WithDatabaseOf(e *Env) Option { return func(o *options) { o.database = e.Config.DatabaseURL } }
@@ -109,33 +117,7 @@ func Build(t testing.TB, name string, build Builder, opts ...Option) (*Env, erro
 		opt(&o)
 	}
 	e := &Env{Name: name, NATS: o.nats}
-	secrets := t.TempDir()
-	if !o.noSecret {
-		secret := []byte(strings.Repeat("k", 32))
-		if err := os.WriteFile(filepath.Join(secrets, token.SecretFile), secret, 0o600); err != nil {
-			t.Fatal(err)
-		}
-	}
-	cfg := config.Config{SecretsDir: secrets, Replica: "primary", Namespace: config.DefaultNamespace}
-	switch {
-	case o.noDB:
-	case o.database != "":
-		cfg.DatabaseURL = o.database
-	default:
-		cfg.DatabaseURL = pgtest.NewURL(t)
-	}
-	if o.withNATS {
-		if e.NATS == nil {
-			e.NATS = natstest.New(t)
-		}
-		cfg.NatsURL, cfg.Namespace = e.NATS.URL, e.NATS.Namespace
-	}
-	if o.withS3 {
-		e.S3 = s3test.New(t)
-		cfg.S3Endpoint, cfg.S3Bucket = e.S3.Endpoint, e.S3.Bucket
-		writeSecret(t, secrets, "s3-access-key", e.S3.AccessKey)
-		writeSecret(t, secrets, "s3-secret-key", e.S3.SecretKey)
-	}
+	cfg := configure(t, e, o)
 	for _, f := range o.configure {
 		f(&cfg)
 	}
@@ -157,7 +139,7 @@ func Build(t testing.TB, name string, build Builder, opts ...Option) (*Env, erro
 		t.Cleanup(pool.Close)
 		e.Pool = pool
 	}
-	if !o.noSecret {
+	if !o.noSecret && (o.like == nil || o.like.Keys != nil) {
 		keys, err := token.Load(cfg)
 		if err != nil {
 			t.Fatal(err)
@@ -169,11 +151,68 @@ func Build(t testing.TB, name string, build Builder, opts ...Option) (*Env, erro
 	return e, nil
 }
 
+// configure is the configuration of e by o (before WithConfig's edits), making what it needs:
+// a database, a NATS namespace, a bucket, a secrets directory.
+func configure(t testing.TB, e *Env, o options) config.Config {
+	t.Helper()
+	if o.like != nil {
+		e.NATS, e.S3 = o.like.NATS, o.like.S3
+		return o.like.Config
+	}
+	secrets := t.TempDir()
+	if !o.noSecret {
+		writeSecret(t, secrets, token.SecretFile, strings.Repeat("k", 32))
+	}
+	cfg := config.Config{SecretsDir: secrets, Replica: "primary", Namespace: config.DefaultNamespace}
+	switch {
+	case o.noDB:
+	case o.database != "":
+		cfg.DatabaseURL = o.database
+	default:
+		cfg.DatabaseURL = pgtest.NewURL(t)
+	}
+	if o.withNATS {
+		if e.NATS == nil {
+			e.NATS = natstest.New(t)
+		}
+		cfg.NatsURL, cfg.Namespace = e.NATS.URL, e.NATS.Namespace
+	}
+	if o.withS3 {
+		e.S3 = s3test.New(t)
+		cfg.S3Endpoint, cfg.S3Bucket = e.S3.Endpoint, e.S3.Bucket
+		writeSecret(t, secrets, "s3-access-key", e.S3.AccessKey)
+		writeSecret(t, secrets, "s3-secret-key", e.S3.SecretKey)
+	}
+	return cfg
+}
+
 func writeSecret(t testing.TB, dir, name, value string) {
 	t.Helper()
 	if err := os.WriteFile(filepath.Join(dir, name), []byte(value), 0o600); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// LastSeq is the last sequence of the write log of the function's NATS namespace: how many
+// commands were published (0 when there is no log yet).
+func (e *Env) LastSeq(t testing.TB) uint64 {
+	t.Helper()
+	if e.NATS == nil {
+		t.Fatal("apitest: this Env has no NATS (WithNATS)")
+	}
+	ctx := context.Background()
+	s, err := e.NATS.JS.Stream(ctx, writelog.StreamName(e.NATS.Namespace))
+	if errors.Is(err, jetstream.ErrStreamNotFound) {
+		return 0
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, err := s.Info(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return info.State.LastSeq
 }
 
 // Token is a bearer token of userID with role, signed with the function's keys.

@@ -30,8 +30,8 @@ type Price struct {
 	Currency string   `json:"currency,omitempty"`
 }
 
-// Event is an event as admins send it and import files hold it (API.md, "Event").
-// CityName and CategoryName are optional display names for a slug seen for the first time.
+// Event is an event as admins send it and import files hold it (shared/apidoc/openapi.yaml,
+// EventInput). CityName and CategoryName are optional display names for a slug seen for the first time.
 type Event struct {
 	ID            int64             `json:"id"`
 	Title         string            `json:"title"`

@@ -1,6 +1,7 @@
 // Package catalog is the events catalog: the accessibility vocabulary (fixed codes, profiles),
-// the open sets of cities and categories, and events themselves: their wire form (API.md,
-// "Event"), validation, and how an upsert is applied to a Postgres copy.
+// the open sets of cities and categories, and events themselves: their wire form
+// (shared/apidoc/openapi.yaml, EventInput), validation, how an upsert is applied to a Postgres
+// copy, and the write-log kind that carries upserts (event.upsert).
 package catalog
 
 import (

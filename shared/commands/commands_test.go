@@ -3,97 +3,87 @@ package commands_test
 import (
 	"context"
 	"encoding/json"
-	"io"
-	"log/slog"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
+
+	"github.com/dostupno/dostupno/shared/account"
 	"github.com/dostupno/dostupno/shared/catalog"
-	"github.com/dostupno/dostupno/shared/changefeed"
 	"github.com/dostupno/dostupno/shared/commands"
-	"github.com/dostupno/dostupno/shared/natstest"
-	"github.com/dostupno/dostupno/shared/pgtest"
+	"github.com/dostupno/dostupno/shared/photo"
 	"github.com/dostupno/dostupno/shared/writelog"
+	"github.com/dostupno/dostupno/shared/writelog/writelogtest"
 )
 
-func TestEventUpsert(t *testing.T) {
+func TestKinds(t *testing.T) {
+	var names []string
+	for _, k := range commands.Kinds(nil) {
+		names = append(names, k.Name)
+	}
+	want := []string{catalog.KindEventUpsert, account.KindRegister, account.KindAdmin, account.KindPassword, photo.Kind}
+	if strings.Join(names, ",") != strings.Join(want, ",") {
+		t.Fatalf("got kinds %v, want %v", names, want)
+	}
+}
+
+// withField is payload, as its publisher encodes it, with an unknown field in each object
+// (each element of an array).
+func withField(t *testing.T, payload any) json.RawMessage {
+	t.Helper()
+	b, err := json.Marshal(payload)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return json.RawMessage(strings.ReplaceAll(string(b), `{"`, `{"unexpected":1,"`))
+}
+
+// Every kind decodes its payload the same strict way: the payload its publisher writes is
+// decoded (applied or rejected on its merits), and the same payload with a field the kind
+// does not know is recorded as failed, in every copy alike.
+func TestEveryKindDecodesStrictly(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
-	n := natstest.New(t)
-	pool := pgtest.New(t)
-	l, err := writelog.Open(ctx, n.JS, n.Namespace)
-	if err != nil {
-		t.Fatal(err)
-	}
-	vocab, err := catalog.LoadVocabulary(ctx, pool)
-	if err != nil {
-		t.Fatal(err)
-	}
-	r := writelog.NewReplica(l, pool, writelog.PrimaryName, commands.Handlers(vocab), slog.New(slog.NewTextHandler(io.Discard, nil)))
-	sub, err := n.Conn.SubscribeSync(changefeed.Subject(n.Namespace))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := n.Conn.Flush(); err != nil {
-		t.Fatal(err)
-	}
-	ev := func(id int64, city string, acc map[string]string) catalog.Event {
-		return catalog.Event{ID: id, Title: "T", Category: "theatre", City: city, Venue: catalog.Venue{ID: 3, Name: "V"},
-			StartsAt: time.Date(2027, 1, 2, 18, 0, 0, 0, time.UTC), Timezone: "Europe/Moscow", Accessibility: acc}
-	}
+	e := writelogtest.New(t, commands.Kinds)
+	l, r := e.Log, e.Writer.Replica
 	at := time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC)
-
-	t.Run("LastOccurrenceWinsAndIsAnnounced", func(t *testing.T) {
-		seq, err := l.Publish(ctx, commands.KindEventUpsert, "t:1", at, []catalog.Event{
-			ev(1, "moscow", map[string]string{"elevator": "yes"}),
-			ev(1, "kazan", map[string]string{"subtitles": "yes", "braille": "no"}),
+	id := uuid.NewString()
+	payloads := map[string]any{
+		catalog.KindEventUpsert: []catalog.Event{{ID: 1, Title: "T", Category: "theatre", City: "kazan", Venue: catalog.Venue{ID: 3, Name: "V"},
+			StartsAt: at, Timezone: "Europe/Moscow", Accessibility: map[string]string{"elevator": "yes"}}},
+		account.KindRegister: account.RegisterPayload{ID: id, Email: "a@example.ru", EmailKey: account.EmailKey("a@example.ru"), Name: "A",
+			PasswordHash: "$argon2id$stored", Needs: []string{"braille"}},
+		account.KindAdmin:    account.AdminPayload{ID: uuid.NewString(), Email: "b@example.ru", EmailKey: account.EmailKey("b@example.ru"), Name: "B", PasswordHash: "$argon2id$b"},
+		account.KindPassword: account.PasswordPayload{ID: id, OldHash: "$argon2id$stored", NewHash: "$argon2id$new"},
+		photo.Kind:           photo.Added{EventID: 1, Key: "events/1/a.png", ContentType: "image/png", Width: 2, Height: 3, Bytes: 40},
+	}
+	for _, k := range commands.Kinds(e.Vocab) {
+		t.Run(k.Name, func(t *testing.T) {
+			p, ok := payloads[k.Name]
+			if !ok {
+				t.Fatalf("no payload for kind %s: add one", k.Name)
+			}
+			for _, tc := range []struct {
+				name       string
+				payload    any
+				wantFailed bool
+			}{{"OK", p, false}, {"ErrUnknownField", withField(t, p), true}} {
+				seq, err := l.Publish(ctx, k.Name, k.Name+":"+tc.name, at, tc.payload)
+				if err != nil {
+					t.Fatal(err)
+				}
+				o, err := r.WaitApplied(ctx, seq)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if failed := o.Status == writelog.Failed; failed != tc.wantFailed {
+					t.Fatalf("%s: got %s (%s), want failed %v", tc.name, o.Status, o.Message, tc.wantFailed)
+				}
+				if tc.wantFailed && !strings.Contains(o.Message, `unknown field "unexpected"`) {
+					t.Fatalf("%s: got message %q, want it to name the unknown field", tc.name, o.Message)
+				}
+			}
 		})
-		if err != nil {
-			t.Fatal(err)
-		}
-		o, err := r.WaitApplied(ctx, seq)
-		if err != nil || o.Status != writelog.Applied {
-			t.Fatalf("got %+v, %v; want applied", o, err)
-		}
-		var city string
-		var updated time.Time
-		if err := pool.QueryRow(ctx, `SELECT city, updated_at FROM events WHERE id = 1`).Scan(&city, &updated); err != nil {
-			t.Fatal(err)
-		}
-		if city != "kazan" || !updated.Equal(at) {
-			t.Errorf("got city %q updated %v, want kazan and the command's time %v", city, updated, at)
-		}
-		m, err := sub.NextMsg(2 * time.Second)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var c changefeed.Change
-		if err := json.Unmarshal(m.Data, &c); err != nil {
-			t.Fatal(err)
-		}
-		if len(c.Events) != 1 || c.Events[0].City != "kazan" || len(c.Events[0].Constraints) != 1 || c.Events[0].Constraints[0] != "subtitles" {
-			t.Errorf("got change %+v, want event 1 in kazan with [subtitles]", c)
-		}
-	})
-
-	t.Run("SchemaRefusalRejected", func(t *testing.T) {
-		seq, err := l.Publish(ctx, commands.KindEventUpsert, "t:2", at, []catalog.Event{ev(-7, "moscow", nil)})
-		if err != nil {
-			t.Fatal(err)
-		}
-		o, err := r.WaitApplied(ctx, seq)
-		if err != nil || o.Status != writelog.Rejected || o.Code != "invalid_argument" {
-			t.Errorf("got %+v, %v; want rejected invalid_argument", o, err)
-		}
-	})
-
-	t.Run("MalformedPayloadFailed", func(t *testing.T) {
-		seq, err := l.Publish(ctx, commands.KindEventUpsert, "t:3", at, map[string]int{"id": 1})
-		if err != nil {
-			t.Fatal(err)
-		}
-		o, err := r.WaitApplied(ctx, seq)
-		if err != nil || o.Status != writelog.Failed {
-			t.Errorf("got %+v, %v; want failed", o, err)
-		}
-	})
+	}
 }

@@ -4,7 +4,6 @@
 package httpjson
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -13,7 +12,6 @@ import (
 	"math"
 	"mime"
 	"net/http"
-	"reflect"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -94,42 +92,22 @@ func Decode(w http.ResponseWriter, r *http.Request, limit int64, dst any) error 
 
 // DecodeReader is Decode without the HTTP parts, for NDJSON lines and files.
 func DecodeReader(rd io.Reader, dst any) error {
-	dec := json.NewDecoder(rd)
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(dst); err != nil {
-		return decodeError(err)
-	}
-	if err := dec.Decode(&struct{}{}); !errors.Is(err, io.EOF) {
-		if err == nil {
-			return apperr.New(apperr.InvalidArgument, "the body must hold exactly one JSON value")
-		}
-		return decodeError(err)
-	}
-	return nil
+	return decodeError(jsoncodec.DecodeReader(rd, dst))
 }
 
-// DecodeBytes decodes one JSON value held in b, strictly as DecodeReader does. It tries the
-// faster jsoncodec first, and decodes again with encoding/json when that fails, so that the
-// error (or a value only encoding/json accepts) is encoding/json's; dst is restored in
-// between.
+// DecodeBytes decodes one JSON value held in b, strictly as DecodeReader does, with the
+// faster codec first (jsoncodec.DecodeStrict).
 func DecodeBytes(b []byte, dst any) error {
 	if !utf8.Valid(b) {
 		return apperr.New(apperr.InvalidArgument, "the body is not valid UTF-8")
 	}
-	rv := reflect.ValueOf(dst)
-	if rv.Kind() != reflect.Pointer || rv.IsNil() {
-		return DecodeReader(bytes.NewReader(b), dst)
-	}
-	saved := reflect.New(rv.Elem().Type()).Elem()
-	saved.Set(rv.Elem())
-	if jsoncodec.UnmarshalStrict(b, dst) == nil {
-		return nil
-	}
-	rv.Elem().Set(saved)
-	return DecodeReader(bytes.NewReader(b), dst)
+	return decodeError(jsoncodec.DecodeStrict(b, dst))
 }
 
 func decodeError(err error) error {
+	if err == nil {
+		return nil
+	}
 	var (
 		syntax  *json.SyntaxError
 		typ     *json.UnmarshalTypeError
@@ -137,6 +115,8 @@ func decodeError(err error) error {
 		invalid *json.InvalidUnmarshalError
 	)
 	switch {
+	case errors.Is(err, jsoncodec.ErrNotOne):
+		return apperr.New(apperr.InvalidArgument, "the body must hold exactly one JSON value")
 	case errors.As(err, &tooBig):
 		return &apperr.Error{Code: apperr.PayloadTooLarge, Message: fmt.Sprintf("the body is larger than %d bytes", tooBig.Limit)}
 	case errors.As(err, &syntax):

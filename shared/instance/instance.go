@@ -19,11 +19,15 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/dostupno/dostupno/shared/account"
 	"github.com/dostupno/dostupno/shared/apperr"
+	"github.com/dostupno/dostupno/shared/catalog"
 	"github.com/dostupno/dostupno/shared/config"
 	"github.com/dostupno/dostupno/shared/httpjson"
 	"github.com/dostupno/dostupno/shared/logging"
 	"github.com/dostupno/dostupno/shared/pgdb"
+	"github.com/dostupno/dostupno/shared/token"
+	"github.com/dostupno/dostupno/shared/writelog"
 )
 
 // Deps are one function instance's dependencies. Each getter builds its value on first use
@@ -38,6 +42,10 @@ type Deps struct {
 	readPool func() (*pgxpool.Pool, error)
 	natsConn func() (*nats.Conn, error)
 	s3       func() (*minio.Client, error)
+	keys     func() (*token.Keys, error)
+	vocab    lazy[*catalog.Vocabulary]
+	writer   lazy[*writelog.Writer]
+	accounts lazy[*account.Service]
 
 	mu      sync.Mutex
 	closers []func()
@@ -55,6 +63,7 @@ func New(name string, cfg config.Config, log *slog.Logger) *Deps {
 	})
 	d.natsConn = sync.OnceValues(d.connectNATS)
 	d.s3 = sync.OnceValues(d.connectS3)
+	d.keys = sync.OnceValues(func() (*token.Keys, error) { return token.Load(cfg) })
 	return d
 }
 
@@ -113,6 +122,9 @@ func (d *Deps) connectNATS() (*nats.Conn, error) {
 		nats.RetryOnFailedConnect(true),
 		nats.MaxReconnects(-1),
 		nats.ReconnectWait(500*time.Millisecond),
+		// Publishes made while NATS restarts are buffered and sent on reconnect: room for the
+		// commands an import keeps in flight (eventimport.DefaultInFlight of up to 1 MiB).
+		nats.ReconnectBufSize(64<<20),
 		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
 			if err != nil {
 				log.Warn("nats disconnected", "err", err)

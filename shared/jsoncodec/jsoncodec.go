@@ -6,7 +6,15 @@
 // with encoding/json for the contract's message.
 package jsoncodec
 
-import "github.com/bytedance/sonic"
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"io"
+	"reflect"
+
+	"github.com/bytedance/sonic"
+)
 
 var (
 	std    = sonic.ConfigStd
@@ -27,3 +35,39 @@ func UnmarshalStrict(b []byte, v any) error { return strict.Unmarshal(b, v) }
 
 // Valid reports whether b is one valid JSON value.
 func Valid(b []byte) bool { return std.Valid(b) }
+
+// ErrNotOne is DecodeStrict's error for data holding more than one JSON value.
+var ErrNotOne = errors.New("the data must hold exactly one JSON value")
+
+// DecodeStrict decodes the one JSON value of b into v: fields v does not have are refused, and
+// so is anything after the value. It tries the fast codec first and decodes again with
+// encoding/json when that fails, so that the error (or a value only encoding/json accepts) is
+// encoding/json's (ErrNotOne for a second value); v is restored in between.
+func DecodeStrict(b []byte, v any) error {
+	rv := reflect.ValueOf(v)
+	if rv.Kind() == reflect.Pointer && !rv.IsNil() {
+		saved := reflect.New(rv.Elem().Type()).Elem()
+		saved.Set(rv.Elem())
+		if UnmarshalStrict(b, v) == nil {
+			return nil
+		}
+		rv.Elem().Set(saved)
+	}
+	return DecodeReader(bytes.NewReader(b), v)
+}
+
+// DecodeReader is DecodeStrict with encoding/json alone, reading the value from r.
+func DecodeReader(r io.Reader, v any) error {
+	dec := json.NewDecoder(r)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return err
+	}
+	if err := dec.Decode(&struct{}{}); !errors.Is(err, io.EOF) {
+		if err == nil {
+			return ErrNotOne
+		}
+		return err
+	}
+	return nil
+}

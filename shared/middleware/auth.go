@@ -34,18 +34,13 @@ func Keys(cfg config.Config) (*token.Keys, error) {
 	return got.(*token.Keys), nil
 }
 
-type principalKey struct{}
-
-// WithPrincipal returns ctx carrying p.
+// WithPrincipal returns ctx carrying p (token.NewContext).
 func WithPrincipal(ctx context.Context, p token.Principal) context.Context {
-	return context.WithValue(ctx, principalKey{}, p)
+	return token.NewContext(ctx, p)
 }
 
 // Principal is the verified caller of the request; ok is false for an anonymous request.
-func Principal(ctx context.Context) (p token.Principal, ok bool) {
-	p, ok = ctx.Value(principalKey{}).(token.Principal)
-	return p, ok
-}
+func Principal(ctx context.Context) (p token.Principal, ok bool) { return token.FromContext(ctx) }
 
 // RequireUser returns the caller, or unauthenticated for an anonymous request.
 func RequireUser(r *http.Request) (token.Principal, error) {

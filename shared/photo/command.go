@@ -2,7 +2,6 @@ package photo
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -11,7 +10,6 @@ import (
 
 	"github.com/dostupno/dostupno/shared/apperr"
 	"github.com/dostupno/dostupno/shared/changefeed"
-	"github.com/dostupno/dostupno/shared/httpjson"
 	"github.com/dostupno/dostupno/shared/pgdb"
 	"github.com/dostupno/dostupno/shared/writelog"
 )
@@ -39,9 +37,21 @@ type AddResult struct {
 // CommandKey is the write log's business key of adding the photo key.
 func CommandKey(key string) string { return "photo:" + key }
 
-// Publish records the photo through the write log and returns the command's sequence.
-func Publish(ctx context.Context, l *writelog.Log, at time.Time, a Added) (uint64, error) {
-	return l.Publish(ctx, Kind, CommandKey(a.Key), at, a)
+// Kinds are the photo command kinds.
+func Kinds() []writelog.Kind { return []writelog.Kind{{Name: Kind, Apply: Apply}} }
+
+// Add records the stored photo a on its event through w (with time at) and returns once this
+// copy applied it; an event the copy does not hold is not_found.
+func Add(ctx context.Context, w *writelog.Writer, at time.Time, a Added) (AddResult, error) {
+	s, err := w.Submit(ctx, at, writelog.Write{Kind: Kind, Key: CommandKey(a.Key), Payload: a})
+	if err != nil {
+		return AddResult{}, err
+	}
+	var res AddResult
+	if err := s.Outcomes[0].DecodeResult(&res); err != nil {
+		return AddResult{}, err
+	}
+	return res, nil
 }
 
 // Apply is the write-log handler of photo.add: it appends the photo to its event (position =
@@ -50,15 +60,15 @@ func Publish(ctx context.Context, l *writelog.Log, at time.Time, a Added) (uint6
 // names the event, so cached answers that show it (get-event, a search's cover_url) drop.
 func Apply(ctx context.Context, tx pgx.Tx, seq uint64, cmd writelog.Command) (writelog.Outcome, error) {
 	var a Added
-	if err := httpjson.DecodeBytes(cmd.Payload, &a); err != nil {
-		return writelog.Outcome{Status: writelog.Failed, Code: apperr.InvalidArgument, Message: "undecodable photo.add payload: " + err.Error()}, nil
+	if err := writelog.DecodePayload(cmd, &a); err != nil {
+		return writelog.Fail(err), nil
 	}
 	if a.EventID <= 0 || a.Key == "" || a.Width <= 0 || a.Height <= 0 || a.Bytes <= 0 || a.ContentType == "" {
-		return writelog.Outcome{Status: writelog.Failed, Code: apperr.InvalidArgument, Message: fmt.Sprintf("incomplete photo.add payload %+v", a)}, nil
+		return writelog.Fail(fmt.Errorf("incomplete photo.add payload %+v", a)), nil
 	}
 	ev, err := lockEvent(ctx, tx, a.EventID)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return writelog.Outcome{Status: writelog.Rejected, Code: apperr.NotFound, Message: fmt.Sprintf("event %d not found", a.EventID)}, nil
+		return writelog.Reject(apperr.NotFound, "event %d not found", a.EventID), nil
 	}
 	if err != nil {
 		return writelog.Outcome{}, err
@@ -83,11 +93,7 @@ func Apply(ctx context.Context, tx pgx.Tx, seq uint64, cmd writelog.Command) (wr
 	default:
 		change.Events = []changefeed.Event{ev}
 	}
-	b, err := json.Marshal(res)
-	if err != nil {
-		return writelog.Outcome{}, fmt.Errorf("encode result: %w", err)
-	}
-	return writelog.Outcome{Status: writelog.Applied, Result: b, Change: change}, nil
+	return writelog.Succeed(res, change)
 }
 
 // lockEvent locks event id (so that concurrent appliers of other commands cannot change it

@@ -3,40 +3,28 @@ package photo
 import (
 	"context"
 	"encoding/json"
-	"io"
-	"log/slog"
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/nats-io/nats.go"
 
 	"github.com/dostupno/dostupno/shared/apperr"
 	"github.com/dostupno/dostupno/shared/catalog"
 	"github.com/dostupno/dostupno/shared/changefeed"
-	"github.com/dostupno/dostupno/shared/natstest"
-	"github.com/dostupno/dostupno/shared/pgtest"
 	"github.com/dostupno/dostupno/shared/writelog"
+	"github.com/dostupno/dostupno/shared/writelog/writelogtest"
 )
 
 type logEnv struct {
-	pool    *pgxpool.Pool
-	log     *writelog.Log
-	replica *writelog.Replica
+	*writelogtest.Env
 	changes chan changefeed.Change
 }
 
 func newLogEnv(t *testing.T) *logEnv {
 	t.Helper()
-	ctx := context.Background()
-	pool := pgtest.New(t)
-	n := natstest.New(t)
-	l, err := writelog.Open(ctx, n.JS, n.Namespace)
-	if err != nil {
-		t.Fatal(err)
-	}
+	w := writelogtest.New(t, func(*catalog.Vocabulary) []writelog.Kind { return Kinds() })
 	changes := make(chan changefeed.Change, 16)
-	sub, err := n.Conn.Subscribe(changefeed.Subject(n.Namespace), func(m *nats.Msg) {
+	sub, err := w.NATS.Conn.Subscribe(changefeed.Subject(w.NATS.Namespace), func(m *nats.Msg) {
 		var c changefeed.Change
 		if json.Unmarshal(m.Data, &c) == nil {
 			changes <- c
@@ -46,8 +34,7 @@ func newLogEnv(t *testing.T) *logEnv {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = sub.Unsubscribe() }) // the connection closes with the test anyway
-	r := writelog.NewReplica(l, pool, writelog.PrimaryName, writelog.Handlers{Kind: Apply}, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	return &logEnv{pool: pool, log: l, replica: r, changes: changes}
+	return &logEnv{Env: w, changes: changes}
 }
 
 // addEvent writes event id straight into the copy (the event.upsert command is not this
@@ -55,31 +42,22 @@ func newLogEnv(t *testing.T) *logEnv {
 func (e *logEnv) addEvent(t *testing.T, id int64, accessible map[string]string) {
 	t.Helper()
 	ctx := context.Background()
-	vocab, err := catalog.LoadVocabulary(ctx, e.pool)
-	if err != nil {
-		t.Fatal(err)
-	}
 	ev := catalog.Event{ID: id, Title: "Концерт", Category: "concert", City: "moscow",
 		Venue: catalog.Venue{ID: 1, Name: "Зал"}, StartsAt: time.Date(2027, 1, 2, 16, 0, 0, 0, time.UTC),
 		Timezone: "Europe/Moscow", Accessibility: accessible}
-	if _, err := catalog.UpsertEvents(ctx, e.pool, vocab, 1, time.Now(), []catalog.Event{ev}); err != nil {
+	if _, err := catalog.UpsertEvents(ctx, e.Pool, e.Vocab, 1, time.Now(), []catalog.Event{ev}); err != nil {
 		t.Fatal(err)
 	}
 }
 
+// add submits a and returns its sequence and outcome (a rejected or failed one too).
 func (e *logEnv) add(t *testing.T, a Added) (uint64, writelog.Outcome) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	seq, err := Publish(ctx, e.log, time.Now(), a)
-	if err != nil {
-		t.Fatal(err)
+	s, err := e.Writer.Submit(context.Background(), time.Now(), writelog.Write{Kind: Kind, Key: CommandKey(a.Key), Payload: a})
+	if len(s.Outcomes) != 1 {
+		t.Fatalf("got %v, want the outcome of the write", err)
 	}
-	out, err := e.replica.WaitApplied(ctx, seq)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return seq, out
+	return s.Seq, s.Outcomes[0]
 }
 
 type photoRow struct {
@@ -90,7 +68,7 @@ type photoRow struct {
 
 func (e *logEnv) rows(t *testing.T, eventID int64) []photoRow {
 	t.Helper()
-	rows, err := e.pool.Query(context.Background(), `SELECT object_key, position, version FROM event_photos WHERE event_id = $1 ORDER BY position`, eventID)
+	rows, err := e.Pool.Query(context.Background(), `SELECT object_key, position, version FROM event_photos WHERE event_id = $1 ORDER BY position`, eventID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -156,6 +134,15 @@ func TestApply(t *testing.T) {
 		}
 		if rows := e.rows(t, 999); len(rows) != 0 {
 			t.Fatalf("got rows %+v, want none", rows)
+		}
+	})
+	t.Run("AddAnswersWithThePosition", func(t *testing.T) {
+		res, err := Add(context.Background(), e.Writer, time.Now(), added(5, "events/5/e.png"))
+		if err != nil || res != (AddResult{EventID: 5, Key: "events/5/e.png", Position: 3}) {
+			t.Fatalf("got %+v, %v; want position 3 of events/5/e.png", res, err)
+		}
+		if _, err := Add(context.Background(), e.Writer, time.Now(), added(998, "events/998/e.png")); apperr.CodeOf(err) != apperr.NotFound {
+			t.Fatalf("got %v, want not_found for an unknown event", err)
 		}
 	})
 	t.Run("ErrIncompletePayloadFailed", func(t *testing.T) {

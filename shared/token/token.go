@@ -1,12 +1,13 @@
-// Package token issues and verifies the access tokens of the HTTP contract (API.md,
-// "Conventions"): JWTs signed with HS256 by a secret of at least 32 bytes read from the
-// `jwt-secret` secret file, with the claims iss "dostupno", aud "dostupno-api", sub (the user
-// id), iat, exp and role. The header's kid names the key; a previous secret
+// Package token issues and verifies the access tokens of the HTTP contract
+// (shared/apidoc/openapi.yaml, securitySchemes.bearer): JWTs signed with HS256 by a secret of
+// at least 32 bytes read from the `jwt-secret` secret file, with the claims iss "dostupno", aud
+// "dostupno-api", sub (the user id), iat, exp and role. The header's kid names the key; a previous secret
 // (`jwt-secret-previous`) still verifies during a rotation. Verification follows RFC 8725: one
 // algorithm only, every registered claim required, a small leeway.
 package token
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -58,6 +59,19 @@ type Principal struct {
 
 // Admin reports whether p holds the admin role.
 func (p Principal) Admin() bool { return p.Role == RoleAdmin }
+
+type principalKey struct{}
+
+// NewContext returns ctx carrying p, the verified caller of a request.
+func NewContext(ctx context.Context, p Principal) context.Context {
+	return context.WithValue(ctx, principalKey{}, p)
+}
+
+// FromContext is the principal ctx carries; ok is false for an anonymous request.
+func FromContext(ctx context.Context) (p Principal, ok bool) {
+	p, ok = ctx.Value(principalKey{}).(Principal)
+	return p, ok
+}
 
 // Claims are the claims of our tokens.
 type Claims struct {

@@ -16,6 +16,14 @@
 // JetStream-side progress and lag indicator: after each commit its deliveries up to
 // applied_seq are acked (Term for a command recorded as failed); a delivery beyond applied_seq
 // is Nak'ed, so every delivered message ends in exactly one Ack, Nak or Term.
+//
+// Kinds. Each domain owns its command kinds (Kind: a name, a Handler, optionally a Spreader);
+// NewReplica takes them all, and every handler decodes its payload with DecodePayload, so that
+// a replayed command is judged the same strict way whatever its kind.
+//
+// Writer. The one way to submit writes: Writer.Submit publishes, rings the doorbell, waits
+// until this instance's copy has applied them (read-your-writes, within WaitTimeout and the
+// request's deadline) and returns their outcomes; any failure on the way is Unavailable.
 package writelog
 
 import (
@@ -32,10 +40,6 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
-	"github.com/jackc/pgx/v5"
-
-	"github.com/dostupno/dostupno/shared/apperr"
-	"github.com/dostupno/dostupno/shared/changefeed"
 	"github.com/dostupno/dostupno/shared/jsoncodec"
 )
 
@@ -60,50 +64,6 @@ type Command struct {
 	At      time.Time       `json:"at"`      // publisher's clock: the only time handlers may store
 	Payload json.RawMessage `json:"payload"` // kind-specific
 }
-
-// Outcome statuses.
-const (
-	Applied  = "applied"
-	Rejected = "rejected"
-	Failed   = "failed"
-)
-
-// Outcome is what applying a command decided; identical in every copy. Change is not stored:
-// it is what the primary copy announces after commit.
-type Outcome struct {
-	Status  string            // Applied, Rejected or Failed
-	Code    apperr.Code       // for rejected, e.g. apperr.Conflict
-	Message string            // for people
-	Result  json.RawMessage   // optional, e.g. {"id":..., "version":...}
-	Change  changefeed.Change // what to announce after commit
-}
-
-// Err turns a rejected or failed outcome into the contract's error (nil when applied). A
-// failed command is one the copies could not even apply (undecodable, of an unknown kind): the
-// publisher's fault, so an internal error whatever code was recorded.
-func (o Outcome) Err() error {
-	switch o.Status {
-	case Applied:
-		return nil
-	case Failed:
-		return apperr.Wrap(fmt.Errorf("%s: %s", o.Code, o.Message), "command failed in the copy")
-	}
-	code := o.Code
-	if code == "" {
-		code = apperr.Internal
-	}
-	return &apperr.Error{Code: code, Message: o.Message}
-}
-
-// Handler applies one command inside the copy's transaction (in a savepoint of it). A
-// rejection (duplicate email) is an Outcome with Status Rejected, not an error, and its
-// savepoint is rolled back, so a rejected command changes nothing but its outcome row. An
-// error means "could not apply now": the transaction rolls back and the batch is retried
-// later. Handlers must be deterministic: they may use seq and cmd.At, never the wall clock.
-type Handler func(ctx context.Context, tx pgx.Tx, seq uint64, cmd Command) (Outcome, error)
-
-// Handlers maps a command kind to its handler.
-type Handlers map[string]Handler
 
 // Log is the write-log stream of one namespace.
 type Log struct {
@@ -226,25 +186,16 @@ func (l *Log) Publish(ctx context.Context, kind, key string, at time.Time, paylo
 	if err != nil {
 		return 0, err
 	}
-	ack, err := l.js.PublishMsg(ctx, msg, jetstream.WithExpectStream(l.name))
-	if err != nil {
-		return 0, fmt.Errorf("publish %s %s: %w", kind, key, err)
-	}
-	return ack.Sequence, nil
+	return l.send(ctx, msg)
 }
 
-// PublishAsync appends a command without waiting; the future yields its PubAck. Callers
-// bound the number in flight (see Batcher).
-func (l *Log) PublishAsync(kind, key string, at time.Time, payload any) (jetstream.PubAckFuture, error) {
-	msg, err := l.Encode(kind, key, at, payload)
+// send appends an encoded command and returns its stream sequence.
+func (l *Log) send(ctx context.Context, msg *nats.Msg) (uint64, error) {
+	ack, err := l.js.PublishMsg(ctx, msg, jetstream.WithExpectStream(l.name))
 	if err != nil {
-		return nil, err
+		return 0, fmt.Errorf("publish %s: %w", msg.Header.Get(jetstream.MsgIDHeader), err)
 	}
-	f, err := l.js.PublishMsgAsync(msg, jetstream.WithExpectStream(l.name))
-	if err != nil {
-		return nil, fmt.Errorf("publish %s %s: %w", kind, key, err)
-	}
-	return f, nil
+	return ack.Sequence, nil
 }
 
 // Ring publishes the doorbell (core NATS, best effort): db-writers apply what is pending.

@@ -8,33 +8,13 @@ import (
 	"sync/atomic"
 	"testing"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/dostupno/dostupno/shared/catalog"
-	"github.com/dostupno/dostupno/shared/commands"
 	"github.com/dostupno/dostupno/shared/pgtest"
 	"github.com/dostupno/dostupno/shared/writelog"
 	"github.com/dostupno/dostupno/shared/writelog/writelogtest"
 )
-
-// spreadCopy makes a fresh copy whose applier spreads event.upsert runs, counting the runs
-// it spread.
-func (e *env) spreadCopy(t *testing.T, name string, runs *atomic.Int64) (*pgxpool.Pool, *writelog.Replica) {
-	t.Helper()
-	pool := pgtest.New(t)
-	vocab, err := catalog.LoadVocabulary(context.Background(), pool)
-	if err != nil {
-		t.Fatal(err)
-	}
-	r := commands.NewReplica(e.log, pool, name, vocab, quiet())
-	inner := commands.EventUpsertSpread(vocab)
-	r.Spread(commands.KindEventUpsert, func(ctx context.Context, tx pgx.Tx, parts []pgx.Tx, run []writelog.Numbered) ([]writelog.Outcome, error) {
-		runs.Add(1)
-		return inner(ctx, tx, parts, run)
-	})
-	return pool, r
-}
 
 // big is a command's worth of events (about 110 KiB, above writelog.SpreadMinBytes) with ids
 // first..first+n-1, titled title.
@@ -75,7 +55,7 @@ func (e *env) publishStream(t *testing.T) {
 	e.publish(t, "big:bad", bad...)
 	marker("m3")
 	e.publish(t, "big:4", big(500, 200, "E")...)
-	if _, err := e.log.Publish(context.Background(), commands.KindEventUpsert, "big:undecodable", at,
+	if _, err := e.log.Publish(context.Background(), catalog.KindEventUpsert, "big:undecodable", at,
 		map[string]string{"not": strings.Repeat("a list ", 20000)}); err != nil {
 		t.Fatal(err)
 	}
@@ -176,13 +156,8 @@ func TestSpread(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		r := commands.NewReplica(e.log, pool, "primary", vocab, quiet())
 		var runs atomic.Int64
-		inner := commands.EventUpsertSpread(vocab)
-		r.Spread(commands.KindEventUpsert, func(ctx context.Context, tx pgx.Tx, parts []pgx.Tx, run []writelog.Numbered) ([]writelog.Outcome, error) {
-			runs.Add(1)
-			return inner(ctx, tx, parts, run)
-		})
+		r := writelog.NewReplica(e.log, pool, "primary", kinds(vocab, nil, &runs), quiet())
 		r.SetSpreadParts(4) // more than the pool can give: one by one
 		if _, err := r.ApplyPending(context.Background()); err != nil {
 			t.Fatal(err)

@@ -56,28 +56,58 @@ func newEnv(t *testing.T) *env {
 	return &env{log: l, nats: n}
 }
 
-// copy makes a fresh Postgres copy and its applier; calls counts handler invocations.
+// copy makes a fresh Postgres copy and its applier, which does not spread runs; calls counts
+// event.upsert's handler calls.
 func (e *env) copy(t *testing.T, name string, calls *atomic.Int64) (*pgxpool.Pool, *writelog.Replica) {
+	t.Helper()
+	return e.copyOf(t, name, calls, nil)
+}
+
+// spreadCopy makes a fresh copy whose applier spreads event.upsert runs, counting the runs
+// it spread.
+func (e *env) spreadCopy(t *testing.T, name string, runs *atomic.Int64) (*pgxpool.Pool, *writelog.Replica) {
+	t.Helper()
+	return e.copyOf(t, name, nil, runs)
+}
+
+func (e *env) copyOf(t *testing.T, name string, calls, runs *atomic.Int64) (*pgxpool.Pool, *writelog.Replica) {
 	t.Helper()
 	pool := pgtest.New(t)
 	vocab, err := catalog.LoadVocabulary(context.Background(), pool)
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := commands.Handlers(vocab)
-	if calls != nil {
-		inner := h[commands.KindEventUpsert]
-		h[commands.KindEventUpsert] = func(ctx context.Context, tx pgx.Tx, seq uint64, cmd writelog.Command) (writelog.Outcome, error) {
-			calls.Add(1)
-			return inner(ctx, tx, seq, cmd)
+	return pool, writelog.NewReplica(e.log, pool, name, kinds(vocab, calls, runs), quiet())
+}
+
+// kinds are every command kind (commands.Kinds), event.upsert's counted: calls counts its
+// handler's calls, runs its spread runs; without runs it is not spread at all.
+func kinds(vocab *catalog.Vocabulary, calls, runs *atomic.Int64) []writelog.Kind {
+	ks := commands.Kinds(vocab)
+	for i, k := range ks {
+		if k.Name != catalog.KindEventUpsert {
+			continue
+		}
+		ks[i].Apply = func(ctx context.Context, tx pgx.Tx, seq uint64, cmd writelog.Command) (writelog.Outcome, error) {
+			if calls != nil {
+				calls.Add(1)
+			}
+			return k.Apply(ctx, tx, seq, cmd)
+		}
+		ks[i].Spread = nil
+		if runs != nil {
+			ks[i].Spread = func(ctx context.Context, tx pgx.Tx, parts []pgx.Tx, run []writelog.Numbered) ([]writelog.Outcome, error) {
+				runs.Add(1)
+				return k.Spread(ctx, tx, parts, run)
+			}
 		}
 	}
-	return pool, writelog.NewReplica(e.log, pool, name, h, quiet())
+	return ks
 }
 
 func (e *env) publish(t *testing.T, key string, events ...catalog.Event) uint64 {
 	t.Helper()
-	seq, err := e.log.Publish(context.Background(), commands.KindEventUpsert, key, at, events)
+	seq, err := e.log.Publish(context.Background(), catalog.KindEventUpsert, key, at, events)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -150,7 +180,7 @@ func TestApply(t *testing.T) {
 		if o.Status != writelog.Applied {
 			t.Fatalf("got status %q (%s), want applied", o.Status, o.Message)
 		}
-		var res commands.EventUpsertResult
+		var res catalog.EventUpsertResult
 		if err := json.Unmarshal(o.Result, &res); err != nil || res.Changed != 1 {
 			t.Errorf("got result %s (%v), want changed 1", o.Result, err)
 		}
@@ -283,7 +313,7 @@ func TestApply(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		r2 := writelog.NewReplica(e.log, pool, "primary", commands.Handlers(vocab), quiet())
+		r2 := writelog.NewReplica(e.log, pool, "primary", kinds(vocab, nil, nil), quiet())
 		for i := range 300 {
 			e.publish(t, fmt.Sprintf("event:%d", i+1), event(int64(i+1), "T"))
 		}
@@ -341,13 +371,7 @@ func TestFaults(t *testing.T) {
 			t.Fatal(err)
 		}
 		var calls2 atomic.Int64
-		h := commands.Handlers(vocab)
-		inner := h[commands.KindEventUpsert]
-		h[commands.KindEventUpsert] = func(ctx context.Context, tx pgx.Tx, seq uint64, cmd writelog.Command) (writelog.Outcome, error) {
-			calls2.Add(1)
-			return inner(ctx, tx, seq, cmd)
-		}
-		fresh := writelog.NewReplica(e.log, pool, "primary", h, quiet())
+		fresh := writelog.NewReplica(e.log, pool, "primary", kinds(vocab, &calls2, nil), quiet())
 		n, err := fresh.ApplyPending(context.Background())
 		if err != nil || n != 0 || calls2.Load() != 0 {
 			t.Errorf("got applied %d, %d handler calls, %v; want 0, 0, nil", n, calls2.Load(), err)
@@ -374,7 +398,7 @@ func TestFaults(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := l.Publish(ctx, commands.KindEventUpsert, "event:3", at, []catalog.Event{event(3, "C")}); err != nil {
+		if _, err := l.Publish(ctx, catalog.KindEventUpsert, "event:3", at, []catalog.Event{event(3, "C")}); err != nil {
 			t.Fatal(err)
 		}
 		if _, err := r.ApplyPending(ctx); err == nil || !strings.Contains(err.Error(), "recreated") {
@@ -414,42 +438,61 @@ func TestFaults(t *testing.T) {
 }
 
 func TestAnnounce(t *testing.T) {
-	for _, tc := range []struct {
-		name     string
-		replica  string
-		wantSeen bool
-	}{
-		{"PrimaryAnnounces", "primary", true},
-		{"OtherCopySilent", "copy-2", false},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			e := newEnv(t)
-			_, r := e.copy(t, tc.replica, nil)
-			sub, err := e.nats.Conn.SubscribeSync(changefeed.Subject(e.nats.Namespace))
+	// announced subscribes to the change feed and returns the first change announced.
+	announced := func(t *testing.T, e *env) func() changefeed.Change {
+		t.Helper()
+		sub, err := e.nats.Conn.SubscribeSync(changefeed.Subject(e.nats.Namespace))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := e.nats.Conn.Flush(); err != nil {
+			t.Fatal(err)
+		}
+		return func() changefeed.Change {
+			t.Helper()
+			m, err := sub.NextMsg(10 * time.Second)
 			if err != nil {
-				t.Fatal(err)
-			}
-			if err := e.nats.Conn.Flush(); err != nil {
-				t.Fatal(err)
-			}
-			seq := e.publish(t, "event:5", event(5, "Ann"))
-			if _, err := r.WaitApplied(context.Background(), seq); err != nil {
-				t.Fatal(err)
-			}
-			m, err := sub.NextMsg(300 * time.Millisecond)
-			if seen := err == nil; seen != tc.wantSeen {
-				t.Fatalf("got announcement %v (%v), want %v", seen, err, tc.wantSeen)
-			}
-			if !tc.wantSeen {
-				return
+				t.Fatalf("got no announcement (%v), want one", err)
 			}
 			var c changefeed.Change
 			if err := json.Unmarshal(m.Data, &c); err != nil {
 				t.Fatal(err)
 			}
-			if c.Seq != seq || len(c.Events) != 1 || c.Events[0].ID != 5 || len(c.Events[0].Constraints) != 1 || c.Events[0].Constraints[0] != "elevator" {
-				t.Errorf("got change %+v, want seq %d with event 5 [elevator]", c, seq)
-			}
-		})
+			return c
+		}
 	}
+
+	t.Run("PrimaryAnnounces", func(t *testing.T) {
+		e := newEnv(t)
+		_, r := e.copy(t, "primary", nil)
+		next := announced(t, e)
+		seq := e.publish(t, "event:5", event(5, "Ann"))
+		if _, err := r.WaitApplied(context.Background(), seq); err != nil {
+			t.Fatal(err)
+		}
+		c := next()
+		if c.Seq != seq || len(c.Events) != 1 || c.Events[0].ID != 5 || len(c.Events[0].Constraints) != 1 || c.Events[0].Constraints[0] != "elevator" {
+			t.Errorf("got change %+v, want seq %d with event 5 [elevator]", c, seq)
+		}
+	})
+
+	t.Run("OtherCopySilent", func(t *testing.T) {
+		e := newEnv(t)
+		_, other := e.copy(t, "copy-2", nil)
+		_, primary := e.copy(t, "primary", nil)
+		next := announced(t, e)
+		seq := e.publish(t, "event:5", event(5, "Ann"))
+		if _, err := other.WaitApplied(context.Background(), seq); err != nil {
+			t.Fatal(err)
+		}
+		last := e.publish(t, "event:6", event(6, "Ann"))
+		if _, err := primary.WaitApplied(context.Background(), last); err != nil {
+			t.Fatal(err)
+		}
+		// Both copies announce (if they do) through one connection, in order: had copy-2
+		// announced event 5, that change would come before the primary's of events 5 and 6.
+		if c := next(); c.Seq != last || len(c.Events) != 2 {
+			t.Errorf("got change %+v first, want the primary's of events 5 and 6 (seq %d)", c, last)
+		}
+	})
 }

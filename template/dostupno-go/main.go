@@ -26,7 +26,7 @@ func main() {
 	writeTimeout := durationEnv("write_timeout", defaultTimeout)
 	srv := &http.Server{
 		Addr:              "127.0.0.1:8082", // the watchdog's upstream_url
-		Handler:           http.HandlerFunc(function.Handle),
+		Handler:           withDeadline(http.HandlerFunc(function.Handle), writeTimeout),
 		ReadTimeout:       readTimeout,
 		ReadHeaderTimeout: readTimeout,
 		// A little over write_timeout so that a handler bounded by it can still write its
@@ -66,6 +66,17 @@ func serve(srv *http.Server, ln net.Listener, grace time.Duration) error {
 		return err
 	}
 	return nil
+}
+
+// withDeadline gives each request's context the deadline d (write_timeout), as the watchdog
+// bounds the call and as the local runner does: a handler that waits (a write waiting for its
+// copy, writelog.WaitTimeout) answers within it instead of being cut off.
+func withDeadline(h http.Handler, d time.Duration) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), d)
+		defer cancel()
+		h.ServeHTTP(w, r.WithContext(ctx))
+	})
 }
 
 // durationEnv reads a duration such as "15s" or a whole number of seconds such as "15", as the

@@ -4,6 +4,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"syscall"
 	"testing"
 	"time"
@@ -29,6 +30,22 @@ func TestDurationEnv(t *testing.T) {
 				t.Fatalf("got %s, want %s", got, tt.want)
 			}
 		})
+	}
+}
+
+// Every request's context ends at the function's write_timeout.
+func TestWithDeadline(t *testing.T) {
+	var left time.Duration
+	h := withDeadline(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		d, ok := r.Context().Deadline()
+		if !ok {
+			t.Error("got no deadline, want write_timeout's")
+		}
+		left = time.Until(d)
+	}), 15*time.Second)
+	h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodPost, "/", nil))
+	if left <= 0 || left > 15*time.Second {
+		t.Fatalf("got %s left, want at most 15s", left)
 	}
 }
 

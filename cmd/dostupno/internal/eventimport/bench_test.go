@@ -75,7 +75,7 @@ func BenchmarkImport(b *testing.B) {
 		}
 		selfBefore := selfCPU()
 		b.StartTimer()
-		sum, err := eventimport.Run(context.Background(), in, e.log, e.rep, eventimport.Options{Log: quiet()})
+		sum, err := eventimport.Run(context.Background(), in, e.w, eventimport.Options{Log: quiet()})
 		b.StopTimer()
 		self := selfCPU() - selfBefore
 		in.Close()

@@ -1,8 +1,9 @@
-// Package eventimport loads an NDJSON stream of events (API.md "Event", one per line) through
-// the write log: it validates each line, packs many events into one "event.upsert" command,
-// publishes asynchronously with a bounded number in flight, applies the primary copy as it
-// goes (under the copy's lock, alongside any db-writer), and returns only when that copy has
-// applied everything published.
+// Package eventimport loads an NDJSON stream of events (shared/apidoc/openapi.yaml,
+// EventInput, one per line) through the write log: it validates each line, packs many events
+// into one "event.upsert" command, publishes asynchronously with a bounded number in flight
+// (its own throughput path beside writelog.Writer.Submit, which waits for each write), applies
+// the writer's copy as it goes (under the copy's lock, alongside any db-writer), and returns
+// only when that copy has applied everything published.
 //
 // A batch's key is a hash of its content, so importing the same file again publishes the same
 // message ids, which the stream drops as duplicates (within writelog.DuplicateWindow): a
@@ -31,7 +32,6 @@ import (
 
 	"github.com/dostupno/dostupno/shared/apperr"
 	"github.com/dostupno/dostupno/shared/catalog"
-	"github.com/dostupno/dostupno/shared/commands"
 	"github.com/dostupno/dostupno/shared/httpjson"
 	"github.com/dostupno/dostupno/shared/jsoncodec"
 	"github.com/dostupno/dostupno/shared/writelog"
@@ -96,8 +96,8 @@ type Summary struct {
 	Rejected int    // commands the copy rejected (their events are not stored)
 }
 
-// Run imports the events of r through l, applying them to the primary copy rep.
-func Run(ctx context.Context, r io.Reader, l *writelog.Log, rep *writelog.Replica, o Options) (Summary, error) {
+// Run imports the events of r through w's log, applying them to w's copy.
+func Run(ctx context.Context, r io.Reader, w *writelog.Writer, o Options) (Summary, error) {
 	if o.Batch <= 0 {
 		o.Batch = DefaultBatch
 	}
@@ -117,7 +117,7 @@ func Run(ctx context.Context, r io.Reader, l *writelog.Log, rep *writelog.Replic
 	if os.Getenv("GOGC") == "" {
 		defer debug.SetGCPercent(debug.SetGCPercent(ImportGCPercent))
 	}
-	im := &importer{opt: o, log: l, rep: rep, start: time.Now(), at: time.Now().UTC()}
+	im := &importer{opt: o, log: w.Log, rep: w.Replica, start: time.Now(), at: time.Now().UTC()}
 	return im.run(ctx, r)
 }
 
@@ -324,7 +324,7 @@ func (im *importer) publish(ctx context.Context, payload json.RawMessage, events
 	}
 	sum := sha256.Sum256(payload)
 	key := "import:" + hex.EncodeToString(sum[:16])
-	msg, err := im.log.Encode(commands.KindEventUpsert, key, im.at, payload)
+	msg, err := im.log.Encode(catalog.KindEventUpsert, key, im.at, payload)
 	if err != nil {
 		return err
 	}

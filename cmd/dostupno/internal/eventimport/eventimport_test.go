@@ -9,13 +9,13 @@ import (
 	"log/slog"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
-	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/dostupno/dostupno/cmd/dostupno/internal/eventimport"
-	"github.com/dostupno/dostupno/shared/catalog"
-	"github.com/dostupno/dostupno/shared/commands"
+	"github.com/dostupno/dostupno/shared/config"
+	"github.com/dostupno/dostupno/shared/instance"
 	"github.com/dostupno/dostupno/shared/natstest"
 	"github.com/dostupno/dostupno/shared/pgtest"
 	"github.com/dostupno/dostupno/shared/writelog"
@@ -56,26 +56,34 @@ func Generate(w io.Writer, n int) error {
 }
 
 type env struct {
-	log  *writelog.Log
+	w    *writelog.Writer
 	pool *pgxpool.Pool
-	rep  *writelog.Replica
-	js   jetstream.JetStream
 }
 
 func newEnv(t testing.TB) *env {
 	t.Helper()
 	n := natstest.New(t)
-	pool := pgtest.New(t)
-	ctx := context.Background()
-	l, err := writelog.Open(ctx, n.JS, n.Namespace)
+	return newEnvWith(t, config.Config{NatsURL: n.URL, Namespace: n.Namespace}, quiet())
+}
+
+// newEnvWith opens the writer of a fresh copy as the CLI does (instance.Deps.Writer), on the
+// NATS of cfg.
+func newEnvWith(t testing.TB, cfg config.Config, log *slog.Logger) *env {
+	t.Helper()
+	cfg.DatabaseURL, cfg.Replica = pgtest.NewURL(t), writelog.PrimaryName
+	d := instance.New("import", cfg, log)
+	t.Cleanup(d.Close)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	w, err := d.Writer(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	vocab, err := catalog.LoadVocabulary(ctx, pool)
+	pool, err := d.Pool()
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &env{log: l, pool: pool, js: n.JS, rep: commands.NewReplica(l, pool, "primary", vocab, quiet())}
+	return &env{w: w, pool: pool}
 }
 
 func quiet() *slog.Logger { return slog.New(slog.DiscardHandler) }
@@ -89,6 +97,25 @@ func (e *env) count(t testing.TB, q string) int {
 	return n
 }
 
+// outcomes are the outcomes of every command the copy applied, in stream order.
+func (e *env) outcomes(t testing.TB) []writelog.Outcome {
+	t.Helper()
+	ctx := context.Background()
+	applied, err := writelog.AppliedSeq(ctx, e.pool)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seqs := make([]uint64, applied)
+	for i := range seqs {
+		seqs[i] = uint64(i + 1)
+	}
+	outs, err := e.w.Replica.Outcomes(ctx, seqs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return outs
+}
+
 func TestRun(t *testing.T) {
 	t.Run("OK", func(t *testing.T) {
 		e := newEnv(t)
@@ -97,7 +124,7 @@ func TestRun(t *testing.T) {
 			t.Fatal(err)
 		}
 		in.WriteString("\n\n") // blank lines are skipped
-		sum, err := eventimport.Run(context.Background(), &in, e.log, e.rep, eventimport.Options{Batch: 500, Log: quiet()})
+		sum, err := eventimport.Run(context.Background(), &in, e.w, eventimport.Options{Batch: 500, Log: quiet()})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -119,25 +146,25 @@ func TestRun(t *testing.T) {
 			t.Fatal(err)
 		}
 		data := in.Bytes()
-		if _, err := eventimport.Run(context.Background(), bytes.NewReader(data), e.log, e.rep, eventimport.Options{Batch: 200, Log: quiet()}); err != nil {
+		if _, err := eventimport.Run(context.Background(), bytes.NewReader(data), e.w, eventimport.Options{Batch: 200, Log: quiet()}); err != nil {
 			t.Fatal(err)
 		}
-		before, err := e.log.LastSeq(context.Background())
+		before, err := e.w.Log.LastSeq(context.Background())
 		if err != nil {
 			t.Fatal(err)
 		}
-		sum, err := eventimport.Run(context.Background(), bytes.NewReader(data), e.log, e.rep, eventimport.Options{Batch: 200, Log: quiet()})
+		sum, err := eventimport.Run(context.Background(), bytes.NewReader(data), e.w, eventimport.Options{Batch: 200, Log: quiet()})
 		if err != nil {
 			t.Fatal(err)
 		}
-		after, err := e.log.LastSeq(context.Background())
+		after, err := e.w.Log.LastSeq(context.Background())
 		if err != nil {
 			t.Fatal(err)
 		}
 		if sum.Duplicates != 600 || after != before {
 			t.Errorf("got %d duplicates, last sequence %d -> %d; want 600 and unchanged", sum.Duplicates, before, after)
 		}
-		if n := e.count(t, `SELECT count(*) FROM writelog_outcomes`); n != 3 {
+		if n := len(e.outcomes(t)); n != 3 {
 			t.Errorf("got %d outcomes, want 3", n)
 		}
 	})
@@ -154,7 +181,7 @@ func TestRun(t *testing.T) {
 			line(7),
 		}, "\n")
 		var bad []eventimport.LineError
-		sum, err := eventimport.Run(context.Background(), strings.NewReader(in), e.log, e.rep,
+		sum, err := eventimport.Run(context.Background(), strings.NewReader(in), e.w,
 			eventimport.Options{Log: quiet(), BadLine: func(le eventimport.LineError) { bad = append(bad, le) }})
 		if err != nil {
 			t.Fatal(err)
@@ -179,7 +206,7 @@ func TestRun(t *testing.T) {
 	t.Run("StrictStopsAtFirstBadLine", func(t *testing.T) {
 		e := newEnv(t)
 		in := line(1) + "\n" + `{"id":"two"}` + "\n" + line(3) + "\n"
-		_, err := eventimport.Run(context.Background(), strings.NewReader(in), e.log, e.rep, eventimport.Options{Strict: true, Log: quiet()})
+		_, err := eventimport.Run(context.Background(), strings.NewReader(in), e.w, eventimport.Options{Strict: true, Log: quiet()})
 		var le eventimport.LineError
 		if !errors.As(err, &le) || le.Line != 2 || le.Field != "id" {
 			t.Fatalf("got %v, want line 2: id", err)

@@ -12,13 +12,10 @@ import (
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
-	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/dostupno/dostupno/cmd/dostupno/internal/eventimport"
 	"github.com/dostupno/dostupno/shared/catalog"
-	"github.com/dostupno/dostupno/shared/commands"
-	"github.com/dostupno/dostupno/shared/pgtest"
+	"github.com/dostupno/dostupno/shared/config"
 	"github.com/dostupno/dostupno/shared/writelog"
 )
 
@@ -32,15 +29,11 @@ type embedded struct {
 
 func startEmbedded(t *testing.T) *embedded {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := l.Addr().(*net.TCPAddr).Port
-	l.Close()
-	e := &embedded{t: t, opts: &server.Options{Host: "127.0.0.1", Port: port, JetStream: true, StoreDir: t.TempDir(),
+	// The server picks its port; a restart listens on the same one, so clients reconnect.
+	e := &embedded{t: t, opts: &server.Options{Host: "127.0.0.1", Port: server.RANDOM_PORT, JetStream: true, StoreDir: t.TempDir(),
 		SyncAlways: true, NoLog: true, NoSigs: true}}
 	e.start()
+	e.opts.Port = e.srv.Addr().(*net.TCPAddr).Port
 	t.Cleanup(func() {
 		e.mu.Lock()
 		defer e.mu.Unlock()
@@ -100,28 +93,11 @@ func (t *triggerReader) Read(p []byte) (int, error) {
 // same import again completes it, and nothing is stored twice.
 func TestNATSRestartDuringImport(t *testing.T) {
 	ns := startEmbedded(t)
-	nc, err := nats.Connect(ns.url(), nats.MaxReconnects(-1), nats.ReconnectWait(50*time.Millisecond), nats.ReconnectBufSize(64<<20))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	l, err := writelog.Open(ctx, js, "restart")
-	if err != nil {
-		t.Fatal(err)
-	}
-	pool := pgtest.New(t)
-	vocab, err := catalog.LoadVocabulary(ctx, pool)
-	if err != nil {
-		t.Fatal(err)
-	}
 	tlog := slog.New(slog.NewTextHandler(tWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	rep := commands.NewReplica(l, pool, "primary", vocab, tlog)
+	// The writer as the CLI opens it (its NATS connection rides out the restart).
+	e := newEnvWith(t, config.Config{NatsURL: ns.url(), Namespace: "restart"}, tlog)
 
 	const events, batch = 1500, 50
 	var in bytes.Buffer
@@ -138,38 +114,29 @@ func TestNATSRestartDuringImport(t *testing.T) {
 		}()
 	}}
 	opt := eventimport.Options{Batch: batch, InFlight: 4, Log: tlog}
-	sum, err := eventimport.Run(ctx, tr, l, rep, opt)
+	sum, err := eventimport.Run(ctx, tr, e.w, opt)
 	restarted.Wait()
 	t.Logf("first import: %+v, err %v", sum, err)
 
 	// Whole commands only: every applied command wrote all of its events.
-	rows, qerr := pool.Query(ctx, `SELECT result FROM writelog_outcomes WHERE status = 'applied'`)
-	if qerr != nil {
-		t.Fatal(qerr)
-	}
-	for rows.Next() {
-		var r commands.EventUpsertResult
-		var b []byte
-		if err := rows.Scan(&b); err != nil {
-			t.Fatal(err)
+	for _, o := range e.outcomes(t) {
+		var r catalog.EventUpsertResult
+		if o.Status != writelog.Applied {
+			continue
 		}
-		if err := json.Unmarshal(b, &r); err != nil || r.Events != batch || r.Changed != batch {
-			t.Errorf("got command result %s, want %d events all written", b, batch)
+		if err := json.Unmarshal(o.Result, &r); err != nil || r.Events != batch || r.Changed != batch {
+			t.Errorf("got command result %s, want %d events all written", o.Result, batch)
 		}
 	}
-	rows.Close()
 	if err == nil && sum.Applied != events {
 		t.Errorf("got %d applied after a finished import, want %d", sum.Applied, events)
 	}
 
 	// Again: whatever is missing is published, what is there is dropped as a duplicate.
-	if _, err := eventimport.Run(ctx, bytes.NewReader(data), l, rep, opt); err != nil {
+	if _, err := eventimport.Run(ctx, bytes.NewReader(data), e.w, opt); err != nil {
 		t.Fatalf("second import: %v", err)
 	}
-	var n, outcomes int
-	if err := pool.QueryRow(ctx, `SELECT (SELECT count(*) FROM events), (SELECT count(*) FROM writelog_outcomes)`).Scan(&n, &outcomes); err != nil {
-		t.Fatal(err)
-	}
+	n, outcomes := e.count(t, `SELECT count(*) FROM events`), len(e.outcomes(t))
 	if n != events || outcomes != events/batch {
 		t.Errorf("got %d events and %d commands, want %d and %d", n, outcomes, events, events/batch)
 	}

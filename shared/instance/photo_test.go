@@ -1,4 +1,4 @@
-package photo
+package instance
 
 import (
 	"os"
@@ -8,9 +8,10 @@ import (
 	"time"
 
 	"github.com/dostupno/dostupno/shared/config"
+	"github.com/dostupno/dostupno/shared/photo"
 )
 
-func TestURLsFromConfig(t *testing.T) {
+func TestPhotoURLs(t *testing.T) {
 	withKeys := t.TempDir()
 	for name, v := range map[string]string{"s3-access-key": "ak", "s3-secret-key": "sk"} {
 		if err := os.WriteFile(filepath.Join(withKeys, name), []byte(v+"\n"), 0o600); err != nil {
@@ -30,12 +31,12 @@ func TestURLsFromConfig(t *testing.T) {
 		{"OKPresignedSSL", config.Config{S3Endpoint: "s3.dostupno.ru:443", S3UseSSL: true, S3Bucket: "p", SecretsDir: withKeys}, false, "https://s3.dostupno.ru/p/events/1/a.png?", "presigned"},
 		{"OKNone", config.Config{}, false, "", "none"},
 		{"ErrNoKeys", config.Config{S3Endpoint: "127.0.0.1:9000", S3Bucket: "b", SecretsDir: noKeys}, true, "", ""},
-		{"ErrCacheOutlivesURLs", config.Config{S3Endpoint: "127.0.0.1:9000", S3Bucket: "b", SecretsDir: withKeys, CacheTTL: MinValidity}, true, "", ""},
+		{"ErrCacheOutlivesURLs", config.Config{S3Endpoint: "127.0.0.1:9000", S3Bucket: "b", SecretsDir: withKeys, CacheTTL: photo.MinValidity}, true, "", ""},
 		{"ErrPublicNotHTTP", config.Config{PublicPhotoBase: "photos.dostupno.ru"}, true, "", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			u, err := URLsFromConfig(tt.cfg)
+			u, err := PhotoURLs(tt.cfg)
 			if (err != nil) != tt.wantErr {
 				t.Fatalf("got error %v, want error %v", err, tt.wantErr)
 			}

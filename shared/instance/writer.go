@@ -1,0 +1,142 @@
+package instance
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+
+	"github.com/dostupno/dostupno/shared/account"
+	"github.com/dostupno/dostupno/shared/apperr"
+	"github.com/dostupno/dostupno/shared/catalog"
+	"github.com/dostupno/dostupno/shared/commands"
+	"github.com/dostupno/dostupno/shared/throttle"
+	"github.com/dostupno/dostupno/shared/token"
+	"github.com/dostupno/dostupno/shared/writelog"
+)
+
+// lazy builds a value on first use and keeps it. A failed build is not kept: the next call
+// builds again, so that a function outlives a restart of NATS or Postgres.
+type lazy[T any] struct {
+	mu    sync.Mutex
+	v     T
+	built bool
+}
+
+func (l *lazy[T]) get(build func() (T, error)) (T, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.built {
+		return l.v, nil
+	}
+	v, err := build()
+	if err != nil {
+		var zero T
+		return zero, err
+	}
+	l.v, l.built = v, true
+	return v, nil
+}
+
+// open is get whose failure to build what is writelog.Unavailable (as it is already when a
+// value it needs failed so).
+func (l *lazy[T]) open(what string, build func() (T, error)) (T, error) {
+	v, err := l.get(build)
+	var ae *apperr.Error
+	if err != nil && !(errors.As(err, &ae) && ae.Code == apperr.Unavailable) {
+		err = writelog.Unavailable(fmt.Errorf("open %s: %w", what, err))
+	}
+	return v, err
+}
+
+// CheckWriter refuses a configuration without what Writer needs (DATABASE_URL, NATS_URL) and,
+// for a function that issues tokens or requires a role (tokens), without readable token keys
+// (Keys). A function that writes calls it in New, so that it does not start without them.
+func (d *Deps) CheckWriter(tokens bool) error {
+	if err := d.Config.Require("DATABASE_URL", "NATS_URL"); err != nil {
+		return err
+	}
+	if tokens {
+		if _, err := d.Keys(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Keys are the token keys of the instance's secrets (jwt-secret, and jwt-secret-previous
+// during a rotation).
+func (d *Deps) Keys() (*token.Keys, error) { return d.keys() }
+
+// Writer is this instance's one writer: the write log of its namespace and the applier of
+// its own copy (DATABASE_URL, named REPLICA_NAME) with every command kind. Built on first use,
+// and again after a failure, which is writelog.Unavailable.
+func (d *Deps) Writer(ctx context.Context) (*writelog.Writer, error) {
+	return d.writer.open("the writer of "+d.Name, func() (*writelog.Writer, error) {
+		if err := d.CheckWriter(false); err != nil {
+			return nil, err
+		}
+		pool, err := d.Pool()
+		if err != nil {
+			return nil, err
+		}
+		js, err := d.JetStream()
+		if err != nil {
+			return nil, err
+		}
+		l, err := writelog.Open(ctx, js, d.Config.Namespace)
+		if err != nil {
+			return nil, err
+		}
+		vocab, err := d.vocabulary(ctx)
+		if err != nil {
+			return nil, err
+		}
+		return writelog.NewWriter(l, commands.NewReplica(l, pool, d.Config.Replica, vocab, d.Log), d.Log), nil
+	})
+}
+
+// Accounts is this instance's account service: the token keys, the writer, the login
+// throttle's bucket and the vocabulary on its copy. Built on first use, and again after a
+// failure, which is writelog.Unavailable.
+func (d *Deps) Accounts(ctx context.Context) (*account.Service, error) {
+	return d.accounts.open("the accounts of "+d.Name, func() (*account.Service, error) {
+		w, err := d.Writer(ctx)
+		if err != nil {
+			return nil, err
+		}
+		svc := &account.Service{Writer: w, Logger: d.Log}
+		if svc.Keys, err = d.Keys(); err != nil {
+			return nil, err
+		}
+		js, err := d.JetStream()
+		if err == nil {
+			svc.Throttle, err = throttle.Open(ctx, js, d.Config.Namespace)
+		}
+		if err == nil {
+			svc.Vocab, err = d.vocabulary(ctx)
+		}
+		if err == nil {
+			svc.DB, err = d.Pool()
+		}
+		if err != nil {
+			return nil, err
+		}
+		return svc, nil
+	})
+}
+
+// vocabulary is the catalog's vocabulary read from the instance's copy (DATABASE_URL).
+func (d *Deps) vocabulary(ctx context.Context) (*catalog.Vocabulary, error) {
+	return d.vocab.get(func() (*catalog.Vocabulary, error) {
+		pool, err := d.Pool()
+		if err != nil {
+			return nil, err
+		}
+		v, err := catalog.LoadVocabulary(ctx, pool)
+		if err != nil {
+			return nil, fmt.Errorf("load vocabulary: %w", err)
+		}
+		return v, nil
+	})
+}

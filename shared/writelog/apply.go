@@ -1,0 +1,168 @@
+package writelog
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/dostupno/dostupno/shared/changefeed"
+)
+
+// ApplyPending applies what is pending, in transactions of up to MaxBatchCommands commands,
+// until the stream is exhausted or ctx ends (the caller's deadline bounds it). When another
+// applier holds the copy's lock it returns at once with what it applied so far.
+func (r *Replica) ApplyPending(ctx context.Context) (int, error) {
+	total, busy := 0, false
+	failed := map[uint64]bool{}
+	var err error
+	for ctx.Err() == nil {
+		var b batchResult
+		b, err = r.applyBatch(ctx)
+		total += b.applied
+		for _, s := range b.failed {
+			failed[s] = true
+		}
+		busy = b.busy
+		if err != nil || b.busy || !b.more {
+			break
+		}
+	}
+	// The applier holding the lock settles the consumer when it is done.
+	if ctx.Err() == nil && (total > 0 || !busy) {
+		if serr := r.settle(ctx, failed); serr != nil {
+			// The copy is correct; only the consumer's bookkeeping lags, and the next
+			// round settles it.
+			r.logger.Warn("settle consumer", "err", serr)
+		}
+	}
+	return total, err
+}
+
+type batchResult struct {
+	applied int
+	failed  []uint64
+	busy    bool // another applier holds the lock
+	more    bool // the batch was full: more may be pending
+}
+
+func (r *Replica) applyBatch(ctx context.Context) (batchResult, error) {
+	var res batchResult
+	tx, err := r.pool.Begin(ctx)
+	if err != nil {
+		return res, fmt.Errorf("begin apply on %s: %w", r.name, err)
+	}
+	defer tx.Rollback(ctx) //nolint:errcheck // a no-op after Commit
+	var locked bool
+	if err := tx.QueryRow(ctx, `SELECT pg_try_advisory_xact_lock($1)`, applierLock).Scan(&locked); err != nil {
+		return res, fmt.Errorf("lock %s: %w", r.name, err)
+	}
+	if !locked {
+		res.busy = true
+		return res, nil
+	}
+	applied, err := AppliedSeq(ctx, tx)
+	if err != nil {
+		return res, fmt.Errorf("%s: %w", r.name, err)
+	}
+
+	batch, full, err := r.read(ctx, applied+1)
+	if err != nil || len(batch) == 0 {
+		return res, err
+	}
+	// A transaction holds either one spread run or commands applied one by one, never both,
+	// so that no part of a run waits on rows this transaction wrote; the rest waits for the
+	// next round.
+	start, n, parts := r.spreadRun(batch)
+	cut := false
+	switch {
+	case n > 0 && start == 0:
+		cut, batch = n < len(batch), batch[:n]
+	case n > 0:
+		cut, batch = true, batch[:start]
+	}
+	res.more = full || cut
+
+	outs := make([]Outcome, len(batch))
+	spread := n > 0 && start == 0
+	if spread {
+		outs, err = r.applySpread(ctx, tx, parts, batch)
+		if errors.Is(err, ErrApplySerially) {
+			spread, outs, err = false, make([]Outcome, len(batch)), nil
+		}
+		if err != nil {
+			return batchResult{}, fmt.Errorf("apply commands %d..%d (%s) to %s over %d connections: %w",
+				batch[0].seq, batch[len(batch)-1].seq, batch[0].cmd.Kind, r.name, parts, err)
+		}
+	}
+	var change changefeed.Change
+	for i, p := range batch {
+		if !spread {
+			if outs[i], err = r.apply(ctx, tx, p); err != nil {
+				return batchResult{}, fmt.Errorf("apply command %d (%s) to %s: %w", p.seq, p.cmd.Kind, r.name, err)
+			}
+		}
+		switch outs[i].Status {
+		case Failed:
+			res.failed = append(res.failed, p.seq)
+			r.logger.Error("command failed", "seq", p.seq, "kind", p.cmd.Kind, "msg_id", p.msgID, "reason", outs[i].Message)
+		case Applied:
+			outs[i].Change.Seq = p.seq
+			change.Merge(outs[i].Change)
+		}
+	}
+	if err := recordOutcomes(ctx, tx, batch, outs); err != nil {
+		return batchResult{}, fmt.Errorf("record outcomes on %s: %w", r.name, err)
+	}
+	last := batch[len(batch)-1].seq
+	if err := setAppliedSeq(ctx, tx, last); err != nil {
+		return batchResult{}, fmt.Errorf("%s: %w", r.name, err)
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return batchResult{}, fmt.Errorf("commit apply on %s: %w", r.name, err)
+	}
+	res.applied = len(batch)
+	if r.afterCommit != nil {
+		r.afterCommit(last)
+	}
+	if r.announce && !change.Empty() {
+		r.publishChange(change)
+	}
+	return res, nil
+}
+
+// apply runs one command's handler in a savepoint.
+func (r *Replica) apply(ctx context.Context, tx pgx.Tx, p pending) (Outcome, error) {
+	if p.bad != "" {
+		return Fail(errors.New(p.bad)), nil
+	}
+	h, ok := r.handlers[p.cmd.Kind]
+	if !ok {
+		return Fail(fmt.Errorf("unknown command kind %q", p.cmd.Kind)), nil
+	}
+	sp, err := tx.Begin(ctx)
+	if err != nil {
+		return Outcome{}, fmt.Errorf("savepoint: %w", err)
+	}
+	out, err := h(ctx, sp, p.seq, p.cmd)
+	if err != nil {
+		return Outcome{}, errors.Join(err, sp.Rollback(ctx))
+	}
+	if out.Status == "" {
+		out.Status = Applied
+	}
+	switch out.Status {
+	case Applied:
+		err = sp.Commit(ctx)
+	case Rejected, Failed:
+		out.Change = changefeed.Change{}
+		err = sp.Rollback(ctx)
+	default:
+		err = errors.Join(fmt.Errorf("handler returned status %q", out.Status), sp.Rollback(ctx))
+	}
+	if err != nil {
+		return Outcome{}, err
+	}
+	return out, nil
+}

@@ -1,0 +1,169 @@
+package writelog
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/dostupno/dostupno/shared/apperr"
+	"github.com/dostupno/dostupno/shared/changefeed"
+)
+
+// Outcome statuses.
+const (
+	Applied  = "applied"
+	Rejected = "rejected"
+	Failed   = "failed"
+)
+
+// Outcome is what applying a command decided; identical in every copy. Change is not stored:
+// it is what the primary copy announces after commit.
+type Outcome struct {
+	Status  string            // Applied, Rejected or Failed
+	Code    apperr.Code       // for rejected, e.g. apperr.Conflict
+	Message string            // for people
+	Result  json.RawMessage   // optional, e.g. {"id":..., "version":...}
+	Change  changefeed.Change // what to announce after commit
+}
+
+// Err turns a rejected or failed outcome into the contract's error (nil when applied). A
+// failed command is one the copies could not even apply (undecodable, of an unknown kind): the
+// publisher's fault, so an internal error whatever code was recorded.
+func (o Outcome) Err() error {
+	switch o.Status {
+	case Applied:
+		return nil
+	case Failed:
+		return apperr.Wrap(fmt.Errorf("%s: %s", o.Code, o.Message), "command failed in the copy")
+	}
+	code := o.Code
+	if code == "" {
+		code = apperr.Internal
+	}
+	return &apperr.Error{Code: code, Message: o.Message}
+}
+
+// DecodeResult decodes the outcome's result into v (nil: nothing to decode).
+func (o Outcome) DecodeResult(v any) error {
+	if v == nil {
+		return nil
+	}
+	if err := json.Unmarshal(o.Result, v); err != nil {
+		return apperr.Wrap(err, "decode the result of a %s command", o.Status)
+	}
+	return nil
+}
+
+// Succeed is the outcome of an applied command whose result is result (encoded as JSON; nil
+// for none), announcing change.
+func Succeed(result any, change changefeed.Change) (Outcome, error) {
+	o := Outcome{Status: Applied, Change: change}
+	if result != nil {
+		b, err := json.Marshal(result)
+		if err != nil {
+			return Outcome{}, fmt.Errorf("encode result: %w", err)
+		}
+		o.Result = b
+	}
+	return o, nil
+}
+
+// Reject is the outcome of a command the copy refuses (a taken email: apperr.Conflict), the
+// same in every copy; message is for people.
+func Reject(code apperr.Code, format string, args ...any) Outcome {
+	return Outcome{Status: Rejected, Code: code, Message: fmt.Sprintf(format, args...)}
+}
+
+// Fail is the outcome of a command that cannot be applied at all: its payload does not
+// decode (DecodePayload) or lacks what the kind needs.
+func Fail(err error) Outcome {
+	return Outcome{Status: Failed, Code: apperr.InvalidArgument, Message: err.Error()}
+}
+
+// recordOutcomes records the outcome of each command of batch in the copy's transaction.
+func recordOutcomes(ctx context.Context, tx pgx.Tx, batch []pending, outs []Outcome) error {
+	n := len(batch)
+	seqs, ids, kinds := make([]int64, n), make([]string, n), make([]string, n)
+	statuses, codes, msgs, results := make([]string, n), make([]string, n), make([]string, n), make([]*string, n)
+	for i, p := range batch {
+		o := outs[i]
+		seqs[i], ids[i], kinds[i] = int64(p.seq), p.msgID, p.cmd.Kind
+		statuses[i], codes[i], msgs[i] = o.Status, string(o.Code), o.Message
+		if len(o.Result) > 0 {
+			s := string(o.Result)
+			results[i] = &s
+		}
+	}
+	_, err := tx.Exec(ctx, `
+		INSERT INTO writelog_outcomes (seq, msg_id, kind, status, code, message, result)
+		SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::jsonb[])`,
+		seqs, ids, kinds, statuses, codes, msgs, results)
+	return err
+}
+
+// Outcome reads the recorded outcome of seq; ok is false until the copy has applied seq.
+func (r *Replica) Outcome(ctx context.Context, seq uint64) (Outcome, bool, error) {
+	got, err := r.outcomes(ctx, []uint64{seq}, false)
+	if err != nil {
+		return Outcome{}, false, err
+	}
+	o, ok := got[seq]
+	return o, ok, nil
+}
+
+// Outcomes reads the recorded outcomes of seqs, in their order; every one of them must be
+// applied already (WaitApplied).
+func (r *Replica) Outcomes(ctx context.Context, seqs []uint64) ([]Outcome, error) {
+	got, err := r.outcomes(ctx, seqs, false)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Outcome, len(seqs))
+	for i, s := range seqs {
+		o, ok := got[s]
+		if !ok {
+			return nil, fmt.Errorf("no outcome of command %d on %s", s, r.name)
+		}
+		out[i] = o
+	}
+	return out, nil
+}
+
+// NotApplied returns the outcomes among seqs that the copy recorded as rejected or failed.
+func (r *Replica) NotApplied(ctx context.Context, seqs []uint64) (map[uint64]Outcome, error) {
+	return r.outcomes(ctx, seqs, true)
+}
+
+// outcomes reads the recorded outcomes of seqs (only those not applied, with notApplied).
+func (r *Replica) outcomes(ctx context.Context, seqs []uint64, notApplied bool) (map[uint64]Outcome, error) {
+	ids := make([]int64, len(seqs))
+	for i, s := range seqs {
+		ids[i] = int64(s)
+	}
+	rows, err := r.pool.Query(ctx, `SELECT seq, status, code, message, result FROM writelog_outcomes
+		WHERE seq = ANY($1) AND (NOT $2 OR status <> 'applied')`, ids, notApplied)
+	if err != nil {
+		return nil, fmt.Errorf("read outcomes on %s: %w", r.name, err)
+	}
+	defer rows.Close()
+	out := make(map[uint64]Outcome, len(seqs))
+	for rows.Next() {
+		var (
+			seq    int64
+			o      Outcome
+			code   string
+			result []byte
+		)
+		if err := rows.Scan(&seq, &o.Status, &code, &o.Message, &result); err != nil {
+			return nil, fmt.Errorf("read outcomes on %s: %w", r.name, err)
+		}
+		o.Code, o.Result = apperr.Code(code), result
+		out[uint64(seq)] = o
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read outcomes on %s: %w", r.name, err)
+	}
+	return out, nil
+}

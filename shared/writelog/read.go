@@ -1,0 +1,90 @@
+package writelog
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/dostupno/dostupno/shared/jsoncodec"
+)
+
+// pending is a command read from the stream for applying; bad says why it cannot be applied,
+// if it cannot (it is then recorded as failed).
+type pending struct {
+	seq   uint64
+	msgID string
+	cmd   Command
+	bad   string
+}
+
+// read returns the commands from seq on, in order, bounded by MaxBatchCommands and
+// MaxBatchBytes; full reports that a bound (not the stream's end) stopped it.
+func (r *Replica) read(ctx context.Context, seq uint64) ([]pending, bool, error) {
+	var (
+		out   []pending
+		bytes int
+		last  uint64
+	)
+	for ; len(out) < MaxBatchCommands && bytes < MaxBatchBytes; seq++ {
+		m, ok, err := r.log.get(ctx, seq)
+		if err != nil {
+			return nil, false, err
+		}
+		if !ok {
+			// Past the end, or a message removed from the stream (the stream denies
+			// deletes, but an operator can still edit it): a hole is recorded as failed
+			// rather than blocking every later command. The end is read after the miss,
+			// so a command stored in between is read again, not taken for a hole; a
+			// replica answering a direct get may also lag the stream's leader for a
+			// moment, hence the retries.
+			if last, err = r.log.LastSeq(ctx); err != nil {
+				return nil, false, err
+			}
+			for try := 1; !ok && seq <= last && try <= 5; try++ {
+				if try > 1 {
+					select {
+					case <-ctx.Done():
+						return nil, false, ctx.Err()
+					case <-time.After(time.Duration(try) * 50 * time.Millisecond):
+					}
+				}
+				if m, ok, err = r.log.get(ctx, seq); err != nil {
+					return nil, false, err
+				}
+			}
+		}
+		if !ok {
+			if seq-1 > last {
+				// Writes would be lost silently: the copy is ahead of the stream, which
+				// was deleted and created anew (or lost its storage).
+				return nil, false, fmt.Errorf("copy %s has applied sequence %d but the stream ends at %d: the write log was recreated; restore it or rebuild the copy", r.name, seq-1, last)
+			}
+			if seq > last {
+				return out, false, nil
+			}
+			out = append(out, pending{seq: seq, bad: "the stream holds no message at this sequence"})
+			continue
+		}
+		bytes += len(m.Data)
+		out = append(out, decode(seq, m))
+	}
+	return out, true, nil
+}
+
+func decode(seq uint64, m *jetstream.RawStreamMsg) pending {
+	p := pending{seq: seq, msgID: m.Header.Get(jetstream.MsgIDHeader)}
+	if err := jsoncodec.Unmarshal(m.Data, &p.cmd); err != nil {
+		p.bad = "undecodable command: " + err.Error()
+		p.cmd = Command{}
+		return p
+	}
+	switch {
+	case p.cmd.V != Version:
+		p.bad = fmt.Sprintf("unsupported command version %d", p.cmd.V)
+	case p.cmd.Kind == "":
+		p.bad = "command has no kind"
+	}
+	return p
+}

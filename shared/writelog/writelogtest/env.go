@@ -1,0 +1,43 @@
+package writelogtest
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"testing"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/dostupno/dostupno/shared/catalog"
+	"github.com/dostupno/dostupno/shared/natstest"
+	"github.com/dostupno/dostupno/shared/pgtest"
+	"github.com/dostupno/dostupno/shared/writelog"
+)
+
+// Env is a test's write log, in a NATS namespace of its own, and one Postgres copy of its own
+// (named writelog.PrimaryName) applying it.
+type Env struct {
+	NATS   *natstest.Env
+	Log    *writelog.Log
+	Pool   *pgxpool.Pool
+	Vocab  *catalog.Vocabulary
+	Writer *writelog.Writer // Writer.Replica applies the log to the copy
+}
+
+// New makes an Env whose copy applies the kinds that kinds returns for its vocabulary (e.g.
+// commands.Kinds, catalog.Kinds).
+func New(t testing.TB, kinds func(*catalog.Vocabulary) []writelog.Kind) *Env {
+	t.Helper()
+	ctx := context.Background()
+	e := &Env{NATS: natstest.New(t), Pool: pgtest.New(t)}
+	var err error
+	if e.Log, err = writelog.Open(ctx, e.NATS.JS, e.NATS.Namespace); err != nil {
+		t.Fatal(err)
+	}
+	if e.Vocab, err = catalog.LoadVocabulary(ctx, e.Pool); err != nil {
+		t.Fatal(err)
+	}
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	e.Writer = writelog.NewWriter(e.Log, writelog.NewReplica(e.Log, e.Pool, writelog.PrimaryName, kinds(e.Vocab), quiet), quiet)
+	return e
+}
