@@ -19,6 +19,7 @@ import (
 	"github.com/dostupno/dostupno/shared/apitest"
 	"github.com/dostupno/dostupno/shared/catalog"
 	"github.com/dostupno/dostupno/shared/config"
+	"github.com/dostupno/dostupno/shared/hotcache"
 	"github.com/dostupno/dostupno/shared/instance"
 	"github.com/dostupno/dostupno/shared/pgtest"
 )
@@ -364,8 +365,8 @@ func TestSearchCache(t *testing.T) {
 	if string(bodies[0]) != string(bodies[1]) || string(bodies[0]) != string(bodies[3]) {
 		t.Fatalf("got different bodies for a hit and a miss:\n%s\n%s", bodies[0], bodies[1])
 	}
-	if f.s.Cache.Len() != 3 {
-		t.Fatalf("got %d cache entries, want 3 (no-cache answers are not stored)", f.s.Cache.Len())
+	if n := f.s.Cache.(*hotcache.Local).Len(); n != 3 {
+		t.Fatalf("got %d cache entries, want 3 (no-cache answers are not stored)", n)
 	}
 }
 

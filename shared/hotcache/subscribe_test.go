@@ -37,7 +37,7 @@ func connect(t *testing.T, url string, opts ...nats.Option) *nats.Conn {
 // subscribed is one instance of a read function: its own connection, cache and subscription.
 func subscribed(t *testing.T, url, ns string, opts ...nats.Option) *Local {
 	t.Helper()
-	c := NewLocal(100, time.Minute)
+	c := newCache(100)
 	s, err := Subscribe(connect(t, url, opts...), ns, c, quiet)
 	if err != nil {
 		t.Fatal(err)
@@ -96,7 +96,7 @@ func TestHotKeysOverNATS(t *testing.T) {
 	a.Set("search:city=moscow", Entry{})
 	a.Get("search:city=moscow")
 	b.Set("event:id=1", Entry{})
-	got, err := CollectHot(env.Conn, env.Namespace, 10, 300*time.Millisecond)
+	got, err := collectHot(env.Conn, env.Namespace, 10, 10*time.Second, 2) // both instances reply
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -24,9 +24,9 @@ const MaxSnapshotAge = time.Hour
 // maxWarmChanges: when more events than this changed since the snapshot, it is not used.
 const maxWarmChanges = 10000
 
-// WarmStart loads into c the entries of the newest snapshot (younger than MaxSnapshotAge) whose kind has a source in srcs,
-// then drops every entry that an event changed after the snapshot can affect, as if those
-// changes had been announced. Call it after c follows the change feed (Subscribe): a change
+// WarmStart loads into c the entries of the newest snapshot (younger than MaxSnapshotAge)
+// whose kind has a source in srcs, then drops every entry that an event changed after the
+// snapshot can affect, as if those changes had been announced. Call it after c follows the change feed (Subscribe): a change
 // committed after the check below is announced after it, so no change falls between the two.
 // On an error c may hold part of the snapshot: clear it.
 func WarmStart(ctx context.Context, db pgdb.DBTX, c *Local, srcs map[string]Source) (int, error) {
@@ -137,23 +137,16 @@ func changedSince(ctx context.Context, db pgdb.DBTX, seq int64, held map[int64]b
 // drop removes what c can affect without remembering it: it predates every answer read from
 // now on.
 func (l *Local) drop(c changefeed.Change) {
-	if c.Empty() {
+	if len(c.Events) == 0 {
 		return
 	}
-	ids, users := map[int64]bool{}, map[string]bool{}
-	for _, e := range c.Events {
-		ids[e.ID] = true
-	}
-	for _, u := range c.Users {
-		users[u] = true
-	}
-	l.dropMatching(c, ids, users)
+	l.dropMatching(c, eventIDs(c))
 }
 
-func (l *Local) dropMatching(c changefeed.Change, ids map[int64]bool, users map[string]bool) {
+func (l *Local) dropMatching(c changefeed.Change, ids map[int64]bool) {
 	for _, s := range l.shards {
 		s.mu.Lock()
-		s.dropAffected(c, ids, users)
+		s.dropAffected(c, ids)
 		s.mu.Unlock()
 	}
 }
@@ -164,7 +157,7 @@ func (l *Local) dropMatching(c changefeed.Change, ids map[int64]bool, users map[
 // write log on NATS, so there is then nothing to follow. When NATS is configured but cannot
 // be subscribed to, the cache stays suspended (serves nothing) until the feed is reachable.
 func Start(d *instance.Deps, srcs map[string]Source) *Local {
-	c := FromConfig(d.Config)
+	c := New(Bounds{Entries: d.Config.CacheEntries, Bytes: d.Config.CacheBytes, TTL: d.Config.CacheTTL})
 	log := d.Log
 	if d.Config.NatsURL == "" {
 		log.Info("cache: NATS_URL not set; the cache follows no change feed")

@@ -32,6 +32,8 @@ type world struct {
 	vocab *catalog.Vocabulary
 	srcs  map[string]hotcache.Source
 	seq   int64
+	// instances are the read-function instances following the feed.
+	instances int
 }
 
 func newWorld(t *testing.T) *world {
@@ -97,6 +99,7 @@ func (w *world) instance(uses map[string]int) *hotcache.Local {
 		w.t.Fatal(err)
 	}
 	w.t.Cleanup(sub.Close)
+	w.instances++
 	for key, n := range uses {
 		e, err := w.srcs[hotcache.KindOf(key)].Load(w.ctx, w.pool, key)
 		if err != nil {
@@ -110,10 +113,15 @@ func (w *world) instance(uses map[string]int) *hotcache.Local {
 	return c
 }
 
+// options are cache-snapshot's, except that it waits for the replies of every instance.
+func (w *world) options() hotcache.SnapshotOptions {
+	return hotcache.SnapshotOptions{Sources: w.srcs, NATS: w.nats.Conn, Namespace: w.nats.Namespace, Log: quiet,
+		Collect: 10 * time.Second, Instances: w.instances}
+}
+
 func (w *world) snapshot() hotcache.SnapshotResult {
 	w.t.Helper()
-	res, err := hotcache.TakeSnapshot(w.ctx, w.pool, hotcache.SnapshotOptions{
-		Sources: w.srcs, NATS: w.nats.Conn, Namespace: w.nats.Namespace, Log: quiet})
+	res, err := hotcache.TakeSnapshot(w.ctx, w.pool, w.options())
 	if err != nil {
 		w.t.Fatal(err)
 	}
@@ -160,8 +168,7 @@ func TestSnapshotConcurrentCallersTakeOne(t *testing.T) {
 	got := make(chan hotcache.SnapshotResult, 3)
 	for i := 0; i < 3; i++ {
 		go func() {
-			res, err := hotcache.TakeSnapshot(w.ctx, w.pool, hotcache.SnapshotOptions{
-				Sources: w.srcs, NATS: w.nats.Conn, Namespace: w.nats.Namespace, Log: quiet})
+			res, err := hotcache.TakeSnapshot(w.ctx, w.pool, w.options())
 			if err != nil {
 				t.Error(err)
 			}
