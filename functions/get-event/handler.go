@@ -9,7 +9,6 @@ import (
 
 	"github.com/dostupno/dostupno/shared/apperr"
 	"github.com/dostupno/dostupno/shared/hotcache"
-	"github.com/dostupno/dostupno/shared/hotcache/sources"
 	"github.com/dostupno/dostupno/shared/httpjson"
 	"github.com/dostupno/dostupno/shared/instance"
 	"github.com/dostupno/dostupno/shared/middleware"
@@ -34,8 +33,8 @@ func New(d *instance.Deps) (http.Handler, error) {
 	return s.Handler(), nil
 }
 
-// Server is the function's state for one instance. Cache may be replaced (e.g. by one that
-// also listens for changes) before Handler is called.
+// Server is the function's state for one instance. Cache may be replaced before Handler is
+// called.
 type Server struct {
 	deps     *instance.Deps
 	db       pgdb.DBTX
@@ -47,15 +46,15 @@ type Server struct {
 
 // NewServer builds the instance state; Handler serves it.
 func NewServer(d *instance.Deps) (*Server, error) {
-	rd, err := search.OpenReader(d)
+	rd, err := instance.OpenReader(d)
 	if err != nil {
 		return nil, err
 	}
 	return &Server{
 		deps: d, db: rd.DB, vocab: rd.Vocab, photoURL: rd.PhotoURL,
-		// Follows the change feed and starts warm from the newest snapshot (hotcache.Start).
-		Cache: hotcache.Start(d, map[string]hotcache.Source{
-			sources.KindEvent: &sources.Event{Vocab: rd.Vocab, PhotoURL: rd.PhotoURL}}),
+		// Follows the change feed and starts warm from the newest snapshot.
+		Cache: instance.StartCache(d, map[string]hotcache.Source{
+			search.KindEvent: &search.EventSource{Vocab: rd.Vocab, PhotoURL: rd.PhotoURL}}),
 	}, nil
 }
 
@@ -92,7 +91,7 @@ func (s *Server) get(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	gen := s.Cache.Gen() // before reading: a change applied after it is checked by Set
-	entry, err := sources.EventEntry(ctx, s.db, vocab, id, s.photoURL)
+	entry, err := search.EventEntry(ctx, s.db, vocab, id, s.photoURL)
 	if err != nil {
 		if apperr.CodeOf(err) == apperr.Internal {
 			err = apperr.Wrap(err, "get-event")

@@ -7,11 +7,9 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/dostupno/dostupno/shared/account"
 	"github.com/dostupno/dostupno/shared/apperr"
 	"github.com/dostupno/dostupno/shared/catalog"
 	"github.com/dostupno/dostupno/shared/hotcache"
-	"github.com/dostupno/dostupno/shared/hotcache/sources"
 	"github.com/dostupno/dostupno/shared/httpjson"
 	"github.com/dostupno/dostupno/shared/instance"
 	"github.com/dostupno/dostupno/shared/middleware"
@@ -38,8 +36,8 @@ func New(d *instance.Deps) (http.Handler, error) {
 
 // Server is the function's state for one instance. Needs is the personalisation hook: when
 // set, a search without constraints and profile (and without personalize=false) applies the
-// saved needs of the user whose token the request carries. Cache may be replaced (e.g. by one
-// that also listens for changes) before Handler is called.
+// saved needs of the user whose verified token the request carries. Cache may be replaced
+// before Handler is called.
 type Server struct {
 	deps     *instance.Deps
 	db       pgdb.DBTX
@@ -53,16 +51,16 @@ type Server struct {
 
 // NewServer builds the instance state; Handler serves it.
 func NewServer(d *instance.Deps) (*Server, error) {
-	rd, err := search.OpenReader(d)
+	rd, err := instance.OpenReader(d)
 	if err != nil {
 		return nil, err
 	}
 	return &Server{
 		deps: d, db: rd.DB, vocab: rd.Vocab, photoURL: rd.PhotoURL, now: time.Now,
-		Needs: account.NeedsFor(d, rd.DB), // saved needs of the token's user, dropped on user changes
-		// Follows the change feed and starts warm from the newest snapshot (hotcache.Start).
-		Cache: hotcache.Start(d, map[string]hotcache.Source{
-			sources.KindSearch: &sources.Search{Vocab: rd.Vocab, PhotoURL: rd.PhotoURL, Now: time.Now}}),
+		Needs: instance.NeedsFor(d, rd.DB), // saved needs of the token's user, dropped on user changes
+		// Follows the change feed and starts warm from the newest snapshot.
+		Cache: instance.StartCache(d, map[string]hotcache.Source{
+			search.KindSearch: &search.SearchSource{Vocab: rd.Vocab, PhotoURL: rd.PhotoURL, Now: time.Now}}),
 	}, nil
 }
 
@@ -101,8 +99,8 @@ func (s *Server) search(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	if !q.Asked && q.Personalize && s.Needs != nil {
-		codes, ok, err := s.Needs.Needs(ctx, r)
+	if p, signedIn := middleware.Principal(ctx); signedIn && !q.Asked && q.Personalize && s.Needs != nil {
+		codes, ok, err := s.Needs.Needs(ctx, p.UserID)
 		if err != nil {
 			s.fail(w, r, err)
 			return
@@ -124,7 +122,7 @@ func (s *Server) search(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	gen := s.Cache.Gen() // before reading: a change applied after it is checked by Set
-	entry, err := sources.SearchEntry(ctx, s.db, vocab, &q, s.photoURL)
+	entry, err := search.SearchEntry(ctx, s.db, vocab, &q, s.photoURL)
 	if err != nil {
 		s.fail(w, r, internal(err, "search"))
 		return

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -150,6 +151,16 @@ func (o *SnapshotOptions) defaults() {
 	if o.Log == nil {
 		o.Log = slog.Default()
 	}
+}
+
+// KindOf is the kind of a cache key "<kind>:<parameters>" ("" if it has none): a snapshot
+// keeps only the keys whose kind has a Source.
+func KindOf(key string) string {
+	kind, _, ok := strings.Cut(key, ":")
+	if !ok {
+		return ""
+	}
+	return kind
 }
 
 type hotKey struct {

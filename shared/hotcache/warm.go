@@ -9,7 +9,6 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/dostupno/dostupno/shared/changefeed"
-	"github.com/dostupno/dostupno/shared/instance"
 	"github.com/dostupno/dostupno/shared/pgdb"
 )
 
@@ -149,46 +148,4 @@ func (l *Local) dropMatching(c changefeed.Change, ids map[int64]bool) {
 		s.dropAffected(c, ids)
 		s.mu.Unlock()
 	}
-}
-
-// Start builds a read function's cache from d: bounded by its configuration, following the
-// change feed on NATS, and warmed from the newest snapshot (srcs by key kind) within
-// WarmTimeout. Without NATS_URL the cache follows no feed: every write goes through the
-// write log on NATS, so there is then nothing to follow. When NATS is configured but cannot
-// be subscribed to, the cache stays suspended (serves nothing) until the feed is reachable.
-func Start(d *instance.Deps, srcs map[string]Source) *Local {
-	c := New(Bounds{Entries: d.Config.CacheEntries, Bytes: d.Config.CacheBytes, TTL: d.Config.CacheTTL})
-	log := d.Log
-	if d.Config.NatsURL == "" {
-		log.Info("cache: NATS_URL not set; the cache follows no change feed")
-	} else {
-		nc, err := d.NATS()
-		if err == nil {
-			_, err = Subscribe(nc, d.Config.Namespace, c, log)
-		}
-		if err != nil {
-			log.Error("cache: cannot follow the change feed; serving uncached", "err", err)
-			c.Suspend()
-			return c
-		}
-	}
-	if c.Suspended() {
-		return c
-	}
-	pool, err := d.Pool()
-	if err != nil {
-		log.Warn("cache: warm start skipped", "err", err)
-		return c
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), WarmTimeout)
-	defer cancel()
-	start := time.Now()
-	n, err := WarmStart(ctx, pool, c, srcs)
-	if err != nil {
-		c.Clear()
-		log.Warn("cache: warm start failed; starting cold", "err", err, "took_ms", time.Since(start).Milliseconds())
-		return c
-	}
-	log.Info("cache: warm start", "entries", n, "took_ms", time.Since(start).Milliseconds())
-	return c
 }

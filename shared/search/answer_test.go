@@ -1,4 +1,4 @@
-package sources
+package search_test
 
 import (
 	"context"
@@ -16,6 +16,7 @@ import (
 	"github.com/dostupno/dostupno/shared/hotcache"
 	"github.com/dostupno/dostupno/shared/instance"
 	"github.com/dostupno/dostupno/shared/natstest"
+	"github.com/dostupno/dostupno/shared/pgdb"
 	"github.com/dostupno/dostupno/shared/pgtest"
 	"github.com/dostupno/dostupno/shared/search"
 )
@@ -24,34 +25,31 @@ var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
 
 // world is one test's database, NATS namespace and the sources of both read functions.
 type world struct {
-	t     *testing.T
-	ctx   context.Context
-	pool  *pgxpool.Pool
-	url   string
-	nats  *natstest.Env
-	vocab *catalog.Vocabulary
-	srcs  map[string]hotcache.Source
-	seq   int64
-	// instances are the read-function instances following the feed.
-	instances int
+	t         *testing.T
+	ctx       context.Context
+	pool      *pgxpool.Pool
+	url       string
+	nats      *natstest.Env
+	vocab     *catalog.Vocabulary
+	srcs      map[string]hotcache.Source
+	seq       int64
+	instances int // read-function instances following the feed
 }
 
 func newWorld(t *testing.T) *world {
 	t.Helper()
 	url := pgtest.NewURL(t)
-	d := instance.New("test", config.Config{DatabaseURL: url}, quiet)
-	t.Cleanup(d.Close)
-	pool, err := d.Pool()
+	pool, err := pgdb.Connect(context.Background(), url, pgdb.Options{AppName: "test"})
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(pool.Close)
 	w := &world{t: t, ctx: context.Background(), pool: pool, url: url, nats: natstest.New(t)}
 	if w.vocab, err = catalog.LoadVocabulary(w.ctx, pool); err != nil {
 		t.Fatal(err)
 	}
-	if w.srcs, err = All(d, pool); err != nil {
-		t.Fatal(err)
-	}
+	noPhotos := func(string) string { return "" } // no photo store configured
+	w.srcs = search.Sources(search.NewVocab(pool, time.Minute), noPhotos, time.Now)
 	return w
 }
 
@@ -289,7 +287,7 @@ func TestWarmStart(t *testing.T) {
 			d := instance.New("search-events", config.Config{DatabaseURL: w.url, NatsURL: w.nats.URL,
 				Namespace: w.nats.Namespace, CacheEntries: 100, CacheBytes: 1 << 20, CacheTTL: time.Minute}, quiet)
 			t.Cleanup(d.Close)
-			c := hotcache.Start(d, w.srcs)
+			c := instance.StartCache(d, w.srcs)
 			for _, k := range tt.hits {
 				got, ok := c.Get(key(k))
 				if !ok {
