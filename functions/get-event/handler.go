@@ -3,6 +3,7 @@
 package function
 
 import (
+	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -76,22 +77,14 @@ func (s *Server) get(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	key, useCache := search.EventCacheKey(id), !middleware.NoCache(r)
-	if useCache {
-		if e, ok := s.Cache.Get(key); ok {
-			w.Header().Set("X-Cache", "hit")
-			answer(w, r, e.Body, e.ETag)
-			return
-		}
-	}
 	ctx := r.Context()
-	vocab, err := s.vocab.Get(ctx)
-	if err != nil {
-		s.fail(w, r, apperr.Wrap(err, "get-event: vocabulary"))
-		return
-	}
-	gen := s.Cache.Gen() // before reading: a change applied after it is checked by Set
-	entry, err := search.EventEntry(ctx, s.db, vocab, id, s.photoURL)
+	entry, hit, err := hotcache.ReadThrough(s.Cache, search.EventCacheKey(id), !middleware.NoCache(r), func() (hotcache.Entry, error) {
+		vocab, err := s.vocab.Get(ctx)
+		if err != nil {
+			return hotcache.Entry{}, fmt.Errorf("vocabulary: %w", err)
+		}
+		return search.EventEntry(ctx, s.db, vocab, id, s.photoURL)
+	})
 	if err != nil {
 		if apperr.CodeOf(err) == apperr.Internal {
 			err = apperr.Wrap(err, "get-event")
@@ -99,11 +92,11 @@ func (s *Server) get(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	if useCache {
-		entry.Gen = gen
-		s.Cache.Set(key, entry)
+	from := "miss"
+	if hit {
+		from = "hit"
 	}
-	w.Header().Set("X-Cache", "miss")
+	w.Header().Set("X-Cache", from)
 	answer(w, r, entry.Body, entry.ETag)
 }
 

@@ -113,25 +113,18 @@ func (s *Server) search(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	key, useCache := q.CacheKey(), !middleware.NoCache(r)
-	if useCache {
-		if e, ok := s.Cache.Get(key); ok {
-			w.Header().Set("X-Cache", "hit")
-			httpjson.WriteRaw(w, http.StatusOK, e.Body)
-			return
-		}
-	}
-	gen := s.Cache.Gen() // before reading: a change applied after it is checked by Set
-	entry, err := search.SearchEntry(ctx, s.db, vocab, &q, s.photoURL)
+	entry, hit, err := hotcache.ReadThrough(s.Cache, q.CacheKey(), !middleware.NoCache(r), func() (hotcache.Entry, error) {
+		return search.SearchEntry(ctx, s.db, vocab, &q, s.photoURL)
+	})
 	if err != nil {
 		s.fail(w, r, internal(err, "search"))
 		return
 	}
-	if useCache {
-		entry.Gen = gen
-		s.Cache.Set(key, entry)
+	from := "miss"
+	if hit {
+		from = "hit"
 	}
-	w.Header().Set("X-Cache", "miss")
+	w.Header().Set("X-Cache", from)
 	httpjson.WriteRaw(w, http.StatusOK, entry.Body)
 }
 

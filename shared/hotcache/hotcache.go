@@ -49,6 +49,26 @@ type Cache interface {
 	Gen() uint64
 }
 
+// ReadThrough returns key's entry from c when useCache and c holds it (hit), else the entry
+// load reads, which it stores in c when useCache. c's generation is taken before load runs,
+// so Set refuses the entry if a change applied meanwhile could affect it.
+func ReadThrough(c Cache, key string, useCache bool, load func() (Entry, error)) (e Entry, hit bool, err error) {
+	if useCache {
+		if e, ok := c.Get(key); ok {
+			return e, true, nil
+		}
+	}
+	gen := c.Gen()
+	if e, err = load(); err != nil {
+		return Entry{}, false, err
+	}
+	if useCache {
+		e.Gen = gen
+		c.Set(key, e)
+	}
+	return e, false, nil
+}
+
 // HotKey is one key's uses since the previous report.
 type HotKey struct {
 	Key  string `json:"key"`

@@ -1,6 +1,7 @@
 package hotcache
 
 import (
+	"errors"
 	"fmt"
 	"sync"
 	"testing"
@@ -279,5 +280,50 @@ func TestBulkChangeDropsEverything(t *testing.T) {
 	}
 	if _, ok := c.Get("new"); !ok {
 		t.Fatal("got an answer read after the bulk change refused, want it stored")
+	}
+}
+
+func TestReadThrough(t *testing.T) {
+	c := newCache(10)
+	loads := 0
+	load := func(body string, ids ...int64) func() (Entry, error) {
+		return func() (Entry, error) {
+			loads++
+			return Entry{Body: []byte(body), EventIDs: ids}, nil
+		}
+	}
+	read := func(key string, useCache bool, f func() (Entry, error)) (string, bool) {
+		t.Helper()
+		e, hit, err := ReadThrough(c, key, useCache, f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(e.Body), hit
+	}
+	if body, hit := read("k", true, load("a", 1)); hit || body != "a" || loads != 1 {
+		t.Fatalf("got %q hit=%v after %d loads, want a loaded once", body, hit, loads)
+	}
+	if body, hit := read("k", true, load("b", 1)); !hit || body != "a" || loads != 1 {
+		t.Fatalf("got %q hit=%v after %d loads, want a from the cache", body, hit, loads)
+	}
+	if body, hit := read("k", false, load("c", 1)); hit || body != "c" {
+		t.Fatalf("got %q hit=%v without the cache, want c loaded", body, hit)
+	}
+	if e, _ := c.Get("k"); string(e.Body) != "a" {
+		t.Fatalf("got %q stored, want a (an answer read without the cache is not stored)", e.Body)
+	}
+	read("changed", true, func() (Entry, error) {
+		c.Apply(changefeed.Change{Events: []changefeed.Event{{ID: 2}}}) // while reading
+		return Entry{Body: []byte("old"), EventIDs: []int64{2}}, nil
+	})
+	if _, ok := c.Get("changed"); ok {
+		t.Fatal("got an answer stored that a change applied while it was read affects, want it refused")
+	}
+	fail := errors.New("down")
+	if _, _, err := ReadThrough(c, "failed", true, func() (Entry, error) { return Entry{}, fail }); !errors.Is(err, fail) {
+		t.Fatalf("got %v, want the load's error", err)
+	}
+	if _, ok := c.Get("failed"); ok {
+		t.Fatal("got an entry stored for a failed load, want none")
 	}
 }
