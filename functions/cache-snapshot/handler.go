@@ -6,16 +6,16 @@ package function
 
 import (
 	"net/http"
+	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
-	"github.com/nats-io/nats.go"
 
 	"github.com/dostupno/dostupno/shared/apperr"
 	"github.com/dostupno/dostupno/shared/hotcache"
-	"github.com/dostupno/dostupno/shared/hotcache/sources"
 	"github.com/dostupno/dostupno/shared/httpjson"
 	"github.com/dostupno/dostupno/shared/instance"
 	"github.com/dostupno/dostupno/shared/middleware"
+	"github.com/dostupno/dostupno/shared/search"
 )
 
 // Name is the function's name in stack.yml.
@@ -26,9 +26,25 @@ var handler = instance.Once(Name, New)
 // Handle is the OpenFaaS entry point.
 func Handle(w http.ResponseWriter, r *http.Request) { instance.Serve(w, r, handler) }
 
-// New builds the function's handler from its dependencies. Without NATS_URL no instance is
-// asked for its hot keys: the scores stored by earlier snapshots are used.
+// New builds the function's handler from its dependencies.
 func New(d *instance.Deps) (http.Handler, error) {
+	s, err := newServer(d)
+	if err != nil {
+		return nil, err
+	}
+	return s.handler(), nil
+}
+
+type server struct {
+	deps *instance.Deps
+	pool *pgxpool.Pool
+	opts hotcache.SnapshotOptions
+}
+
+// newServer recomputes answers on this instance's copy as the read functions build them.
+// Without NATS_URL no instance is asked for its hot keys: the scores stored by earlier
+// snapshots are used.
+func newServer(d *instance.Deps) (*server, error) {
 	if err := d.Config.Require("DATABASE_URL"); err != nil {
 		return nil, err
 	}
@@ -36,25 +52,24 @@ func New(d *instance.Deps) (http.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &server{deps: d, pool: pool}
-	if d.Config.NatsURL != "" {
-		if s.nc, err = d.NATS(); err != nil {
-			return nil, err
-		}
-	}
-	srcs, err := sources.All(d, pool)
+	photoURL, err := instance.PhotoURL(d.Config)
 	if err != nil {
 		return nil, err
 	}
-	s.opts = hotcache.SnapshotOptions{Sources: srcs, NATS: s.nc, Namespace: d.Config.Namespace, Log: d.Log}
-	return middleware.Wrap(d, http.HandlerFunc(s.snapshot)), nil
+	s := &server{deps: d, pool: pool, opts: hotcache.SnapshotOptions{
+		Sources:   search.Sources(search.NewVocab(pool, time.Minute), photoURL, time.Now),
+		Namespace: d.Config.Namespace, Log: d.Log,
+	}}
+	if d.Config.NatsURL != "" {
+		if s.opts.NATS, err = d.NATS(); err != nil {
+			return nil, err
+		}
+	}
+	return s, nil
 }
 
-type server struct {
-	deps *instance.Deps
-	pool *pgxpool.Pool
-	nc   *nats.Conn
-	opts hotcache.SnapshotOptions
+func (s *server) handler() http.Handler {
+	return middleware.Wrap(s.deps, http.HandlerFunc(s.snapshot))
 }
 
 func (s *server) snapshot(w http.ResponseWriter, r *http.Request) {

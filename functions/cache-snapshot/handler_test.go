@@ -3,10 +3,7 @@ package function
 import (
 	"context"
 	"encoding/json"
-	"io"
-	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"testing"
 	"time"
 
@@ -17,30 +14,39 @@ import (
 	"github.com/dostupno/dostupno/shared/changefeed"
 	"github.com/dostupno/dostupno/shared/config"
 	"github.com/dostupno/dostupno/shared/instance"
-	"github.com/dostupno/dostupno/shared/natstest"
-	"github.com/dostupno/dostupno/shared/pgtest"
+	"github.com/dostupno/dostupno/shared/writelog/writelogtest"
 )
 
-var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
-
+// stack is one database and NATS namespace shared by the instances a test starts.
 type stack struct {
-	t    *testing.T
-	cfg  config.Config
-	nats *natstest.Env
+	t      *testing.T
+	shared *apitest.Env
 }
 
-// start serves a new instance of a function (its own Deps: pool, NATS connection, cache).
-func (s *stack) start(name string, build func(*instance.Deps) (http.Handler, error)) string {
+func newStack(t *testing.T) *stack {
+	t.Helper()
+	return &stack{t: t, shared: apitest.Services(t, apitest.WithNATS())}
+}
+
+// start serves a new instance of a function (its own Deps: pool, NATS connection, cache of
+// 100 entries and 1 MiB kept a minute).
+func (s *stack) start(name string, build apitest.Builder) string {
 	s.t.Helper()
-	d := instance.New(name, s.cfg, quiet)
-	s.t.Cleanup(d.Close)
-	h, err := build(d)
-	if err != nil {
-		s.t.Fatal(err)
+	return apitest.New(s.t, name, build, apitest.WithDatabaseOf(s.shared), apitest.WithNATSOf(s.shared),
+		apitest.WithConfig(func(c *config.Config) { c.CacheEntries, c.CacheBytes, c.CacheTTL = 100, 1<<20, time.Minute })).URL
+}
+
+// waitingFor is cache-snapshot asking for hot keys until n read instances have replied
+// (within 10 s), instead of for its usual 200 ms.
+func waitingFor(n int) apitest.Builder {
+	return func(d *instance.Deps) (http.Handler, error) {
+		s, err := newServer(d)
+		if err != nil {
+			return nil, err
+		}
+		s.opts.Collect, s.opts.Instances = 10*time.Second, n
+		return s.handler(), nil
 	}
-	srv := httptest.NewServer(h)
-	s.t.Cleanup(srv.Close)
-	return srv.URL
 }
 
 type answer struct {
@@ -56,25 +62,12 @@ func call(t *testing.T, method, url string) answer {
 	return answer{resp.StatusCode, resp.Header.Get("X-Cache"), resp.Header.Get("ETag"), string(b)}
 }
 
-func newStack(t *testing.T) *stack {
-	t.Helper()
-	env := natstest.New(t)
-	s := &stack{t: t, nats: env, cfg: config.Config{DatabaseURL: pgtest.NewURL(t), NatsURL: env.URL, Namespace: env.Namespace,
-		CacheEntries: 100, CacheBytes: 1 << 20, CacheTTL: time.Minute}}
-	return s
-}
-
 // upsert writes events as the write-log applier of the primary copy does, then announces the
 // change.
 func (s *stack) upsert(seq int64, events ...catalog.Event) {
 	s.t.Helper()
 	ctx := context.Background()
-	d := instance.New("writer", s.cfg, quiet)
-	defer d.Close()
-	pool, err := d.Pool()
-	if err != nil {
-		s.t.Fatal(err)
-	}
+	pool := s.shared.Pool
 	vocab, err := catalog.LoadVocabulary(ctx, pool)
 	if err != nil {
 		s.t.Fatal(err)
@@ -82,7 +75,7 @@ func (s *stack) upsert(seq int64, events ...catalog.Event) {
 	if _, err := catalog.UpsertEvents(ctx, pool, vocab, seq, time.Now(), events); err != nil {
 		s.t.Fatal(err)
 	}
-	if _, err := pool.Exec(ctx, `UPDATE writelog_position SET applied_seq = $1`, seq); err != nil {
+	if err := writelogtest.SetApplied(ctx, pool, uint64(seq)); err != nil {
 		s.t.Fatal(err)
 	}
 	ch := changefeed.Change{Seq: uint64(seq)}
@@ -93,7 +86,7 @@ func (s *stack) upsert(seq int64, events ...catalog.Event) {
 	if err != nil {
 		s.t.Fatal(err)
 	}
-	if err := s.nats.Conn.Publish(changefeed.Subject(s.nats.Namespace), b); err != nil {
+	if err := s.shared.NATS.Conn.Publish(changefeed.Subject(s.shared.NATS.Namespace), b); err != nil {
 		s.t.Fatal(err)
 	}
 }
@@ -123,7 +116,7 @@ func TestRestartStartsWarm(t *testing.T) {
 		before[u] = first
 	}
 
-	snap := s.start(Name, New)
+	snap := s.start(Name, waitingFor(2)) // searchA and eventA
 	got := call(t, "POST", snap+"/")
 	var res struct {
 		ID      int64  `json:"snapshot_id"`
@@ -188,12 +181,7 @@ func TestSnapshotRequests(t *testing.T) {
 				t.Fatalf("got %d %s, want %d", a.status, a.body, tt.status)
 			}
 			if tt.status != 200 {
-				var e struct {
-					Error struct{ Code string } `json:"error"`
-				}
-				if err := json.Unmarshal([]byte(a.body), &e); err != nil || e.Error.Code == "" {
-					t.Fatalf("got %s, want the error envelope", a.body)
-				}
+				apitest.ErrorOf(t, []byte(a.body))
 			}
 		})
 	}

@@ -3,13 +3,13 @@
 package function
 
 import (
+	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
 
 	"github.com/dostupno/dostupno/shared/apperr"
 	"github.com/dostupno/dostupno/shared/hotcache"
-	"github.com/dostupno/dostupno/shared/hotcache/sources"
 	"github.com/dostupno/dostupno/shared/httpjson"
 	"github.com/dostupno/dostupno/shared/instance"
 	"github.com/dostupno/dostupno/shared/middleware"
@@ -34,8 +34,8 @@ func New(d *instance.Deps) (http.Handler, error) {
 	return s.Handler(), nil
 }
 
-// Server is the function's state for one instance. Cache may be replaced (e.g. by one that
-// also listens for changes) before Handler is called.
+// Server is the function's state for one instance. Cache may be replaced before Handler is
+// called.
 type Server struct {
 	deps     *instance.Deps
 	db       pgdb.DBTX
@@ -47,15 +47,15 @@ type Server struct {
 
 // NewServer builds the instance state; Handler serves it.
 func NewServer(d *instance.Deps) (*Server, error) {
-	rd, err := search.OpenReader(d)
+	rd, err := instance.OpenReader(d)
 	if err != nil {
 		return nil, err
 	}
 	return &Server{
 		deps: d, db: rd.DB, vocab: rd.Vocab, photoURL: rd.PhotoURL,
-		// Follows the change feed and starts warm from the newest snapshot (hotcache.Start).
-		Cache: hotcache.Start(d, map[string]hotcache.Source{
-			sources.KindEvent: &sources.Event{Vocab: rd.Vocab, PhotoURL: rd.PhotoURL}}),
+		// Follows the change feed and starts warm from the newest snapshot.
+		Cache: instance.StartCache(d, map[string]hotcache.Source{
+			search.KindEvent: &search.EventSource{Vocab: rd.Vocab, PhotoURL: rd.PhotoURL}}),
 	}, nil
 }
 
@@ -77,22 +77,14 @@ func (s *Server) get(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	key, useCache := search.EventCacheKey(id), !middleware.NoCache(r)
-	if useCache {
-		if e, ok := s.Cache.Get(key); ok {
-			w.Header().Set("X-Cache", "hit")
-			answer(w, r, e.Body, e.ETag)
-			return
-		}
-	}
 	ctx := r.Context()
-	vocab, err := s.vocab.Get(ctx)
-	if err != nil {
-		s.fail(w, r, apperr.Wrap(err, "get-event: vocabulary"))
-		return
-	}
-	gen := s.Cache.Gen() // before reading: a change applied after it is checked by Set
-	entry, err := sources.EventEntry(ctx, s.db, vocab, id, s.photoURL)
+	entry, hit, err := hotcache.ReadThrough(s.Cache, search.EventCacheKey(id), !middleware.NoCache(r), func() (hotcache.Entry, error) {
+		vocab, err := s.vocab.Get(ctx)
+		if err != nil {
+			return hotcache.Entry{}, fmt.Errorf("vocabulary: %w", err)
+		}
+		return search.EventEntry(ctx, s.db, vocab, id, s.photoURL)
+	})
 	if err != nil {
 		if apperr.CodeOf(err) == apperr.Internal {
 			err = apperr.Wrap(err, "get-event")
@@ -100,11 +92,11 @@ func (s *Server) get(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	if useCache {
-		entry.Gen = gen
-		s.Cache.Set(key, entry)
+	from := "miss"
+	if hit {
+		from = "hit"
 	}
-	w.Header().Set("X-Cache", "miss")
+	w.Header().Set("X-Cache", from)
 	answer(w, r, entry.Body, entry.ETag)
 }
 

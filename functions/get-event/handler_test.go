@@ -3,10 +3,7 @@ package function
 import (
 	"context"
 	"encoding/json"
-	"io"
-	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"testing"
 	"time"
 
@@ -14,8 +11,6 @@ import (
 	"github.com/dostupno/dostupno/shared/catalog"
 	"github.com/dostupno/dostupno/shared/config"
 	"github.com/dostupno/dostupno/shared/httpjson"
-	"github.com/dostupno/dostupno/shared/instance"
-	"github.com/dostupno/dostupno/shared/pgtest"
 )
 
 const sample = `{"id":123,"title":"Щелкунчик","description":"Балет в двух действиях","category":"theatre","city":"moscow",
@@ -24,24 +19,14 @@ const sample = `{"id":123,"title":"Щелкунчик","description":"Балет
 "age_rating":"12+","price":{"min":1500,"max":5000,"currency":"RUB"},
 "accessibility":{"wheelchair_seating":"yes","sign_language":"no","elevator":"unknown"}}`
 
-type fixture struct {
-	srv *httptest.Server
-	s   *Server
-}
-
-func newFixture(t *testing.T, publicBase string) *fixture {
+// newFixture serves get-event with a cache of 100 entries kept a minute, photo URLs under
+// publicBase ("": no photo store), and the events of sample and a bare one.
+func newFixture(t *testing.T, publicBase string) *apitest.Env {
 	t.Helper()
-	d := instance.New(Name, config.Config{DatabaseURL: pgtest.NewURL(t), CacheEntries: 100, CacheTTL: time.Minute, PublicPhotoBase: publicBase},
-		slog.New(slog.NewTextHandler(io.Discard, nil)))
-	t.Cleanup(d.Close)
-	s, err := NewServer(d)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pool, err := d.ReadPool()
-	if err != nil {
-		t.Fatal(err)
-	}
+	f := apitest.New(t, Name, New, apitest.WithConfig(func(c *config.Config) {
+		c.CacheEntries, c.CacheTTL, c.PublicPhotoBase = 100, time.Minute, publicBase
+	}))
+	pool := f.Pool
 	ctx := context.Background()
 	vocab, err := catalog.LoadVocabulary(ctx, pool)
 	if err != nil {
@@ -61,14 +46,12 @@ func newFixture(t *testing.T, publicBase string) *fixture {
 		VALUES (123, 'ph/b.webp', 'image/webp', 800, 600, 1000, 2, 3), (123, 'ph/a.jpg', 'image/jpeg', 1024, 768, 2000, 1, 3)`); err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(s.Handler())
-	t.Cleanup(srv.Close)
-	return &fixture{srv: srv, s: s}
+	return f
 }
 
-func (f *fixture) get(t *testing.T, path string, header ...string) (*http.Response, []byte) {
+func get(t *testing.T, f *apitest.Env, path string, header ...string) (*http.Response, []byte) {
 	t.Helper()
-	return apitest.Do(t, http.MethodGet, f.srv.URL+path, nil, header...)
+	return f.Do(t, http.MethodGet, path, nil, header...)
 }
 
 type eventBody struct {
@@ -105,7 +88,7 @@ func TestGetEvent(t *testing.T) {
 	f := newFixture(t, "https://photos.example.org/base/")
 	for _, path := range []string{"/123", "/?id=123"} {
 		t.Run("OK"+path, func(t *testing.T) {
-			resp, body := f.get(t, path, "Cache-Control", "no-cache")
+			resp, body := get(t, f, path, "Cache-Control", "no-cache")
 			if resp.StatusCode != 200 || resp.Header.Get("ETag") == "" || resp.Header.Get("X-Cache") != "miss" {
 				t.Fatalf("got %d ETag %q X-Cache %q, want 200 with an ETag, miss", resp.StatusCode, resp.Header.Get("ETag"), resp.Header.Get("X-Cache"))
 			}
@@ -139,7 +122,7 @@ func TestGetEvent(t *testing.T) {
 		})
 	}
 	t.Run("OKNoPhotosNoPrice", func(t *testing.T) {
-		_, body := f.get(t, "/7")
+		_, body := get(t, f, "/7")
 		var raw map[string]any
 		if err := json.Unmarshal(body, &raw); err != nil {
 			t.Fatal(err)
@@ -156,7 +139,7 @@ func TestGetEvent(t *testing.T) {
 func TestGetEventConditionalAndCache(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t, "")
-	resp, body := f.get(t, "/123")
+	resp, body := get(t, f, "/123")
 	etag := resp.Header.Get("ETag")
 	steps := []struct {
 		name       string
@@ -173,7 +156,7 @@ func TestGetEventConditionalAndCache(t *testing.T) {
 		{"OKOtherETag", "/123", []string{"If-None-Match", `"other"`}, 200, "hit"},
 	}
 	for _, st := range steps {
-		r, b := f.get(t, st.path, st.header...)
+		r, b := get(t, f, st.path, st.header...)
 		if r.StatusCode != st.wantStatus || r.Header.Get("X-Cache") != st.wantCache || r.Header.Get("ETag") != etag {
 			t.Fatalf("%s: got %d X-Cache %q ETag %q, want %d %q %q", st.name, r.StatusCode, r.Header.Get("X-Cache"), r.Header.Get("ETag"), st.wantStatus, st.wantCache, etag)
 		}
@@ -209,13 +192,10 @@ func TestGetEventErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			resp, b := apitest.Do(t, tt.method, f.srv.URL+tt.path, nil)
-			var e struct{ Error struct{ Code, Field string } }
-			if err := json.Unmarshal(b, &e); err != nil {
-				t.Fatalf("got %q, want JSON", b)
-			}
-			if resp.StatusCode != tt.status || e.Error.Code != tt.code || e.Error.Field != tt.field || resp.Header.Get("X-Cache") != "miss" {
-				t.Fatalf("got %d %+v X-Cache %q, want %d %s field %q, miss", resp.StatusCode, e.Error, resp.Header.Get("X-Cache"), tt.status, tt.code, tt.field)
+			resp, b := f.Do(t, tt.method, tt.path, nil)
+			e := apitest.WantError(t, resp, b, tt.status, tt.code)
+			if e.Field != tt.field || resp.Header.Get("X-Cache") != "miss" {
+				t.Fatalf("got %d %+v X-Cache %q, want %d %s field %q, miss", resp.StatusCode, e, resp.Header.Get("X-Cache"), tt.status, tt.code, tt.field)
 			}
 		})
 	}

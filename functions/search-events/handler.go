@@ -10,7 +10,6 @@ import (
 	"github.com/dostupno/dostupno/shared/apperr"
 	"github.com/dostupno/dostupno/shared/catalog"
 	"github.com/dostupno/dostupno/shared/hotcache"
-	"github.com/dostupno/dostupno/shared/hotcache/sources"
 	"github.com/dostupno/dostupno/shared/httpjson"
 	"github.com/dostupno/dostupno/shared/instance"
 	"github.com/dostupno/dostupno/shared/middleware"
@@ -37,8 +36,8 @@ func New(d *instance.Deps) (http.Handler, error) {
 
 // Server is the function's state for one instance. Needs is the personalisation hook: when
 // set, a search without constraints and profile (and without personalize=false) applies the
-// saved needs of the user whose token the request carries. Cache may be replaced (e.g. by one
-// that also listens for changes) before Handler is called.
+// saved needs of the user whose verified token the request carries. Cache may be replaced
+// before Handler is called.
 type Server struct {
 	deps     *instance.Deps
 	db       pgdb.DBTX
@@ -52,16 +51,16 @@ type Server struct {
 
 // NewServer builds the instance state; Handler serves it.
 func NewServer(d *instance.Deps) (*Server, error) {
-	rd, err := search.OpenReader(d)
+	rd, err := instance.OpenReader(d)
 	if err != nil {
 		return nil, err
 	}
 	return &Server{
 		deps: d, db: rd.DB, vocab: rd.Vocab, photoURL: rd.PhotoURL, now: time.Now,
 		Needs: instance.NeedsFor(d, rd.DB), // saved needs of the token's user, dropped on user changes
-		// Follows the change feed and starts warm from the newest snapshot (hotcache.Start).
-		Cache: hotcache.Start(d, map[string]hotcache.Source{
-			sources.KindSearch: &sources.Search{Vocab: rd.Vocab, PhotoURL: rd.PhotoURL, Now: time.Now}}),
+		// Follows the change feed and starts warm from the newest snapshot.
+		Cache: instance.StartCache(d, map[string]hotcache.Source{
+			search.KindSearch: &search.SearchSource{Vocab: rd.Vocab, PhotoURL: rd.PhotoURL, Now: time.Now}}),
 	}, nil
 }
 
@@ -100,8 +99,8 @@ func (s *Server) search(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	if !q.Asked && q.Personalize && s.Needs != nil {
-		codes, ok, err := s.Needs.Needs(ctx, r)
+	if p, signedIn := middleware.Principal(ctx); signedIn && !q.Asked && q.Personalize && s.Needs != nil {
+		codes, ok, err := s.Needs.Needs(ctx, p.UserID)
 		if err != nil {
 			s.fail(w, r, err)
 			return
@@ -114,25 +113,18 @@ func (s *Server) search(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	key, useCache := q.CacheKey(), !middleware.NoCache(r)
-	if useCache {
-		if e, ok := s.Cache.Get(key); ok {
-			w.Header().Set("X-Cache", "hit")
-			httpjson.WriteRaw(w, http.StatusOK, e.Body)
-			return
-		}
-	}
-	gen := s.Cache.Gen() // before reading: a change applied after it is checked by Set
-	entry, err := sources.SearchEntry(ctx, s.db, vocab, &q, s.photoURL)
+	entry, hit, err := hotcache.ReadThrough(s.Cache, q.CacheKey(), !middleware.NoCache(r), func() (hotcache.Entry, error) {
+		return search.SearchEntry(ctx, s.db, vocab, &q, s.photoURL)
+	})
 	if err != nil {
 		s.fail(w, r, internal(err, "search"))
 		return
 	}
-	if useCache {
-		entry.Gen = gen
-		s.Cache.Set(key, entry)
+	from := "miss"
+	if hit {
+		from = "hit"
 	}
-	w.Header().Set("X-Cache", "miss")
+	w.Header().Set("X-Cache", from)
 	httpjson.WriteRaw(w, http.StatusOK, entry.Body)
 }
 

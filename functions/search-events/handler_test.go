@@ -2,41 +2,16 @@ package function
 
 import (
 	"encoding/json"
-	"io"
-	"log/slog"
 	"net/http"
-	"net/http/httptest"
-	"os"
-	"path/filepath"
-	"strings"
 	"testing"
 
-	"github.com/dostupno/dostupno/shared/config"
-	"github.com/dostupno/dostupno/shared/instance"
-	"github.com/dostupno/dostupno/shared/pgtest"
+	"github.com/dostupno/dostupno/shared/apitest"
 )
-
-func newServer(t *testing.T) *httptest.Server {
-	t.Helper()
-	d := instance.New(Name, config.Config{DatabaseURL: pgtest.NewURL(t)}, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	t.Cleanup(d.Close)
-	h, err := New(d)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(h)
-	t.Cleanup(srv.Close)
-	return srv
-}
 
 func TestConstraints(t *testing.T) {
 	t.Parallel()
-	srv := newServer(t)
-	resp, err := http.Get(srv.URL + "/constraints")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
+	e := apitest.New(t, Name, New)
+	resp, b := e.Do(t, http.MethodGet, "/constraints", nil)
 	if resp.StatusCode != 200 {
 		t.Fatalf("got %d, want 200", resp.StatusCode)
 	}
@@ -54,7 +29,7 @@ func TestConstraints(t *testing.T) {
 		Cities     []any `json:"cities"`
 		Categories []any `json:"categories"`
 	}
-	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
+	if err := json.Unmarshal(b, &body); err != nil {
 		t.Fatal(err)
 	}
 	if len(body.Constraints) != 18 || len(body.Profiles) != 5 {
@@ -71,12 +46,8 @@ func TestConstraints(t *testing.T) {
 
 func TestConstraintsMethod(t *testing.T) {
 	t.Parallel()
-	srv := newServer(t)
-	resp, err := http.Post(srv.URL+"/constraints", "application/json", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
+	e := apitest.New(t, Name, New)
+	resp, _ := e.Do(t, http.MethodPost, "/constraints", nil, "Content-Type", "application/json")
 	if resp.StatusCode != http.StatusMethodNotAllowed {
 		t.Fatalf("got %d, want 405", resp.StatusCode)
 	}
@@ -85,23 +56,11 @@ func TestConstraintsMethod(t *testing.T) {
 // Every answer of a read function says X-Cache, also one refused before the handler runs.
 func TestXCacheOnRefusedToken(t *testing.T) {
 	t.Parallel()
-	secrets := t.TempDir()
-	if err := os.WriteFile(filepath.Join(secrets, "jwt-secret"), []byte(strings.Repeat("k", 40)), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	d := instance.New(Name, config.Config{DatabaseURL: pgtest.NewURL(t), SecretsDir: secrets}, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	t.Cleanup(d.Close)
-	h, err := New(d)
-	if err != nil {
-		t.Fatal(err)
-	}
+	e := apitest.New(t, Name, New)
 	for _, path := range []string{"/", "/constraints"} {
-		r := httptest.NewRequest(http.MethodGet, path, nil)
-		r.Header.Set("Authorization", "Bearer not-a-token")
-		w := httptest.NewRecorder()
-		h.ServeHTTP(w, r)
-		if w.Code != http.StatusUnauthorized || w.Header().Get("X-Cache") != "miss" {
-			t.Fatalf("%s: got %d with X-Cache %q, want 401 with X-Cache miss", path, w.Code, w.Header().Get("X-Cache"))
+		resp, _ := e.Do(t, http.MethodGet, path, nil, "Authorization", "Bearer not-a-token")
+		if resp.StatusCode != http.StatusUnauthorized || resp.Header.Get("X-Cache") != "miss" {
+			t.Fatalf("%s: got %d with X-Cache %q, want 401 with X-Cache miss", path, resp.StatusCode, resp.Header.Get("X-Cache"))
 		}
 	}
 }

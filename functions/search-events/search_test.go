@@ -4,62 +4,57 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
-	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgxpool"
-
 	"github.com/dostupno/dostupno/shared/apitest"
 	"github.com/dostupno/dostupno/shared/catalog"
 	"github.com/dostupno/dostupno/shared/config"
+	"github.com/dostupno/dostupno/shared/hotcache"
 	"github.com/dostupno/dostupno/shared/instance"
-	"github.com/dostupno/dostupno/shared/pgtest"
 )
 
 // base is the start of the test catalog; "now" of the tests is one day earlier.
 var base = time.Date(2030, 3, 1, 10, 0, 0, 0, time.UTC)
 
 type fixture struct {
-	srv  *httptest.Server
+	*apitest.Env
 	s    *Server
-	pool *pgxpool.Pool
+	auth string // Authorization of every request ("" for none)
 }
+
+// withCache gives the function a cache of 1000 entries kept a minute, and public photo URLs.
+var withCache = apitest.WithConfig(func(c *config.Config) {
+	c.CacheEntries, c.CacheTTL, c.PublicPhotoBase = 1000, time.Minute, "https://photos.example.org"
+})
 
 func newFixture(t *testing.T, events []catalog.Event) *fixture {
 	t.Helper()
-	dbURL := pgtest.NewURL(t)
-	d := instance.New(Name, config.Config{DatabaseURL: dbURL, CacheEntries: 1000, CacheTTL: time.Minute, PublicPhotoBase: "https://photos.example.org"},
-		slog.New(slog.NewTextHandler(io.Discard, nil)))
-	t.Cleanup(d.Close)
-	s, err := NewServer(d)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s.now = func() time.Time { return base.Add(-24 * time.Hour) }
-	pool, err := d.ReadPool()
-	if err != nil {
-		t.Fatal(err)
-	}
+	f := &fixture{}
+	f.Env = apitest.New(t, Name, func(d *instance.Deps) (http.Handler, error) {
+		s, err := NewServer(d)
+		if err != nil {
+			return nil, err
+		}
+		s.now = func() time.Time { return base.Add(-24 * time.Hour) }
+		f.s = s
+		return s.Handler(), nil
+	}, withCache)
 	ctx := context.Background()
-	vocab, err := catalog.LoadVocabulary(ctx, pool)
+	vocab, err := catalog.LoadVocabulary(ctx, f.Pool)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(events) > 0 {
-		if _, err := catalog.UpsertEvents(ctx, pool, vocab, 1, base.Add(-48*time.Hour), events); err != nil {
+		if _, err := catalog.UpsertEvents(ctx, f.Pool, vocab, 1, base.Add(-48*time.Hour), events); err != nil {
 			t.Fatal(err)
 		}
 	}
-	srv := httptest.NewServer(s.Handler())
-	t.Cleanup(srv.Close)
-	return &fixture{srv: srv, s: s, pool: pool}
+	return f
 }
 
 // event makes a test event: id, hours after base, city, category, yes codes.
@@ -97,13 +92,9 @@ type page struct {
 	AppliedConstraints []string  `json:"applied_constraints"`
 }
 
-type errBody struct {
-	Error struct{ Code, Message, Field string } `json:"error"`
-}
-
 func (f *fixture) get(t *testing.T, query string, header ...string) (*http.Response, []byte) {
 	t.Helper()
-	return apitest.Do(t, http.MethodGet, f.srv.URL+"/?"+query, nil, header...)
+	return f.Do(t, http.MethodGet, "/?"+query, nil, append([]string{"Authorization", f.auth}, header...)...)
 }
 
 func (f *fixture) page(t *testing.T, query string) page {
@@ -185,7 +176,7 @@ func TestSearchFilters(t *testing.T) {
 func TestSearchSummary(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t, testCatalog())
-	if _, err := f.pool.Exec(context.Background(), `INSERT INTO event_photos (event_id, object_key, content_type, width, height, bytes, position, version)
+	if _, err := f.Pool.Exec(context.Background(), `INSERT INTO event_photos (event_id, object_key, content_type, width, height, bytes, position, version)
 		VALUES (1, 'b/second.jpg', 'image/jpeg', 10, 10, 100, 2, 1), (1, 'a/first.jpg', 'image/jpeg', 10, 10, 100, 1, 1)`); err != nil {
 		t.Fatal(err)
 	}
@@ -314,15 +305,8 @@ func TestSearchErrors(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			resp, body := f.get(t, tt.query)
-			if resp.StatusCode != http.StatusBadRequest {
-				t.Fatalf("got %d %s, want 400", resp.StatusCode, body)
-			}
-			var e errBody
-			if err := json.Unmarshal(body, &e); err != nil {
-				t.Fatalf("decode %s: %v", body, err)
-			}
-			if e.Error.Code != "invalid_argument" || e.Error.Field != tt.field || e.Error.Message == "" {
-				t.Fatalf("got %+v, want invalid_argument on field %q", e.Error, tt.field)
+			if e := apitest.WantError(t, resp, body, http.StatusBadRequest, "invalid_argument"); e.Field != tt.field {
+				t.Fatalf("got %+v, want invalid_argument on field %q", e, tt.field)
 			}
 			if resp.Header.Get("X-Cache") != "miss" {
 				t.Fatalf("got X-Cache %q, want miss on an error", resp.Header.Get("X-Cache"))
@@ -364,8 +348,8 @@ func TestSearchCache(t *testing.T) {
 	if string(bodies[0]) != string(bodies[1]) || string(bodies[0]) != string(bodies[3]) {
 		t.Fatalf("got different bodies for a hit and a miss:\n%s\n%s", bodies[0], bodies[1])
 	}
-	if f.s.Cache.Len() != 3 {
-		t.Fatalf("got %d cache entries, want 3 (no-cache answers are not stored)", f.s.Cache.Len())
+	if n := f.s.Cache.(*hotcache.Local).Len(); n != 3 {
+		t.Fatalf("got %d cache entries, want 3 (no-cache answers are not stored)", n)
 	}
 }
 
@@ -374,10 +358,12 @@ type needs struct {
 	ok    bool
 	err   error
 	calls int
+	users []string // the users asked for
 }
 
-func (n *needs) Needs(context.Context, *http.Request) ([]string, bool, error) {
+func (n *needs) Needs(_ context.Context, userID string) ([]string, bool, error) {
 	n.calls++
+	n.users = append(n.users, userID)
 	return n.codes, n.ok, n.err
 }
 
@@ -386,6 +372,7 @@ func TestSearchPersonalisation(t *testing.T) {
 	f := newFixture(t, testCatalog())
 	n := &needs{codes: []string{"sign_language"}, ok: true}
 	f.s.Needs = n
+	f.auth = apitest.Bearer(f.User)
 	tests := []struct {
 		name, query string
 		want        []int64
@@ -407,6 +394,20 @@ func TestSearchPersonalisation(t *testing.T) {
 			}
 		})
 	}
+	for _, u := range n.users {
+		if u != apitest.UserID {
+			t.Fatalf("got the needs of %q asked for, want the token's user %s", u, apitest.UserID)
+		}
+	}
+	t.Run("OKAnonymousHasNoNeeds", func(t *testing.T) {
+		f.auth, n.calls = "", 0
+		if got, want := ids(f.page(t, "")), []int64{1, 2, 3, 4, 5, 7}; !slices.Equal(got, want) {
+			t.Fatalf("got %v, want %v", got, want)
+		}
+		if n.calls != 0 {
+			t.Fatalf("got %d calls of the needs source without a token, want 0", n.calls)
+		}
+	})
 }
 
 func TestSearchRoutes(t *testing.T) {
@@ -421,7 +422,7 @@ func TestSearchRoutes(t *testing.T) {
 		{"OKEmptyCatalog", http.MethodGet, "/", http.StatusOK},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			resp, _ := apitest.Do(t, tt.method, f.srv.URL+tt.path, nil)
+			resp, _ := f.Do(t, tt.method, tt.path, nil)
 			if resp.StatusCode != tt.want || resp.Header.Get("X-Cache") == "" {
 				t.Fatalf("got %d X-Cache %q, want %d and an X-Cache header", resp.StatusCode, resp.Header.Get("X-Cache"), tt.want)
 			}

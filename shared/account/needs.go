@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/http"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -15,15 +14,14 @@ import (
 
 	"github.com/dostupno/dostupno/shared/changefeed"
 	"github.com/dostupno/dostupno/shared/pgdb"
-	"github.com/dostupno/dostupno/shared/token"
 )
 
 // NeedsTTL bounds how long a user's saved needs are served from memory; an announced change
 // of the user drops them sooner.
 const NeedsTTL = 30 * time.Second
 
-// Needs serves the saved needs of the caller (search.NeedsSource), looked up by the token's
-// sub and cached briefly per instance.
+// Needs serves users' saved needs (search.NeedsSource), looked up by user id and cached
+// briefly per instance.
 type Needs struct {
 	db    pgdb.DBTX
 	cache *gocache.Cache
@@ -34,27 +32,26 @@ func NewNeeds(db pgdb.DBTX) *Needs {
 	return &Needs{db: db, cache: gocache.New(NeedsTTL, 2*NeedsTTL)}
 }
 
-// Needs returns the saved needs of the request's user; ok is false for an anonymous request
-// and for a user this copy does not know (yet). The token was verified by the middleware.
-func (n *Needs) Needs(ctx context.Context, r *http.Request) ([]string, bool, error) {
-	p, ok := token.FromContext(r.Context())
-	if !ok {
+// Needs returns the saved needs of user userID; ok is false for no user ("") and for a user
+// this copy does not know (yet).
+func (n *Needs) Needs(ctx context.Context, userID string) ([]string, bool, error) {
+	if userID == "" {
 		return nil, false, nil
 	}
-	if v, ok := n.cache.Get(p.UserID); ok {
+	if v, ok := n.cache.Get(userID); ok {
 		codes := v.([]string)
 		return codes, codes != nil, nil
 	}
 	var codes []string
-	err := n.db.QueryRow(ctx, `SELECT needs FROM users WHERE id = $1`, p.UserID).Scan(&codes)
+	err := n.db.QueryRow(ctx, `SELECT needs FROM users WHERE id = $1`, userID).Scan(&codes)
 	if errors.Is(err, pgx.ErrNoRows) {
 		codes = nil // remembered briefly too: a token of an unknown user costs one query per TTL
 	} else if err != nil {
-		return nil, false, fmt.Errorf("load needs of %s: %w", p.UserID, err)
+		return nil, false, fmt.Errorf("load needs of %s: %w", userID, err)
 	} else if codes == nil {
 		codes = []string{}
 	}
-	n.cache.SetDefault(p.UserID, codes)
+	n.cache.SetDefault(userID, codes)
 	return codes, codes != nil, nil
 }
 

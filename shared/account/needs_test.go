@@ -3,13 +3,11 @@ package account
 import (
 	"context"
 	"encoding/json"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/dostupno/dostupno/shared/changefeed"
-	"github.com/dostupno/dostupno/shared/token"
 )
 
 func TestNeeds(t *testing.T) {
@@ -24,26 +22,22 @@ func TestNeeds(t *testing.T) {
 	if err := n.Follow(e.nats.Conn, e.nats.Namespace, quiet); err != nil {
 		t.Fatal(err)
 	}
-	req := func(p *token.Principal) ([]string, bool) {
+	req := func(userID string) ([]string, bool) {
 		t.Helper()
-		r := httptest.NewRequest("GET", "/", nil)
-		if p != nil {
-			r = r.WithContext(token.NewContext(r.Context(), *p))
-		}
-		codes, ok, err := n.Needs(ctx, r)
+		codes, ok, err := n.Needs(ctx, userID)
 		if err != nil {
 			t.Fatal(err)
 		}
 		return codes, ok
 	}
-	if codes, ok := req(nil); ok || codes != nil {
+	if codes, ok := req(""); ok || codes != nil {
 		t.Fatalf("anonymous: got %v %v, want no needs", codes, ok)
 	}
-	user := &token.Principal{UserID: s.User.ID, Role: token.RoleUser}
+	user := s.User.ID
 	if codes, ok := req(user); !ok || strings.Join(codes, ",") != "subtitles,hearing_loop" {
 		t.Fatalf("got %v %v, want the saved needs", codes, ok)
 	}
-	unknown := &token.Principal{UserID: "00000000-0000-4000-8000-000000000000", Role: token.RoleUser}
+	unknown := "00000000-0000-4000-8000-000000000000"
 	if codes, ok := req(unknown); ok {
 		t.Fatalf("unknown user: got %v, want ok=false", codes)
 	}

@@ -7,15 +7,17 @@ import (
 	"time"
 
 	"github.com/dostupno/dostupno/shared/changefeed"
-	"github.com/dostupno/dostupno/shared/config"
 )
+
+// benchEntries is the read functions' default entry bound (CACHE_MAX_ENTRIES).
+const benchEntries = 20000
 
 // BenchmarkFloodDistinctQuestions stores a distinct search answer (1 to 8 KiB, 20 event ids,
 // a Matches func) per iteration into a cache with the default bounds, reading back every
 // fourth, and reports the live heap after a GC: it stays near the byte bound however many
 // distinct questions arrive. Run with e.g. -bench Flood -benchtime 300000x.
 func BenchmarkFloodDistinctQuestions(b *testing.B) {
-	c := New(Bounds{Entries: config.DefaultCacheEntries, Bytes: config.DefaultCacheBytes, TTL: config.DefaultCacheTTL})
+	c := New(Bounds{Entries: benchEntries})
 	var before runtime.MemStats
 	runtime.GC()
 	runtime.ReadMemStats(&before)
@@ -45,18 +47,17 @@ func BenchmarkFloodDistinctQuestions(b *testing.B) {
 	heap := float64(int64(after.HeapAlloc)-int64(before.HeapAlloc)) / (1 << 20)
 	b.ReportMetric(heap, "heap-MiB")
 	b.ReportMetric(float64(c.Len()), "entries")
-	b.ReportMetric(float64(c.Bytes())/(1<<20), "counted-MiB")
-	b.ReportMetric(float64(c.Stats().Evictions), "evictions")
+	b.ReportMetric(float64(bytesOf(c))/(1<<20), "counted-MiB")
 	b.ReportMetric(float64(elapsed.Nanoseconds())/float64(i), "ns/set")
-	if c.Len() > config.DefaultCacheEntries || c.Bytes() > config.DefaultCacheBytes {
-		b.Fatalf("got %d entries, %d bytes, want at most %d and %d", c.Len(), c.Bytes(), config.DefaultCacheEntries, config.DefaultCacheBytes)
+	if c.Len() > benchEntries || bytesOf(c) > DefaultBytes {
+		b.Fatalf("got %d entries, %d bytes, want at most %d and %d", c.Len(), bytesOf(c), benchEntries, DefaultBytes)
 	}
 	runtime.KeepAlive(c)
 }
 
 // BenchmarkGetHit is the cost of a hit under parallel readers.
 func BenchmarkGetHit(b *testing.B) {
-	c := NewLocal(config.DefaultCacheEntries, time.Minute)
+	c := newCache(benchEntries)
 	for i := 0; i < 1000; i++ {
 		c.Set("k"+strconv.Itoa(i), Entry{Body: []byte("x")})
 	}
@@ -74,12 +75,12 @@ func BenchmarkGetHit(b *testing.B) {
 // BenchmarkApply is the cost of one announced change of one event against a full cache of
 // search answers (each with 20 event ids and a Matches func).
 func BenchmarkApply(b *testing.B) {
-	c := New(Bounds{Entries: config.DefaultCacheEntries, Bytes: config.DefaultCacheBytes, TTL: config.DefaultCacheTTL})
+	c := New(Bounds{Entries: benchEntries})
 	ids := make([]int64, 20)
 	for i := range ids {
 		ids[i] = int64(i + 1)
 	}
-	for i := 0; i < config.DefaultCacheEntries; i++ {
+	for i := 0; i < benchEntries; i++ {
 		city := "city-" + strconv.Itoa(i%50)
 		c.Set("search:"+strconv.Itoa(i), Entry{Body: []byte("x"), EventIDs: ids, Matches: func(e changefeed.Event) bool { return e.City == city }})
 	}

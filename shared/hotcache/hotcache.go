@@ -5,11 +5,12 @@
 // Postgres (TakeSnapshot) and a new instance loads it before it serves (WarmStart).
 //
 // The store is patrickmn/go-cache split into shards, each with its own lock, so that a sweep
-// or an eviction locks a sixteenth of the map, never all of it. go-cache's own janitor is off
-// (it would be one goroutine per shard locking a whole shard on a timer): expired entries are
-// swept one shard at a time by the subscription's loop and, when a shard is full, before it
-// evicts. Eviction is LRU in batches: a full shard drops its least recently used entries down
-// to 90% of its bounds, so the cost is amortised over many stores.
+// or an eviction locks a sixteenth of the map, never all of it. Ages are kept by the cache on
+// its own clock (Local.Now), not by go-cache, whose janitor is off (it would be one goroutine
+// per shard locking a whole shard on a timer): an expired entry is never served, and is swept
+// one shard at a time by the subscription's loop and, when a shard is full, before it evicts.
+// Eviction is LRU in batches: a full shard drops its least recently used entries down to 90%
+// of its bounds, so the cost is amortised over many stores.
 package hotcache
 
 import (
@@ -23,7 +24,6 @@ import (
 	gocache "github.com/patrickmn/go-cache"
 
 	"github.com/dostupno/dostupno/shared/changefeed"
-	"github.com/dostupno/dostupno/shared/config"
 )
 
 // Entry is one cached answer.
@@ -32,31 +32,41 @@ type Entry struct {
 	ETag     string
 	EventIDs []int64                       // events the answer holds
 	Matches  func(e changefeed.Event) bool // for searches: whether a changed event could now be in the answer
-	Users    []string                      // user ids whose change invalidates the answer (never snapshotted)
 	// Gen is Cache.Gen() taken before the answer was read from the database (optional). With
 	// it, Set checks the entry only against changes applied after that point; without it,
 	// against every change applied in the last RecentWindow.
 	Gen uint64
 }
 
-// Cache is what the read functions use.
+// Cache is what the read functions' handlers use. Local implements it; what keeps a Local in
+// step with the change feed, snapshots it and warms it (Subscribe, TakeSnapshot, WarmStart)
+// works on the Local itself.
 type Cache interface {
 	Get(key string) (Entry, bool)
 	// Set stores e unless a change applied since e was read could affect it.
 	Set(key string, e Entry)
-	// Apply drops every entry the change can affect.
-	Apply(c changefeed.Change)
-	Len() int
 	// Gen is the number of changes applied so far; see Entry.Gen.
 	Gen() uint64
-	// Suspend drops every entry and serves nothing until Resume: changes may be missed.
-	Suspend()
-	Resume()
-	Suspended() bool
-	// Hot returns up to n keys by uses since the previous call, most used first.
-	Hot(n int) []HotKey
-	// Sweep drops the expired entries of one shard (round robin).
-	Sweep()
+}
+
+// ReadThrough returns key's entry from c when useCache and c holds it (hit), else the entry
+// load reads, which it stores in c when useCache. c's generation is taken before load runs,
+// so Set refuses the entry if a change applied meanwhile could affect it.
+func ReadThrough(c Cache, key string, useCache bool, load func() (Entry, error)) (e Entry, hit bool, err error) {
+	if useCache {
+		if e, ok := c.Get(key); ok {
+			return e, true, nil
+		}
+	}
+	gen := c.Gen()
+	if e, err = load(); err != nil {
+		return Entry{}, false, err
+	}
+	if useCache {
+		e.Gen = gen
+		c.Set(key, e)
+	}
+	return e, false, nil
 }
 
 // HotKey is one key's uses since the previous report.
@@ -68,9 +78,16 @@ type HotKey struct {
 // Bounds limit one cache.
 type Bounds struct {
 	Entries int           // at most this many entries (0 stores nothing)
-	Bytes   int64         // at most this many bytes, as counted by SizeOf
-	TTL     time.Duration // no entry is served older than this
+	Bytes   int64         // at most this many bytes, as counted by sizeOf (0: DefaultBytes)
+	TTL     time.Duration // no entry is served older than this (0: DefaultTTL)
 }
+
+// The bounds a zero byte bound or age takes (CACHE_MAX_BYTES and CACHE_TTL default to the
+// same).
+const (
+	DefaultBytes = 64 << 20
+	DefaultTTL   = 5 * time.Minute
+)
 
 // RecentWindow is how long applied changes are remembered to refuse a Set of an answer read
 // before them (an answer read more than this long before its Set is not expected: read
@@ -87,9 +104,14 @@ const (
 
 // Local is a Cache on patrickmn/go-cache, bounded in entries, bytes and age.
 type Local struct {
+	// Now is the cache's clock: entries' ages and the window of recent changes are measured on
+	// it. New sets time.Now; a test may replace it before the cache is used.
+	Now func() time.Time
+
 	shards []*shard
 	seed   maphash.Seed
 	sweep  atomic.Uint32
+	ttl    time.Duration
 
 	suspended atomic.Bool
 
@@ -99,23 +121,20 @@ type Local struct {
 	forgotGen   uint64    // the newest change no longer in recent
 	refuseUntil time.Time // a Set without Gen is refused before this
 	recent      []applied
-
-	hits, misses, evictions, refused atomic.Int64
 }
 
 type applied struct {
-	gen   uint64
-	at    time.Time
-	c     changefeed.Change
-	ids   map[int64]bool
-	users map[string]bool
+	gen uint64
+	at  time.Time
+	c   changefeed.Change
+	ids map[int64]bool
 }
 
 type shard struct {
 	mu sync.Mutex // serialises writes; go-cache guards its map for readers
 	c  *gocache.Cache
 	// What a change can affect, so that Apply never copies the map: entries with a Matches
-	// test or users are scanned; the others are found by the events they hold.
+	// test are scanned; the others are found by the events they hold.
 	scan       map[string]*item
 	byEvent    map[int64][]string
 	bytes      atomic.Int64
@@ -127,22 +146,28 @@ type shard struct {
 type item struct {
 	e        Entry
 	size     int64
+	expires  time.Time    // served until then
 	hits     atomic.Int64 // uses since the previous Hot
 	lastUsed atomic.Int64 // shard tick of the last use
 }
 
+func (it *item) expired(now time.Time) bool { return now.After(it.expires) }
+
 // New returns a cache within b.
 func New(b Bounds) *Local {
 	if b.TTL <= 0 {
-		b.TTL = config.DefaultCacheTTL
+		b.TTL = DefaultTTL
+	}
+	if b.Bytes <= 0 {
+		b.Bytes = DefaultBytes
 	}
 	n := 1
 	for n < maxShards && b.Entries/(n*2) >= 64 {
 		n *= 2
 	}
-	l := &Local{seed: maphash.MakeSeed(), gen: 1}
+	l := &Local{Now: time.Now, seed: maphash.MakeSeed(), gen: 1, ttl: b.TTL}
 	for i := 0; i < n; i++ {
-		s := &shard{c: gocache.New(b.TTL, 0)}
+		s := &shard{c: gocache.New(gocache.NoExpiration, 0)}
 		// Spread the bounds so that the shards add up to exactly b.
 		s.maxEntries = b.Entries / n
 		if i < b.Entries%n {
@@ -160,23 +185,6 @@ func New(b Bounds) *Local {
 	return l
 }
 
-// NewLocal returns a cache of at most maxEntries entries and config.DefaultCacheBytes bytes,
-// each kept at most ttl.
-func NewLocal(maxEntries int, ttl time.Duration) *Local {
-	return New(Bounds{Entries: maxEntries, Bytes: config.DefaultCacheBytes, TTL: ttl})
-}
-
-// FromConfig returns a cache within the bounds of cfg (CACHE_MAX_ENTRIES, CACHE_MAX_BYTES,
-// CACHE_TTL); a zero byte bound or TTL takes the default. CACHE_MAX_ENTRIES=0 turns the cache
-// off.
-func FromConfig(cfg config.Config) *Local {
-	b := Bounds{Entries: cfg.CacheEntries, Bytes: cfg.CacheBytes, TTL: cfg.CacheTTL}
-	if b.Bytes <= 0 {
-		b.Bytes = config.DefaultCacheBytes
-	}
-	return New(b)
-}
-
 func (l *Local) shard(key string) *shard {
 	if len(l.shards) == 1 {
 		return l.shards[0]
@@ -184,31 +192,27 @@ func (l *Local) shard(key string) *shard {
 	return l.shards[maphash.String(l.seed, key)%uint64(len(l.shards))]
 }
 
-// SizeOf is what an entry counts against the byte bound.
-func SizeOf(key string, e Entry) int64 {
-	n := int64(len(key) + len(e.Body) + len(e.ETag) + 8*len(e.EventIDs) + entryOverhead)
-	for _, u := range e.Users {
-		n += int64(len(u) + 16)
-	}
-	return n
+// sizeOf is what an entry counts against the byte bound.
+func sizeOf(key string, e Entry) int64 {
+	return int64(len(key) + len(e.Body) + len(e.ETag) + 8*len(e.EventIDs) + entryOverhead)
 }
 
-// Get returns the entry for key.
+// Get returns the entry for key, unless it is older than the TTL.
 func (l *Local) Get(key string) (Entry, bool) {
 	if l.suspended.Load() {
-		l.misses.Add(1)
 		return Entry{}, false
 	}
 	s := l.shard(key)
 	v, ok := s.c.Get(key)
 	if !ok {
-		l.misses.Add(1)
 		return Entry{}, false
 	}
 	it := v.(*item)
+	if it.expired(l.Now()) {
+		return Entry{}, false
+	}
 	it.hits.Add(1)
 	it.lastUsed.Store(s.tick.Add(1))
-	l.hits.Add(1)
 	return it.e, true
 }
 
@@ -217,7 +221,7 @@ func (l *Local) Get(key string) (Entry, bool) {
 // shard's byte bound, or when a change applied after e was read could affect it.
 func (l *Local) Set(key string, e Entry) {
 	s := l.shard(key)
-	size := SizeOf(key, e)
+	size := sizeOf(key, e)
 	if s.maxEntries <= 0 || size > s.maxBytes {
 		return
 	}
@@ -226,24 +230,26 @@ func (l *Local) Set(key string, e Entry) {
 	// Checked under the shard lock: an Apply records its change before it scans the shards,
 	// so it either is seen here or scans this shard after the store.
 	if l.suspended.Load() || l.staleOnArrival(e) {
-		l.refused.Add(1)
 		return
 	}
 	l.store(s, key, e, size)
 }
 
-func (l *Local) store(s *shard, key string, e Entry, size int64) {
+// store puts e under key and returns its item. Called with s.mu held.
+func (l *Local) store(s *shard, key string, e Entry, size int64) *item {
+	now := l.Now()
 	s.c.Delete(key)
-	s.makeRoom(size, &l.evictions)
-	it := &item{e: e, size: size}
+	s.makeRoom(size, now)
+	it := &item{e: e, size: size, expires: now.Add(l.ttl)}
 	it.hits.Store(1)
 	it.lastUsed.Store(s.tick.Add(1))
 	s.c.SetDefault(key, it)
 	s.bytes.Add(size)
 	s.index(key, it)
+	return it
 }
 
-func scanned(e Entry) bool { return e.Matches != nil || len(e.Users) > 0 }
+func scanned(e Entry) bool { return e.Matches != nil }
 
 func (s *shard) resetIndex() {
 	s.scan, s.byEvent = map[string]*item{}, map[int64][]string{}
@@ -281,14 +287,14 @@ func (s *shard) unindex(key string, it *item) {
 }
 
 // dropAffected deletes what c affects. Called with s.mu held.
-func (s *shard) dropAffected(c changefeed.Change, ids map[int64]bool, users map[string]bool) {
+func (s *shard) dropAffected(c changefeed.Change, ids map[int64]bool) {
 	for _, ev := range c.Events {
 		for _, key := range slices.Clone(s.byEvent[ev.ID]) {
 			s.c.Delete(key)
 		}
 	}
 	for key, it := range s.scan {
-		if affected(it.e, c, ids, users) {
+		if affected(it.e, c, ids) {
 			s.c.Delete(key) // removes key from s.scan: allowed while ranging
 		}
 	}
@@ -297,7 +303,7 @@ func (s *shard) dropAffected(c changefeed.Change, ids map[int64]bool, users map[
 // restore stores e regardless of recent changes (WarmStart checks the database instead).
 func (l *Local) restore(key string, e Entry) bool {
 	s := l.shard(key)
-	size := SizeOf(key, e)
+	size := sizeOf(key, e)
 	if s.maxEntries <= 0 || size > s.maxBytes {
 		return false
 	}
@@ -306,16 +312,14 @@ func (l *Local) restore(key string, e Entry) bool {
 	if l.suspended.Load() {
 		return false
 	}
-	l.store(s, key, e, size)
-	it, _ := s.c.Get(key)
-	it.(*item).hits.Store(0) // loaded, not asked for
+	l.store(s, key, e, size).hits.Store(0) // loaded, not asked for
 	return true
 }
 
 func (l *Local) staleOnArrival(e Entry) bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	now := time.Now()
+	now := l.Now()
 	if e.Gen != 0 {
 		if e.Gen < l.resetGen {
 			return true
@@ -334,20 +338,22 @@ func (l *Local) staleOnArrival(e Entry) bool {
 		if e.Gen == 0 && now.Sub(a.at) > RecentWindow {
 			continue
 		}
-		if affected(e, a.c, a.ids, a.users) {
+		if affected(e, a.c, a.ids) {
 			return true
 		}
 	}
 	return false
 }
 
-// makeRoom makes the shard fit one more entry of size bytes. Called with s.mu held.
-func (s *shard) makeRoom(size int64, evictions *atomic.Int64) {
-	if s.c.ItemCount() < s.maxEntries && s.bytes.Load()+size <= s.maxBytes {
+// makeRoom makes the shard fit one more entry of size bytes: it drops the expired entries,
+// then the least recently used. Called with s.mu held.
+func (s *shard) makeRoom(size int64, now time.Time) {
+	fits := func() bool { return s.c.ItemCount() < s.maxEntries && s.bytes.Load()+size <= s.maxBytes }
+	if fits() {
 		return
 	}
-	s.c.DeleteExpired()
-	if s.c.ItemCount() < s.maxEntries && s.bytes.Load()+size <= s.maxBytes {
+	items := s.deleteExpired(now)
+	if fits() {
 		return
 	}
 	wantEntries := min(s.maxEntries*9/10, s.maxEntries-1)
@@ -359,7 +365,6 @@ func (s *shard) makeRoom(size int64, evictions *atomic.Int64) {
 		key  string
 		used int64
 	}
-	items := s.c.Items()
 	cands := make([]cand, 0, len(items))
 	for k, v := range items {
 		cands = append(cands, cand{k, v.Object.(*item).lastUsed.Load()})
@@ -370,14 +375,26 @@ func (s *shard) makeRoom(size int64, evictions *atomic.Int64) {
 			break
 		}
 		s.c.Delete(c.key)
-		evictions.Add(1)
 	}
 }
 
-// Apply drops every entry that holds a changed event or could now hold one, and every entry
-// tied to a changed user.
+// deleteExpired drops the entries expired at now and returns the others. Called with s.mu
+// held.
+func (s *shard) deleteExpired(now time.Time) map[string]gocache.Item {
+	items := s.c.Items()
+	for key, v := range items {
+		if v.Object.(*item).expired(now) {
+			s.c.Delete(key)
+			delete(items, key)
+		}
+	}
+	return items
+}
+
+// Apply drops every entry that holds a changed event or could now hold one. A change of
+// users alone affects no entry (answers tied to a user are not cached here).
 func (l *Local) Apply(c changefeed.Change) {
-	if c.Empty() {
+	if len(c.Events) == 0 {
 		return
 	}
 	if len(c.Events) > maxApplyEvents {
@@ -386,15 +403,17 @@ func (l *Local) Apply(c changefeed.Change) {
 		l.reset()
 		return
 	}
-	a := applied{at: time.Now(), c: c, ids: map[int64]bool{}, users: map[string]bool{}}
-	for _, e := range c.Events {
-		a.ids[e.ID] = true
-	}
-	for _, u := range c.Users {
-		a.users[u] = true
-	}
+	a := applied{at: l.Now(), c: c, ids: eventIDs(c)}
 	l.remember(a)
-	l.dropMatching(c, a.ids, a.users)
+	l.dropMatching(c, a.ids)
+}
+
+func eventIDs(c changefeed.Change) map[int64]bool {
+	ids := make(map[int64]bool, len(c.Events))
+	for _, e := range c.Events {
+		ids[e.ID] = true
+	}
+	return ids
 }
 
 func (l *Local) remember(a applied) {
@@ -425,7 +444,7 @@ func (l *Local) remember(a applied) {
 	}
 }
 
-func affected(e Entry, c changefeed.Change, ids map[int64]bool, users map[string]bool) bool {
+func affected(e Entry, c changefeed.Change, ids map[int64]bool) bool {
 	if len(c.Events) <= 4 {
 		// The usual change (one event): comparing beats hashing.
 		for _, id := range e.EventIDs {
@@ -440,11 +459,6 @@ func affected(e Entry, c changefeed.Change, ids map[int64]bool, users map[string
 			if ids[id] {
 				return true
 			}
-		}
-	}
-	for _, u := range e.Users {
-		if users[u] {
-			return true
 		}
 	}
 	if e.Matches != nil {
@@ -482,7 +496,7 @@ func (l *Local) reset() {
 	l.mu.Lock()
 	l.gen++
 	l.resetGen = l.gen
-	if t := time.Now().Add(RecentWindow); t.After(l.refuseUntil) {
+	if t := l.Now().Add(RecentWindow); t.After(l.refuseUntil) {
 		l.refuseUntil = t
 	}
 	l.mu.Unlock()
@@ -506,19 +520,24 @@ func (l *Local) Clear() {
 // Sweep drops the expired entries of the next shard.
 func (l *Local) Sweep() {
 	s := l.shards[int(l.sweep.Add(1))%len(l.shards)]
+	now := l.Now()
 	s.mu.Lock()
-	s.c.DeleteExpired()
+	s.deleteExpired(now)
 	s.mu.Unlock()
 }
 
-// Hot returns up to n keys by uses since the previous call, most used first. Answers tied to
-// a user are left out: they are personal and never snapshotted.
+// Hot returns up to n keys by uses since the previous call, most used first; expired
+// entries are left out.
 func (l *Local) Hot(n int) []HotKey {
 	var out []HotKey
+	now := l.Now()
 	for _, s := range l.shards {
 		for key, v := range s.c.Items() {
 			it := v.Object.(*item)
-			if h := it.hits.Swap(0); h > 0 && len(it.e.Users) == 0 {
+			if it.expired(now) {
+				continue
+			}
+			if h := it.hits.Swap(0); h > 0 {
 				out = append(out, HotKey{Key: key, Hits: h})
 			}
 		}
@@ -542,29 +561,4 @@ func (l *Local) Len() int {
 		n += s.c.ItemCount()
 	}
 	return n
-}
-
-// Bytes is the size of the entries as counted against the byte bound.
-func (l *Local) Bytes() int64 {
-	var n int64
-	for _, s := range l.shards {
-		n += s.bytes.Load()
-	}
-	return n
-}
-
-// Stats are counters since the cache was made.
-type Stats struct {
-	Entries   int   `json:"entries"`
-	Bytes     int64 `json:"bytes"`
-	Hits      int64 `json:"hits"`
-	Misses    int64 `json:"misses"`
-	Evictions int64 `json:"evictions"`
-	Refused   int64 `json:"refused"`
-}
-
-// Stats returns the cache's counters.
-func (l *Local) Stats() Stats {
-	return Stats{Entries: l.Len(), Bytes: l.Bytes(), Hits: l.hits.Load(), Misses: l.misses.Load(),
-		Evictions: l.evictions.Load(), Refused: l.refused.Load()}
 }

@@ -1,9 +1,8 @@
 package hotcache
 
 import (
+	"errors"
 	"fmt"
-	"net/url"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -11,14 +10,43 @@ import (
 	"github.com/dostupno/dostupno/shared/changefeed"
 )
 
+// newCache is a cache of at most entries entries, the default bytes, kept a minute.
+func newCache(entries int) *Local { return New(Bounds{Entries: entries, TTL: time.Minute}) }
+
+// bytesOf is the size of c's entries as counted against the byte bound.
+func bytesOf(c *Local) int64 {
+	var n int64
+	for _, s := range c.shards {
+		n += s.bytes.Load()
+	}
+	return n
+}
+
+// clock is a settable clock for Local.Now.
+type clock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *clock) Add(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+}
+
 func TestApplyDropsAffected(t *testing.T) {
-	c := NewLocal(100, time.Minute)
+	c := newCache(100)
 	c.Set("event:1", Entry{Body: []byte("1"), EventIDs: []int64{1}})
 	c.Set("search:moscow", Entry{Body: []byte("s"), EventIDs: []int64{2}, Matches: func(e changefeed.Event) bool { return e.City == "moscow" }})
 	c.Set("search:kazan", Entry{Body: []byte("k"), EventIDs: []int64{3}, Matches: func(e changefeed.Event) bool { return e.City == "kazan" }})
-	c.Set("user:u1", Entry{Body: []byte("u"), Users: []string{"u1"}})
 	c.Apply(changefeed.Change{Events: []changefeed.Event{{ID: 1, City: "moscow"}}, Users: []string{"u1"}})
-	for key, want := range map[string]bool{"event:1": false, "search:moscow": false, "search:kazan": true, "user:u1": false} {
+	for key, want := range map[string]bool{"event:1": false, "search:moscow": false, "search:kazan": true} {
 		if _, ok := c.Get(key); ok != want {
 			t.Errorf("%s: got kept=%v, want %v", key, ok, want)
 		}
@@ -31,7 +59,7 @@ func TestApplyDropsAffected(t *testing.T) {
 func TestBoundedEntries(t *testing.T) {
 	for _, max := range []int{10, 1000, 20000} {
 		t.Run(fmt.Sprint(max), func(t *testing.T) {
-			c := NewLocal(max, time.Minute)
+			c := newCache(max)
 			for i := 0; i < 3*max; i++ {
 				c.Set(fmt.Sprint(i), Entry{Body: []byte("x")})
 				if c.Len() > max {
@@ -51,12 +79,12 @@ func TestBoundedBytes(t *testing.T) {
 	body := make([]byte, 4000)
 	for i := 0; i < 2000; i++ {
 		c.Set(fmt.Sprint("k", i), Entry{Body: body})
-		if c.Bytes() > bound {
-			t.Fatalf("after %d stores got %d bytes, want at most %d", i+1, c.Bytes(), bound)
+		if bytesOf(c) > bound {
+			t.Fatalf("after %d stores got %d bytes, want at most %d", i+1, bytesOf(c), bound)
 		}
 	}
-	if c.Bytes() < bound/2 {
-		t.Fatalf("got %d bytes, want the cache kept at least half full", c.Bytes())
+	if bytesOf(c) < bound/2 {
+		t.Fatalf("got %d bytes, want the cache kept at least half full", bytesOf(c))
 	}
 	c.Set("huge", Entry{Body: make([]byte, bound)})
 	if _, ok := c.Get("huge"); ok {
@@ -65,7 +93,7 @@ func TestBoundedBytes(t *testing.T) {
 }
 
 func TestEvictsLeastRecentlyUsed(t *testing.T) {
-	c := NewLocal(50, time.Minute)
+	c := newCache(50)
 	c.Set("hot", Entry{Body: []byte("h")})
 	for i := 0; i < 500; i++ {
 		c.Get("hot")
@@ -80,18 +108,24 @@ func TestEvictsLeastRecentlyUsed(t *testing.T) {
 }
 
 func TestExpires(t *testing.T) {
-	c := NewLocal(10, 30*time.Millisecond)
+	clk := &clock{now: time.Date(2030, 3, 1, 10, 0, 0, 0, time.UTC)}
+	c := New(Bounds{Entries: 10, TTL: 30 * time.Millisecond})
+	c.Now = clk.Now
 	c.Set("a", Entry{Body: []byte("a")})
+	clk.Add(30 * time.Millisecond)
 	if _, ok := c.Get("a"); !ok {
 		t.Fatal("got miss, want hit before the TTL")
 	}
-	time.Sleep(60 * time.Millisecond)
+	clk.Add(30 * time.Millisecond)
 	if _, ok := c.Get("a"); ok {
 		t.Fatal("got hit, want miss after the TTL")
 	}
+	if got := c.Hot(10); len(got) != 0 {
+		t.Fatalf("got hot keys %v, want none after the TTL", got)
+	}
 	c.Sweep()
-	if c.Len() != 0 || c.Bytes() != 0 {
-		t.Fatalf("got %d entries, %d bytes after a sweep, want 0 and 0", c.Len(), c.Bytes())
+	if c.Len() != 0 || bytesOf(c) != 0 {
+		t.Fatalf("got %d entries, %d bytes after a sweep, want 0 and 0", c.Len(), bytesOf(c))
 	}
 }
 
@@ -109,7 +143,7 @@ func TestSetAfterChange(t *testing.T) {
 		"StoredWithGenBeforeUnrelated": {entry: Entry{EventIDs: []int64{3}, Gen: 1}, want: true},
 	} {
 		t.Run(name, func(t *testing.T) {
-			c := NewLocal(10, time.Minute)
+			c := newCache(10)
 			c.Apply(changefeed.Change{Events: []changefeed.Event{{ID: 1, City: "moscow"}}})
 			e := tc.entry
 			if tc.genAfter {
@@ -124,7 +158,7 @@ func TestSetAfterChange(t *testing.T) {
 }
 
 func TestSuspendServesNothing(t *testing.T) {
-	c := NewLocal(10, time.Minute)
+	c := newCache(10)
 	c.Set("a", Entry{Body: []byte("a")})
 	c.Suspend()
 	if _, ok := c.Get("a"); ok {
@@ -147,7 +181,7 @@ func TestSuspendServesNothing(t *testing.T) {
 }
 
 func TestForgottenChangesRefuseUncheckedSets(t *testing.T) {
-	c := NewLocal(10, time.Minute)
+	c := newCache(10)
 	for i := 0; i <= maxRecent; i++ {
 		c.Apply(changefeed.Change{Events: []changefeed.Event{{ID: int64(1000 + i)}}})
 	}
@@ -162,41 +196,24 @@ func TestForgottenChangesRefuseUncheckedSets(t *testing.T) {
 }
 
 func TestHot(t *testing.T) {
-	c := NewLocal(100, time.Minute)
+	c := newCache(100)
 	c.Set("a", Entry{})
 	c.Set("b", Entry{})
-	c.Set("mine", Entry{Users: []string{"u"}})
 	for i := 0; i < 5; i++ {
 		c.Get("b")
-		c.Get("mine")
 	}
 	got := c.Hot(10)
 	if len(got) != 2 || got[0] != (HotKey{"b", 6}) || got[1] != (HotKey{"a", 1}) {
-		t.Fatalf("got %v, want [{b 6} {a 1}] (personal answers left out)", got)
+		t.Fatalf("got %v, want [{b 6} {a 1}]", got)
 	}
 	if got := c.Hot(10); len(got) != 0 {
 		t.Fatalf("got %v on a second report, want none (uses are counted since the previous report)", got)
 	}
 }
 
-func TestKey(t *testing.T) {
-	a := Key("search", url.Values{"constraints": {"sign_language", "elevator", "elevator"}, "city": {"moscow"}, "q": {" "}})
-	b := Key("search", url.Values{"city": {" moscow "}, "constraints": {"elevator", "sign_language"}})
-	if a != b {
-		t.Fatalf("got %q and %q, want one key for one question", a, b)
-	}
-	if want := "search:city=moscow&constraints=elevator&constraints=sign_language"; a != want {
-		t.Fatalf("got %q, want %q", a, want)
-	}
-	kind, params, err := ParseKey(a)
-	if err != nil || kind != "search" || strings.Join(params["constraints"], ",") != "elevator,sign_language" || params.Get("city") != "moscow" {
-		t.Fatalf("got %q %v %v, want search with its parameters", kind, params, err)
-	}
+func TestKindOf(t *testing.T) {
 	if KindOf("event:id=5") != "event" || KindOf("nokind") != "" {
 		t.Fatal("got wrong KindOf")
-	}
-	if _, _, err := ParseKey("nokind"); err == nil {
-		t.Fatal("got nil error for a key without kind, want one")
 	}
 }
 
@@ -204,18 +221,12 @@ func TestKey(t *testing.T) {
 // matches the entries held and the bounds held.
 func TestConcurrentUseKeepsCounts(t *testing.T) {
 	c := New(Bounds{Entries: 300, Bytes: 200 << 10, TTL: time.Minute})
-	done := make(chan struct{})
 	var wg sync.WaitGroup
 	for g := 0; g < 4; g++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for i := 0; ; i++ {
-				select {
-				case <-done:
-					return
-				default:
-				}
+			for i := 0; i < 5000; i++ {
 				key := fmt.Sprint(g, "-", i%500)
 				switch i % 7 {
 				case 0:
@@ -235,11 +246,9 @@ func TestConcurrentUseKeepsCounts(t *testing.T) {
 			}
 		}()
 	}
-	time.Sleep(300 * time.Millisecond)
-	close(done)
 	wg.Wait()
-	if c.Len() > 300 || c.Bytes() > 200<<10 {
-		t.Fatalf("got %d entries, %d bytes, want at most 300 and %d", c.Len(), c.Bytes(), 200<<10)
+	if c.Len() > 300 || bytesOf(c) > 200<<10 {
+		t.Fatalf("got %d entries, %d bytes, want at most 300 and %d", c.Len(), bytesOf(c), 200<<10)
 	}
 	var held int64
 	for _, s := range c.shards {
@@ -247,13 +256,13 @@ func TestConcurrentUseKeepsCounts(t *testing.T) {
 			held += v.Object.(*item).size
 		}
 	}
-	if got := c.Bytes(); got != held {
+	if got := bytesOf(c); got != held {
 		t.Fatalf("got %d bytes counted, want %d (the entries held)", got, held)
 	}
 }
 
 func TestBulkChangeDropsEverything(t *testing.T) {
-	c := NewLocal(10, time.Minute)
+	c := newCache(10)
 	c.Set("unrelated", Entry{EventIDs: []int64{1}})
 	before := c.Gen()
 	bulk := changefeed.Change{}
@@ -271,5 +280,50 @@ func TestBulkChangeDropsEverything(t *testing.T) {
 	}
 	if _, ok := c.Get("new"); !ok {
 		t.Fatal("got an answer read after the bulk change refused, want it stored")
+	}
+}
+
+func TestReadThrough(t *testing.T) {
+	c := newCache(10)
+	loads := 0
+	load := func(body string, ids ...int64) func() (Entry, error) {
+		return func() (Entry, error) {
+			loads++
+			return Entry{Body: []byte(body), EventIDs: ids}, nil
+		}
+	}
+	read := func(key string, useCache bool, f func() (Entry, error)) (string, bool) {
+		t.Helper()
+		e, hit, err := ReadThrough(c, key, useCache, f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(e.Body), hit
+	}
+	if body, hit := read("k", true, load("a", 1)); hit || body != "a" || loads != 1 {
+		t.Fatalf("got %q hit=%v after %d loads, want a loaded once", body, hit, loads)
+	}
+	if body, hit := read("k", true, load("b", 1)); !hit || body != "a" || loads != 1 {
+		t.Fatalf("got %q hit=%v after %d loads, want a from the cache", body, hit, loads)
+	}
+	if body, hit := read("k", false, load("c", 1)); hit || body != "c" {
+		t.Fatalf("got %q hit=%v without the cache, want c loaded", body, hit)
+	}
+	if e, _ := c.Get("k"); string(e.Body) != "a" {
+		t.Fatalf("got %q stored, want a (an answer read without the cache is not stored)", e.Body)
+	}
+	read("changed", true, func() (Entry, error) {
+		c.Apply(changefeed.Change{Events: []changefeed.Event{{ID: 2}}}) // while reading
+		return Entry{Body: []byte("old"), EventIDs: []int64{2}}, nil
+	})
+	if _, ok := c.Get("changed"); ok {
+		t.Fatal("got an answer stored that a change applied while it was read affects, want it refused")
+	}
+	fail := errors.New("down")
+	if _, _, err := ReadThrough(c, "failed", true, func() (Entry, error) { return Entry{}, fail }); !errors.Is(err, fail) {
+		t.Fatalf("got %v, want the load's error", err)
+	}
+	if _, ok := c.Get("failed"); ok {
+		t.Fatal("got an entry stored for a failed load, want none")
 	}
 }

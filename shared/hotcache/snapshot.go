@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -47,7 +48,7 @@ const (
 
 // SnapshotOptions tune TakeSnapshot; zero values take the defaults.
 type SnapshotOptions struct {
-	Sources     map[string]Source // by key kind ("search", "event")
+	Sources     map[string]Source // by key kind (KindOf)
 	NATS        *nats.Conn        // nil: no instance is asked, the stored hot keys are used
 	Namespace   string
 	Keep        int
@@ -55,7 +56,10 @@ type SnapshotOptions struct {
 	MaxBytes    int64
 	MinInterval time.Duration
 	Collect     time.Duration // how long instances' replies are awaited
-	Log         *slog.Logger
+	// Instances, when known (a fixed deployment, a test), ends the wait for replies as soon as
+	// this many instances have replied; Collect still bounds it.
+	Instances int
+	Log       *slog.Logger
 }
 
 // SnapshotResult is cache-snapshot's answer.
@@ -149,6 +153,16 @@ func (o *SnapshotOptions) defaults() {
 	}
 }
 
+// KindOf is the kind of a cache key "<kind>:<parameters>" ("" if it has none): a snapshot
+// keeps only the keys whose kind has a Source.
+func KindOf(key string) string {
+	kind, _, ok := strings.Cut(key, ":")
+	if !ok {
+		return ""
+	}
+	return kind
+}
+
 type hotKey struct {
 	key, kind string
 	score     float64
@@ -160,7 +174,7 @@ func hotKeys(ctx context.Context, tx pgx.Tx, o SnapshotOptions) ([]hotKey, error
 	var keys, kinds []string
 	var scores []float64
 	if o.NATS != nil {
-		got, err := CollectHot(o.NATS, o.Namespace, MaxHotKeys, o.Collect)
+		got, err := collectHot(o.NATS, o.Namespace, MaxHotKeys, o.Collect, o.Instances)
 		if err != nil {
 			// The stored scores still name a hot set.
 			o.Log.Warn("cache snapshot: asking instances for hot keys", "err", err)
@@ -241,9 +255,6 @@ func recompute(ctx context.Context, pool *pgxpool.Pool, o SnapshotOptions, keys 
 			}
 			skipped++ // e.g. an event deleted since, or a key no longer valid
 			continue
-		}
-		if len(e.Users) > 0 {
-			continue // personal answers are never shared
 		}
 		if bytes+int64(len(e.Body)) > o.MaxBytes {
 			break

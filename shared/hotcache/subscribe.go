@@ -56,7 +56,7 @@ type Subscription struct {
 // succeeds again. It also answers cache-snapshot's hot-key requests. Its one goroutine, the
 // only one an instance keeps beyond a request, runs the health check and sweeps expired
 // entries; it ends when nc is closed or Close is called.
-func Subscribe(nc *nats.Conn, ns string, c Cache, log *slog.Logger) (*Subscription, error) {
+func Subscribe(nc *nats.Conn, ns string, c *Local, log *slog.Logger) (*Subscription, error) {
 	if !nc.IsConnected() {
 		c.Suspend()
 	}
@@ -119,7 +119,7 @@ func Subscribe(nc *nats.Conn, ns string, c Cache, log *slog.Logger) (*Subscripti
 	return s, nil
 }
 
-func (s *Subscription) watch(c Cache, log *slog.Logger) {
+func (s *Subscription) watch(c *Local, log *slog.Logger) {
 	defer close(s.done)
 	t := time.NewTicker(CheckEvery)
 	defer t.Stop()
@@ -166,9 +166,10 @@ func (s *Subscription) Close() {
 	<-s.done
 }
 
-// CollectHot asks every instance subscribed under ns for up to limit hot keys and sums the
-// uses per key over the replies that arrive within wait.
-func CollectHot(nc *nats.Conn, ns string, limit int, wait time.Duration) (map[string]int64, error) {
+// collectHot asks every instance subscribed under ns for up to limit hot keys and sums the
+// uses per key over the replies that arrive within wait, or until the replies of instances
+// instances have arrived when instances > 0.
+func collectHot(nc *nats.Conn, ns string, limit int, wait time.Duration, instances int) (map[string]int64, error) {
 	inbox := nc.NewInbox()
 	sub, err := nc.SubscribeSync(inbox)
 	if err != nil {
@@ -184,7 +185,7 @@ func CollectHot(nc *nats.Conn, ns string, limit int, wait time.Duration) (map[st
 	}
 	out := map[string]int64{}
 	deadline := time.Now().Add(wait)
-	for {
+	for replies := 0; instances <= 0 || replies < instances; {
 		left := time.Until(deadline)
 		if left <= 0 {
 			return out, nil
@@ -200,10 +201,12 @@ func CollectHot(nc *nats.Conn, ns string, limit int, wait time.Duration) (map[st
 		if json.Unmarshal(m.Data, &r) != nil {
 			continue // not a reply of ours
 		}
+		replies++
 		for _, k := range r.Keys {
 			if k.Hits > 0 {
 				out[k.Key] += k.Hits
 			}
 		}
 	}
+	return out, nil
 }

@@ -6,11 +6,10 @@ import (
 	"log/slog"
 	"net"
 	neturl "net/url"
-	"sync/atomic"
+	"sync"
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 
 	"github.com/dostupno/dostupno/shared/changefeed"
@@ -37,7 +36,7 @@ func connect(t *testing.T, url string, opts ...nats.Option) *nats.Conn {
 // subscribed is one instance of a read function: its own connection, cache and subscription.
 func subscribed(t *testing.T, url, ns string, opts ...nats.Option) *Local {
 	t.Helper()
-	c := NewLocal(100, time.Minute)
+	c := newCache(100)
 	s, err := Subscribe(connect(t, url, opts...), ns, c, quiet)
 	if err != nil {
 		t.Fatal(err)
@@ -96,7 +95,7 @@ func TestHotKeysOverNATS(t *testing.T) {
 	a.Set("search:city=moscow", Entry{})
 	a.Get("search:city=moscow")
 	b.Set("event:id=1", Entry{})
-	got, err := CollectHot(env.Conn, env.Namespace, 10, 300*time.Millisecond)
+	got, err := collectHot(env.Conn, env.Namespace, 10, 10*time.Second, 2) // both instances reply
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -105,21 +104,20 @@ func TestHotKeysOverNATS(t *testing.T) {
 	}
 }
 
-// TestLostConnectionSuspends stops the NATS server under two instances: both stop serving
-// from memory within the bound (a change could be published and missed), and cache again
-// once the server is back.
+// TestLostConnectionSuspends cuts the connections of two instances to the NATS server (and
+// refuses new ones): both stop serving from memory within the bound (a change could be
+// published and missed), and cache again once the server can be reached.
 func TestLostConnectionSuspends(t *testing.T) {
 	t.Parallel()
-	srv := startServer(t, -1)
-	url := srv.ClientURL()
-	port := srv.Addr().(*net.TCPAddr).Port
+	env := natstest.New(t)
+	p := newProxy(t, env.URL)
 	opts := []nats.Option{nats.MaxReconnects(-1), nats.ReconnectWait(20 * time.Millisecond)}
-	a := subscribed(t, url, "lost", opts...)
-	b := subscribed(t, url, "lost", opts...)
+	a := subscribed(t, p.url, env.Namespace, opts...)
+	b := subscribed(t, p.url, env.Namespace, opts...)
 	for _, c := range []*Local{a, b} {
 		c.Set("event:id=1", Entry{Body: []byte("x"), EventIDs: []int64{1}})
 	}
-	srv.Shutdown()
+	p.cut(true)
 	stopped := time.Now()
 	for name, c := range map[string]*Local{"a": a, "b": b} {
 		within(t, StalenessBound-time.Since(stopped), "instance "+name+" suspending", func() bool {
@@ -127,8 +125,7 @@ func TestLostConnectionSuspends(t *testing.T) {
 			return !ok && c.Suspended()
 		})
 	}
-	srv2 := startServer(t, port)
-	defer srv2.Shutdown()
+	p.cut(false)
 	for name, c := range map[string]*Local{"a": a, "b": b} {
 		within(t, 10*time.Second, "instance "+name+" resuming", func() bool { return !c.Suspended() })
 		c.Set("event:id=1", Entry{Body: []byte("y"), EventIDs: []int64{1}, Gen: c.Gen()})
@@ -138,45 +135,38 @@ func TestLostConnectionSuspends(t *testing.T) {
 	}
 }
 
-func startServer(t *testing.T, port int) *server.Server {
-	t.Helper()
-	s, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: port, NoLog: true, NoSigs: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	go s.Start()
-	if !s.ReadyForConnections(5 * time.Second) {
-		t.Fatal("embedded NATS server not ready")
-	}
-	t.Cleanup(s.Shutdown)
-	return s
-}
-
 // TestSilentConnectionLossSuspends freezes the connection without closing it (a network
 // partition: no TCP error reaches the client): the health check notices within the bound.
 func TestSilentConnectionLossSuspends(t *testing.T) {
 	t.Parallel()
 	env := natstest.New(t)
-	p := newFreezer(t, env.URL)
+	p := newProxy(t, env.URL)
 	c := subscribed(t, p.url, env.Namespace)
 	c.Set("event:id=1", Entry{Body: []byte("x"), EventIDs: []int64{1}})
-	p.frozen.Store(true)
+	p.freeze(true)
 	took := within(t, StalenessBound, "suspending on a silent loss", func() bool {
 		_, ok := c.Get("event:id=1")
 		return !ok && c.Suspended()
 	})
 	t.Logf("suspended %v after the connection froze", took)
-	p.frozen.Store(false)
+	p.freeze(false)
 	within(t, 5*time.Second, "resuming", func() bool { return !c.Suspended() })
 }
 
-// freezer is a TCP proxy to a NATS server that can stop passing bytes without closing.
-type freezer struct {
-	url    string
-	frozen atomic.Bool
+// proxy is a TCP proxy to a NATS server that keeps its port for the whole test and can lose
+// the server in two ways: freeze (stop passing bytes without closing) and cut (close every
+// connection and refuse new ones).
+type proxy struct {
+	url string
+
+	mu     sync.Mutex
+	thawed *sync.Cond // signalled when frozen turns false
+	frozen bool
+	down   bool
+	conns  []net.Conn
 }
 
-func newFreezer(t *testing.T, target string) *freezer {
+func newProxy(t *testing.T, target string) *proxy {
 	t.Helper()
 	u, err := neturl.Parse(target)
 	if err != nil {
@@ -186,8 +176,13 @@ func newFreezer(t *testing.T, target string) *freezer {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { ln.Close() })
-	f := &freezer{url: "nats://" + ln.Addr().String()}
+	p := &proxy{url: "nats://" + ln.Addr().String()}
+	p.thawed = sync.NewCond(&p.mu)
+	t.Cleanup(func() {
+		ln.Close()
+		p.freeze(false)
+		p.cut(true)
+	})
 	go func() {
 		for {
 			in, err := ln.Accept()
@@ -199,21 +194,59 @@ func newFreezer(t *testing.T, target string) *freezer {
 				in.Close()
 				continue
 			}
-			t.Cleanup(func() { in.Close(); out.Close() })
-			go f.pipe(in, out)
-			go f.pipe(out, in)
+			if !p.keep(in, out) {
+				continue
+			}
+			go p.pipe(in, out)
+			go p.pipe(out, in)
 		}
 	}()
-	return f
+	return p
 }
 
-func (f *freezer) pipe(from, to net.Conn) {
+// keep records a proxied connection, or closes it while the proxy is cut.
+func (p *proxy) keep(in, out net.Conn) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.down {
+		in.Close()
+		out.Close()
+		return false
+	}
+	p.conns = append(p.conns, in, out)
+	return true
+}
+
+// cut closes every connection and refuses new ones (on), or lets them through again (off).
+func (p *proxy) cut(on bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.down = on
+	if on {
+		for _, c := range p.conns {
+			c.Close()
+		}
+		p.conns = nil
+	}
+}
+
+// freeze stops passing bytes (on) or passes them again (off).
+func (p *proxy) freeze(on bool) {
+	p.mu.Lock()
+	p.frozen = on
+	p.mu.Unlock()
+	p.thawed.Broadcast()
+}
+
+func (p *proxy) pipe(from, to net.Conn) {
 	buf := make([]byte, 32<<10)
 	for {
 		n, err := from.Read(buf)
-		for f.frozen.Load() {
-			time.Sleep(time.Millisecond)
+		p.mu.Lock()
+		for p.frozen {
+			p.thawed.Wait()
 		}
+		p.mu.Unlock()
 		if n > 0 {
 			if _, werr := to.Write(buf[:n]); werr != nil {
 				return

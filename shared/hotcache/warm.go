@@ -9,7 +9,6 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/dostupno/dostupno/shared/changefeed"
-	"github.com/dostupno/dostupno/shared/instance"
 	"github.com/dostupno/dostupno/shared/pgdb"
 )
 
@@ -24,9 +23,9 @@ const MaxSnapshotAge = time.Hour
 // maxWarmChanges: when more events than this changed since the snapshot, it is not used.
 const maxWarmChanges = 10000
 
-// WarmStart loads into c the entries of the newest snapshot (younger than MaxSnapshotAge) whose kind has a source in srcs,
-// then drops every entry that an event changed after the snapshot can affect, as if those
-// changes had been announced. Call it after c follows the change feed (Subscribe): a change
+// WarmStart loads into c the entries of the newest snapshot (younger than MaxSnapshotAge)
+// whose kind has a source in srcs, then drops every entry that an event changed after the
+// snapshot can affect, as if those changes had been announced. Call it after c follows the change feed (Subscribe): a change
 // committed after the check below is announced after it, so no change falls between the two.
 // On an error c may hold part of the snapshot: clear it.
 func WarmStart(ctx context.Context, db pgdb.DBTX, c *Local, srcs map[string]Source) (int, error) {
@@ -137,65 +136,16 @@ func changedSince(ctx context.Context, db pgdb.DBTX, seq int64, held map[int64]b
 // drop removes what c can affect without remembering it: it predates every answer read from
 // now on.
 func (l *Local) drop(c changefeed.Change) {
-	if c.Empty() {
+	if len(c.Events) == 0 {
 		return
 	}
-	ids, users := map[int64]bool{}, map[string]bool{}
-	for _, e := range c.Events {
-		ids[e.ID] = true
-	}
-	for _, u := range c.Users {
-		users[u] = true
-	}
-	l.dropMatching(c, ids, users)
+	l.dropMatching(c, eventIDs(c))
 }
 
-func (l *Local) dropMatching(c changefeed.Change, ids map[int64]bool, users map[string]bool) {
+func (l *Local) dropMatching(c changefeed.Change, ids map[int64]bool) {
 	for _, s := range l.shards {
 		s.mu.Lock()
-		s.dropAffected(c, ids, users)
+		s.dropAffected(c, ids)
 		s.mu.Unlock()
 	}
-}
-
-// Start builds a read function's cache from d: bounded by its configuration, following the
-// change feed on NATS, and warmed from the newest snapshot (srcs by key kind) within
-// WarmTimeout. Without NATS_URL the cache follows no feed: every write goes through the
-// write log on NATS, so there is then nothing to follow. When NATS is configured but cannot
-// be subscribed to, the cache stays suspended (serves nothing) until the feed is reachable.
-func Start(d *instance.Deps, srcs map[string]Source) *Local {
-	c := FromConfig(d.Config)
-	log := d.Log
-	if d.Config.NatsURL == "" {
-		log.Info("cache: NATS_URL not set; the cache follows no change feed")
-	} else {
-		nc, err := d.NATS()
-		if err == nil {
-			_, err = Subscribe(nc, d.Config.Namespace, c, log)
-		}
-		if err != nil {
-			log.Error("cache: cannot follow the change feed; serving uncached", "err", err)
-			c.Suspend()
-			return c
-		}
-	}
-	if c.Suspended() {
-		return c
-	}
-	pool, err := d.Pool()
-	if err != nil {
-		log.Warn("cache: warm start skipped", "err", err)
-		return c
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), WarmTimeout)
-	defer cancel()
-	start := time.Now()
-	n, err := WarmStart(ctx, pool, c, srcs)
-	if err != nil {
-		c.Clear()
-		log.Warn("cache: warm start failed; starting cold", "err", err, "took_ms", time.Since(start).Milliseconds())
-		return c
-	}
-	log.Info("cache: warm start", "entries", n, "took_ms", time.Since(start).Milliseconds())
-	return c
 }

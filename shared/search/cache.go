@@ -46,12 +46,20 @@ func (q *Query) CacheParams() url.Values {
 	return p
 }
 
-// CacheKey is the key of q's answer in the per-instance cache: "search:" and the encoded
-// CacheParams (names sorted).
-func (q *Query) CacheKey() string { return "search:" + q.CacheParams().Encode() }
+// Kinds of the read functions' cache keys: a key is "<kind>:<parameters>" (hotcache.KindOf).
+const (
+	KindSearch = "search" // search-events' answers: CacheKey
+	KindEvent  = "event"  // get-event's answers: EventCacheKey
+)
 
-// EventCacheKey is the key of get-event's answer for id.
-func EventCacheKey(id int64) string { return "event:id=" + strconv.FormatInt(id, 10) }
+const eventKeyPrefix = KindEvent + ":id="
+
+// CacheKey is the key of q's answer in the per-instance cache: KindSearch, ":" and the
+// encoded CacheParams (names sorted).
+func (q *Query) CacheKey() string { return KindSearch + ":" + q.CacheParams().Encode() }
+
+// EventCacheKey is the key of get-event's answer for id: KindEvent, ":id=" and the id.
+func EventCacheKey(id int64) string { return eventKeyPrefix + strconv.FormatInt(id, 10) }
 
 // Matches reports whether a changed event could now belong to q's answer: its city, category,
 // start and constraints fit. The text is not checked (a changed event that fits otherwise

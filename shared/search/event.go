@@ -61,7 +61,7 @@ func (s Sheet) MarshalJSON() ([]byte, error) {
 	return b.Bytes(), nil
 }
 
-// Event is the get-event answer (API.md, "get-event").
+// Event is the get-event answer (EventDetail in shared/apidoc/openapi.yaml).
 type Event struct {
 	ID            int64      `json:"id"`
 	Title         string     `json:"title"`

@@ -1,12 +1,13 @@
-// Package search is the read side of the catalog: it parses a search question (API.md,
-// "search-events"), runs it on the accessibility index with keyset pages and an opaque,
-// checked cursor, and loads one event with its full sheet for get-event. It also names the
-// cache keys of both answers and the personalisation seam (NeedsSource).
+// Package search is the read side of the catalog: it parses a search question (operation
+// searchEvents of shared/apidoc/openapi.yaml), runs it on the accessibility index with keyset
+// pages and an opaque, checked cursor, and loads one event with its full sheet for
+// get-event. It builds both answers as cache entries (SearchEntry, EventEntry), names their
+// cache keys and key kinds, answers those keys for snapshots and warm starts (Sources), and
+// names the personalisation seam (NeedsSource).
 package search
 
 import (
 	"context"
-	"net/http"
 	"net/url"
 	"slices"
 	"strconv"
@@ -238,10 +239,9 @@ func short(s string) string {
 	return ""
 }
 
-// NeedsSource gives the saved needs of the user a request speaks for: ok is false when the
-// request carries no user token. A request with an invalid token gets an error
-// (unauthenticated): the contract refuses it even where no token is needed. search-events
-// consults it only when neither constraints nor profile is given and personalize is not false.
+// NeedsSource gives the saved needs of a user: ok is false for a user it does not know.
+// search-events asks it for the user of a verified token, and only when neither constraints
+// nor profile is given and personalize is not false.
 type NeedsSource interface {
-	Needs(ctx context.Context, r *http.Request) (codes []string, ok bool, err error)
+	Needs(ctx context.Context, userID string) (codes []string, ok bool, err error)
 }

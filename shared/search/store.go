@@ -17,7 +17,7 @@ type VenueRef struct {
 	Name string `json:"name"`
 }
 
-// Summary is one item of a search answer (API.md, "search-events").
+// Summary is one item of a search answer (Summary in shared/apidoc/openapi.yaml).
 type Summary struct {
 	ID            int64      `json:"id"`
 	Title         string     `json:"title"`
@@ -31,7 +31,7 @@ type Summary struct {
 	CoverURL      *string    `json:"cover_url"`
 }
 
-// Page is a search answer.
+// Page is a search answer (SearchPage in shared/apidoc/openapi.yaml).
 type Page struct {
 	Items              []Summary `json:"items"`
 	NextCursor         *string   `json:"next_cursor"`

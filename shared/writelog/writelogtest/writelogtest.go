@@ -106,3 +106,12 @@ func Equal(t TB, a, b pgdb.DBTX) {
 		t.Errorf("copies differ: %s", d)
 	}
 }
+
+// SetApplied records seq as db's applied position, as the applier does after writing rows at
+// that sequence: tests that write catalog rows directly use it to stand for the applier.
+func SetApplied(ctx context.Context, db pgdb.DBTX, seq uint64) error {
+	if _, err := db.Exec(ctx, `UPDATE writelog_position SET applied_seq = $1`, int64(seq)); err != nil {
+		return fmt.Errorf("set the applied position %d: %w", seq, err)
+	}
+	return nil
+}

@@ -3,7 +3,6 @@ package searchbench_test
 import (
 	"context"
 	"io"
-	"log/slog"
 	"testing"
 	"time"
 
@@ -13,10 +12,9 @@ import (
 	"github.com/dostupno/dostupno/cmd/dostupno/internal/searchbench"
 	"github.com/dostupno/dostupno/cmd/dostupno/internal/seed"
 	searchevents "github.com/dostupno/dostupno/functions/search-events"
+	"github.com/dostupno/dostupno/shared/apitest"
 	"github.com/dostupno/dostupno/shared/catalog"
 	"github.com/dostupno/dostupno/shared/config"
-	"github.com/dostupno/dostupno/shared/instance"
-	"github.com/dostupno/dostupno/shared/pgdb"
 	"github.com/dostupno/dostupno/shared/pgtest"
 )
 
@@ -80,25 +78,16 @@ func TestLoadWritesWhatUpsertWrites(t *testing.T) {
 func TestOursAnswersAsTheHackathonDoes(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	url := pgtest.NewURL(t)
-	pool, err := pgdb.Connect(ctx, url, pgdb.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pool.Close()
+	e := apitest.New(t, searchevents.Name, searchevents.New,
+		apitest.WithConfig(func(c *config.Config) { c.CacheEntries, c.CacheTTL = 100, time.Minute }))
+	pool := e.Pool
 	if err := searchbench.Load(ctx, pool, seed.Options{Events: 5000, Seed: 9, Start: start}, io.Discard); err != nil {
 		t.Fatal(err)
 	}
 	if err := searchbench.Hackathon(ctx, pool); err != nil {
 		t.Fatal(err)
 	}
-	d := instance.New(searchevents.Name, config.Config{DatabaseURL: url, CacheEntries: 100, CacheTTL: time.Minute}, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	defer d.Close()
-	ours, err := searchevents.New(d)
-	if err != nil {
-		t.Fatal(err)
-	}
-	res, err := searchbench.Measure(ctx, pool, ours, searchbench.Options{Questions: 150, Start: start}, io.Discard)
+	res, err := searchbench.Measure(ctx, pool, e.Server.Config.Handler, searchbench.Options{Questions: 150, Start: start}, io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}

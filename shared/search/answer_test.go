@@ -1,4 +1,4 @@
-package sources
+package search_test
 
 import (
 	"context"
@@ -16,40 +16,41 @@ import (
 	"github.com/dostupno/dostupno/shared/hotcache"
 	"github.com/dostupno/dostupno/shared/instance"
 	"github.com/dostupno/dostupno/shared/natstest"
+	"github.com/dostupno/dostupno/shared/pgdb"
 	"github.com/dostupno/dostupno/shared/pgtest"
 	"github.com/dostupno/dostupno/shared/search"
+	"github.com/dostupno/dostupno/shared/writelog/writelogtest"
 )
 
 var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
 
 // world is one test's database, NATS namespace and the sources of both read functions.
 type world struct {
-	t     *testing.T
-	ctx   context.Context
-	pool  *pgxpool.Pool
-	url   string
-	nats  *natstest.Env
-	vocab *catalog.Vocabulary
-	srcs  map[string]hotcache.Source
-	seq   int64
+	t         *testing.T
+	ctx       context.Context
+	pool      *pgxpool.Pool
+	url       string
+	nats      *natstest.Env
+	vocab     *catalog.Vocabulary
+	srcs      map[string]hotcache.Source
+	seq       int64
+	instances int // read-function instances following the feed
 }
 
 func newWorld(t *testing.T) *world {
 	t.Helper()
 	url := pgtest.NewURL(t)
-	d := instance.New("test", config.Config{DatabaseURL: url}, quiet)
-	t.Cleanup(d.Close)
-	pool, err := d.Pool()
+	pool, err := pgdb.Connect(context.Background(), url, pgdb.Options{AppName: "test"})
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(pool.Close)
 	w := &world{t: t, ctx: context.Background(), pool: pool, url: url, nats: natstest.New(t)}
 	if w.vocab, err = catalog.LoadVocabulary(w.ctx, pool); err != nil {
 		t.Fatal(err)
 	}
-	if w.srcs, err = All(d, pool); err != nil {
-		t.Fatal(err)
-	}
+	noPhotos := func(string) string { return "" } // no photo store configured
+	w.srcs = search.Sources(search.NewVocab(pool, time.Minute), noPhotos, time.Now)
 	return w
 }
 
@@ -61,7 +62,7 @@ func (w *world) upsert(events ...catalog.Event) {
 	if _, err := catalog.UpsertEvents(w.ctx, w.pool, w.vocab, w.seq, time.Now(), events); err != nil {
 		w.t.Fatal(err)
 	}
-	if _, err := w.pool.Exec(w.ctx, `UPDATE writelog_position SET applied_seq = $1`, w.seq); err != nil {
+	if err := writelogtest.SetApplied(w.ctx, w.pool, uint64(w.seq)); err != nil {
 		w.t.Fatal(err)
 	}
 }
@@ -97,6 +98,7 @@ func (w *world) instance(uses map[string]int) *hotcache.Local {
 		w.t.Fatal(err)
 	}
 	w.t.Cleanup(sub.Close)
+	w.instances++
 	for key, n := range uses {
 		e, err := w.srcs[hotcache.KindOf(key)].Load(w.ctx, w.pool, key)
 		if err != nil {
@@ -110,10 +112,15 @@ func (w *world) instance(uses map[string]int) *hotcache.Local {
 	return c
 }
 
+// options are cache-snapshot's, except that it waits for the replies of every instance.
+func (w *world) options() hotcache.SnapshotOptions {
+	return hotcache.SnapshotOptions{Sources: w.srcs, NATS: w.nats.Conn, Namespace: w.nats.Namespace, Log: quiet,
+		Collect: 10 * time.Second, Instances: w.instances}
+}
+
 func (w *world) snapshot() hotcache.SnapshotResult {
 	w.t.Helper()
-	res, err := hotcache.TakeSnapshot(w.ctx, w.pool, hotcache.SnapshotOptions{
-		Sources: w.srcs, NATS: w.nats.Conn, Namespace: w.nats.Namespace, Log: quiet})
+	res, err := hotcache.TakeSnapshot(w.ctx, w.pool, w.options())
 	if err != nil {
 		w.t.Fatal(err)
 	}
@@ -160,8 +167,7 @@ func TestSnapshotConcurrentCallersTakeOne(t *testing.T) {
 	got := make(chan hotcache.SnapshotResult, 3)
 	for i := 0; i < 3; i++ {
 		go func() {
-			res, err := hotcache.TakeSnapshot(w.ctx, w.pool, hotcache.SnapshotOptions{
-				Sources: w.srcs, NATS: w.nats.Conn, Namespace: w.nats.Namespace, Log: quiet})
+			res, err := hotcache.TakeSnapshot(w.ctx, w.pool, w.options())
 			if err != nil {
 				t.Error(err)
 			}
@@ -282,7 +288,7 @@ func TestWarmStart(t *testing.T) {
 			d := instance.New("search-events", config.Config{DatabaseURL: w.url, NatsURL: w.nats.URL,
 				Namespace: w.nats.Namespace, CacheEntries: 100, CacheBytes: 1 << 20, CacheTTL: time.Minute}, quiet)
 			t.Cleanup(d.Close)
-			c := hotcache.Start(d, w.srcs)
+			c := instance.StartCache(d, w.srcs)
 			for _, k := range tt.hits {
 				got, ok := c.Get(key(k))
 				if !ok {

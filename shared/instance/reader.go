@@ -1,0 +1,112 @@
+package instance
+
+import (
+	"context"
+	"time"
+
+	"github.com/dostupno/dostupno/shared/account"
+	"github.com/dostupno/dostupno/shared/config"
+	"github.com/dostupno/dostupno/shared/hotcache"
+	"github.com/dostupno/dostupno/shared/pgdb"
+	"github.com/dostupno/dostupno/shared/search"
+)
+
+// The read side's wiring: what search-events, get-event and cache-snapshot assemble from an
+// instance's configuration and connections.
+
+// OpenReader builds the search.Reader of a read function's instance: DATABASE_READ_URL, else
+// DATABASE_URL, its vocabulary reloaded at most once a minute, and photo URLs as PhotoURL
+// makes them.
+func OpenReader(d *Deps) (*search.Reader, error) {
+	if err := d.Config.Require("DATABASE_URL"); err != nil {
+		return nil, err
+	}
+	pool, err := d.ReadPool()
+	if err != nil {
+		return nil, err
+	}
+	photoURL, err := PhotoURL(d.Config)
+	if err != nil {
+		return nil, err
+	}
+	return &search.Reader{DB: pool, Vocab: search.NewVocab(pool, time.Minute), PhotoURL: photoURL}, nil
+}
+
+// PhotoURL returns the function that turns a photo's object key into the URL the answers
+// carry: PUBLIC_PHOTO_BASE_URL + "/" + key, or a presigned GET URL on S3_ENDPOINT valid for
+// at least photo.MinValidity after it is made (see PhotoURLs).
+func PhotoURL(cfg config.Config) (func(objectKey string) string, error) {
+	u, err := PhotoURLs(cfg)
+	if err != nil {
+		return nil, err
+	}
+	return u.URL, nil
+}
+
+// CacheBounds are the bounds of a read function's cache in cfg (CACHE_MAX_ENTRIES,
+// CACHE_MAX_BYTES, CACHE_TTL); a zero byte bound or TTL takes hotcache's default, and
+// CACHE_MAX_ENTRIES=0 turns the cache off.
+func CacheBounds(cfg config.Config) hotcache.Bounds {
+	return hotcache.Bounds{Entries: cfg.CacheEntries, Bytes: cfg.CacheBytes, TTL: cfg.CacheTTL}
+}
+
+// StartCache builds a read function's cache from d: bounded by CacheBounds, following the
+// change feed on NATS, and warmed from the newest snapshot (srcs by key kind) within
+// hotcache.WarmTimeout. Without NATS_URL the cache follows no feed: every write goes through
+// the write log on NATS, so there is then nothing to follow. When NATS is configured but
+// cannot be subscribed to, the cache stays suspended (serves nothing) until the feed is
+// reachable.
+func StartCache(d *Deps, srcs map[string]hotcache.Source) *hotcache.Local {
+	c := hotcache.New(CacheBounds(d.Config))
+	log := d.Log
+	if d.Config.NatsURL == "" {
+		log.Info("cache: NATS_URL not set; the cache follows no change feed")
+	} else {
+		nc, err := d.NATS()
+		if err == nil {
+			_, err = hotcache.Subscribe(nc, d.Config.Namespace, c, log)
+		}
+		if err != nil {
+			log.Error("cache: cannot follow the change feed; serving uncached", "err", err)
+			c.Suspend()
+			return c
+		}
+	}
+	if c.Suspended() {
+		return c
+	}
+	pool, err := d.Pool()
+	if err != nil {
+		log.Warn("cache: warm start skipped", "err", err)
+		return c
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), hotcache.WarmTimeout)
+	defer cancel()
+	start := time.Now()
+	n, err := hotcache.WarmStart(ctx, pool, c, srcs)
+	if err != nil {
+		c.Clear()
+		log.Warn("cache: warm start failed; starting cold", "err", err, "took_ms", time.Since(start).Milliseconds())
+		return c
+	}
+	log.Info("cache: warm start", "entries", n, "took_ms", time.Since(start).Milliseconds())
+	return c
+}
+
+// NeedsFor returns the saved-needs source of a read function of d reading users from db: it
+// follows the change feed when NATS is configured (else entries live account.NeedsTTL at
+// most).
+func NeedsFor(d *Deps, db pgdb.DBTX) *account.Needs {
+	n := account.NewNeeds(db)
+	if d.Config.NatsURL == "" {
+		return n
+	}
+	nc, err := d.NATS()
+	if err == nil {
+		err = n.Follow(nc, d.Config.Namespace, d.Log)
+	}
+	if err != nil {
+		d.Log.Warn("needs: not following the change feed; saved needs may be up to NeedsTTL old", "err", err)
+	}
+	return n
+}
