@@ -67,7 +67,7 @@ func event(id int64, hours int, city, category, title string, yes ...string) cat
 	return catalog.Event{
 		ID: id, Title: title, Description: "Описание события " + title, Category: category, City: city,
 		Venue:    catalog.Venue{ID: 100 + id%3, Name: fmt.Sprintf("Площадка %d", id%3), Address: "ул. Тверская, 1", Lat: &lat, Lon: &lon},
-		StartsAt: base.Add(time.Duration(hours) * time.Hour), Timezone: "Europe/Moscow", Accessibility: acc,
+		StartsAt: base.Add(time.Duration(hours) * time.Hour), Timezone: "Europe/Moscow", Accessibility: catalog.Answers(acc),
 	}
 }
 
@@ -429,3 +429,4 @@ func TestSearchRoutes(t *testing.T) {
 		})
 	}
 }
+

@@ -27,7 +27,7 @@ func TestEventUpsert(t *testing.T) {
 	}
 	ev := func(id int64, city string, acc map[string]string) catalog.Event {
 		return catalog.Event{ID: id, Title: "T", Category: "theatre", City: city, Venue: catalog.Venue{ID: 3, Name: "V"},
-			StartsAt: time.Date(2027, 1, 2, 18, 0, 0, 0, time.UTC), Timezone: "Europe/Moscow", Accessibility: acc}
+			StartsAt: time.Date(2027, 1, 2, 18, 0, 0, 0, time.UTC), Timezone: "Europe/Moscow", Accessibility: catalog.Answers(acc)}
 	}
 	at := time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC)
 
