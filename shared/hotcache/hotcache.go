@@ -96,10 +96,15 @@ const RecentWindow = 10 * time.Second
 
 const (
 	maxShards       = 16
-	maxRecent       = 1024 // changes remembered
-	maxRecentEvents = 8192 // events across them
-	maxApplyEvents  = 256  // a change of more events drops every entry
-	entryOverhead   = 200  // bytes counted per entry beyond its contents (map slot, item, headers)
+	maxRecent       = 1024  // changes remembered
+	maxRecentEvents = 65536 // event ids across them
+	// A change of up to maxExactEvents events is tested event by event against the answers
+	// that could take them; a larger one (a venue's events, an import) is summarised into at
+	// most maxApplyGroups groups (changefeed.Summarize), each tested once, or, when it is too
+	// diverse for that, drops every entry.
+	maxExactEvents = 64
+	maxApplyGroups = 256
+	entryOverhead  = 200 // bytes counted per entry beyond its contents (map slot, item, headers)
 )
 
 // Local is a Cache on patrickmn/go-cache, bounded in entries, bytes and age.
@@ -123,11 +128,13 @@ type Local struct {
 	recent      []applied
 }
 
+// applied is a change as the cache tests it: the ids of its events (an answer holding one is
+// affected) and the events, or their summaries, a search's Matches is asked about.
 type applied struct {
-	gen uint64
-	at  time.Time
-	c   changefeed.Change
-	ids map[int64]bool
+	gen   uint64
+	at    time.Time
+	ids   map[int64]bool
+	tests []changefeed.Event
 }
 
 type shard struct {
@@ -286,15 +293,15 @@ func (s *shard) unindex(key string, it *item) {
 	}
 }
 
-// dropAffected deletes what c affects. Called with s.mu held.
-func (s *shard) dropAffected(c changefeed.Change, ids map[int64]bool) {
-	for _, ev := range c.Events {
-		for _, key := range slices.Clone(s.byEvent[ev.ID]) {
+// dropAffected deletes what a affects. Called with s.mu held.
+func (s *shard) dropAffected(a applied) {
+	for id := range a.ids {
+		for _, key := range slices.Clone(s.byEvent[id]) {
 			s.c.Delete(key)
 		}
 	}
 	for key, it := range s.scan {
-		if affected(it.e, c, ids) {
+		if affected(it.e, a) {
 			s.c.Delete(key) // removes key from s.scan: allowed while ranging
 		}
 	}
@@ -338,7 +345,7 @@ func (l *Local) staleOnArrival(e Entry) bool {
 		if e.Gen == 0 && now.Sub(a.at) > RecentWindow {
 			continue
 		}
-		if affected(e, a.c, a.ids) {
+		if affected(e, a) {
 			return true
 		}
 	}
@@ -392,28 +399,36 @@ func (s *shard) deleteExpired(now time.Time) map[string]gocache.Item {
 }
 
 // Apply drops every entry that holds a changed event or could now hold one. A change of
-// users alone affects no entry (answers tied to a user are not cached here).
+// users alone affects no entry (answers tied to a user are not cached here). A change of many
+// events (every event at a venue) drops exactly the answers that hold one of them and those
+// that one of its summaries could join; one too diverse to summarise (an import, which
+// affects most answers anyway) drops everything, in one pass instead of testing every entry
+// against every event.
 func (l *Local) Apply(c changefeed.Change) {
 	if len(c.Events) == 0 {
 		return
 	}
-	if len(c.Events) > maxApplyEvents {
-		// A bulk change (an import) affects most answers: dropping everything costs one pass
-		// instead of testing every entry against every event.
+	a, ok := prepare(c)
+	if !ok {
 		l.reset()
 		return
 	}
-	a := applied{at: l.Now(), c: c, ids: eventIDs(c)}
+	a.at = l.Now()
 	l.remember(a)
-	l.dropMatching(c, a.ids)
+	l.dropMatching(a)
 }
 
-func eventIDs(c changefeed.Change) map[int64]bool {
-	ids := make(map[int64]bool, len(c.Events))
+// prepare is c as the cache tests it; ok is false when c is too diverse to summarise.
+func prepare(c changefeed.Change) (a applied, ok bool) {
+	a.ids = make(map[int64]bool, len(c.Events))
 	for _, e := range c.Events {
-		ids[e.ID] = true
+		a.ids[e.ID] = true
 	}
-	return ids
+	a.tests = c.Events
+	if len(c.Events) > maxExactEvents {
+		a.tests = changefeed.Summarize(c.Events, maxApplyGroups)
+	}
+	return a, a.tests != nil
 }
 
 func (l *Local) remember(a applied) {
@@ -429,14 +444,14 @@ func (l *Local) remember(a applied) {
 	l.recent = append(l.recent[cut:], a)
 	events := 0
 	for _, r := range l.recent {
-		events += len(r.c.Events)
+		events += len(r.ids)
 	}
 	for len(l.recent) > 1 && (len(l.recent) > maxRecent || events > maxRecentEvents) {
 		// Forgetting a change: an answer without Gen read before it may be stale, so none is
 		// stored until the window after it has passed.
 		old := l.recent[0]
 		l.forgotGen = old.gen
-		events -= len(old.c.Events)
+		events -= len(old.ids)
 		l.recent = l.recent[1:]
 		if t := old.at.Add(RecentWindow); t.After(l.refuseUntil) {
 			l.refuseUntil = t
@@ -444,11 +459,11 @@ func (l *Local) remember(a applied) {
 	}
 }
 
-func affected(e Entry, c changefeed.Change, ids map[int64]bool) bool {
-	if len(c.Events) <= 4 {
+func affected(e Entry, a applied) bool {
+	if len(a.ids) <= 4 {
 		// The usual change (one event): comparing beats hashing.
 		for _, id := range e.EventIDs {
-			for _, ev := range c.Events {
+			for _, ev := range a.tests {
 				if ev.ID == id {
 					return true
 				}
@@ -456,13 +471,13 @@ func affected(e Entry, c changefeed.Change, ids map[int64]bool) bool {
 		}
 	} else {
 		for _, id := range e.EventIDs {
-			if ids[id] {
+			if a.ids[id] {
 				return true
 			}
 		}
 	}
 	if e.Matches != nil {
-		for _, ev := range c.Events {
+		for _, ev := range a.tests {
 			if e.Matches(ev) {
 				return true
 			}

@@ -3,6 +3,7 @@ package hotcache
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -261,13 +262,13 @@ func TestConcurrentUseKeepsCounts(t *testing.T) {
 	}
 }
 
-func TestBulkChangeDropsEverything(t *testing.T) {
+func TestDiverseBulkChangeDropsEverything(t *testing.T) {
 	c := newCache(10)
 	c.Set("unrelated", Entry{EventIDs: []int64{1}})
 	before := c.Gen()
 	bulk := changefeed.Change{}
-	for i := 0; i <= maxApplyEvents; i++ {
-		bulk.Events = append(bulk.Events, changefeed.Event{ID: int64(1000 + i)})
+	for i := 0; i <= maxApplyGroups; i++ { // one city more than can be summarised
+		bulk.Events = append(bulk.Events, changefeed.Event{ID: int64(1000 + i), City: fmt.Sprintf("city-%d", i)})
 	}
 	c.Apply(bulk)
 	if c.Len() != 0 {
@@ -280,6 +281,68 @@ func TestBulkChangeDropsEverything(t *testing.T) {
 	}
 	if _, ok := c.Get("new"); !ok {
 		t.Fatal("got an answer read after the bulk change refused, want it stored")
+	}
+}
+
+// A change of every event at a venue (10,000 of them) drops exactly what it affects: the
+// answers holding one of them and the searches one of them could now join, tested against a
+// summary of the events rather than each event.
+func TestVenueChangeDropsExactly(t *testing.T) {
+	c := newCache(100)
+	start := time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC)
+	search := func(city, code string, lenient bool, from time.Time) func(changefeed.Event) bool {
+		return func(e changefeed.Event) bool {
+			if e.City != city || e.Last().Before(from) {
+				return false
+			}
+			if lenient {
+				return !slices.Contains(e.Excluded, code)
+			}
+			return slices.Contains(e.Constraints, code)
+		}
+	}
+	venue := changefeed.Change{}
+	for i := range 10000 {
+		ev := changefeed.Event{ID: int64(100000 + i), City: "kazan", Category: []string{"theatre", "concert"}[i%2],
+			StartsAt: start.Add(time.Duration(i) * time.Hour), Constraints: []string{"step_free_entrance"}, Excluded: []string{"elevator"}}
+		if i%3 == 0 {
+			ev.Constraints = append(ev.Constraints, "sign_language")
+		}
+		venue.Events = append(venue.Events, ev)
+	}
+	last := start.Add(9999 * time.Hour)
+	entries := map[string]struct {
+		e    Entry
+		kept bool
+	}{
+		"event holding one":    {Entry{EventIDs: []int64{105000}}, false},
+		"event elsewhere":      {Entry{EventIDs: []int64{7}}, true},
+		"search it joins":      {Entry{EventIDs: []int64{7}, Matches: search("kazan", "sign_language", false, start)}, false},
+		"lenient it joins":     {Entry{EventIDs: []int64{7}, Matches: search("kazan", "sign_language", true, start)}, false},
+		"lenient it leaves":    {Entry{EventIDs: []int64{7}, Matches: search("kazan", "elevator", true, start)}, true},
+		"search another city":  {Entry{EventIDs: []int64{7}, Matches: search("omsk", "sign_language", false, start)}, true},
+		"search another code":  {Entry{EventIDs: []int64{7}, Matches: search("kazan", "braille", false, start)}, true},
+		"search after them":    {Entry{EventIDs: []int64{7}, Matches: search("kazan", "sign_language", false, last.Add(time.Hour))}, true},
+		"search at their last": {Entry{EventIDs: []int64{7}, Matches: search("kazan", "sign_language", false, last)}, false},
+	}
+	for key, tt := range entries {
+		c.Set(key, tt.e)
+	}
+	before := c.Gen()
+	c.Apply(venue)
+	for key, tt := range entries {
+		if _, ok := c.Get(key); ok != tt.kept {
+			t.Errorf("%s: got kept %v after the venue's change, want %v", key, ok, tt.kept)
+		}
+	}
+	// An answer read before the change and stored after it is checked against the summary.
+	c.Set("late search", Entry{EventIDs: []int64{7}, Matches: search("kazan", "step_free_entrance", false, start), Gen: before})
+	c.Set("late unrelated", Entry{EventIDs: []int64{7}, Matches: search("omsk", "step_free_entrance", false, start), Gen: before})
+	if _, ok := c.Get("late search"); ok {
+		t.Error("got an answer the change affects stored after it, want it refused")
+	}
+	if _, ok := c.Get("late unrelated"); !ok {
+		t.Error("got an answer the change does not affect refused, want it stored")
 	}
 }
 
