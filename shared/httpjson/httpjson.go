@@ -36,7 +36,13 @@ func Write(w http.ResponseWriter, status int, v any) {
 
 // WriteRaw answers status with an already encoded JSON body.
 func WriteRaw(w http.ResponseWriter, status int, body []byte) {
-	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	WriteRawAs(w, status, "application/json", body)
+}
+
+// WriteRawAs answers status with an already encoded JSON body of media type contentType
+// (application/json, application/ld+json), in UTF-8.
+func WriteRawAs(w http.ResponseWriter, status int, contentType string, body []byte) {
+	w.Header().Set("Content-Type", contentType+"; charset=utf-8")
 	w.Header().Set("Content-Length", strconv.Itoa(len(body)+1))
 	w.WriteHeader(status)
 	_, _ = w.Write(body)         // the client went away: nothing left to tell it

@@ -52,11 +52,21 @@ func SearchEntry(ctx context.Context, db pgdb.DBTX, vocab *catalog.Vocabulary, q
 // EventEntry loads event id and returns its cache entry: the encoded event and its ETag.
 // An unknown id is not_found.
 func EventEntry(ctx context.Context, db pgdb.DBTX, vocab *catalog.Vocabulary, id int64, photoURL func(string) string) (hotcache.Entry, error) {
+	return eventEntry(ctx, db, vocab, id, photoURL, func(e *Event) ([]byte, error) { return json.Marshal(e) })
+}
+
+// EventLDEntry is EventEntry of the event's schema.org form (Event.JSONLD).
+func EventLDEntry(ctx context.Context, db pgdb.DBTX, vocab *catalog.Vocabulary, id int64, photoURL func(string) string) (hotcache.Entry, error) {
+	return eventEntry(ctx, db, vocab, id, photoURL, func(e *Event) ([]byte, error) { return e.JSONLD(vocab) })
+}
+
+func eventEntry(ctx context.Context, db pgdb.DBTX, vocab *catalog.Vocabulary, id int64, photoURL func(string) string,
+	encode func(*Event) ([]byte, error)) (hotcache.Entry, error) {
 	ev, err := LoadEvent(ctx, db, vocab, id, photoURL)
 	if err != nil {
 		return hotcache.Entry{}, err
 	}
-	body, err := json.Marshal(ev)
+	body, err := encode(ev)
 	if err != nil {
 		return hotcache.Entry{}, apperr.Wrap(err, "encode event %d", id)
 	}
@@ -119,7 +129,7 @@ func (s *SearchSource) Matcher(ctx context.Context, key string) (func(changefeed
 	return q.Matches, nil
 }
 
-// EventSource answers KindEvent keys as get-event does.
+// EventSource answers KindEvent keys as get-event does, in JSON or in the schema.org form.
 type EventSource struct {
 	Vocab    *Vocab
 	PhotoURL func(string) string
@@ -128,13 +138,17 @@ type EventSource struct {
 // Load answers key from db.
 func (e *EventSource) Load(ctx context.Context, db pgdb.DBTX, key string) (hotcache.Entry, error) {
 	raw, ok := strings.CutPrefix(key, eventKeyPrefix)
+	raw, ld := strings.CutSuffix(raw, ldKeySuffix)
 	id, err := strconv.ParseInt(raw, 10, 64)
-	if !ok || err != nil || id <= 0 || EventCacheKey(id) != key {
+	if !ok || err != nil || id <= 0 || ld && EventLDCacheKey(id) != key || !ld && EventCacheKey(id) != key {
 		return hotcache.Entry{}, apperr.New(apperr.InvalidArgument, "not an event key: %q", key)
 	}
 	vocab, err := e.Vocab.Get(ctx)
 	if err != nil {
 		return hotcache.Entry{}, apperr.Wrap(err, "vocabulary")
+	}
+	if ld {
+		return EventLDEntry(ctx, db, vocab, id, e.PhotoURL)
 	}
 	return EventEntry(ctx, db, vocab, id, e.PhotoURL)
 }
