@@ -11,6 +11,7 @@ import (
 	searchevents "github.com/dostupno/dostupno/functions/search-events"
 	uploadphoto "github.com/dostupno/dostupno/functions/upload-photo"
 	upsertevent "github.com/dostupno/dostupno/functions/upsert-event"
+	upsertvenue "github.com/dostupno/dostupno/functions/upsert-venue"
 	"github.com/dostupno/dostupno/shared/instance"
 )
 
@@ -26,4 +27,5 @@ var builders = map[string]func(*instance.Deps) (http.Handler, error){
 	registerfn.Name:    registerfn.New,
 	loginfn.Name:       loginfn.New,
 	upsertevent.Name:   upsertevent.New,
+	upsertvenue.Name:   upsertvenue.New,
 }
