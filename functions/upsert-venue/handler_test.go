@@ -22,7 +22,7 @@ type fixture struct {
 	admin, user string // Authorization header values
 }
 
-func newFixture(t *testing.T) *fixture {
+func newFixture(t testing.TB) *fixture {
 	t.Helper()
 	e := apitest.New(t, Name, New, apitest.WithNATS())
 	return &fixture{Env: e, admin: apitest.Bearer(e.Admin), user: apitest.Bearer(e.User)}
@@ -37,7 +37,7 @@ func venue(id int64, name, facts string) string {
 	return v + "}"
 }
 
-func (f *fixture) put(t *testing.T, ct, body string) (int, map[string]any) {
+func (f *fixture) put(t testing.TB, ct, body string) (int, map[string]any) {
 	t.Helper()
 	resp, b := f.Do(t, http.MethodPut, "/", body, "Content-Type", ct, "Authorization", f.admin)
 	var out map[string]any
@@ -128,7 +128,7 @@ type deployment struct {
 	events, get, search *apitest.Env
 }
 
-func newDeployment(t *testing.T) *deployment {
+func newDeployment(t testing.TB) *deployment {
 	t.Helper()
 	f := newFixture(t)
 	cached := apitest.WithConfig(func(c *config.Config) { c.CacheEntries, c.CacheTTL = 1000, time.Minute })
@@ -155,9 +155,9 @@ func (d *deployment) putEvents(t *testing.T, lines ...string) {
 
 // ids asks search-events (through its cache) and returns the ids, the unknown codes of each
 // and X-Cache.
-func (d *deployment) ids(t *testing.T, query string) ([]int64, map[int64][]string, string) {
+func (d *deployment) ids(t testing.TB, query string) ([]int64, map[int64][]string, string) {
 	t.Helper()
-	resp, b := d.search.Do(t, http.MethodGet, "/?from=2030-11-01T00:00:00Z&"+query, nil)
+	resp, b := d.search.Do(t, http.MethodGet, "/?"+query, nil)
 	var p struct {
 		Items []struct {
 			ID      int64     `json:"id"`
@@ -179,7 +179,7 @@ func (d *deployment) ids(t *testing.T, query string) ([]int64, map[int64][]strin
 }
 
 // sheet asks get-event (through its cache) for event id's answer and origin for code.
-func (d *deployment) sheet(t *testing.T, id int64, code string) (venue, value, from, cache string) {
+func (d *deployment) sheet(t testing.TB, id int64, code string) (venue, value, from, cache string) {
 	t.Helper()
 	resp, b := d.get.Do(t, http.MethodGet, fmt.Sprintf("/%d", id), nil)
 	var e struct {
@@ -205,7 +205,8 @@ func TestVenueChangeReachesEveryCachedAnswer(t *testing.T) {
 	}
 	d.putEvents(t, event(1, 45, "Большой театр", ""), event(2, 45, "Большой театр", `"step_free_entrance":"no"`),
 		event(3, 46, "Малый театр", ""))
-	const strict, lenient = "constraints=step_free_entrance", "constraints=elevator&match=lenient"
+	// The events are in December 2030.
+	const strict, lenient = "from=2030-11-01T00:00:00Z&constraints=step_free_entrance", "from=2030-11-01T00:00:00Z&constraints=elevator&match=lenient"
 	for _, q := range []string{strict, lenient} {
 		d.ids(t, q) // cached from now on
 	}
