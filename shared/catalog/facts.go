@@ -135,26 +135,119 @@ func parseVerified(s string) (time.Time, error) {
 	return time.Parse(time.RFC3339Nano, s)
 }
 
-// Facts are accessibility answers by constraint code.
+// Facts are accessibility answers by constraint code. They encode as a JSON object with
+// sorted keys, each fact as Fact.MarshalJSON writes it (what encoding/json writes for the map),
+// and decode from either form of each fact, without reflection per fact on an import's hot
+// path.
 type Facts map[string]Fact
+
+// MarshalJSON writes fs as encoding/json writes the map.
+func (fs Facts) MarshalJSON() ([]byte, error) { return appendSheet(nil, fs) }
+
+// UnmarshalJSON reads an object of facts: the common sheet of bare values directly, anything
+// else (provenance objects, escapes) through Fact.UnmarshalJSON. null leaves fs as it is.
+func (fs *Facts) UnmarshalJSON(b []byte) error {
+	b = bytes.TrimSpace(b)
+	if string(b) == "null" {
+		return nil
+	}
+	m := Facts{}
+	if !scanPlain(b, m) {
+		var all map[string]Fact
+		if err := json.Unmarshal(b, &all); err != nil {
+			return err
+		}
+		m = all
+	}
+	*fs = m
+	return nil
+}
+
+// scanPlain reads b into m when it is an object whose keys and values are all strings without
+// escapes (a sheet of bare values); it reports false for anything else.
+func scanPlain(b []byte, m Facts) bool {
+	i := 0
+	space := func() {
+		for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
+			i++
+		}
+	}
+	str := func() (string, bool) {
+		if i >= len(b) || b[i] != '"' {
+			return "", false
+		}
+		end := bytes.IndexByte(b[i+1:], '"')
+		if end < 0 {
+			return "", false
+		}
+		s := b[i+1 : i+1+end]
+		if bytes.IndexByte(s, '\\') >= 0 || !utf8.Valid(s) {
+			return "", false
+		}
+		i += end + 2
+		return string(s), true
+	}
+	space()
+	if i >= len(b) || b[i] != '{' {
+		return false
+	}
+	i++
+	space()
+	if i < len(b) && b[i] == '}' {
+		i++
+		space()
+		return i == len(b)
+	}
+	for {
+		space()
+		k, ok := str()
+		if !ok {
+			return false
+		}
+		space()
+		if i >= len(b) || b[i] != ':' {
+			return false
+		}
+		i++
+		space()
+		v, ok := str()
+		if !ok {
+			return false
+		}
+		m[k] = Fact{Value: v}
+		space()
+		if i < len(b) && b[i] == ',' {
+			i++
+			continue
+		}
+		if i < len(b) && b[i] == '}' {
+			i++
+			space()
+			return i == len(b)
+		}
+		return false
+	}
+}
 
 // Normalize drops unknown answers (a missing code is unknown, whoever said so) and normalises
 // the rest, so that equal sheets have equal encodings.
 func (fs Facts) Normalize() {
 	for k, f := range fs {
-		if f.Value == Unknown {
+		switch {
+		case f.Value == Unknown:
 			delete(fs, k)
-			continue
+		case f.Source != "" || f.VerifiedAt != "": // a bare value has nothing to normalise
+			f.normalize()
+			fs[k] = f
 		}
-		f.normalize()
-		fs[k] = f
 	}
 }
 
 // Validate checks every answer; field is where fs sits ("accessibility",
 // "venue.accessibility"), and the error names the first code at fault in name order.
 func (fs Facts) Validate(field string) error {
-	keys := make([]string, 0, len(fs))
+	var stack [24]string
+	keys := stack[:0]
 	for k := range fs {
 		keys = append(keys, k)
 	}
@@ -185,6 +278,22 @@ func Effective(code string, own, venue Facts) (f Fact, from string) {
 		return f, FromVenue
 	}
 	return Fact{Value: Unknown}, FromNone
+}
+
+// effectiveIDs are EffectiveSets as the vocabulary's ids, ascending (the index's form).
+func (v *Vocabulary) effectiveIDs(own, venue Facts) (yes, excluded []int16) {
+	for _, c := range Codes {
+		f, _ := Effective(c, own, venue)
+		switch f.Value {
+		case Yes:
+			yes = append(yes, v.byCode[c].ID)
+		case No, NotApplicable:
+			excluded = append(excluded, v.byCode[c].ID)
+		}
+	}
+	slices.Sort(yes)
+	slices.Sort(excluded)
+	return yes, excluded
 }
 
 // EffectiveSets are the codes an event effectively answers yes, and those it answers no or

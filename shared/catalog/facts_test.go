@@ -2,6 +2,7 @@ package catalog
 
 import (
 	"encoding/json"
+	"maps"
 	"slices"
 	"testing"
 
@@ -27,6 +28,27 @@ func TestFactJSON(t *testing.T) {
 			if fs[k] != f {
 				t.Errorf("%s: got %+v, want %+v", k, fs[k], f)
 			}
+		}
+	})
+	t.Run("PlainSheetsAndTheirEdges", func(t *testing.T) {
+		for in, want := range map[string]Facts{
+			`{}`: {},
+			` { "elevator" : "yes" ,"braille":"no" } `: {"elevator": {Value: Yes}, "braille": {Value: No}},
+			`{"elevator":"no","elevator":"yes"}`:       {"elevator": {Value: Yes}}, // the last wins, as encoding/json does
+			`{"elevator":"y\u0065s"}`:                  {"elevator": {Value: Yes}},
+			`{"elevator":{"value":"yes"},"x":"no"}`:    {"elevator": {Value: Yes}, "x": {Value: No}},
+		} {
+			var fs Facts
+			if err := json.Unmarshal([]byte(in), &fs); err != nil {
+				t.Fatalf("%s: %v", in, err)
+			}
+			if !maps.Equal(fs, want) {
+				t.Errorf("%s: got %v, want %v", in, fs, want)
+			}
+		}
+		var fs Facts
+		if err := json.Unmarshal([]byte(`{"elevator":"yes"`), &fs); err == nil {
+			t.Error("got no error for a sheet cut short, want one")
 		}
 	})
 	t.Run("WrittenBareWithoutProvenance", func(t *testing.T) {
@@ -132,13 +154,15 @@ func TestEffective(t *testing.T) {
 }
 
 // appendSheet writes what jsoncodec writes for the same facts, byte for byte: the rows of old
-// commands (bare values) and of new ones must not depend on which encoder wrote them.
+// commands (bare values) and of new ones, and a command's payload (hashed into its message id),
+// must not depend on which encoder wrote them.
 func TestAppendSheetEncodesAsJSON(t *testing.T) {
 	for _, fs := range []Facts{
 		{},
 		{"elevator": {Value: Yes}, "braille": {Value: No}},
 		{"elevator": {Value: Yes, Source: "venue_survey", VerifiedAt: "2026-05-01"}, "braille": {Value: NotApplicable, VerifiedAt: "2026-05-01T07:00:00Z"}},
 		{"elevator": {Value: `y"es<&>`, Source: "ü"}},
+		{"elevator": {Value: Yes}, "teleport": {Value: Yes}}, // not a code: only a bad command carries it
 	} {
 		got, err := appendSheet([]byte("prefix"), fs)
 		if err != nil {

@@ -375,8 +375,8 @@ func queueRows(batch *pgx.Batch, vocab *Vocabulary, rows []Versioned, facts map[
 			return fmt.Errorf("sheet of event %d: %w", e.ID, err)
 		}
 		sheets = append(sheets, string(buf))
-		y, x := EffectiveSets(e.Accessibility, facts[e.Venue.ID])
-		yes, excluded = append(yes, IDsLiteral(vocab.IDs(y))), append(excluded, IDsLiteral(vocab.IDs(x)))
+		y, x := vocab.effectiveIDs(e.Accessibility, facts[e.Venue.ID])
+		yes, excluded = append(yes, IDsLiteral(y)), append(excluded, IDsLiteral(x))
 	}
 	batch.Queue(`
 		WITH input AS (
@@ -473,13 +473,16 @@ func (ch VenueChanges) reach(ctx context.Context, db pgdb.DBTX, vocab *Vocabular
 			return nil, fmt.Errorf("follow venue names in text vectors: %w", err)
 		}
 	}
+	// The events of a venue whose facts changed get their sets recomputed from the sheets; the
+	// others (a renamed venue's) are announced with the sets they hold.
 	venues := slices.Concat(ch.Rows, ch.Facts)
 	rows, err := db.Query(ctx, `
-		SELECT e.id, e.venue_id, e.city, e.category, e.starts_at, a.sheet, a.constraint_ids, a.excluded_ids, v.sheet
+		SELECT e.id, e.venue_id, e.city, e.category, e.starts_at, a.constraint_ids, a.excluded_ids,
+			CASE WHEN e.venue_id = ANY($2) THEN a.sheet END, CASE WHEN e.venue_id = ANY($2) THEN v.sheet END
 		FROM events e JOIN event_accessibility a ON a.event_id = e.id
 		LEFT JOIN venue_accessibility v ON v.venue_id = e.venue_id
 		WHERE e.venue_id = ANY($1)
-		ORDER BY e.id`, venues)
+		ORDER BY e.id`, venues, ch.Facts)
 	if err != nil {
 		return nil, fmt.Errorf("events at changed venues: %w", err)
 	}
@@ -494,17 +497,25 @@ func (ch VenueChanges) reach(ctx context.Context, db pgdb.DBTX, vocab *Vocabular
 		id, venue            int64
 		city, category       string
 		starts               time.Time
-		own, inherited       Facts
+		ownRaw, venueRaw     []byte
 		storedYes, storedOut []int16
 	)
-	_, err = pgx.ForEachRow(rows, []any{&id, &venue, &city, &category, &starts, &own, &storedYes, &storedOut, &inherited}, func() error {
-		defer func() { own, inherited = nil, nil }()
+	_, err = pgx.ForEachRow(rows, []any{&id, &venue, &city, &category, &starts, &storedYes, &storedOut, &ownRaw, &venueRaw}, func() error {
 		if skip[id] {
 			return nil
 		}
-		yes, excluded := EffectiveSets(own, inherited)
+		yes, excluded := vocab.CodesOf(storedYes), vocab.CodesOf(storedOut)
 		if factsChanged[venue] {
-			y, x := vocab.IDs(yes), vocab.IDs(excluded)
+			own, err := decodeSheet(ownRaw)
+			if err != nil {
+				return fmt.Errorf("event %d: %w", id, err)
+			}
+			inherited, err := decodeSheet(venueRaw)
+			if err != nil {
+				return fmt.Errorf("venue %d: %w", venue, err)
+			}
+			y, x := vocab.effectiveIDs(own, inherited)
+			yes, excluded = vocab.CodesOf(y), vocab.CodesOf(x)
 			if !slices.Equal(y, storedYes) || !slices.Equal(x, storedOut) {
 				upIDs, upYes, upExcl = append(upIDs, id), append(upYes, IDsLiteral(y)), append(upExcl, IDsLiteral(x))
 			}
@@ -527,6 +538,18 @@ func (ch VenueChanges) reach(ctx context.Context, db pgdb.DBTX, vocab *Vocabular
 	return out, nil
 }
 
+// decodeSheet decodes a stored sheet (JSON text; none is an empty sheet).
+func decodeSheet(raw []byte) (Facts, error) {
+	var fs Facts
+	if len(raw) == 0 {
+		return fs, nil
+	}
+	if err := jsoncodec.Unmarshal(raw, &fs); err != nil {
+		return nil, fmt.Errorf("decode a stored sheet: %w", err)
+	}
+	return fs, nil
+}
+
 // idSet is the set of the events' ids.
 func idSet(events []Event) map[int64]bool {
 	s := make(map[int64]bool, len(events))
@@ -541,17 +564,22 @@ func idSet(events []Event) map[int64]bool {
 // import's hot path. A fact with a character that would need escaping (none that Validate
 // lets through) is encoded by jsoncodec instead.
 func appendSheet(b []byte, fs Facts) ([]byte, error) {
-	start := len(b)
+	var stack [24]string
+	keys := stack[:0]
+	for k, f := range fs {
+		if !plain(k) || !plain(f.Value) || !plain(f.Source) || !plain(f.VerifiedAt) {
+			enc, err := jsoncodec.Marshal(map[string]Fact(fs))
+			return append(b, enc...), err
+		}
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
 	b = append(b, '{')
-	for i, k := range slices.Sorted(maps.Keys(fs)) {
+	for i, k := range keys {
 		if i > 0 {
 			b = append(b, ',')
 		}
 		f := fs[k]
-		if !plain(k) || !plain(f.Value) || !plain(f.Source) || !plain(f.VerifiedAt) {
-			enc, err := jsoncodec.Marshal(fs)
-			return append(b[:start], enc...), err
-		}
 		b = append(append(append(b, '"'), k...), `":`...)
 		if f.Source == "" && f.VerifiedAt == "" {
 			b = append(append(append(b, '"'), f.Value...), '"')
