@@ -40,3 +40,8 @@ CREATE TABLE venue_accessibility (
 -- B-tree insert per written event; a change of a venue with 10,000 events reads 10,000 index
 -- entries instead of every event.
 CREATE INDEX events_venue ON events (venue_id);
+
+-- A cached answer also names the venues it shows, so that a venue's rename drops the answers
+-- showing it without listing the venue's events; snapshots keep those ids as they keep the
+-- events'.
+ALTER TABLE cache_snapshot_entries ADD COLUMN venue_ids bigint[] NOT NULL DEFAULT '{}';

@@ -126,7 +126,7 @@ func EventUpsert(vocab *Vocabulary) writelog.Handler {
 		if err != nil {
 			return writelog.Outcome{}, err
 		}
-		return upsertOutcome(seq, events, distinctIDs(events), w.changed, w.facts, w.others)
+		return upsertOutcome(seq, events, distinctIDs(events), w.changed, w.facts, w.reached)
 	}
 }
 
@@ -172,15 +172,15 @@ func EventUpsertSpread(vocab *Vocabulary) writelog.Spreader {
 			return nil, err
 		}
 		var (
-			next   atomic.Int64
-			failed atomic.Bool
-			others []changefeed.Event
+			next    atomic.Int64
+			failed  atomic.Bool
+			reached changefeed.Change
 		)
 		g = errgroup.Group{}
 		g.Go(func() error {
 			ch, err := places.Write(ctx, tx)
 			if err == nil {
-				others, err = ch.reach(ctx, tx, vocab, ids)
+				reached, err = ch.reach(ctx, tx, vocab, ids)
 			}
 			return err
 		})
@@ -205,11 +205,11 @@ func EventUpsertSpread(vocab *Vocabulary) writelog.Spreader {
 		for i, c := range run {
 			var err error
 			ids := distinctIDs(decoded[i])
-			var reached []changefeed.Event
+			var theirs changefeed.Change
 			if i == len(run)-1 {
-				reached = others
+				theirs = reached
 			}
-			if outs[i], err = upsertOutcome(c.Seq, decoded[i], ids, ids, facts, reached); err != nil {
+			if outs[i], err = upsertOutcome(c.Seq, decoded[i], ids, ids, facts, theirs); err != nil {
 				return nil, err
 			}
 		}
@@ -247,10 +247,11 @@ func distinctIDs(events []Event) []int64 {
 
 // upsertOutcome is the outcome of an applied command of events (distinct: their ids, each
 // once), announcing the changed ones (with what they inherit from facts, by venue) and the
-// other events its venue changes reached.
-func upsertOutcome(seq uint64, events []Event, distinct, changed []int64, facts map[int64]Facts, reached []changefeed.Event) (writelog.Outcome, error) {
+// other events and the venues its venue changes reached.
+func upsertOutcome(seq uint64, events []Event, distinct, changed []int64, facts map[int64]Facts, reached changefeed.Change) (writelog.Outcome, error) {
 	c := eventChange(seq, events, changed, facts)
-	c.Events = append(c.Events, reached...)
+	c.Events = append(c.Events, reached.Events...)
+	c.Venues = reached.Venues
 	return writelog.Succeed(EventUpsertResult{Events: len(events), Changed: len(distinct)}, c)
 }
 
@@ -279,7 +280,7 @@ func eventChange(seq uint64, events []Event, changed []int64, facts map[int64]Fa
 type VenueUpsertResult struct {
 	Venues  int `json:"venues"`  // venues in the command
 	Changed int `json:"changed"` // of them, those whose row or facts changed
-	Events  int `json:"events"`  // events at the changed venues
+	Events  int `json:"events"`  // events at the venues whose facts changed
 }
 
 // VenueUpsert applies a "venue.upsert" command: its payload is a JSON array of VenueInput,
@@ -298,7 +299,7 @@ func VenueUpsert(vocab *Vocabulary) writelog.Handler {
 		var p PlaceSet
 		p.AddVenues(int64(seq), cmd.At, venues)
 		ch, err := p.Write(ctx, tx)
-		var reached []changefeed.Event
+		var reached changefeed.Change
 		if err == nil {
 			reached, err = ch.reach(ctx, tx, vocab, nil)
 		}
@@ -312,7 +313,7 @@ func VenueUpsert(vocab *Vocabulary) writelog.Handler {
 		for _, id := range slices.Concat(ch.Rows, ch.Facts) {
 			changed[id] = true
 		}
-		return writelog.Succeed(VenueUpsertResult{Venues: len(venues), Changed: len(changed), Events: len(reached)},
-			changefeed.Change{Seq: seq, Events: reached})
+		reached.Seq = seq
+		return writelog.Succeed(VenueUpsertResult{Venues: len(venues), Changed: len(changed), Events: len(reached.Events)}, reached)
 	}
 }

@@ -52,11 +52,11 @@ func UpsertEvents(ctx context.Context, db pgdb.DBTX, vocab *Vocabulary, version 
 }
 
 // written is what an upsert of events wrote: the ids it changed, the events' venue facts as
-// they now stand, and the new state of the other events its venue changes reached.
+// they now stand, and what its venue changes reached (VenueChanges.reach).
 type written struct {
 	changed []int64
 	facts   map[int64]Facts
-	others  []changefeed.Event
+	reached changefeed.Change
 }
 
 func upsertEvents(ctx context.Context, db pgdb.DBTX, vocab *Vocabulary, version int64, at time.Time, events []Event) (written, error) {
@@ -85,8 +85,8 @@ func upsertEvents(ctx context.Context, db pgdb.DBTX, vocab *Vocabulary, version 
 		return written{}, err
 	}
 	ch.documents = p.documents
-	others, err := ch.reach(ctx, db, vocab, idSet(events))
-	return written{changed: changed, facts: facts, others: others}, err
+	reached, err := ch.reach(ctx, db, vocab, idSet(events))
+	return written{changed: changed, facts: facts, reached: reached}, err
 }
 
 // Versioned is an event as one command writes it: Version is the command's sequence, At its
@@ -456,13 +456,12 @@ func collectIDs(br pgx.BatchResults) ([]int64, error) {
 
 // reach brings the changes of venues to their events, but those of skip (written by the same
 // command with what they inherit): the events at a venue whose facts changed get their
-// effective sets recomputed, and the text vectors of the events at a renamed venue follow its
-// name when ch says so. It returns the new state of every event at a changed venue (but
-// skip's), to be announced: their answers and pages show the venue.
-func (ch VenueChanges) reach(ctx context.Context, db pgdb.DBTX, vocab *Vocabulary, skip map[int64]bool) ([]changefeed.Event, error) {
-	if len(ch.Rows) == 0 && len(ch.Facts) == 0 {
-		return nil, nil
-	}
+// effective sets recomputed from their own sheets, and the text vectors of the events at a
+// renamed venue follow its name when ch says so. It returns what to announce: the new state of
+// every event at a venue whose facts changed (but skip's), and the venues whose row changed
+// (every answer showing one is affected; their events' answers are not).
+func (ch VenueChanges) reach(ctx context.Context, db pgdb.DBTX, vocab *Vocabulary, skip map[int64]bool) (changefeed.Change, error) {
+	out := changefeed.Change{Venues: ch.Rows}
 	if ch.documents && len(ch.Rows) > 0 {
 		if _, err := db.Exec(ctx, `
 			UPDATE event_accessibility a SET document = d.document
@@ -470,28 +469,22 @@ func (ch VenueChanges) reach(ctx context.Context, db pgdb.DBTX, vocab *Vocabular
 					setweight(to_tsvector('russian', left(e.description, 4000)), 'C') AS document
 				FROM events e JOIN venues v ON v.id = e.venue_id WHERE e.venue_id = ANY($1)) d
 			WHERE a.event_id = d.id AND a.document IS DISTINCT FROM d.document`, ch.Rows); err != nil {
-			return nil, fmt.Errorf("follow venue names in text vectors: %w", err)
+			return out, fmt.Errorf("follow venue names in text vectors: %w", err)
 		}
 	}
-	// The events of a venue whose facts changed get their sets recomputed from the sheets; the
-	// others (a renamed venue's) are announced with the sets they hold.
-	venues := slices.Concat(ch.Rows, ch.Facts)
+	if len(ch.Facts) == 0 {
+		return out, nil
+	}
 	rows, err := db.Query(ctx, `
-		SELECT e.id, e.venue_id, e.city, e.category, e.starts_at, a.constraint_ids, a.excluded_ids,
-			CASE WHEN e.venue_id = ANY($2) THEN a.sheet END, CASE WHEN e.venue_id = ANY($2) THEN v.sheet END
+		SELECT e.id, e.venue_id, e.city, e.category, e.starts_at, a.constraint_ids, a.excluded_ids, a.sheet, v.sheet
 		FROM events e JOIN event_accessibility a ON a.event_id = e.id
 		LEFT JOIN venue_accessibility v ON v.venue_id = e.venue_id
 		WHERE e.venue_id = ANY($1)
-		ORDER BY e.id`, venues, ch.Facts)
+		ORDER BY e.id`, ch.Facts)
 	if err != nil {
-		return nil, fmt.Errorf("events at changed venues: %w", err)
-	}
-	factsChanged := map[int64]bool{}
-	for _, id := range ch.Facts {
-		factsChanged[id] = true
+		return out, fmt.Errorf("events at changed venues: %w", err)
 	}
 	var (
-		out                  []changefeed.Event
 		upIDs                []int64
 		upYes, upExcl        []string
 		id, venue            int64
@@ -504,35 +497,31 @@ func (ch VenueChanges) reach(ctx context.Context, db pgdb.DBTX, vocab *Vocabular
 		if skip[id] {
 			return nil
 		}
-		yes, excluded := vocab.CodesOf(storedYes), vocab.CodesOf(storedOut)
-		if factsChanged[venue] {
-			own, err := decodeSheet(ownRaw)
-			if err != nil {
-				return fmt.Errorf("event %d: %w", id, err)
-			}
-			inherited, err := decodeSheet(venueRaw)
-			if err != nil {
-				return fmt.Errorf("venue %d: %w", venue, err)
-			}
-			y, x := vocab.effectiveIDs(own, inherited)
-			yes, excluded = vocab.CodesOf(y), vocab.CodesOf(x)
-			if !slices.Equal(y, storedYes) || !slices.Equal(x, storedOut) {
-				upIDs, upYes, upExcl = append(upIDs, id), append(upYes, IDsLiteral(y)), append(upExcl, IDsLiteral(x))
-			}
+		own, err := decodeSheet(ownRaw)
+		if err != nil {
+			return fmt.Errorf("event %d: %w", id, err)
 		}
-		out = append(out, changefeed.Event{ID: id, City: city, Category: category, StartsAt: starts.UTC(),
-			Constraints: yes, Excluded: excluded})
+		inherited, err := decodeSheet(venueRaw)
+		if err != nil {
+			return fmt.Errorf("venue %d: %w", venue, err)
+		}
+		y, x := vocab.effectiveIDs(own, inherited)
+		if !slices.Equal(y, storedYes) || !slices.Equal(x, storedOut) {
+			upIDs, upYes, upExcl = append(upIDs, id), append(upYes, IDsLiteral(y)), append(upExcl, IDsLiteral(x))
+		}
+		out.Events = append(out.Events, changefeed.Event{ID: id, City: city, Category: category, StartsAt: starts.UTC(),
+			Constraints: vocab.CodesOf(y), Excluded: vocab.CodesOf(x)})
 		return nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("events at changed venues: %w", err)
+		return out, fmt.Errorf("events at changed venues: %w", err)
 	}
 	if len(upIDs) > 0 {
 		if _, err := db.Exec(ctx, `
 			UPDATE event_accessibility a SET constraint_ids = u.yes::smallint[], excluded_ids = u.excluded::smallint[]
 			FROM unnest($1::bigint[], $2::text[], $3::text[]) AS u (id, yes, excluded)
 			WHERE a.event_id = u.id`, upIDs, upYes, upExcl); err != nil {
-			return nil, fmt.Errorf("events at changed venues inherit their facts: %w", err)
+			return out, fmt.Errorf("events at changed venues inherit their facts: %w", err)
 		}
 	}
 	return out, nil

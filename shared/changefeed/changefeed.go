@@ -39,13 +39,16 @@ func (e Event) Last() time.Time {
 
 // Change is what one applied command changed.
 type Change struct {
-	Seq    uint64   `json:"seq"`              // write-log sequence of the command
-	Events []Event  `json:"events,omitempty"` // events upserted (or given a photo)
-	Users  []string `json:"users,omitempty"`  // user ids whose needs or role changed
+	Seq    uint64  `json:"seq"`              // write-log sequence of the command
+	Events []Event `json:"events,omitempty"` // events upserted (or given a photo)
+	// Venues are venues whose name, address, place or city changed: every answer that shows
+	// one of them is affected, though no event's answers changed.
+	Venues []int64  `json:"venues,omitempty"`
+	Users  []string `json:"users,omitempty"` // user ids whose needs or role changed
 }
 
 // Empty reports whether c changes nothing.
-func (c Change) Empty() bool { return len(c.Events) == 0 && len(c.Users) == 0 }
+func (c Change) Empty() bool { return len(c.Events) == 0 && len(c.Venues) == 0 && len(c.Users) == 0 }
 
 // Merge adds o's changes to c (for a transaction of many commands).
 func (c *Change) Merge(o Change) {
@@ -53,6 +56,7 @@ func (c *Change) Merge(o Change) {
 		c.Seq = o.Seq
 	}
 	c.Events = append(c.Events, o.Events...)
+	c.Venues = append(c.Venues, o.Venues...)
 	c.Users = append(c.Users, o.Users...)
 }
 

@@ -31,6 +31,7 @@ type Entry struct {
 	Body     []byte
 	ETag     string
 	EventIDs []int64                       // events the answer holds
+	VenueIDs []int64                       // venues it shows
 	Matches  func(e changefeed.Event) bool // for searches: whether a changed event could now be in the answer
 	// Gen is Cache.Gen() taken before the answer was read from the database (optional). With
 	// it, Set checks the entry only against changes applied after that point; without it,
@@ -131,10 +132,11 @@ type Local struct {
 // applied is a change as the cache tests it: the ids of its events (an answer holding one is
 // affected) and the events, or their summaries, a search's Matches is asked about.
 type applied struct {
-	gen   uint64
-	at    time.Time
-	ids   map[int64]bool
-	tests []changefeed.Event
+	gen    uint64
+	at     time.Time
+	ids    map[int64]bool
+	venues map[int64]bool // venues whose row changed: the answers showing one are affected
+	tests  []changefeed.Event
 }
 
 type shard struct {
@@ -144,6 +146,7 @@ type shard struct {
 	// test are scanned; the others are found by the events they hold.
 	scan       map[string]*item
 	byEvent    map[int64][]string
+	byVenue    map[int64][]string
 	bytes      atomic.Int64
 	tick       atomic.Int64 // logical clock of uses, for LRU order within the shard
 	maxEntries int
@@ -201,7 +204,7 @@ func (l *Local) shard(key string) *shard {
 
 // sizeOf is what an entry counts against the byte bound.
 func sizeOf(key string, e Entry) int64 {
-	return int64(len(key) + len(e.Body) + len(e.ETag) + 8*len(e.EventIDs) + entryOverhead)
+	return int64(len(key) + len(e.Body) + len(e.ETag) + 8*len(e.EventIDs) + 8*len(e.VenueIDs) + entryOverhead)
 }
 
 // Get returns the entry for key, unless it is older than the TTL.
@@ -259,7 +262,7 @@ func (l *Local) store(s *shard, key string, e Entry, size int64) *item {
 func scanned(e Entry) bool { return e.Matches != nil }
 
 func (s *shard) resetIndex() {
-	s.scan, s.byEvent = map[string]*item{}, map[int64][]string{}
+	s.scan, s.byEvent, s.byVenue = map[string]*item{}, map[int64][]string{}, map[int64][]string{}
 }
 
 func (s *shard) index(key string, it *item) {
@@ -270,6 +273,9 @@ func (s *shard) index(key string, it *item) {
 	for _, id := range it.e.EventIDs {
 		s.byEvent[id] = append(s.byEvent[id], key)
 	}
+	for _, id := range it.e.VenueIDs {
+		s.byVenue[id] = append(s.byVenue[id], key)
+	}
 }
 
 func (s *shard) unindex(key string, it *item) {
@@ -277,8 +283,14 @@ func (s *shard) unindex(key string, it *item) {
 		delete(s.scan, key)
 		return
 	}
-	for _, id := range it.e.EventIDs {
-		keys := s.byEvent[id]
+	unlist(s.byEvent, it.e.EventIDs, key)
+	unlist(s.byVenue, it.e.VenueIDs, key)
+}
+
+// unlist removes key from the lists of ids in index.
+func unlist(index map[int64][]string, ids []int64, key string) {
+	for _, id := range ids {
+		keys := index[id]
 		for i, k := range keys {
 			if k == key {
 				keys = append(keys[:i], keys[i+1:]...)
@@ -286,9 +298,9 @@ func (s *shard) unindex(key string, it *item) {
 			}
 		}
 		if len(keys) == 0 {
-			delete(s.byEvent, id)
+			delete(index, id)
 		} else {
-			s.byEvent[id] = keys
+			index[id] = keys
 		}
 	}
 }
@@ -297,6 +309,11 @@ func (s *shard) unindex(key string, it *item) {
 func (s *shard) dropAffected(a applied) {
 	for id := range a.ids {
 		for _, key := range slices.Clone(s.byEvent[id]) {
+			s.c.Delete(key)
+		}
+	}
+	for id := range a.venues {
+		for _, key := range slices.Clone(s.byVenue[id]) {
 			s.c.Delete(key)
 		}
 	}
@@ -405,7 +422,7 @@ func (s *shard) deleteExpired(now time.Time) map[string]gocache.Item {
 // affects most answers anyway) drops everything, in one pass instead of testing every entry
 // against every event.
 func (l *Local) Apply(c changefeed.Change) {
-	if len(c.Events) == 0 {
+	if len(c.Events) == 0 && len(c.Venues) == 0 {
 		return
 	}
 	a, ok := prepare(c)
@@ -424,11 +441,19 @@ func prepare(c changefeed.Change) (a applied, ok bool) {
 	for _, e := range c.Events {
 		a.ids[e.ID] = true
 	}
+	if len(c.Venues) > 0 {
+		a.venues = make(map[int64]bool, len(c.Venues))
+		for _, id := range c.Venues {
+			a.venues[id] = true
+		}
+	}
 	a.tests = c.Events
 	if len(c.Events) > maxExactEvents {
-		a.tests = changefeed.Summarize(c.Events, maxApplyGroups)
+		if a.tests = changefeed.Summarize(c.Events, maxApplyGroups); a.tests == nil {
+			return a, false
+		}
 	}
-	return a, a.tests != nil
+	return a, true
 }
 
 func (l *Local) remember(a applied) {
@@ -444,14 +469,14 @@ func (l *Local) remember(a applied) {
 	l.recent = append(l.recent[cut:], a)
 	events := 0
 	for _, r := range l.recent {
-		events += len(r.ids)
+		events += len(r.ids) + len(r.venues)
 	}
 	for len(l.recent) > 1 && (len(l.recent) > maxRecent || events > maxRecentEvents) {
 		// Forgetting a change: an answer without Gen read before it may be stale, so none is
 		// stored until the window after it has passed.
 		old := l.recent[0]
 		l.forgotGen = old.gen
-		events -= len(old.ids)
+		events -= len(old.ids) + len(old.venues)
 		l.recent = l.recent[1:]
 		if t := old.at.Add(RecentWindow); t.After(l.refuseUntil) {
 			l.refuseUntil = t
@@ -460,6 +485,11 @@ func (l *Local) remember(a applied) {
 }
 
 func affected(e Entry, a applied) bool {
+	for _, id := range e.VenueIDs {
+		if a.venues[id] {
+			return true
+		}
+	}
 	if len(a.ids) <= 4 {
 		// The usual change (one event): comparing beats hashing.
 		for _, id := range e.EventIDs {

@@ -390,3 +390,25 @@ func TestReadThrough(t *testing.T) {
 		t.Fatal("got an entry stored for a failed load, want none")
 	}
 }
+
+// A venue whose row changed (a rename) drops the answers that show it, searches and event
+// pages alike, and nothing else; an answer showing it read before the change is refused.
+func TestVenueRowChangeDropsAnswersShowingIt(t *testing.T) {
+	c := newCache(100)
+	never := func(changefeed.Event) bool { return false }
+	c.Set("page of 1", Entry{EventIDs: []int64{1}, VenueIDs: []int64{45}})
+	c.Set("page of 2", Entry{EventIDs: []int64{2}, VenueIDs: []int64{46}})
+	c.Set("search showing 45", Entry{EventIDs: []int64{1, 3}, VenueIDs: []int64{46, 45}, Matches: never})
+	c.Set("search not showing it", Entry{EventIDs: []int64{2}, VenueIDs: []int64{46}, Matches: never})
+	before := c.Gen()
+	c.Apply(changefeed.Change{Seq: 9, Venues: []int64{45}})
+	for key, kept := range map[string]bool{"page of 1": false, "page of 2": true, "search showing 45": false, "search not showing it": true} {
+		if _, ok := c.Get(key); ok != kept {
+			t.Errorf("%s: got kept %v, want %v", key, ok, kept)
+		}
+	}
+	c.Set("late page of 1", Entry{EventIDs: []int64{1}, VenueIDs: []int64{45}, Gen: before})
+	if _, ok := c.Get("late page of 1"); ok {
+		t.Error("got an answer showing the venue, read before its change, stored; want it refused")
+	}
+}

@@ -42,7 +42,7 @@ func WarmStart(ctx context.Context, db pgdb.DBTX, c *Local, srcs map[string]Sour
 	for k := range srcs {
 		kinds = append(kinds, k)
 	}
-	rows, err := db.Query(ctx, `SELECT kind, key, body, etag, event_ids, has_matches FROM cache_snapshot_entries
+	rows, err := db.Query(ctx, `SELECT kind, key, body, etag, event_ids, venue_ids, has_matches FROM cache_snapshot_entries
 		WHERE snapshot_id = $1 AND kind = ANY($2) ORDER BY score DESC, key`, id, kinds)
 	if err != nil {
 		return 0, fmt.Errorf("load snapshot %d: %w", id, err)
@@ -52,10 +52,11 @@ func WarmStart(ctx context.Context, db pgdb.DBTX, c *Local, srcs map[string]Sour
 	var kind, key string
 	var e Entry
 	var hasMatches bool
-	_, err = pgx.ForEachRow(rows, []any{&kind, &key, &e.Body, &e.ETag, &e.EventIDs, &hasMatches}, func() error {
+	_, err = pgx.ForEachRow(rows, []any{&kind, &key, &e.Body, &e.ETag, &e.EventIDs, &e.VenueIDs, &hasMatches}, func() error {
 		entry := e
 		entry.Body = append([]byte(nil), e.Body...)
 		entry.EventIDs = append([]int64(nil), e.EventIDs...)
+		entry.VenueIDs = append([]int64(nil), e.VenueIDs...)
 		if hasMatches {
 			m, ok := srcs[kind].(Matcher)
 			if !ok {
@@ -138,7 +139,7 @@ func changedSince(ctx context.Context, db pgdb.DBTX, seq int64, held map[int64]b
 // drop removes what c can affect without remembering it: it predates every answer read from
 // now on.
 func (l *Local) drop(c changefeed.Change) {
-	if len(c.Events) == 0 {
+	if len(c.Events) == 0 && len(c.Venues) == 0 {
 		return
 	}
 	a, ok := prepare(c)

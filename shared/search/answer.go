@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -42,11 +43,14 @@ func SearchEntry(ctx context.Context, db pgdb.DBTX, vocab *catalog.Vocabulary, q
 	if err != nil {
 		return hotcache.Entry{}, apperr.Wrap(err, "encode search answer")
 	}
-	ids := make([]int64, len(page.Items))
+	ids, venues := make([]int64, len(page.Items)), make([]int64, 0, len(page.Items))
 	for i, it := range page.Items {
 		ids[i] = it.ID
+		if !slices.Contains(venues, it.Venue.ID) {
+			venues = append(venues, it.Venue.ID)
+		}
 	}
-	return hotcache.Entry{Body: body, EventIDs: ids, Matches: q.Matches}, nil
+	return hotcache.Entry{Body: body, EventIDs: ids, VenueIDs: venues, Matches: q.Matches}, nil
 }
 
 // EventEntry loads event id and returns its cache entry: the encoded event and its ETag.
@@ -70,7 +74,7 @@ func eventEntry(ctx context.Context, db pgdb.DBTX, vocab *catalog.Vocabulary, id
 	if err != nil {
 		return hotcache.Entry{}, apperr.Wrap(err, "encode event %d", id)
 	}
-	return hotcache.Entry{Body: body, ETag: ETag(body), EventIDs: []int64{id}}, nil
+	return hotcache.Entry{Body: body, ETag: ETag(body), EventIDs: []int64{id}, VenueIDs: []int64{ev.Venue.ID}}, nil
 }
 
 // ETag is the entity tag of an encoded event: a hash of its bytes, so every instance and
