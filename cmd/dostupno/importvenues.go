@@ -168,7 +168,7 @@ func importVenues(ctx context.Context, cfg config.Config, data []byte, o venueIm
 		fmt.Fprintf(out, "%s: %s venue %d %q: %s\n", name, what, id, v.Name, factList(facts))
 		writes = append(writes, v)
 	}
-	summary := fmt.Sprintf("import-venues: %d features: %d venues updated, %d created, %d skipped, %d refused", len(features), updated, created, skipped, wrong)
+	summary := fmt.Sprintf("import-venues: %d features; venues updated %d, created %d; features skipped %d, refused %d", len(features), updated, created, skipped, wrong)
 	if len(writes) > 0 && !o.DryRun {
 		wr, err := d.Writer(ctx)
 		if err != nil {

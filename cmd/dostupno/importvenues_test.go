@@ -72,7 +72,7 @@ func TestImportVenues(t *testing.T) {
 		`feature 3 (originalId "osm:node/123456"): not one of our venue ids (a positive integer): skipped`,
 		`feature 4 (originalId "9001"): venue 9001 is not in the catalog: skipped (--create adds it)`,
 		`feature 5 (originalId "47"): updated venue 47 "Библиотека": no fact stated`,
-		"import-venues: 6 features: 3 venues updated, 0 created, 3 skipped, 0 refused; applied to primary at sequence",
+		"import-venues: 6 features; venues updated 3, created 0; features skipped 3, refused 0; applied to primary at sequence",
 	} {
 		if !strings.Contains(report, want) {
 			t.Errorf("got report\n%s\nwant a line with %q", report, want)

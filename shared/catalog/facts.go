@@ -49,7 +49,7 @@ type factObject struct {
 	VerifiedAt string `json:"verified_at,omitempty"`
 }
 
-// Limits of a fact's provenance.
+// MaxSource is the longest source token.
 const MaxSource = 40
 
 var (
