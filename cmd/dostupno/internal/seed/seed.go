@@ -122,12 +122,18 @@ type venue struct {
 	city  int
 	kind  int
 	facts catalog.Facts // the building's facts
+	// seating: its wheelchair seating was drawn yes (before any not_applicable), which a show
+	// may still deny.
+	seating bool
 }
 
 // Generator makes the events of one catalog.
 type Generator struct {
-	o       Options
-	rng     *rand.Rand
+	o   Options
+	rng *rand.Rand
+	// aux draws what the catalog gained after its first version (who stated a fact and when,
+	// not_applicable), so that the answers rng draws stay those of the same seed before.
+	aux     *rand.Rand
 	venues  [][]venue // by city
 	cumCity []int
 	zones   []*time.Location
@@ -175,7 +181,8 @@ func New(o Options) (*Generator, error) {
 		o.Start = time.Now().UTC()
 	}
 	o.Start = o.Start.UTC().Truncate(24 * time.Hour)
-	g := &Generator{o: o, rng: rand.New(rand.NewPCG(o.Seed, o.Seed^0x9e3779b97f4a7c15)), stated: map[int64]bool{}}
+	g := &Generator{o: o, rng: rand.New(rand.NewPCG(o.Seed, o.Seed^0x9e3779b97f4a7c15)),
+		aux: rand.New(rand.NewPCG(o.Seed^0x5bd1e995, o.Seed)), stated: map[int64]bool{}}
 	sum := 0
 	for ci, c := range Cities {
 		loc, err := time.LoadLocation(c.Timezone)
@@ -213,11 +220,11 @@ func (g *Generator) makeVenues(ci int, c City) []venue {
 		}
 		// One survey (or report) per venue: its facts share who stated them and when.
 		var said catalog.Fact
-		x := g.rng.Float64()
+		x := g.aux.Float64()
 		for _, s := range venueSources {
 			if x < s.share {
 				said.Source = s.source
-				said.VerifiedAt = g.o.Start.AddDate(0, 0, -g.rng.IntN(1000)).Format(time.DateOnly)
+				said.VerifiedAt = g.o.Start.AddDate(0, 0, -g.aux.IntN(1000)).Format(time.DateOnly)
 				break
 			}
 			x -= s.share
@@ -232,10 +239,6 @@ func (g *Generator) makeVenues(ci int, c City) []venue {
 			if !ok {
 				continue
 			}
-			if na := notApplicable[code]; na != nil && g.rng.Float64() < na[k] {
-				answer(code, catalog.NotApplicable)
-				continue
-			}
 			switch x := g.rng.Float64(); {
 			case x < p:
 				answer(code, catalog.Yes)
@@ -246,6 +249,12 @@ func (g *Generator) makeVenues(ci int, c City) []venue {
 		// A building with a lift or a step-free entrance usually has both.
 		if v.facts["elevator"].Value == catalog.Yes && g.rng.Float64() < 0.8 {
 			answer("step_free_entrance", catalog.Yes)
+		}
+		v.seating = v.facts["wheelchair_seating"].Value == catalog.Yes
+		for _, code := range catalog.Codes {
+			if na := notApplicable[code]; na != nil && g.aux.Float64() < na[k] {
+				answer(code, catalog.NotApplicable)
+			}
 		}
 		out = append(out, v)
 	}
@@ -332,8 +341,8 @@ func (g *Generator) event(id int64) catalog.Event {
 	}
 	// The organiser states the session's services, half the time saying when it checked them.
 	var said catalog.Fact
-	if g.rng.IntN(2) == 0 {
-		said = catalog.Fact{Source: "organiser", VerifiedAt: start.AddDate(0, 0, -1-g.rng.IntN(60)).Format(time.DateOnly)}
+	if g.aux.IntN(2) == 0 {
+		said = catalog.Fact{Source: "organiser", VerifiedAt: start.AddDate(0, 0, -1-g.aux.IntN(60)).Format(time.DateOnly)}
 	}
 	acc := catalog.Facts{}
 	answer := func(code, value string) {
@@ -342,18 +351,12 @@ func (g *Generator) event(id int64) catalog.Event {
 		acc[code] = f
 	}
 	// Seating for wheelchairs and a companion seat are also per hall and per show.
-	if v.facts["wheelchair_seating"].Value == catalog.Yes && g.rng.Float64() < 0.15 {
+	if v.seating && g.rng.Float64() < 0.15 && v.facts["wheelchair_seating"].Value == catalog.Yes {
 		answer("wheelchair_seating", catalog.No)
 	}
 	for _, code := range catalog.Codes {
 		p, ok := eventLevel[code]
 		if !ok {
-			continue
-		}
-		if slices.Contains(irrelevant[code], cat) {
-			if g.rng.Float64() < 0.35 {
-				answer(code, catalog.NotApplicable)
-			}
 			continue
 		}
 		pr, ok := p[cat]
@@ -365,6 +368,9 @@ func (g *Generator) event(id int64) catalog.Event {
 			answer(code, catalog.Yes)
 		case x < pr+0.2:
 			answer(code, catalog.No)
+		}
+		if slices.Contains(irrelevant[code], cat) && g.aux.Float64() < 0.35 {
+			answer(code, catalog.NotApplicable) // the organiser says it does not apply
 		}
 	}
 	e.Accessibility = acc
