@@ -33,15 +33,5 @@ const (
 func New(d *instance.Deps) (http.Handler, error) {
 	return middleware.BatchWrite(d, httpjson.Batch{Noun: "event", MaxOne: MaxEventBody, MaxMany: MaxNDJSONBody,
 		MaxLines: MaxNDJSONLines, TooMany: "split the file or use `dostupno import`"},
-		checked, func(e catalog.Event) int64 { return e.ID }, catalog.SubmitEvents)
-}
-
-// checked decodes, normalises and validates one event (strict JSON: unknown fields refused).
-func checked(raw []byte) (catalog.Event, error) {
-	var e catalog.Event
-	if err := httpjson.DecodeBytes(raw, &e); err != nil {
-		return e, err
-	}
-	e.Normalize()
-	return e, e.Validate()
+		httpjson.Checked[catalog.Event], func(e catalog.Event) int64 { return e.ID }, catalog.SubmitEvents)
 }

@@ -35,15 +35,5 @@ const (
 func New(d *instance.Deps) (http.Handler, error) {
 	return middleware.BatchWrite(d, httpjson.Batch{Noun: "venue", MaxOne: MaxVenueBody, MaxMany: MaxNDJSONBody,
 		MaxLines: MaxNDJSONLines, TooMany: "split the file or use `dostupno import-venues`"},
-		checked, func(v catalog.VenueInput) int64 { return v.ID }, catalog.SubmitVenues)
-}
-
-// checked decodes, normalises and validates one venue (strict JSON: unknown fields refused).
-func checked(raw []byte) (catalog.VenueInput, error) {
-	var v catalog.VenueInput
-	if err := httpjson.DecodeBytes(raw, &v); err != nil {
-		return v, err
-	}
-	v.Normalize()
-	return v, v.Validate()
+		httpjson.Checked[catalog.VenueInput], func(v catalog.VenueInput) int64 { return v.ID }, catalog.SubmitVenues)
 }

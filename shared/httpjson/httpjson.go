@@ -277,3 +277,18 @@ func bodyError(err error) error {
 	}
 	return apperr.New(apperr.InvalidArgument, "the body could not be read")
 }
+
+// Checked decodes one record from raw strictly (DecodeBytes), normalises and validates it: the
+// check of ReadBatch for a record type with Normalize and Validate.
+func Checked[T any, P interface {
+	*T
+	Normalize()
+	Validate() error
+}](raw []byte) (T, error) {
+	var rec T
+	if err := DecodeBytes(raw, &rec); err != nil {
+		return rec, err
+	}
+	P(&rec).Normalize()
+	return rec, P(&rec).Validate()
+}
