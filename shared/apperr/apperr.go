@@ -4,9 +4,13 @@
 package apperr
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"io"
+	"net"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -91,11 +95,19 @@ func Wrap(err error, format string, args ...any) *Error {
 	return &Error{Code: Internal, Message: "internal error", Err: fmt.Errorf(format+": %w", append(args, err)...)}
 }
 
-// As finds the *Error in err's chain; any other error is internal.
+// As finds the *Error in err's chain; any other error is internal, except that an internal
+// error caused by a service out of reach (Unreachable: Postgres restarting, say) is
+// Unavailable, wherever it was wrapped, so that such a request answers 503, never 500.
 func As(err error) *Error {
 	var e *Error
 	if errors.As(err, &e) {
+		if e.Code == Internal && e.Err != nil && Unreachable(e.Err) {
+			return unreachable(e.Err)
+		}
 		return e
+	}
+	if Unreachable(err) {
+		return unreachable(err)
 	}
 	return &Error{Code: Internal, Message: "internal error", Err: err}
 }
@@ -108,8 +120,13 @@ func CodeOf(err error) Code {
 	return As(err).Code
 }
 
+// UnreachableRetryAfter is the Retry-After of an answer refused because a service (the
+// database, mostly) is out of reach: a restart takes a few seconds.
+const UnreachableRetryAfter = time.Second
+
 // FromDB turns driver errors into domain errors: no rows → not found (with what, e.g.
-// "event 12"), unique violation → conflict, anything else stays as it is for the caller to wrap.
+// "event 12"), unique violation → conflict, the database out of reach (Unreachable) →
+// unavailable, anything else stays as it is for the caller to wrap.
 func FromDB(err error, what string) error {
 	if err == nil {
 		return nil
@@ -126,5 +143,40 @@ func FromDB(err error, what string) error {
 			return &Error{Code: Unavailable, Message: "the request took too long; try again", RetryAfter: time.Second, Err: err}
 		}
 	}
+	if Unreachable(err) {
+		return unreachable(err)
+	}
 	return err
+}
+
+func unreachable(err error) *Error {
+	return &Error{Code: Unavailable, Message: "a service behind this function is not reachable now; try again shortly",
+		RetryAfter: UnreachableRetryAfter, Err: err}
+}
+
+// Unreachable reports whether err says that the database (or another service reached over
+// the network) could not be reached or is going away, rather than that the request or the
+// code is wrong: the one place that sorts such driver errors. They are Postgres's connection
+// exceptions (SQLSTATE class 08), admin_shutdown (57P01), crash_shutdown (57P02),
+// cannot_connect_now (57P03: a server starting or shutting down) and too_many_connections
+// (53300); a connection that could not be made (pgconn.ConnectError) or was lost (a network
+// error, an unexpected EOF, "conn closed"); and a deadline that ran out while waiting (a pool
+// acquiring a connection, say).
+func Unreachable(err error) bool {
+	if err == nil {
+		return false
+	}
+	var pg *pgconn.PgError
+	if errors.As(err, &pg) {
+		switch pg.Code {
+		case "57P01", "57P02", "57P03", "53300":
+			return true
+		}
+		return strings.HasPrefix(pg.Code, "08")
+	}
+	var ce *pgconn.ConnectError
+	var ne net.Error
+	return errors.As(err, &ce) || errors.As(err, &ne) || pgconn.SafeToRetry(err) || pgconn.Timeout(err) ||
+		errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) || errors.Is(err, net.ErrClosed) ||
+		errors.Is(err, context.DeadlineExceeded)
 }
