@@ -43,6 +43,10 @@ type upOptions struct {
 	Log             *slog.Logger                 // the runner's own JSON log
 	Lookup          func(string) (string, bool)  // the environment (nil: the process's)
 	Ready           func(api string, web string) // called once both serve, with their addresses ("" for no page)
+	// Services, when set, is called once the services are up, with the configuration the
+	// functions get and the Postgres cluster up started (nil when DATABASE_URL was given):
+	// tests restart it under load.
+	Services func(cfg config.Config, pg *devservices.Postgres)
 }
 
 func runUp(ctx context.Context, args []string) error {
@@ -148,8 +152,9 @@ func up(ctx context.Context, o upOptions) (err error) {
 		say("secrets: SECRETS_DIR=%s", cfg.SecretsDir)
 	}
 
+	var pg *devservices.Postgres
 	if cfg.DatabaseURL == "" {
-		pg, err := devservices.StartPostgres(ctx, filepath.Join(data, "postgres"))
+		pg, err = devservices.StartPostgres(ctx, filepath.Join(data, "postgres"))
 		if err != nil {
 			return fmt.Errorf("DATABASE_URL is not set and a private PostgreSQL cluster could not start: %w", err)
 		}
@@ -224,6 +229,9 @@ func up(ctx context.Context, o upOptions) (err error) {
 		}
 	}
 
+	if o.Services != nil {
+		o.Services(cfg, pg)
+	}
 	envFile, err := writeCLIEnv(o.Data, cfg)
 	if err != nil {
 		return err

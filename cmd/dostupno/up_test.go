@@ -87,14 +87,7 @@ func TestUpStartsItsOwnServicesAndServes(t *testing.T) {
 		t.Setenv(k, "")
 	}
 	t.Setenv("DATABASE_REPLICA_URLS", pgtest.NewURL(t))
-	data, err := os.MkdirTemp("", "dostupno-up-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(data) })
-	if err := os.Chmod(data, 0o755); err != nil { // PostgreSQL runs as another user under root
-		t.Fatal(err)
-	}
+	data := upDataDir(t)
 	stackPath := filepath.Join(data, "stack.yml")
 	names := []string{"search-events", "db-writer"}
 	writeStack(t, stackPath, names...)
@@ -214,6 +207,22 @@ type upRun struct {
 }
 
 // startUp runs up with o (its Out, Log and Ready set here) and waits until it serves.
+// upDataDir is a folder for up's --data that the PostgreSQL server's user can enter (it runs
+// as another user under root, and the test's own temporary folder is private), removed after
+// the test.
+func upDataDir(t *testing.T) string {
+	t.Helper()
+	data, err := os.MkdirTemp("", "dostupno-up-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(data) })
+	if err := os.Chmod(data, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return data
+}
+
 func startUp(t *testing.T, o upOptions) *upRun {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
