@@ -14,6 +14,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -186,7 +187,7 @@ func up(ctx context.Context, o upOptions) (err error) {
 		cfg.NatsURL = n.URL
 		say("nats: NATS_URL is not set: embedded NATS with JetStream (every write synced to disk) at %s, store in %s", n.URL, n.Dir)
 	} else {
-		say("nats: NATS_URL=%s", redact(cfg.NatsURL))
+		say("nats: NATS_URL=%s (%d server(s)), WRITELOG_REPLICAS=%d", redact(cfg.NatsURL), len(config.List(cfg.NatsURL)), cfg.WritelogReplicas)
 	}
 
 	if cfg.S3Endpoint == "" {
@@ -366,13 +367,15 @@ func buildFunctions(st *stack.Stack, cfg config.Config, cleanups *[]func()) ([]g
 	return fns, nil
 }
 
-// redact hides a URL's password for printing.
+// redact hides the passwords of a URL, or of a comma list of URLs (NATS_URL), for printing.
 func redact(s string) string {
-	u, err := url.Parse(s)
-	if err != nil || u.User == nil {
-		return s
+	list := strings.Split(s, ",")
+	for i, one := range list {
+		if u, err := url.Parse(one); err == nil && u.User != nil {
+			list[i] = u.Redacted()
+		}
 	}
-	return u.Redacted()
+	return strings.Join(list, ",")
 }
 
 // writeCLIEnv writes, under data, the shell lines that point the ops CLI at the services up
@@ -387,7 +390,7 @@ func writeCLIEnv(data string, cfg config.Config) (string, error) {
 	for _, kv := range [][2]string{
 		{"DATABASE_URL", cfg.DatabaseURL}, {"DATABASE_REPLICA_URLS", strings.Join(cfg.ReplicaURLs, ",")},
 		{"NATS_URL", cfg.NatsURL}, {"DOSTUPNO_NAMESPACE", cfg.Namespace}, {"S3_ENDPOINT", cfg.S3Endpoint},
-		{"S3_BUCKET", cfg.S3Bucket}, {"SECRETS_DIR", secrets},
+		{"S3_BUCKET", cfg.S3Bucket}, {"SECRETS_DIR", secrets}, {"WRITELOG_REPLICAS", strconv.Itoa(cfg.WritelogReplicas)},
 	} {
 		if kv[1] != "" {
 			fmt.Fprintf(&b, "export %s='%s'\n", kv[0], strings.ReplaceAll(kv[1], "'", `'\''`))

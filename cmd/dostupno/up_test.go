@@ -264,3 +264,15 @@ func (r *upRun) stop(t *testing.T) error {
 		return nil
 	}
 }
+
+func TestRedact(t *testing.T) {
+	for in, want := range map[string]string{
+		"postgres://u:secret@db:5432/x":                      "postgres://u:xxxxx@db:5432/x",
+		"nats://a:4222,nats://u:secret@b:4222,nats://c:4222": "nats://a:4222,nats://u:xxxxx@b:4222,nats://c:4222",
+		"nats://127.0.0.1:4222":                              "nats://127.0.0.1:4222",
+	} {
+		if got := redact(in); got != want {
+			t.Errorf("redact(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

@@ -68,8 +68,9 @@ func (d *Deps) CheckWriter(tokens bool) error {
 // during a rotation).
 func (d *Deps) Keys() (*token.Keys, error) { return d.keys() }
 
-// Writer is this instance's one writer: the write log of its namespace and the applier of
-// its own copy (DATABASE_URL, named REPLICA_NAME) with every command kind. Built on first use,
+// Writer is this instance's one writer: the write log of its namespace (WRITELOG_REPLICAS
+// copies) and the applier of its own copy (DATABASE_URL, named REPLICA_NAME) with every
+// command kind. Built on first use,
 // and again after a failure, which is writelog.Unavailable.
 func (d *Deps) Writer(ctx context.Context) (*writelog.Writer, error) {
 	return d.writer.open("the writer of "+d.Name, func() (*writelog.Writer, error) {
@@ -84,7 +85,7 @@ func (d *Deps) Writer(ctx context.Context) (*writelog.Writer, error) {
 		if err != nil {
 			return nil, err
 		}
-		l, err := writelog.Open(ctx, js, d.Config.Namespace)
+		l, err := writelog.Open(ctx, js, d.Config.Namespace, writelog.WithReplicas(d.Config.WritelogReplicas))
 		if err != nil {
 			return nil, err
 		}
@@ -111,7 +112,7 @@ func (d *Deps) Accounts(ctx context.Context) (*account.Service, error) {
 		}
 		js, err := d.JetStream()
 		if err == nil {
-			svc.Throttle, err = throttle.Open(ctx, js, d.Config.Namespace)
+			svc.Throttle, err = throttle.Open(ctx, js, d.Config.Namespace, throttle.WithReplicas(d.Config.WritelogReplicas))
 		}
 		if err == nil {
 			svc.Vocab, err = d.vocabulary(ctx)

@@ -35,15 +35,37 @@ type Throttle struct {
 	now    func() time.Time
 }
 
+// Option tunes Open.
+type Option func(*jetstream.KeyValueConfig)
+
+// WithReplicas asks for n copies of the bucket on as many servers of a JetStream cluster
+// (WRITELOG_REPLICAS). As with the write log, an existing bucket's count is raised to n,
+// never lowered.
+func WithReplicas(n int) Option {
+	return func(c *jetstream.KeyValueConfig) { c.Replicas = max(c.Replicas, n) }
+}
+
 // Open creates or updates the bucket "<namespace>_throttle" and returns a handle on it.
-func Open(ctx context.Context, js jetstream.JetStream, namespace string) (*Throttle, error) {
-	kv, err := js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
+func Open(ctx context.Context, js jetstream.JetStream, namespace string, opts ...Option) (*Throttle, error) {
+	cfg := jetstream.KeyValueConfig{
 		Bucket:      Bucket(namespace),
 		Description: "login failures per email and per client address (sliding window)",
 		History:     1,
 		TTL:         Window,
 		Storage:     jetstream.FileStorage,
-	})
+		Replicas:    1,
+	}
+	if kv, err := js.KeyValue(ctx, cfg.Bucket); err == nil {
+		if st, err := kv.Status(ctx); err == nil {
+			if bs, ok := st.(*jetstream.KeyValueBucketStatus); ok {
+				cfg.Replicas = bs.StreamInfo().Config.Replicas
+			}
+		}
+	}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	kv, err := js.CreateOrUpdateKeyValue(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("open throttle bucket %s: %w", Bucket(namespace), err)
 	}

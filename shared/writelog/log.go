@@ -4,7 +4,9 @@
 //
 // Stream. "<NAMESPACE>_WRITES" on subjects "<namespace>.writes.<kind>": file storage, limits
 // retention with no limits (a copy added later replays from sequence 1), a duplicate window of
-// DuplicateWindow, MaxMsgSize of MaxMsgSize. Every publish carries Nats-Msg-Id = business key +
+// DuplicateWindow, MaxMsgSize of MaxMsgSize, and as many replicas as asked (WithReplicas: 3 in
+// a JetStream cluster, where a publish is acknowledged once a majority holds it, so losing one
+// server loses nothing). Every publish carries Nats-Msg-Id = business key +
 // content hash of kind, key and payload, so a retried publish (or a repeated import of the same
 // file) inside the window is dropped by the server and answers with the original sequence.
 //
@@ -83,7 +85,7 @@ func Subject(ns, kind string) string { return strings.ToLower(ns) + ".writes." +
 // copy's db-writer applies what is pending (stack.yml topic annotation).
 func DoorbellSubject(ns string) string { return strings.ToLower(ns) + ".doorbell" }
 
-// Config is the stream configuration Open creates or updates.
+// Config is the stream configuration Open creates or updates, with one replica.
 func Config(ns string) jetstream.StreamConfig {
 	return jetstream.StreamConfig{
 		Name:        StreamName(ns),
@@ -104,12 +106,29 @@ func Config(ns string) jetstream.StreamConfig {
 	}
 }
 
+// Option tunes Open.
+type Option func(*jetstream.StreamConfig)
+
+// WithReplicas asks for n copies of the stream, each on its own server of a JetStream
+// cluster (WRITELOG_REPLICAS; JetStream allows 1 to 5). Open raises an existing stream's
+// count to n but never lowers it: a process started without the setting (an ops command,
+// say) must not take the cluster's copies away; an operator lowers it with the nats CLI.
+func WithReplicas(n int) Option {
+	return func(c *jetstream.StreamConfig) { c.Replicas = max(c.Replicas, n) }
+}
+
 // Open creates or updates the write-log stream of namespace (idempotent).
-func Open(ctx context.Context, js jetstream.JetStream, namespace string) (*Log, error) {
+func Open(ctx context.Context, js jetstream.JetStream, namespace string, opts ...Option) (*Log, error) {
 	cfg := Config(namespace)
+	if s, err := js.Stream(ctx, cfg.Name); err == nil {
+		cfg.Replicas = s.CachedInfo().Config.Replicas
+	}
+	for _, o := range opts {
+		o(&cfg)
+	}
 	s, err := js.CreateOrUpdateStream(ctx, cfg)
 	if err != nil {
-		return nil, fmt.Errorf("open stream %s: %w", cfg.Name, err)
+		return nil, fmt.Errorf("open stream %s with %d replica(s): %w", cfg.Name, cfg.Replicas, err)
 	}
 	return &Log{js: js, stream: s, namespace: namespace, name: cfg.Name}, nil
 }

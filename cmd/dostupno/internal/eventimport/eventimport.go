@@ -147,6 +147,7 @@ type inflight struct {
 	fut    jetstream.PubAckFuture
 	msg    *nats.Msg
 	events int
+	sent   time.Time
 }
 
 func (im *importer) run(ctx context.Context, r io.Reader) (Summary, error) {
@@ -334,12 +335,14 @@ func (im *importer) publish(ctx context.Context, payload json.RawMessage, events
 		// order, synchronously, below.
 		fut = nil
 	}
-	im.inflight = append(im.inflight, inflight{fut: fut, msg: msg, events: events})
+	im.inflight = append(im.inflight, inflight{fut: fut, msg: msg, events: events, sent: time.Now()})
 	return nil
 }
 
-// publishTimeout bounds one acknowledgement; retryFor bounds how long a command is retried
-// (across a NATS restart) before the import fails loudly.
+// publishTimeout bounds one acknowledgement, counted from the publish, so that the commands in
+// flight when a server is lost (or a cluster's stream leader, whose acknowledgements never
+// come) time out together rather than one after another; retryFor bounds how long a command
+// is retried (across a NATS restart) before the import fails loudly.
 const (
 	publishTimeout = 10 * time.Second
 	retryFor       = 2 * time.Minute
@@ -357,7 +360,7 @@ func (im *importer) settleOldest(ctx context.Context) error {
 		select {
 		case ack = <-f.fut.Ok():
 		case err = <-f.fut.Err():
-		case <-time.After(publishTimeout):
+		case <-time.After(time.Until(f.sent.Add(publishTimeout))):
 			err = errors.New("no acknowledgement in time")
 		case <-ctx.Done():
 			return ctx.Err()
