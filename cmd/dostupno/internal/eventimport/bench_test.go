@@ -168,6 +168,12 @@ func BenchmarkSearchAfterImport(b *testing.B) {
 			b.Fatalf("import: %d of %d applied: %v", sum.Applied, n, err)
 		}
 		b.Logf("imported %d events in %v (%.0f events/s, maintenance included)", n, time.Since(t0).Round(time.Millisecond), float64(n)/time.Since(t0).Seconds())
+		var vacuums, analyses int
+		if err := e.pool.QueryRow(ctx, `SELECT vacuum_count, analyze_count FROM pg_stat_user_tables WHERE relname = 'event_accessibility'`).
+			Scan(&vacuums, &analyses); err != nil {
+			b.Fatal(err)
+		}
+		b.Logf("event_accessibility vacuumed %d and analysed %d times during the import", vacuums, analyses)
 		d := instance.New(searchevents.Name, config.Config{DatabaseURL: e.pool.Config().ConnString(), CacheEntries: config.DefaultCacheEntries,
 			CacheTTL: config.DefaultCacheTTL}, quiet())
 		h, err := searchevents.New(d)
