@@ -2,6 +2,7 @@ package eventimport_test
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -9,6 +10,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -200,6 +202,14 @@ func BenchmarkSearchAfterImport(b *testing.B) {
 		b.ReportMetric(float64(first.P99.Microseconds())/1000, "first200-p99-ms")
 		b.Logf("the first %d questions after the import: p50 %v, p90 %v, p99 %v, max %v; the first 200: p99 %v, max %v",
 			all.N, all.P50, all.P90, all.P99, all.Max, first.P99, first.Max)
+		order := make([]int, len(took))
+		for i := range order {
+			order[i] = i
+		}
+		slices.SortFunc(order, func(x, y int) int { return cmp.Compare(took[y], took[x]) })
+		for _, i := range order[:min(5, len(order))] {
+			b.Logf("  question %d (%s): %v  ?%s", i+1, mix[i].Shape, took[i].Round(10*time.Microsecond), mix[i].Query)
+		}
 		b.StartTimer()
 	}
 }
