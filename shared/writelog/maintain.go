@@ -22,8 +22,10 @@ const (
 	// events in event_accessibility; a few single writes never come near it.
 	MaintainMinPages = 64
 	// MaintainGrowth is the share of its recorded size a table grows by before ApplyPending
-	// maintains it: a 1M-event import is analysed a few dozen times on the way, each costing a
-	// fixed sample and the new pages, and a copy catching up is maintained once, at the end.
+	// maintains it, each time a fixed sample and the new pages. An import's applier seldom
+	// reads the stream to its end while the file is published (a 1M-event import was
+	// maintained twice: once on the way, once when it returned), and a copy catching up only
+	// at the end.
 	MaintainGrowth = 0.2
 )
 
