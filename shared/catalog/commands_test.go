@@ -64,14 +64,14 @@ func TestEventUpsert(t *testing.T) {
 		}
 	})
 
-	t.Run("SchemaRefusalRejected", func(t *testing.T) {
+	t.Run("SchemaRefusalFailed", func(t *testing.T) {
 		seq, err := l.Publish(ctx, catalog.KindEventUpsert, "t:2", at, []catalog.Event{ev(-7, "moscow", nil)})
 		if err != nil {
 			t.Fatal(err)
 		}
 		o, err := r.WaitApplied(ctx, seq)
-		if err != nil || o.Status != writelog.Rejected || o.Code != "invalid_argument" {
-			t.Errorf("got %+v, %v; want rejected invalid_argument", o, err)
+		if err != nil || o.Status != writelog.Failed || o.Code != "invalid_argument" || !strings.Contains(o.Message, "SQLSTATE 23514") {
+			t.Errorf("got %+v, %v; want failed invalid_argument with SQLSTATE 23514", o, err)
 		}
 	})
 

@@ -132,7 +132,8 @@ func (r *Replica) applyBatch(ctx context.Context) (batchResult, error) {
 	return res, nil
 }
 
-// apply runs one command's handler in a savepoint.
+// apply runs one command's handler in a savepoint. A handler's error that is a refusal of the
+// data (DataError) is the command's failed outcome; any other error rolls the batch back.
 func (r *Replica) apply(ctx context.Context, tx pgx.Tx, p pending) (Outcome, error) {
 	if p.bad != "" {
 		return Fail(errors.New(p.bad)), nil
@@ -147,7 +148,16 @@ func (r *Replica) apply(ctx context.Context, tx pgx.Tx, p pending) (Outcome, err
 	}
 	out, err := h(ctx, sp, p.seq, p.cmd)
 	if err != nil {
-		return Outcome{}, errors.Join(err, sp.Rollback(ctx))
+		if rerr := sp.Rollback(ctx); rerr != nil {
+			return Outcome{}, errors.Join(err, rerr)
+		}
+		// A refusal of the data fails this command alike in every copy, and the log moves
+		// on; anything else may pass, and the batch is tried again.
+		if pg := DataError(err); pg != nil {
+			r.logger.Warn("the database refused a command", "seq", p.seq, "kind", p.cmd.Kind, "sqlstate", pg.Code, "err", err)
+			return refusal(pg), nil
+		}
+		return Outcome{}, err
 	}
 	if out.Status == "" {
 		out.Status = Applied

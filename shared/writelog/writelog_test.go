@@ -212,7 +212,7 @@ func TestApply(t *testing.T) {
 		consumerSettled(t, r)
 	})
 
-	t.Run("RejectedChangesNothing", func(t *testing.T) {
+	t.Run("RefusedFailsAndChangesNothing", func(t *testing.T) {
 		e := newEnv(t)
 		pool, r := e.copy(t, "primary", nil)
 		bad := event(2, "Bad")
@@ -223,11 +223,11 @@ func TestApply(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if o.Status != writelog.Rejected || o.Code != apperr.InvalidArgument {
-			t.Errorf("got %q %q, want rejected invalid_argument", o.Status, o.Code)
+		if o.Status != writelog.Failed || o.Code != apperr.InvalidArgument || !strings.Contains(o.Message, "SQLSTATE 23") {
+			t.Errorf("got %q %q %q, want failed invalid_argument with the SQLSTATE", o.Status, o.Code, o.Message)
 		}
 		if n := count(t, pool, `SELECT count(*) FROM events WHERE id IN (1, 2)`); n != 0 {
-			t.Errorf("got %d events of the rejected command, want 0", n)
+			t.Errorf("got %d events of the refused command, want 0", n)
 		}
 		if o, err := r.WaitApplied(context.Background(), next); err != nil || o.Status != writelog.Applied {
 			t.Errorf("got %q, %v for the next command, want applied", o.Status, err)
