@@ -466,17 +466,18 @@ func TestOpenAPIMatchesTheRunner(t *testing.T) {
 	c.do("wrong password 6", 429, "POST", "/function/login", wrong, "Content-Type", "application/json", "X-Forwarded-For", "198.51.100.7")
 
 	// Operations: a cache snapshot, the writer's apply and status.
-	var snap struct{ Entries int }
-	c.do("cache snapshot", 200, "POST", "/function/cache-snapshot", nil).decode(t, &snap)
+	c.do("cache snapshot", 204, "POST", "/function/cache-snapshot", nil)
 	var status struct {
 		Replica                    string
 		AppliedSeq, StreamSeq, Lag int64
 	}
-	c.do("apply the write log", 200, "POST", "/function/db-writer", nil).decode(t, &status)
-	c.do("writer status", 200, "GET", "/function/db-writer/status", nil).decode(t, &status)
+	c.do("apply the write log", 204, "POST", "/function/db-writer", nil)
+	c.do("writer status", 200, "GET", "/function/db-writer/status", nil, "Authorization", admin).decode(t, &status)
 	if status.Replica != "primary" || status.Lag != 0 {
 		t.Errorf("writer status: got %+v, want primary with lag 0", status)
 	}
+	c.do("writer status anonymously", 401, "GET", "/function/db-writer/status", nil)
+	c.do("writer status as a user", 403, "GET", "/function/db-writer/status", nil, "Authorization", user)
 	c.do("writer at an unlisted path", 404, "GET", "/function/db-writer/nothing", nil)
 	var fns []struct{ Name string }
 	c.do("list functions", 200, "GET", "/system/functions", nil).decode(t, &fns)
