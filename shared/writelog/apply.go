@@ -71,6 +71,14 @@ func (r *Replica) applyBatch(ctx context.Context) (batchResult, error) {
 	if err != nil || len(batch) == 0 {
 		return res, err
 	}
+	// A command that rewrites earlier outcomes starts a transaction: the outcomes of the
+	// commands before it in this batch would not be recorded yet.
+	for i := 1; i < len(batch); i++ {
+		if batch[i].bad == "" && r.scrubs[batch[i].cmd.Kind] {
+			batch, full = batch[:i], true
+			break
+		}
+	}
 	// A transaction holds either one spread run or commands applied one by one, never both,
 	// so that no part of a run waits on rows this transaction wrote; the rest waits for the
 	// next round.
@@ -163,7 +171,7 @@ func (r *Replica) apply(ctx context.Context, tx pgx.Tx, p pending) (Outcome, err
 		out.Status = Applied
 	}
 	switch out.Status {
-	case Applied:
+	case Applied, Erased:
 		err = sp.Commit(ctx)
 	case Rejected, Failed:
 		out.Change = changefeed.Change{}
