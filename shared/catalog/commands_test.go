@@ -9,6 +9,7 @@ import (
 
 	"github.com/dostupno/dostupno/shared/catalog"
 	"github.com/dostupno/dostupno/shared/changefeed"
+	"github.com/dostupno/dostupno/shared/userkeys"
 	"github.com/dostupno/dostupno/shared/writelog"
 	"github.com/dostupno/dostupno/shared/writelog/writelogtest"
 )
@@ -16,7 +17,7 @@ import (
 func TestEventUpsert(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	e := writelogtest.New(t, catalog.Kinds)
+	e := writelogtest.New(t, func(v *catalog.Vocabulary, _ *userkeys.Store) []writelog.Kind { return catalog.Kinds(v) })
 	n, l, pool, r := e.NATS, e.Log, e.Pool, e.Writer.Replica
 	sub, err := n.Conn.SubscribeSync(changefeed.Subject(n.Namespace))
 	if err != nil {

@@ -61,7 +61,7 @@ func TestPoisonCommands(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		copies[i] = writelog.NewReplica(e.log, pool, name, append(kinds(vocab, nil, nil), flaky), quiet())
+		copies[i] = writelog.NewReplica(e.log, pool, name, append(e.kinds(vocab, nil, nil), flaky), quiet())
 		pools[i] = pool
 	}
 	for i, r := range copies {

@@ -22,6 +22,7 @@ import (
 	"github.com/dostupno/dostupno/shared/commands"
 	"github.com/dostupno/dostupno/shared/natstest"
 	"github.com/dostupno/dostupno/shared/pgtest"
+	"github.com/dostupno/dostupno/shared/userkeys"
 	"github.com/dostupno/dostupno/shared/writelog"
 	"github.com/dostupno/dostupno/shared/writelog/writelogtest"
 )
@@ -43,6 +44,7 @@ type env struct {
 	log   *writelog.Log
 	nats  *natstest.Env
 	vocab *catalog.Vocabulary
+	keys  *userkeys.Store
 }
 
 func newEnv(t *testing.T) *env {
@@ -53,7 +55,11 @@ func newEnv(t *testing.T) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &env{log: l, nats: n}
+	keys, err := userkeys.Open(ctx, n.JS, n.Namespace)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &env{log: l, nats: n, keys: keys}
 }
 
 // copy makes a fresh Postgres copy and its applier, which does not spread runs; calls counts
@@ -77,13 +83,13 @@ func (e *env) copyOf(t *testing.T, name string, calls, runs *atomic.Int64) (*pgx
 	if err != nil {
 		t.Fatal(err)
 	}
-	return pool, writelog.NewReplica(e.log, pool, name, kinds(vocab, calls, runs), quiet())
+	return pool, writelog.NewReplica(e.log, pool, name, e.kinds(vocab, calls, runs), quiet())
 }
 
 // kinds are every command kind (commands.Kinds), event.upsert's counted: calls counts its
 // handler's calls, runs its spread runs; without runs it is not spread at all.
-func kinds(vocab *catalog.Vocabulary, calls, runs *atomic.Int64) []writelog.Kind {
-	ks := commands.Kinds(vocab)
+func (e *env) kinds(vocab *catalog.Vocabulary, calls, runs *atomic.Int64) []writelog.Kind {
+	ks := commands.Kinds(vocab, e.keys)
 	for i, k := range ks {
 		if k.Name != catalog.KindEventUpsert {
 			continue
@@ -313,7 +319,7 @@ func TestApply(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		r2 := writelog.NewReplica(e.log, pool, "primary", kinds(vocab, nil, nil), quiet())
+		r2 := writelog.NewReplica(e.log, pool, "primary", e.kinds(vocab, nil, nil), quiet())
 		for i := range 300 {
 			e.publish(t, fmt.Sprintf("event:%d", i+1), event(int64(i+1), "T"))
 		}
@@ -371,7 +377,7 @@ func TestFaults(t *testing.T) {
 			t.Fatal(err)
 		}
 		var calls2 atomic.Int64
-		fresh := writelog.NewReplica(e.log, pool, "primary", kinds(vocab, &calls2, nil), quiet())
+		fresh := writelog.NewReplica(e.log, pool, "primary", e.kinds(vocab, &calls2, nil), quiet())
 		n, err := fresh.ApplyPending(context.Background())
 		if err != nil || n != 0 || calls2.Load() != 0 {
 			t.Errorf("got applied %d, %d handler calls, %v; want 0, 0, nil", n, calls2.Load(), err)
