@@ -3,6 +3,7 @@ package main
 import (
 	"net/http"
 
+	accountfn "github.com/dostupno/dostupno/functions/account"
 	cachesnapshot "github.com/dostupno/dostupno/functions/cache-snapshot"
 	dbwriter "github.com/dostupno/dostupno/functions/db-writer"
 	getevent "github.com/dostupno/dostupno/functions/get-event"
@@ -26,4 +27,5 @@ var builders = map[string]func(*instance.Deps) (http.Handler, error){
 	registerfn.Name:    registerfn.New,
 	loginfn.Name:       loginfn.New,
 	upsertevent.Name:   upsertevent.New,
+	accountfn.Name:     accountfn.New,
 }

@@ -230,7 +230,7 @@ func up(ctx context.Context, o upOptions) (err error) {
 	}
 	say("ops CLI: '. %s' points dostupno import, seed and admin at these services", envFile)
 
-	fns, err := buildFunctions(st, cfg, &cleanups)
+	fns, err := buildFunctions(st, cfg, &cleanups, nil)
 	if err != nil {
 		return err
 	}
@@ -313,11 +313,15 @@ func up(ctx context.Context, o upOptions) (err error) {
 // buildFunctions builds every function of st with its own Deps, and one db-writer per
 // further copy (db-writer-2, -3, ...). A function's environment in stack.yml is not applied:
 // it holds faasd's service addresses; only exec_timeout is, as each call's deadline, the way
-// the watchdog bounds a call. The functions' Deps are closed through cleanups.
-func buildFunctions(st *stack.Stack, cfg config.Config, cleanups *[]func()) ([]gateway.Function, error) {
+// the watchdog bounds a call. The functions' Deps are closed through cleanups, and put in
+// deps by name when it is not nil (tests reach into an instance through them).
+func buildFunctions(st *stack.Stack, cfg config.Config, cleanups *[]func(), deps map[string]*instance.Deps) ([]gateway.Function, error) {
 	build := func(name string, f stack.Function, cfg config.Config) (gateway.Function, error) {
 		d := instance.New(name, cfg, logging.New(os.Stderr, name))
 		*cleanups = append(*cleanups, d.Close)
+		if deps != nil {
+			deps[name] = d
+		}
 		h, err := builders[f.Name](d)
 		if err != nil {
 			return gateway.Function{}, fmt.Errorf("build function %s: %w", name, err)
