@@ -42,7 +42,7 @@ func adminCreate(ctx context.Context, cfg config.Config, email string, in *os.Fi
 	}
 	d := instance.New("admin", cfg, logging.New(errOut, "admin"))
 	defer d.Close()
-	if err := d.CheckWriter(true); err != nil {
+	if err := d.CheckWriter(instance.IssueTokens); err != nil {
 		return err
 	}
 	ctx, cancel := context.WithTimeout(ctx, time.Minute)

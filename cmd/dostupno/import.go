@@ -65,7 +65,7 @@ func importFrom(ctx context.Context, cfg config.Config, in io.Reader, size int64
 	log := logging.New(os.Stderr, "import")
 	d := instance.New("dostupno-import", cfg, log)
 	defer d.Close()
-	if err := d.CheckWriter(false); err != nil {
+	if err := d.CheckWriter(instance.NoTokens); err != nil {
 		return err
 	}
 	wr, err := d.Writer(ctx)

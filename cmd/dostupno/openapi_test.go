@@ -25,14 +25,13 @@ import (
 	"github.com/dostupno/dostupno/shared/pgtest"
 	"github.com/dostupno/dostupno/shared/photo/phototest"
 	"github.com/dostupno/dostupno/shared/s3test"
-	"github.com/dostupno/dostupno/shared/token"
 )
 
 // notProvoked are the documented statuses that no request can provoke while the services
 // behind the functions are healthy, with the reason each is left out of the coverage check.
 var notProvoked = map[int]string{
 	http.StatusInternalServerError: "internal: only a bug or a broken dependency answers it; a bad input never does",
-	http.StatusServiceUnavailable:  "unavailable: needs Postgres, NATS or S3 down (or an unreadable jwt-secret) behind a running function",
+	http.StatusServiceUnavailable:  "unavailable: needs Postgres, NATS or S3 down (or an unreadable jwt-public-key) behind a running function",
 }
 
 const (
@@ -178,15 +177,16 @@ type testEnv map[string]string
 
 func (e testEnv) lookup(k string) (string, bool) { v, ok := e[k]; return v, ok }
 
-// runnerEnv gives t its own database, NATS namespace, bucket and secrets directory (with
-// jwtSecret), as the environment variables the runner reads.
-func runnerEnv(t *testing.T, jwtSecret string) testEnv {
+// runnerEnv gives t its own database, NATS namespace, bucket and secrets directory (with a
+// token key pair), as the environment variables the runner reads.
+func runnerEnv(t *testing.T) testEnv {
 	t.Helper()
 	dbURL := pgtest.NewURL(t)
 	n := natstest.New(t)
 	s3 := s3test.New(t)
 	secrets := t.TempDir()
-	for name, v := range map[string]string{token.SecretFile: jwtSecret, "s3-access-key": s3.AccessKey, "s3-secret-key": s3.SecretKey} {
+	writeKeyPair(t, secrets, true)
+	for name, v := range map[string]string{"s3-access-key": s3.AccessKey, "s3-secret-key": s3.SecretKey} {
 		if err := os.WriteFile(filepath.Join(secrets, name), []byte(v), 0o600); err != nil {
 			t.Fatal(err)
 		}
@@ -202,7 +202,7 @@ func runnerEnv(t *testing.T, jwtSecret string) testEnv {
 // gateway router) on this test's own database, NATS namespace and bucket.
 func oaRunner(t *testing.T) (base string, cfg config.Config, st *stack.Stack, rt *gateway.Router) {
 	t.Helper()
-	env := runnerEnv(t, strings.Repeat("openapi-conformance-", 3))
+	env := runnerEnv(t)
 	env["CORS_ALLOWED_ORIGINS"] = oaOrigin
 	cfg, err := config.Load(env.lookup)
 	if err != nil {

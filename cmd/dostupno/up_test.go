@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dostupno/dostupno/cmd/dostupno/internal/devservices"
 	"github.com/dostupno/dostupno/cmd/dostupno/internal/stack"
 	"github.com/dostupno/dostupno/shared/apitest"
 	"github.com/dostupno/dostupno/shared/pgtest"
@@ -178,7 +179,7 @@ func TestUpStartsItsOwnServicesAndServes(t *testing.T) {
 		!strings.Contains(string(env), "export SECRETS_DIR='"+filepath.Join(data, "d", "secrets")) {
 		t.Fatalf("got env file %q (%v), want the CLI pointed at the started services", env, err)
 	}
-	for _, s := range []string{"jwt-secret", "s3-access-key", "s3-secret-key"} {
+	for _, s := range devservices.DevSecrets {
 		if _, err := os.Stat(filepath.Join(data, "d", "secrets", s)); err != nil {
 			t.Fatalf("secret %s: %v", s, err)
 		}

@@ -11,6 +11,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/url"
@@ -32,7 +33,6 @@ import (
 	"github.com/dostupno/dostupno/shared/apitest"
 	"github.com/dostupno/dostupno/shared/config"
 	"github.com/dostupno/dostupno/shared/photo/phototest"
-	"github.com/dostupno/dostupno/shared/token"
 )
 
 const (
@@ -68,7 +68,7 @@ type webPage struct {
 // all year).
 func startWebSystem(t *testing.T) *webSystem {
 	t.Helper()
-	env := runnerEnv(t, strings.Repeat("browser-tests-secret-", 2))
+	env := runnerEnv(t)
 	cfg, err := config.Load(env.lookup)
 	if err != nil {
 		t.Fatal(err)
@@ -106,16 +106,19 @@ func startWebSystem(t *testing.T) *webSystem {
 	}
 	s.first, s.photoID, s.photoName = p1.Items, p2.Items[0].ID, p2.Items[0].Title
 
-	// A photo on the first event of the second page, uploaded as an admin does.
-	keys, err := token.Load(cfg)
-	if err != nil {
-		t.Fatal(err)
+	// A photo on the first event of the second page, uploaded as an admin does: created with
+	// the ops CLI, logged in, then uploading.
+	if err := adminCreate(context.Background(), cfg, "photos@example.ru", stdin(t, "granite meadow 11\n"), io.Discard, io.Discard); err != nil {
+		t.Fatalf("admin create: %v", err)
 	}
-	admin, _, err := keys.Issue(uuid.NewString(), token.RoleAdmin)
-	if err != nil {
-		t.Fatal(err)
+	resp, body := apitest.Do(t, "POST", s.api+"/function/login", strings.NewReader(`{"email":"photos@example.ru","password":"granite meadow 11"}`),
+		"Content-Type", "application/json")
+	var session struct{ Token string }
+	if err := json.Unmarshal(body, &session); resp.StatusCode != http.StatusOK || err != nil {
+		t.Fatalf("log the admin in: got %d %s, want 200", resp.StatusCode, body)
 	}
-	resp, body := apitest.Do(t, "POST", fmt.Sprintf("%s/function/upload-photo/%d", s.api, s.photoID), bytes.NewReader(phototest.PNG(t, 640, 400)),
+	admin := session.Token
+	resp, body = apitest.Do(t, "POST", fmt.Sprintf("%s/function/upload-photo/%d", s.api, s.photoID), bytes.NewReader(phototest.PNG(t, 640, 400)),
 		"Authorization", "Bearer "+admin, "Content-Type", "image/png")
 	if resp.StatusCode != http.StatusCreated {
 		t.Fatalf("upload a photo: got %d %s, want 201", resp.StatusCode, body)

@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -48,9 +49,11 @@ type Env struct {
 	Pool   *pgxpool.Pool // on the function's copy; nil without a database
 	NATS   *natstest.Env // nil without NATS
 	S3     *s3test.Env   // nil without S3
-	Keys   *token.Keys   // nil without a jwt-secret
+	Keys   *token.Keys   // the issuers' keys (jwt-private-key); nil WithoutSecret
 
 	// Admin and User are bearer tokens (without the "Bearer " prefix) of AdminID and UserID.
+	// With a database, AdminID is an admin there (token version 0), so Admin passes the
+	// admin writes' account check.
 	Admin, User string
 }
 
@@ -88,7 +91,8 @@ func WithDatabaseOf(e *Env) Option { return func(o *options) { o.database = e.Co
 // WithoutDatabase leaves DATABASE_URL unset.
 func WithoutDatabase() Option { return func(o *options) { o.noDB = true } }
 
-// WithoutSecret leaves the jwt-secret out of the secrets directory.
+// WithoutSecret leaves the token keys (jwt-private-key, jwt-public-key) out of the secrets
+// directory.
 func WithoutSecret() Option { return func(o *options) { o.noSecret = true } }
 
 // WithConfig edits the configuration before the function is built.
@@ -97,8 +101,9 @@ func WithConfig(f func(*config.Config)) Option {
 }
 
 // New builds the function name with build and serves it until t ends. By default it has a
-// database of its own (migrated, cloned from the template), a secrets directory with a
-// jwt-secret, copy name "primary", and no NATS or S3. A constructor that fails fails t.
+// database of its own (migrated, cloned from the template), a secrets directory with a fresh
+// token key pair (jwt-private-key, jwt-public-key), copy name "primary", and no NATS or S3. A
+// constructor that fails fails t.
 func New(t testing.TB, name string, build Builder, opts ...Option) *Env {
 	t.Helper()
 	e, err := Build(t, name, build, opts...)
@@ -147,6 +152,15 @@ func Build(t testing.TB, name string, build Builder, opts ...Option) (*Env, erro
 		e.Keys = keys
 		e.Admin = e.Token(t, AdminID, token.RoleAdmin)
 		e.User = e.Token(t, UserID, token.RoleUser)
+		if e.Pool != nil {
+			// The admin the Admin token speaks for, as `dostupno admin create` leaves one.
+			if _, err := e.Pool.Exec(context.Background(), `
+				INSERT INTO users (id, email, email_key, name, password_hash, role, created_at, updated_at, version)
+				VALUES ($1, 'apitest-admin@example.invalid', 'apitest-admin@example.invalid', 'apitest admin', 'none', 'admin', now(), now(), 0)
+				ON CONFLICT DO NOTHING`, AdminID); err != nil {
+				t.Fatalf("apitest: create the admin: %v", err)
+			}
+		}
 	}
 	return e, nil
 }
@@ -161,7 +175,12 @@ func configure(t testing.TB, e *Env, o options) config.Config {
 	}
 	secrets := t.TempDir()
 	if !o.noSecret {
-		writeSecret(t, secrets, token.SecretFile, strings.Repeat("k", 32))
+		pair, err := keyPair()
+		if err != nil {
+			t.Fatal(err)
+		}
+		writeSecret(t, secrets, token.PrivateKeyFile, string(pair[0]))
+		writeSecret(t, secrets, token.PublicKeyFile, string(pair[1]))
 	}
 	cfg := config.Config{SecretsDir: secrets, Replica: "primary", Namespace: config.DefaultNamespace}
 	switch {
@@ -185,6 +204,13 @@ func configure(t testing.TB, e *Env, o options) config.Config {
 	}
 	return cfg
 }
+
+// keyPair is the token key pair of every Env of the test process, as the functions of one
+// deployment share theirs: a token one function issues is good at another.
+var keyPair = sync.OnceValues(func() ([2][]byte, error) {
+	private, public, err := token.GenerateKeyPair()
+	return [2][]byte{private, public}, err
+})
 
 func writeSecret(t testing.TB, dir, name, value string) {
 	t.Helper()
@@ -215,13 +241,20 @@ func (e *Env) LastSeq(t testing.TB) uint64 {
 	return info.State.LastSeq
 }
 
-// Token is a bearer token of userID with role, signed with the function's keys.
+// Token is a bearer token of userID with role and token version 0, signed with the
+// function's keys.
 func (e *Env) Token(t testing.TB, userID, role string) string {
 	t.Helper()
+	return e.TokenVersion(t, userID, role, 0)
+}
+
+// TokenVersion is Token with the token version tv.
+func (e *Env) TokenVersion(t testing.TB, userID, role string, tv int64) string {
+	t.Helper()
 	if e.Keys == nil {
-		t.Fatal("apitest: this Env has no jwt-secret (WithoutSecret)")
+		t.Fatal("apitest: this Env has no token keys (WithoutSecret)")
 	}
-	tok, _, err := e.Keys.Issue(userID, role)
+	tok, _, err := e.Keys.Issue(userID, role, tv)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -253,11 +253,7 @@ func TestStackDeployment(t *testing.T) {
 			if _, ok := s.Function(f.Name); !ok || f.Lang != "dostupno-go" {
 				t.Errorf("got lang %q, want dostupno-go", f.Lang)
 			}
-			for _, want := range []string{"jwt-secret", "s3-access-key", "s3-secret-key"} {
-				if !slices.Contains(f.Secrets, want) {
-					t.Errorf("got secrets %v, want %s among them", f.Secrets, want)
-				}
-			}
+			checkSecrets(t, f)
 			if f.Limits["memory"] == "" {
 				t.Error("got no memory limit, want one")
 			}
@@ -335,6 +331,34 @@ func checkServiceURLs(t *testing.T, f stack.Function, published map[string]bool)
 		host := addr(variable, raw)
 		if h, _, err := net.SplitHostPort(host); err != nil || h != faasdBridge || !published[host] {
 			t.Errorf("%s: got %s, want an address docker-compose.yml publishes on %s", variable, host, faasdBridge)
+		}
+	}
+}
+
+// tokenIssuers are the functions that sign tokens; every other function only verifies them.
+var tokenIssuers = []string{"register", "login"}
+
+// photoSigners are the functions that store photos or sign their URLs with the S3 keys.
+var photoSigners = []string{"search-events", "get-event", "cache-snapshot", "upload-photo"}
+
+// checkSecrets wants f to list exactly the secrets it needs: the public token key for every
+// function, the private one for the issuers alone (a function that only verifies must not be
+// able to mint an admin token), and the S3 keys only where photos are handled.
+func checkSecrets(t *testing.T, f stack.Function) {
+	t.Helper()
+	has := func(s string) bool { return slices.Contains(f.Secrets, s) }
+	if !has("jwt-public-key") {
+		t.Errorf("got secrets %v, want jwt-public-key: every function verifies the tokens it is sent", f.Secrets)
+	}
+	if issuer := slices.Contains(tokenIssuers, f.Name); has("jwt-private-key") != issuer {
+		t.Errorf("got secrets %v: jwt-private-key belongs to the token issuers %v alone", f.Secrets, tokenIssuers)
+	}
+	if signer := slices.Contains(photoSigners, f.Name); has("s3-access-key") != signer || has("s3-secret-key") != signer {
+		t.Errorf("got secrets %v: the S3 keys belong to %v alone", f.Secrets, photoSigners)
+	}
+	for _, old := range []string{"jwt-secret", "jwt-secret-previous"} {
+		if has(old) {
+			t.Errorf("got secrets %v, want no %s (tokens are EdDSA now)", f.Secrets, old)
 		}
 	}
 }
