@@ -15,9 +15,11 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/dostupno/dostupno/migrations"
 	"github.com/dostupno/dostupno/shared/config"
 	"github.com/dostupno/dostupno/shared/instance"
 	"github.com/dostupno/dostupno/shared/natstest"
@@ -46,10 +48,14 @@ type Env struct {
 	Deps   *instance.Deps
 	Server *httptest.Server
 	URL    string        // the server's URL: the function's root path
-	Pool   *pgxpool.Pool // on the function's copy; nil without a database
-	NATS   *natstest.Env // nil without NATS
-	S3     *s3test.Env   // nil without S3
-	Keys   *token.Keys   // the issuers' keys (jwt-private-key); nil WithoutSecret
+	Pool   *pgxpool.Pool // on the function's copy as the test's superuser; nil without a database
+	// AdminDatabaseURL is the function's copy as the test's superuser reaches it; the
+	// function itself connects as its deployment role (migrations.FunctionRole): the read
+	// functions as the read-only role, so a write from one fails its test.
+	AdminDatabaseURL string
+	NATS             *natstest.Env // nil without NATS
+	S3               *s3test.Env   // nil without S3
+	Keys             *token.Keys   // the issuers' keys (jwt-private-key); nil WithoutSecret
 
 	// Admin and User are bearer tokens (without the "Bearer " prefix) of AdminID and UserID.
 	// With a database, AdminID is an admin there (token version 0), so Admin passes the
@@ -86,7 +92,7 @@ func WithS3() Option { return func(o *options) { o.withS3 = true } }
 func WithConfigOf(e *Env) Option { return func(o *options) { o.like = e } }
 
 // WithDatabaseOf points the function at another Env's copy.
-func WithDatabaseOf(e *Env) Option { return func(o *options) { o.database = e.Config.DatabaseURL } }
+func WithDatabaseOf(e *Env) Option { return func(o *options) { o.database = e.AdminDatabaseURL } }
 
 // WithoutDatabase leaves DATABASE_URL unset.
 func WithoutDatabase() Option { return func(o *options) { o.noDB = true } }
@@ -123,6 +129,9 @@ func Build(t testing.TB, name string, build Builder, opts ...Option) (*Env, erro
 	}
 	e := &Env{Name: name, NATS: o.nats}
 	cfg := configure(t, e, o)
+	if e.AdminDatabaseURL != "" {
+		cfg.DatabaseURL = migrations.RoleURL(e.AdminDatabaseURL, migrations.FunctionRole(name))
+	}
 	for _, f := range o.configure {
 		f(&cfg)
 	}
@@ -136,8 +145,8 @@ func Build(t testing.TB, name string, build Builder, opts ...Option) (*Env, erro
 	e.Server = httptest.NewServer(h)
 	t.Cleanup(e.Server.Close)
 	e.URL = e.Server.URL
-	if cfg.DatabaseURL != "" {
-		pool, err := pgdb.Connect(context.Background(), cfg.DatabaseURL, pgdb.Options{AppName: "test"})
+	if e.AdminDatabaseURL != "" && cfg.DatabaseURL != "" {
+		pool, err := pgdb.Connect(context.Background(), e.AdminDatabaseURL, pgdb.Options{AppName: "test"})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -170,7 +179,7 @@ func Build(t testing.TB, name string, build Builder, opts ...Option) (*Env, erro
 func configure(t testing.TB, e *Env, o options) config.Config {
 	t.Helper()
 	if o.like != nil {
-		e.NATS, e.S3 = o.like.NATS, o.like.S3
+		e.NATS, e.S3, e.AdminDatabaseURL = o.like.NATS, o.like.S3, o.like.AdminDatabaseURL
 		return o.like.Config
 	}
 	secrets := t.TempDir()
@@ -186,9 +195,9 @@ func configure(t testing.TB, e *Env, o options) config.Config {
 	switch {
 	case o.noDB:
 	case o.database != "":
-		cfg.DatabaseURL = o.database
+		e.AdminDatabaseURL = o.database
 	default:
-		cfg.DatabaseURL = pgtest.NewURL(t)
+		e.AdminDatabaseURL = pgtest.NewURL(t)
 	}
 	if o.withNATS {
 		if e.NATS == nil {
@@ -325,4 +334,50 @@ func WantError(t testing.TB, resp *http.Response, body []byte, status int, code 
 		t.Fatalf("got code %q (%s), want %q", e.Code, e.Message, code)
 	}
 	return e
+}
+
+// Lock takes an ACCESS EXCLUSIVE lock on tables of the function's copy (as its superuser)
+// and holds it until release is called or t ends: every statement that reads them waits, as
+// behind a long migration, until it ends or times out.
+func (e *Env) Lock(t testing.TB, tables ...string) (release func()) {
+	t.Helper()
+	if e.Pool == nil {
+		t.Fatal("apitest: this Env has no database")
+	}
+	ctx := context.Background()
+	tx, err := e.Pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var once sync.Once
+	release = func() {
+		once.Do(func() {
+			if err := tx.Rollback(context.Background()); err != nil {
+				t.Errorf("apitest: release the lock: %v", err)
+			}
+		})
+	}
+	t.Cleanup(release)
+	names := make([]string, len(tables))
+	for i, tbl := range tables {
+		names[i] = pgx.Identifier{tbl}.Sanitize()
+	}
+	if _, err := tx.Exec(ctx, "LOCK TABLE "+strings.Join(names, ", ")+" IN ACCESS EXCLUSIVE MODE"); err != nil {
+		t.Fatalf("apitest: lock %v: %v", tables, err)
+	}
+	return release
+}
+
+// DatabaseUser is the role the function's own pool (Deps.ReadPool) connects as.
+func (e *Env) DatabaseUser(t testing.TB) string {
+	t.Helper()
+	pool, err := e.Deps.ReadPool()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var user string
+	if err := pool.QueryRow(context.Background(), `SELECT current_user`).Scan(&user); err != nil {
+		t.Fatal(err)
+	}
+	return user
 }
