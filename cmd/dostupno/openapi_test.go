@@ -184,6 +184,17 @@ func runnerEnv(t *testing.T) testEnv {
 	dbURL := pgtest.NewURL(t)
 	n := natstest.New(t)
 	s3 := s3test.New(t)
+	secrets := secretsDir(t, s3)
+	return testEnv{
+		"DATABASE_URL": dbURL, "NATS_URL": n.URL, "DOSTUPNO_NAMESPACE": n.Namespace,
+		"S3_ENDPOINT": s3.Endpoint, "S3_BUCKET": s3.Bucket, "S3_USE_SSL": "false",
+		"SECRETS_DIR": secrets,
+	}
+}
+
+// secretsDir is a secrets directory with a token key pair and the keys of s3.
+func secretsDir(t *testing.T, s3 *s3test.Env) string {
+	t.Helper()
 	secrets := t.TempDir()
 	writeKeyPair(t, secrets, true)
 	for name, v := range map[string]string{"s3-access-key": s3.AccessKey, "s3-secret-key": s3.SecretKey} {
@@ -191,11 +202,7 @@ func runnerEnv(t *testing.T) testEnv {
 			t.Fatal(err)
 		}
 	}
-	return testEnv{
-		"DATABASE_URL": dbURL, "NATS_URL": n.URL, "DOSTUPNO_NAMESPACE": n.Namespace,
-		"S3_ENDPOINT": s3.Endpoint, "S3_BUCKET": s3.Bucket, "S3_USE_SSL": "false",
-		"SECRETS_DIR": secrets,
-	}
+	return secrets
 }
 
 // oaRunner serves every function of stack.yml as `up` does (buildFunctions behind the
@@ -218,7 +225,7 @@ func oaRunner(t *testing.T) (base string, cfg config.Config, st *stack.Stack, rt
 			cleanups[i]()
 		}
 	})
-	fns, err := buildFunctions(st, cfg, &cleanups)
+	fns, err := buildFunctions(st, cfg, runtime{Secrets: t.TempDir()}, &cleanups)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -17,7 +17,9 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/dostupno/dostupno/cmd/dostupno/internal/devservices"
+	"github.com/dostupno/dostupno/cmd/dostupno/internal/natsauth"
 	"github.com/dostupno/dostupno/cmd/dostupno/internal/stack"
+	"github.com/dostupno/dostupno/migrations"
 )
 
 // The part of the compose format faasd reads; unknown keys fail the test.
@@ -205,12 +207,60 @@ func TestNATSSyncAlways(t *testing.T) {
 	if !ok || filepath.Base(src) != "nats.conf" {
 		t.Fatalf("nats-jetstream: got config mounted from %q, want .../nats.conf (deploy/nats.conf)", src)
 	}
-	opts, err := server.ProcessConfigFile(filepath.Join(repoRoot, "deploy", "nats.conf"))
+	keysSrc, ok := n.mounted("/etc/nats/" + natsauth.KeysFile)
+	if !ok || keysSrc != filepath.Join(filepath.Dir(src), natsauth.KeysFile) {
+		t.Fatalf("nats-jetstream: got the public keys mounted from %q, want %s beside nats.conf", keysSrc, natsauth.KeysFile)
+	}
+	// As on the VM: the configuration beside the keys file dostupno nats-keys writes.
+	dir := t.TempDir()
+	conf, err := os.ReadFile(filepath.Join(repoRoot, "deploy", "nats.conf"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys, _, err := natsauth.EnsureSeeds(filepath.Join(dir, "secrets"), natsauth.Identities())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, b := range map[string]string{"nats.conf": string(conf), natsauth.KeysFile: natsauth.RenderKeys(keys)} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(b), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	opts, err := server.ProcessConfigFile(filepath.Join(dir, "nats.conf"))
 	if err != nil {
 		t.Fatalf("deploy/nats.conf: %v", err)
 	}
 	if !opts.SyncAlways {
 		t.Fatal("deploy/nats.conf: got sync_interval not always, want jetstream { sync_interval: always }")
+	}
+	if len(opts.Nkeys) != len(natsauth.Identities())+1 || opts.NoAuthUser != natsauth.DoorbellKey {
+		t.Fatalf("deploy/nats.conf: got %d users and no_auth_user %q, want every identity's and the doorbell", len(opts.Nkeys), opts.NoAuthUser)
+	}
+}
+
+// The compose file's Postgres makes the roles at its first start, as the superuser, from the
+// repository's scripts, and gives each role its pgpass file's password.
+func TestComposePostgresRoles(t *testing.T) {
+	repository(t)
+	pg := loadCompose(t).Services["postgres"]
+	if u, _ := pg.env("POSTGRES_USER"); u == "" || strings.HasPrefix(u, "dostupno") {
+		t.Errorf("postgres: got POSTGRES_USER %q, want a superuser apart from the application's roles", u)
+	}
+	if src, ok := pg.mounted("/docker-entrypoint-initdb.d"); !ok || !strings.HasPrefix(src, "/var/lib/faasd/dostupno/") {
+		t.Errorf("postgres: got init scripts from %q, want a folder under /var/lib/faasd/dostupno", src)
+	}
+	script, err := os.ReadFile(filepath.Join(repoRoot, "deploy", "postgres-roles.sh"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, role := range []string{migrations.OwnerRole, migrations.WriterRole, migrations.ReaderRole, migrations.SnapshotRole} {
+		secret := migrations.PassfileSecret(role)
+		if src, ok := pg.mounted("/run/secrets/" + secret); !ok || filepath.Base(src) != secret {
+			t.Errorf("postgres: got %s mounted from %q, want the secret %s", secret, src, secret)
+		}
+		if !strings.Contains(string(script), strings.TrimPrefix(role, "dostupno_")) || !strings.Contains(migrations.RolesSQL, "'"+role+"'") {
+			t.Errorf("role %s: missing from deploy/postgres-roles.sh or migrations/roles.sql", role)
+		}
 	}
 }
 
@@ -356,9 +406,23 @@ func checkSecrets(t *testing.T, f stack.Function) {
 	if signer := slices.Contains(photoSigners, f.Name); has("s3-access-key") != signer || has("s3-secret-key") != signer {
 		t.Errorf("got secrets %v: the S3 keys belong to %v alone", f.Secrets, photoSigners)
 	}
-	for _, old := range []string{"jwt-secret", "jwt-secret-previous"} {
+	for _, old := range []string{"jwt-secret", "jwt-secret-previous", "pgpass"} {
 		if has(old) {
-			t.Errorf("got secrets %v, want no %s (tokens are EdDSA now)", f.Secrets, old)
+			t.Errorf("got secrets %v, want no %s (tokens are EdDSA now; each role has its own pgpass)", f.Secrets, old)
+		}
+	}
+	// The function connects as its database role, with that role's passfile and no other.
+	role := migrations.FunctionRole(f.Name)
+	u, err := url.Parse(f.Environment["DATABASE_URL"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if u.User.Username() != role || filepath.Base(u.Query().Get("passfile")) != migrations.PassfileSecret(role) {
+		t.Errorf("got DATABASE_URL as %s with passfile %s, want %s with %s", u.User.Username(), u.Query().Get("passfile"), role, migrations.PassfileSecret(role))
+	}
+	for _, s := range f.Secrets {
+		if strings.HasPrefix(s, "pgpass") && s != migrations.PassfileSecret(role) {
+			t.Errorf("got secret %s, want only %s's passfile", s, role)
 		}
 	}
 }

@@ -156,7 +156,7 @@ func TestPostgresMissingBinariesSaysHowToInstall(t *testing.T) {
 
 func TestNATSEmbeddedWithJetStreamSyncsToDisk(t *testing.T) {
 	dir := t.TempDir()
-	n, err := StartNATS(filepath.Join(dir, "nats"), 0)
+	n, err := StartNATS(filepath.Join(dir, "nats"), 0, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -184,7 +184,7 @@ func TestNATSEmbeddedWithJetStreamSyncsToDisk(t *testing.T) {
 	n.Stop()
 
 	// The stream and its message survive a restart from the same folder.
-	n2, err := StartNATS(filepath.Join(dir, "nats"), 0)
+	n2, err := StartNATS(filepath.Join(dir, "nats"), 0, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
