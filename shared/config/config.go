@@ -1,5 +1,5 @@
 // Package config reads a function's configuration from the environment and its secrets from
-// OpenFaaS secret files. faasd and the local runner give the same variables (API.md,
+// OpenFaaS secret files. faasd and the local runner give the same variables (README,
 // "Configuration").
 package config
 

@@ -1,5 +1,5 @@
 // Package middleware is the chain every function's handler runs behind: call id, access log,
-// panic recovery, CORS (API.md, "Conventions") and bearer token checks.
+// panic recovery, CORS (shared/apidoc/openapi.yaml) and bearer token checks.
 package middleware
 
 import (
@@ -33,7 +33,7 @@ func Wrap(d *instance.Deps, h http.Handler) http.Handler {
 	return CallID(AccessLog(d.Log, Recover(d.Log, CORS(d.Config.CORSOrigins, Authenticate(d.Log, d.Config, h)))))
 }
 
-// WrapRead is Wrap for the read functions, whose every answer says X-Cache (API.md): "miss"
+// WrapRead is Wrap for the read functions, whose every answer says X-Cache (shared/apidoc/openapi.yaml): "miss"
 // unless the handler serves from its cache, including answers the chain gives before the
 // handler runs (a refused token, a CORS preflight).
 func WrapRead(d *instance.Deps, h http.Handler) http.Handler {
