@@ -421,6 +421,17 @@ func TestOpenAPIMatchesTheRunner(t *testing.T) {
 		t.Errorf("writer status: got %+v, want primary with lag 0", status)
 	}
 	c.do("writer at an unlisted path", 404, "GET", "/function/db-writer/nothing", nil)
+	var caught struct {
+		Writers []struct {
+			Function string
+			Status   int
+			Lag      int64
+		}
+	}
+	c.do("catch up every copy", 200, "POST", "/function/catch-up", nil).decode(t, &caught)
+	if len(caught.Writers) != 1 || caught.Writers[0].Function != "db-writer" || caught.Writers[0].Status != 200 || caught.Writers[0].Lag != 0 {
+		t.Errorf("catch up: got %+v, want db-writer answering 200 with lag 0", caught.Writers)
+	}
 	c.do("list the functions of an unknown namespace", 400, "GET", "/system/functions?namespace=elsewhere", nil)
 	var fns []struct{ Name string }
 	c.do("list functions", 200, "GET", "/system/functions", nil).decode(t, &fns)

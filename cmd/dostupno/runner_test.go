@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dostupno/dostupno/cmd/dostupno/internal/gateway"
 	"github.com/dostupno/dostupno/cmd/dostupno/internal/stack"
 	"github.com/dostupno/dostupno/shared/apitest"
 	"github.com/dostupno/dostupno/shared/config"
@@ -207,18 +208,18 @@ func TestClientAddressThroughTheRunner(t *testing.T) {
 
 // TestConnectorsRequestsReachTheFunctions: the functions the connectors call answer the
 // connectors' real requests through the runner: cron-connector's POST to
-// /function/<name>.openfaas-fn with no body (cache-snapshot), the NATS connector's
+// /function/<name>.openfaas-fn with no body (cache-snapshot, catch-up), the NATS connector's
 // /async-function/db-writer.openfaas-fn with the doorbell's bytes (chunked behind the
 // watchdog), and a synchronous chunked POST to db-writer.
 func TestConnectorsRequestsReachTheFunctions(t *testing.T) {
 	t.Parallel()
 	// The schedules never come during the test: only the calls below (made as the schedule
 	// makes them) and the NATS connector reach the functions.
-	st := stackWithSchedule(t, map[string]string{"cache-snapshot": "@yearly"})
+	st := stackWithSchedule(t, map[string]string{"cache-snapshot": "@yearly", "catch-up": "@yearly"})
 	n := natstest.New(t)
 	tr := startTestRunner(t, st, runnerOptions{Edge: true, Cron: true, NATS: n.Conn}, 1)
 	ctx := context.Background()
-	for _, fn := range []string{"cache-snapshot"} {
+	for _, fn := range []string{"cache-snapshot", "catch-up"} {
 		if status, err := tr.Cron.Call(ctx, fn); err != nil || status != http.StatusOK {
 			t.Fatalf("cron-connector's call to %s: got %d %v, want 200", fn, status, err)
 		}
@@ -260,4 +261,43 @@ func stackWithSchedule(t *testing.T, schedules map[string]string) *stack.Stack {
 		}
 	}
 	return st
+}
+
+// TestCopiesCatchUpWithoutTheNATSConnector: with no NATS connector delivering doorbells, a
+// copy left behind by a write catches up through cron-connector's catch-up, which calls every
+// db-writer through the gateway (on a schedule of every second here; every minute on faasd).
+func TestCopiesCatchUpWithoutTheNATSConnector(t *testing.T) {
+	t.Parallel()
+	st := stackWithSchedule(t, map[string]string{"catch-up": "@every 1s", "cache-snapshot": "@yearly"})
+	tr := startTestRunner(t, st, runnerOptions{Edge: true, Cron: true}, 1)
+	seq := tr.upsert(t, 7002)
+	tr.waitApplied(t, "db-writer-2", seq, time.Minute)
+	if applied, stream := tr.status(t, "db-writer-2"); applied != stream {
+		t.Fatalf("got copy-2 at %d of %d, want it caught up", applied, stream)
+	}
+}
+
+// TestRunnerConnectorsAsDeployed: the runner's connectors invoke as deploy/'s configure the
+// real ones.
+func TestRunnerConnectorsAsDeployed(t *testing.T) {
+	for name, conn := range map[string]gateway.Connector{"cron-connector": cronConnector, "nats-connector": natsConnector} {
+		b, err := os.ReadFile(filepath.Join("..", "..", "deploy", name+".env"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		env := map[string]string{}
+		for _, line := range strings.Split(string(b), "\n") {
+			if k, v, ok := strings.Cut(line, "="); ok {
+				env[k] = v
+			}
+		}
+		if got := env["asynchronous_invocation"] == "true"; got != conn.Async {
+			t.Errorf("%s: got asynchronous_invocation=%q in deploy/, want the runner's %v", name, env["asynchronous_invocation"], conn.Async)
+		}
+		if v := env["upstream_timeout"]; v != "" {
+			if d, err := time.ParseDuration(v); err != nil || d != conn.Timeout {
+				t.Errorf("%s: got upstream_timeout=%q in deploy/, want the runner's %v", name, v, conn.Timeout)
+			}
+		}
+	}
 }

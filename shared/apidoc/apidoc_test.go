@@ -153,6 +153,9 @@ func TestValidateResponse(t *testing.T) {
 			strings.NewReplacer(`{"a":"b"}`, "null", `"2026-01-02T03:04:05Z"`, "null").Replace(`[` + function + `]`), ""},
 		{"OKUnknownNamespace", "GET", "/system/functions?namespace=x", 400, http.Header{"Content-Type": {"text/plain; charset=utf-8"}}, "namespace not valid\n", ""},
 		{"OKNamespaces", "GET", "/system/namespaces", 200, jsonHeader(), `["openfaas-fn"]`, ""},
+		{"OKCatchUp", "POST", "/function/catch-up", 200, jsonHeader(),
+			`{"writers":[{"function":"db-writer","status":200,"replica":"primary","applied_seq":5,"stream_seq":5,"lag":0,"applied":2,"more":false},` +
+				`{"function":"db-writer-2","status":0,"applied_seq":0,"stream_seq":0,"lag":0,"applied":0,"more":false,"error":"unreachable"}]}`, ""},
 		{"ErrNoNamespace", "GET", "/system/namespaces", 200, jsonHeader(), `[]`, "minItems"},
 		{"ErrNegativeReplicas", "GET", "/system/functions", 200, jsonHeader(), `[` + strings.Replace(function, `"replicas":1`, `"replicas":-1`, 1) + `]`, "replicas"},
 		{"ErrAnnotationNotString", "GET", "/system/functions", 200, jsonHeader(), `[` + strings.Replace(function, `"annotations":{"a":"b"}`, `"annotations":{"a":1}`, 1) + `]`, "annotations"},
