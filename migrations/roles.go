@@ -44,13 +44,17 @@ func SetUpRolesURL(ctx context.Context, url string) error {
 
 // FunctionRole is the role function name connects as: the read functions as ReaderRole,
 // cache-snapshot as SnapshotRole, every function that writes (they apply the write log to
-// their copy) as WriterRole. stack.yml's DATABASE_URLs say the same (a test keeps them alike).
+// their copy) as WriterRole; "" for catch-up, which uses no database (it only calls the
+// db-writers through the gateway). stack.yml's DATABASE_URLs say the same (a test keeps them
+// alike).
 func FunctionRole(name string) string {
 	switch name {
 	case "search-events", "get-event":
 		return ReaderRole
 	case "cache-snapshot":
 		return SnapshotRole
+	case "catch-up":
+		return ""
 	}
 	return WriterRole
 }

@@ -6,10 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
-	"net/http/httptest"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -21,10 +18,7 @@ import (
 	"github.com/dostupno/dostupno/shared/apidoc"
 	"github.com/dostupno/dostupno/shared/apitest"
 	"github.com/dostupno/dostupno/shared/config"
-	"github.com/dostupno/dostupno/shared/natstest"
-	"github.com/dostupno/dostupno/shared/pgtest"
 	"github.com/dostupno/dostupno/shared/photo/phototest"
-	"github.com/dostupno/dostupno/shared/s3test"
 )
 
 // notProvoked are the documented statuses that no request can provoke while the services
@@ -172,77 +166,17 @@ func (c *conformance) send(step string, want int, method, target string, body []
 	return r
 }
 
-// testEnv is the environment a test gives the runner's functions.
-type testEnv map[string]string
-
-func (e testEnv) lookup(k string) (string, bool) { v, ok := e[k]; return v, ok }
-
-// runnerEnv gives t its own database, NATS namespace, bucket and secrets directory (with a
-// token key pair), as the environment variables the runner reads.
-func runnerEnv(t *testing.T) testEnv {
-	t.Helper()
-	dbURL := pgtest.NewURL(t)
-	n := natstest.New(t)
-	s3 := s3test.New(t)
-	secrets := secretsDir(t, s3)
-	return testEnv{
-		"DATABASE_URL": dbURL, "NATS_URL": n.URL, "DOSTUPNO_NAMESPACE": n.Namespace,
-		"S3_ENDPOINT": s3.Endpoint, "S3_BUCKET": s3.Bucket, "S3_USE_SSL": "false",
-		"SECRETS_DIR": secrets,
-	}
-}
-
-// secretsDir is a secrets directory with a token key pair and the keys of s3.
-func secretsDir(t *testing.T, s3 *s3test.Env) string {
-	t.Helper()
-	secrets := t.TempDir()
-	writeKeyPair(t, secrets, true)
-	for name, v := range map[string]string{"s3-access-key": s3.AccessKey, "s3-secret-key": s3.SecretKey} {
-		if err := os.WriteFile(filepath.Join(secrets, name), []byte(v), 0o600); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return secrets
-}
-
-// oaRunner serves every function of stack.yml as `up` does (buildFunctions behind the
-// gateway router) on this test's own database, NATS namespace and bucket.
+// oaRunner serves every function of stack.yml as `up` does (the edge in front of the gateway
+// router, without the connectors; each function with the secrets stack.yml lists for it and
+// connected as its database role) on this test's own database, NATS namespace and bucket.
 func oaRunner(t *testing.T) (base string, cfg config.Config, st *stack.Stack, rt *gateway.Router) {
 	t.Helper()
-	env := runnerEnv(t)
-	env["CORS_ALLOWED_ORIGINS"] = oaOrigin
-	cfg, err := config.Load(env.lookup)
+	st, err := stack.Load(filepath.Join("..", "..", "stack.yml"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	st, err = stack.Load(filepath.Join("..", "..", "stack.yml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var cleanups []func()
-	t.Cleanup(func() {
-		for i := len(cleanups) - 1; i >= 0; i-- {
-			cleanups[i]()
-		}
-	})
-	fns, err := buildFunctions(st, cfg, runtime{Secrets: t.TempDir()}, &cleanups)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rt, err = gateway.New(slog.New(slog.DiscardHandler), fns)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(rt)
-	t.Cleanup(func() {
-		srv.Close()
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if err := rt.Close(ctx); err != nil {
-			t.Errorf("close the router: %v", err)
-		}
-	})
-	return srv.URL, cfg, st, rt
+	tr := startTestRunner(t, st, runnerOptions{Edge: true}, 0)
+	return tr.URL, tr.Config, st, tr.Router
 }
 
 // TestOpenAPIMatchesTheRunner drives the functions the local runner serves through HTTP and
@@ -468,9 +402,9 @@ func TestOpenAPIMatchesTheRunner(t *testing.T) {
 	c.do("log in as text/plain", 415, "POST", "/function/login", []byte(`{}`), "Content-Type", "text/plain")
 	wrong := []byte(`{"email":"reader@example.ru","password":"wrong password 1"}`)
 	for i := 1; i <= 5; i++ {
-		c.do(fmt.Sprintf("wrong password %d", i), 401, "POST", "/function/login", wrong, "Content-Type", "application/json", "X-Forwarded-For", "198.51.100.7")
+		c.do(fmt.Sprintf("wrong password %d", i), 401, "POST", "/function/login", wrong, "Content-Type", "application/json")
 	}
-	c.do("wrong password 6", 429, "POST", "/function/login", wrong, "Content-Type", "application/json", "X-Forwarded-For", "198.51.100.7")
+	c.do("wrong password 6", 429, "POST", "/function/login", wrong, "Content-Type", "application/json")
 
 	// Operations: a cache snapshot, the writer's apply and status.
 	var snap struct{ Entries int }
@@ -485,6 +419,18 @@ func TestOpenAPIMatchesTheRunner(t *testing.T) {
 		t.Errorf("writer status: got %+v, want primary with lag 0", status)
 	}
 	c.do("writer at an unlisted path", 404, "GET", "/function/db-writer/nothing", nil)
+	var caught struct {
+		Writers []struct {
+			Function string
+			Status   int
+			Lag      int64
+		}
+	}
+	c.do("catch up every copy", 200, "POST", "/function/catch-up", nil).decode(t, &caught)
+	if len(caught.Writers) != 1 || caught.Writers[0].Function != "db-writer" || caught.Writers[0].Status != 200 || caught.Writers[0].Lag != 0 {
+		t.Errorf("catch up: got %+v, want db-writer answering 200 with lag 0", caught.Writers)
+	}
+	c.do("list the functions of an unknown namespace", 400, "GET", "/system/functions?namespace=elsewhere", nil)
 	var fns []struct{ Name string }
 	c.do("list functions", 200, "GET", "/system/functions", nil).decode(t, &fns)
 	if len(fns) != len(st.Functions) {

@@ -4,9 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
-	"log/slog"
-	"net/http/httptest"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -17,7 +14,6 @@ import (
 	"github.com/nats-io/nats.go"
 
 	"github.com/dostupno/dostupno/cmd/dostupno/internal/devservices"
-	"github.com/dostupno/dostupno/cmd/dostupno/internal/gateway"
 	"github.com/dostupno/dostupno/cmd/dostupno/internal/natsauth"
 	"github.com/dostupno/dostupno/cmd/dostupno/internal/stack"
 	"github.com/dostupno/dostupno/migrations"
@@ -94,39 +90,13 @@ func securedRunner(t *testing.T) (base string, cfg config.Config, seen *violatio
 	if err := provisionNATS(context.Background(), ops, cfg.Namespace); err != nil {
 		t.Fatal(err)
 	}
-	var cleanups []func()
-	t.Cleanup(func() {
-		for i := len(cleanups) - 1; i >= 0; i-- {
-			cleanups[i]()
-		}
-	})
-	fns, err := buildFunctions(st, cfg, runtime{Secrets: t.TempDir(), NATSCreds: true, Roles: true}, &cleanups)
-	if err != nil {
-		t.Fatal(err)
-	}
-	quiet := slog.New(slog.DiscardHandler)
-	rt, err := gateway.New(quiet, fns)
-	if err != nil {
-		t.Fatal(err)
-	}
 	bell, err := nats.Connect(cfg.NatsURL) // no credential: the doorbell listener
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(bell.Close)
-	conn, err := gateway.StartNATS(bell, quiet, rt, fns)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(rt)
-	t.Cleanup(func() {
-		srv.Close()
-		conn.Stop(5 * time.Second)
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		_ = rt.Close(ctx) // the test's outcome is decided by then
-	})
-	return srv.URL, cfg, seen
+	tr := serveRunner(t, st, cfg, runnerOptions{Runtime: runtime{Secrets: t.TempDir(), NATSCreds: true, Roles: true}, Edge: true, NATS: bell})
+	return tr.URL, cfg, seen
 }
 
 // Every function does its real work with its own NATS credential, allowed only what it does,
@@ -159,12 +129,9 @@ func TestFunctionsWorkWithTheirOwnCredentials(t *testing.T) {
 	call("POST", "/function/login", `{"email":"vera@example.ru","password":"quiet harbour 5"}`, 200, "Content-Type", js)
 	call("POST", "/function/login", `{"email":"vera@example.ru","password":"wrong guess"}`, 401, "Content-Type", js)
 
-	cli := cfg
+	cli := cfg // the ops CLI, as the writer role
 	cli.DatabaseURL = migrations.RoleURL(cfg.DatabaseURL, migrations.WriterRole)
-	if err := adminCreate(context.Background(), cli, "chief@example.ru", stdin(t, "granite meadow 11\n"), io.Discard, io.Discard); err != nil {
-		t.Fatalf("admin create as the ops CLI: %v", err)
-	}
-	admin := token(call("POST", "/function/login", `{"email":"chief@example.ru","password":"granite meadow 11"}`, 200, "Content-Type", js))
+	admin := "Bearer " + adminToken(t, cli, base, "chief@example.ru")
 
 	event := func(title string) string {
 		return `{"id":77,"title":"` + title + `","category":"concert","city":"moscow","venue":{"id":5,"name":"Зал"},` +

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"flag"
@@ -35,7 +36,7 @@ import (
 )
 
 func init() {
-	register(command{name: "up", usage: "[--addr 127.0.0.1:8080] [--web-addr 127.0.0.1:8081] [--web-dir web] [--data ./.dostupno] [--stack stack.yml] run every function locally behind a gateway-shaped router, and the web page on its own origin, starting the services the environment does not name", run: runUp})
+	register(command{name: "up", usage: "[--addr 127.0.0.1:8080] [--web-addr 127.0.0.1:8081] [--web-dir web] [--data ./.dostupno] [--stack stack.yml] [--edge=false] run every function locally behind an edge and a gateway-shaped router, and the web page on its own origin, starting the services the environment does not name", run: runUp})
 }
 
 // upOptions are up's flags, plus what tests need.
@@ -43,6 +44,7 @@ type upOptions struct {
 	Addr, Data, Stack string
 	// WebAddr is where the web page is served ("" for no page); WebDir holds its files.
 	WebAddr, WebDir string
+	Edge            bool                         // play the edge in front of the gateway (--edge)
 	Out             io.Writer                    // the lines a person reads: what was started, where
 	Log             *slog.Logger                 // the runner's own JSON log
 	Lookup          func(string) (string, bool)  // the environment (nil: the process's)
@@ -51,12 +53,13 @@ type upOptions struct {
 
 func runUp(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("up", flag.ContinueOnError)
-	o := upOptions{Out: os.Stdout, Log: logging.New(os.Stderr, "up")}
+	o := upOptions{Out: os.Stdout, Log: logging.New(os.Stderr, "up"), Edge: true}
 	fs.StringVar(&o.Addr, "addr", "127.0.0.1:8080", "address the gateway-shaped router listens on")
 	fs.StringVar(&o.WebAddr, "web-addr", "127.0.0.1:8081", "address the web page is served on, an origin of its own (\"\" for no page)")
 	fs.StringVar(&o.WebDir, "web-dir", "web", "folder of the web page")
 	fs.StringVar(&o.Data, "data", "./.dostupno", "folder for the services up starts and the development secrets")
 	fs.StringVar(&o.Stack, "stack", "stack.yml", "the faas-cli stack file listing the functions")
+	fs.BoolVar(&o.Edge, "edge", true, "play the deployment's edge in front of the gateway: it writes the client's address (X-Real-IP) from the TCP peer; --edge=false serves the bare gateway")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -273,18 +276,6 @@ func up(ctx context.Context, o upOptions) (err error) {
 	}
 	say("ops CLI: '. %s' points dostupno import, seed and admin at these services", envFile)
 
-	fns, err := buildFunctions(st, cfg, run, &cleanups)
-	if err != nil {
-		return err
-	}
-	rt, err := gateway.New(o.Log, fns)
-	if err != nil {
-		return err
-	}
-	cr, err := gateway.NewCron(o.Log, rt, fns)
-	if err != nil {
-		return err
-	}
 	// The connector presents no credentials, as OpenFaaS's nats-connector cannot: the server
 	// lets it listen to the doorbell and nothing else.
 	nc, err := nats.Connect(cfg.NatsURL, nats.Name("dostupno-up-connector"), nats.RetryOnFailedConnect(true), nats.MaxReconnects(-1), nats.ReconnectWait(500*time.Millisecond))
@@ -292,35 +283,33 @@ func up(ctx context.Context, o upOptions) (err error) {
 		return fmt.Errorf("NATS connector: %w", err)
 	}
 	cleanups = append(cleanups, nc.Close)
-	nconn, err := gateway.StartNATS(nc, o.Log, rt, fns)
+	rn, err := startRunner(ctx, st, cfg, runnerOptions{Runtime: run, Edge: o.Edge, Cron: true, NATS: nc, Log: o.Log, Say: say}, &cleanups)
 	if err != nil {
-		return fmt.Errorf("NATS connector: %w", err)
+		return err
 	}
-	cr.Start()
+	defer func() {
+		if serr := rn.Stop(); serr != nil {
+			say("%v", serr)
+		}
+	}()
 
-	srv := &http.Server{Handler: rt, ReadTimeout: upReadTimeout, WriteTimeout: upWriteTimeout, ReadHeaderTimeout: 10 * time.Second}
+	srv := &http.Server{Handler: rn.Handler, ReadTimeout: upReadTimeout, WriteTimeout: upWriteTimeout, ReadHeaderTimeout: 10 * time.Second}
 	served := make(chan error, 2)
 	go func() { served <- srv.Serve(ln) }()
 	webSrv := &http.Server{Handler: page, ReadTimeout: upReadTimeout, WriteTimeout: upWriteTimeout, ReadHeaderTimeout: 10 * time.Second}
 	if webLn != nil {
 		go func() { served <- webSrv.Serve(webLn) }()
 	}
-	for _, s := range cr.Scheduled {
-		say("cron: %s", s)
-	}
-	topics := slices.Sorted(maps.Keys(nconn.Topics))
-	for _, topic := range topics {
-		say("nats connector: %s -> %s", topic, strings.Join(nconn.Topics[topic], ", "))
-	}
 	// Copies left behind while nothing ran (the runner stopped during an import, say) catch
-	// up now rather than at the next write.
-	if err := ops.Publish(writelog.DoorbellSubject(cfg.Namespace), nil); err != nil {
+	// up now rather than at the next write. The ops connection rings: the connector's may only
+	// listen.
+	if err := ops.Publish(writelog.DoorbellSubject(cfg.Namespace), []byte(cfg.Namespace)); err != nil {
 		o.Log.Warn("ring the doorbell at start", "err", err)
 	} else {
 		say("rang %s: every copy applies what it missed while stopped", writelog.DoorbellSubject(cfg.Namespace))
 	}
 	addr := ln.Addr().String()
-	say("serving %d functions at http://%s/function/<name> (GET /system/functions lists them, GET /healthz); Ctrl-C stops", len(fns), addr)
+	say("serving %d functions at http://%s/function/<name> (GET /system/functions lists them, GET /healthz); %s; Ctrl-C stops", len(rn.Router.Functions()), addr, edgeLine(o.Edge))
 	webAddr := ""
 	if webLn != nil {
 		webAddr = webLn.Addr().String()
@@ -345,13 +334,6 @@ func up(ctx context.Context, o upOptions) (err error) {
 	if serr := webSrv.Shutdown(sctx); serr != nil && err == nil {
 		err = fmt.Errorf("drain the web page: %w", serr)
 	}
-	cr.Stop(10 * time.Second)
-	nconn.Stop(10 * time.Second)
-	actx, cancel2 := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel2()
-	if aerr := rt.Close(actx); aerr != nil {
-		say("%v", aerr)
-	}
 	return err
 }
 
@@ -365,15 +347,23 @@ type runtime struct {
 	// without it the functions connect without credentials.
 	NATSCreds bool
 	// Roles connects each function to DATABASE_URL as its database role
-	// (migrations.FunctionRole), which the server trusts (up's own cluster).
+	// (migrations.FunctionRole), which the server trusts (up's own cluster), and a function
+	// with no role (catch-up) to no database.
 	Roles bool
 }
 
 // buildFunctions builds every function of st with its own Deps, and one db-writer per
-// further copy (db-writer-2, -3, ...). A function's environment in stack.yml is not applied:
-// it holds faasd's service addresses; only exec_timeout is, as each call's deadline, the way
-// the watchdog bounds a call. The functions' Deps are closed through cleanups.
+// further copy (db-writer-2, -3, ...); catch-up is told every db-writer (DB_WRITERS). A
+// function's environment in stack.yml is not applied: it holds faasd's service addresses; only
+// exec_timeout is, as each call's limit, the way the watchdog bounds a call, and write_timeout,
+// as each request's deadline, the way the template's entrypoint sets it. The environment,
+// secrets, limits and requests are listed by /system/functions as faasd lists them. The
+// functions' Deps are closed through cleanups.
 func buildFunctions(st *stack.Stack, cfg config.Config, run runtime, cleanups *[]func()) ([]gateway.Function, error) {
+	cfg.DBWriters = nil
+	if _, ok := st.Function("db-writer"); ok {
+		cfg.DBWriters = append([]string{"db-writer"}, copyWriters(st, cfg)...)
+	}
 	build := func(name string, f stack.Function, cfg config.Config) (gateway.Function, error) {
 		if run.Secrets != "" {
 			dir, err := functionSecrets(filepath.Join(run.Secrets, name), cfg.SecretsDir, name, f.Secrets, run.NATSCreds)
@@ -388,11 +378,21 @@ func buildFunctions(st *stack.Stack, cfg config.Config, run runtime, cleanups *[
 		if err != nil {
 			return gateway.Function{}, fmt.Errorf("build function %s: %w", name, err)
 		}
-		g := gateway.Function{Name: name, Image: f.Image, Annotations: f.Annotations, Labels: f.Labels, EnvProcess: f.Environment["fprocess"], Handler: h}
+		g := gateway.Function{Name: name, Image: f.Image, Annotations: doorbellTopic(f.Annotations, cfg.Namespace), Labels: f.Labels,
+			// The template's image sets fprocess (template/dostupno-go/Dockerfile).
+			EnvProcess: cmp.Or(f.Environment["fprocess"], "./handler"), EnvVars: f.Environment,
+			Secrets: f.Secrets, Limits: f.Limits, Requests: f.Requests, Handler: h}
 		if v := f.Environment["exec_timeout"]; v != "" {
 			if g.Timeout, err = time.ParseDuration(v); err != nil {
 				return gateway.Function{}, fmt.Errorf("function %s: exec_timeout %q: %w", name, v, err)
 			}
+		}
+		if v := f.Environment["write_timeout"]; v != "" {
+			d, err := time.ParseDuration(v)
+			if err != nil {
+				return gateway.Function{}, fmt.Errorf("function %s: write_timeout %q: %w", name, v, err)
+			}
+			g.Handler = withDeadline(h, d)
 		}
 		return g, nil
 	}
@@ -400,7 +400,10 @@ func buildFunctions(st *stack.Stack, cfg config.Config, run runtime, cleanups *[
 	for _, f := range st.Functions {
 		c := cfg
 		if run.Roles {
-			c.DatabaseURL = migrations.RoleURL(cfg.DatabaseURL, migrations.FunctionRole(f.Name))
+			c.DatabaseURL = ""
+			if role := migrations.FunctionRole(f.Name); role != "" {
+				c.DatabaseURL = migrations.RoleURL(cfg.DatabaseURL, role)
+			}
 		}
 		g, err := build(f.Name, f, c)
 		if err != nil {
@@ -409,8 +412,8 @@ func buildFunctions(st *stack.Stack, cfg config.Config, run runtime, cleanups *[
 		fns = append(fns, g)
 	}
 	if w, ok := st.Function("db-writer"); ok {
-		for i, u := range cfg.ReplicaURLs {
-			name := fmt.Sprintf("db-writer-%d", i+2)
+		for i, name := range copyWriters(st, cfg) {
+			u := cfg.ReplicaURLs[i]
 			if slices.ContainsFunc(st.Functions, func(f stack.Function) bool { return f.Name == name }) {
 				return nil, fmt.Errorf("stack.yml lists %s and DATABASE_REPLICA_URLS asks for it too: keep one", name)
 			}
@@ -461,16 +464,23 @@ func functionSecrets(dir, from, name string, listed []string, nats bool) (string
 	return dir, nil
 }
 
+// copyWriters are the db-writers of the further copies, db-writer-2, -3, ... (one per
+// DATABASE_REPLICA_URLS), when st has a db-writer.
+func copyWriters(st *stack.Stack, cfg config.Config) []string {
+	if _, ok := st.Function("db-writer"); !ok {
+		return nil
+	}
+	names := make([]string, len(cfg.ReplicaURLs))
+	for i := range names {
+		names[i] = fmt.Sprintf("db-writer-%d", i+2)
+	}
+	return names
+}
+
 // natsIdentities are the NATS identities up's functions and commands use: the table's, and
 // db-writer-N for each further copy.
 func natsIdentities(st *stack.Stack, cfg config.Config) []string {
-	names := natsauth.Identities()
-	if _, ok := st.Function("db-writer"); ok {
-		for i := range cfg.ReplicaURLs {
-			names = append(names, fmt.Sprintf("db-writer-%d", i+2))
-		}
-	}
-	return names
+	return append(natsauth.Identities(), copyWriters(st, cfg)...)
 }
 
 // opsNATS connects to cfg's NATS as the ops CLI: with its credential when creds and
@@ -519,6 +529,25 @@ func createdNote(created []string) string {
 	return "; generated " + strings.Join(created, ", ")
 }
 
+// doorbellTopic is ann with the doorbell topic of stack.yml (the default namespace's) changed to
+// namespace's, so that the runner's NATS connector hears the doorbell of the namespace it
+// serves.
+func doorbellTopic(ann map[string]string, namespace string) map[string]string {
+	stackTopic, topic := writelog.DoorbellSubject(config.DefaultNamespace), writelog.DoorbellSubject(namespace)
+	parts := strings.Split(ann["topic"], ",")
+	if topic == stackTopic || !slices.ContainsFunc(parts, func(p string) bool { return strings.TrimSpace(p) == stackTopic }) {
+		return ann
+	}
+	for i, p := range parts {
+		if strings.TrimSpace(p) == stackTopic {
+			parts[i] = topic
+		}
+	}
+	out := maps.Clone(ann)
+	out["topic"] = strings.Join(parts, ",")
+	return out
+}
+
 // redact hides a URL's password for printing.
 func redact(s string) string {
 	u, err := url.Parse(s)
@@ -551,4 +580,15 @@ func writeCLIEnv(data string, cfg config.Config) (string, error) {
 		return "", fmt.Errorf("write %s: %w", path, err)
 	}
 	return path, nil
+}
+
+// withDeadline gives each request's context the deadline d, as the template's entrypoint does
+// with write_timeout (template/dostupno-go/main.go): a handler that waits (a write waiting for
+// its copy) answers within it.
+func withDeadline(h http.Handler, d time.Duration) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), d)
+		defer cancel()
+		h.ServeHTTP(w, r.WithContext(ctx))
+	})
 }

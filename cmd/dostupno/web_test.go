@@ -11,7 +11,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"net/url"
@@ -108,17 +107,8 @@ func startWebSystem(t *testing.T) *webSystem {
 
 	// A photo on the first event of the second page, uploaded as an admin does: created with
 	// the ops CLI, logged in, then uploading.
-	if err := adminCreate(context.Background(), cfg, "photos@example.ru", stdin(t, "granite meadow 11\n"), io.Discard, io.Discard); err != nil {
-		t.Fatalf("admin create: %v", err)
-	}
-	resp, body := apitest.Do(t, "POST", s.api+"/function/login", strings.NewReader(`{"email":"photos@example.ru","password":"granite meadow 11"}`),
-		"Content-Type", "application/json")
-	var session struct{ Token string }
-	if err := json.Unmarshal(body, &session); resp.StatusCode != http.StatusOK || err != nil {
-		t.Fatalf("log the admin in: got %d %s, want 200", resp.StatusCode, body)
-	}
-	admin := session.Token
-	resp, body = apitest.Do(t, "POST", fmt.Sprintf("%s/function/upload-photo/%d", s.api, s.photoID), bytes.NewReader(phototest.PNG(t, 640, 400)),
+	admin := adminToken(t, cfg, s.api, "photos@example.ru")
+	resp, body := apitest.Do(t, "POST", fmt.Sprintf("%s/function/upload-photo/%d", s.api, s.photoID), bytes.NewReader(phototest.PNG(t, 640, 400)),
 		"Authorization", "Bearer "+admin, "Content-Type", "image/png")
 	if resp.StatusCode != http.StatusCreated {
 		t.Fatalf("upload a photo: got %d %s, want 201", resp.StatusCode, body)

@@ -16,7 +16,7 @@ import (
 // Code is one of the error codes of the HTTP contract.
 type Code string
 
-// The codes of API.md, "Conventions".
+// The codes of the error envelope (shared/apidoc/openapi.yaml, Error).
 const (
 	InvalidArgument      Code = "invalid_argument"
 	Unauthenticated      Code = "unauthenticated"

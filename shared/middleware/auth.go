@@ -3,9 +3,7 @@ package middleware
 import (
 	"context"
 	"log/slog"
-	"net"
 	"net/http"
-	"strings"
 	"sync"
 	"time"
 
@@ -105,23 +103,4 @@ func Authenticate(log *slog.Logger, cfg config.Config, next http.Handler) http.H
 		w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
 		httpjson.Error(w, r, log, err)
 	})
-}
-
-// ClientAddr is the client's address as the gateway saw it: the last hop of X-Forwarded-For,
-// which the OpenFaaS gateway (and the local runner) append to whatever the client sent, else
-// the host of RemoteAddr. Earlier hops are written by the client and are not trusted: taking
-// them would let a client pick a new address for every guess, or another's address to lock
-// it out.
-func ClientAddr(r *http.Request) string {
-	if vs := r.Header.Values("X-Forwarded-For"); len(vs) > 0 {
-		xff := vs[len(vs)-1]
-		last := strings.TrimSpace(xff[strings.LastIndexByte(xff, ',')+1:])
-		if last != "" && len(last) <= 64 {
-			return last
-		}
-	}
-	if host, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
-		return host
-	}
-	return r.RemoteAddr
 }

@@ -215,10 +215,12 @@ func (l *Log) send(ctx context.Context, msg *nats.Msg) (uint64, error) {
 	return ack.Sequence, nil
 }
 
-// Ring publishes the doorbell (core NATS, best effort): db-writers apply what is pending.
+// Ring publishes the doorbell (core NATS, best effort): db-writers apply what is pending. The
+// message is the namespace: the NATS connector sends an empty message only by an oversight
+// (it logs "no message to send"), so the doorbell is never empty.
 func (l *Log) Ring(ctx context.Context) error {
 	nc := l.js.Conn()
-	if err := nc.Publish(DoorbellSubject(l.namespace), nil); err != nil {
+	if err := nc.Publish(DoorbellSubject(l.namespace), []byte(l.namespace)); err != nil {
 		return fmt.Errorf("ring doorbell: %w", err)
 	}
 	return nil

@@ -11,7 +11,6 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
 	"go.yaml.in/yaml/v3"
@@ -119,9 +118,14 @@ func TestComposePostgresSettings(t *testing.T) {
 func TestCompose(t *testing.T) {
 	repository(t)
 	c := loadCompose(t)
-	for _, name := range []string{"postgres", "nats-jetstream", "minio", "nats-connector", "cron-connector"} {
+	for _, name := range []string{"postgres", "nats-jetstream", "minio"} {
 		if _, ok := c.Services[name]; !ok {
 			t.Errorf("docker-compose.yml: got no service %s, want one", name)
+		}
+	}
+	for _, name := range []string{"nats-connector", "cron-connector"} {
+		if _, ok := c.Services[name]; ok {
+			t.Errorf("docker-compose.yml: got service %s, want it run by deploy/dostupno-connector@.service (faasd restarts no service)", name)
 		}
 	}
 	for _, name := range []string{"gateway", "nats", "prometheus", "queue-worker", "basic-auth-plugin", "faasd-provider"} {
@@ -264,28 +268,73 @@ func TestComposePostgresRoles(t *testing.T) {
 	}
 }
 
+// connectorEnv reads deploy/<name>.env, the variables of one connector's systemd unit.
+func connectorEnv(t *testing.T, name string) map[string]string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(repoRoot, "deploy", name+".env"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := map[string]string{}
+	for i, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+		k, v, ok := strings.Cut(line, "=")
+		if !ok || k == "" || strings.ContainsAny(k, " #") {
+			t.Fatalf("deploy/%s.env line %d: got %q, want KEY=value (ctr reads no comments)", name, i+1, line)
+		}
+		env[k] = v
+	}
+	return env
+}
+
+// TestConnectorUnits: the connectors run from deploy/dostupno-connector@.service, which starts
+// them again whenever they exit, on the host's network, with the gateway's credentials; each
+// points at the gateway and NATS on loopback, where docker-compose.yml and
+// deploy/faasd-gateway.sh publish them.
+func TestConnectorUnits(t *testing.T) {
+	repository(t)
+	b, err := os.ReadFile(filepath.Join(repoRoot, "deploy", "dostupno-connector@.service"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	unit := string(b)
+	for _, want := range []string{"Restart=always", "StartLimitIntervalSec=0", "EnvironmentFile=/var/lib/faasd/dostupno/%i.env",
+		"--env-file /var/lib/faasd/dostupno/%i.env", "--net-host", "--rm", "${IMAGE} %i",
+		"src=/var/lib/faasd/secrets/basic-auth-user,dst=/run/secrets/basic-auth-user",
+		"src=/var/lib/faasd/secrets/basic-auth-password,dst=/run/secrets/basic-auth-password"} {
+		if !strings.Contains(unit, want) {
+			t.Errorf("deploy/dostupno-connector@.service: lacks %q", want)
+		}
+	}
+	jetstream := loadCompose(t).Services["nats-jetstream"].published()
+	for _, name := range []string{"nats-connector", "cron-connector"} {
+		env := connectorEnv(t, name)
+		if err := checkPinned(env["IMAGE"]); err != nil || !strings.Contains(env["IMAGE"], "/openfaas/"+name+":") {
+			t.Errorf("%s: got IMAGE %q, want openfaas's %s pinned (%v)", name, env["IMAGE"], name, err)
+		}
+		if env["gateway_url"] != "http://127.0.0.1:8080" || env["basic_auth"] != "true" || env["secret_mount_path"] != "/run/secrets/" {
+			t.Errorf("%s: got %v, want gateway_url http://127.0.0.1:8080 with basic auth from /run/secrets/", name, env)
+		}
+	}
+	nats := connectorEnv(t, "nats-connector")
+	// broker_host is a host alone: the connector always dials port 4222.
+	if h := nats["broker_host"]; h != "127.0.0.1" || !slices.Contains(jetstream, h+":4222") {
+		t.Errorf("nats-connector: got broker_host %q, want 127.0.0.1 with nats-jetstream published on 127.0.0.1:4222 (%v)", h, jetstream)
+	}
+}
+
 // TestStackDeployment checks stack.yml against the conventions of the deployment and against
-// docker-compose.yml: pinned images, secrets, limits and timeouts within faasd's gateway
-// timeout (60 s), the connectors' annotations served by the connectors, and service addresses
-// that docker-compose.yml publishes on faasd's bridge.
+// docker-compose.yml and deploy/: pinned images, secrets, limits, the connectors' annotations
+// served by the connectors, catch-up calling every db-writer, and service addresses that
+// docker-compose.yml publishes on faasd's bridge.
 func TestStackDeployment(t *testing.T) {
 	s := repository(t)
 	c := loadCompose(t)
-	nc := c.Services["nats-connector"]
-	topics, _ := nc.env("topics")
-	delim, _ := nc.env("topic_delimiter")
+	nc := connectorEnv(t, "nats-connector")
+	delim := nc["topic_delimiter"]
 	if delim == "" {
 		delim = ","
 	}
-	broker, _ := nc.env("broker_host")
-	if _, ok := c.Services[broker]; !ok || broker == "nats" {
-		t.Errorf("nats-connector: got broker_host %q, want the JetStream server of this file", broker)
-	}
-	for _, name := range []string{"nats-connector", "cron-connector"} {
-		if u, _ := c.Services[name].env("gateway_url"); u != "http://gateway:8080" {
-			t.Errorf("%s: got gateway_url %q, want http://gateway:8080", name, u)
-		}
-	}
+	topics := strings.Split(nc["topics"], delim)
 	published := map[string]bool{}
 	for _, svc := range c.Services {
 		for _, p := range svc.published() {
@@ -294,6 +343,12 @@ func TestStackDeployment(t *testing.T) {
 	}
 	if s.Functions[0].Name != "search-events" {
 		t.Errorf("got first function %s, want search-events", s.Functions[0].Name)
+	}
+	var writers []string
+	for _, f := range s.Functions {
+		if f.Annotations["topic"] == "dostupno.doorbell" {
+			writers = append(writers, f.Name)
+		}
 	}
 	for _, f := range s.Functions {
 		t.Run(f.Name, func(t *testing.T) {
@@ -307,30 +362,33 @@ func TestStackDeployment(t *testing.T) {
 			if f.Limits["memory"] == "" {
 				t.Error("got no memory limit, want one")
 			}
-			for _, k := range []string{"read_timeout", "write_timeout", "exec_timeout"} {
-				d, err := time.ParseDuration(f.Environment[k])
-				if err != nil || d <= 0 || d > 60*time.Second {
-					t.Errorf("%s: got %q, want a duration within faasd's 60s gateway timeout", k, f.Environment[k])
-				}
+			if h := f.Environment["CLIENT_ADDR_HEADER"]; h != "X-Real-Ip" {
+				t.Errorf("got CLIENT_ADDR_HEADER %q, want X-Real-Ip, the header deploy/Caddyfile writes", h)
 			}
 			checkServiceURLs(t, f, published)
 			switch topic := f.Annotations["topic"]; {
 			case topic == "cron-function":
-				if _, ok := c.Services["cron-connector"]; !ok {
-					t.Error("cron-function topic but no cron-connector")
-				}
 				if f.Annotations["schedule"] == "" {
 					t.Error("cron-function topic without a schedule")
 				}
 			case topic != "":
-				if !slices.Contains(strings.Split(topics, delim), topic) {
+				if !slices.Contains(topics, topic) {
 					t.Errorf("topic %s: nats-connector listens on %q only", topic, topics)
+				}
+			}
+			if f.Name == "catch-up" {
+				if u := f.Environment["GATEWAY_URL"]; u != "http://"+faasdBridge+":8080" {
+					t.Errorf("got GATEWAY_URL %q, want the gateway on faasd's bridge (deploy/faasd-gateway.sh publishes it there)", u)
+				}
+				if got := f.Environment["DB_WRITERS"]; got != strings.Join(writers, ",") {
+					t.Errorf("got DB_WRITERS %q, want every function on the doorbell: %q", got, strings.Join(writers, ","))
 				}
 			}
 		})
 	}
 	want := map[string]map[string]string{
 		"cache-snapshot": {"topic": "cron-function", "schedule": "*/5 * * * *"},
+		"catch-up":       {"topic": "cron-function", "schedule": "* * * * *"},
 		"db-writer":      {"topic": "dostupno.doorbell"},
 	}
 	for name, ann := range want {
@@ -373,7 +431,8 @@ func checkServiceURLs(t *testing.T, f stack.Function, published map[string]bool)
 	for _, variable := range []string{"DATABASE_URL", "DATABASE_READ_URL", "NATS_URL", "S3_ENDPOINT"} {
 		raw := f.Environment[variable]
 		if raw == "" {
-			if variable != "DATABASE_READ_URL" {
+			// A function that reaches none of the services (catch-up) names none of them.
+			if variable != "DATABASE_READ_URL" && f.Environment["DATABASE_URL"] != "" {
 				t.Errorf("got no %s, want one", variable)
 			}
 			continue
@@ -411,8 +470,15 @@ func checkSecrets(t *testing.T, f stack.Function) {
 			t.Errorf("got secrets %v, want no %s (tokens are EdDSA now; each role has its own pgpass)", f.Secrets, old)
 		}
 	}
-	// The function connects as its database role, with that role's passfile and no other.
+	// The function connects as its database role, with that role's passfile and no other; a
+	// function with no role (catch-up) names no database and holds no passfile.
 	role := migrations.FunctionRole(f.Name)
+	if role == "" {
+		if f.Environment["DATABASE_URL"] != "" || slices.ContainsFunc(f.Secrets, func(s string) bool { return strings.HasPrefix(s, "pgpass") }) {
+			t.Errorf("got DATABASE_URL %q and secrets %v, want neither a database nor a passfile", f.Environment["DATABASE_URL"], f.Secrets)
+		}
+		return
+	}
 	u, err := url.Parse(f.Environment["DATABASE_URL"])
 	if err != nil {
 		t.Fatal(err)

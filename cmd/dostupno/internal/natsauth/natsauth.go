@@ -21,6 +21,8 @@
 //   - a connection without credentials is the doorbell listener: OpenFaaS's nats-connector
 //     cannot present credentials, so the server maps it to a user that may only subscribe to
 //     the doorbell subject (which carries no data).
+//   - catch-up has no line and no credential: it uses no NATS (it calls the db-writers
+//     through the gateway).
 //
 // No function may create, update or delete a stream or a bucket (a writer creates its copy's
 // consumer of the write log, its progress record): `dostupno migrate` and up provision them
