@@ -25,7 +25,7 @@ import (
 // behind the functions are healthy, with the reason each is left out of the coverage check.
 var notProvoked = map[int]string{
 	http.StatusInternalServerError: "internal: only a bug or a broken dependency answers it; a bad input never does",
-	http.StatusServiceUnavailable:  "unavailable: needs Postgres, NATS or S3 down (or an unreadable jwt-secret) behind a running function",
+	http.StatusServiceUnavailable:  "unavailable: needs Postgres, NATS or S3 down (or an unreadable jwt-public-key) behind a running function",
 }
 
 const (
@@ -167,7 +167,8 @@ func (c *conformance) send(step string, want int, method, target string, body []
 }
 
 // oaRunner serves every function of stack.yml as `up` does (the edge in front of the gateway
-// router, without the connectors) on this test's own database, NATS namespace and bucket.
+// router, without the connectors; each function with the secrets stack.yml lists for it and
+// connected as its database role) on this test's own database, NATS namespace and bucket.
 func oaRunner(t *testing.T) (base string, cfg config.Config, st *stack.Stack, rt *gateway.Router) {
 	t.Helper()
 	st, err := stack.Load(filepath.Join("..", "..", "stack.yml"))

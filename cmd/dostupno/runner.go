@@ -42,15 +42,17 @@ var (
 
 // runnerOptions shape a runner.
 type runnerOptions struct {
-	Edge bool         // play the edge in front of the gateway (functions read gateway.EdgeHeader)
-	Cron bool         // run cron-connector
-	NATS *nats.Conn   // the NATS connector's connection; nil: no NATS connector
-	Log  *slog.Logger // the router's and the connectors' log
-	Say  func(string, ...any)
+	Runtime runtime      // each function's secrets, NATS credential and database role
+	Edge    bool         // play the edge in front of the gateway (functions read gateway.EdgeHeader)
+	Cron    bool         // run cron-connector
+	NATS    *nats.Conn   // the NATS connector's connection, without credentials where the server requires them (the doorbell listener); nil: no NATS connector
+	Log     *slog.Logger // the router's and the connectors' log
+	Say     func(string, ...any)
 }
 
 // startRunner opens the gateway's own loopback port, builds every function of st with cfg
-// told about it (GATEWAY_URL, DB_WRITERS, CLIENT_ADDR_HEADER), serves them, and starts the
+// told about it (GATEWAY_URL, DB_WRITERS, CLIENT_ADDR_HEADER) and with o.Runtime's secrets,
+// NATS credential and database role each, serves them, and starts the
 // connectors, which list and invoke through that port as the real ones do. The functions'
 // Deps are closed through cleanups; Stop stops the rest.
 func startRunner(ctx context.Context, st *stack.Stack, cfg config.Config, o runnerOptions, cleanups *[]func()) (*runner, error) {
@@ -63,7 +65,7 @@ func startRunner(ctx context.Context, st *stack.Stack, cfg config.Config, o runn
 	if o.Edge {
 		cfg.ClientAddrHeader = gateway.EdgeHeader
 	}
-	fns, err := buildFunctions(st, cfg, cleanups)
+	fns, err := buildFunctions(st, cfg, o.Runtime, cleanups)
 	if err != nil {
 		ln.Close()
 		return nil, err

@@ -23,7 +23,6 @@ import (
 	"github.com/dostupno/dostupno/shared/natstest"
 	"github.com/dostupno/dostupno/shared/pgtest"
 	"github.com/dostupno/dostupno/shared/s3test"
-	"github.com/dostupno/dostupno/shared/token"
 	"github.com/dostupno/dostupno/shared/writelog"
 )
 
@@ -40,19 +39,14 @@ type testEnv map[string]string
 
 func (e testEnv) lookup(k string) (string, bool) { v, ok := e[k]; return v, ok }
 
-// runnerEnv gives t its own database, NATS namespace, bucket and secrets directory (with
-// jwtSecret), as the environment variables the runner reads.
-func runnerEnv(t *testing.T, jwtSecret string) testEnv {
+// runnerEnv gives t its own database, NATS namespace, bucket and secrets directory (with a
+// token key pair), as the environment variables the runner reads.
+func runnerEnv(t *testing.T) testEnv {
 	t.Helper()
 	dbURL := pgtest.NewURL(t)
 	n := natstest.New(t)
 	s3 := s3test.New(t)
-	secrets := t.TempDir()
-	for name, v := range map[string]string{token.SecretFile: jwtSecret, "s3-access-key": s3.AccessKey, "s3-secret-key": s3.SecretKey} {
-		if err := os.WriteFile(filepath.Join(secrets, name), []byte(v), 0o600); err != nil {
-			t.Fatal(err)
-		}
-	}
+	secrets := secretsDir(t, s3)
 	return testEnv{
 		"DATABASE_URL": dbURL, "NATS_URL": n.URL, "DOSTUPNO_NAMESPACE": n.Namespace,
 		"S3_ENDPOINT": s3.Endpoint, "S3_BUCKET": s3.Bucket, "S3_USE_SSL": "false",
@@ -60,11 +54,25 @@ func runnerEnv(t *testing.T, jwtSecret string) testEnv {
 	}
 }
 
+// secretsDir is a secrets directory with a token key pair and the keys of s3.
+func secretsDir(t *testing.T, s3 *s3test.Env) string {
+	t.Helper()
+	secrets := t.TempDir()
+	writeKeyPair(t, secrets, true)
+	for name, v := range map[string]string{"s3-access-key": s3.AccessKey, "s3-secret-key": s3.SecretKey} {
+		if err := os.WriteFile(filepath.Join(secrets, name), []byte(v), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return secrets
+}
+
 // startTestRunner serves st (nil: the repository's stack.yml) as up does, with copies more
-// database copies than the primary.
+// database copies than the primary; each function has the secrets stack.yml lists for it and
+// connects to the primary copy as its database role, unless o.Runtime says otherwise.
 func startTestRunner(t *testing.T, st *stack.Stack, o runnerOptions, copies int) *testRunner {
 	t.Helper()
-	env := runnerEnv(t, strings.Repeat("runner-test-secret-", 3))
+	env := runnerEnv(t)
 	var replicas []string
 	for range copies {
 		replicas = append(replicas, pgtest.NewURL(t))
@@ -75,7 +83,18 @@ func startTestRunner(t *testing.T, st *stack.Stack, o runnerOptions, copies int)
 	if err != nil {
 		t.Fatal(err)
 	}
+	if o.Runtime == (runtime{}) {
+		o.Runtime = runtime{Secrets: t.TempDir(), Roles: true}
+	}
+	return serveRunner(t, st, cfg, o)
+}
+
+// serveRunner starts a runner of st (nil: the repository's stack.yml) on cfg's services, as
+// startTestRunner does, and serves it until t ends.
+func serveRunner(t *testing.T, st *stack.Stack, cfg config.Config, o runnerOptions) *testRunner {
+	t.Helper()
 	if st == nil {
+		var err error
 		if st, err = stack.Load(filepath.Join("..", "..", "stack.yml")); err != nil {
 			t.Fatal(err)
 		}
@@ -139,18 +158,27 @@ func (tr *testRunner) waitApplied(t *testing.T, fn string, seq uint64, limit tim
 	}
 }
 
+// adminToken makes an admin as `dostupno admin create` does on cfg's services, logs it in
+// through the runner at api and returns its token.
+func adminToken(t *testing.T, cfg config.Config, api, email string) string {
+	t.Helper()
+	if err := adminCreate(context.Background(), cfg, email, stdin(t, "granite meadow 11\n"), io.Discard, io.Discard); err != nil {
+		t.Fatalf("admin create: %v", err)
+	}
+	resp, b := apitest.Do(t, http.MethodPost, api+"/function/login", strings.NewReader(`{"email":"`+email+`","password":"granite meadow 11"}`),
+		"Content-Type", "application/json")
+	var session struct{ Token string }
+	if err := json.Unmarshal(b, &session); resp.StatusCode != http.StatusOK || err != nil || session.Token == "" {
+		t.Fatalf("log the admin in: got %d %s, want 200 and a token", resp.StatusCode, b)
+	}
+	return session.Token
+}
+
 // upsert writes one event through upsert-event as an admin; the primary copy has it when the
 // answer comes, the others only once their db-writer runs. It returns the stream's sequence.
 func (tr *testRunner) upsert(t *testing.T, id int) uint64 {
 	t.Helper()
-	keys, err := token.Load(tr.Config)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tok, _, err := keys.Issue("6f1e0c2a-1b3d-4e5f-8a9b-0c1d2e3f4a5b", token.RoleAdmin)
-	if err != nil {
-		t.Fatal(err)
-	}
+	tok := adminToken(t, tr.Config, tr.URL, fmt.Sprintf("admin%d@example.ru", id))
 	ev := fmt.Sprintf(`{"id":%d,"title":"Вечер %d","category":"concert","city":"kazan","venue":{"id":3,"name":"Клуб"},`+
 		`"starts_at":"2027-05-01T19:00:00+03:00","timezone":"Europe/Moscow","accessibility":{"sign_language":"yes"}}`, id, id)
 	resp, b := apitest.Do(t, http.MethodPut, tr.URL+"/function/upsert-event", strings.NewReader(ev), "Content-Type", "application/json", "Authorization", "Bearer "+tok)

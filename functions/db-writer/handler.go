@@ -33,7 +33,7 @@ func Handle(w http.ResponseWriter, r *http.Request) { instance.Serve(w, r, handl
 // instance's Writer) is built on first use and rebuilt after a failure, so the function
 // starts even while NATS or Postgres restart.
 func New(d *instance.Deps) (http.Handler, error) {
-	if err := d.CheckWriter(false); err != nil {
+	if err := d.CheckWriter(instance.NoTokens); err != nil {
 		return nil, err
 	}
 	s := &server{deps: d}

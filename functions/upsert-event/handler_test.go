@@ -7,8 +7,12 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/dostupno/dostupno/shared/apitest"
+	"github.com/dostupno/dostupno/shared/token"
 	"github.com/dostupno/dostupno/shared/writelog"
 )
 
@@ -157,5 +161,66 @@ func TestUpsertUnavailable(t *testing.T) {
 	}
 	if title, _ := f.title(t, 1); title != "Один" {
 		t.Fatalf("got %q, want the event unchanged", title)
+	}
+}
+
+// Tokens only the issuers can sign: an HS256 token keyed with the public key every function
+// holds is refused, and so is an admin token issued before the admin's password changed.
+func TestUpsertRefusesForgedAndStaleAdminTokens(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	ctx := context.Background()
+	public, err := f.Config.Secret(token.PublicKeyFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub, err := token.ParsePublicKeys(public)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	forged := jwt.NewWithClaims(jwt.SigningMethodHS256, jwt.MapClaims{"iss": token.Issuer, "aud": token.Audience,
+		"sub": apitest.AdminID, "iat": now.Unix(), "exp": now.Add(time.Hour).Unix(), "role": "admin", "tv": 0})
+	forged.Header["kid"] = token.KeyID(pub[0])
+	for _, key := range [][]byte{public, pub[0]} {
+		s, err := forged.SignedString(key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp, b := f.Do(t, http.MethodPut, "/", event(1, "A"), "Content-Type", "application/json", "Authorization", apitest.Bearer(s))
+		apitest.WantError(t, resp, b, 401, "unauthenticated")
+	}
+
+	svc, err := f.Deps.Accounts(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	login := func(password string) string {
+		t.Helper()
+		s, err := svc.Login(ctx, "boss@example.ru", password, "192.0.2.40")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return apitest.Bearer(s.Token)
+	}
+	if _, err := svc.CreateAdmin(ctx, "boss@example.ru", "first admin phrase"); err != nil {
+		t.Fatal(err)
+	}
+	before := login("first admin phrase")
+	if status, body := f.put(t, "application/json", before, event(1, "Один")); status != 200 {
+		t.Fatalf("got %d %v, want 200", status, body)
+	}
+	if _, err := svc.CreateAdmin(ctx, "boss@example.ru", "second admin phrase"); err != nil {
+		t.Fatal(err)
+	}
+	resp, b := f.Do(t, http.MethodPut, "/", event(1, "Два"), "Content-Type", "application/json", "Authorization", before)
+	if e := apitest.WantError(t, resp, b, 401, "unauthenticated"); !strings.Contains(e.Message, "log in again") {
+		t.Fatalf("got %q, want the client told to log in again", e.Message)
+	}
+	if status, body := f.put(t, "application/json", login("second admin phrase"), event(1, "Два")); status != 200 {
+		t.Fatalf("got %d %v, want 200 with a token issued after the change", status, body)
+	}
+	if title, _ := f.title(t, 1); title != "Два" {
+		t.Fatalf("got %q, want the write of the fresh token only", title)
 	}
 }

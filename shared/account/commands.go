@@ -59,7 +59,9 @@ type AdminResult struct {
 }
 
 // PasswordPayload is the payload of "user.password": user ID's hash becomes NewHash if it is
-// still OldHash (a change in between wins over a rehash).
+// still OldHash (a change in between wins over a rehash). It is a rehash of the same password
+// (login's, with new parameters), so the user's tokens stay valid; a command that changes a
+// password bumps users.token_version, as "user.admin" does.
 type PasswordPayload struct {
 	ID      string `json:"id"`
 	OldHash string `json:"old_hash"`
@@ -112,7 +114,8 @@ func ApplyRegister(ctx context.Context, tx pgx.Tx, seq uint64, cmd writelog.Comm
 	return applied(seq, User{ID: id, Email: p.Email, Name: p.Name, Needs: p.Needs, Role: token.RoleUser})
 }
 
-// ApplyAdmin applies "user.admin".
+// ApplyAdmin applies "user.admin". Promoting a user or replacing an admin's password bumps the
+// user's token version, so that no token issued before keeps admin power (CheckAdmin).
 func ApplyAdmin(ctx context.Context, tx pgx.Tx, seq uint64, cmd writelog.Command) (writelog.Outcome, error) {
 	var p AdminPayload
 	if err := writelog.DecodePayload(cmd, &p); err != nil {
@@ -124,6 +127,7 @@ func ApplyAdmin(ctx context.Context, tx pgx.Tx, seq uint64, cmd writelog.Command
 	var u User
 	err := tx.QueryRow(ctx, `
 		UPDATE users SET role = 'admin', password_hash = coalesce(nullif($2, ''), password_hash),
+		       token_version = token_version + CASE WHEN role <> 'admin' OR $2 <> '' THEN 1 ELSE 0 END,
 		       updated_at = $3, version = $4
 		WHERE email_key = $1
 		RETURNING id::text, email, name, needs, role`,

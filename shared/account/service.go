@@ -67,7 +67,7 @@ func (s *Service) now() time.Time {
 }
 
 func (s *Service) session(u User) (Session, error) {
-	tok, exp, err := s.Keys.Issue(u.ID, u.Role)
+	tok, exp, err := s.Keys.Issue(u.ID, u.Role, u.TokenVersion)
 	if err != nil {
 		return Session{}, apperr.Wrap(err, "issue token")
 	}
@@ -110,8 +110,8 @@ type stored struct {
 
 func (s *Service) lookup(ctx context.Context, emailKey string) (stored, bool, error) {
 	var u stored
-	err := s.DB.QueryRow(ctx, `SELECT id::text, email, name, needs, role, password_hash FROM users WHERE email_key = $1`, emailKey).
-		Scan(&u.ID, &u.Email, &u.Name, &u.Needs, &u.Role, &u.hash)
+	err := s.DB.QueryRow(ctx, `SELECT id::text, email, name, needs, role, token_version, password_hash FROM users WHERE email_key = $1`, emailKey).
+		Scan(&u.ID, &u.Email, &u.Name, &u.Needs, &u.Role, &u.TokenVersion, &u.hash)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return u, false, nil
 	}

@@ -7,9 +7,11 @@ import (
 	"sync"
 	"time"
 
+	"github.com/dostupno/dostupno/shared/account"
 	"github.com/dostupno/dostupno/shared/apperr"
 	"github.com/dostupno/dostupno/shared/config"
 	"github.com/dostupno/dostupno/shared/httpjson"
+	"github.com/dostupno/dostupno/shared/instance"
 	"github.com/dostupno/dostupno/shared/token"
 )
 
@@ -17,9 +19,8 @@ import (
 // read once per instance (and once per process for the local runner).
 var keyCache sync.Map // SecretsDir -> *token.Keys
 
-// Keys returns the token keys of cfg's secrets (`jwt-secret`, optionally
-// `jwt-secret-previous`). Functions that issue tokens or require a role call it in New, so
-// that a missing or short secret stops them at start.
+// Keys returns the token keys of cfg's secrets (`jwt-public-key`, and `jwt-private-key` for
+// the issuers), read once per secrets directory.
 func Keys(cfg config.Config) (*token.Keys, error) {
 	if k, ok := keyCache.Load(cfg.SecretsDir); ok {
 		return k.(*token.Keys), nil
@@ -60,6 +61,21 @@ func RequireRole(r *http.Request, role string) (token.Principal, error) {
 		return p, apperr.New(apperr.Forbidden, "this needs the %s role", role)
 	}
 	return p, nil
+}
+
+// RequireAdmin returns the caller if it may write as an admin: its token says admin and the
+// account check (account.CheckAdmin, on the instance's own copy) finds the user still an
+// admin with the token's version. Every admin write calls it before doing anything.
+func RequireAdmin(r *http.Request, d *instance.Deps) (token.Principal, error) {
+	p, err := RequireRole(r, token.RoleAdmin)
+	if err != nil {
+		return p, err
+	}
+	db, err := d.Pool()
+	if err != nil {
+		return p, apperr.Wrap(err, "check admin")
+	}
+	return p, account.CheckAdmin(r.Context(), db, p)
 }
 
 // Authenticate verifies the bearer token of every request that carries one and puts its

@@ -24,9 +24,9 @@ const corsMethods = "GET, HEAD, POST, PUT, OPTIONS"
 
 // Wrap puts h behind the common chain for function d.Name: call id, access log, recovery,
 // CORS, the client's address (ClientAddresses), then the bearer token check (Authenticate). A
-// function that cannot read its jwt-secret still serves anonymous requests (and says so in its
-// log); functions that need tokens refuse to start instead (Keys in their New). A function
-// configured without an edge says so at start.
+// function that cannot read its jwt-public-key still serves anonymous requests (and says so in
+// its log); functions that need tokens refuse to start instead (CheckWriter in their New). A
+// function configured without an edge says so at start.
 func Wrap(d *instance.Deps, h http.Handler) http.Handler {
 	if _, err := Keys(d.Config); err != nil {
 		d.Log.Warn("access tokens cannot be verified: requests carrying one get 503", "err", err)

@@ -35,19 +35,41 @@ type Throttle struct {
 	now    func() time.Time
 }
 
-// Open creates or updates the bucket "<namespace>_throttle" and returns a handle on it.
-func Open(ctx context.Context, js jetstream.JetStream, namespace string) (*Throttle, error) {
-	kv, err := js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
-		Bucket:      Bucket(namespace),
+// bucketConfig is the bucket of namespace ns.
+func bucketConfig(ns string) jetstream.KeyValueConfig {
+	return jetstream.KeyValueConfig{
+		Bucket:      Bucket(ns),
 		Description: "login failures per email and per client address (sliding window)",
 		History:     1,
 		TTL:         Window,
 		Storage:     jetstream.FileStorage,
-	})
+	}
+}
+
+// Open returns a handle on the bucket "<namespace>_throttle", creating it when it does not
+// exist yet (it never changes an existing one: Provision does).
+func Open(ctx context.Context, js jetstream.JetStream, namespace string) (*Throttle, error) {
+	cfg := bucketConfig(namespace)
+	kv, err := js.KeyValue(ctx, cfg.Bucket)
+	if errors.Is(err, jetstream.ErrBucketNotFound) {
+		if kv, err = js.CreateKeyValue(ctx, cfg); errors.Is(err, jetstream.ErrBucketExists) {
+			kv, err = js.KeyValue(ctx, cfg.Bucket) // another instance created it meanwhile
+		}
+	}
 	if err != nil {
-		return nil, fmt.Errorf("open throttle bucket %s: %w", Bucket(namespace), err)
+		return nil, fmt.Errorf("open throttle bucket %s: %w", cfg.Bucket, err)
 	}
 	return &Throttle{kv: kv, window: Window, now: time.Now}, nil
+}
+
+// Provision creates the bucket of namespace or brings it to its configuration (the ops
+// CLI's credential).
+func Provision(ctx context.Context, js jetstream.JetStream, namespace string) error {
+	cfg := bucketConfig(namespace)
+	if _, err := js.CreateOrUpdateKeyValue(ctx, cfg); err != nil {
+		return fmt.Errorf("provision throttle bucket %s: %w", cfg.Bucket, err)
+	}
+	return nil
 }
 
 // SetClock replaces the clock (tests).

@@ -104,14 +104,31 @@ func Config(ns string) jetstream.StreamConfig {
 	}
 }
 
-// Open creates or updates the write-log stream of namespace (idempotent).
+// Open binds the write-log stream of namespace, creating it when it does not exist yet. It
+// never changes an existing stream: only the ops CLI's credential may (Provision), so that no
+// function can loosen its limits (an age limit would delete the log).
 func Open(ctx context.Context, js jetstream.JetStream, namespace string) (*Log, error) {
 	cfg := Config(namespace)
-	s, err := js.CreateOrUpdateStream(ctx, cfg)
+	s, err := js.Stream(ctx, cfg.Name)
+	if errors.Is(err, jetstream.ErrStreamNotFound) {
+		if s, err = js.CreateStream(ctx, cfg); errors.Is(err, jetstream.ErrStreamNameAlreadyInUse) {
+			s, err = js.Stream(ctx, cfg.Name) // another instance created it meanwhile
+		}
+	}
 	if err != nil {
 		return nil, fmt.Errorf("open stream %s: %w", cfg.Name, err)
 	}
 	return &Log{js: js, stream: s, namespace: namespace, name: cfg.Name}, nil
+}
+
+// Provision creates the write-log stream of namespace or brings it to Config (idempotent):
+// dostupno migrate and the local runner do it with the ops CLI's credential.
+func Provision(ctx context.Context, js jetstream.JetStream, namespace string) error {
+	cfg := Config(namespace)
+	if _, err := js.CreateOrUpdateStream(ctx, cfg); err != nil {
+		return fmt.Errorf("provision stream %s: %w", cfg.Name, err)
+	}
+	return nil
 }
 
 // Namespace is the log's namespace.

@@ -16,7 +16,9 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/dostupno/dostupno/cmd/dostupno/internal/devservices"
+	"github.com/dostupno/dostupno/cmd/dostupno/internal/natsauth"
 	"github.com/dostupno/dostupno/cmd/dostupno/internal/stack"
+	"github.com/dostupno/dostupno/migrations"
 )
 
 // The part of the compose format faasd reads; unknown keys fail the test.
@@ -209,12 +211,60 @@ func TestNATSSyncAlways(t *testing.T) {
 	if !ok || filepath.Base(src) != "nats.conf" {
 		t.Fatalf("nats-jetstream: got config mounted from %q, want .../nats.conf (deploy/nats.conf)", src)
 	}
-	opts, err := server.ProcessConfigFile(filepath.Join(repoRoot, "deploy", "nats.conf"))
+	keysSrc, ok := n.mounted("/etc/nats/" + natsauth.KeysFile)
+	if !ok || keysSrc != filepath.Join(filepath.Dir(src), natsauth.KeysFile) {
+		t.Fatalf("nats-jetstream: got the public keys mounted from %q, want %s beside nats.conf", keysSrc, natsauth.KeysFile)
+	}
+	// As on the VM: the configuration beside the keys file dostupno nats-keys writes.
+	dir := t.TempDir()
+	conf, err := os.ReadFile(filepath.Join(repoRoot, "deploy", "nats.conf"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys, _, err := natsauth.EnsureSeeds(filepath.Join(dir, "secrets"), natsauth.Identities())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, b := range map[string]string{"nats.conf": string(conf), natsauth.KeysFile: natsauth.RenderKeys(keys)} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(b), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	opts, err := server.ProcessConfigFile(filepath.Join(dir, "nats.conf"))
 	if err != nil {
 		t.Fatalf("deploy/nats.conf: %v", err)
 	}
 	if !opts.SyncAlways {
 		t.Fatal("deploy/nats.conf: got sync_interval not always, want jetstream { sync_interval: always }")
+	}
+	if len(opts.Nkeys) != len(natsauth.Identities())+1 || opts.NoAuthUser != natsauth.DoorbellKey {
+		t.Fatalf("deploy/nats.conf: got %d users and no_auth_user %q, want every identity's and the doorbell", len(opts.Nkeys), opts.NoAuthUser)
+	}
+}
+
+// The compose file's Postgres makes the roles at its first start, as the superuser, from the
+// repository's scripts, and gives each role its pgpass file's password.
+func TestComposePostgresRoles(t *testing.T) {
+	repository(t)
+	pg := loadCompose(t).Services["postgres"]
+	if u, _ := pg.env("POSTGRES_USER"); u == "" || strings.HasPrefix(u, "dostupno") {
+		t.Errorf("postgres: got POSTGRES_USER %q, want a superuser apart from the application's roles", u)
+	}
+	if src, ok := pg.mounted("/docker-entrypoint-initdb.d"); !ok || !strings.HasPrefix(src, "/var/lib/faasd/dostupno/") {
+		t.Errorf("postgres: got init scripts from %q, want a folder under /var/lib/faasd/dostupno", src)
+	}
+	script, err := os.ReadFile(filepath.Join(repoRoot, "deploy", "postgres-roles.sh"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, role := range []string{migrations.OwnerRole, migrations.WriterRole, migrations.ReaderRole, migrations.SnapshotRole} {
+		secret := migrations.PassfileSecret(role)
+		if src, ok := pg.mounted("/run/secrets/" + secret); !ok || filepath.Base(src) != secret {
+			t.Errorf("postgres: got %s mounted from %q, want the secret %s", secret, src, secret)
+		}
+		if !strings.Contains(string(script), strings.TrimPrefix(role, "dostupno_")) || !strings.Contains(migrations.RolesSQL, "'"+role+"'") {
+			t.Errorf("role %s: missing from deploy/postgres-roles.sh or migrations/roles.sql", role)
+		}
 	}
 }
 
@@ -308,15 +358,7 @@ func TestStackDeployment(t *testing.T) {
 			if _, ok := s.Function(f.Name); !ok || f.Lang != "dostupno-go" {
 				t.Errorf("got lang %q, want dostupno-go", f.Lang)
 			}
-			want := []string{"jwt-secret"}
-			if f.Environment["S3_ENDPOINT"] != "" {
-				want = append(want, "s3-access-key", "s3-secret-key")
-			}
-			for _, w := range want {
-				if !slices.Contains(f.Secrets, w) {
-					t.Errorf("got secrets %v, want %s among them", f.Secrets, w)
-				}
-			}
+			checkSecrets(t, f)
 			if f.Limits["memory"] == "" {
 				t.Error("got no memory limit, want one")
 			}
@@ -398,6 +440,55 @@ func checkServiceURLs(t *testing.T, f stack.Function, published map[string]bool)
 		host := addr(variable, raw)
 		if h, _, err := net.SplitHostPort(host); err != nil || h != faasdBridge || !published[host] {
 			t.Errorf("%s: got %s, want an address docker-compose.yml publishes on %s", variable, host, faasdBridge)
+		}
+	}
+}
+
+// tokenIssuers are the functions that sign tokens; every other function only verifies them.
+var tokenIssuers = []string{"register", "login"}
+
+// photoSigners are the functions that store photos or sign their URLs with the S3 keys.
+var photoSigners = []string{"search-events", "get-event", "cache-snapshot", "upload-photo"}
+
+// checkSecrets wants f to list exactly the secrets it needs: the public token key for every
+// function, the private one for the issuers alone (a function that only verifies must not be
+// able to mint an admin token), and the S3 keys only where photos are handled.
+func checkSecrets(t *testing.T, f stack.Function) {
+	t.Helper()
+	has := func(s string) bool { return slices.Contains(f.Secrets, s) }
+	if !has("jwt-public-key") {
+		t.Errorf("got secrets %v, want jwt-public-key: every function verifies the tokens it is sent", f.Secrets)
+	}
+	if issuer := slices.Contains(tokenIssuers, f.Name); has("jwt-private-key") != issuer {
+		t.Errorf("got secrets %v: jwt-private-key belongs to the token issuers %v alone", f.Secrets, tokenIssuers)
+	}
+	if signer := slices.Contains(photoSigners, f.Name); has("s3-access-key") != signer || has("s3-secret-key") != signer {
+		t.Errorf("got secrets %v: the S3 keys belong to %v alone", f.Secrets, photoSigners)
+	}
+	for _, old := range []string{"jwt-secret", "jwt-secret-previous", "pgpass"} {
+		if has(old) {
+			t.Errorf("got secrets %v, want no %s (tokens are EdDSA now; each role has its own pgpass)", f.Secrets, old)
+		}
+	}
+	// The function connects as its database role, with that role's passfile and no other; a
+	// function with no role (catch-up) names no database and holds no passfile.
+	role := migrations.FunctionRole(f.Name)
+	if role == "" {
+		if f.Environment["DATABASE_URL"] != "" || slices.ContainsFunc(f.Secrets, func(s string) bool { return strings.HasPrefix(s, "pgpass") }) {
+			t.Errorf("got DATABASE_URL %q and secrets %v, want neither a database nor a passfile", f.Environment["DATABASE_URL"], f.Secrets)
+		}
+		return
+	}
+	u, err := url.Parse(f.Environment["DATABASE_URL"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if u.User.Username() != role || filepath.Base(u.Query().Get("passfile")) != migrations.PassfileSecret(role) {
+		t.Errorf("got DATABASE_URL as %s with passfile %s, want %s with %s", u.User.Username(), u.Query().Get("passfile"), role, migrations.PassfileSecret(role))
+	}
+	for _, s := range f.Secrets {
+		if strings.HasPrefix(s, "pgpass") && s != migrations.PassfileSecret(role) {
+			t.Errorf("got secret %s, want only %s's passfile", s, role)
 		}
 	}
 }
