@@ -6,10 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
-	"net/http/httptest"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -22,11 +19,7 @@ import (
 	"github.com/dostupno/dostupno/shared/apitest"
 	"github.com/dostupno/dostupno/shared/config"
 	"github.com/dostupno/dostupno/shared/instance"
-	"github.com/dostupno/dostupno/shared/natstest"
-	"github.com/dostupno/dostupno/shared/pgtest"
 	"github.com/dostupno/dostupno/shared/photo/phototest"
-	"github.com/dostupno/dostupno/shared/s3test"
-	"github.com/dostupno/dostupno/shared/token"
 )
 
 // notProvoked are the documented statuses that no request can provoke while the services
@@ -34,7 +27,7 @@ import (
 // The 503s of a full password hashing queue are provoked (register, DELETE account).
 var notProvoked = map[int]string{
 	http.StatusInternalServerError: "internal: only a bug or a broken dependency answers it; a bad input never does",
-	http.StatusServiceUnavailable:  "unavailable: needs Postgres, NATS or S3 down (or an unreadable jwt-secret) behind a running function",
+	http.StatusServiceUnavailable:  "unavailable: needs Postgres, NATS or S3 down (or an unreadable jwt-public-key) behind a running function",
 }
 
 const (
@@ -175,70 +168,19 @@ func (c *conformance) send(step string, want int, method, target string, body []
 	return r
 }
 
-// testEnv is the environment a test gives the runner's functions.
-type testEnv map[string]string
-
-func (e testEnv) lookup(k string) (string, bool) { v, ok := e[k]; return v, ok }
-
-// runnerEnv gives t its own database, NATS namespace, bucket and secrets directory (with
-// jwtSecret), as the environment variables the runner reads.
-func runnerEnv(t *testing.T, jwtSecret string) testEnv {
-	t.Helper()
-	dbURL := pgtest.NewURL(t)
-	n := natstest.New(t)
-	s3 := s3test.New(t)
-	secrets := t.TempDir()
-	for name, v := range map[string]string{token.SecretFile: jwtSecret, "s3-access-key": s3.AccessKey, "s3-secret-key": s3.SecretKey} {
-		if err := os.WriteFile(filepath.Join(secrets, name), []byte(v), 0o600); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return testEnv{
-		"DATABASE_URL": dbURL, "NATS_URL": n.URL, "DOSTUPNO_NAMESPACE": n.Namespace,
-		"S3_ENDPOINT": s3.Endpoint, "S3_BUCKET": s3.Bucket, "S3_USE_SSL": "false",
-		"SECRETS_DIR": secrets,
-	}
-}
-
-// oaRunner serves every function of stack.yml as `up` does (buildFunctions behind the
-// gateway router) on this test's own database, NATS namespace and bucket.
+// oaRunner serves every function of stack.yml as `up` does (the edge in front of the gateway
+// router, without the connectors; each function with the secrets stack.yml lists for it and
+// connected as its database role) on this test's own database, NATS namespace and bucket, and
+// returns each function's Deps by name.
 func oaRunner(t *testing.T) (base string, cfg config.Config, st *stack.Stack, rt *gateway.Router, deps map[string]*instance.Deps) {
 	t.Helper()
-	env := runnerEnv(t, strings.Repeat("openapi-conformance-", 3))
-	env["CORS_ALLOWED_ORIGINS"] = oaOrigin
-	cfg, err := config.Load(env.lookup)
+	st, err := stack.Load(filepath.Join("..", "..", "stack.yml"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	st, err = stack.Load(filepath.Join("..", "..", "stack.yml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var cleanups []func()
-	t.Cleanup(func() {
-		for i := len(cleanups) - 1; i >= 0; i-- {
-			cleanups[i]()
-		}
-	})
 	deps = map[string]*instance.Deps{}
-	fns, err := buildFunctions(st, cfg, &cleanups, deps)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rt, err = gateway.New(slog.New(slog.DiscardHandler), fns)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(rt)
-	t.Cleanup(func() {
-		srv.Close()
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if err := rt.Close(ctx); err != nil {
-			t.Errorf("close the router: %v", err)
-		}
-	})
-	return srv.URL, cfg, st, rt, deps
+	tr := startTestRunner(t, st, runnerOptions{Edge: true, Runtime: runtime{Deps: deps}}, 0)
+	return tr.URL, tr.Config, st, tr.Router, deps
 }
 
 // TestOpenAPIMatchesTheRunner drives the functions the local runner serves through HTTP and
@@ -477,9 +419,9 @@ func TestOpenAPIMatchesTheRunner(t *testing.T) {
 	c.do("log in as text/plain", 415, "POST", "/function/login", []byte(`{}`), "Content-Type", "text/plain")
 	wrong := []byte(`{"email":"reader@example.ru","password":"wrong password 1"}`)
 	for i := 1; i <= 5; i++ {
-		c.do(fmt.Sprintf("wrong password %d", i), 401, "POST", "/function/login", wrong, "Content-Type", "application/json", "X-Forwarded-For", "198.51.100.7")
+		c.do(fmt.Sprintf("wrong password %d", i), 401, "POST", "/function/login", wrong, "Content-Type", "application/json")
 	}
-	c.do("wrong password 6", 429, "POST", "/function/login", wrong, "Content-Type", "application/json", "X-Forwarded-For", "198.51.100.7")
+	c.do("wrong password 6", 429, "POST", "/function/login", wrong, "Content-Type", "application/json")
 
 	// register: a full hashing queue is 503; at most 20 registrations an hour from one
 	// address (every request here comes from the runner's 127.0.0.1), counting the reader's,
@@ -544,6 +486,8 @@ func TestOpenAPIMatchesTheRunner(t *testing.T) {
 	c.do("writer status anonymously", 401, "GET", "/function/db-writer/status", nil)
 	c.do("writer status as a user", 403, "GET", "/function/db-writer/status", nil, "Authorization", user)
 	c.do("writer at an unlisted path", 404, "GET", "/function/db-writer/nothing", nil)
+	c.do("catch up every copy", 204, "POST", "/function/catch-up", nil)
+	c.do("list the functions of an unknown namespace", 400, "GET", "/system/functions?namespace=elsewhere", nil)
 	var fns []struct{ Name string }
 	c.do("list functions", 200, "GET", "/system/functions", nil).decode(t, &fns)
 	if len(fns) != len(st.Functions) {

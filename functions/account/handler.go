@@ -25,7 +25,7 @@ func Handle(w http.ResponseWriter, r *http.Request) { instance.Serve(w, r, handl
 // New builds the function's handler from its dependencies; it refuses to start without its
 // database, NATS or token keys.
 func New(d *instance.Deps) (http.Handler, error) {
-	if err := d.CheckWriter(true); err != nil {
+	if err := d.CheckWriter(instance.VerifyTokens); err != nil {
 		return nil, err
 	}
 	s := &server{deps: d}

@@ -23,7 +23,7 @@ import (
 // Name is the function's name in stack.yml.
 const Name = "db-writer"
 
-// applyBudget bounds one POST below the function's exec_timeout (60 s in stack.yml); a
+// applyBudget bounds one POST below the function's exec_timeout (52 s in stack.yml); a
 // backlog longer than that is applied over several calls.
 const applyBudget = 45 * time.Second
 
@@ -36,7 +36,7 @@ func Handle(w http.ResponseWriter, r *http.Request) { instance.Serve(w, r, handl
 // instance's Writer) is built on first use and rebuilt after a failure, so the function
 // starts even while NATS or Postgres restart.
 func New(d *instance.Deps) (http.Handler, error) {
-	if err := d.CheckWriter(false); err != nil {
+	if err := d.CheckWriter(instance.NoTokens); err != nil {
 		return nil, err
 	}
 	s := &server{deps: d}
@@ -132,8 +132,10 @@ func (s *server) applyPending(ctx context.Context) error {
 	return nil
 }
 
-// status reports the copy's progress to an admin: how far a copy lags tells an outsider
-// when writes happen.
+// status reports the copy's progress to an admin: how far a copy lags tells an outsider when
+// writes happen. It is a read, so the token's admin role suffices (the token version guards
+// admin writes, middleware.RequireAdmin): a copy that lags, the case status is for, may not
+// hold the admin's account yet.
 func (s *server) status(w http.ResponseWriter, r *http.Request) {
 	if err := httpjson.Method(w, r, http.MethodGet, http.MethodHead); err != nil {
 		httpjson.Error(w, r, s.deps.Log, err)

@@ -12,6 +12,7 @@ import (
 	"github.com/dostupno/dostupno/shared/apitest"
 	"github.com/dostupno/dostupno/shared/catalog"
 	"github.com/dostupno/dostupno/shared/config"
+	"github.com/dostupno/dostupno/shared/token"
 	"github.com/dostupno/dostupno/shared/writelog"
 )
 
@@ -72,6 +73,13 @@ func TestDBWriter(t *testing.T) {
 			}
 			call(t, http.MethodPost, srv.URL+"/", "", 204, nil)
 		}
+	})
+	t.Run("StatusToAnAdminTheCopyDoesNotHoldYet", func(t *testing.T) {
+		// A copy that lags may not have applied the admin's account: its status is a read,
+		// and the admin role of a well-signed token suffices.
+		tok := second.Token(t, "3c9f1d2e-4b5a-4c6d-8e7f-9a0b1c2d3e4f", token.RoleAdmin)
+		var st writelog.Status
+		call(t, http.MethodGet, second.URL+"/status", tok, 200, &st)
 	})
 	t.Run("ErrStatusWithoutAdmin", func(t *testing.T) {
 		for _, c := range []struct {

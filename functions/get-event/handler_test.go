@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dostupno/dostupno/migrations"
 	"github.com/dostupno/dostupno/shared/apitest"
 	"github.com/dostupno/dostupno/shared/catalog"
 	"github.com/dostupno/dostupno/shared/config"
@@ -198,5 +199,25 @@ func TestGetEventErrors(t *testing.T) {
 				t.Fatalf("got %d %+v X-Cache %q, want %d %s field %q, miss", resp.StatusCode, e, resp.Header.Get("X-Cache"), tt.status, tt.code, tt.field)
 			}
 		})
+	}
+}
+
+// get-event reads as the read-only role, whose statements end after 2 s: one that waits that
+// long (here on a lock) is 503 with Retry-After, never 500, and the next one is served.
+func TestStatementTimeoutIsUnavailable(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, "")
+	if got := f.DatabaseUser(t); got != migrations.ReaderRole {
+		t.Fatalf("got get-event connected as %s, want %s", got, migrations.ReaderRole)
+	}
+	release := f.Lock(t, "events")
+	resp, b := get(t, f, "/123", "Cache-Control", "no-cache")
+	apitest.WantError(t, resp, b, http.StatusServiceUnavailable, "unavailable")
+	if resp.Header.Get("Retry-After") == "" {
+		t.Fatal("got no Retry-After, want one")
+	}
+	release()
+	if resp, b := get(t, f, "/123", "Cache-Control", "no-cache"); resp.StatusCode != http.StatusOK {
+		t.Fatalf("got %d %s once the lock is gone, want 200", resp.StatusCode, b)
 	}
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/dostupno/dostupno/shared/config"
 	"github.com/dostupno/dostupno/shared/photo"
 	"github.com/dostupno/dostupno/shared/photo/phototest"
+	"github.com/dostupno/dostupno/shared/token"
 )
 
 type env struct {
@@ -119,6 +120,10 @@ func TestUpload(t *testing.T) {
 		{"ErrAnonymous", "POST", "/10", "", "image/png", bytes.NewReader(png), 401, "unauthenticated", 0, 0},
 		{"ErrBadToken", "POST", "/10", "Bearer not.a.token", "image/png", bytes.NewReader(png), 401, "unauthenticated", 0, 0},
 		{"ErrNotAdmin", "POST", "/10", e.user, "image/png", bytes.NewReader(png), 403, "forbidden", 0, 0},
+		// The admin's token version is 0: a token of another version was issued around a
+		// password or role change that the copy does not hold.
+		{"ErrStaleAdminToken", "POST", "/10", apitest.Bearer(e.TokenVersion(t, apitest.AdminID, token.RoleAdmin, 1)), "image/png", bytes.NewReader(png), 401, "unauthenticated", 0, 0},
+		{"ErrAdminTokenOfNoUser", "POST", "/10", apitest.Bearer(e.Token(t, "9b8a7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d", token.RoleAdmin)), "image/png", bytes.NewReader(png), 401, "unauthenticated", 0, 0},
 		{"ErrUnknownEvent", "POST", "/11", e.admin, "image/png", bytes.NewReader(png), 404, "not_found", 0, 0},
 		{"ErrBadEventID", "POST", "/ten", e.admin, "image/png", bytes.NewReader(png), 400, "invalid_argument", 0, 0},
 		{"ErrNoEventID", "POST", "/", e.admin, "image/png", bytes.NewReader(png), 400, "invalid_argument", 0, 0},

@@ -252,7 +252,9 @@ func deref(o *writelog.Outcome) writelog.Outcome {
 
 // admin applies "user.admin": the user ID (found by its email) becomes an admin, with the
 // password hash when one is given; when nobody has the email, the user is created, which needs
-// a name and a password hash. An email held by another user rejects the command.
+// a name and a password hash. An email held by another user rejects the command. Promoting a
+// user or replacing an admin's password bumps the user's token version, so that no token
+// issued before keeps admin power (CheckAdmin).
 func (a applier) admin(ctx context.Context, tx pgx.Tx, seq uint64, cmd writelog.Command) (writelog.Outcome, error) {
 	p, bad := decode(cmd)
 	if bad != nil {
@@ -285,6 +287,7 @@ func (a applier) admin(ctx context.Context, tx pgx.Tx, seq uint64, cmd writelog.
 	var u User
 	err = tx.QueryRow(ctx, `
 		UPDATE users SET role = 'admin', password_hash = coalesce(nullif($3, ''), password_hash),
+		       token_version = token_version + CASE WHEN role <> 'admin' OR $3 <> '' THEN 1 ELSE 0 END,
 		       email_hash = coalesce(email_hash, nullif($4, '')), updated_at = $5, version = $6
 		WHERE email_key = $1 AND (id = $2::uuid OR $4 = '')
 		RETURNING id::text, email, name, needs, role`,
@@ -315,7 +318,9 @@ func (a applier) admin(ctx context.Context, tx pgx.Tx, seq uint64, cmd writelog.
 }
 
 // password applies "user.password": user ID's hash becomes NewHash if it is still OldHash (a
-// change in between wins over a rehash).
+// change in between wins over a rehash). It is a rehash of the same password (login's, with
+// new parameters), so the user's tokens stay valid; a command that changes a password bumps
+// users.token_version, as "user.admin" does.
 func (a applier) password(ctx context.Context, tx pgx.Tx, seq uint64, cmd writelog.Command) (writelog.Outcome, error) {
 	p, bad := decode(cmd)
 	if bad != nil {

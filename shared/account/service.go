@@ -93,7 +93,7 @@ func (s *Service) now() time.Time {
 }
 
 func (s *Service) session(u User) (Session, error) {
-	tok, exp, err := s.Keys.Issue(u.ID, u.Role)
+	tok, exp, err := s.Keys.Issue(u.ID, u.Role, u.TokenVersion)
 	if err != nil {
 		return Session{}, apperr.Wrap(err, "issue token")
 	}
@@ -180,9 +180,10 @@ func (s *Service) Register(ctx context.Context, r Registration, addr string) (Se
 	}
 	var u User
 	if err := s.submit(ctx, KindRegister, CommandKey(p.ID), p, &u); err != nil {
-		if apperr.CodeOf(err) == apperr.Conflict {
-			// Nobody can erase a registration that was refused: it is erased now, so that
-			// its personal data does not stay readable in the log.
+		if code := apperr.CodeOf(err); code == apperr.Conflict || code == apperr.InvalidArgument {
+			// Nobody can erase a registration that was refused (a taken email) or failed (its
+			// data refused by the database): it is erased now, so that its personal data does
+			// not stay readable in the log.
 			s.discard(ctx, p.ID)
 		}
 		return Session{}, err
@@ -209,8 +210,8 @@ type stored struct {
 
 func (s *Service) lookup(ctx context.Context, where string, arg any) (stored, bool, error) {
 	var u stored
-	err := s.DB.QueryRow(ctx, `SELECT id::text, email, name, needs, role, password_hash FROM users WHERE `+where, arg).
-		Scan(&u.ID, &u.Email, &u.Name, &u.Needs, &u.Role, &u.hash)
+	err := s.DB.QueryRow(ctx, `SELECT id::text, email, name, needs, role, token_version, password_hash FROM users WHERE `+where, arg).
+		Scan(&u.ID, &u.Email, &u.Name, &u.Needs, &u.Role, &u.TokenVersion, &u.hash)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return u, false, nil
 	}

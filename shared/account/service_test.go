@@ -2,6 +2,7 @@ package account
 
 import (
 	"context"
+	"crypto/ed25519"
 	"fmt"
 	"io"
 	"log/slog"
@@ -43,7 +44,11 @@ func newEnv(t *testing.T) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	keys, err := token.NewKeys([]byte(strings.Repeat("k", 32)), nil)
+	_, private, err := ed25519.GenerateKey(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys, err := token.NewKeys(private)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -426,6 +431,81 @@ func TestCreateAdmin(t *testing.T) {
 	var role string
 	if err := e.pool.QueryRow(ctx, `SELECT role FROM users WHERE id = $1`, reg.User.ID).Scan(&role); err != nil || role != "admin" {
 		t.Fatalf("got role %q (%v), want the registered user promoted", role, err)
+	}
+}
+
+// An admin's tokens lose admin power once the password or the role changes; the token of a
+// login after the change has it.
+func TestCheckAdmin(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ctx := context.Background()
+	principal := func(tok string) token.Principal {
+		t.Helper()
+		p, err := e.svc.Keys.Verify(tok)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	login := func(password string) token.Principal {
+		t.Helper()
+		s, err := e.svc.Login(ctx, "chief@example.ru", password, "192.0.2.7")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return principal(s.Token)
+	}
+	reg, err := e.svc.Register(ctx, registration("chief@example.ru"), "192.0.2.100")
+	if err != nil {
+		t.Fatal(err)
+	}
+	asUser := principal(reg.Token)
+	if _, err := e.svc.CreateAdmin(ctx, "chief@example.ru", ""); err != nil { // a role change
+		t.Fatal(err)
+	}
+	first := login("violet kettle 42")
+	if _, err := e.svc.CreateAdmin(ctx, "chief@example.ru", ""); err != nil { // no change at all
+		t.Fatal(err)
+	}
+	stillFirst := login("violet kettle 42")
+	if _, err := e.svc.CreateAdmin(ctx, "chief@example.ru", "a fresh admin phrase"); err != nil { // a password change
+		t.Fatal(err)
+	}
+	second := login("a fresh admin phrase")
+	// An admin token of someone who never was one, signed by the issuer (a stolen key aside,
+	// only a forged database row could make it pass).
+	ghost := asUser
+	ghost.UserID, ghost.Role = "5d0f8a7e-1c2b-4a3d-9e8f-7a6b5c4d3e2f", token.RoleAdmin
+
+	tests := []struct {
+		name string
+		p    token.Principal
+		want apperr.Code
+	}{
+		{"OKAfterLastChange", second, ""},
+		{"ErrUserToken", asUser, apperr.Forbidden},
+		{"ErrBeforePasswordChange", first, apperr.Unauthenticated},
+		{"ErrBeforePasswordChangeToo", stillFirst, apperr.Unauthenticated},
+		{"ErrNoSuchUser", ghost, apperr.Unauthenticated},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := apperr.CodeOf(CheckAdmin(ctx, e.pool, tt.p)); got != tt.want {
+				t.Fatalf("got %q, want %q", got, tt.want)
+			}
+		})
+	}
+	if first.TokenVersion != 1 || stillFirst.TokenVersion != 1 || second.TokenVersion != 2 {
+		t.Fatalf("got token versions %d, %d, %d; want 1 after the promotion, 1 after no change, 2 after the new password",
+			first.TokenVersion, stillFirst.TokenVersion, second.TokenVersion)
+	}
+	// An erased admin's last token grants nothing.
+	if err := e.svc.Erase(ctx, second.UserID, "a fresh admin phrase", "192.0.2.7"); err != nil {
+		t.Fatal(err)
+	}
+	if got := apperr.CodeOf(CheckAdmin(ctx, e.pool, second)); got != apperr.Unauthenticated {
+		t.Fatalf("got %q for an erased admin's token, want unauthenticated", got)
 	}
 }
 

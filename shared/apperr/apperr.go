@@ -16,7 +16,7 @@ import (
 // Code is one of the error codes of the HTTP contract.
 type Code string
 
-// The codes of API.md, "Conventions".
+// The codes of the error envelope (shared/apidoc/openapi.yaml, Error).
 const (
 	InvalidArgument      Code = "invalid_argument"
 	Unauthenticated      Code = "unauthenticated"
@@ -91,13 +91,31 @@ func Wrap(err error, format string, args ...any) *Error {
 	return &Error{Code: Internal, Message: "internal error", Err: fmt.Errorf(format+": %w", append(args, err)...)}
 }
 
-// As finds the *Error in err's chain; any other error is internal.
+// As finds the *Error in err's chain; any other error is internal, except a statement the
+// database cancelled (its statement timeout, as the read role's 2 s): that is unavailable
+// wherever it surfaces, never a 500.
 func As(err error) *Error {
 	var e *Error
-	if errors.As(err, &e) {
+	if errors.As(err, &e) && e.Code != Internal {
+		return e
+	}
+	if t := timedOut(err); t != nil {
+		return t
+	}
+	if e != nil {
 		return e
 	}
 	return &Error{Code: Internal, Message: "internal error", Err: err}
+}
+
+// timedOut is the unavailable error of a statement the database cancelled (SQLSTATE 57014,
+// query_canceled: its statement timeout ran out, or the request's deadline), nil otherwise.
+func timedOut(err error) *Error {
+	var pg *pgconn.PgError
+	if errors.As(err, &pg) && pg.Code == "57014" {
+		return &Error{Code: Unavailable, Message: "the request took too long; try again", RetryAfter: time.Second, Err: err}
+	}
+	return nil
 }
 
 // CodeOf is the code of err (internal for foreign errors, "" for nil).
@@ -122,8 +140,8 @@ func FromDB(err error, what string) error {
 		switch pg.Code {
 		case "23505": // unique_violation
 			return &Error{Code: Conflict, Message: what + " already exists", Err: err}
-		case "57014": // query_canceled: the request's deadline ran out
-			return &Error{Code: Unavailable, Message: "the request took too long; try again", RetryAfter: time.Second, Err: err}
+		case "57014":
+			return timedOut(err)
 		}
 	}
 	return err

@@ -55,3 +55,25 @@ func TestWrapHidesCause(t *testing.T) {
 		t.Fatalf("got cause %v, want the wrapped one", e.Err)
 	}
 }
+
+// A statement the database cancelled is unavailable however it was wrapped, so a handler that
+// marks whatever it did not expect as internal still answers 503, never 500.
+func TestTimeoutIsUnavailableWherever(t *testing.T) {
+	timeout := &pgconn.PgError{Code: "57014", Message: "canceling statement due to statement timeout"}
+	for name, err := range map[string]error{
+		"Plain":         fmt.Errorf("load event: %w", timeout),
+		"WrappedAsBug":  Wrap(fmt.Errorf("search: %w", timeout), "search"),
+		"WrappedTwice":  fmt.Errorf("handler: %w", Wrap(timeout, "vocabulary")),
+		"JoinedWithBug": errors.Join(errors.New("rollback"), timeout),
+	} {
+		t.Run(name, func(t *testing.T) {
+			e := As(err)
+			if e.Code != Unavailable || e.RetryAfter <= 0 || e.Code.Status() != http.StatusServiceUnavailable {
+				t.Fatalf("got %q with Retry-After %v, want unavailable with a Retry-After", e.Code, e.RetryAfter)
+			}
+		})
+	}
+	if got := CodeOf(Wrap(&pgconn.PgError{Code: "42P01"}, "x")); got != Internal {
+		t.Fatalf("got %q for another database error, want internal", got)
+	}
+}

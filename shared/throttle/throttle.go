@@ -45,19 +45,51 @@ type Throttle struct {
 	now func() time.Time
 }
 
-// Open creates or updates the bucket "<namespace>_throttle" and returns a handle on it.
-func Open(ctx context.Context, js jetstream.JetStream, namespace string) (*Throttle, error) {
-	kv, err := js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
-		Bucket:      Bucket(namespace),
-		Description: "logins, failures and registrations per account, client address and pair (sliding windows)",
-		History:     1,
-		TTL:         MaxWindow,
-		Storage:     jetstream.FileStorage,
-	})
+// kvConfig is a bucket of the latest value per key whose entries expire ttl after their last
+// write.
+func kvConfig(bucket, description string, ttl time.Duration) jetstream.KeyValueConfig {
+	return jetstream.KeyValueConfig{Bucket: bucket, Description: description, History: 1, TTL: ttl, Storage: jetstream.FileStorage}
+}
+
+// bucketConfig is the throttle's bucket of namespace ns.
+func bucketConfig(ns string) jetstream.KeyValueConfig {
+	return kvConfig(Bucket(ns), "logins, failures and registrations per account, client address and pair (sliding windows)", MaxWindow)
+}
+
+// bind returns a handle on the bucket of cfg, creating it when it does not exist yet (it never
+// changes an existing one: Provision does).
+func bind(ctx context.Context, js jetstream.JetStream, cfg jetstream.KeyValueConfig) (jetstream.KeyValue, error) {
+	kv, err := js.KeyValue(ctx, cfg.Bucket)
+	if errors.Is(err, jetstream.ErrBucketNotFound) {
+		if kv, err = js.CreateKeyValue(ctx, cfg); errors.Is(err, jetstream.ErrBucketExists) {
+			kv, err = js.KeyValue(ctx, cfg.Bucket) // another instance created it meanwhile
+		}
+	}
 	if err != nil {
-		return nil, fmt.Errorf("open throttle bucket %s: %w", Bucket(namespace), err)
+		return nil, fmt.Errorf("open bucket %s: %w", cfg.Bucket, err)
+	}
+	return kv, nil
+}
+
+// Open returns a handle on the bucket "<namespace>_throttle", creating it when it does not
+// exist yet (it never changes an existing one: Provision does).
+func Open(ctx context.Context, js jetstream.JetStream, namespace string) (*Throttle, error) {
+	kv, err := bind(ctx, js, bucketConfig(namespace))
+	if err != nil {
+		return nil, err
 	}
 	return &Throttle{kv: kv, now: time.Now}, nil
+}
+
+// Provision creates the buckets of namespace (the throttle's and Known's) or brings them to
+// their configuration (the ops CLI's credential).
+func Provision(ctx context.Context, js jetstream.JetStream, namespace string) error {
+	for _, cfg := range []jetstream.KeyValueConfig{bucketConfig(namespace), knownConfig(namespace)} {
+		if _, err := js.CreateOrUpdateKeyValue(ctx, cfg); err != nil {
+			return fmt.Errorf("provision bucket %s: %w", cfg.Bucket, err)
+		}
+	}
+	return nil
 }
 
 // SetClock replaces the clock (tests).
@@ -208,17 +240,17 @@ type Known struct {
 // KnownBucket is Known's bucket under namespace ns.
 func KnownBucket(ns string) string { return ns + "_known_addrs" }
 
-// OpenKnown creates or updates Known's bucket and returns a handle on it.
+// knownConfig is Known's bucket of namespace ns.
+func knownConfig(ns string) jetstream.KeyValueConfig {
+	return kvConfig(KnownBucket(ns), "addresses that logged into each account (hashed), for the login throttle", KnownFor)
+}
+
+// OpenKnown returns a handle on Known's bucket, creating it when it does not exist yet (it
+// never changes an existing one: Provision does).
 func OpenKnown(ctx context.Context, js jetstream.JetStream, namespace string) (*Known, error) {
-	kv, err := js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
-		Bucket:      KnownBucket(namespace),
-		Description: "addresses that logged into each account (hashed), for the login throttle",
-		History:     1,
-		TTL:         KnownFor,
-		Storage:     jetstream.FileStorage,
-	})
+	kv, err := bind(ctx, js, knownConfig(namespace))
 	if err != nil {
-		return nil, fmt.Errorf("open bucket %s: %w", KnownBucket(namespace), err)
+		return nil, err
 	}
 	return &Known{kv: kv, now: time.Now}, nil
 }

@@ -244,3 +244,40 @@ func TestKnownAddresses(t *testing.T) {
 		t.Fatal("got an address known after Forget")
 	}
 }
+
+// Provision brings both buckets to their configuration; Open and OpenKnown bind a bucket as
+// it is and never change it (a function's credential may not).
+func TestProvision(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	env := natstest.New(t)
+	old := bucketConfig(env.Namespace)
+	old.TTL = 15 * time.Minute // an earlier version's
+	if _, err := env.JS.CreateKeyValue(ctx, old); err != nil {
+		t.Fatal(err)
+	}
+	ttl := func(bucket string) time.Duration {
+		t.Helper()
+		kv, err := env.JS.KeyValue(ctx, bucket)
+		if err != nil {
+			t.Fatal(err)
+		}
+		st, err := kv.Status(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return st.TTL()
+	}
+	if _, err := Open(ctx, env.JS, env.Namespace); err != nil {
+		t.Fatal(err)
+	}
+	if got := ttl(Bucket(env.Namespace)); got != 15*time.Minute {
+		t.Fatalf("got TTL %v after Open, want the bucket as it was", got)
+	}
+	if err := Provision(ctx, env.JS, env.Namespace); err != nil {
+		t.Fatal(err)
+	}
+	if got, known := ttl(Bucket(env.Namespace)), ttl(KnownBucket(env.Namespace)); got != MaxWindow || known != KnownFor {
+		t.Fatalf("got TTLs %v and %v after Provision, want %v and %v", got, known, MaxWindow, KnownFor)
+	}
+}

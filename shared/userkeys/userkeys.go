@@ -6,8 +6,8 @@
 // replayed from the stream later holds no trace of the user.
 //
 // The keys live in the JetStream stream "<NAMESPACE>_USERKEYS" (subjects
-// "<namespace>.userkeys.<user id>", file storage, one message per subject, no age limit, no
-// purge), not in Postgres: every copy's applier must read them, including a copy being built
+// "<namespace>.userkeys.<user id>", file storage, one message per subject that is never
+// replaced, no age limit, no purge), not in Postgres: every copy's applier must read them, including a copy being built
 // from sequence 1, and copies are fed by the write log alone, so a table would need a
 // replication of its own; NATS is what every copy already reaches, and deleting one message
 // there erases the user for all copies at once. It is a plain stream rather than a key-value
@@ -34,6 +34,8 @@ import (
 	"sync"
 
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/dostupno/dostupno/shared/writelog"
 )
 
 // KeySize is the size of a user's key (AES-256) and of the pepper.
@@ -58,25 +60,50 @@ type Store struct {
 	pepper []byte
 }
 
-// Open creates or updates the keys' stream of namespace ns and returns a handle on it.
+// Config is the keys' stream of namespace ns. A stored key is never replaced: the stream
+// refuses a second message on a subject that holds one (DiscardNewPerSubject), so that no
+// publisher can swap a user's key (or the pepper) for one of its own, which would make the
+// user's commands unreadable; a key goes only by Destroy.
+func Config(ns string) jetstream.StreamConfig {
+	return jetstream.StreamConfig{
+		Name:                 StreamName(ns),
+		Description:          "per-user keys of the personal data in the write log; a destroyed key erases the user",
+		Subjects:             []string{strings.ToLower(ns) + ".userkeys.*"},
+		Storage:              jetstream.FileStorage,
+		Retention:            jetstream.LimitsPolicy,
+		MaxMsgsPerSubject:    1,
+		MaxAge:               0,
+		Discard:              jetstream.DiscardNew,
+		DiscardNewPerSubject: true,
+		Replicas:             1,
+		AllowDirect:          true,
+		DenyPurge:            true, // one key at a time, by Destroy
+	}
+}
+
+// Open binds the keys' stream of namespace ns, creating it when it does not exist yet, and
+// returns a handle on it. It never changes an existing stream: only the ops CLI's credential
+// may (Provision).
 func Open(ctx context.Context, js jetstream.JetStream, ns string) (*Store, error) {
-	stream, err := js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
-		Name:              StreamName(ns),
-		Description:       "per-user keys of the personal data in the write log; a destroyed key erases the user",
-		Subjects:          []string{strings.ToLower(ns) + ".userkeys.*"},
-		Storage:           jetstream.FileStorage,
-		Retention:         jetstream.LimitsPolicy,
-		MaxMsgsPerSubject: 1,
-		MaxAge:            0,
-		Discard:           jetstream.DiscardOld,
-		Replicas:          1,
-		AllowDirect:       true,
-		DenyPurge:         true, // one key at a time, by Destroy
-	})
+	stream, err := writelog.BindStream(ctx, js, Config(ns))
 	if err != nil {
-		return nil, fmt.Errorf("open the user keys %s: %w", StreamName(ns), err)
+		return nil, fmt.Errorf("the user keys: %w", err)
 	}
 	return &Store{js: js, stream: stream, ns: ns}, nil
+}
+
+// Provision creates the keys' stream of namespace ns or brings it to Config, and makes the
+// pepper if there is none yet (dostupno migrate and the local runner, with the ops CLI's
+// credential).
+func Provision(ctx context.Context, js jetstream.JetStream, ns string) error {
+	cfg := Config(ns)
+	stream, err := js.CreateOrUpdateStream(ctx, cfg)
+	if err != nil {
+		return fmt.Errorf("provision the user keys %s: %w", cfg.Name, err)
+	}
+	s := &Store{js: js, stream: stream, ns: ns}
+	_, err = s.Pepper(ctx)
+	return err
 }
 
 // checkName refuses a name that is not one subject token.
@@ -186,21 +213,24 @@ func (s *Store) Destroy(ctx context.Context, userID string) error {
 	return nil
 }
 
-// Pepper is the deployment's secret for Blind, made by the first caller ever and read by the
-// others.
+// Pepper is the deployment's secret for Blind, made by Provision (or, on a development
+// server where Provision did not run, by the first caller ever) and read by the others.
 func (s *Store) Pepper(ctx context.Context) ([]byte, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.pepper != nil {
 		return s.pepper, nil
 	}
-	raw := make([]byte, KeySize)
-	if _, err := rand.Read(raw); err != nil {
-		return nil, fmt.Errorf("make the pepper: %w", err)
-	}
-	exists, err := s.put(ctx, pepperName, raw)
-	if err == nil && exists {
-		raw, _, _, err = s.get(ctx, pepperName)
+	raw, _, ok, err := s.get(ctx, pepperName)
+	if err == nil && !ok {
+		raw = make([]byte, KeySize)
+		if _, err := rand.Read(raw); err != nil {
+			return nil, fmt.Errorf("make the pepper: %w", err)
+		}
+		var exists bool
+		if exists, err = s.put(ctx, pepperName, raw); err == nil && exists {
+			raw, _, _, err = s.get(ctx, pepperName) // another caller made it meanwhile
+		}
 	}
 	if err != nil {
 		return nil, fmt.Errorf("the pepper: %w", err)

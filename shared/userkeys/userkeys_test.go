@@ -52,6 +52,20 @@ func TestKeys(t *testing.T) {
 			t.Fatal("opened a tampered value")
 		}
 	})
+	t.Run("ErrReplaced", func(t *testing.T) {
+		// Whoever may publish keys cannot swap one for its own: the stream refuses a second
+		// message on the subject, and the key stays.
+		if _, err := n.JS.Publish(ctx, userkeys.Subject(n.Namespace, id), bytes.Repeat([]byte{7}, userkeys.KeySize)); err == nil {
+			t.Fatal("got a second key stored for one user, want it refused")
+		}
+		again, ok, err := s.Get(ctx, id)
+		if err != nil || !ok {
+			t.Fatalf("got %v, %v; want the key", ok, err)
+		}
+		if plain, err := again.Open(sealed, aad); err != nil || string(plain) != "Анна, anna@example.ru" {
+			t.Fatalf("got %q, %v; want the first key kept", plain, err)
+		}
+	})
 	t.Run("DestroyErasesTheStoredKey", func(t *testing.T) {
 		stream, err := n.JS.Stream(ctx, userkeys.StreamName(n.Namespace))
 		if err != nil {
@@ -92,4 +106,34 @@ func TestKeys(t *testing.T) {
 			t.Fatalf("got %s and %s, want a hash that depends on the kind and the pepper", a, b)
 		}
 	})
+}
+
+// Provision makes the stream and the pepper; a function's Open binds the stream as it is and
+// reads that pepper.
+func TestProvision(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	n := natstest.New(t)
+	if err := userkeys.Provision(ctx, n.JS, n.Namespace); err != nil {
+		t.Fatal(err)
+	}
+	stream, err := n.JS.Stream(ctx, userkeys.StreamName(n.Namespace))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := stream.GetLastMsgForSubject(ctx, userkeys.Subject(n.Namespace, "pepper"))
+	if err != nil || len(m.Data) != userkeys.KeySize {
+		t.Fatalf("got %v (%v), want a pepper of %d bytes made by Provision", m, err, userkeys.KeySize)
+	}
+	if err := userkeys.Provision(ctx, n.JS, n.Namespace); err != nil {
+		t.Fatalf("got %v provisioning again, want nothing to do", err)
+	}
+	s, err := userkeys.Open(ctx, n.JS, n.Namespace)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := s.Pepper(ctx)
+	if err != nil || !bytes.Equal(p, m.Data) {
+		t.Fatalf("got pepper %x (%v), want the provisioned %x", p, err, m.Data)
+	}
 }

@@ -83,7 +83,8 @@ func Subject(ns, kind string) string { return strings.ToLower(ns) + ".writes." +
 // copy's db-writer applies what is pending (stack.yml topic annotation).
 func DoorbellSubject(ns string) string { return strings.ToLower(ns) + ".doorbell" }
 
-// Config is the stream configuration Open creates or updates.
+// Config is the write log's stream configuration: Open creates it, Provision brings an
+// existing stream to it.
 func Config(ns string) jetstream.StreamConfig {
 	return jetstream.StreamConfig{
 		Name:        StreamName(ns),
@@ -104,14 +105,42 @@ func Config(ns string) jetstream.StreamConfig {
 	}
 }
 
-// Open creates or updates the write-log stream of namespace (idempotent).
+// Open binds the write-log stream of namespace, creating it when it does not exist yet. It
+// never changes an existing stream: only the ops CLI's credential may (Provision), so that no
+// function can loosen its limits (an age limit would delete the log).
 func Open(ctx context.Context, js jetstream.JetStream, namespace string) (*Log, error) {
 	cfg := Config(namespace)
-	s, err := js.CreateOrUpdateStream(ctx, cfg)
+	s, err := BindStream(ctx, js, cfg)
+	if err != nil {
+		return nil, err
+	}
+	return &Log{js: js, stream: s, namespace: namespace, name: cfg.Name}, nil
+}
+
+// BindStream returns a handle on the stream of cfg, creating it when it does not exist yet. It
+// never changes an existing stream: a function's credential may not (the ops CLI provisions
+// streams with CreateOrUpdateStream).
+func BindStream(ctx context.Context, js jetstream.JetStream, cfg jetstream.StreamConfig) (jetstream.Stream, error) {
+	s, err := js.Stream(ctx, cfg.Name)
+	if errors.Is(err, jetstream.ErrStreamNotFound) {
+		if s, err = js.CreateStream(ctx, cfg); errors.Is(err, jetstream.ErrStreamNameAlreadyInUse) {
+			s, err = js.Stream(ctx, cfg.Name) // another instance created it meanwhile
+		}
+	}
 	if err != nil {
 		return nil, fmt.Errorf("open stream %s: %w", cfg.Name, err)
 	}
-	return &Log{js: js, stream: s, namespace: namespace, name: cfg.Name}, nil
+	return s, nil
+}
+
+// Provision creates the write-log stream of namespace or brings it to Config (idempotent):
+// dostupno migrate and the local runner do it with the ops CLI's credential.
+func Provision(ctx context.Context, js jetstream.JetStream, namespace string) error {
+	cfg := Config(namespace)
+	if _, err := js.CreateOrUpdateStream(ctx, cfg); err != nil {
+		return fmt.Errorf("provision stream %s: %w", cfg.Name, err)
+	}
+	return nil
 }
 
 // Namespace is the log's namespace.
@@ -198,10 +227,12 @@ func (l *Log) send(ctx context.Context, msg *nats.Msg) (uint64, error) {
 	return ack.Sequence, nil
 }
 
-// Ring publishes the doorbell (core NATS, best effort): db-writers apply what is pending.
+// Ring publishes the doorbell (core NATS, best effort): db-writers apply what is pending. The
+// message is the namespace: the NATS connector sends an empty message only by an oversight
+// (it logs "no message to send"), so the doorbell is never empty.
 func (l *Log) Ring(ctx context.Context) error {
 	nc := l.js.Conn()
-	if err := nc.Publish(DoorbellSubject(l.namespace), nil); err != nil {
+	if err := nc.Publish(DoorbellSubject(l.namespace), []byte(l.namespace)); err != nil {
 		return fmt.Errorf("ring doorbell: %w", err)
 	}
 	return nil

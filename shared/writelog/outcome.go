@@ -36,8 +36,11 @@ type Outcome struct {
 }
 
 // Err turns a rejected or failed outcome into the contract's error (nil when applied). A
-// failed command is one the copies could not even apply (undecodable, of an unknown kind): the
-// publisher's fault, so an internal error whatever code was recorded.
+// command that failed for its data (invalid_argument: it does not decode or lacks what its
+// kind needs, or the database refused it, SQLSTATE classes 22 and 23) is the request's fault as
+// much as the publisher's: the publisher's checks let through a value the schema cannot hold
+// (a NUL character in a title), so it is invalid_argument with what the copies recorded. Any
+// other failure is internal.
 func (o Outcome) Err() error {
 	switch o.Status {
 	case Applied:
@@ -45,6 +48,9 @@ func (o Outcome) Err() error {
 	case Erased:
 		return apperr.New(apperr.NotFound, "%s", ErasedMessage)
 	case Failed:
+		if o.Code == apperr.InvalidArgument {
+			return apperr.New(apperr.InvalidArgument, "the data cannot be stored: %s", o.Message)
+		}
 		return apperr.Wrap(fmt.Errorf("%s: %s", o.Code, o.Message), "command failed in the copy")
 	}
 	code := o.Code

@@ -82,8 +82,8 @@ func TestPoisonCommands(t *testing.T) {
 			if err != nil || !ok || o.Status != writelog.Failed || o.Code != apperr.InvalidArgument || !strings.Contains(o.Message, "SQLSTATE "+p.state) {
 				t.Errorf("%s %s: got %+v, %v, %v; want failed invalid_argument with SQLSTATE %s", r.Name(), p.name, o, ok, err, p.state)
 			}
-			if err := o.Err(); apperr.CodeOf(err) != apperr.Internal {
-				t.Errorf("%s %s: got %v for the publisher, want internal (its own validation let the command through)", r.Name(), p.name, err)
+			if err := o.Err(); apperr.CodeOf(err) != apperr.InvalidArgument || !strings.Contains(err.Error(), "SQLSTATE "+p.state) {
+				t.Errorf("%s %s: got %v for the publisher, want invalid_argument naming the SQLSTATE", r.Name(), p.name, err)
 			}
 		}
 		if o, ok, err := r.Outcome(ctx, good); err != nil || !ok || o.Status != writelog.Applied {

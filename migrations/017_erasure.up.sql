@@ -1,7 +1,8 @@
 -- Erasure: the personal fields of user commands travel in the write log sealed with a per-user
 -- key (shared/userkeys), and a copy decides whether an email is taken on a keyed hash of it,
 -- which the command carries in clear. email_hash is NULL only for users registered before
--- this migration: their commands hold the email itself.
+-- this migration: their commands hold the email itself. The readers' column grants on users
+-- (016) do not cover it.
 ALTER TABLE users ADD COLUMN email_hash text UNIQUE;
 
 -- A registration applied after its user was erased (its key destroyed, its email unreadable)
@@ -12,6 +13,9 @@ CREATE TABLE user_claims (
     user_id    uuid PRIMARY KEY,
     email_hash text NOT NULL UNIQUE
 );
+-- The writers apply it (016's default privileges); a keyed hash of an email is the users'
+-- data, which the readers never see.
+REVOKE ALL ON user_claims FROM dostupno_reader, dostupno_snapshot;
 
 -- The erasure rewrites the outcomes of the user's commands to what a copy replaying them later
 -- records.
