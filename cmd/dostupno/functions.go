@@ -3,6 +3,7 @@ package main
 import (
 	"net/http"
 
+	accountfn "github.com/dostupno/dostupno/functions/account"
 	cachesnapshot "github.com/dostupno/dostupno/functions/cache-snapshot"
 	catchup "github.com/dostupno/dostupno/functions/catch-up"
 	dbwriter "github.com/dostupno/dostupno/functions/db-writer"
@@ -28,4 +29,5 @@ var builders = map[string]func(*instance.Deps) (http.Handler, error){
 	loginfn.Name:       loginfn.New,
 	upsertevent.Name:   upsertevent.New,
 	catchup.Name:       catchup.New,
+	accountfn.Name:     accountfn.New,
 }

@@ -12,11 +12,12 @@ import (
 	"github.com/dostupno/dostupno/shared/instance"
 	"github.com/dostupno/dostupno/shared/logging"
 	"github.com/dostupno/dostupno/shared/throttle"
+	"github.com/dostupno/dostupno/shared/userkeys"
 	"github.com/dostupno/dostupno/shared/writelog"
 )
 
 func init() {
-	register(command{name: "migrate", usage: "[--url URL]... apply the migrations to DATABASE_URL (and DATABASE_REPLICA_URLS), or to each --url, as the database's owner; with NATS_URL also create or update the write log's stream and the throttle's bucket (as the ops CLI)", run: runMigrate})
+	register(command{name: "migrate", usage: "[--url URL]... apply the migrations to DATABASE_URL (and DATABASE_REPLICA_URLS), or to each --url, as the database's owner; with NATS_URL also create or update the write log's stream, the throttle's buckets and the users' keys' stream (as the ops CLI)", run: runMigrate})
 }
 
 type urlList []string
@@ -61,6 +62,7 @@ func runMigrate(ctx context.Context, args []string) error {
 	if err := provisionNATS(ctx, nc, cfg.Namespace); err != nil {
 		return err
 	}
-	fmt.Printf("nats: the write log %s and the bucket %s are provisioned\n", writelog.StreamName(cfg.Namespace), throttle.Bucket(cfg.Namespace))
+	fmt.Printf("nats: the write log %s, the buckets %s and %s and the users' keys %s are provisioned\n", writelog.StreamName(cfg.Namespace),
+		throttle.Bucket(cfg.Namespace), throttle.KnownBucket(cfg.Namespace), userkeys.StreamName(cfg.Namespace))
 	return nil
 }

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 
@@ -102,8 +103,8 @@ func securedRunner(t *testing.T) (base string, cfg config.Config, seen *violatio
 // Every function does its real work with its own NATS credential, allowed only what it does,
 // and connected to the database as its role: a registration, logins, an admin made by the ops
 // CLI, an upsert, searches and event reads served and then invalidated through the change
-// feed, a photo, a cache snapshot that asks the instances for their hot keys, and both copies'
-// db-writers applying. The server refuses nothing on the way.
+// feed, a photo, a cache snapshot that asks the instances for their hot keys, saved needs, an
+// erasure, and both copies' db-writers applying. The server refuses nothing on the way.
 func TestFunctionsWorkWithTheirOwnCredentials(t *testing.T) {
 	t.Parallel()
 	base, cfg, seen := securedRunner(t)
@@ -155,21 +156,40 @@ func TestFunctionsWorkWithTheirOwnCredentials(t *testing.T) {
 		call("GET", "/function/get-event/77", "", 200)
 		call("GET", "/function/search-events?constraints=subtitles", "", 200)
 	}
-	var snap struct{ Entries int }
-	if err := json.Unmarshal(call("POST", "/function/cache-snapshot", "", 200), &snap); err != nil || snap.Entries == 0 {
-		t.Fatalf("got %+v (%v), want the hot answers the instances reported", snap, err)
+	call("POST", "/function/cache-snapshot", "", 204)
+	ctx := context.Background()
+	db, err := pgx.Connect(ctx, cfg.DatabaseURL)
+	if err != nil {
+		t.Fatal(err)
 	}
+	defer db.Close(ctx)
+	var entries int
+	if err := db.QueryRow(ctx, `SELECT coalesce(max(entries), 0) FROM cache_snapshots`).Scan(&entries); err != nil || entries == 0 {
+		t.Fatalf("got a snapshot of %d entries (%v), want the hot answers the instances reported", entries, err)
+	}
+
+	// The user saves needs, then erases the account with the password; the erased user can no
+	// longer log in, and its token is refused where a user is needed.
+	if b := call("PUT", "/function/account/needs", `{"needs":["elevator"]}`, 200, "Authorization", user, "Content-Type", js); !strings.Contains(string(b), `"elevator"`) {
+		t.Fatalf("got %s, want the saved needs", b)
+	}
+	call("DELETE", "/function/account", `{"password":"quiet harbour 5"}`, 204, "Authorization", user, "Content-Type", js)
+	call("POST", "/function/login", `{"email":"vera@example.ru","password":"quiet harbour 5"}`, 401, "Content-Type", js)
+	call("PUT", "/function/account/needs", `{"needs":[]}`, 401, "Authorization", user, "Content-Type", js)
+
+	call("POST", "/function/db-writer", "", 204)
 	var st struct {
 		Lag     uint64 `json:"lag"`
 		Replica string `json:"replica"`
 	}
-	if err := json.Unmarshal(call("POST", "/function/db-writer", "", 200), &st); err != nil || st.Lag != 0 {
+	if err := json.Unmarshal(call("GET", "/function/db-writer/status", "", 200, "Authorization", admin), &st); err != nil || st.Lag != 0 {
 		t.Fatalf("got %+v (%v), want the primary caught up", st, err)
 	}
-	// The doorbell, heard without credentials, rings db-writer-2, which applies to its copy.
+	// The doorbell, heard without credentials, rings db-writer-2, which applies to its copy
+	// (the erasure among the rest).
 	deadline := time.Now().Add(20 * time.Second)
 	for {
-		if err := json.Unmarshal(call("GET", "/function/db-writer-2/status", "", 200), &st); err != nil {
+		if err := json.Unmarshal(call("GET", "/function/db-writer-2/status", "", 200, "Authorization", admin), &st); err != nil {
 			t.Fatal(err)
 		}
 		if st.Lag == 0 && st.Replica == "copy-2" {
@@ -179,6 +199,15 @@ func TestFunctionsWorkWithTheirOwnCredentials(t *testing.T) {
 			t.Fatalf("got %+v after 20 s, want copy-2 caught up through the doorbell", st)
 		}
 		time.Sleep(50 * time.Millisecond)
+	}
+	copy2, err := pgx.Connect(ctx, cfg.ReplicaURLs[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer copy2.Close(ctx)
+	var users int
+	if err := copy2.QueryRow(ctx, `SELECT count(*) FROM users WHERE email_key = 'vera@example.ru'`).Scan(&users); err != nil || users != 0 {
+		t.Fatalf("got %d erased users in copy-2 (%v), want none", users, err)
 	}
 	if v := seen.all(); len(v) > 0 {
 		t.Fatalf("got permission violations, want none:\n%s", strings.Join(v, "\n"))

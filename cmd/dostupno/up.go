@@ -32,6 +32,7 @@ import (
 	"github.com/dostupno/dostupno/shared/instance"
 	"github.com/dostupno/dostupno/shared/logging"
 	"github.com/dostupno/dostupno/shared/throttle"
+	"github.com/dostupno/dostupno/shared/userkeys"
 	"github.com/dostupno/dostupno/shared/writelog"
 )
 
@@ -350,6 +351,9 @@ type runtime struct {
 	// (migrations.FunctionRole), which the server trusts (up's own cluster), and a function
 	// with no role (catch-up) to no database.
 	Roles bool
+	// Deps, when not nil, receives each function's Deps by name (tests reach into an
+	// instance through them).
+	Deps map[string]*instance.Deps
 }
 
 // buildFunctions builds every function of st with its own Deps, and one db-writer per
@@ -374,6 +378,9 @@ func buildFunctions(st *stack.Stack, cfg config.Config, run runtime, cleanups *[
 		}
 		d := instance.New(name, cfg, logging.New(os.Stderr, name))
 		*cleanups = append(*cleanups, d.Close)
+		if run.Deps != nil {
+			run.Deps[name] = d
+		}
 		h, err := builders[f.Name](d)
 		if err != nil {
 			return gateway.Function{}, fmt.Errorf("build function %s: %w", name, err)
@@ -505,9 +512,9 @@ func opsNATS(cfg config.Config, creds bool) (*nats.Conn, error) {
 	return nc, nil
 }
 
-// provisionNATS creates the write log's stream and the throttle's bucket of namespace ns, or
-// brings them to this version's configuration, on nc (the ops CLI's connection: the
-// functions may not).
+// provisionNATS creates the write log's stream, the throttle's buckets and the users' keys'
+// stream (with its pepper) of namespace ns, or brings them to this version's configuration, on
+// nc (the ops CLI's connection: the functions may not).
 func provisionNATS(ctx context.Context, nc *nats.Conn, ns string) error {
 	js, err := jetstream.New(nc)
 	if err != nil {
@@ -518,7 +525,10 @@ func provisionNATS(ctx context.Context, nc *nats.Conn, ns string) error {
 	if err := writelog.Provision(ctx, js, ns); err != nil {
 		return err
 	}
-	return throttle.Provision(ctx, js, ns)
+	if err := throttle.Provision(ctx, js, ns); err != nil {
+		return err
+	}
+	return userkeys.Provision(ctx, js, ns)
 }
 
 // createdNote says which secrets were just made ("" for none).

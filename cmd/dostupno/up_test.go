@@ -20,7 +20,9 @@ import (
 	"github.com/dostupno/dostupno/cmd/dostupno/internal/devservices"
 	"github.com/dostupno/dostupno/cmd/dostupno/internal/stack"
 	"github.com/dostupno/dostupno/shared/apitest"
+	"github.com/dostupno/dostupno/shared/config"
 	"github.com/dostupno/dostupno/shared/pgtest"
+	"github.com/dostupno/dostupno/shared/token"
 )
 
 func TestEveryStackFunctionHasABuilder(t *testing.T) {
@@ -156,8 +158,20 @@ func TestUpStartsItsOwnServicesAndServes(t *testing.T) {
 	var status struct {
 		Replica string `json:"replica"`
 	}
-	if code := getJSON("/function/db-writer-2/status", &status); code != 200 || status.Replica != "copy-2" {
-		t.Fatalf("got %d replica %q from db-writer-2, want 200 copy-2", code, status.Replica)
+	if code := getJSON("/function/db-writer-2/status", nil); code != 401 {
+		t.Fatalf("got %d from db-writer-2's status without a token, want 401", code)
+	}
+	keys, err := token.Load(config.Config{SecretsDir: filepath.Join(data, "d", "secrets")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	admin, _, err := keys.Issue(apitest.AdminID, token.RoleAdmin, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, body := apitest.Do(t, "GET", base+"/function/db-writer-2/status", nil, "Authorization", apitest.Bearer(admin))
+	if err := json.Unmarshal(body, &status); resp.StatusCode != 200 || err != nil || status.Replica != "copy-2" {
+		t.Fatalf("got %d %s from db-writer-2's status as an admin, want 200 copy-2", resp.StatusCode, body)
 	}
 
 	// The page is served on its own origin, names the API in its config.js, and the API lets
@@ -171,7 +185,7 @@ func TestUpStartsItsOwnServicesAndServes(t *testing.T) {
 			t.Fatalf("GET %s%s: got %d %.200q, want %d with %q", page, c.path, resp.StatusCode, body, c.status, c.want)
 		}
 	}
-	resp, _ := apitest.Do(t, "OPTIONS", base+"/function/search-events", nil, "Origin", page, "Access-Control-Request-Method", "GET", "Access-Control-Request-Headers", "authorization")
+	resp, _ = apitest.Do(t, "OPTIONS", base+"/function/search-events", nil, "Origin", page, "Access-Control-Request-Method", "GET", "Access-Control-Request-Headers", "authorization")
 	if resp.StatusCode != 204 || resp.Header.Get("Access-Control-Allow-Origin") != page {
 		t.Fatalf("got preflight %d allowing %q, want 204 allowing the page's origin %s", resp.StatusCode, resp.Header.Get("Access-Control-Allow-Origin"), page)
 	}

@@ -1,9 +1,10 @@
 // Package function is the catch-up OpenFaaS function: POST / (every minute from cron-connector;
 // anyone may call it) calls POST /function/<writer> through the gateway for every db-writer
-// of DB_WRITERS at once, and answers what each did. It brings every database copy up to date
-// within a minute of a write even when no doorbell reaches the db-writers (the NATS connector
-// is at most once, and exits for good on a failed function listing): README, "Write log and
-// database copies".
+// of DB_WRITERS at once, waits for them, and answers 204 with no body: a caller learns nothing
+// of the copies (a writer that failed is in the function's log). It brings every database copy
+// up to date within a minute of a write even when no doorbell reaches the db-writers (the NATS
+// connector is at most once, and exits for good on a failed function listing): README, "Write
+// log and database copies".
 package function
 
 import (
@@ -60,22 +61,12 @@ type server struct {
 	client *http.Client
 }
 
-// Writer is what one db-writer did: its answer (ApplyResult in shared/apidoc/openapi.yaml)
-// when it answered 200, else Error.
+// Writer is what one db-writer answered: its HTTP status (204 when it applied what was
+// pending; 0 if it could not be reached) and, when it failed, why.
 type Writer struct {
-	Function   string `json:"function"`
-	Status     int    `json:"status"` // the db-writer's HTTP status; 0 if it could not be reached
-	Replica    string `json:"replica,omitempty"`
-	AppliedSeq uint64 `json:"applied_seq"`
-	StreamSeq  uint64 `json:"stream_seq"`
-	Lag        uint64 `json:"lag"`
-	Applied    int    `json:"applied"`
-	More       bool   `json:"more"`
-	Error      string `json:"error,omitempty"`
-}
-
-type response struct {
-	Writers []Writer `json:"writers"`
+	Function string
+	Status   int
+	Error    string
 }
 
 func (s *server) catchUp(w http.ResponseWriter, r *http.Request) {
@@ -83,23 +74,28 @@ func (s *server) catchUp(w http.ResponseWriter, r *http.Request) {
 		httpjson.Error(w, r, s.deps.Log, err)
 		return
 	}
+	for _, wr := range s.callAll(r.Context()) {
+		if wr.Error != "" {
+			s.deps.Log.WarnContext(r.Context(), "db-writer did not catch up", "function", wr.Function, "status", wr.Status, "err", wr.Error)
+		}
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// callAll calls every db-writer at once and returns what each answered, in DB_WRITERS' order.
+func (s *server) callAll(ctx context.Context) []Writer {
 	writers := s.deps.Config.DBWriters
-	out := response{Writers: make([]Writer, len(writers))}
+	out := make([]Writer, len(writers))
 	var wg sync.WaitGroup
 	for i, name := range writers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			out.Writers[i] = s.call(r.Context(), name)
+			out[i] = s.call(ctx, name)
 		}()
 	}
 	wg.Wait()
-	for _, wr := range out.Writers {
-		if wr.Error != "" {
-			s.deps.Log.WarnContext(r.Context(), "db-writer did not catch up", "function", wr.Function, "status", wr.Status, "err", wr.Error)
-		}
-	}
-	httpjson.Write(w, http.StatusOK, out)
+	return out
 }
 
 // call asks db-writer name, through the gateway, to apply what is pending to its copy.
@@ -123,7 +119,7 @@ func (s *server) call(ctx context.Context, name string) Writer {
 		res.Error = fmt.Sprintf("read %s's answer: %v", name, err)
 		return res
 	}
-	if resp.StatusCode != http.StatusOK {
+	if resp.StatusCode != http.StatusNoContent {
 		var env struct {
 			Error struct{ Message string } `json:"error"`
 		}
@@ -132,11 +128,6 @@ func (s *server) call(ctx context.Context, name string) Writer {
 		} else {
 			res.Error = http.StatusText(resp.StatusCode)
 		}
-		return res
 	}
-	if err := json.Unmarshal(b, &res); err != nil {
-		res.Error = fmt.Sprintf("decode %s's answer: %v", name, err)
-	}
-	res.Function, res.Status = name, resp.StatusCode // not the writer's to say
 	return res
 }

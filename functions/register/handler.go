@@ -45,7 +45,7 @@ func register(w http.ResponseWriter, r *http.Request, d *instance.Deps) error {
 	if err != nil {
 		return err
 	}
-	sess, err := svc.Register(r.Context(), req)
+	sess, err := svc.Register(r.Context(), req, middleware.ClientAddr(r))
 	if err != nil {
 		return err
 	}

@@ -118,7 +118,7 @@ func (s *server) handle(w http.ResponseWriter, r *http.Request) (Photo, error) {
 	if err != nil {
 		return Photo{}, err
 	}
-	key, err := s.store.Put(ctx, id, body, info)
+	key, err := s.store.Put(ctx, id, info)
 	if err != nil {
 		return Photo{}, &apperr.Error{Code: apperr.Unavailable, Message: "the photo store is unavailable; try again shortly", RetryAfter: 5 * time.Second, Err: err}
 	}

@@ -144,6 +144,36 @@ func TestUpsertRefuses(t *testing.T) {
 	}
 }
 
+// A value the checks let through but the database refuses (a NUL character in a title,
+// SQLSTATE 22021) is the contract's 400 with what the copy recorded, never a 500; nothing of
+// the command is stored, and the next write goes on.
+func TestUpsertRefusedByTheDatabase(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	nul := func(id int64) string {
+		return strings.Replace(event(id, "before-after"), "before-after", `before\u0000after`, 1)
+	}
+	for _, tt := range []struct{ name, ct, body string }{
+		{"JSON", "application/json", nul(7)},
+		{"NDJSON", "application/x-ndjson", event(8, "fine") + "\n" + nul(9) + "\n"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			resp, b := f.Do(t, http.MethodPut, "/", tt.body, "Content-Type", tt.ct, "Authorization", f.admin)
+			e := apitest.WantError(t, resp, b, 400, "invalid_argument")
+			if !strings.Contains(e.Message, "SQLSTATE 22021") || !strings.Contains(e.Message, "NUL") {
+				t.Fatalf("got %q, want the refusal the copy recorded", e.Message)
+			}
+		})
+	}
+	var n int
+	if err := f.Pool.QueryRow(context.Background(), `SELECT count(*) FROM events`).Scan(&n); err != nil || n != 0 {
+		t.Fatalf("got %d events (%v), want none of the refused commands", n, err)
+	}
+	if status, body := f.put(t, "application/json", f.admin, event(10, "После")); status != 200 {
+		t.Fatalf("got %d %v after the refusals, want 200", status, body)
+	}
+}
+
 // A write the log cannot take is the contract's 503 with Retry-After, and nothing is written.
 func TestUpsertUnavailable(t *testing.T) {
 	t.Parallel()

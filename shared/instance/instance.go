@@ -29,6 +29,7 @@ import (
 	"github.com/dostupno/dostupno/shared/logging"
 	"github.com/dostupno/dostupno/shared/pgdb"
 	"github.com/dostupno/dostupno/shared/token"
+	"github.com/dostupno/dostupno/shared/userkeys"
 	"github.com/dostupno/dostupno/shared/writelog"
 )
 
@@ -51,6 +52,8 @@ type Deps struct {
 	vocab    lazy[*catalog.Vocabulary]
 	writer   lazy[*writelog.Writer]
 	accounts lazy[*account.Service]
+	userKeys lazy[*userkeys.Store]
+	hasher   func() *account.Hasher
 
 	mu      sync.Mutex
 	closers []func()
@@ -69,6 +72,7 @@ func New(name string, cfg config.Config, log *slog.Logger) *Deps {
 	d.natsConn = sync.OnceValues(d.connectNATS)
 	d.s3 = sync.OnceValues(d.connectS3)
 	d.keys = sync.OnceValues(func() (*token.Keys, error) { return token.Load(cfg) })
+	d.hasher = sync.OnceValue(func() *account.Hasher { return newHasher(log) })
 	return d
 }
 

@@ -12,6 +12,7 @@ import (
 	"github.com/dostupno/dostupno/shared/commands"
 	"github.com/dostupno/dostupno/shared/throttle"
 	"github.com/dostupno/dostupno/shared/token"
+	"github.com/dostupno/dostupno/shared/userkeys"
 	"github.com/dostupno/dostupno/shared/writelog"
 )
 
@@ -107,26 +108,48 @@ func (d *Deps) Writer(ctx context.Context) (*writelog.Writer, error) {
 		if err != nil {
 			return nil, err
 		}
-		return writelog.NewWriter(l, commands.NewReplica(l, pool, d.Config.Replica, vocab, d.Log), d.Log), nil
+		keys, err := d.UserKeys(ctx)
+		if err != nil {
+			return nil, err
+		}
+		return writelog.NewWriter(l, commands.NewReplica(l, pool, d.Config.Replica, vocab, keys, d.Log), d.Log), nil
 	})
 }
 
-// Accounts is this instance's account service: the token keys, the writer, the login
-// throttle's bucket and the vocabulary on its copy. Built on first use, and again after a
-// failure, which is writelog.Unavailable.
+// UserKeys is the store of the users' keys (shared/userkeys) in the instance's namespace. Built
+// on first use, and again after a failure, which is writelog.Unavailable.
+func (d *Deps) UserKeys(ctx context.Context) (*userkeys.Store, error) {
+	return d.userKeys.open("the user keys of "+d.Name, func() (*userkeys.Store, error) {
+		js, err := d.JetStream()
+		if err != nil {
+			return nil, err
+		}
+		return userkeys.Open(ctx, js, d.Config.Namespace)
+	})
+}
+
+// Accounts is this instance's account service: the token keys, the writer, the users' keys,
+// the throttle's buckets, the password hashing queue and the vocabulary on its copy. Built on
+// first use, and again after a failure, which is writelog.Unavailable.
 func (d *Deps) Accounts(ctx context.Context) (*account.Service, error) {
 	return d.accounts.open("the accounts of "+d.Name, func() (*account.Service, error) {
 		w, err := d.Writer(ctx)
 		if err != nil {
 			return nil, err
 		}
-		svc := &account.Service{Writer: w, Logger: d.Log}
+		svc := &account.Service{Writer: w, Logger: d.Log, Hasher: d.Hasher()}
 		if svc.Keys, err = d.Keys(); err != nil {
 			return nil, err
 		}
 		js, err := d.JetStream()
 		if err == nil {
 			svc.Throttle, err = throttle.Open(ctx, js, d.Config.Namespace)
+		}
+		if err == nil {
+			svc.Known, err = throttle.OpenKnown(ctx, js, d.Config.Namespace)
+		}
+		if err == nil {
+			svc.UserKeys, err = d.UserKeys(ctx)
 		}
 		if err == nil {
 			svc.Vocab, err = d.vocabulary(ctx)

@@ -20,7 +20,7 @@ import (
 )
 
 // Methods allowed by CORS preflight; the handler still checks its own.
-const corsMethods = "GET, HEAD, POST, PUT, OPTIONS"
+const corsMethods = "GET, HEAD, POST, PUT, DELETE, OPTIONS"
 
 // Wrap puts h behind the common chain for function d.Name: call id, access log, recovery,
 // CORS, the client's address (ClientAddresses), then the bearer token check (Authenticate). A

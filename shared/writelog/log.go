@@ -83,7 +83,8 @@ func Subject(ns, kind string) string { return strings.ToLower(ns) + ".writes." +
 // copy's db-writer applies what is pending (stack.yml topic annotation).
 func DoorbellSubject(ns string) string { return strings.ToLower(ns) + ".doorbell" }
 
-// Config is the stream configuration Open creates or updates.
+// Config is the write log's stream configuration: Open creates it, Provision brings an
+// existing stream to it.
 func Config(ns string) jetstream.StreamConfig {
 	return jetstream.StreamConfig{
 		Name:        StreamName(ns),
@@ -109,6 +110,17 @@ func Config(ns string) jetstream.StreamConfig {
 // function can loosen its limits (an age limit would delete the log).
 func Open(ctx context.Context, js jetstream.JetStream, namespace string) (*Log, error) {
 	cfg := Config(namespace)
+	s, err := BindStream(ctx, js, cfg)
+	if err != nil {
+		return nil, err
+	}
+	return &Log{js: js, stream: s, namespace: namespace, name: cfg.Name}, nil
+}
+
+// BindStream returns a handle on the stream of cfg, creating it when it does not exist yet. It
+// never changes an existing stream: a function's credential may not (the ops CLI provisions
+// streams with CreateOrUpdateStream).
+func BindStream(ctx context.Context, js jetstream.JetStream, cfg jetstream.StreamConfig) (jetstream.Stream, error) {
 	s, err := js.Stream(ctx, cfg.Name)
 	if errors.Is(err, jetstream.ErrStreamNotFound) {
 		if s, err = js.CreateStream(ctx, cfg); errors.Is(err, jetstream.ErrStreamNameAlreadyInUse) {
@@ -118,7 +130,7 @@ func Open(ctx context.Context, js jetstream.JetStream, namespace string) (*Log, 
 	if err != nil {
 		return nil, fmt.Errorf("open stream %s: %w", cfg.Name, err)
 	}
-	return &Log{js: js, stream: s, namespace: namespace, name: cfg.Name}, nil
+	return s, nil
 }
 
 // Provision creates the write-log stream of namespace or brings it to Config (idempotent):

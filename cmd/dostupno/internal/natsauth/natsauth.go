@@ -7,13 +7,21 @@
 // nats-nkey-<function>; the server holds public keys only and never sees a secret: it checks
 // a signature of a nonce) and may publish and subscribe exactly what its code does:
 //
-//   - register and login publish their own command kinds (login's is the password rehash),
-//     ring the doorbell and, since a writer applies what is pending on its own copy before it
-//     answers, read the write log (stream info, direct gets by sequence, their copy's
-//     consumer and its acks) and announce the changes; both use the login throttle's bucket.
+//   - register, login and account publish their own command kinds (login's is the password
+//     rehash; account's the saved needs and the erasure; register erases a registration it
+//     refused, so that a copy replaying it later decides alike), ring the doorbell and, since
+//     a writer applies what is pending on its own copy before it answers, read the write log
+//     (stream info, direct gets by sequence, their copy's consumer and its acks) and announce
+//     the changes. All three use the throttle's buckets (login attempts, registrations per
+//     address, the addresses known to each account) and store users' keys: register a new
+//     user's, login and account one for a user registered before personal data was sealed; the
+//     keys' stream refuses to replace a stored key (shared/userkeys).
 //   - upsert-event and upload-photo likewise with the event and photo kinds.
 //   - db-writer reads the log, settles its consumer and announces changes; it publishes no
 //     command.
+//   - every function that applies the log (the writers above and db-writer) reads the users'
+//     keys, to open the personal fields of user commands, and deletes one as it applies that
+//     user's erasure (every copy's applier does: the erasure holds once any copy applied it).
 //   - search-events and get-event follow the change feed and answer cache-snapshot's hot-key
 //     requests (replies only); cache-snapshot asks them.
 //   - the ops CLI (migrate, import, seed, admin; the runner itself) may do anything: the kinds
@@ -26,7 +34,7 @@
 //
 // No function may create, update or delete a stream or a bucket (a writer creates its copy's
 // consumer of the write log, its progress record): `dostupno migrate` and up provision them
-// with the ops credential.
+// with the ops credential, the users' keys' pepper included.
 package natsauth
 
 import (
@@ -42,6 +50,7 @@ import (
 	"github.com/dostupno/dostupno/shared/instance"
 	"github.com/dostupno/dostupno/shared/photo"
 	"github.com/dostupno/dostupno/shared/throttle"
+	"github.com/dostupno/dostupno/shared/userkeys"
 	"github.com/dostupno/dostupno/shared/writelog"
 )
 
@@ -60,8 +69,8 @@ const (
 // grant is what one function does on NATS.
 type grant struct {
 	kinds    []string // command kinds it publishes (and rings the doorbell after)
-	applier  bool     // it applies the write log to its copy: reads the stream, settles its consumer, announces changes
-	throttle bool     // it counts login failures in the throttle's bucket
+	applier  bool     // it applies the write log to its copy: reads the stream and the users' keys, settles its consumer, announces changes, destroys an erased user's key
+	accounts bool     // it throttles logins and registrations (the throttle's buckets) and stores users' keys
 	cache    bool     // a read function's cache: follows the change feed, answers hot-key requests
 	snapshot bool     // asks the caches for their hot keys
 }
@@ -71,8 +80,9 @@ type grant struct {
 var grants = map[string]grant{
 	"search-events":  {cache: true},
 	"get-event":      {cache: true},
-	"register":       {kinds: []string{account.KindRegister}, applier: true, throttle: true},
-	"login":          {kinds: []string{account.KindPassword}, applier: true, throttle: true},
+	"register":       {kinds: []string{account.KindRegister, account.KindErase}, applier: true, accounts: true},
+	"login":          {kinds: []string{account.KindPassword}, applier: true, accounts: true},
+	"account":        {kinds: []string{account.KindNeeds, account.KindErase}, applier: true, accounts: true},
 	"cache-snapshot": {snapshot: true},
 	"upsert-event":   {kinds: []string{catalog.KindEventUpsert}, applier: true},
 	"upload-photo":   {kinds: []string{photo.Kind}, applier: true},
@@ -143,14 +153,21 @@ func For(ns, name string) (Permissions, error) {
 			"$JS.API.CONSUMER.MSG.NEXT."+stream+".*",
 			"$JS.ACK."+stream+".*.>",
 			changefeed.Subject(ns))
+		keys := userkeys.StreamName(ns)
+		p.Publish = append(p.Publish,
+			"$JS.API.STREAM.INFO."+keys,
+			"$JS.API.DIRECT.GET."+keys+".>",
+			"$JS.API.STREAM.MSG.DELETE."+keys)
 		p.Subscribe = append(p.Subscribe, inbox)
 	}
-	if g.throttle {
-		bucket := throttle.Bucket(ns)
-		p.Publish = append(p.Publish,
-			"$JS.API.STREAM.INFO.KV_"+bucket,
-			"$JS.API.DIRECT.GET.KV_"+bucket+".>",
-			"$KV."+bucket+".>")
+	if g.accounts {
+		for _, bucket := range []string{throttle.Bucket(ns), throttle.KnownBucket(ns)} {
+			p.Publish = append(p.Publish,
+				"$JS.API.STREAM.INFO.KV_"+bucket,
+				"$JS.API.DIRECT.GET.KV_"+bucket+".>",
+				"$KV."+bucket+".>")
+		}
+		p.Publish = append(p.Publish, userkeys.Subject(ns, "*"))
 	}
 	if g.cache {
 		p.Subscribe = append(p.Subscribe, changefeed.Subject(ns), hotcache.HotSubject(ns))

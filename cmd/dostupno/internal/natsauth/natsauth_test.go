@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -21,6 +22,8 @@ import (
 	"github.com/dostupno/dostupno/shared/commands"
 	"github.com/dostupno/dostupno/shared/hotcache"
 	"github.com/dostupno/dostupno/shared/instance"
+	"github.com/dostupno/dostupno/shared/throttle"
+	"github.com/dostupno/dostupno/shared/userkeys"
 	"github.com/dostupno/dostupno/shared/writelog"
 )
 
@@ -144,7 +147,7 @@ func TestEveryKindIsGranted(t *testing.T) {
 			granted[k] = append(granted[k], name)
 		}
 	}
-	for _, k := range commands.Kinds(nil) {
+	for _, k := range commands.Kinds(nil, nil) {
 		switch {
 		case slices.Contains(opsOnly, k.Name) && len(granted[k.Name]) > 0:
 			t.Errorf("kind %s: granted to %v, want the ops CLI alone", k.Name, granted[k.Name])
@@ -285,6 +288,33 @@ func TestServerRefusesWhatIsNotGranted(t *testing.T) {
 		{"SearchEventsAsksForHotKeys", "search-events", func(nc *nats.Conn) error {
 			return nc.Publish(hotcache.HotSubject(a.ns), []byte(`{}`))
 		}},
+		{"LoginErasesAUser", "login", func(nc *nats.Conn) error {
+			return nc.Publish(writelog.Subject(a.ns, account.KindErase), admin)
+		}},
+		{"UpsertEventStoresAUserKey", "upsert-event", func(nc *nats.Conn) error {
+			return nc.Publish(userkeys.Subject(a.ns, "0b8f6c1e-2a3d-4e5f-8a9b-0c1d2e3f4a5b"), make([]byte, userkeys.KeySize))
+		}},
+		{"DBWriterStoresAUserKey", "db-writer", func(nc *nats.Conn) error {
+			return nc.Publish(userkeys.Subject(a.ns, "0b8f6c1e-2a3d-4e5f-8a9b-0c1d2e3f4a5b"), make([]byte, userkeys.KeySize))
+		}},
+		{"SearchEventsReadsTheUserKeys", "search-events", func(nc *nats.Conn) error {
+			return nc.Publish("$JS.API.DIRECT.GET."+userkeys.StreamName(a.ns)+"."+userkeys.Subject(a.ns, "pepper"), nil)
+		}},
+		{"GetEventDestroysAUserKey", "get-event", func(nc *nats.Conn) error {
+			return nc.Publish("$JS.API.STREAM.MSG.DELETE."+userkeys.StreamName(a.ns), []byte(`{"seq":1}`))
+		}},
+		{"AccountPurgesTheUserKeys", "account", func(nc *nats.Conn) error {
+			return nc.Publish("$JS.API.STREAM.PURGE."+userkeys.StreamName(a.ns), nil)
+		}},
+		{"AccountUpdatesTheUserKeys", "account", func(nc *nats.Conn) error {
+			return nc.Publish("$JS.API.STREAM.UPDATE."+userkeys.StreamName(a.ns), []byte(`{}`))
+		}},
+		{"RegisterUpdatesTheKnownAddresses", "register", func(nc *nats.Conn) error {
+			return nc.Publish("$JS.API.STREAM.UPDATE.KV_"+throttle.KnownBucket(a.ns), []byte(`{}`))
+		}},
+		{"CacheSnapshotCountsLogins", "cache-snapshot", func(nc *nats.Conn) error {
+			return nc.Publish("$KV."+throttle.Bucket(a.ns)+".addr.x", []byte(`[]`))
+		}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -335,6 +365,42 @@ func TestServerRefusesWhatIsNotGranted(t *testing.T) {
 	}
 	if _, err := rung.NextMsg(5 * time.Second); err != nil {
 		t.Fatalf("got %v, want the doorbell heard without credentials", err)
+	}
+}
+
+// Only the identities whose line lists a user command kind may publish it, sealed or in clear
+// (the applier still applies plaintext user commands, which a log written before personal
+// data was sealed holds): every other identity is refused each user kind by the server.
+func TestOnlyGrantedIdentitiesPublishUserKinds(t *testing.T) {
+	a := startAuthServer(t)
+	plain := []byte(`{"v":1,"kind":"user.register","key":"user:evil@example.ru","at":"2026-01-01T00:00:00Z",` +
+		`"payload":{"id":"0b8f6c1e-2a3d-4e5f-8a9b-0c1d2e3f4a5b","email":"evil@example.ru","email_key":"evil@example.ru","name":"E","password_hash":"x"}}`)
+	var userKinds []string
+	for _, k := range commands.Kinds(nil, nil) {
+		if strings.HasPrefix(k.Name, "user.") {
+			userKinds = append(userKinds, k.Name)
+		}
+	}
+	for _, name := range append(Functions(), "") {
+		for _, kind := range userKinds {
+			if name != "" && slices.Contains(grants[name].kinds, kind) {
+				continue
+			}
+			who := name
+			if who == "" {
+				who = "anonymous"
+			}
+			t.Run(fmt.Sprintf("%s publishes %s", who, kind), func(t *testing.T) {
+				nc, errs := a.conn(t, name)
+				if err := nc.Publish(writelog.Subject(a.ns, kind), plain); err != nil {
+					t.Fatal(err)
+				}
+				if err := nc.Flush(); err != nil {
+					t.Fatal(err)
+				}
+				wantViolation(t, errs, who+" publishing "+kind)
+			})
+		}
 	}
 }
 
