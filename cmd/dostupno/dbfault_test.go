@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"path/filepath"
 	"sort"
@@ -66,14 +67,19 @@ func (s *soak) client(name string, paths []string, noCache bool, pause time.Dura
 	})
 }
 
-// registering registers a new user every pause until stopped.
+// registering registers a new user every pause until stopped, each from a loopback address of
+// its own (127.0.0.2, .3, ...), as a crowd comes from many addresses: the runner's edge writes
+// the peer's address for the functions, whose registration limit counts per address.
 func (s *soak) registering(pause time.Duration) {
 	s.every(pause, func(i int) {
 		email := fmt.Sprintf("soak%d@example.ru", i)
 		body, _ := json.Marshal(map[string]any{"email": email, "password": "a long soak password", "name": "Soak", "needs": []string{}})
 		req, _ := http.NewRequest(http.MethodPost, s.base+"/function/register", bytes.NewReader(body)) // a valid URL
 		req.Header.Set("Content-Type", "application/json")
-		s.do("register", req, email)
+		peer := &net.TCPAddr{IP: net.IPv4(127, 0, 0, byte(2+i%250))}
+		from := &http.Client{Timeout: s.http.Timeout, Transport: &http.Transport{
+			DialContext: (&net.Dialer{LocalAddr: peer}).DialContext, DisableKeepAlives: true}}
+		s.doWith(from, "register", req, email)
 	})
 }
 
@@ -93,9 +99,11 @@ func (s *soak) every(pause time.Duration, send func(i int)) {
 	}()
 }
 
-func (s *soak) do(name string, req *http.Request, email string) {
+func (s *soak) do(name string, req *http.Request, email string) { s.doWith(s.http, name, req, email) }
+
+func (s *soak) doWith(c *http.Client, name string, req *http.Request, email string) {
 	a := answer{client: name, start: time.Now(), email: email}
-	resp, err := s.http.Do(req)
+	resp, err := c.Do(req)
 	a.end = time.Now()
 	if err != nil {
 		a.transportFail = err
@@ -147,7 +155,9 @@ func count(as []answer, since time.Time, f func(answer) bool) int {
 // outage of 5 s (longer if a client has not met it by then), each followed by 4 s of load.
 // Two clients search uncached, two read through the
 // cache (entries live 1 s, so during the outage they are past their age bound), one registers
-// a user every 100 ms. No answer is a 500 (a read answers from the cache, X-Cache: stale, or
+// a user every 100 ms, each from a loopback address of its own through the runner's edge (so
+// that the limit of registrations per client address is met as a crowd meets it: never). No
+// answer is a 500 or a 429 (a read answers from the cache, X-Cache: stale, or
 // 503 with Retry-After; a write 503), uncached reads are back within a second of the
 // database's return, stale answers stop with the outage, and every registration that was
 // answered 201 is in the database afterwards.
@@ -160,7 +170,7 @@ func TestDatabaseRestartUnderLoad(t *testing.T) {
 		cfg config.Config
 		pg  *devservices.Postgres
 	)
-	run := startUp(t, upOptions{Addr: "127.0.0.1:0", Data: filepath.Join(data, "d"), Stack: stackPath,
+	run := startUp(t, upOptions{Addr: "127.0.0.1:0", Data: filepath.Join(data, "d"), Stack: stackPath, Edge: true,
 		Lookup:   func(k string) (string, bool) { v, ok := env[k]; return v, ok },
 		Services: func(c config.Config, p *devservices.Postgres) { cfg, pg = c, p }})
 	defer func() { _ = run.stop(t) }()
@@ -275,6 +285,8 @@ func TestDatabaseRestartUnderLoad(t *testing.T) {
 			t.Errorf("%s at %v: %v", a.client, a.start.Sub(began).Round(time.Millisecond), a.transportFail)
 		case a.status >= 500 && a.status != 503:
 			t.Errorf("%s at %v: got %d, want no 5xx but 503", a.client, a.start.Sub(began).Round(time.Millisecond), a.status)
+		case a.status == http.StatusTooManyRequests:
+			t.Errorf("%s at %v: got 429, want every client address under its limits", a.client, a.start.Sub(began).Round(time.Millisecond))
 		case a.status == 503 && !a.retryAfter:
 			t.Errorf("%s at %v: got 503 without Retry-After", a.client, a.start.Sub(began).Round(time.Millisecond))
 		case a.cache == "stale" && a.start.After(back.Add(time.Second)):

@@ -12,7 +12,6 @@ import (
 	"github.com/dostupno/dostupno/shared/httpjson"
 	"github.com/dostupno/dostupno/shared/instance"
 	"github.com/dostupno/dostupno/shared/middleware"
-	"github.com/dostupno/dostupno/shared/token"
 )
 
 // Name is the function's name in stack.yml.
@@ -24,9 +23,9 @@ var handler = instance.Once(Name, New)
 func Handle(w http.ResponseWriter, r *http.Request) { instance.Serve(w, r, handler) }
 
 // New builds the function's handler from its dependencies; it refuses to start without its
-// database, NATS or jwt-secret.
+// database, NATS or jwt-public-key.
 func New(d *instance.Deps) (http.Handler, error) {
-	if err := d.CheckWriter(true); err != nil {
+	if err := d.CheckWriter(instance.VerifyTokens); err != nil {
 		return nil, err
 	}
 	return middleware.Wrap(d, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -50,7 +49,7 @@ func upsert(w http.ResponseWriter, r *http.Request, d *instance.Deps) error {
 	if err := httpjson.Root(w, r, Name, http.MethodPut); err != nil {
 		return err
 	}
-	if _, err := middleware.RequireRole(r, token.RoleAdmin); err != nil {
+	if _, err := middleware.RequireAdmin(r, d); err != nil {
 		return err
 	}
 	events, ndjson, err := readEvents(w, r)

@@ -20,7 +20,7 @@ import (
 // Code is one of the error codes of the HTTP contract.
 type Code string
 
-// The codes of API.md, "Conventions".
+// The codes of the error envelope (shared/apidoc/openapi.yaml, Error).
 const (
 	InvalidArgument      Code = "invalid_argument"
 	Unauthenticated      Code = "unauthenticated"
@@ -95,21 +95,38 @@ func Wrap(err error, format string, args ...any) *Error {
 	return &Error{Code: Internal, Message: "internal error", Err: fmt.Errorf(format+": %w", append(args, err)...)}
 }
 
-// As finds the *Error in err's chain; any other error is internal, except that an internal
-// error caused by a service out of reach (Unreachable: Postgres restarting, say) is
-// Unavailable, wherever it was wrapped, so that such a request answers 503, never 500.
+// As finds the *Error in err's chain; any other error is internal, except that an error the
+// database or the network gave because it could not answer now is unavailable, wherever it was
+// wrapped (Wrap, or not an *Error at all), so that such a request answers 503, never 500: a
+// statement the database cancelled (its statement timeout, as the read role's 2 s) or a service
+// out of reach (Unreachable: Postgres restarting, say).
 func As(err error) *Error {
 	var e *Error
-	if errors.As(err, &e) {
-		if e.Code == Internal && e.Err != nil && Unreachable(e.Err) {
-			return unreachable(e.Err)
-		}
+	if errors.As(err, &e) && e.Code != Internal {
 		return e
 	}
-	if Unreachable(err) {
-		return unreachable(err)
+	if u := unavailable(err); u != nil {
+		return u
+	}
+	if e != nil {
+		return e
 	}
 	return &Error{Code: Internal, Message: "internal error", Err: err}
+}
+
+// unavailable is the unavailable error of err when the database could not answer it now: a
+// statement it cancelled (SQLSTATE 57014, query_canceled: its statement timeout ran out, or
+// the request's deadline), or a service out of reach (Unreachable); nil otherwise.
+func unavailable(err error) *Error {
+	var pg *pgconn.PgError
+	if errors.As(err, &pg) && pg.Code == "57014" {
+		return &Error{Code: Unavailable, Message: "the request took too long; try again", RetryAfter: time.Second, Err: err}
+	}
+	if Unreachable(err) {
+		return &Error{Code: Unavailable, Message: "a service behind this function is not reachable now; try again shortly",
+			RetryAfter: UnreachableRetryAfter, Err: err}
+	}
+	return nil
 }
 
 // CodeOf is the code of err (internal for foreign errors, "" for nil).
@@ -125,8 +142,8 @@ func CodeOf(err error) Code {
 const UnreachableRetryAfter = time.Second
 
 // FromDB turns driver errors into domain errors: no rows → not found (with what, e.g.
-// "event 12"), unique violation → conflict, the database out of reach (Unreachable) →
-// unavailable, anything else stays as it is for the caller to wrap.
+// "event 12"), unique violation → conflict, a statement the database cancelled or the database
+// out of reach (Unreachable) → unavailable, anything else stays as it is for the caller to wrap.
 func FromDB(err error, what string) error {
 	if err == nil {
 		return nil
@@ -135,23 +152,13 @@ func FromDB(err error, what string) error {
 		return &Error{Code: NotFound, Message: what + " not found", Err: err}
 	}
 	var pg *pgconn.PgError
-	if errors.As(err, &pg) {
-		switch pg.Code {
-		case "23505": // unique_violation
-			return &Error{Code: Conflict, Message: what + " already exists", Err: err}
-		case "57014": // query_canceled: the request's deadline ran out
-			return &Error{Code: Unavailable, Message: "the request took too long; try again", RetryAfter: time.Second, Err: err}
-		}
+	if errors.As(err, &pg) && pg.Code == "23505" { // unique_violation
+		return &Error{Code: Conflict, Message: what + " already exists", Err: err}
 	}
-	if Unreachable(err) {
-		return unreachable(err)
+	if u := unavailable(err); u != nil {
+		return u
 	}
 	return err
-}
-
-func unreachable(err error) *Error {
-	return &Error{Code: Unavailable, Message: "a service behind this function is not reachable now; try again shortly",
-		RetryAfter: UnreachableRetryAfter, Err: err}
 }
 
 // Unreachable reports whether err says that the database (or another service reached over

@@ -68,10 +68,12 @@ func TestWrapHidesCause(t *testing.T) {
 	}
 }
 
-// A connection refused by a Postgres that is down, a pool that could not get a connection
-// in time, or a session ended by a shutdown: wherever the error was wrapped (Wrap, or not an
-// *Error at all), the answer is 503 with a Retry-After, never 500.
-func TestUnreachableIsUnavailableWherever(t *testing.T) {
+// A statement the database cancelled (its statement timeout), a connection refused by a
+// Postgres that is down, a pool that could not get a connection in time, or a session ended by
+// a shutdown: wherever the error was wrapped (Wrap, or not an *Error at all), so that a handler
+// that marks whatever it did not expect as internal still answers 503 with a Retry-After,
+// never 500.
+func TestUnavailableWherever(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -84,15 +86,20 @@ func TestUnreachableIsUnavailableWherever(t *testing.T) {
 	if connErr == nil {
 		t.Fatal("got a connection to a closed port")
 	}
+	timeout := &pgconn.PgError{Code: "57014", Message: "canceling statement due to statement timeout"}
 	for name, err := range map[string]error{
-		"Connect":      connErr,
-		"Wrapped":      Wrap(connErr, "search: vocabulary"),
-		"Shutdown":     fmt.Errorf("search: %w", &pgconn.PgError{Code: "57P01", Message: "terminating connection due to administrator command"}),
-		"WrappedTwice": fmt.Errorf("get-event: %w", Wrap(&pgconn.PgError{Code: "57P03"}, "load")),
+		"Timeout":              fmt.Errorf("load event: %w", timeout),
+		"TimeoutWrappedAsBug":  Wrap(fmt.Errorf("search: %w", timeout), "search"),
+		"TimeoutWrappedTwice":  fmt.Errorf("handler: %w", Wrap(timeout, "vocabulary")),
+		"TimeoutJoinedWithBug": errors.Join(errors.New("rollback"), timeout),
+		"Connect":              connErr,
+		"ConnectWrapped":       Wrap(connErr, "search: vocabulary"),
+		"Shutdown":             fmt.Errorf("search: %w", &pgconn.PgError{Code: "57P01", Message: "terminating connection due to administrator command"}),
+		"StartingWrappedTwice": fmt.Errorf("get-event: %w", Wrap(&pgconn.PgError{Code: "57P03"}, "load")),
 	} {
 		t.Run(name, func(t *testing.T) {
 			e := As(err)
-			if e.Code != Unavailable || e.RetryAfter <= 0 || !errors.Is(e, e.Err) {
+			if e.Code != Unavailable || e.RetryAfter <= 0 || e.Code.Status() != http.StatusServiceUnavailable || !errors.Is(e, e.Err) {
 				t.Fatalf("got %q (retry after %v), want unavailable with a Retry-After and the cause kept", e.Code, e.RetryAfter)
 			}
 		})

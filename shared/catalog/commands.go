@@ -3,18 +3,15 @@ package catalog
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"runtime"
 	"sort"
 	"strconv"
-	"strings"
 	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/dostupno/dostupno/shared/apperr"
@@ -95,8 +92,9 @@ type EventUpsertResult struct {
 // The handler does not validate again: a command admitted to the log is applied as it is, so
 // that a copy replaying old commands with newer validation rules reaches the same state as the
 // copies that applied them long ago. What the schema refuses (a check or foreign-key
-// violation, a value out of range: SQLSTATE classes 22 and 23) rejects the whole command,
-// which every copy decides alike because they hold the same schema and state.
+// violation, a value out of range: SQLSTATE classes 22 and 23) fails the whole command in
+// the applier (writelog.DataError), which every copy decides alike because they hold the same
+// schema and state.
 func EventUpsert(vocab *Vocabulary) writelog.Handler {
 	return func(ctx context.Context, tx pgx.Tx, seq uint64, cmd writelog.Command) (writelog.Outcome, error) {
 		var events []Event
@@ -104,9 +102,6 @@ func EventUpsert(vocab *Vocabulary) writelog.Handler {
 			return writelog.Fail(err), nil
 		}
 		changed, err := UpsertEvents(ctx, tx, vocab, int64(seq), cmd.At, events)
-		if pg := schemaRefusal(err); pg != nil {
-			return writelog.Reject(apperr.InvalidArgument, "the events do not fit the catalog: %s (%s)", pg.Message, pg.Code), nil
-		}
 		if err != nil {
 			return writelog.Outcome{}, err
 		}
@@ -121,8 +116,8 @@ func EventUpsert(vocab *Vocabulary) writelog.Handler {
 // the run again after a crash between the parts' commits and the applier's leaves the same
 // rows (last writer wins by version) and the same outcomes (counted from the commands). Every
 // event of the run is announced, written now or by that earlier attempt. A command that does
-// not decode or that the schema refuses sends the run back to be applied command by command,
-// where it is recorded as failed or rejected alone.
+// not decode, or that the schema refuses, sends the run back to be applied command by command,
+// where it is recorded as failed alone.
 func EventUpsertSpread(vocab *Vocabulary) writelog.Spreader {
 	return func(ctx context.Context, tx pgx.Tx, parts []pgx.Tx, run []writelog.Numbered) ([]writelog.Outcome, error) {
 		decoded := make([][]Event, len(run))
@@ -164,10 +159,7 @@ func EventUpsertSpread(vocab *Vocabulary) writelog.Spreader {
 			})
 		}
 		if err := g.Wait(); err != nil {
-			if schemaRefusal(err) != nil {
-				return nil, writelog.ErrApplySerially
-			}
-			return nil, err
+			return nil, err // a refusal of the data is applied one by one by the applier
 		}
 		outs := make([]writelog.Outcome, len(run))
 		for i, c := range run {
@@ -185,16 +177,6 @@ func EventUpsertSpread(vocab *Vocabulary) writelog.Spreader {
 // smaller statements also cost Postgres less per event (400k imported events: 19,100-19,600
 // events/s with 6, 20,500-20,700 with 12; 24 gave no more).
 const bucketsPerPart = 12
-
-// schemaRefusal is err's Postgres error when the schema refuses the data (a check or
-// foreign-key violation, a value out of range: SQLSTATE classes 22 and 23).
-func schemaRefusal(err error) *pgconn.PgError {
-	var pg *pgconn.PgError
-	if errors.As(err, &pg) && (strings.HasPrefix(pg.Code, "22") || strings.HasPrefix(pg.Code, "23")) {
-		return pg
-	}
-	return nil
-}
 
 // distinctIDs are the ids of events, each once, in order of first appearance.
 func distinctIDs(events []Event) []int64 {

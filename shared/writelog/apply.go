@@ -98,6 +98,14 @@ func (r *Replica) applyBatch(ctx context.Context) (batchResult, error) {
 	if err != nil || len(batch) == 0 {
 		return res, err
 	}
+	// A command that rewrites earlier outcomes starts a transaction: the outcomes of the
+	// commands before it in this batch would not be recorded yet.
+	for i := 1; i < len(batch); i++ {
+		if batch[i].bad == "" && r.scrubs[batch[i].cmd.Kind] {
+			batch, full = batch[:i], true
+			break
+		}
+	}
 	// A transaction holds either one spread run or commands applied one by one, never both,
 	// so that no part of a run waits on rows this transaction wrote; the rest waits for the
 	// next round.
@@ -159,7 +167,8 @@ func (r *Replica) applyBatch(ctx context.Context) (batchResult, error) {
 	return res, nil
 }
 
-// apply runs one command's handler in a savepoint.
+// apply runs one command's handler in a savepoint. A handler's error that is a refusal of the
+// data (DataError) is the command's failed outcome; any other error rolls the batch back.
 func (r *Replica) apply(ctx context.Context, tx pgx.Tx, p pending) (Outcome, error) {
 	if p.bad != "" {
 		return Fail(errors.New(p.bad)), nil
@@ -174,13 +183,22 @@ func (r *Replica) apply(ctx context.Context, tx pgx.Tx, p pending) (Outcome, err
 	}
 	out, err := h(ctx, sp, p.seq, p.cmd)
 	if err != nil {
-		return Outcome{}, errors.Join(err, sp.Rollback(ctx))
+		if rerr := sp.Rollback(ctx); rerr != nil {
+			return Outcome{}, errors.Join(err, rerr)
+		}
+		// A refusal of the data fails this command alike in every copy, and the log moves
+		// on; anything else may pass, and the batch is tried again.
+		if pg := DataError(err); pg != nil {
+			r.logger.Warn("the database refused a command", "seq", p.seq, "kind", p.cmd.Kind, "sqlstate", pg.Code, "err", err)
+			return refusal(pg), nil
+		}
+		return Outcome{}, err
 	}
 	if out.Status == "" {
 		out.Status = Applied
 	}
 	switch out.Status {
-	case Applied:
+	case Applied, Erased:
 		err = sp.Commit(ctx)
 	case Rejected, Failed:
 		out.Change = changefeed.Change{}

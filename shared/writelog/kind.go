@@ -20,6 +20,10 @@ type Kind struct {
 	// Grows names the tables large runs of the kind grow, which the applier analyses and
 	// vacuums once they have grown enough (Replica.Maintain).
 	Grows []string
+	// Scrubs marks a kind whose handler rewrites the outcomes of earlier commands
+	// (ScrubOutcomes): the applier starts a transaction with it, so that every earlier
+	// outcome is recorded when it runs.
+	Scrubs bool
 }
 
 // Handler applies one command inside the copy's transaction (in a savepoint of it). A

@@ -2,6 +2,8 @@ package writelog_test
 
 import (
 	"context"
+	"fmt"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -82,5 +84,43 @@ func TestMaintainAfterLargeBatches(t *testing.T) {
 	}
 	if tables, err := rep.Maintain(ctx, writelog.MaintainGrowth); err != nil || len(tables) != 0 {
 		t.Errorf("got %v (%v) maintained again with nothing new, want nothing", tables, err)
+	}
+}
+
+// Maintenance and poison handling compose: a command the database refuses inside the large
+// runs fails alone (its run is applied one by one) and the rest of the batch is applied; the
+// tables it grew count all the same, and the applier that read the stream to its end
+// maintains them.
+func TestMaintainAfterABatchWithAPoisonedCommand(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	var runs atomic.Int64
+	pool, rep := e.spreadCopy(t, writelog.PrimaryName, &runs)
+	var poisoned uint64
+	for i := int64(0); i < 15; i++ {
+		events := big(1000+200*i, 200, "Большой")
+		if i == 7 {
+			events[100].Title = "before\x00after" // SQLSTATE 22021: NUL is not valid text
+			poisoned = e.publish(t, fmt.Sprintf("big:%d", i), events...)
+			continue
+		}
+		e.publish(t, fmt.Sprintf("big:%d", i), events...)
+	}
+	if _, err := rep.ApplyPending(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if o, ok, err := rep.Outcome(ctx, poisoned); err != nil || !ok || o.Status != writelog.Failed || !strings.Contains(o.Message, "SQLSTATE 22021") {
+		t.Fatalf("got %+v, %v, %v for the poisoned command, want failed with SQLSTATE 22021", o, ok, err)
+	}
+	if n := count(t, pool, `SELECT count(*) FROM events`); n != 14*200 {
+		t.Fatalf("got %d events, want %d: every command but the poisoned one applied", n, 14*200)
+	}
+	if runs.Load() == 0 {
+		t.Fatal("got no spread run, want the runs without the poison spread")
+	}
+	for _, table := range []string{"events", "event_accessibility"} {
+		if !maintained(t, pool, table) {
+			t.Errorf("got %s not analysed and vacuumed after a batch with a poisoned command, want both", table)
+		}
 	}
 }

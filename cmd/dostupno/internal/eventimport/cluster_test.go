@@ -240,7 +240,7 @@ func TestClusterLeaderKilledDuringImport(t *testing.T) {
 	tlog := quiet()
 
 	secrets := t.TempDir()
-	if err := os.WriteFile(filepath.Join(secrets, "jwt-secret"), []byte(strings.Repeat("k", 40)), 0o600); err != nil {
+	if _, err := devservices.EnsureSecrets(secrets); err != nil {
 		t.Fatal(err)
 	}
 	cfg := config.Config{NatsURL: c.url(), Namespace: "cluster", WritelogReplicas: 3, SecretsDir: secrets,
@@ -305,7 +305,7 @@ func TestClusterLeaderKilledDuringImport(t *testing.T) {
 	usersDone := make(chan struct{})
 	var (
 		umu      sync.Mutex
-		acked    []string
+		acked    []string // user ids
 		refused  int
 		accounts int
 	)
@@ -319,12 +319,13 @@ func TestClusterLeaderKilledDuringImport(t *testing.T) {
 			}
 			email := fmt.Sprintf("user%d@example.ru", i)
 			rctx, rcancel := context.WithTimeout(ctx, 10*time.Second)
-			_, err := acc.Register(rctx, account.Registration{Email: email, Password: "a long cluster password", Name: "Кластер"})
+			addr := fmt.Sprintf("10.1.%d.%d", i/250, i%250+1) // the register limit counts per address
+			sess, err := acc.Register(rctx, account.Registration{Email: email, Password: "a long cluster password", Name: "Кластер"}, addr)
 			rcancel()
 			umu.Lock()
 			accounts++
 			if err == nil {
-				acked = append(acked, email)
+				acked = append(acked, sess.User.ID)
 			} else {
 				refused++
 			}
@@ -429,7 +430,7 @@ func TestClusterLeaderKilledDuringImport(t *testing.T) {
 		t.Fatal(err)
 	}
 	var stored, users int
-	if err := p1.QueryRow(ctx, `SELECT (SELECT count(*) FROM events), (SELECT count(*) FROM users WHERE email = ANY($1))`, acked).Scan(&stored, &users); err != nil {
+	if err := p1.QueryRow(ctx, `SELECT (SELECT count(*) FROM events), (SELECT count(*) FROM users WHERE id = ANY($1::uuid[]))`, acked).Scan(&stored, &users); err != nil {
 		t.Fatal(err)
 	}
 	if stored != events || users != len(acked) {
