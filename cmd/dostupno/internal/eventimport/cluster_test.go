@@ -20,25 +20,27 @@ import (
 
 	"github.com/dostupno/dostupno/cmd/dostupno/internal/devservices"
 	"github.com/dostupno/dostupno/cmd/dostupno/internal/eventimport"
+	"github.com/dostupno/dostupno/cmd/dostupno/internal/natsauth"
 	"github.com/dostupno/dostupno/shared/account"
 	"github.com/dostupno/dostupno/shared/config"
 	"github.com/dostupno/dostupno/shared/instance"
 	"github.com/dostupno/dostupno/shared/pgtest"
 	"github.com/dostupno/dostupno/shared/throttle"
+	"github.com/dostupno/dostupno/shared/userkeys"
 	"github.com/dostupno/dostupno/shared/writelog"
 	"github.com/dostupno/dostupno/shared/writelog/writelogtest"
 )
 
 // A node of the test cluster is this test binary run again with these variables set: it
-// serves one deploy/nats-cluster-N.conf with the addresses and store replaced, until it is
-// killed. A process of its own, so that killing it is a crash (no leader handed over, no
+// serves one deploy/nats-cluster-N.conf (beside it the keys and routes files that `dostupno
+// nats-keys --routes` writes, the routes to the test's nodes) with its own addresses and store,
+// until it is killed. A process of its own, so that killing it is a crash (no leader handed over, no
 // file closed), as losing a machine is.
 const (
-	nodeConf   = "DOSTUPNO_TEST_NATS_CONF"
-	nodePort   = "DOSTUPNO_TEST_NATS_PORT"
-	nodeRoute  = "DOSTUPNO_TEST_NATS_CLUSTER_PORT"
-	nodeRoutes = "DOSTUPNO_TEST_NATS_ROUTES"
-	nodeStore  = "DOSTUPNO_TEST_NATS_STORE"
+	nodeConf  = "DOSTUPNO_TEST_NATS_CONF"
+	nodePort  = "DOSTUPNO_TEST_NATS_PORT"
+	nodeRoute = "DOSTUPNO_TEST_NATS_CLUSTER_PORT"
+	nodeStore = "DOSTUPNO_TEST_NATS_STORE"
 )
 
 func TestMain(m *testing.M) {
@@ -49,16 +51,16 @@ func TestMain(m *testing.M) {
 }
 
 // nodeOptions reads a cluster node's configuration file and replaces what differs on one
-// machine: the client and route addresses (loopback), the routes, the store; the monitoring
-// port is turned off.
-func nodeOptions(conf string, port, routePort int, routes, store string) (*server.Options, error) {
+// machine: the client and route addresses (loopback), the store; the monitoring port is
+// turned off. The users, their permissions, the route authentication and the routes are the
+// files'.
+func nodeOptions(conf string, port, routePort int, store string) (*server.Options, error) {
 	o, err := server.ProcessConfigFile(conf)
 	if err != nil {
 		return nil, err
 	}
 	o.Host, o.Port = "127.0.0.1", port
 	o.Cluster.Host, o.Cluster.Port = "127.0.0.1", routePort
-	o.Routes = server.RoutesFromStr(routes)
 	o.StoreDir = store
 	o.HTTPHost, o.HTTPPort = "", 0
 	o.LogFile = store + ".log"
@@ -68,7 +70,7 @@ func nodeOptions(conf string, port, routePort int, routes, store string) (*serve
 func runNode(conf string) int {
 	port, err1 := strconv.Atoi(os.Getenv(nodePort))
 	routePort, err2 := strconv.Atoi(os.Getenv(nodeRoute))
-	o, err := nodeOptions(conf, port, routePort, os.Getenv(nodeRoutes), os.Getenv(nodeStore))
+	o, err := nodeOptions(conf, port, routePort, os.Getenv(nodeStore))
 	if err = errors.Join(err1, err2, err); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 2
@@ -86,23 +88,59 @@ func runNode(conf string) int {
 
 // cluster is three nodes of deploy/nats-cluster-*.conf on loopback.
 type cluster struct {
-	t      *testing.T
-	dir    string
-	ports  [3]int
-	routes [3]int
-	mu     sync.Mutex
-	procs  [3]*exec.Cmd
+	t       *testing.T
+	dir     string
+	secrets string // every identity's credential, the token keys and the route password
+	ports   [3]int
+	routes  [3]int
+	mu      sync.Mutex
+	procs   [3]*exec.Cmd
 }
 
+// startCluster lays out the deploy files as a deployment does, each in its folder beside the
+// files `dostupno nats-keys --routes` writes (every identity's public key; the route password
+// and the routes to the nodes' loopback ports), and starts the three nodes.
 func startCluster(t *testing.T) *cluster {
 	t.Helper()
 	c := &cluster{t: t, dir: t.TempDir()}
+	c.secrets = filepath.Join(c.dir, "secrets")
+	var routes []string
 	for i := range 3 {
 		var err1, err2 error
 		c.ports[i], err1 = devservices.FreePort()
 		c.routes[i], err2 = devservices.FreePort()
 		if err := errors.Join(err1, err2); err != nil {
 			t.Fatal(err)
+		}
+		routes = append(routes, fmt.Sprintf("127.0.0.1:%d", c.routes[i]))
+	}
+	if _, err := devservices.EnsureSecrets(c.secrets); err != nil {
+		t.Fatal(err)
+	}
+	keys, _, err := natsauth.EnsureSeeds(c.secrets, natsauth.Identities())
+	if err != nil {
+		t.Fatal(err)
+	}
+	password, _, err := natsauth.EnsureRoutePassword(c.secrets)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 3 {
+		deployed, err := os.ReadFile(deployConf(i))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.MkdirAll(c.confDir(i), 0o700); err != nil {
+			t.Fatal(err)
+		}
+		for name, body := range map[string]string{
+			filepath.Base(deployConf(i)): string(deployed),
+			natsauth.KeysFile:            natsauth.RenderKeys(keys),
+			natsauth.RoutesFile:          natsauth.RenderRoutes(password, routes),
+		} {
+			if err := os.WriteFile(filepath.Join(c.confDir(i), name), []byte(body), 0o600); err != nil {
+				t.Fatal(err)
+			}
 		}
 	}
 	for i := range 3 {
@@ -112,20 +150,23 @@ func startCluster(t *testing.T) *cluster {
 	return c
 }
 
-// conf is node i's configuration file in deploy/.
-func conf(i int) string {
+// deployConf is node i's configuration file in deploy/.
+func deployConf(i int) string {
 	return filepath.Join("..", "..", "..", "..", "deploy", fmt.Sprintf("nats-cluster-%d.conf", i+1))
 }
 
+// confDir is node i's folder, as its machine's: its configuration file and what it includes.
+func (c *cluster) confDir(i int) string { return filepath.Join(c.dir, fmt.Sprintf("conf-%d", i+1)) }
+
+// conf is node i's configuration file as it runs.
+func (c *cluster) conf(i int) string {
+	return filepath.Join(c.confDir(i), filepath.Base(deployConf(i)))
+}
+
 func (c *cluster) start(i int) {
-	var routes []string
-	for _, p := range c.routes {
-		routes = append(routes, fmt.Sprintf("nats://127.0.0.1:%d", p))
-	}
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), nodeConf+"="+conf(i), nodePort+"="+strconv.Itoa(c.ports[i]),
-		nodeRoute+"="+strconv.Itoa(c.routes[i]), nodeRoutes+"="+strings.Join(routes, ","),
-		nodeStore+"="+filepath.Join(c.dir, fmt.Sprintf("nats-%d", i+1)))
+	cmd.Env = append(os.Environ(), nodeConf+"="+c.conf(i), nodePort+"="+strconv.Itoa(c.ports[i]),
+		nodeRoute+"="+strconv.Itoa(c.routes[i]), nodeStore+"="+filepath.Join(c.dir, fmt.Sprintf("nats-%d", i+1)))
 	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL} // never outlives a test binary killed on timeout
 	if err := cmd.Start(); err != nil {
@@ -148,6 +189,15 @@ func (c *cluster) kill(i int) {
 }
 
 func (c *cluster) stop() {
+	defer func() {
+		if !c.t.Failed() {
+			return
+		}
+		for i := range 3 { // what the servers said, for the failure's reader
+			b, err := os.ReadFile(filepath.Join(c.dir, fmt.Sprintf("nats-%d", i+1)) + ".log")
+			c.t.Logf("the log of nats-%d (%v):\n%s", i+1, err, b)
+		}
+	}()
 	for i := range 3 {
 		c.mu.Lock()
 		p := c.procs[i]
@@ -216,71 +266,93 @@ func until(t *testing.T, d time.Duration, what string, ok func() bool) {
 	}
 }
 
+// replicas is the replica count of stream (a bucket's stream is KV_<bucket>), 0 when it
+// cannot be read.
+func replicas(ctx context.Context, js jetstream.JetStream, stream string) int {
+	s, err := js.Stream(ctx, stream)
+	if err != nil {
+		return 0
+	}
+	return s.CachedInfo().Config.Replicas
+}
+
 // TestClusterLeaderKilledDuringImport runs the write log on a three-node JetStream cluster
-// (deploy/nats-cluster-*.conf, WRITELOG_REPLICAS=3, NATS_URL listing the three servers),
-// imports 30,000 events and registers users meanwhile, and crashes the stream's leader a
-// third of the way through the file, then restarts it. The import completes, or fails loudly
-// and completes when run again; no command is stored twice (every Nats-Msg-Id once in the
-// stream), every event is in the copy, every registration that was acknowledged is there,
-// and a second copy applying the same log on its own ends identical to the first.
+// (deploy/nats-cluster-*.conf as they are: every connection with its own credential and the
+// permissions of the table, the servers' routes authenticated; WRITELOG_REPLICAS=3, NATS_URL
+// listing the three servers), provisions it as the ops CLI does, imports 30,000 events as the
+// ops CLI and registers users meanwhile as the register function, from many client addresses,
+// and crashes the stream's leader a third of the way through the file, then restarts it. The
+// import completes, or fails loudly and completes when run again; no command is stored twice
+// (every Nats-Msg-Id once in the stream), every event is in the copy, every registration that
+// was acknowledged is there, and a second copy applying the same log on its own (as
+// db-writer) ends identical to the first.
 func TestClusterLeaderKilledDuringImport(t *testing.T) {
+	c := startCluster(t)
 	for i := range 3 {
-		o, err := nodeOptions(conf(i), 4222, 6222, "nats-route://nats-1:6222", t.TempDir())
+		o, err := nodeOptions(c.conf(i), 4222, 6222, t.TempDir())
 		if err != nil {
 			t.Fatal(err)
 		}
-		if o.ServerName != fmt.Sprintf("nats-%d", i+1) || !o.SyncAlways || o.JetStreamDomain != "dostupno" || o.Cluster.Name != "dostupno" {
-			t.Fatalf("%s: got server %q, sync always %v, domain %q, cluster %q; want nats-%d, true, dostupno, dostupno",
-				conf(i), o.ServerName, o.SyncAlways, o.JetStreamDomain, o.Cluster.Name, i+1)
+		if o.ServerName != fmt.Sprintf("nats-%d", i+1) || !o.SyncAlways || o.JetStreamDomain != "dostupno" || o.Cluster.Name != "dostupno" ||
+			o.Cluster.Username != natsauth.RouteUser || len(o.Routes) != 3 || len(o.Nkeys) != len(natsauth.Identities())+1 || o.NoAuthUser != natsauth.DoorbellKey {
+			t.Fatalf("%s: got server %q, sync always %v, domain %q, cluster %q, route user %q, %d routes, %d users; want nats-%d, true, dostupno, dostupno, %s, 3 and every identity with the doorbell",
+				deployConf(i), o.ServerName, o.SyncAlways, o.JetStreamDomain, o.Cluster.Name, o.Cluster.Username, len(o.Routes), len(o.Nkeys), i+1, natsauth.RouteUser)
 		}
 	}
-	c := startCluster(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	tlog := quiet()
 
-	secrets := t.TempDir()
-	if _, err := devservices.EnsureSecrets(secrets); err != nil {
+	// The permissions of the deploy files name the default namespace's subjects.
+	cfg := config.Config{NatsURL: c.url(), Namespace: config.DefaultNamespace, WritelogReplicas: 3, SecretsDir: c.secrets,
+		DatabaseURL: pgtest.NewURL(t), Replica: writelog.PrimaryName}
+	// The ops CLI as dostupno migrate and import run it: NATS_URL lists the three servers, and
+	// the client moves to another when its server is lost. It provisions the streams and
+	// buckets (no function may), then imports.
+	d := instance.New("import", cfg, tlog)
+	d.NATSUser = natsauth.Ops
+	t.Cleanup(d.Close)
+	ops, err := d.NATS()
+	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := config.Config{NatsURL: c.url(), Namespace: "cluster", WritelogReplicas: 3, SecretsDir: secrets,
-		DatabaseURL: pgtest.NewURL(t), Replica: writelog.PrimaryName}
-	// The writer and accounts as the CLI and the functions open them: NATS_URL lists the
-	// three servers, and the client moves to another when its server is lost.
-	d := instance.New("import", cfg, tlog)
-	t.Cleanup(d.Close)
-	var (
-		w   *writelog.Writer
-		acc *account.Service
-	)
-	until(t, 30*time.Second, "the cluster serves JetStream and the R3 stream is made", func() bool {
-		octx, ocancel := context.WithTimeout(ctx, 3*time.Second)
-		defer ocancel()
-		var err error
-		if w, err = d.Writer(octx); err == nil {
-			acc, err = d.Accounts(octx)
-		}
-		return err == nil
+	until(t, 30*time.Second, "the cluster serves JetStream and the R3 streams and buckets are provisioned", func() bool {
+		pctx, pcancel := context.WithTimeout(ctx, 3*time.Second) // a request made before the cluster has a leader goes unanswered
+		defer pcancel()
+		return natsauth.Provision(pctx, ops, cfg.Namespace, cfg.WritelogReplicas) == nil
 	})
+	w, err := d.Writer(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
 	js := w.Log.JetStream()
 	stream := writelog.StreamName(cfg.Namespace)
-	// Opened without the setting (an ops command run without WRITELOG_REPLICAS, say), the log
-	// keeps its three replicas.
-	if _, err := writelog.Open(ctx, js, cfg.Namespace); err != nil {
+	provisioned := []string{stream, userkeys.StreamName(cfg.Namespace), "KV_" + throttle.Bucket(cfg.Namespace), "KV_" + throttle.KnownBucket(cfg.Namespace)}
+	// Provisioned again without the setting (an ops command run without WRITELOG_REPLICAS,
+	// say), every stream and bucket keeps its three replicas.
+	if err := natsauth.Provision(ctx, ops, cfg.Namespace, 1); err != nil {
 		t.Fatal(err)
 	}
-	if s, err := js.Stream(ctx, stream); err != nil || s.CachedInfo().Config.Replicas != 3 {
-		t.Fatalf("got stream %v (%v), want 3 replicas", s, err)
+	for _, s := range provisioned {
+		if n := replicas(ctx, js, s); n != 3 {
+			t.Fatalf("got %s with %d replicas, want 3", s, n)
+		}
 	}
-	if kv, err := js.KeyValue(ctx, throttle.Bucket(cfg.Namespace)); err != nil {
+	// Registrations as the register function, with its own credential; configured with fewer
+	// replicas than the streams have, it binds them as they are.
+	cfgR := cfg
+	cfgR.WritelogReplicas = 1
+	dr := instance.New("register", cfgR, tlog)
+	t.Cleanup(dr.Close)
+	acc, err := dr.Accounts(ctx)
+	if err != nil {
 		t.Fatal(err)
-	} else if st, err := kv.Status(ctx); err != nil || st.(*jetstream.KeyValueBucketStatus).StreamInfo().Config.Replicas != 3 {
-		t.Fatalf("got bucket %v (%v), want 3 replicas", st, err)
 	}
 	// A second copy applies the same log on its own, as its db-writer would.
 	cfg2 := cfg
 	cfg2.DatabaseURL, cfg2.Replica = pgtest.NewURL(t), "copy-2"
 	d2 := instance.New("db-writer-2", cfg2, tlog)
+	d2.NATSUser = "db-writer" // a further copy's db-writer is the same function, with its credential
 	t.Cleanup(d2.Close)
 	w2, err := d2.Writer(ctx)
 	if err != nil {
@@ -300,7 +372,9 @@ func TestClusterLeaderKilledDuringImport(t *testing.T) {
 		}
 	}()
 
-	// Users register throughout, each with a new email; an acknowledged one must stay.
+	// Users register throughout, each with a new email and from a client address of its own
+	// (the register limit counts per address, as a crowd's would be); an acknowledged one
+	// must stay.
 	stopUsers := make(chan struct{})
 	usersDone := make(chan struct{})
 	var (
@@ -319,7 +393,7 @@ func TestClusterLeaderKilledDuringImport(t *testing.T) {
 			}
 			email := fmt.Sprintf("user%d@example.ru", i)
 			rctx, rcancel := context.WithTimeout(ctx, 10*time.Second)
-			addr := fmt.Sprintf("10.1.%d.%d", i/250, i%250+1) // the register limit counts per address
+			addr := fmt.Sprintf("10.1.%d.%d", i/250, i%250+1)
 			sess, err := acc.Register(rctx, account.Registration{Email: email, Password: "a long cluster password", Name: "Кластер"}, addr)
 			rcancel()
 			umu.Lock()
