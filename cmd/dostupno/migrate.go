@@ -17,7 +17,7 @@ import (
 )
 
 func init() {
-	register(command{name: "migrate", usage: "[--url URL]... apply the migrations to DATABASE_URL (and DATABASE_REPLICA_URLS), or to each --url, as the database's owner; with NATS_URL also create or update the write log's stream, the throttle's buckets and the users' keys' stream (as the ops CLI)", run: runMigrate})
+	register(command{name: "migrate", usage: "[--url URL]... apply the migrations to DATABASE_URL (and DATABASE_REPLICA_URLS), or to each --url, as the database's owner; with NATS_URL also create or update the write log's stream, the throttle's buckets and the users' keys' stream (as the ops CLI, with WRITELOG_REPLICAS replicas)", run: runMigrate})
 }
 
 type urlList []string
@@ -59,10 +59,10 @@ func runMigrate(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	if err := provisionNATS(ctx, nc, cfg.Namespace); err != nil {
+	if err := natsauth.Provision(ctx, nc, cfg.Namespace, cfg.WritelogReplicas); err != nil {
 		return err
 	}
-	fmt.Printf("nats: the write log %s, the buckets %s and %s and the users' keys %s are provisioned\n", writelog.StreamName(cfg.Namespace),
-		throttle.Bucket(cfg.Namespace), throttle.KnownBucket(cfg.Namespace), userkeys.StreamName(cfg.Namespace))
+	fmt.Printf("nats: the write log %s, the buckets %s and %s and the users' keys %s are provisioned with at least %d replica(s) (WRITELOG_REPLICAS)\n",
+		writelog.StreamName(cfg.Namespace), throttle.Bucket(cfg.Namespace), throttle.KnownBucket(cfg.Namespace), userkeys.StreamName(cfg.Namespace), cfg.WritelogReplicas)
 	return nil
 }

@@ -88,7 +88,7 @@ func securedRunner(t *testing.T) (base string, cfg config.Config, seen *violatio
 		t.Fatal(err)
 	}
 	t.Cleanup(ops.Close)
-	if err := provisionNATS(context.Background(), ops, cfg.Namespace); err != nil {
+	if err := natsauth.Provision(context.Background(), ops, cfg.Namespace, cfg.WritelogReplicas); err != nil {
 		t.Fatal(err)
 	}
 	bell, err := nats.Connect(cfg.NatsURL) // no credential: the doorbell listener

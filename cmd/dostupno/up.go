@@ -15,12 +15,12 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/dostupno/dostupno/cmd/dostupno/internal/devservices"
 	"github.com/dostupno/dostupno/cmd/dostupno/internal/gateway"
@@ -31,8 +31,6 @@ import (
 	"github.com/dostupno/dostupno/shared/config"
 	"github.com/dostupno/dostupno/shared/instance"
 	"github.com/dostupno/dostupno/shared/logging"
-	"github.com/dostupno/dostupno/shared/throttle"
-	"github.com/dostupno/dostupno/shared/userkeys"
 	"github.com/dostupno/dostupno/shared/writelog"
 )
 
@@ -50,6 +48,10 @@ type upOptions struct {
 	Log             *slog.Logger                 // the runner's own JSON log
 	Lookup          func(string) (string, bool)  // the environment (nil: the process's)
 	Ready           func(api string, web string) // called once both serve, with their addresses ("" for no page)
+	// Services, when set, is called once the services are up, with the configuration the
+	// functions get and the Postgres cluster up started (nil when DATABASE_URL was given):
+	// tests restart it under load.
+	Services func(cfg config.Config, pg *devservices.Postgres)
 }
 
 func runUp(ctx context.Context, args []string) error {
@@ -159,9 +161,10 @@ func up(ctx context.Context, o upOptions) (err error) {
 	}
 
 	run := runtime{Secrets: filepath.Join(data, "functions")}
+	var pg *devservices.Postgres
 	if cfg.DatabaseURL == "" {
 		run.Roles = true
-		pg, err := devservices.StartPostgres(ctx, filepath.Join(data, "postgres"))
+		pg, err = devservices.StartPostgres(ctx, filepath.Join(data, "postgres"))
 		if err != nil {
 			return fmt.Errorf("DATABASE_URL is not set and a private PostgreSQL cluster could not start: %w", err)
 		}
@@ -203,11 +206,12 @@ func up(ctx context.Context, o upOptions) (err error) {
 		say("nats: credentials required: each function connects with its own (nats-nkey-<function> in %s%s) and may do what it does and nothing else (the permissions of deploy/nats.conf); a connection without credentials may only listen to the doorbell",
 			cfg.SecretsDir, createdNote(created))
 	} else {
+		servers := fmt.Sprintf("NATS_URL=%s (%d server(s)), WRITELOG_REPLICAS=%d", redact(cfg.NatsURL), len(config.List(cfg.NatsURL)), cfg.WritelogReplicas)
 		run.NATSCreds = !ownSecrets
 		if run.NATSCreds {
-			say("nats: NATS_URL=%s: each function presents its credential nats-nkey-<function> from SECRETS_DIR where it is there", redact(cfg.NatsURL))
+			say("nats: %s: each function presents its credential nats-nkey-<function> from SECRETS_DIR where it is there", servers)
 		} else {
-			say("nats: NATS_URL=%s: the functions connect without NATS credentials (development only: set SECRETS_DIR to a folder holding nats-nkey-<function> for a server that requires them)", redact(cfg.NatsURL))
+			say("nats: %s: the functions connect without NATS credentials (development only: set SECRETS_DIR to a folder holding nats-nkey-<function> for a server that requires them)", servers)
 		}
 	}
 
@@ -263,8 +267,11 @@ func up(ctx context.Context, o upOptions) (err error) {
 		return err
 	}
 	cleanups = append(cleanups, ops.Close)
-	if err := provisionNATS(ctx, ops, cfg.Namespace); err != nil {
+	if err := natsauth.Provision(ctx, ops, cfg.Namespace, cfg.WritelogReplicas); err != nil {
 		return err
+	}
+	if o.Services != nil {
+		o.Services(cfg, pg)
 	}
 
 	cli := cfg
@@ -512,25 +519,6 @@ func opsNATS(cfg config.Config, creds bool) (*nats.Conn, error) {
 	return nc, nil
 }
 
-// provisionNATS creates the write log's stream, the throttle's buckets and the users' keys'
-// stream (with its pepper) of namespace ns, or brings them to this version's configuration, on
-// nc (the ops CLI's connection: the functions may not).
-func provisionNATS(ctx context.Context, nc *nats.Conn, ns string) error {
-	js, err := jetstream.New(nc)
-	if err != nil {
-		return err
-	}
-	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	defer cancel()
-	if err := writelog.Provision(ctx, js, ns); err != nil {
-		return err
-	}
-	if err := throttle.Provision(ctx, js, ns); err != nil {
-		return err
-	}
-	return userkeys.Provision(ctx, js, ns)
-}
-
 // createdNote says which secrets were just made ("" for none).
 func createdNote(created []string) string {
 	if len(created) == 0 {
@@ -558,13 +546,15 @@ func doorbellTopic(ann map[string]string, namespace string) map[string]string {
 	return out
 }
 
-// redact hides a URL's password for printing.
+// redact hides the passwords of a URL, or of a comma list of URLs (NATS_URL), for printing.
 func redact(s string) string {
-	u, err := url.Parse(s)
-	if err != nil || u.User == nil {
-		return s
+	list := strings.Split(s, ",")
+	for i, one := range list {
+		if u, err := url.Parse(one); err == nil && u.User != nil {
+			list[i] = u.Redacted()
+		}
 	}
-	return u.Redacted()
+	return strings.Join(list, ",")
 }
 
 // writeCLIEnv writes, under data, the shell lines that point the ops CLI at the services up
@@ -579,7 +569,7 @@ func writeCLIEnv(data string, cfg config.Config) (string, error) {
 	for _, kv := range [][2]string{
 		{"DATABASE_URL", cfg.DatabaseURL}, {"DATABASE_REPLICA_URLS", strings.Join(cfg.ReplicaURLs, ",")},
 		{"NATS_URL", cfg.NatsURL}, {"DOSTUPNO_NAMESPACE", cfg.Namespace}, {"S3_ENDPOINT", cfg.S3Endpoint},
-		{"S3_BUCKET", cfg.S3Bucket}, {"SECRETS_DIR", secrets},
+		{"S3_BUCKET", cfg.S3Bucket}, {"SECRETS_DIR", secrets}, {"WRITELOG_REPLICAS", strconv.Itoa(cfg.WritelogReplicas)},
 	} {
 		if kv[1] != "" {
 			fmt.Fprintf(&b, "export %s='%s'\n", kv[0], strings.ReplaceAll(kv[1], "'", `'\''`))

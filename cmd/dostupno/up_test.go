@@ -98,14 +98,7 @@ func TestUpStartsItsOwnServicesAndServes(t *testing.T) {
 		t.Setenv(k, "")
 	}
 	t.Setenv("DATABASE_REPLICA_URLS", pgtest.NewURL(t))
-	data, err := os.MkdirTemp("", "dostupno-up-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(data) })
-	if err := os.Chmod(data, 0o755); err != nil { // PostgreSQL runs as another user under root
-		t.Fatal(err)
-	}
+	data := upDataDir(t)
 	stackPath := filepath.Join(data, "stack.yml")
 	names := []string{"search-events", "db-writer"}
 	writeStack(t, stackPath, names...)
@@ -263,6 +256,22 @@ type upRun struct {
 }
 
 // startUp runs up with o (its Out, Log and Ready set here) and waits until it serves.
+// upDataDir is a folder for up's --data that the PostgreSQL server's user can enter (it runs
+// as another user under root, and the test's own temporary folder is private), removed after
+// the test.
+func upDataDir(t *testing.T) string {
+	t.Helper()
+	data, err := os.MkdirTemp("", "dostupno-up-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(data) })
+	if err := os.Chmod(data, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return data
+}
+
 func startUp(t *testing.T, o upOptions) *upRun {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
@@ -302,5 +311,17 @@ func (r *upRun) stop(t *testing.T) error {
 	case <-time.After(time.Minute):
 		t.Fatal("up did not stop within a minute")
 		return nil
+	}
+}
+
+func TestRedact(t *testing.T) {
+	for in, want := range map[string]string{
+		"postgres://u:secret@db:5432/x":                      "postgres://u:xxxxx@db:5432/x",
+		"nats://a:4222,nats://u:secret@b:4222,nats://c:4222": "nats://a:4222,nats://u:xxxxx@b:4222,nats://c:4222",
+		"nats://127.0.0.1:4222":                              "nats://127.0.0.1:4222",
+	} {
+		if got := redact(in); got != want {
+			t.Errorf("redact(%q) = %q, want %q", in, got, want)
+		}
 	}
 }

@@ -78,7 +78,7 @@ func (s *Server) get(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ctx := r.Context()
-	entry, hit, err := hotcache.ReadThrough(s.Cache, search.EventCacheKey(id), !middleware.NoCache(r), func() (hotcache.Entry, error) {
+	entry, from, err := hotcache.ReadThrough(s.Cache, search.EventCacheKey(id), !middleware.NoCache(r), func() (hotcache.Entry, error) {
 		vocab, err := s.vocab.Get(ctx)
 		if err != nil {
 			return hotcache.Entry{}, fmt.Errorf("vocabulary: %w", err)
@@ -92,11 +92,7 @@ func (s *Server) get(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	from := "miss"
-	if hit {
-		from = "hit"
-	}
-	w.Header().Set("X-Cache", from)
+	w.Header().Set("X-Cache", string(from))
 	answer(w, r, entry.Body, entry.ETag)
 }
 

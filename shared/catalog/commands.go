@@ -23,9 +23,11 @@ import (
 const KindEventUpsert = "event.upsert"
 
 // Kinds are the catalog's command kinds, applied with vocab: event.upsert, spread over
-// several connections when a run of them is large.
+// several connections when a run of them is large, and growing the events, their
+// accessibility index and the venues (analysed and vacuumed after large runs).
 func Kinds(vocab *Vocabulary) []writelog.Kind {
-	return []writelog.Kind{{Name: KindEventUpsert, Apply: EventUpsert(vocab), Spread: EventUpsertSpread(vocab)}}
+	return []writelog.Kind{{Name: KindEventUpsert, Apply: EventUpsert(vocab), Spread: EventUpsertSpread(vocab),
+		Grows: []string{"events", "event_accessibility", "venues"}}}
 }
 
 // SubmitEvents writes events (normalised and validated by the caller) through w as one

@@ -30,6 +30,12 @@ type Config struct {
 	CacheEntries    int           // per-instance cache bound (entries)
 	CacheBytes      int64         // per-instance cache bound (bytes)
 	CacheTTL        time.Duration // age bound of a cache entry
+
+	// NatsURL may be a comma list: the servers of a JetStream cluster. WritelogReplicas is how
+	// many of them hold the write log and the key-value buckets (WRITELOG_REPLICAS: 1 on one
+	// server, 3 in a cluster).
+	WritelogReplicas int
+
 	// ClientAddrHeader is the header the edge in front of the gateway writes with the client's
 	// address (README, "Client address"); empty means no edge, and per-address limits are weak.
 	ClientAddrHeader string
@@ -65,7 +71,7 @@ func Load(lookup func(string) (string, bool)) (Config, error) {
 		DatabaseReadURL: get("DATABASE_READ_URL", ""),
 		ReplicaURLs:     List(get("DATABASE_REPLICA_URLS", "")),
 		Replica:         get("REPLICA_NAME", "primary"),
-		NatsURL:         get("NATS_URL", ""),
+		NatsURL:         strings.Join(List(get("NATS_URL", "")), ","),
 		Namespace:       get("DOSTUPNO_NAMESPACE", DefaultNamespace),
 		S3Endpoint:      get("S3_ENDPOINT", ""),
 		S3Bucket:        get("S3_BUCKET", DefaultBucket),
@@ -83,6 +89,9 @@ func Load(lookup func(string) (string, bool)) (Config, error) {
 	var err error
 	if c.S3UseSSL, err = parseBool("S3_USE_SSL", get("S3_USE_SSL", "false")); err != nil {
 		return c, err
+	}
+	if c.WritelogReplicas, err = strconv.Atoi(get("WRITELOG_REPLICAS", "1")); err != nil || c.WritelogReplicas < 1 || c.WritelogReplicas > 5 {
+		return c, fmt.Errorf("WRITELOG_REPLICAS=%q: want 1 to 5 (3 in a cluster of three servers)", get("WRITELOG_REPLICAS", ""))
 	}
 	if v := get("CACHE_MAX_ENTRIES", ""); v != "" {
 		if c.CacheEntries, err = strconv.Atoi(v); err != nil || c.CacheEntries < 0 {

@@ -27,8 +27,17 @@ func TestLoad(t *testing.T) {
 		if c.ClientAddrHeader != "" || c.GatewayURL != "" || c.DBWriters != nil {
 			t.Fatalf("got edge header %q, gateway %q, writers %v, want none by default", c.ClientAddrHeader, c.GatewayURL, c.DBWriters)
 		}
-		if c.ReadURL() != "postgres://x" || c.SecretsDir != DefaultSecretsDir || c.Namespace != DefaultNamespace {
+		if c.ReadURL() != "postgres://x" || c.SecretsDir != DefaultSecretsDir || c.Namespace != DefaultNamespace || c.WritelogReplicas != 1 {
 			t.Fatalf("got defaults %+v", c)
+		}
+	})
+	t.Run("OKCluster", func(t *testing.T) {
+		c, err := Load(lookup(map[string]string{"NATS_URL": " nats://n1:4222, nats://n2:4222 ,,nats://n3:4222", "WRITELOG_REPLICAS": "3"}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.NatsURL != "nats://n1:4222,nats://n2:4222,nats://n3:4222" || c.WritelogReplicas != 3 {
+			t.Fatalf("got NATS_URL %q with %d replicas, want the three servers and 3", c.NatsURL, c.WritelogReplicas)
 		}
 	})
 	t.Run("EdgeAndGateway", func(t *testing.T) {
@@ -45,6 +54,7 @@ func TestLoad(t *testing.T) {
 		"ErrBadTTL":       {"CACHE_TTL": "-1s"},
 		"ErrBadEntries":   {"CACHE_MAX_ENTRIES": "lots"},
 		"ErrBadNamespace": {"DOSTUPNO_NAMESPACE": "a.b>"},
+		"ErrBadReplicas":  {"WRITELOG_REPLICAS": "7"},
 		"ErrBadHeader":    {"CLIENT_ADDR_HEADER": "X-Real-IP: 1"},
 	} {
 		t.Run(name, func(t *testing.T) {

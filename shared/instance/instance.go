@@ -192,7 +192,8 @@ func (d *Deps) connectNATS() (*nats.Conn, error) {
 	return nc, nil
 }
 
-// NATS is this instance's NATS connection (it reconnects by itself).
+// NATS is this instance's NATS connection (NATS_URL: one server or a comma list of a
+// cluster's servers; it reconnects by itself, to another server of the list when one is lost).
 func (d *Deps) NATS() (*nats.Conn, error) { return d.natsConn() }
 
 // JetStream is a JetStream context on NATS.

@@ -84,9 +84,10 @@ func (d *Deps) CheckWriter(need TokenNeed) error {
 // the issuers).
 func (d *Deps) Keys() (*token.Keys, error) { return d.keys() }
 
-// Writer is this instance's one writer: the write log of its namespace and the applier of
-// its own copy (DATABASE_URL, named REPLICA_NAME) with every command kind. Built on first use,
-// and again after a failure, which is writelog.Unavailable.
+// Writer is this instance's one writer: the write log of its namespace (bound as the ops CLI
+// provisioned it; created with WRITELOG_REPLICAS copies only where nothing did) and the
+// applier of its own copy (DATABASE_URL, named REPLICA_NAME) with every command kind. Built
+// on first use, and again after a failure, which is writelog.Unavailable.
 func (d *Deps) Writer(ctx context.Context) (*writelog.Writer, error) {
 	return d.writer.open("the writer of "+d.Name, func() (*writelog.Writer, error) {
 		if err := d.CheckWriter(NoTokens); err != nil {
@@ -100,7 +101,7 @@ func (d *Deps) Writer(ctx context.Context) (*writelog.Writer, error) {
 		if err != nil {
 			return nil, err
 		}
-		l, err := writelog.Open(ctx, js, d.Config.Namespace)
+		l, err := writelog.Open(ctx, js, d.Config.Namespace, writelog.WithReplicas(d.Config.WritelogReplicas))
 		if err != nil {
 			return nil, err
 		}
@@ -124,7 +125,7 @@ func (d *Deps) UserKeys(ctx context.Context) (*userkeys.Store, error) {
 		if err != nil {
 			return nil, err
 		}
-		return userkeys.Open(ctx, js, d.Config.Namespace)
+		return userkeys.Open(ctx, js, d.Config.Namespace, writelog.WithReplicas(d.Config.WritelogReplicas))
 	})
 }
 
@@ -143,10 +144,10 @@ func (d *Deps) Accounts(ctx context.Context) (*account.Service, error) {
 		}
 		js, err := d.JetStream()
 		if err == nil {
-			svc.Throttle, err = throttle.Open(ctx, js, d.Config.Namespace)
+			svc.Throttle, err = throttle.Open(ctx, js, d.Config.Namespace, throttle.WithReplicas(d.Config.WritelogReplicas))
 		}
 		if err == nil {
-			svc.Known, err = throttle.OpenKnown(ctx, js, d.Config.Namespace)
+			svc.Known, err = throttle.OpenKnown(ctx, js, d.Config.Namespace, throttle.WithReplicas(d.Config.WritelogReplicas))
 		}
 		if err == nil {
 			svc.UserKeys, err = d.UserKeys(ctx)

@@ -45,10 +45,21 @@ type Throttle struct {
 	now func() time.Time
 }
 
+// Option tunes the configuration of a bucket a function creates (Open, OpenKnown) or the ops
+// CLI provisions (Provision).
+type Option func(*jetstream.KeyValueConfig)
+
+// WithReplicas asks for n copies of the bucket on as many servers of a JetStream cluster
+// (WRITELOG_REPLICAS). As with the write log, Provision raises an existing bucket's count to
+// n, never lowers it; binding an existing bucket never looks at it.
+func WithReplicas(n int) Option {
+	return func(c *jetstream.KeyValueConfig) { c.Replicas = max(c.Replicas, n) }
+}
+
 // kvConfig is a bucket of the latest value per key whose entries expire ttl after their last
-// write.
+// write, with one replica.
 func kvConfig(bucket, description string, ttl time.Duration) jetstream.KeyValueConfig {
-	return jetstream.KeyValueConfig{Bucket: bucket, Description: description, History: 1, TTL: ttl, Storage: jetstream.FileStorage}
+	return jetstream.KeyValueConfig{Bucket: bucket, Description: description, History: 1, TTL: ttl, Storage: jetstream.FileStorage, Replicas: 1}
 }
 
 // bucketConfig is the throttle's bucket of namespace ns.
@@ -56,12 +67,19 @@ func bucketConfig(ns string) jetstream.KeyValueConfig {
 	return kvConfig(Bucket(ns), "logins, failures and registrations per account, client address and pair (sliding windows)", MaxWindow)
 }
 
-// bind returns a handle on the bucket of cfg, creating it when it does not exist yet (it never
-// changes an existing one: Provision does).
-func bind(ctx context.Context, js jetstream.JetStream, cfg jetstream.KeyValueConfig) (jetstream.KeyValue, error) {
+func configure(cfg jetstream.KeyValueConfig, opts []Option) jetstream.KeyValueConfig {
+	for _, o := range opts {
+		o(&cfg)
+	}
+	return cfg
+}
+
+// bind returns a handle on the bucket of cfg, creating it (with opts) when it does not exist
+// yet (it never changes an existing one: Provision does).
+func bind(ctx context.Context, js jetstream.JetStream, cfg jetstream.KeyValueConfig, opts []Option) (jetstream.KeyValue, error) {
 	kv, err := js.KeyValue(ctx, cfg.Bucket)
 	if errors.Is(err, jetstream.ErrBucketNotFound) {
-		if kv, err = js.CreateKeyValue(ctx, cfg); errors.Is(err, jetstream.ErrBucketExists) {
+		if kv, err = js.CreateKeyValue(ctx, configure(cfg, opts)); errors.Is(err, jetstream.ErrBucketExists) {
 			kv, err = js.KeyValue(ctx, cfg.Bucket) // another instance created it meanwhile
 		}
 	}
@@ -71,10 +89,10 @@ func bind(ctx context.Context, js jetstream.JetStream, cfg jetstream.KeyValueCon
 	return kv, nil
 }
 
-// Open returns a handle on the bucket "<namespace>_throttle", creating it when it does not
-// exist yet (it never changes an existing one: Provision does).
-func Open(ctx context.Context, js jetstream.JetStream, namespace string) (*Throttle, error) {
-	kv, err := bind(ctx, js, bucketConfig(namespace))
+// Open returns a handle on the bucket "<namespace>_throttle", creating it (with opts) when it
+// does not exist yet (it never changes an existing one: Provision does).
+func Open(ctx context.Context, js jetstream.JetStream, namespace string, opts ...Option) (*Throttle, error) {
+	kv, err := bind(ctx, js, bucketConfig(namespace), opts)
 	if err != nil {
 		return nil, err
 	}
@@ -82,11 +100,20 @@ func Open(ctx context.Context, js jetstream.JetStream, namespace string) (*Throt
 }
 
 // Provision creates the buckets of namespace (the throttle's and Known's) or brings them to
-// their configuration (the ops CLI's credential).
-func Provision(ctx context.Context, js jetstream.JetStream, namespace string) error {
+// their configuration with opts, keeping a bucket's replica count when that is higher (the ops
+// CLI's credential).
+func Provision(ctx context.Context, js jetstream.JetStream, namespace string, opts ...Option) error {
 	for _, cfg := range []jetstream.KeyValueConfig{bucketConfig(namespace), knownConfig(namespace)} {
+		if kv, err := js.KeyValue(ctx, cfg.Bucket); err == nil {
+			if st, err := kv.Status(ctx); err == nil {
+				if bs, ok := st.(*jetstream.KeyValueBucketStatus); ok {
+					cfg.Replicas = max(cfg.Replicas, bs.StreamInfo().Config.Replicas)
+				}
+			}
+		}
+		cfg = configure(cfg, opts)
 		if _, err := js.CreateOrUpdateKeyValue(ctx, cfg); err != nil {
-			return fmt.Errorf("provision bucket %s: %w", cfg.Bucket, err)
+			return fmt.Errorf("provision bucket %s with %d replica(s): %w", cfg.Bucket, cfg.Replicas, err)
 		}
 	}
 	return nil
@@ -245,10 +272,10 @@ func knownConfig(ns string) jetstream.KeyValueConfig {
 	return kvConfig(KnownBucket(ns), "addresses that logged into each account (hashed), for the login throttle", KnownFor)
 }
 
-// OpenKnown returns a handle on Known's bucket, creating it when it does not exist yet (it
-// never changes an existing one: Provision does).
-func OpenKnown(ctx context.Context, js jetstream.JetStream, namespace string) (*Known, error) {
-	kv, err := bind(ctx, js, knownConfig(namespace))
+// OpenKnown returns a handle on Known's bucket, creating it (with opts) when it does not exist
+// yet (it never changes an existing one: Provision does).
+func OpenKnown(ctx context.Context, js jetstream.JetStream, namespace string, opts ...Option) (*Known, error) {
+	kv, err := bind(ctx, js, knownConfig(namespace), opts)
 	if err != nil {
 		return nil, err
 	}

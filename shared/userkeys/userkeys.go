@@ -81,25 +81,25 @@ func Config(ns string) jetstream.StreamConfig {
 	}
 }
 
-// Open binds the keys' stream of namespace ns, creating it when it does not exist yet, and
-// returns a handle on it. It never changes an existing stream: only the ops CLI's credential
-// may (Provision).
-func Open(ctx context.Context, js jetstream.JetStream, ns string) (*Store, error) {
-	stream, err := writelog.BindStream(ctx, js, Config(ns))
+// Open binds the keys' stream of namespace ns, creating it (with opts: WRITELOG_REPLICAS) when
+// it does not exist yet, and returns a handle on it. It never changes an existing stream: only
+// the ops CLI's credential may (Provision).
+func Open(ctx context.Context, js jetstream.JetStream, ns string, opts ...writelog.Option) (*Store, error) {
+	stream, err := writelog.BindStream(ctx, js, Config(ns), opts...)
 	if err != nil {
 		return nil, fmt.Errorf("the user keys: %w", err)
 	}
 	return &Store{js: js, stream: stream, ns: ns}, nil
 }
 
-// Provision creates the keys' stream of namespace ns or brings it to Config, and makes the
-// pepper if there is none yet (dostupno migrate and the local runner, with the ops CLI's
-// credential).
-func Provision(ctx context.Context, js jetstream.JetStream, ns string) error {
-	cfg := Config(ns)
-	stream, err := js.CreateOrUpdateStream(ctx, cfg)
+// Provision creates the keys' stream of namespace ns or brings it to Config with opts (as many
+// replicas as the write log: writelog.WithReplicas raises the count, never lowers it), and
+// makes the pepper if there is none yet (dostupno migrate and the local runner, with the ops
+// CLI's credential).
+func Provision(ctx context.Context, js jetstream.JetStream, ns string, opts ...writelog.Option) error {
+	stream, err := writelog.ProvisionStream(ctx, js, Config(ns), opts...)
 	if err != nil {
-		return fmt.Errorf("provision the user keys %s: %w", cfg.Name, err)
+		return fmt.Errorf("the user keys: %w", err)
 	}
 	s := &Store{js: js, stream: stream, ns: ns}
 	_, err = s.Pepper(ctx)

@@ -12,32 +12,58 @@ import (
 
 // ApplyPending applies what is pending, in transactions of up to MaxBatchCommands commands,
 // until the stream is exhausted or ctx ends (the caller's deadline bounds it). When another
-// applier holds the copy's lock it returns at once with what it applied so far.
+// applier holds the copy's lock it returns at once with what it applied so far. Having read
+// the stream to its end, it maintains the tables that grew (Maintain with MaintainGrowth),
+// outside any applying transaction: db-writer and an import apply through it, so a copy
+// that took a large batch has fresh statistics and visibility map without an operator.
 func (r *Replica) ApplyPending(ctx context.Context) (int, error) {
-	total, busy := 0, false
+	round, err := r.applyPending(ctx)
+	if err == nil && round.drained && ctx.Err() == nil {
+		if _, merr := r.Maintain(ctx, MaintainGrowth); merr != nil {
+			// The copy is correct; its statistics wait for the next round.
+			r.logger.Warn("maintain the grown tables", "err", merr)
+		}
+	}
+	return round.applied, err
+}
+
+// applyRound is what one applyPending did.
+type applyRound struct {
+	applied int
+	drained bool // the stream was read to its end by this applier
+	spread  bool // a spread run was applied
+}
+
+// applyPending is ApplyPending without the maintenance: writers waiting for their own
+// command (WaitApplied) apply through it.
+func (r *Replica) applyPending(ctx context.Context) (applyRound, error) {
+	var round applyRound
+	busy := false
 	failed := map[uint64]bool{}
 	var err error
 	for ctx.Err() == nil {
 		var b batchResult
 		b, err = r.applyBatch(ctx)
-		total += b.applied
+		round.applied += b.applied
+		round.spread = round.spread || b.spread
 		for _, s := range b.failed {
 			failed[s] = true
 		}
 		busy = b.busy
 		if err != nil || b.busy || !b.more {
+			round.drained = err == nil && !b.busy
 			break
 		}
 	}
 	// The applier holding the lock settles the consumer when it is done.
-	if ctx.Err() == nil && (total > 0 || !busy) {
+	if ctx.Err() == nil && (round.applied > 0 || !busy) {
 		if serr := r.settle(ctx, failed); serr != nil {
 			// The copy is correct; only the consumer's bookkeeping lags, and the next
 			// round settles it.
 			r.logger.Warn("settle consumer", "err", serr)
 		}
 	}
-	return total, err
+	return round, err
 }
 
 type batchResult struct {
@@ -45,6 +71,7 @@ type batchResult struct {
 	failed  []uint64
 	busy    bool // another applier holds the lock
 	more    bool // the batch was full: more may be pending
+	spread  bool // the batch was a spread run
 }
 
 func (r *Replica) applyBatch(ctx context.Context) (batchResult, error) {
@@ -130,7 +157,7 @@ func (r *Replica) applyBatch(ctx context.Context) (batchResult, error) {
 	if err := tx.Commit(ctx); err != nil {
 		return batchResult{}, fmt.Errorf("commit apply on %s: %w", r.name, err)
 	}
-	res.applied = len(batch)
+	res.applied, res.spread = len(batch), spread
 	if r.afterCommit != nil {
 		r.afterCommit(last)
 	}

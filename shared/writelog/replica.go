@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"log/slog"
 	"regexp"
+	"slices"
 	"sync"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -44,6 +45,7 @@ type Replica struct {
 
 	spreaders map[string]Spreader
 	parts     int             // connections a spread run is applied over
+	grows     []string        // tables the kinds grow (Kind.Grows), maintained after large batches
 	scrubs    map[string]bool // kinds that start a transaction (Kind.Scrubs)
 
 	// afterCommit runs after each commit, before acks and announcements (fault tests).
@@ -71,6 +73,11 @@ func NewReplica(l *Log, pool *pgxpool.Pool, name string, kinds []Kind, log *slog
 		r.handlers[k.Name] = k.Apply
 		if k.Spread != nil {
 			r.spreaders[k.Name] = k.Spread
+		}
+		for _, t := range k.Grows {
+			if !slices.Contains(r.grows, t) {
+				r.grows = append(r.grows, t)
+			}
 		}
 		if k.Scrubs {
 			r.scrubs[k.Name] = true

@@ -27,51 +27,64 @@ import (
 	"github.com/dostupno/dostupno/shared/writelog"
 )
 
-var update = flag.Bool("update", false, "rewrite deploy/nats.conf from the table")
+var update = flag.Bool("update", false, "rewrite deploy/nats.conf and deploy/nats-cluster-*.conf from the table")
 
-const deployConf = "../../../../deploy/nats.conf"
+const deployDir = "../../../../deploy"
 
-// deploy/nats.conf is what the table says for the default namespace.
+// deployFiles are the NATS configuration files of deploy/ and what the table says each holds
+// for the default namespace: nats.conf, and nats-cluster-1.conf to -3.
+func deployFiles() map[string]string {
+	files := map[string]string{"nats.conf": Render("dostupno")}
+	for node := 1; node <= Nodes; node++ {
+		files[fmt.Sprintf("nats-cluster-%d.conf", node)] = RenderCluster("dostupno", node)
+	}
+	return files
+}
+
+// deploy/nats.conf and deploy/nats-cluster-*.conf are what the table says for the default
+// namespace.
 func TestDeployConfig(t *testing.T) {
-	want := Render("dostupno")
-	if *update {
-		if err := os.WriteFile(deployConf, []byte(want), 0o644); err != nil {
+	for name, want := range deployFiles() {
+		path := filepath.Join(deployDir, name)
+		if *update {
+			if err := os.WriteFile(path, []byte(want), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		got, err := os.ReadFile(path)
+		if err != nil {
 			t.Fatal(err)
 		}
-	}
-	got, err := os.ReadFile(deployConf)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if string(got) != want {
-		t.Fatalf("deploy/nats.conf differs from natsauth.Render(\"dostupno\"); run go test ./cmd/dostupno/internal/natsauth -run TestDeployConfig -update")
+		if string(got) != want {
+			t.Errorf("deploy/%s differs from what natsauth renders for \"dostupno\"; run go test ./cmd/dostupno/internal/natsauth -run TestDeployConfig -update", name)
+		}
 	}
 }
 
-// The server reads deploy/nats.conf (with a keys file beside it) into the same users and
-// permissions as Configure gives the runner's embedded server.
+// The server reads each of deploy/nats.conf and deploy/nats-cluster-*.conf (with the keys file,
+// and the routes file for a cluster node, beside it) into the same users and permissions as
+// Configure gives the runner's embedded server; a cluster node also requires the route
+// password of its routes file from the other nodes, and solicits routes carrying it.
 func TestDeployConfigMatchesConfigure(t *testing.T) {
 	dir := t.TempDir()
-	keys, _, err := EnsureSeeds(filepath.Join(dir, "secrets"), Identities())
+	secrets := filepath.Join(dir, "secrets")
+	keys, _, err := EnsureSeeds(secrets, Identities())
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join(dir, "nats.conf"), []byte(Render("dostupno")), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, KeysFile), []byte(RenderKeys(keys)), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	fromFile, err := server.ProcessConfigFile(filepath.Join(dir, "nats.conf"))
+	password, _, err := EnsureRoutePassword(secrets)
 	if err != nil {
 		t.Fatal(err)
+	}
+	routes := []string{"nats-1:6222", "nats-2:6222", "nats-3:6222"}
+	for name, body := range map[string]string{KeysFile: RenderKeys(keys), RoutesFile: RenderRoutes(password, routes)} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
 	}
 	var fromTable server.Options
 	if err := Configure(&fromTable, "dostupno", keys); err != nil {
 		t.Fatal(err)
-	}
-	if !fromFile.SyncAlways || fromFile.NoAuthUser != DoorbellKey {
-		t.Errorf("got sync always %v, no_auth_user %q; want true and the doorbell", fromFile.SyncAlways, fromFile.NoAuthUser)
 	}
 	perms := func(users []*server.NkeyUser) map[string]string {
 		out := map[string]string{}
@@ -80,14 +93,47 @@ func TestDeployConfigMatchesConfigure(t *testing.T) {
 		}
 		return out
 	}
-	got, want := perms(fromFile.Nkeys), perms(fromTable.Nkeys)
-	if len(got) != len(want) {
-		t.Fatalf("got %d users from the file, want %d", len(got), len(want))
-	}
-	for k, w := range want {
-		if got[k] != w {
-			t.Errorf("user %s: got %s from the file, want %s", k, got[k], w)
-		}
+	want := perms(fromTable.Nkeys)
+	for name, body := range deployFiles() {
+		t.Run(name, func(t *testing.T) {
+			path := filepath.Join(dir, name)
+			if err := os.WriteFile(path, []byte(body), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			fromFile, err := server.ProcessConfigFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !fromFile.SyncAlways || fromFile.NoAuthUser != DoorbellKey {
+				t.Errorf("got sync always %v, no_auth_user %q; want true and the doorbell", fromFile.SyncAlways, fromFile.NoAuthUser)
+			}
+			got := perms(fromFile.Nkeys)
+			if len(got) != len(want) {
+				t.Fatalf("got %d users from the file, want %d", len(got), len(want))
+			}
+			for k, w := range want {
+				if got[k] != w {
+					t.Errorf("user %s: got %s from the file, want %s", k, got[k], w)
+				}
+			}
+			if name == "nats.conf" {
+				if fromFile.Cluster.Port != 0 || len(fromFile.Routes) != 0 {
+					t.Errorf("got a cluster on port %d with routes %v, want none", fromFile.Cluster.Port, fromFile.Routes)
+				}
+				return
+			}
+			if fromFile.Cluster.Name != "dostupno" || fromFile.Cluster.Username != RouteUser || fromFile.Cluster.Password != password {
+				t.Errorf("got cluster %q with route user %q, want dostupno requiring %s and the password of %s", fromFile.Cluster.Name, fromFile.Cluster.Username, RouteUser, RoutePasswordSecret)
+			}
+			if len(fromFile.Routes) != len(routes) {
+				t.Fatalf("got routes %v, want %v", fromFile.Routes, routes)
+			}
+			for i, r := range fromFile.Routes {
+				if p, _ := r.User.Password(); r.Host != routes[i] || r.User.Username() != RouteUser || p != password {
+					t.Errorf("got route %s, want %s carrying the route password", r.Redacted(), routes[i])
+				}
+			}
+		})
 	}
 }
 
@@ -441,5 +487,26 @@ func TestEnsureSeedsKeepsExisting(t *testing.T) {
 		if again[name] != key || !strings.Contains(RenderKeys(again), key) {
 			t.Fatalf("%s: got key %s, then %s; want it kept and written", name, key, again[name])
 		}
+	}
+}
+
+// The route password is kept across runs, only its owner reads it, and the routes file carries
+// it in every route.
+func TestEnsureRoutePasswordKeepsExisting(t *testing.T) {
+	dir := t.TempDir()
+	first, created, err := EnsureRoutePassword(dir)
+	if err != nil || !created || len(first) != 64 {
+		t.Fatalf("got %q, created %v (%v), want a new password of 64 hex digits", first, created, err)
+	}
+	st, err := os.Stat(filepath.Join(dir, RoutePasswordSecret))
+	if err != nil || st.Mode().Perm() != 0o600 {
+		t.Fatalf("got %v (%v), want a password only its owner reads", st, err)
+	}
+	again, created, err := EnsureRoutePassword(dir)
+	if err != nil || created || again != first {
+		t.Fatalf("got %q, created %v (%v), want the first password kept", again, created, err)
+	}
+	if routes := RenderRoutes(again, []string{"a:1", "b:2"}); strings.Count(routes, RouteUser+":"+again+"@") != 2 {
+		t.Fatalf("got %s, want both routes carrying the password", routes)
 	}
 }

@@ -1,6 +1,8 @@
 package natsauth
 
 import (
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -65,43 +67,74 @@ func Configure(opts *server.Options, ns string, keys map[string]string) error {
 // SecretName(name), mode 0600), generating each that is missing, and returns every name's
 // public key and the names it created. Existing seeds are kept.
 func EnsureSeeds(dir string, names []string) (keys map[string]string, created []string, err error) {
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, nil, err
-	}
 	keys = map[string]string{}
 	for _, name := range names {
-		path := filepath.Join(dir, SecretName(name))
-		seed, err := os.ReadFile(path)
-		if errors.Is(err, fs.ErrNotExist) {
+		seed, made, err := ensureSecret(dir, SecretName(name), func() ([]byte, error) {
 			kp, err := nkeys.CreateUser()
 			if err != nil {
-				return nil, nil, err
+				return nil, err
 			}
-			if seed, err = kp.Seed(); err != nil {
-				return nil, nil, err
-			}
-			f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-			if err != nil {
-				return nil, nil, err
-			}
-			_, err = f.Write(append(seed, '\n'))
-			if cerr := f.Close(); err == nil {
-				err = cerr
-			}
-			if err != nil {
-				return nil, nil, fmt.Errorf("write %s: %w", path, err)
-			}
-			created = append(created, SecretName(name))
-		} else if err != nil {
+			return kp.Seed()
+		})
+		if err != nil {
 			return nil, nil, err
+		}
+		if made {
+			created = append(created, SecretName(name))
 		}
 		pub, err := PublicKey(seed)
 		if err != nil {
-			return nil, nil, fmt.Errorf("%s: %w", path, err)
+			return nil, nil, fmt.Errorf("%s: %w", filepath.Join(dir, SecretName(name)), err)
 		}
 		keys[name] = pub
 	}
 	return keys, created, nil
+}
+
+// RoutePasswordSecret is the secret holding the password the cluster's servers present to
+// one another on their routes (RoutesFile).
+const RoutePasswordSecret = "nats-route-password"
+
+// EnsureRoutePassword makes sure dir holds the route password (the secret RoutePasswordSecret,
+// mode 0600: 32 random bytes in hex), generating it when it is missing, and returns it and
+// whether it was made now.
+func EnsureRoutePassword(dir string) (password string, created bool, err error) {
+	v, created, err := ensureSecret(dir, RoutePasswordSecret, func() ([]byte, error) {
+		b := make([]byte, 32)
+		if _, err := rand.Read(b); err != nil {
+			return nil, err
+		}
+		return []byte(hex.EncodeToString(b)), nil
+	})
+	return strings.TrimSpace(string(v)), created, err
+}
+
+// ensureSecret returns the secret name in dir, first writing it (mode 0600, from generate) when it
+// is missing; created says it was.
+func ensureSecret(dir, name string, generate func() ([]byte, error)) (value []byte, created bool, err error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, false, err
+	}
+	path := filepath.Join(dir, name)
+	value, err = os.ReadFile(path)
+	if !errors.Is(err, fs.ErrNotExist) {
+		return value, false, err
+	}
+	if value, err = generate(); err != nil {
+		return nil, false, err
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return nil, false, err
+	}
+	_, err = f.Write(append(value, '\n'))
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return nil, false, fmt.Errorf("write %s: %w", path, err)
+	}
+	return value, true, nil
 }
 
 // PublicKey is the public key of an NKEY user seed.
