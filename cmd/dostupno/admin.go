@@ -12,6 +12,7 @@ import (
 
 	"golang.org/x/term"
 
+	"github.com/dostupno/dostupno/cmd/dostupno/internal/natsauth"
 	"github.com/dostupno/dostupno/shared/apperr"
 	"github.com/dostupno/dostupno/shared/config"
 	"github.com/dostupno/dostupno/shared/instance"
@@ -41,8 +42,9 @@ func adminCreate(ctx context.Context, cfg config.Config, email string, in *os.Fi
 		return err
 	}
 	d := instance.New("admin", cfg, logging.New(errOut, "admin"))
+	d.NATSUser = natsauth.Ops // user.admin is the ops CLI's alone
 	defer d.Close()
-	if err := d.CheckWriter(true); err != nil {
+	if err := d.CheckWriter(instance.IssueTokens); err != nil {
 		return err
 	}
 	ctx, cancel := context.WithTimeout(ctx, time.Minute)

@@ -34,9 +34,7 @@ func TestAdminCreate(t *testing.T) {
 	t.Parallel()
 	ns := natstest.New(t)
 	secrets := t.TempDir()
-	if err := os.WriteFile(filepath.Join(secrets, token.SecretFile), []byte(strings.Repeat("c", 32)), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	writeKeyPair(t, secrets, true)
 	cfg := config.Config{DatabaseURL: pgtest.NewURL(t), NatsURL: ns.URL, Namespace: ns.Namespace, SecretsDir: secrets, Replica: "primary"}
 	tests := []struct {
 		name, email, input string
@@ -70,15 +68,33 @@ func TestAdminCreate(t *testing.T) {
 	}
 }
 
-func TestAdminRefusesShortSecret(t *testing.T) {
+// The CLI issues tokens (it proves the admin's login): the public key alone is not enough.
+func TestAdminRefusesWithoutPrivateKey(t *testing.T) {
 	t.Parallel()
 	secrets := t.TempDir()
-	if err := os.WriteFile(filepath.Join(secrets, token.SecretFile), []byte("short"), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	writeKeyPair(t, secrets, false)
 	cfg := config.Config{DatabaseURL: "postgres://unused", NatsURL: "nats://unused", SecretsDir: secrets}
 	err := adminCreate(context.Background(), cfg, "a@example.ru", stdin(t, "granite meadow 11\n"), io.Discard, io.Discard)
-	if err == nil || !strings.Contains(err.Error(), "jwt-secret") {
-		t.Fatalf("got %v, want a refusal naming jwt-secret", err)
+	if err == nil || !strings.Contains(err.Error(), token.PrivateKeyFile) {
+		t.Fatalf("got %v, want a refusal naming %s", err, token.PrivateKeyFile)
+	}
+}
+
+// writeKeyPair writes a fresh token key pair to the secrets directory dir: the public key,
+// and the private key when private is true.
+func writeKeyPair(t *testing.T, dir string, private bool) {
+	t.Helper()
+	priv, pub, err := token.GenerateKeyPair()
+	if err != nil {
+		t.Fatal(err)
+	}
+	files := map[string][]byte{token.PublicKeyFile: pub}
+	if private {
+		files[token.PrivateKeyFile] = priv
+	}
+	for name, b := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), b, 0o600); err != nil {
+			t.Fatal(err)
+		}
 	}
 }

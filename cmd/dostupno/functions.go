@@ -3,7 +3,9 @@ package main
 import (
 	"net/http"
 
+	accountfn "github.com/dostupno/dostupno/functions/account"
 	cachesnapshot "github.com/dostupno/dostupno/functions/cache-snapshot"
+	catchup "github.com/dostupno/dostupno/functions/catch-up"
 	dbwriter "github.com/dostupno/dostupno/functions/db-writer"
 	getevent "github.com/dostupno/dostupno/functions/get-event"
 	loginfn "github.com/dostupno/dostupno/functions/login"
@@ -28,4 +30,6 @@ var builders = map[string]func(*instance.Deps) (http.Handler, error){
 	loginfn.Name:       loginfn.New,
 	upsertevent.Name:   upsertevent.New,
 	upsertvenue.Name:   upsertvenue.New,
+	catchup.Name:       catchup.New,
+	accountfn.Name:     accountfn.New,
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/schollz/progressbar/v3"
 
 	"github.com/dostupno/dostupno/cmd/dostupno/internal/eventimport"
+	"github.com/dostupno/dostupno/cmd/dostupno/internal/natsauth"
 	"github.com/dostupno/dostupno/shared/config"
 	"github.com/dostupno/dostupno/shared/instance"
 	"github.com/dostupno/dostupno/shared/logging"
@@ -64,8 +65,9 @@ func runImport(ctx context.Context, args []string) error {
 func importFrom(ctx context.Context, cfg config.Config, in io.Reader, size int64, strict bool, batch, inFlight int) error {
 	log := logging.New(os.Stderr, "import")
 	d := instance.New("dostupno-import", cfg, log)
+	d.NATSUser = natsauth.Ops
 	defer d.Close()
-	if err := d.CheckWriter(false); err != nil {
+	if err := d.CheckWriter(instance.NoTokens); err != nil {
 		return err
 	}
 	wr, err := d.Writer(ctx)

@@ -13,6 +13,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/dostupno/dostupno/cmd/dostupno/internal/a11yjson"
+	"github.com/dostupno/dostupno/cmd/dostupno/internal/natsauth"
 	"github.com/dostupno/dostupno/shared/catalog"
 	"github.com/dostupno/dostupno/shared/config"
 	"github.com/dostupno/dostupno/shared/instance"
@@ -85,8 +86,9 @@ func importVenues(ctx context.Context, cfg config.Config, data []byte, o venueIm
 		return err
 	}
 	d := instance.New("dostupno-import-venues", cfg, logging.New(os.Stderr, "import-venues"))
+	d.NATSUser = natsauth.Ops
 	defer d.Close()
-	if err := d.CheckWriter(false); err != nil {
+	if err := d.CheckWriter(instance.NoTokens); err != nil {
 		return err
 	}
 	pool, err := d.Pool()

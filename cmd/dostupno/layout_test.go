@@ -32,7 +32,7 @@ func goList(t *testing.T, args ...string) []string {
 // domains are the packages that hold the logic: they take plain values (a pool, a
 // vocabulary, a user id, a clock), never the per-instance wiring, the middleware, the
 // configuration or an HTTP request (README, "Layout").
-var domains = []string{"search", "catalog", "account", "photo", "writelog", "hotcache"}
+var domains = []string{"search", "catalog", "account", "photo", "writelog", "hotcache", "userkeys"}
 
 // TestDomainFreeOfWiringAndHTTP: no domain package imports, even indirectly, the wiring
 // (shared/instance) or the middleware, nor imports the configuration itself (the wiring reads

@@ -6,10 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
-	"net/http/httptest"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -21,18 +18,16 @@ import (
 	"github.com/dostupno/dostupno/shared/apidoc"
 	"github.com/dostupno/dostupno/shared/apitest"
 	"github.com/dostupno/dostupno/shared/config"
-	"github.com/dostupno/dostupno/shared/natstest"
-	"github.com/dostupno/dostupno/shared/pgtest"
+	"github.com/dostupno/dostupno/shared/instance"
 	"github.com/dostupno/dostupno/shared/photo/phototest"
-	"github.com/dostupno/dostupno/shared/s3test"
-	"github.com/dostupno/dostupno/shared/token"
 )
 
 // notProvoked are the documented statuses that no request can provoke while the services
 // behind the functions are healthy, with the reason each is left out of the coverage check.
+// The 503s of a full password hashing queue are provoked (register, DELETE account).
 var notProvoked = map[int]string{
 	http.StatusInternalServerError: "internal: only a bug or a broken dependency answers it; a bad input never does",
-	http.StatusServiceUnavailable:  "unavailable: needs Postgres, NATS or S3 down (or an unreadable jwt-secret) behind a running function",
+	http.StatusServiceUnavailable:  "unavailable: needs Postgres, NATS or S3 down (or an unreadable jwt-public-key) behind a running function",
 }
 
 const (
@@ -173,69 +168,19 @@ func (c *conformance) send(step string, want int, method, target string, body []
 	return r
 }
 
-// testEnv is the environment a test gives the runner's functions.
-type testEnv map[string]string
-
-func (e testEnv) lookup(k string) (string, bool) { v, ok := e[k]; return v, ok }
-
-// runnerEnv gives t its own database, NATS namespace, bucket and secrets directory (with
-// jwtSecret), as the environment variables the runner reads.
-func runnerEnv(t *testing.T, jwtSecret string) testEnv {
+// oaRunner serves every function of stack.yml as `up` does (the edge in front of the gateway
+// router, without the connectors; each function with the secrets stack.yml lists for it and
+// connected as its database role) on this test's own database, NATS namespace and bucket, and
+// returns each function's Deps by name.
+func oaRunner(t *testing.T) (base string, cfg config.Config, st *stack.Stack, rt *gateway.Router, deps map[string]*instance.Deps) {
 	t.Helper()
-	dbURL := pgtest.NewURL(t)
-	n := natstest.New(t)
-	s3 := s3test.New(t)
-	secrets := t.TempDir()
-	for name, v := range map[string]string{token.SecretFile: jwtSecret, "s3-access-key": s3.AccessKey, "s3-secret-key": s3.SecretKey} {
-		if err := os.WriteFile(filepath.Join(secrets, name), []byte(v), 0o600); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return testEnv{
-		"DATABASE_URL": dbURL, "NATS_URL": n.URL, "DOSTUPNO_NAMESPACE": n.Namespace,
-		"S3_ENDPOINT": s3.Endpoint, "S3_BUCKET": s3.Bucket, "S3_USE_SSL": "false",
-		"SECRETS_DIR": secrets,
-	}
-}
-
-// oaRunner serves every function of stack.yml as `up` does (buildFunctions behind the
-// gateway router) on this test's own database, NATS namespace and bucket.
-func oaRunner(t *testing.T) (base string, cfg config.Config, st *stack.Stack, rt *gateway.Router) {
-	t.Helper()
-	env := runnerEnv(t, strings.Repeat("openapi-conformance-", 3))
-	env["CORS_ALLOWED_ORIGINS"] = oaOrigin
-	cfg, err := config.Load(env.lookup)
+	st, err := stack.Load(filepath.Join("..", "..", "stack.yml"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	st, err = stack.Load(filepath.Join("..", "..", "stack.yml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var cleanups []func()
-	t.Cleanup(func() {
-		for i := len(cleanups) - 1; i >= 0; i-- {
-			cleanups[i]()
-		}
-	})
-	fns, err := buildFunctions(st, cfg, &cleanups)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rt, err = gateway.New(slog.New(slog.DiscardHandler), fns)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(rt)
-	t.Cleanup(func() {
-		srv.Close()
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if err := rt.Close(ctx); err != nil {
-			t.Errorf("close the router: %v", err)
-		}
-	})
-	return srv.URL, cfg, st, rt
+	deps = map[string]*instance.Deps{}
+	tr := startTestRunner(t, st, runnerOptions{Edge: true, Runtime: runtime{Deps: deps}}, 0)
+	return tr.URL, tr.Config, st, tr.Router, deps
 }
 
 // TestOpenAPIMatchesTheRunner drives the functions the local runner serves through HTTP and
@@ -246,7 +191,7 @@ func oaRunner(t *testing.T) (base string, cfg config.Config, st *stack.Stack, rt
 func TestOpenAPIMatchesTheRunner(t *testing.T) {
 	t.Parallel()
 	start := time.Now()
-	base, cfg, st, rt := oaRunner(t)
+	base, cfg, st, rt, deps := oaRunner(t)
 	ops, err := apidoc.Operations()
 	if err != nil {
 		t.Fatal(err)
@@ -300,6 +245,19 @@ func TestOpenAPIMatchesTheRunner(t *testing.T) {
 
 	// Every documented path and method reaches its function (no 404 from the router), a bad
 	// token is refused on every function, an unlisted method is 405, and preflights answer.
+	methods := map[string][]string{}
+	for _, op := range ops {
+		methods[op.Path] = append(methods[op.Path], op.Method)
+	}
+	unlisted := func(path string) string {
+		for _, m := range []string{"DELETE", "PATCH"} {
+			if !slices.Contains(methods[path], m) {
+				return m
+			}
+		}
+		t.Fatalf("%s lists every method the test knows", path)
+		return ""
+	}
 	for _, op := range ops {
 		target := fill(op.Path)
 		step := op.Method + " " + op.Path
@@ -317,14 +275,14 @@ func TestOpenAPIMatchesTheRunner(t *testing.T) {
 		}
 		if op.Function == "" {
 			c.do(step, 200, op.Method, target, nil)
-			c.do(step+": unlisted method", 405, "DELETE", target, nil)
+			c.do(step+": unlisted method", 405, unlisted(op.Path), target, nil)
 			continue
 		}
 		r := c.do(step+": bad token", 401, op.Method, target, nil, "Authorization", oaBadToken)
 		if r.status == http.StatusNotFound && strings.Contains(string(r.body), "no function named") {
 			t.Errorf("%s: got the router's 404 for an unknown function, want the function's answer", step)
 		}
-		c.do(step+": unlisted method", 405, "DELETE", target, nil)
+		c.do(step+": unlisted method", 405, unlisted(op.Path), target, nil)
 	}
 
 	// upsert-event: one event as JSON, three as NDJSON; the refusals.
@@ -515,23 +473,75 @@ func TestOpenAPIMatchesTheRunner(t *testing.T) {
 	c.do("log in as text/plain", 415, "POST", "/function/login", []byte(`{}`), "Content-Type", "text/plain")
 	wrong := []byte(`{"email":"reader@example.ru","password":"wrong password 1"}`)
 	for i := 1; i <= 5; i++ {
-		c.do(fmt.Sprintf("wrong password %d", i), 401, "POST", "/function/login", wrong, "Content-Type", "application/json", "X-Forwarded-For", "198.51.100.7")
+		c.do(fmt.Sprintf("wrong password %d", i), 401, "POST", "/function/login", wrong, "Content-Type", "application/json")
 	}
-	c.do("wrong password 6", 429, "POST", "/function/login", wrong, "Content-Type", "application/json", "X-Forwarded-For", "198.51.100.7")
+	c.do("wrong password 6", 429, "POST", "/function/login", wrong, "Content-Type", "application/json")
+
+	// register: a full hashing queue is 503; at most 20 registrations an hour from one
+	// address (every request here comes from the runner's 127.0.0.1), counting the reader's,
+	// the taken email's and the busy one above; two of them are the accounts below.
+	busy := apitest.FillHasher(t, deps["register"].Hasher())
+	c.do("register while hashing is full", 503, "POST", "/function/register", reg("busy@example.ru"), "Content-Type", "application/json")
+	busy()
+	var erased, guarded struct {
+		Token string `json:"token"`
+	}
+	for i := 2; i <= 18; i++ {
+		r := c.do(fmt.Sprintf("registration %d from one address", i), 201, "POST", "/function/register", reg(fmt.Sprintf("filler%d@example.ru", i)), "Content-Type", "application/json")
+		switch i {
+		case 2:
+			r.decode(t, &erased)
+		case 3:
+			r.decode(t, &guarded)
+		}
+	}
+	c.do("registration 21 from one address", 429, "POST", "/function/register", reg("one-more@example.ru"), "Content-Type", "application/json")
+
+	// account: saved needs, then erasure.
+	needs := func(body string) []byte { return []byte(`{"needs":` + body + `}`) }
+	var saved struct{ Needs []string }
+	c.do("save needs", 200, "PUT", "/function/account/needs", needs(`["elevator","braille"]`), "Authorization", "Bearer "+erased.Token, "Content-Type", "application/json").decode(t, &saved)
+	if fmt.Sprint(saved.Needs) != "[elevator braille]" {
+		t.Errorf("save needs: got %v, want [elevator braille]", saved.Needs)
+	}
+	c.do("save an unknown need", 400, "PUT", "/function/account/needs", needs(`["jetpack"]`), "Authorization", "Bearer "+erased.Token, "Content-Type", "application/json")
+	c.do("save needs anonymously", 401, "PUT", "/function/account/needs", needs(`[]`), "Content-Type", "application/json")
+	c.do("save needs over 64 KiB", 413, "PUT", "/function/account/needs", needs(`["`+strings.Repeat("a", 70<<10)+`"]`), "Authorization", "Bearer "+erased.Token, "Content-Type", "application/json")
+	c.do("save needs as text/plain", 415, "PUT", "/function/account/needs", needs(`[]`), "Authorization", "Bearer "+erased.Token, "Content-Type", "text/plain")
+	c.do("save needs at an unlisted path", 404, "PUT", "/function/account/needs/all", needs(`[]`), "Authorization", "Bearer "+erased.Token, "Content-Type", "application/json")
+	password := func(p string) []byte { return []byte(`{"password":"` + p + `"}`) }
+	c.do("erase without a password", 400, "DELETE", "/function/account", []byte(`{}`), "Authorization", "Bearer "+erased.Token, "Content-Type", "application/json")
+	c.do("erase anonymously", 401, "DELETE", "/function/account", password("quiet harbour 42"), "Content-Type", "application/json")
+	c.do("erase over 64 KiB", 413, "DELETE", "/function/account", password(strings.Repeat("a", 70<<10)), "Authorization", "Bearer "+erased.Token, "Content-Type", "application/json")
+	c.do("erase as text/plain", 415, "DELETE", "/function/account", password("quiet harbour 42"), "Authorization", "Bearer "+erased.Token, "Content-Type", "text/plain")
+	busy = apitest.FillHasher(t, deps["account"].Hasher())
+	c.do("erase while hashing is full", 503, "DELETE", "/function/account", password("quiet harbour 42"), "Authorization", "Bearer "+erased.Token, "Content-Type", "application/json")
+	busy()
+	c.do("erase", 204, "DELETE", "/function/account", password("quiet harbour 42"), "Authorization", "Bearer "+erased.Token, "Content-Type", "application/json")
+	c.do("erase again with the erased user's token", 401, "DELETE", "/function/account", password("quiet harbour 42"), "Authorization", "Bearer "+erased.Token, "Content-Type", "application/json")
+	c.do("save the erased user's needs", 401, "PUT", "/function/account/needs", needs(`[]`), "Authorization", "Bearer "+erased.Token, "Content-Type", "application/json")
+	c.do("log the erased user in", 401, "POST", "/function/login", []byte(`{"email":"filler2@example.ru","password":"quiet harbour 42"}`), "Content-Type", "application/json")
+	for i := 1; i <= 5; i++ {
+		c.do(fmt.Sprintf("erase with a wrong password %d", i), 401, "DELETE", "/function/account", password("wrong password 1"), "Authorization", "Bearer "+guarded.Token, "Content-Type", "application/json")
+	}
+	c.do("erase with a wrong password 6", 429, "DELETE", "/function/account", password("wrong password 1"), "Authorization", "Bearer "+guarded.Token, "Content-Type", "application/json")
 
 	// Operations: a cache snapshot, the writer's apply and status.
-	var snap struct{ Entries int }
-	c.do("cache snapshot", 200, "POST", "/function/cache-snapshot", nil).decode(t, &snap)
+	c.do("cache snapshot", 204, "POST", "/function/cache-snapshot", nil)
 	var status struct {
 		Replica                    string
 		AppliedSeq, StreamSeq, Lag int64
 	}
-	c.do("apply the write log", 200, "POST", "/function/db-writer", nil).decode(t, &status)
-	c.do("writer status", 200, "GET", "/function/db-writer/status", nil).decode(t, &status)
+	c.do("apply the write log", 204, "POST", "/function/db-writer", nil)
+	c.do("writer status", 200, "GET", "/function/db-writer/status", nil, "Authorization", admin).decode(t, &status)
 	if status.Replica != "primary" || status.Lag != 0 {
 		t.Errorf("writer status: got %+v, want primary with lag 0", status)
 	}
+	c.do("writer status anonymously", 401, "GET", "/function/db-writer/status", nil)
+	c.do("writer status as a user", 403, "GET", "/function/db-writer/status", nil, "Authorization", user)
 	c.do("writer at an unlisted path", 404, "GET", "/function/db-writer/nothing", nil)
+	c.do("catch up every copy", 204, "POST", "/function/catch-up", nil)
+	c.do("list the functions of an unknown namespace", 400, "GET", "/system/functions?namespace=elsewhere", nil)
 	var fns []struct{ Name string }
 	c.do("list functions", 200, "GET", "/system/functions", nil).decode(t, &fns)
 	if len(fns) != len(st.Functions) {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"flag"
@@ -14,13 +15,16 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
+	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 
 	"github.com/dostupno/dostupno/cmd/dostupno/internal/devservices"
 	"github.com/dostupno/dostupno/cmd/dostupno/internal/gateway"
+	"github.com/dostupno/dostupno/cmd/dostupno/internal/natsauth"
 	"github.com/dostupno/dostupno/cmd/dostupno/internal/stack"
 	"github.com/dostupno/dostupno/cmd/dostupno/internal/webpage"
 	"github.com/dostupno/dostupno/migrations"
@@ -31,7 +35,7 @@ import (
 )
 
 func init() {
-	register(command{name: "up", usage: "[--addr 127.0.0.1:8080] [--web-addr 127.0.0.1:8081] [--web-dir web] [--data ./.dostupno] [--stack stack.yml] run every function locally behind a gateway-shaped router, and the web page on its own origin, starting the services the environment does not name", run: runUp})
+	register(command{name: "up", usage: "[--addr 127.0.0.1:8080] [--web-addr 127.0.0.1:8081] [--web-dir web] [--data ./.dostupno] [--stack stack.yml] [--edge=false] run every function locally behind an edge and a gateway-shaped router, and the web page on its own origin, starting the services the environment does not name", run: runUp})
 }
 
 // upOptions are up's flags, plus what tests need.
@@ -39,20 +43,26 @@ type upOptions struct {
 	Addr, Data, Stack string
 	// WebAddr is where the web page is served ("" for no page); WebDir holds its files.
 	WebAddr, WebDir string
+	Edge            bool                         // play the edge in front of the gateway (--edge)
 	Out             io.Writer                    // the lines a person reads: what was started, where
 	Log             *slog.Logger                 // the runner's own JSON log
 	Lookup          func(string) (string, bool)  // the environment (nil: the process's)
 	Ready           func(api string, web string) // called once both serve, with their addresses ("" for no page)
+	// Services, when set, is called once the services are up, with the configuration the
+	// functions get and the Postgres cluster up started (nil when DATABASE_URL was given):
+	// tests restart it under load.
+	Services func(cfg config.Config, pg *devservices.Postgres)
 }
 
 func runUp(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("up", flag.ContinueOnError)
-	o := upOptions{Out: os.Stdout, Log: logging.New(os.Stderr, "up")}
+	o := upOptions{Out: os.Stdout, Log: logging.New(os.Stderr, "up"), Edge: true}
 	fs.StringVar(&o.Addr, "addr", "127.0.0.1:8080", "address the gateway-shaped router listens on")
 	fs.StringVar(&o.WebAddr, "web-addr", "127.0.0.1:8081", "address the web page is served on, an origin of its own (\"\" for no page)")
 	fs.StringVar(&o.WebDir, "web-dir", "web", "folder of the web page")
 	fs.StringVar(&o.Data, "data", "./.dostupno", "folder for the services up starts and the development secrets")
 	fs.StringVar(&o.Stack, "stack", "stack.yml", "the faas-cli stack file listing the functions")
+	fs.BoolVar(&o.Edge, "edge", true, "play the deployment's edge in front of the gateway: it writes the client's address (X-Real-IP) from the TCP peer; --edge=false serves the bare gateway")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -132,7 +142,9 @@ func up(ctx context.Context, o upOptions) (err error) {
 		}
 	}()
 
-	if v, _ := lookup("SECRETS_DIR"); strings.TrimSpace(v) == "" {
+	v, _ := lookup("SECRETS_DIR")
+	ownSecrets := strings.TrimSpace(v) == ""
+	if ownSecrets {
 		dir := filepath.Join(data, "secrets")
 		created, err := devservices.EnsureSecrets(dir)
 		if err != nil {
@@ -148,8 +160,11 @@ func up(ctx context.Context, o upOptions) (err error) {
 		say("secrets: SECRETS_DIR=%s", cfg.SecretsDir)
 	}
 
+	run := runtime{Secrets: filepath.Join(data, "functions")}
+	var pg *devservices.Postgres
 	if cfg.DatabaseURL == "" {
-		pg, err := devservices.StartPostgres(ctx, filepath.Join(data, "postgres"))
+		run.Roles = true
+		pg, err = devservices.StartPostgres(ctx, filepath.Join(data, "postgres"))
 		if err != nil {
 			return fmt.Errorf("DATABASE_URL is not set and a private PostgreSQL cluster could not start: %w", err)
 		}
@@ -168,20 +183,36 @@ func up(ctx context.Context, o upOptions) (err error) {
 			say("postgres: %s", pg.Moved)
 		}
 		say("postgres: DATABASE_URL is not set: started a private PostgreSQL %s cluster (running as %s) at %s, data in %s", pg.Version, pg.User, pg.URL, pg.Dir)
+		say("postgres: the database roles: migrations run as %s; search-events and get-event connect as %s (read only, statements of at most 2 s), cache-snapshot as %s, the functions that write as %s",
+			migrations.OwnerRole, migrations.ReaderRole, migrations.SnapshotRole, migrations.WriterRole)
 	} else {
-		say("postgres: DATABASE_URL=%s", redact(cfg.DatabaseURL))
+		say("postgres: DATABASE_URL=%s: migrations and every function use it as it is (a deployment gives each function its role: README, Security)", redact(cfg.DatabaseURL))
 	}
 
 	if cfg.NatsURL == "" {
-		n, err := devservices.StartNATS(filepath.Join(data, "nats"), 0)
+		keys, created, err := natsauth.EnsureSeeds(cfg.SecretsDir, natsIdentities(st, cfg))
+		if err != nil {
+			return fmt.Errorf("NATS credentials: %w", err)
+		}
+		n, err := devservices.StartNATS(filepath.Join(data, "nats"), 0, func(o *server.Options) error {
+			return natsauth.Configure(o, cfg.Namespace, keys)
+		})
 		if err != nil {
 			return fmt.Errorf("NATS_URL is not set and the embedded NATS server could not start: %w", err)
 		}
 		cleanups = append(cleanups, func() { n.Stop(); say("nats: stopped") })
-		cfg.NatsURL = n.URL
+		cfg.NatsURL, run.NATSCreds = n.URL, true
 		say("nats: NATS_URL is not set: embedded NATS with JetStream (every write synced to disk) at %s, store in %s", n.URL, n.Dir)
+		say("nats: credentials required: each function connects with its own (nats-nkey-<function> in %s%s) and may do what it does and nothing else (the permissions of deploy/nats.conf); a connection without credentials may only listen to the doorbell",
+			cfg.SecretsDir, createdNote(created))
 	} else {
-		say("nats: NATS_URL=%s", redact(cfg.NatsURL))
+		servers := fmt.Sprintf("NATS_URL=%s (%d server(s)), WRITELOG_REPLICAS=%d", redact(cfg.NatsURL), len(config.List(cfg.NatsURL)), cfg.WritelogReplicas)
+		run.NATSCreds = !ownSecrets
+		if run.NATSCreds {
+			say("nats: %s: each function presents its credential nats-nkey-<function> from SECRETS_DIR where it is there", servers)
+		} else {
+			say("nats: %s: the functions connect without NATS credentials (development only: set SECRETS_DIR to a folder holding nats-nkey-<function> for a server that requires them)", servers)
+		}
 	}
 
 	if cfg.S3Endpoint == "" {
@@ -213,6 +244,13 @@ func up(ctx context.Context, o upOptions) (err error) {
 
 	copies := append([]string{cfg.DatabaseURL}, cfg.ReplicaURLs...)
 	for i, u := range copies {
+		if i == 0 && run.Roles {
+			// Up's own cluster: the roles are made as its superuser, the schema as the owner.
+			if err := migrations.SetUpRolesURL(ctx, u); err != nil {
+				return err
+			}
+			u = migrations.RoleURL(u, migrations.OwnerRole)
+		}
 		done, err := migrations.ApplyURL(ctx, u)
 		if err != nil {
 			return fmt.Errorf("migrate copy %d (%s): %w", i+1, redact(u), err)
@@ -224,58 +262,62 @@ func up(ctx context.Context, o upOptions) (err error) {
 		}
 	}
 
-	envFile, err := writeCLIEnv(o.Data, cfg)
+	ops, err := opsNATS(cfg, run.NATSCreds)
+	if err != nil {
+		return err
+	}
+	cleanups = append(cleanups, ops.Close)
+	if err := natsauth.Provision(ctx, ops, cfg.Namespace, cfg.WritelogReplicas); err != nil {
+		return err
+	}
+	if o.Services != nil {
+		o.Services(cfg, pg)
+	}
+
+	cli := cfg
+	if run.Roles {
+		cli.DatabaseURL = migrations.RoleURL(cfg.DatabaseURL, migrations.WriterRole)
+	}
+	envFile, err := writeCLIEnv(o.Data, cli)
 	if err != nil {
 		return err
 	}
 	say("ops CLI: '. %s' points dostupno import, seed and admin at these services", envFile)
 
-	fns, err := buildFunctions(st, cfg, &cleanups)
-	if err != nil {
-		return err
-	}
-	rt, err := gateway.New(o.Log, fns)
-	if err != nil {
-		return err
-	}
-	cr, err := gateway.NewCron(o.Log, rt, fns)
-	if err != nil {
-		return err
-	}
+	// The connector presents no credentials, as OpenFaaS's nats-connector cannot: the server
+	// lets it listen to the doorbell and nothing else.
 	nc, err := nats.Connect(cfg.NatsURL, nats.Name("dostupno-up-connector"), nats.RetryOnFailedConnect(true), nats.MaxReconnects(-1), nats.ReconnectWait(500*time.Millisecond))
 	if err != nil {
 		return fmt.Errorf("NATS connector: %w", err)
 	}
 	cleanups = append(cleanups, nc.Close)
-	nconn, err := gateway.StartNATS(nc, o.Log, rt, fns)
+	rn, err := startRunner(ctx, st, cfg, runnerOptions{Runtime: run, Edge: o.Edge, Cron: true, NATS: nc, Log: o.Log, Say: say}, &cleanups)
 	if err != nil {
-		return fmt.Errorf("NATS connector: %w", err)
+		return err
 	}
-	cr.Start()
+	defer func() {
+		if serr := rn.Stop(); serr != nil {
+			say("%v", serr)
+		}
+	}()
 
-	srv := &http.Server{Handler: rt, ReadTimeout: upReadTimeout, WriteTimeout: upWriteTimeout, ReadHeaderTimeout: 10 * time.Second}
+	srv := &http.Server{Handler: rn.Handler, ReadTimeout: upReadTimeout, WriteTimeout: upWriteTimeout, ReadHeaderTimeout: 10 * time.Second}
 	served := make(chan error, 2)
 	go func() { served <- srv.Serve(ln) }()
 	webSrv := &http.Server{Handler: page, ReadTimeout: upReadTimeout, WriteTimeout: upWriteTimeout, ReadHeaderTimeout: 10 * time.Second}
 	if webLn != nil {
 		go func() { served <- webSrv.Serve(webLn) }()
 	}
-	for _, s := range cr.Scheduled {
-		say("cron: %s", s)
-	}
-	topics := slices.Sorted(maps.Keys(nconn.Topics))
-	for _, topic := range topics {
-		say("nats connector: %s -> %s", topic, strings.Join(nconn.Topics[topic], ", "))
-	}
 	// Copies left behind while nothing ran (the runner stopped during an import, say) catch
-	// up now rather than at the next write.
-	if err := nc.Publish(writelog.DoorbellSubject(cfg.Namespace), nil); err != nil {
+	// up now rather than at the next write. The ops connection rings: the connector's may only
+	// listen.
+	if err := ops.Publish(writelog.DoorbellSubject(cfg.Namespace), []byte(cfg.Namespace)); err != nil {
 		o.Log.Warn("ring the doorbell at start", "err", err)
 	} else {
 		say("rang %s: every copy applies what it missed while stopped", writelog.DoorbellSubject(cfg.Namespace))
 	}
 	addr := ln.Addr().String()
-	say("serving %d functions at http://%s/function/<name> (GET /system/functions lists them, GET /healthz); Ctrl-C stops", len(fns), addr)
+	say("serving %d functions at http://%s/function/<name> (GET /system/functions lists them, GET /healthz); %s; Ctrl-C stops", len(rn.Router.Functions()), addr, edgeLine(o.Edge))
 	webAddr := ""
 	if webLn != nil {
 		webAddr = webLn.Addr().String()
@@ -300,47 +342,92 @@ func up(ctx context.Context, o upOptions) (err error) {
 	if serr := webSrv.Shutdown(sctx); serr != nil && err == nil {
 		err = fmt.Errorf("drain the web page: %w", serr)
 	}
-	cr.Stop(10 * time.Second)
-	nconn.Stop(10 * time.Second)
-	actx, cancel2 := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel2()
-	if aerr := rt.Close(actx); aerr != nil {
-		say("%v", aerr)
-	}
 	return err
 }
 
+// runtime is what up gives each function beyond the shared configuration, as faasd would.
+type runtime struct {
+	// Secrets, when not "", holds a folder per function with (links to) the secrets stack.yml
+	// lists for it, taken from SECRETS_DIR, which is what faasd mounts: a function that only
+	// verifies tokens has no private key. "": every function reads SECRETS_DIR.
+	Secrets string
+	// NATSCreds puts each function's NATS credential (nats-nkey-<function>) in its folder;
+	// without it the functions connect without credentials.
+	NATSCreds bool
+	// Roles connects each function to DATABASE_URL as its database role
+	// (migrations.FunctionRole), which the server trusts (up's own cluster), and a function
+	// with no role (catch-up) to no database.
+	Roles bool
+	// Deps, when not nil, receives each function's Deps by name (tests reach into an
+	// instance through them).
+	Deps map[string]*instance.Deps
+}
+
 // buildFunctions builds every function of st with its own Deps, and one db-writer per
-// further copy (db-writer-2, -3, ...). A function's environment in stack.yml is not applied:
-// it holds faasd's service addresses; only exec_timeout is, as each call's deadline, the way
-// the watchdog bounds a call. The functions' Deps are closed through cleanups.
-func buildFunctions(st *stack.Stack, cfg config.Config, cleanups *[]func()) ([]gateway.Function, error) {
+// further copy (db-writer-2, -3, ...); catch-up is told every db-writer (DB_WRITERS). A
+// function's environment in stack.yml is not applied: it holds faasd's service addresses; only
+// exec_timeout is, as each call's limit, the way the watchdog bounds a call, and write_timeout,
+// as each request's deadline, the way the template's entrypoint sets it. The environment,
+// secrets, limits and requests are listed by /system/functions as faasd lists them. The
+// functions' Deps are closed through cleanups.
+func buildFunctions(st *stack.Stack, cfg config.Config, run runtime, cleanups *[]func()) ([]gateway.Function, error) {
+	cfg.DBWriters = nil
+	if _, ok := st.Function("db-writer"); ok {
+		cfg.DBWriters = append([]string{"db-writer"}, copyWriters(st, cfg)...)
+	}
 	build := func(name string, f stack.Function, cfg config.Config) (gateway.Function, error) {
+		if run.Secrets != "" {
+			dir, err := functionSecrets(filepath.Join(run.Secrets, name), cfg.SecretsDir, name, f.Secrets, run.NATSCreds)
+			if err != nil {
+				return gateway.Function{}, fmt.Errorf("secrets of %s: %w", name, err)
+			}
+			cfg.SecretsDir = dir
+		}
 		d := instance.New(name, cfg, logging.New(os.Stderr, name))
 		*cleanups = append(*cleanups, d.Close)
+		if run.Deps != nil {
+			run.Deps[name] = d
+		}
 		h, err := builders[f.Name](d)
 		if err != nil {
 			return gateway.Function{}, fmt.Errorf("build function %s: %w", name, err)
 		}
-		g := gateway.Function{Name: name, Image: f.Image, Annotations: f.Annotations, Labels: f.Labels, EnvProcess: f.Environment["fprocess"], Handler: h}
+		g := gateway.Function{Name: name, Image: f.Image, Annotations: doorbellTopic(f.Annotations, cfg.Namespace), Labels: f.Labels,
+			// The template's image sets fprocess (template/dostupno-go/Dockerfile).
+			EnvProcess: cmp.Or(f.Environment["fprocess"], "./handler"), EnvVars: f.Environment,
+			Secrets: f.Secrets, Limits: f.Limits, Requests: f.Requests, Handler: h}
 		if v := f.Environment["exec_timeout"]; v != "" {
 			if g.Timeout, err = time.ParseDuration(v); err != nil {
 				return gateway.Function{}, fmt.Errorf("function %s: exec_timeout %q: %w", name, v, err)
 			}
 		}
+		if v := f.Environment["write_timeout"]; v != "" {
+			d, err := time.ParseDuration(v)
+			if err != nil {
+				return gateway.Function{}, fmt.Errorf("function %s: write_timeout %q: %w", name, v, err)
+			}
+			g.Handler = withDeadline(h, d)
+		}
 		return g, nil
 	}
 	var fns []gateway.Function
 	for _, f := range st.Functions {
-		g, err := build(f.Name, f, cfg)
+		c := cfg
+		if run.Roles {
+			c.DatabaseURL = ""
+			if role := migrations.FunctionRole(f.Name); role != "" {
+				c.DatabaseURL = migrations.RoleURL(cfg.DatabaseURL, role)
+			}
+		}
+		g, err := build(f.Name, f, c)
 		if err != nil {
 			return nil, err
 		}
 		fns = append(fns, g)
 	}
 	if w, ok := st.Function("db-writer"); ok {
-		for i, u := range cfg.ReplicaURLs {
-			name := fmt.Sprintf("db-writer-%d", i+2)
+		for i, name := range copyWriters(st, cfg) {
+			u := cfg.ReplicaURLs[i]
 			if slices.ContainsFunc(st.Functions, func(f stack.Function) bool { return f.Name == name }) {
 				return nil, fmt.Errorf("stack.yml lists %s and DATABASE_REPLICA_URLS asks for it too: keep one", name)
 			}
@@ -358,13 +445,116 @@ func buildFunctions(st *stack.Stack, cfg config.Config, cleanups *[]func()) ([]g
 	return fns, nil
 }
 
-// redact hides a URL's password for printing.
-func redact(s string) string {
-	u, err := url.Parse(s)
-	if err != nil || u.User == nil {
-		return s
+// functionSecrets makes dir the secrets folder of function name: a link to each secret of
+// listed that the folder from holds, as faasd mounts a function's secrets. A NATS credential
+// is the function's own (db-writer-2 has nats-nkey-db-writer-2), and only when nats is true.
+// Listed secrets that from lacks are left out (pgpass-*: up's own cluster trusts its roles).
+func functionSecrets(dir, from, name string, listed []string, nats bool) (string, error) {
+	from, err := filepath.Abs(from)
+	if err != nil {
+		return "", err
 	}
-	return u.Redacted()
+	if err := os.RemoveAll(dir); err != nil {
+		return "", err
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return "", err
+	}
+	for _, s := range listed {
+		if strings.HasPrefix(s, instance.NATSSecret("")) {
+			if !nats {
+				continue
+			}
+			s = instance.NATSSecret(name)
+		}
+		src := filepath.Join(from, s)
+		if _, err := os.Stat(src); err != nil {
+			continue
+		}
+		if err := os.Symlink(src, filepath.Join(dir, s)); err != nil {
+			return "", err
+		}
+	}
+	return dir, nil
+}
+
+// copyWriters are the db-writers of the further copies, db-writer-2, -3, ... (one per
+// DATABASE_REPLICA_URLS), when st has a db-writer.
+func copyWriters(st *stack.Stack, cfg config.Config) []string {
+	if _, ok := st.Function("db-writer"); !ok {
+		return nil
+	}
+	names := make([]string, len(cfg.ReplicaURLs))
+	for i := range names {
+		names[i] = fmt.Sprintf("db-writer-%d", i+2)
+	}
+	return names
+}
+
+// natsIdentities are the NATS identities up's functions and commands use: the table's, and
+// db-writer-N for each further copy.
+func natsIdentities(st *stack.Stack, cfg config.Config) []string {
+	return append(natsauth.Identities(), copyWriters(st, cfg)...)
+}
+
+// opsNATS connects to cfg's NATS as the ops CLI: with its credential when creds and
+// SECRETS_DIR holds it.
+func opsNATS(cfg config.Config, creds bool) (*nats.Conn, error) {
+	opts := []nats.Option{nats.Name("dostupno-up"), nats.CustomInboxPrefix(instance.NATSInbox(natsauth.Ops)),
+		nats.RetryOnFailedConnect(true), nats.MaxReconnects(-1), nats.ReconnectWait(500 * time.Millisecond)}
+	if creds {
+		seed := filepath.Join(cfg.SecretsDir, natsauth.SecretName(natsauth.Ops))
+		if _, err := os.Stat(seed); err == nil {
+			opt, err := nats.NkeyOptionFromSeed(seed)
+			if err != nil {
+				return nil, fmt.Errorf("NATS credential %s: %w", seed, err)
+			}
+			opts = append(opts, opt)
+		}
+	}
+	nc, err := nats.Connect(cfg.NatsURL, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("connect to NATS as %s: %w", natsauth.Ops, err)
+	}
+	return nc, nil
+}
+
+// createdNote says which secrets were just made ("" for none).
+func createdNote(created []string) string {
+	if len(created) == 0 {
+		return ""
+	}
+	return "; generated " + strings.Join(created, ", ")
+}
+
+// doorbellTopic is ann with the doorbell topic of stack.yml (the default namespace's) changed to
+// namespace's, so that the runner's NATS connector hears the doorbell of the namespace it
+// serves.
+func doorbellTopic(ann map[string]string, namespace string) map[string]string {
+	stackTopic, topic := writelog.DoorbellSubject(config.DefaultNamespace), writelog.DoorbellSubject(namespace)
+	parts := strings.Split(ann["topic"], ",")
+	if topic == stackTopic || !slices.ContainsFunc(parts, func(p string) bool { return strings.TrimSpace(p) == stackTopic }) {
+		return ann
+	}
+	for i, p := range parts {
+		if strings.TrimSpace(p) == stackTopic {
+			parts[i] = topic
+		}
+	}
+	out := maps.Clone(ann)
+	out["topic"] = strings.Join(parts, ",")
+	return out
+}
+
+// redact hides the passwords of a URL, or of a comma list of URLs (NATS_URL), for printing.
+func redact(s string) string {
+	list := strings.Split(s, ",")
+	for i, one := range list {
+		if u, err := url.Parse(one); err == nil && u.User != nil {
+			list[i] = u.Redacted()
+		}
+	}
+	return strings.Join(list, ",")
 }
 
 // writeCLIEnv writes, under data, the shell lines that point the ops CLI at the services up
@@ -379,7 +569,7 @@ func writeCLIEnv(data string, cfg config.Config) (string, error) {
 	for _, kv := range [][2]string{
 		{"DATABASE_URL", cfg.DatabaseURL}, {"DATABASE_REPLICA_URLS", strings.Join(cfg.ReplicaURLs, ",")},
 		{"NATS_URL", cfg.NatsURL}, {"DOSTUPNO_NAMESPACE", cfg.Namespace}, {"S3_ENDPOINT", cfg.S3Endpoint},
-		{"S3_BUCKET", cfg.S3Bucket}, {"SECRETS_DIR", secrets},
+		{"S3_BUCKET", cfg.S3Bucket}, {"SECRETS_DIR", secrets}, {"WRITELOG_REPLICAS", strconv.Itoa(cfg.WritelogReplicas)},
 	} {
 		if kv[1] != "" {
 			fmt.Fprintf(&b, "export %s='%s'\n", kv[0], strings.ReplaceAll(kv[1], "'", `'\''`))
@@ -390,4 +580,15 @@ func writeCLIEnv(data string, cfg config.Config) (string, error) {
 		return "", fmt.Errorf("write %s: %w", path, err)
 	}
 	return path, nil
+}
+
+// withDeadline gives each request's context the deadline d, as the template's entrypoint does
+// with write_timeout (template/dostupno-go/main.go): a handler that waits (a write waiting for
+// its copy) answers within it.
+func withDeadline(h http.Handler, d time.Duration) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), d)
+		defer cancel()
+		h.ServeHTTP(w, r.WithContext(ctx))
+	})
 }

@@ -11,14 +11,18 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/dostupno/dostupno/cmd/dostupno/internal/devservices"
 	"github.com/dostupno/dostupno/cmd/dostupno/internal/stack"
 	"github.com/dostupno/dostupno/shared/apitest"
+	"github.com/dostupno/dostupno/shared/config"
 	"github.com/dostupno/dostupno/shared/pgtest"
+	"github.com/dostupno/dostupno/shared/token"
 )
 
 func TestEveryStackFunctionHasABuilder(t *testing.T) {
@@ -44,11 +48,18 @@ func TestUpRefusesAFunctionWithoutABuilder(t *testing.T) {
 
 func writeStack(t *testing.T, path string, names ...string) {
 	t.Helper()
+	real, err := stack.Load(filepath.Join("..", "..", "stack.yml"))
+	if err != nil {
+		t.Fatal(err)
+	}
 	var b strings.Builder
 	b.WriteString("version: 1.0\nprovider: {name: openfaas, gateway: http://127.0.0.1:8080}\nfunctions:\n")
 	for _, n := range names {
 		b.WriteString("  " + n + ":\n    lang: dostupno-go\n    handler: ./functions/" + n + "\n    image: dostupno/" + n + ":0.1.0\n")
 		b.WriteString("    environment: {DATABASE_URL: \"postgres://nowhere:5432/x\", exec_timeout: 15s}\n")
+		if f, ok := real.Function(n); ok { // the secrets faasd would mount
+			b.WriteString("    secrets: [" + strings.Join(f.Secrets, ", ") + "]\n")
+		}
 		switch n {
 		case "search-events":
 			b.WriteString("    labels: {com.openfaas.scale.min: \"1\"}\n")
@@ -87,14 +98,7 @@ func TestUpStartsItsOwnServicesAndServes(t *testing.T) {
 		t.Setenv(k, "")
 	}
 	t.Setenv("DATABASE_REPLICA_URLS", pgtest.NewURL(t))
-	data, err := os.MkdirTemp("", "dostupno-up-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(data) })
-	if err := os.Chmod(data, 0o755); err != nil { // PostgreSQL runs as another user under root
-		t.Fatal(err)
-	}
+	data := upDataDir(t)
 	stackPath := filepath.Join(data, "stack.yml")
 	names := []string{"search-events", "db-writer"}
 	writeStack(t, stackPath, names...)
@@ -147,8 +151,20 @@ func TestUpStartsItsOwnServicesAndServes(t *testing.T) {
 	var status struct {
 		Replica string `json:"replica"`
 	}
-	if code := getJSON("/function/db-writer-2/status", &status); code != 200 || status.Replica != "copy-2" {
-		t.Fatalf("got %d replica %q from db-writer-2, want 200 copy-2", code, status.Replica)
+	if code := getJSON("/function/db-writer-2/status", nil); code != 401 {
+		t.Fatalf("got %d from db-writer-2's status without a token, want 401", code)
+	}
+	keys, err := token.Load(config.Config{SecretsDir: filepath.Join(data, "d", "secrets")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	admin, _, err := keys.Issue(apitest.AdminID, token.RoleAdmin, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, body := apitest.Do(t, "GET", base+"/function/db-writer-2/status", nil, "Authorization", apitest.Bearer(admin))
+	if err := json.Unmarshal(body, &status); resp.StatusCode != 200 || err != nil || status.Replica != "copy-2" {
+		t.Fatalf("got %d %s from db-writer-2's status as an admin, want 200 copy-2", resp.StatusCode, body)
 	}
 
 	// The page is served on its own origin, names the API in its config.js, and the API lets
@@ -162,7 +178,7 @@ func TestUpStartsItsOwnServicesAndServes(t *testing.T) {
 			t.Fatalf("GET %s%s: got %d %.200q, want %d with %q", page, c.path, resp.StatusCode, body, c.status, c.want)
 		}
 	}
-	resp, _ := apitest.Do(t, "OPTIONS", base+"/function/search-events", nil, "Origin", page, "Access-Control-Request-Method", "GET", "Access-Control-Request-Headers", "authorization")
+	resp, _ = apitest.Do(t, "OPTIONS", base+"/function/search-events", nil, "Origin", page, "Access-Control-Request-Method", "GET", "Access-Control-Request-Headers", "authorization")
 	if resp.StatusCode != 204 || resp.Header.Get("Access-Control-Allow-Origin") != page {
 		t.Fatalf("got preflight %d allowing %q, want 204 allowing the page's origin %s", resp.StatusCode, resp.Header.Get("Access-Control-Allow-Origin"), page)
 	}
@@ -178,9 +194,35 @@ func TestUpStartsItsOwnServicesAndServes(t *testing.T) {
 		!strings.Contains(string(env), "export SECRETS_DIR='"+filepath.Join(data, "d", "secrets")) {
 		t.Fatalf("got env file %q (%v), want the CLI pointed at the started services", env, err)
 	}
-	for _, s := range []string{"jwt-secret", "s3-access-key", "s3-secret-key"} {
+	for _, s := range devservices.DevSecrets {
 		if _, err := os.Stat(filepath.Join(data, "d", "secrets", s)); err != nil {
 			t.Fatalf("secret %s: %v", s, err)
+		}
+	}
+	// Each function has the secrets stack.yml lists for it, as faasd mounts them, and its own
+	// NATS credential; a function that only verifies tokens has no private key.
+	for fn, want := range map[string][]string{
+		"search-events": {"jwt-public-key", "s3-access-key", "s3-secret-key", "nats-nkey-search-events"},
+		"db-writer":     {"jwt-public-key", "nats-nkey-db-writer"},
+		"db-writer-2":   {"jwt-public-key", "nats-nkey-db-writer-2"},
+	} {
+		entries, err := os.ReadDir(filepath.Join(data, "d", "functions", fn))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, e := range entries {
+			got = append(got, e.Name())
+		}
+		slices.Sort(got)
+		slices.Sort(want)
+		if !slices.Equal(got, want) {
+			t.Fatalf("%s: got secrets %v, want %v", fn, got, want)
+		}
+	}
+	for _, w := range []string{"nats: credentials required", "search-events and get-event connect as dostupno_reader"} {
+		if !strings.Contains(lines, w) {
+			t.Fatalf("got output without %q:\n%s", w, lines)
 		}
 	}
 
@@ -214,6 +256,22 @@ type upRun struct {
 }
 
 // startUp runs up with o (its Out, Log and Ready set here) and waits until it serves.
+// upDataDir is a folder for up's --data that the PostgreSQL server's user can enter (it runs
+// as another user under root, and the test's own temporary folder is private), removed after
+// the test.
+func upDataDir(t *testing.T) string {
+	t.Helper()
+	data, err := os.MkdirTemp("", "dostupno-up-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(data) })
+	if err := os.Chmod(data, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return data
+}
+
 func startUp(t *testing.T, o upOptions) *upRun {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
@@ -253,5 +311,17 @@ func (r *upRun) stop(t *testing.T) error {
 	case <-time.After(time.Minute):
 		t.Fatal("up did not stop within a minute")
 		return nil
+	}
+}
+
+func TestRedact(t *testing.T) {
+	for in, want := range map[string]string{
+		"postgres://u:secret@db:5432/x":                      "postgres://u:xxxxx@db:5432/x",
+		"nats://a:4222,nats://u:secret@b:4222,nats://c:4222": "nats://a:4222,nats://u:xxxxx@b:4222,nats://c:4222",
+		"nats://127.0.0.1:4222":                              "nats://127.0.0.1:4222",
+	} {
+		if got := redact(in); got != want {
+			t.Errorf("redact(%q) = %q, want %q", in, got, want)
+		}
 	}
 }

@@ -32,7 +32,6 @@ import (
 	"github.com/dostupno/dostupno/shared/apitest"
 	"github.com/dostupno/dostupno/shared/config"
 	"github.com/dostupno/dostupno/shared/photo/phototest"
-	"github.com/dostupno/dostupno/shared/token"
 )
 
 const (
@@ -68,7 +67,7 @@ type webPage struct {
 // all year).
 func startWebSystem(t *testing.T) *webSystem {
 	t.Helper()
-	env := runnerEnv(t, strings.Repeat("browser-tests-secret-", 2))
+	env := runnerEnv(t)
 	cfg, err := config.Load(env.lookup)
 	if err != nil {
 		t.Fatal(err)
@@ -106,15 +105,9 @@ func startWebSystem(t *testing.T) *webSystem {
 	}
 	s.first, s.photoID, s.photoName = p1.Items, p2.Items[0].ID, p2.Items[0].Title
 
-	// A photo on the first event of the second page, uploaded as an admin does.
-	keys, err := token.Load(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	admin, _, err := keys.Issue(uuid.NewString(), token.RoleAdmin)
-	if err != nil {
-		t.Fatal(err)
-	}
+	// A photo on the first event of the second page, uploaded as an admin does: created with
+	// the ops CLI, logged in, then uploading.
+	admin := adminToken(t, cfg, s.api, "photos@example.ru")
 	resp, body := apitest.Do(t, "POST", fmt.Sprintf("%s/function/upload-photo/%d", s.api, s.photoID), bytes.NewReader(phototest.PNG(t, 640, 400)),
 		"Authorization", "Bearer "+admin, "Content-Type", "image/png")
 	if resp.StatusCode != http.StatusCreated {

@@ -1,11 +1,13 @@
 // Package function is the cache-snapshot OpenFaaS function: POST / (every 5 minutes from the
 // cron-connector; anyone may call it) stores the read functions' hot set, recomputed from this
-// copy, as a new snapshot generation, at most once a minute, and answers
-// {"snapshot_id","entries","bytes","took_ms"}.
+// copy, as a new snapshot generation, at most once a minute, and answers 204 with no body.
+// One snapshot runs at a time: a call while one runs, here or in another instance, answers at
+// once (shared/apidoc/openapi.yaml, /function/cache-snapshot).
 package function
 
 import (
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -36,9 +38,10 @@ func New(d *instance.Deps) (http.Handler, error) {
 }
 
 type server struct {
-	deps *instance.Deps
-	pool *pgxpool.Pool
-	opts hotcache.SnapshotOptions
+	deps    *instance.Deps
+	pool    *pgxpool.Pool
+	opts    hotcache.SnapshotOptions
+	running sync.Mutex // held while this instance takes a snapshot
 }
 
 // newServer recomputes answers on this instance's copy as the read functions build them.
@@ -77,10 +80,14 @@ func (s *server) snapshot(w http.ResponseWriter, r *http.Request) {
 		httpjson.Error(w, r, s.deps.Log, err)
 		return
 	}
-	res, err := hotcache.TakeSnapshot(r.Context(), s.pool, s.opts)
-	if err != nil {
+	if !s.running.TryLock() {
+		w.WriteHeader(http.StatusNoContent) // one is being taken: this call adds nothing
+		return
+	}
+	defer s.running.Unlock()
+	if _, err := hotcache.TakeSnapshot(r.Context(), s.pool, s.opts); err != nil {
 		httpjson.Error(w, r, s.deps.Log, apperr.Wrap(err, "cache snapshot"))
 		return
 	}
-	httpjson.Write(w, http.StatusOK, res)
+	w.WriteHeader(http.StatusNoContent)
 }

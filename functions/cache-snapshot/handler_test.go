@@ -3,6 +3,7 @@ package function
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"testing"
 	"time"
@@ -91,6 +92,33 @@ func (s *stack) upsert(seq int64, events ...catalog.Event) {
 	}
 }
 
+type snapshotRow struct {
+	id, bytes int64
+	entries   int
+}
+
+// snapshots are the stored snapshots, oldest first.
+func (s *stack) snapshots() []snapshotRow {
+	s.t.Helper()
+	rows, err := s.shared.Pool.Query(context.Background(), `SELECT id, entries, bytes FROM cache_snapshots ORDER BY id`)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	defer rows.Close()
+	var out []snapshotRow
+	for rows.Next() {
+		var r snapshotRow
+		if err := rows.Scan(&r.id, &r.entries, &r.bytes); err != nil {
+			s.t.Fatal(err)
+		}
+		out = append(out, r)
+	}
+	if err := rows.Err(); err != nil {
+		s.t.Fatal(err)
+	}
+	return out
+}
+
 func concert(id int64, title string) catalog.Event {
 	return catalog.Event{ID: id, Title: title, Category: "concert", City: "moscow", Venue: catalog.Venue{ID: 1, Name: "Hall"},
 		StartsAt: time.Now().Add(72 * time.Hour).UTC().Truncate(time.Second), Timezone: "Europe/Moscow",
@@ -117,21 +145,15 @@ func TestRestartStartsWarm(t *testing.T) {
 	}
 
 	snap := s.start(Name, waitingFor(2)) // searchA and eventA
-	got := call(t, "POST", snap+"/")
-	var res struct {
-		ID      int64  `json:"snapshot_id"`
-		Entries int    `json:"entries"`
-		Bytes   int64  `json:"bytes"`
-		TookMS  *int64 `json:"took_ms"`
+	if got := call(t, "POST", snap+"/"); got.status != 204 || got.body != "" {
+		t.Fatalf("got %d %q, want 204 with no body", got.status, got.body)
 	}
-	if err := json.Unmarshal([]byte(got.body), &res); err != nil || got.status != 200 {
-		t.Fatalf("got %d %s (%v), want 200 with the snapshot", got.status, got.body, err)
+	first := s.snapshots()
+	if len(first) != 1 || first[0].entries != 2 || first[0].bytes < int64(len(before[searchA+search].body)) {
+		t.Fatalf("got snapshots %+v, want one of the 2 asked answers", first)
 	}
-	if res.ID == 0 || res.Entries != 2 || res.Bytes < int64(len(before[searchA+search].body)) || res.TookMS == nil {
-		t.Fatalf("got %+v, want a snapshot of the 2 asked answers", res)
-	}
-	if again := call(t, "POST", snap+"/"); again.body != got.body {
-		t.Fatalf("got %s within the minute, want the last snapshot %s", again.body, got.body)
+	if again := call(t, "POST", snap+"/"); again.status != 204 || fmt.Sprint(s.snapshots()) != fmt.Sprint(first) {
+		t.Fatalf("got %d and snapshots %+v within the minute, want 204 and the last snapshot alone", again.status, s.snapshots())
 	}
 
 	searchB, eventB := s.start(searchevents.Name, searchevents.New), s.start(getevent.Name, getevent.New)
@@ -171,7 +193,7 @@ func TestSnapshotRequests(t *testing.T) {
 		name, method, path string
 		status             int
 	}{
-		{"OK", "POST", "/", 200},
+		{"OK", "POST", "/", 204},
 		{"ErrMethod", "GET", "/", 405},
 		{"ErrPath", "POST", "/elsewhere", 404},
 	} {
@@ -180,9 +202,32 @@ func TestSnapshotRequests(t *testing.T) {
 			if a.status != tt.status {
 				t.Fatalf("got %d %s, want %d", a.status, a.body, tt.status)
 			}
-			if tt.status != 200 {
+			if tt.status != 204 {
 				apitest.ErrorOf(t, []byte(a.body))
 			}
 		})
+	}
+}
+
+// A call while this instance takes a snapshot answers at once and takes none.
+func TestOneSnapshotAtATime(t *testing.T) {
+	t.Parallel()
+	s := newStack(t)
+	var srv *server
+	url := apitest.New(t, Name, func(d *instance.Deps) (http.Handler, error) {
+		var err error
+		srv, err = newServer(d)
+		if err != nil {
+			return nil, err
+		}
+		return srv.handler(), nil
+	}, apitest.WithDatabaseOf(s.shared), apitest.WithNATSOf(s.shared)).URL
+	srv.running.Lock() // a snapshot in progress
+	if a := call(t, "POST", url+"/"); a.status != 204 || len(s.snapshots()) != 0 {
+		t.Fatalf("got %d and %d snapshots while one was being taken, want 204 at once and none", a.status, len(s.snapshots()))
+	}
+	srv.running.Unlock()
+	if a := call(t, "POST", url+"/"); a.status != 204 || len(s.snapshots()) != 1 {
+		t.Fatalf("got %d and %d snapshots, want 204 and one", a.status, len(s.snapshots()))
 	}
 }

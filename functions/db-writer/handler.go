@@ -1,27 +1,30 @@
 // Package function is the db-writer OpenFaaS function: one is deployed per Postgres copy
 // (REPLICA_NAME names the copy, DATABASE_URL points at it). POST / applies what is pending in
 // the write log to the copy (the NATS connector rings it on the doorbell subject after
-// writes); GET /status reports its progress.
+// writes) and answers 204 with no body, so anyone may ring it; GET /status reports its
+// progress to an admin (shared/apidoc/openapi.yaml, /function/db-writer).
 package function
 
 import (
 	"context"
 	"fmt"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/dostupno/dostupno/shared/apperr"
 	"github.com/dostupno/dostupno/shared/httpjson"
 	"github.com/dostupno/dostupno/shared/instance"
 	"github.com/dostupno/dostupno/shared/middleware"
+	"github.com/dostupno/dostupno/shared/token"
 	"github.com/dostupno/dostupno/shared/writelog"
 )
 
 // Name is the function's name in stack.yml.
 const Name = "db-writer"
 
-// applyBudget bounds one POST below the function's exec_timeout (60 s in stack.yml); a
-// backlog longer than that is applied over several calls ("more": true).
+// applyBudget bounds one POST below the function's exec_timeout (52 s in stack.yml); a
+// backlog longer than that is applied over several calls.
 const applyBudget = 45 * time.Second
 
 var handler = instance.Once(Name, New)
@@ -33,7 +36,7 @@ func Handle(w http.ResponseWriter, r *http.Request) { instance.Serve(w, r, handl
 // instance's Writer) is built on first use and rebuilt after a failure, so the function
 // starts even while NATS or Postgres restart.
 func New(d *instance.Deps) (http.Handler, error) {
-	if err := d.CheckWriter(false); err != nil {
+	if err := d.CheckWriter(instance.NoTokens); err != nil {
 		return nil, err
 	}
 	s := &server{deps: d}
@@ -45,13 +48,10 @@ func New(d *instance.Deps) (http.Handler, error) {
 
 type server struct {
 	deps *instance.Deps
-}
 
-// applyResponse is the answer to POST.
-type applyResponse struct {
-	writelog.Status
-	Applied int  `json:"applied"`
-	More    bool `json:"more"` // the budget ran out with commands still pending
+	mu      sync.Mutex
+	running bool // a POST is applying
+	again   bool // a POST came while one was applying: it goes round once more
 }
 
 func (s *server) replica(ctx context.Context) (*writelog.Replica, error) {
@@ -62,38 +62,86 @@ func (s *server) replica(ctx context.Context) (*writelog.Replica, error) {
 	return w.Replica, nil
 }
 
+// apply applies what is pending, for at most applyBudget. One run at a time per instance: a
+// call while one runs answers at once and has the running one go round once more, so a
+// command published after its last read is not left for the next doorbell. The answer is
+// 204, whatever was applied: the caller learns nothing of the copy (GET /status tells an
+// admin).
 func (s *server) apply(w http.ResponseWriter, r *http.Request) {
 	if err := httpjson.Root(w, r, Name, http.MethodPost); err != nil {
 		httpjson.Error(w, r, s.deps.Log, err)
 		return
 	}
-	ctx, cancel := context.WithTimeout(r.Context(), applyBudget)
-	defer cancel()
-	rep, err := s.replica(ctx)
-	if err != nil {
-		httpjson.Error(w, r, s.deps.Log, err)
+	if !s.start() {
+		w.WriteHeader(http.StatusNoContent)
 		return
 	}
-	n, err := rep.ApplyPending(ctx)
+	ctx, cancel := context.WithTimeout(r.Context(), applyBudget)
+	defer cancel()
+	err := s.run(ctx)
 	if err != nil && ctx.Err() == nil {
 		// NATS or Postgres is restarting, or a command cannot be applied yet: the
 		// connector rings again, and the next call resumes where this one stopped.
-		httpjson.Error(w, r, s.deps.Log, writelog.Unavailable(fmt.Errorf("apply pending to %s: %w", rep.Name(), err)))
+		httpjson.Error(w, r, s.deps.Log, err)
 		return
 	}
 	// Out of budget is not a failure: what was committed stays, and the next call goes on.
-	sctx, scancel := context.WithTimeout(context.WithoutCancel(r.Context()), 5*time.Second)
-	defer scancel()
-	st, err := rep.Status(sctx)
-	if err != nil {
-		httpjson.Error(w, r, s.deps.Log, apperr.Wrap(err, "status of %s", rep.Name()))
-		return
-	}
-	httpjson.Write(w, http.StatusOK, applyResponse{Status: st, Applied: n, More: st.Lag > 0})
+	w.WriteHeader(http.StatusNoContent)
 }
 
+// start reports whether this call runs the applier; if one runs already, it is asked to go
+// round once more.
+func (s *server) start() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.running {
+		s.again = true
+		return false
+	}
+	s.running = true
+	return true
+}
+
+// run applies what is pending, again while calls came in meanwhile.
+func (s *server) run(ctx context.Context) error {
+	for {
+		s.mu.Lock()
+		s.again = false
+		s.mu.Unlock()
+		err := s.applyPending(ctx)
+		s.mu.Lock()
+		again := s.again && err == nil && ctx.Err() == nil
+		if !again {
+			s.running = false
+		}
+		s.mu.Unlock()
+		if !again {
+			return err
+		}
+	}
+}
+
+func (s *server) applyPending(ctx context.Context) error {
+	rep, err := s.replica(ctx)
+	if err != nil {
+		return err
+	}
+	if _, err := rep.ApplyPending(ctx); err != nil {
+		return writelog.Unavailable(fmt.Errorf("apply pending to %s: %w", rep.Name(), err))
+	}
+	return nil
+}
+
+// status reports the copy's progress to an admin: how far a copy lags tells an outsider when
+// writes happen. It is a read, so the token's admin role suffices (the token version guards
+// admin writes, middleware.RequireAdmin): a copy that lags, the case status is for, may not
+// hold the admin's account yet.
 func (s *server) status(w http.ResponseWriter, r *http.Request) {
 	if err := httpjson.Method(w, r, http.MethodGet, http.MethodHead); err != nil {
+		httpjson.Error(w, r, s.deps.Log, err)
+		return
+	}
+	if _, err := middleware.RequireRole(r, token.RoleAdmin); err != nil {
 		httpjson.Error(w, r, s.deps.Log, err)
 		return
 	}

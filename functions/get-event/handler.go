@@ -87,7 +87,7 @@ func (s *Server) get(w http.ResponseWriter, r *http.Request) {
 	if ld {
 		key, load, contentType = search.EventLDCacheKey(id), search.EventLDEntry, "application/ld+json"
 	}
-	entry, hit, err := hotcache.ReadThrough(s.Cache, key, !middleware.NoCache(r), func() (hotcache.Entry, error) {
+	entry, from, err := hotcache.ReadThrough(s.Cache, key, !middleware.NoCache(r), func() (hotcache.Entry, error) {
 		vocab, err := s.vocab.Get(ctx)
 		if err != nil {
 			return hotcache.Entry{}, fmt.Errorf("vocabulary: %w", err)
@@ -101,11 +101,7 @@ func (s *Server) get(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	from := "miss"
-	if hit {
-		from = "hit"
-	}
-	w.Header().Set("X-Cache", from)
+	w.Header().Set("X-Cache", string(from))
 	answer(w, r, contentType, entry.Body, entry.ETag)
 }
 

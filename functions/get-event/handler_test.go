@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dostupno/dostupno/migrations"
 	"github.com/dostupno/dostupno/shared/apitest"
 	"github.com/dostupno/dostupno/shared/catalog"
 	"github.com/dostupno/dostupno/shared/config"
@@ -20,12 +21,12 @@ const sample = `{"id":123,"title":"Щелкунчик","description":"Балет
 "accessibility":{"wheelchair_seating":"yes","sign_language":"no","elevator":"unknown"}}`
 
 // newFixture serves get-event with a cache of 100 entries kept a minute, photo URLs under
-// publicBase ("": no photo store), and the events of sample and a bare one.
-func newFixture(t *testing.T, publicBase string) *apitest.Env {
+// publicBase ("": no photo store), and the events of sample and a bare one; opts edit that.
+func newFixture(t *testing.T, publicBase string, opts ...apitest.Option) *apitest.Env {
 	t.Helper()
-	f := apitest.New(t, Name, New, apitest.WithConfig(func(c *config.Config) {
+	f := apitest.New(t, Name, New, append([]apitest.Option{apitest.WithConfig(func(c *config.Config) {
 		c.CacheEntries, c.CacheTTL, c.PublicPhotoBase = 100, time.Minute, publicBase
-	}))
+	})}, opts...)...)
 	pool := f.Pool
 	ctx := context.Background()
 	vocab, err := catalog.LoadVocabulary(ctx, pool)
@@ -331,5 +332,43 @@ func TestWantsLD(t *testing.T) {
 		if got := wantsLD(tt.accept); got != tt.want {
 			t.Errorf("Accept %q: got %v, want %v", tt.accept, got, tt.want)
 		}
+	}
+}
+
+// get-event reads as the read-only role, whose statements end after 2 s: one that waits that
+// long (here on a lock) is 503 with Retry-After, never 500, unless the cache holds the event
+// past its age bound: then that is the answer, marked X-Cache: stale. Once the lock is gone
+// the next one is served from the database.
+func TestStatementTimeoutIsUnavailable(t *testing.T) {
+	t.Parallel()
+	const ttl = 100 * time.Millisecond
+	f := newFixture(t, "", apitest.WithConfig(func(c *config.Config) { c.CacheTTL = ttl }))
+	if got := f.DatabaseUser(t); got != migrations.ReaderRole {
+		t.Fatalf("got get-event connected as %s, want %s", got, migrations.ReaderRole)
+	}
+	cached, fresh := get(t, f, "/123")
+	cachedBy := time.Now()
+	if cached.StatusCode != http.StatusOK || cached.Header.Get("X-Cache") != "miss" {
+		t.Fatalf("got %d X-Cache %q, want 200 miss", cached.StatusCode, cached.Header.Get("X-Cache"))
+	}
+	<-time.After(time.Until(cachedBy.Add(ttl))) // the cached answer is past its age bound
+	release := f.Lock(t, "events")
+	for _, tt := range []struct {
+		name, path string
+		header     []string
+	}{{"Uncached", "/123", []string{"Cache-Control", "no-cache"}}, {"NotInCache", "/7", nil}} {
+		resp, b := get(t, f, tt.path, tt.header...)
+		apitest.WantError(t, resp, b, http.StatusServiceUnavailable, "unavailable")
+		if resp.Header.Get("Retry-After") == "" {
+			t.Fatalf("%s: got no Retry-After, want one", tt.name)
+		}
+	}
+	resp, b := get(t, f, "/123")
+	if resp.StatusCode != http.StatusOK || resp.Header.Get("X-Cache") != "stale" || string(b) != string(fresh) {
+		t.Fatalf("got %d X-Cache %q %s, want 200 stale with the cached event", resp.StatusCode, resp.Header.Get("X-Cache"), b)
+	}
+	release()
+	if resp, b := get(t, f, "/123"); resp.StatusCode != http.StatusOK || resp.Header.Get("X-Cache") != "miss" {
+		t.Fatalf("got %d X-Cache %q %s once the lock is gone, want 200 from the database", resp.StatusCode, resp.Header.Get("X-Cache"), b)
 	}
 }

@@ -22,9 +22,9 @@ var handler = instance.Once(Name, New)
 func Handle(w http.ResponseWriter, r *http.Request) { instance.Serve(w, r, handler) }
 
 // New builds the function's handler from its dependencies; it refuses to start without its
-// database, NATS or jwt-secret.
+// database, NATS or jwt-private-key.
 func New(d *instance.Deps) (http.Handler, error) {
-	if err := d.CheckWriter(true); err != nil {
+	if err := d.CheckWriter(instance.IssueTokens); err != nil {
 		return nil, err
 	}
 	return middleware.Wrap(d, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -21,7 +21,7 @@ func newEnv(t *testing.T) *apitest.Env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := svc.Register(context.Background(), account.Registration{Email: "vera@example.ru", Password: "amber lantern 9", Name: "Вера", Needs: []string{"braille"}}); err != nil {
+	if _, err := svc.Register(context.Background(), account.Registration{Email: "vera@example.ru", Password: "amber lantern 9", Name: "Вера", Needs: []string{"braille"}}, "192.0.2.100"); err != nil {
 		t.Fatal(err)
 	}
 	return e
@@ -74,8 +74,9 @@ func TestLogin(t *testing.T) {
 	}
 }
 
-// An unknown email and a wrong password get byte-identical answers, and eight wrong passwords
-// in a row end in 429 with Retry-After.
+// An unknown email and a wrong password get byte-identical answers, wrong passwords from one
+// address end in 429 with Retry-After, and the throttled answer does not tell a registered
+// email from an unknown one.
 func TestLoginAsAttacker(t *testing.T) {
 	t.Parallel()
 	srv := newEnv(t)
@@ -86,26 +87,61 @@ func TestLoginAsAttacker(t *testing.T) {
 	}
 	var statuses []string
 	var last *http.Response
+	var lastBody string
 	for i := 0; i < 8; i++ {
-		resp, _ := post(t, srv.URL, `{"email":"vera@example.ru","password":"guess `+strconv.Itoa(i)+`"}`, "X-Forwarded-For", "203.0.113.2")
+		resp, b := post(t, srv.URL, `{"email":"vera@example.ru","password":"guess `+strconv.Itoa(i)+`"}`, "X-Forwarded-For", "203.0.113.2")
 		statuses = append(statuses, strconv.Itoa(resp.StatusCode))
-		last = resp
+		last, lastBody = resp, b
 	}
-	// One failure was counted above already: four more 401s, then 429.
-	if got, want := strings.Join(statuses, ","), "401,401,401,401,429,429,429,429"; got != want {
+	if got, want := strings.Join(statuses, ","), "401,401,401,401,401,429,429,429"; got != want {
 		t.Fatalf("got %s, want %s", got, want)
 	}
 	ra, err := strconv.Atoi(last.Header.Get("Retry-After"))
 	if err != nil || ra < 1 || ra > 15*60 {
 		t.Fatalf("got Retry-After %q, want 1..900 seconds", last.Header.Get("Retry-After"))
 	}
-	// Throttled, a registered and an unregistered email look alike too.
+	// Throttled, an unregistered email looks like a registered one.
+	var ghost string
 	for i := 0; i < 6; i++ {
-		post(t, srv.URL, `{"email":"ghost@example.ru","password":"guess"}`, "X-Forwarded-For", "203.0.113.3")
+		_, ghost = post(t, srv.URL, `{"email":"ghost@example.ru","password":"guess"}`, "X-Forwarded-For", "203.0.113.2")
 	}
-	r1, b1 := post(t, srv.URL, `{"email":"ghost@example.ru","password":"guess"}`, "X-Forwarded-For", "203.0.113.4")
-	r2, b2 := post(t, srv.URL, `{"email":"vera@example.ru","password":"guess"}`, "X-Forwarded-For", "203.0.113.4")
-	if r1.StatusCode != 429 || r2.StatusCode != 429 || b1 != b2 {
-		t.Fatalf("got %d %q and %d %q, want the same 429", r1.StatusCode, b1, r2.StatusCode, b2)
+	if ghost != lastBody || apitest.ErrorOf(t, []byte(ghost)).Code != "rate_limited" {
+		t.Fatalf("got %q for an unknown email and %q for a registered one, want the same 429", ghost, lastBody)
+	}
+}
+
+// The attacker's failures from one address do not lock the owner out from another; an
+// attacker rotating addresses is throttled per account, and the owner's known address is not.
+func TestLoginCannotLockTheOwnerOut(t *testing.T) {
+	t.Parallel()
+	srv := newEnv(t)
+	const owner = `{"email":"vera@example.ru","password":"amber lantern 9"}`
+	if resp, b := post(t, srv.URL, owner, "X-Forwarded-For", "198.51.100.1"); resp.StatusCode != 200 {
+		t.Fatalf("got %d %s for the owner at home, want 200", resp.StatusCode, b)
+	}
+	for i := 0; i < 6; i++ {
+		post(t, srv.URL, `{"email":"vera@example.ru","password":"guess"}`, "X-Forwarded-For", "203.0.113.20")
+	}
+	if resp, b := post(t, srv.URL, owner, "X-Forwarded-For", "198.51.100.2"); resp.StatusCode != 200 {
+		t.Fatalf("got %d %s for the owner from another address after 5 failures elsewhere, want 200", resp.StatusCode, b)
+	}
+	// Rotating addresses, five guesses each, until the account refuses new addresses.
+	refused := false
+	for i := 0; i < 10 && !refused; i++ {
+		for j := 0; j < 5; j++ {
+			resp, _ := post(t, srv.URL, `{"email":"vera@example.ru","password":"guess"}`, "X-Forwarded-For", "203.0.113."+strconv.Itoa(30+i))
+			if resp.StatusCode == 429 && j == 0 {
+				refused = true
+				break
+			}
+		}
+	}
+	if !refused {
+		t.Fatal("got guesses from every new address, want the account throttled")
+	}
+	for addr, want := range map[string]int{"198.51.100.1": 200, "198.51.100.9": 429} {
+		if resp, b := post(t, srv.URL, owner, "X-Forwarded-For", addr); resp.StatusCode != want {
+			t.Fatalf("got %d %s for the owner from %s, want %d (a known address is exempt, a new one waits)", resp.StatusCode, b, addr, want)
+		}
 	}
 }

@@ -86,18 +86,27 @@ func TestRegister(t *testing.T) {
 
 func TestRefusedWithoutSecret(t *testing.T) {
 	t.Parallel()
-	for name, secret := range map[string]string{"ErrMissing": "", "ErrShort": strings.Repeat("s", 31)} {
+	_, public, err := token.GenerateKeyPair()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, files := range map[string]map[string]string{
+		"ErrMissing":        nil,
+		"ErrOldSecret":      {"jwt-secret": strings.Repeat("s", 32)},
+		"ErrPublicKeyOnly":  {token.PublicKeyFile: string(public)}, // a verifier's secrets: it cannot issue
+		"ErrNotAPrivateKey": {token.PrivateKeyFile: strings.Repeat("s", 31)},
+	} {
 		t.Run(name, func(t *testing.T) {
 			_, err := apitest.Build(t, Name, New, apitest.WithoutSecret(), apitest.WithoutDatabase(), apitest.WithConfig(func(c *config.Config) {
 				c.DatabaseURL, c.NatsURL = "postgres://unused", "nats://unused"
-				if secret != "" {
-					if err := os.WriteFile(filepath.Join(c.SecretsDir, token.SecretFile), []byte(secret), 0o600); err != nil {
+				for n, v := range files {
+					if err := os.WriteFile(filepath.Join(c.SecretsDir, n), []byte(v), 0o600); err != nil {
 						t.Fatal(err)
 					}
 				}
 			}))
 			if err == nil {
-				t.Fatal("got a handler, want New to refuse a missing or short jwt-secret")
+				t.Fatal("got a handler, want New to refuse to start without the private key")
 			}
 		})
 	}

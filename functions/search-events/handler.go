@@ -113,18 +113,14 @@ func (s *Server) search(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	entry, hit, err := hotcache.ReadThrough(s.Cache, q.CacheKey(), !middleware.NoCache(r), func() (hotcache.Entry, error) {
+	entry, from, err := hotcache.ReadThrough(s.Cache, q.CacheKey(), !middleware.NoCache(r), func() (hotcache.Entry, error) {
 		return search.SearchEntry(ctx, s.db, vocab, &q, s.photoURL)
 	})
 	if err != nil {
 		s.fail(w, r, internal(err, "search"))
 		return
 	}
-	from := "miss"
-	if hit {
-		from = "hit"
-	}
-	w.Header().Set("X-Cache", from)
+	w.Header().Set("X-Cache", string(from))
 	httpjson.WriteRaw(w, http.StatusOK, entry.Body)
 }
 

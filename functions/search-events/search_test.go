@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dostupno/dostupno/migrations"
 	"github.com/dostupno/dostupno/shared/apitest"
 	"github.com/dostupno/dostupno/shared/catalog"
 	"github.com/dostupno/dostupno/shared/config"
@@ -527,4 +528,24 @@ func TestSearchLenient(t *testing.T) {
 			t.Fatalf("got %+v, want invalid_argument on match", e)
 		}
 	})
+}
+
+// search-events reads as the read-only role, whose statements end after 2 s: a search that
+// waits that long (here on a lock) is 503 with Retry-After, never 500.
+func TestSearchStatementTimeoutIsUnavailable(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, testCatalog())
+	if got := f.DatabaseUser(t); got != migrations.ReaderRole {
+		t.Fatalf("got search-events connected as %s, want %s", got, migrations.ReaderRole)
+	}
+	release := f.Lock(t, "event_accessibility", "events")
+	resp, b := f.get(t, "?constraints=sign_language", "Cache-Control", "no-cache")
+	apitest.WantError(t, resp, b, http.StatusServiceUnavailable, "unavailable")
+	if resp.Header.Get("Retry-After") == "" {
+		t.Fatal("got no Retry-After, want one")
+	}
+	release()
+	if resp, b := f.get(t, "?constraints=sign_language", "Cache-Control", "no-cache"); resp.StatusCode != http.StatusOK {
+		t.Fatalf("got %d %s once the lock is gone, want 200", resp.StatusCode, b)
+	}
 }

@@ -15,7 +15,6 @@ import (
 	"github.com/dostupno/dostupno/shared/instance"
 	"github.com/dostupno/dostupno/shared/middleware"
 	"github.com/dostupno/dostupno/shared/photo"
-	"github.com/dostupno/dostupno/shared/token"
 )
 
 // Name is the function's name in stack.yml.
@@ -27,10 +26,10 @@ var handler = instance.Once(Name, New)
 func Handle(w http.ResponseWriter, r *http.Request) { instance.Serve(w, r, handler) }
 
 // New builds the function's handler from its dependencies; it refuses to start without its
-// database, NATS, S3 or jwt-secret, and creates the bucket (and, with a public base URL, its
+// database, NATS, S3 or jwt-public-key, and creates the bucket (and, with a public base URL, its
 // read policy) if they are missing.
 func New(d *instance.Deps) (http.Handler, error) {
-	if err := d.CheckWriter(true); err != nil {
+	if err := d.CheckWriter(instance.VerifyTokens); err != nil {
 		return nil, err
 	}
 	if err := d.Config.Require("S3_ENDPOINT"); err != nil {
@@ -83,7 +82,7 @@ func (s *server) handle(w http.ResponseWriter, r *http.Request) (Photo, error) {
 	if err := httpjson.Method(w, r, http.MethodPost); err != nil {
 		return Photo{}, err
 	}
-	if _, err := middleware.RequireRole(r, token.RoleAdmin); err != nil {
+	if _, err := middleware.RequireAdmin(r, s.deps); err != nil {
 		return Photo{}, err
 	}
 	id, err := strconv.ParseInt(strings.Trim(r.URL.Path, "/"), 10, 64)
@@ -119,7 +118,7 @@ func (s *server) handle(w http.ResponseWriter, r *http.Request) (Photo, error) {
 	if err != nil {
 		return Photo{}, err
 	}
-	key, err := s.store.Put(ctx, id, body, info)
+	key, err := s.store.Put(ctx, id, info)
 	if err != nil {
 		return Photo{}, &apperr.Error{Code: apperr.Unavailable, Message: "the photo store is unavailable; try again shortly", RetryAfter: 5 * time.Second, Err: err}
 	}

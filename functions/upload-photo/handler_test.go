@@ -3,6 +3,8 @@ package function
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"image/color"
 	"io"
@@ -16,6 +18,7 @@ import (
 	"github.com/dostupno/dostupno/shared/config"
 	"github.com/dostupno/dostupno/shared/photo"
 	"github.com/dostupno/dostupno/shared/photo/phototest"
+	"github.com/dostupno/dostupno/shared/token"
 )
 
 type env struct {
@@ -117,6 +120,10 @@ func TestUpload(t *testing.T) {
 		{"ErrAnonymous", "POST", "/10", "", "image/png", bytes.NewReader(png), 401, "unauthenticated", 0, 0},
 		{"ErrBadToken", "POST", "/10", "Bearer not.a.token", "image/png", bytes.NewReader(png), 401, "unauthenticated", 0, 0},
 		{"ErrNotAdmin", "POST", "/10", e.user, "image/png", bytes.NewReader(png), 403, "forbidden", 0, 0},
+		// The admin's token version is 0: a token of another version was issued around a
+		// password or role change that the copy does not hold.
+		{"ErrStaleAdminToken", "POST", "/10", apitest.Bearer(e.TokenVersion(t, apitest.AdminID, token.RoleAdmin, 1)), "image/png", bytes.NewReader(png), 401, "unauthenticated", 0, 0},
+		{"ErrAdminTokenOfNoUser", "POST", "/10", apitest.Bearer(e.Token(t, "9b8a7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d", token.RoleAdmin)), "image/png", bytes.NewReader(png), 401, "unauthenticated", 0, 0},
 		{"ErrUnknownEvent", "POST", "/11", e.admin, "image/png", bytes.NewReader(png), 404, "not_found", 0, 0},
 		{"ErrBadEventID", "POST", "/ten", e.admin, "image/png", bytes.NewReader(png), 400, "invalid_argument", 0, 0},
 		{"ErrNoEventID", "POST", "/", e.admin, "image/png", bytes.NewReader(png), 400, "invalid_argument", 0, 0},
@@ -181,5 +188,48 @@ func TestUploadPublicBase(t *testing.T) {
 	}
 	if status, got := fetch(t, a.photo.URL); status != 200 || !bytes.Equal(got, jpg) {
 		t.Fatalf("got %d and %d bytes, want 200 and the image", status, len(got))
+	}
+}
+
+// An uploaded photo carrying GPS EXIF and XMP is stored without them, decodes to the same
+// pixels, and its key is the hash of the stored bytes; the same image without its metadata
+// is the same photo.
+func TestUploadStripsMetadata(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, false)
+	for _, c := range []struct {
+		contentType string
+		body        []byte
+	}{
+		{"image/jpeg", phototest.JPEGWithMetadata(t, 24, 16, 0)},
+		{"image/png", phototest.PNGWithMetadata(t, 24, 16)},
+		{"image/webp", phototest.WebPWithMetadata(6, 5, color.NRGBA{9, 8, 7, 255})},
+	} {
+		t.Run(c.contentType, func(t *testing.T) {
+			a := e.post(t, "POST", "/10", e.admin, c.contentType, bytes.NewReader(c.body))
+			if a.status != 201 {
+				t.Fatalf("got %d %q, want 201", a.status, a.code)
+			}
+			status, stored := fetch(t, a.photo.URL)
+			if status != 200 {
+				t.Fatalf("got %d fetching %s, want 200", status, a.photo.URL)
+			}
+			for _, s := range phototest.Secrets {
+				if bytes.Contains(stored, []byte(s)) {
+					t.Errorf("got %q in the stored photo, want no metadata", s)
+				}
+			}
+			sum := sha256.Sum256(stored)
+			if !strings.Contains(a.photo.URL, "/"+hex.EncodeToString(sum[:])+".") {
+				t.Errorf("got URL %s, want the key named by the hash of the stored bytes", a.photo.URL)
+			}
+			f, err := photo.Declared(c.contentType)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if clean, err := photo.Strip(c.body, f); err != nil || !bytes.Equal(clean, stored) {
+				t.Errorf("got %v and the stored bytes differing from the stripped upload, want them equal", err)
+			}
+		})
 	}
 }

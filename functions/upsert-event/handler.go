@@ -29,7 +29,7 @@ const (
 )
 
 // New builds the function's handler from its dependencies; it refuses to start without its
-// database, NATS or jwt-secret.
+// database, NATS or jwt-public-key.
 func New(d *instance.Deps) (http.Handler, error) {
 	return middleware.BatchWrite(d, httpjson.Batch{Noun: "event", MaxOne: MaxEventBody, MaxMany: MaxNDJSONBody,
 		MaxLines: MaxNDJSONLines, TooMany: "split the file or use `dostupno import`"},

@@ -7,8 +7,12 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/dostupno/dostupno/shared/apitest"
+	"github.com/dostupno/dostupno/shared/token"
 	"github.com/dostupno/dostupno/shared/writelog"
 )
 
@@ -140,6 +144,36 @@ func TestUpsertRefuses(t *testing.T) {
 	}
 }
 
+// A value the checks let through but the database refuses (a NUL character in a title,
+// SQLSTATE 22021) is the contract's 400 with what the copy recorded, never a 500; nothing of
+// the command is stored, and the next write goes on.
+func TestUpsertRefusedByTheDatabase(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	nul := func(id int64) string {
+		return strings.Replace(event(id, "before-after"), "before-after", `before\u0000after`, 1)
+	}
+	for _, tt := range []struct{ name, ct, body string }{
+		{"JSON", "application/json", nul(7)},
+		{"NDJSON", "application/x-ndjson", event(8, "fine") + "\n" + nul(9) + "\n"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			resp, b := f.Do(t, http.MethodPut, "/", tt.body, "Content-Type", tt.ct, "Authorization", f.admin)
+			e := apitest.WantError(t, resp, b, 400, "invalid_argument")
+			if !strings.Contains(e.Message, "SQLSTATE 22021") || !strings.Contains(e.Message, "NUL") {
+				t.Fatalf("got %q, want the refusal the copy recorded", e.Message)
+			}
+		})
+	}
+	var n int
+	if err := f.Pool.QueryRow(context.Background(), `SELECT count(*) FROM events`).Scan(&n); err != nil || n != 0 {
+		t.Fatalf("got %d events (%v), want none of the refused commands", n, err)
+	}
+	if status, body := f.put(t, "application/json", f.admin, event(10, "После")); status != 200 {
+		t.Fatalf("got %d %v after the refusals, want 200", status, body)
+	}
+}
+
 // A write the log cannot take is the contract's 503 with Retry-After, and nothing is written.
 func TestUpsertUnavailable(t *testing.T) {
 	t.Parallel()
@@ -157,5 +191,66 @@ func TestUpsertUnavailable(t *testing.T) {
 	}
 	if title, _ := f.title(t, 1); title != "Один" {
 		t.Fatalf("got %q, want the event unchanged", title)
+	}
+}
+
+// Tokens only the issuers can sign: an HS256 token keyed with the public key every function
+// holds is refused, and so is an admin token issued before the admin's password changed.
+func TestUpsertRefusesForgedAndStaleAdminTokens(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	ctx := context.Background()
+	public, err := f.Config.Secret(token.PublicKeyFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub, err := token.ParsePublicKeys(public)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	forged := jwt.NewWithClaims(jwt.SigningMethodHS256, jwt.MapClaims{"iss": token.Issuer, "aud": token.Audience,
+		"sub": apitest.AdminID, "iat": now.Unix(), "exp": now.Add(time.Hour).Unix(), "role": "admin", "tv": 0})
+	forged.Header["kid"] = token.KeyID(pub[0])
+	for _, key := range [][]byte{public, pub[0]} {
+		s, err := forged.SignedString(key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp, b := f.Do(t, http.MethodPut, "/", event(1, "A"), "Content-Type", "application/json", "Authorization", apitest.Bearer(s))
+		apitest.WantError(t, resp, b, 401, "unauthenticated")
+	}
+
+	svc, err := f.Deps.Accounts(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	login := func(password string) string {
+		t.Helper()
+		s, err := svc.Login(ctx, "boss@example.ru", password, "192.0.2.40")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return apitest.Bearer(s.Token)
+	}
+	if _, err := svc.CreateAdmin(ctx, "boss@example.ru", "first admin phrase"); err != nil {
+		t.Fatal(err)
+	}
+	before := login("first admin phrase")
+	if status, body := f.put(t, "application/json", before, event(1, "Один")); status != 200 {
+		t.Fatalf("got %d %v, want 200", status, body)
+	}
+	if _, err := svc.CreateAdmin(ctx, "boss@example.ru", "second admin phrase"); err != nil {
+		t.Fatal(err)
+	}
+	resp, b := f.Do(t, http.MethodPut, "/", event(1, "Два"), "Content-Type", "application/json", "Authorization", before)
+	if e := apitest.WantError(t, resp, b, 401, "unauthenticated"); !strings.Contains(e.Message, "log in again") {
+		t.Fatalf("got %q, want the client told to log in again", e.Message)
+	}
+	if status, body := f.put(t, "application/json", login("second admin phrase"), event(1, "Два")); status != 200 {
+		t.Fatalf("got %d %v, want 200 with a token issued after the change", status, body)
+	}
+	if title, _ := f.title(t, 1); title != "Два" {
+		t.Fatalf("got %q, want the write of the fresh token only", title)
 	}
 }

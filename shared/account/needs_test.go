@@ -14,7 +14,7 @@ func TestNeeds(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	ctx := context.Background()
-	s, err := e.svc.Register(ctx, registration("needs@example.ru"))
+	s, err := e.svc.Register(ctx, registration("needs@example.ru"), "192.0.2.100")
 	if err != nil {
 		t.Fatal(err)
 	}

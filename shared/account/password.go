@@ -41,16 +41,7 @@ const (
 // b64 is the PHC string's base64: standard alphabet, no padding.
 var b64 = base64.RawStdEncoding
 
-// MaxConcurrentHashes bounds the argon2id computations running at once in a process: each
-// holds Params.Memory (19 MiB), so a burst of logins queues instead of exhausting a function's
-// memory limit (4 × 19 MiB stays well inside 256 MiB).
-const MaxConcurrentHashes = 4
-
-var hashSlots = make(chan struct{}, MaxConcurrentHashes)
-
 func idKey(pw, salt []byte, p Params, keyLen uint32) []byte {
-	hashSlots <- struct{}{}
-	defer func() { <-hashSlots }()
 	return argon2.IDKey(pw, salt, p.Time, p.Memory, p.Threads, keyLen)
 }
 

@@ -2,6 +2,8 @@ package account
 
 import (
 	"context"
+	"crypto/ed25519"
+	"fmt"
 	"io"
 	"log/slog"
 	"strings"
@@ -16,6 +18,7 @@ import (
 	"github.com/dostupno/dostupno/shared/pgtest"
 	"github.com/dostupno/dostupno/shared/throttle"
 	"github.com/dostupno/dostupno/shared/token"
+	"github.com/dostupno/dostupno/shared/userkeys"
 	"github.com/dostupno/dostupno/shared/writelog"
 	"github.com/dostupno/dostupno/shared/writelog/writelogtest"
 )
@@ -27,21 +30,31 @@ type env struct {
 	pool *pgxpool.Pool
 	nats *natstest.Env
 	log  *writelog.Log
+	keys *userkeys.Store
 }
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
-	w := writelogtest.New(t, func(*catalog.Vocabulary) []writelog.Kind { return Kinds() })
+	w := writelogtest.New(t, func(_ *catalog.Vocabulary, k *userkeys.Store) []writelog.Kind { return Kinds(k) })
 	th, err := throttle.Open(context.Background(), w.NATS.JS, w.NATS.Namespace)
 	if err != nil {
 		t.Fatal(err)
 	}
-	keys, err := token.NewKeys([]byte(strings.Repeat("k", 32)), nil)
+	known, err := throttle.OpenKnown(context.Background(), w.NATS.JS, w.NATS.Namespace)
 	if err != nil {
 		t.Fatal(err)
 	}
-	svc := &Service{DB: w.Pool, Vocab: w.Vocab, Keys: keys, Writer: w.Writer, Throttle: th, Logger: quiet}
-	return &env{svc: svc, pool: w.Pool, nats: w.NATS, log: w.Log}
+	_, private, err := ed25519.GenerateKey(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys, err := token.NewKeys(private)
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc := &Service{DB: w.Pool, Vocab: w.Vocab, Keys: keys, Writer: w.Writer, UserKeys: w.Keys, Throttle: th, Known: known,
+		Hasher: NewHasher(2, 16), Logger: quiet}
+	return &env{svc: svc, pool: w.Pool, nats: w.NATS, log: w.Log, keys: w.Keys}
 }
 
 func registration(email string) Registration {
@@ -52,7 +65,7 @@ func TestRegister(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	ctx := context.Background()
-	s, err := e.svc.Register(ctx, registration("  Anna@Example.RU "))
+	s, err := e.svc.Register(ctx, registration("  Anna@Example.RU "), "192.0.2.100")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -87,7 +100,7 @@ func TestRegister(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := e.svc.Register(ctx, tt.reg)
+			_, err := e.svc.Register(ctx, tt.reg, "192.0.2.100")
 			if got := apperr.CodeOf(err); got != tt.wantCode {
 				t.Fatalf("got %v, want %s", err, tt.wantCode)
 			}
@@ -104,42 +117,39 @@ func TestRegisterSameInEveryCopy(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	ctx := context.Background()
-	if _, err := e.svc.Register(ctx, registration("ivan@example.ru")); err != nil {
+	if _, err := e.svc.Register(ctx, registration("ivan@example.ru"), "192.0.2.100"); err != nil {
 		t.Fatal(err)
 	}
-	_, err := e.svc.Register(ctx, registration("IVAN@example.ru"))
+	_, err := e.svc.Register(ctx, registration("IVAN@example.ru"), "192.0.2.100")
 	if apperr.CodeOf(err) != apperr.Conflict {
 		t.Fatalf("got %v, want conflict", err)
 	}
+	// The refused registration was erased at once (its personal data must not stay readable):
+	// seq 3 erased it, and its outcome reads erased in every copy.
 	copy2 := pgtest.New(t)
-	r2 := writelog.NewReplica(e.log, copy2, "copy-2", Kinds(), quiet)
-	for seq, want := range map[uint64]string{1: writelog.Applied, 2: writelog.Rejected} {
-		o, err := r2.WaitApplied(ctx, seq)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if o.Status != want {
-			t.Fatalf("copy-2 seq %d: got %s, want %s", seq, o.Status, want)
-		}
+	r2 := writelog.NewReplica(e.log, copy2, "copy-2", Kinds(e.keys), quiet)
+	last, err := e.log.LastSeq(ctx)
+	if err != nil || last != 3 {
+		t.Fatalf("got last sequence %d (%v), want 3: the registration, the refused one, its erasure", last, err)
 	}
-	var a, b string
-	q := `SELECT string_agg(id::text || email || password_hash || created_at::text || version::text, ';' ORDER BY id) FROM users`
-	if err := e.pool.QueryRow(ctx, q).Scan(&a); err != nil {
+	if _, err := r2.WaitApplied(ctx, last); err != nil {
 		t.Fatal(err)
 	}
-	if err := copy2.QueryRow(ctx, q).Scan(&b); err != nil {
-		t.Fatal(err)
+	for seq, want := range map[uint64]string{1: writelog.Applied, 2: writelog.Erased, 3: writelog.Applied} {
+		for _, r := range []*writelog.Replica{e.svc.Writer.Replica, r2} {
+			if o, ok, err := r.Outcome(ctx, seq); err != nil || !ok || o.Status != want {
+				t.Fatalf("%s seq %d: got %+v, %v, %v; want %s", r.Name(), seq, o, ok, err, want)
+			}
+		}
 	}
-	if a != b {
-		t.Fatalf("copies differ: got %s, want %s", b, a)
-	}
+	writelogtest.Equal(t, e.pool, copy2)
 }
 
 func TestLogin(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	ctx := context.Background()
-	reg, err := e.svc.Register(ctx, registration("olga@example.ru"))
+	reg, err := e.svc.Register(ctx, registration("olga@example.ru"), "192.0.2.100")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -189,18 +199,19 @@ func TestLoginThrottle(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	ctx := context.Background()
-	if _, err := e.svc.Register(ctx, registration("petr@example.ru")); err != nil {
+	if _, err := e.svc.Register(ctx, registration("petr@example.ru"), "192.0.2.100"); err != nil {
 		t.Fatal(err)
 	}
 	now := time.Now()
 	e.svc.Throttle.SetClock(func() time.Time { return now })
-	// Eight wrong passwords in a row: five are refused as wrong, then the email is throttled.
+	// Eight wrong passwords in a row from one address: five are refused as wrong, then the
+	// pair of account and address is throttled.
 	var got []apperr.Code
 	for i := 0; i < 8; i++ {
 		_, err := e.svc.Login(ctx, "petr@example.ru", "wrong password", "192.0.2.2")
 		got = append(got, apperr.CodeOf(err))
 		if i == 7 {
-			if ra := apperr.As(err).RetryAfter; ra <= 0 || ra > throttle.Window {
+			if ra := apperr.As(err).RetryAfter; ra <= 0 || ra > DefaultLimits.Pair.Window {
 				t.Fatalf("got Retry-After %v, want within the window", ra)
 			}
 		}
@@ -209,9 +220,9 @@ func TestLoginThrottle(t *testing.T) {
 	if s := codes(got); s != want {
 		t.Fatalf("got %s, want %s", s, want)
 	}
-	// Even the right password waits: the throttle does not reveal it.
-	if _, err := e.svc.Login(ctx, "petr@example.ru", "violet kettle 42", "192.0.2.3"); apperr.CodeOf(err) != apperr.RateLimited {
-		t.Fatalf("got %v with the right password while throttled, want rate_limited", err)
+	// Even the right password waits from that address: the throttle does not reveal it.
+	if _, err := e.svc.Login(ctx, "petr@example.ru", "violet kettle 42", "192.0.2.2"); apperr.CodeOf(err) != apperr.RateLimited {
+		t.Fatalf("got %v with the right password from the throttled address, want rate_limited", err)
 	}
 	// An unknown email is throttled alike (no hint that an email is registered).
 	for i := 0; i < 6; i++ {
@@ -220,8 +231,8 @@ func TestLoginThrottle(t *testing.T) {
 			t.Fatalf("got %v on the sixth failure for an unknown email, want rate_limited", err)
 		}
 	}
-	// The window slides: once the failures are old, the user can log in, which clears the count.
-	now = now.Add(throttle.Window + time.Second)
+	// The window slides: once the attempts are old, the address may log in, which clears them.
+	now = now.Add(DefaultLimits.Pair.Window + time.Second)
 	if _, err := e.svc.Login(ctx, "petr@example.ru", "violet kettle 42", "192.0.2.2"); err != nil {
 		t.Fatalf("got %v after the window, want a login", err)
 	}
@@ -232,17 +243,76 @@ func TestLoginThrottle(t *testing.T) {
 	}
 }
 
+// Throttling cannot be turned into a lock-out: an attacker's failures from one address do not
+// stop the owner logging in from another, and an attacker rotating addresses is throttled per
+// account, while the addresses the owner logged in from before stay open.
+func TestLoginCannotLockTheOwnerOut(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ctx := context.Background()
+	if _, err := e.svc.Register(ctx, registration("owner@example.ru"), "192.0.2.100"); err != nil {
+		t.Fatal(err)
+	}
+	login := func(password, addr string) apperr.Code {
+		t.Helper()
+		_, err := e.svc.Login(ctx, "owner@example.ru", password, addr)
+		return apperr.CodeOf(err)
+	}
+	// Five failures from address A (and more, refused), then the owner from B.
+	for i := 0; i < 7; i++ {
+		login("wrong guess", "203.0.113.10")
+	}
+	if got := login("violet kettle 42", "203.0.113.10"); got != apperr.RateLimited {
+		t.Fatalf("got %q for A, want it throttled", got)
+	}
+	if got := login("violet kettle 42", "198.51.100.20"); got != "" {
+		t.Fatalf("got %q for the owner from B after A's failures, want a login", got)
+	}
+	// An attacker rotating addresses: each new address gets its pair's five guesses until the
+	// account's twenty are used (the owner's login from B counted one, A five).
+	guesses, addr := 0, 0
+	for ; addr < 10; addr++ {
+		a := "203.0.113." + string(rune('a'+addr))
+		code := login("wrong guess", a)
+		if code == apperr.RateLimited {
+			break
+		}
+		guesses++
+		for i := 0; i < 4; i++ {
+			if login("wrong guess", a) == apperr.Unauthenticated {
+				guesses++
+			}
+		}
+	}
+	limit := DefaultLimits.Account.Count
+	if want := limit - 6; guesses != want {
+		t.Fatalf("got %d guesses from rotating addresses, want %d (the account's %d, less the 6 before)", guesses, want, limit)
+	}
+	if got := login("wrong guess", "203.0.113.200"); got != apperr.RateLimited {
+		t.Fatalf("got %q for yet another address, want the account throttled", got)
+	}
+	// The owner's known address is not.
+	if got := login("violet kettle 42", "198.51.100.20"); got != "" {
+		t.Fatalf("got %q for the owner from B, which logged in before, want a login", got)
+	}
+	// A new address of the owner waits with everyone else (the price of the account's limit).
+	if got := login("violet kettle 42", "198.51.100.21"); got != apperr.RateLimited {
+		t.Fatalf("got %q for the owner from a new address, want rate_limited until the window passes", got)
+	}
+}
+
 func TestLoginThrottlePerAddress(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	ctx := context.Background()
-	if _, err := e.svc.Register(ctx, registration("sveta@example.ru")); err != nil {
+	if _, err := e.svc.Register(ctx, registration("sveta@example.ru"), "192.0.2.100"); err != nil {
 		t.Fatal(err)
 	}
 	// Spread over many emails, failures from one address hit the address limit (lowered here
-	// from MaxAddrFailures to keep the test short).
-	e.svc.AddrLimit = 8
-	for i := 0; i < e.svc.AddrLimit; i++ {
+	// from 50 to keep the test short).
+	e.svc.Limits = DefaultLimits
+	e.svc.Limits.Addr.Count = 8
+	for i := 0; i < e.svc.Limits.Addr.Count; i++ {
 		email := "guess" + string(rune('a'+i%26)) + string(rune('a'+i/26)) + "@example.ru"
 		if _, err := e.svc.Login(ctx, email, "wrong password", "198.51.100.9"); apperr.CodeOf(err) != apperr.Unauthenticated {
 			t.Fatalf("failure %d: got %v, want unauthenticated", i+1, err)
@@ -253,6 +323,26 @@ func TestLoginThrottlePerAddress(t *testing.T) {
 	}
 	if _, err := e.svc.Login(ctx, "sveta@example.ru", "violet kettle 42", "198.51.100.10"); err != nil {
 		t.Fatalf("got %v from another address, want a login", err)
+	}
+}
+
+// Registrations from one address stop at the limit; another address goes on.
+func TestRegisterLimitPerAddress(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ctx := context.Background()
+	limit := DefaultLimits.Register.Count
+	for i := 0; i < limit; i++ {
+		if _, err := e.svc.Register(ctx, registration(fmt.Sprintf("r%d@example.ru", i)), "203.0.113.50"); err != nil {
+			t.Fatalf("registration %d: %v", i+1, err)
+		}
+	}
+	_, err := e.svc.Register(ctx, registration("one-more@example.ru"), "203.0.113.50")
+	if ae := apperr.As(err); apperr.CodeOf(err) != apperr.RateLimited || ae.RetryAfter <= 0 || ae.RetryAfter > time.Hour {
+		t.Fatalf("got %v, want rate_limited with a Retry-After within the hour", err)
+	}
+	if _, err := e.svc.Register(ctx, registration("one-more@example.ru"), "203.0.113.51"); err != nil {
+		t.Fatalf("got %v from another address, want a registration", err)
 	}
 }
 
@@ -268,7 +358,7 @@ func TestLoginRehash(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	ctx := context.Background()
-	reg, err := e.svc.Register(ctx, registration("rehash@example.ru"))
+	reg, err := e.svc.Register(ctx, registration("rehash@example.ru"), "192.0.2.100")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -300,7 +390,7 @@ func TestCreateAdmin(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	ctx := context.Background()
-	reg, err := e.svc.Register(ctx, registration("user@example.ru"))
+	reg, err := e.svc.Register(ctx, registration("user@example.ru"), "192.0.2.100")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -344,12 +434,87 @@ func TestCreateAdmin(t *testing.T) {
 	}
 }
 
+// An admin's tokens lose admin power once the password or the role changes; the token of a
+// login after the change has it.
+func TestCheckAdmin(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ctx := context.Background()
+	principal := func(tok string) token.Principal {
+		t.Helper()
+		p, err := e.svc.Keys.Verify(tok)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	login := func(password string) token.Principal {
+		t.Helper()
+		s, err := e.svc.Login(ctx, "chief@example.ru", password, "192.0.2.7")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return principal(s.Token)
+	}
+	reg, err := e.svc.Register(ctx, registration("chief@example.ru"), "192.0.2.100")
+	if err != nil {
+		t.Fatal(err)
+	}
+	asUser := principal(reg.Token)
+	if _, err := e.svc.CreateAdmin(ctx, "chief@example.ru", ""); err != nil { // a role change
+		t.Fatal(err)
+	}
+	first := login("violet kettle 42")
+	if _, err := e.svc.CreateAdmin(ctx, "chief@example.ru", ""); err != nil { // no change at all
+		t.Fatal(err)
+	}
+	stillFirst := login("violet kettle 42")
+	if _, err := e.svc.CreateAdmin(ctx, "chief@example.ru", "a fresh admin phrase"); err != nil { // a password change
+		t.Fatal(err)
+	}
+	second := login("a fresh admin phrase")
+	// An admin token of someone who never was one, signed by the issuer (a stolen key aside,
+	// only a forged database row could make it pass).
+	ghost := asUser
+	ghost.UserID, ghost.Role = "5d0f8a7e-1c2b-4a3d-9e8f-7a6b5c4d3e2f", token.RoleAdmin
+
+	tests := []struct {
+		name string
+		p    token.Principal
+		want apperr.Code
+	}{
+		{"OKAfterLastChange", second, ""},
+		{"ErrUserToken", asUser, apperr.Forbidden},
+		{"ErrBeforePasswordChange", first, apperr.Unauthenticated},
+		{"ErrBeforePasswordChangeToo", stillFirst, apperr.Unauthenticated},
+		{"ErrNoSuchUser", ghost, apperr.Unauthenticated},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := apperr.CodeOf(CheckAdmin(ctx, e.pool, tt.p)); got != tt.want {
+				t.Fatalf("got %q, want %q", got, tt.want)
+			}
+		})
+	}
+	if first.TokenVersion != 1 || stillFirst.TokenVersion != 1 || second.TokenVersion != 2 {
+		t.Fatalf("got token versions %d, %d, %d; want 1 after the promotion, 1 after no change, 2 after the new password",
+			first.TokenVersion, stillFirst.TokenVersion, second.TokenVersion)
+	}
+	// An erased admin's last token grants nothing.
+	if err := e.svc.Erase(ctx, second.UserID, "a fresh admin phrase", "192.0.2.7"); err != nil {
+		t.Fatal(err)
+	}
+	if got := apperr.CodeOf(CheckAdmin(ctx, e.pool, second)); got != apperr.Unauthenticated {
+		t.Fatalf("got %q for an erased admin's token, want unauthenticated", got)
+	}
+}
+
 // A burst of parallel guesses gets no more tries than sequential ones.
 func TestLoginThrottleParallelBurst(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	ctx := context.Background()
-	if _, err := e.svc.Register(ctx, registration("burst@example.ru")); err != nil {
+	if _, err := e.svc.Register(ctx, registration("burst@example.ru"), "192.0.2.100"); err != nil {
 		t.Fatal(err)
 	}
 	results := make(chan apperr.Code, 12)
@@ -363,7 +528,7 @@ func TestLoginThrottleParallelBurst(t *testing.T) {
 	for i := 0; i < 12; i++ {
 		got[<-results]++
 	}
-	if got[apperr.Unauthenticated] != MaxEmailFailures || got[apperr.RateLimited] != 12-MaxEmailFailures {
-		t.Fatalf("got %v, want %d unauthenticated and the rest rate_limited", got, MaxEmailFailures)
+	if n := DefaultLimits.Pair.Count; got[apperr.Unauthenticated] != n || got[apperr.RateLimited] != 12-n {
+		t.Fatalf("got %v, want %d unauthenticated and the rest rate_limited", got, n)
 	}
 }

@@ -27,6 +27,9 @@ type User struct {
 	Name  string   `json:"name"`
 	Needs []string `json:"needs"`
 	Role  string   `json:"role"`
+	// TokenVersion is the user's token version (users.token_version), carried by the
+	// tokens issued to the user; not part of the answers.
+	TokenVersion int64 `json:"-"`
 }
 
 // Registration is the body of POST /function/register.

@@ -1,4 +1,4 @@
-// Package apidoc holds the OpenAPI 3.1 document of the HTTP contract (API.md) and checks real
+// Package apidoc holds the OpenAPI 3.1 document of the HTTP contract (openapi.yaml) and checks real
 // answers against it. The document is embedded; nothing serves it yet (the local runner may
 // answer GET /openapi.yaml with YAML).
 package apidoc

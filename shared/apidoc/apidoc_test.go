@@ -131,6 +131,9 @@ const (
 		"amenityFeature":[{"@type":"LocationFeatureSpecification","propertyID":"step_free_entrance","name":"Безбарьерный вход","value":true}]}}`
 	session = `{"user":{"id":"0b8f4f4e-8f9e-4c65-9d43-0c3f6f1a2b3c","email":"a@b.ru","name":"А","needs":[],"role":"user"},
 		"token":"x.y.z","token_type":"Bearer","expires_at":"2026-12-01T16:00:00Z"}`
+	function = `{"name":"search-events","image":"dostupno/search-events:0.1.0","namespace":"openfaas-fn","envProcess":"",` +
+		`"envVars":{"a":"b"},"labels":{"a":"b"},"annotations":{"a":"b"},"secrets":["jwt-secret"],"limits":{"memory":"256Mi"},` +
+		`"invocationCount":3,"replicas":1,"availableReplicas":1,"createdAt":"2026-01-02T03:04:05Z"}`
 	envelope = `{"error":{"code":"invalid_argument","message":"unknown constraint code \"stairs\"","field":"constraints"}}`
 )
 
@@ -167,12 +170,22 @@ func TestValidateResponse(t *testing.T) {
 		{"OKUpsertMany", "PUT", "/function/upsert-event", 200, jsonHeader(), `{"count":3,"version":12}`, ""},
 		{"OKPhoto", "POST", "/function/upload-photo/7", 201, jsonHeader("Location", "http://x/p.jpg"),
 			`{"photo":{"url":"http://x/p.jpg","width":10,"height":20,"content_type":"image/jpeg"}}`, ""},
-		{"OKSnapshot", "POST", "/function/cache-snapshot", 200, jsonHeader(), `{"snapshot_id":3,"entries":10,"bytes":900,"took_ms":4}`, ""},
-		{"OKApply", "POST", "/function/db-writer", 200, jsonHeader(),
-			`{"replica":"primary","applied_seq":5,"stream_seq":5,"lag":0,"applied":2,"more":false}`, ""},
+		{"OKSnapshot", "POST", "/function/cache-snapshot", 204, http.Header{}, "", ""},
+		{"OKApply", "POST", "/function/db-writer", 204, http.Header{}, "", ""},
+		{"ErrApplyAnswersNoData", "POST", "/function/db-writer", 200, jsonHeader(), `{"applied":2}`, "status is not supported"},
 		{"OKWriterStatus", "GET", "/function/db-writer/status", 200, jsonHeader(), `{"replica":"primary","applied_seq":5,"stream_seq":6,"lag":1}`, ""},
 		{"OKPreflight", "OPTIONS", "/function/get-event/7", 204, http.Header{}, "", ""},
-		{"OKFunctions", "GET", "/system/functions", 200, jsonHeader(), `[{"name":"search-events","annotations":null,"labels":{"a":"b"}}]`, ""},
+		{"OKFunctions", "GET", "/system/functions", 200, jsonHeader(), `[` + function + `]`, ""},
+		{"OKFunctionsNullMaps", "GET", "/system/functions?namespace=openfaas-fn", 200, jsonHeader(),
+			strings.NewReplacer(`{"a":"b"}`, "null", `"2026-01-02T03:04:05Z"`, "null").Replace(`[` + function + `]`), ""},
+		{"OKUnknownNamespace", "GET", "/system/functions?namespace=x", 400, http.Header{"Content-Type": {"text/plain; charset=utf-8"}}, "namespace not valid\n", ""},
+		{"OKNamespaces", "GET", "/system/namespaces", 200, jsonHeader(), `["openfaas-fn"]`, ""},
+		{"OKCatchUp", "POST", "/function/catch-up", 204, http.Header{}, "", ""},
+		{"ErrCatchUpAnswersNoData", "POST", "/function/catch-up", 200, jsonHeader(), `{"writers":[]}`, "status is not supported"},
+		{"ErrNoNamespace", "GET", "/system/namespaces", 200, jsonHeader(), `[]`, "minItems"},
+		{"ErrNegativeReplicas", "GET", "/system/functions", 200, jsonHeader(), `[` + strings.Replace(function, `"replicas":1`, `"replicas":-1`, 1) + `]`, "replicas"},
+		{"ErrAnnotationNotString", "GET", "/system/functions", 200, jsonHeader(), `[` + strings.Replace(function, `"annotations":{"a":"b"}`, `"annotations":{"a":1}`, 1) + `]`, "annotations"},
+		{"ErrCreatedAtNotADate", "GET", "/system/functions", 200, jsonHeader(), `[` + strings.Replace(function, `"2026-01-02T03:04:05Z"`, `"yesterday"`, 1) + `]`, "createdAt"},
 
 		{"ErrUnknownPath", "GET", "/function/nothing", 200, jsonHeader(), `{}`, "no such path"},
 		{"OKUnlistedMethod", "DELETE", "/function/register", 405, jsonHeader("Allow", "POST"),

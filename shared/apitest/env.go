@@ -12,11 +12,14 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/dostupno/dostupno/migrations"
 	"github.com/dostupno/dostupno/shared/config"
 	"github.com/dostupno/dostupno/shared/instance"
 	"github.com/dostupno/dostupno/shared/natstest"
@@ -45,12 +48,18 @@ type Env struct {
 	Deps   *instance.Deps
 	Server *httptest.Server
 	URL    string        // the server's URL: the function's root path
-	Pool   *pgxpool.Pool // on the function's copy; nil without a database
-	NATS   *natstest.Env // nil without NATS
-	S3     *s3test.Env   // nil without S3
-	Keys   *token.Keys   // nil without a jwt-secret
+	Pool   *pgxpool.Pool // on the function's copy as the test's superuser; nil without a database
+	// AdminDatabaseURL is the function's copy as the test's superuser reaches it; the
+	// function itself connects as its deployment role (migrations.FunctionRole): the read
+	// functions as the read-only role, so a write from one fails its test.
+	AdminDatabaseURL string
+	NATS             *natstest.Env // nil without NATS
+	S3               *s3test.Env   // nil without S3
+	Keys             *token.Keys   // the issuers' keys (jwt-private-key); nil WithoutSecret
 
 	// Admin and User are bearer tokens (without the "Bearer " prefix) of AdminID and UserID.
+	// With a database, AdminID is an admin there (token version 0), so Admin passes the
+	// admin writes' account check.
 	Admin, User string
 }
 
@@ -83,12 +92,13 @@ func WithS3() Option { return func(o *options) { o.withS3 = true } }
 func WithConfigOf(e *Env) Option { return func(o *options) { o.like = e } }
 
 // WithDatabaseOf points the function at another Env's copy.
-func WithDatabaseOf(e *Env) Option { return func(o *options) { o.database = e.Config.DatabaseURL } }
+func WithDatabaseOf(e *Env) Option { return func(o *options) { o.database = e.AdminDatabaseURL } }
 
 // WithoutDatabase leaves DATABASE_URL unset.
 func WithoutDatabase() Option { return func(o *options) { o.noDB = true } }
 
-// WithoutSecret leaves the jwt-secret out of the secrets directory.
+// WithoutSecret leaves the token keys (jwt-private-key, jwt-public-key) out of the secrets
+// directory.
 func WithoutSecret() Option { return func(o *options) { o.noSecret = true } }
 
 // WithConfig edits the configuration before the function is built.
@@ -97,8 +107,9 @@ func WithConfig(f func(*config.Config)) Option {
 }
 
 // New builds the function name with build and serves it until t ends. By default it has a
-// database of its own (migrated, cloned from the template), a secrets directory with a
-// jwt-secret, copy name "primary", and no NATS or S3. A constructor that fails fails t.
+// database of its own (migrated, cloned from the template), a secrets directory with a fresh
+// token key pair (jwt-private-key, jwt-public-key), copy name "primary", and no NATS or S3. A
+// constructor that fails fails t.
 func New(t testing.TB, name string, build Builder, opts ...Option) *Env {
 	t.Helper()
 	e, err := Build(t, name, build, opts...)
@@ -118,6 +129,9 @@ func Build(t testing.TB, name string, build Builder, opts ...Option) (*Env, erro
 	}
 	e := &Env{Name: name, NATS: o.nats}
 	cfg := configure(t, e, o)
+	if e.AdminDatabaseURL != "" {
+		cfg.DatabaseURL = migrations.RoleURL(e.AdminDatabaseURL, migrations.FunctionRole(name))
+	}
 	for _, f := range o.configure {
 		f(&cfg)
 	}
@@ -131,8 +145,8 @@ func Build(t testing.TB, name string, build Builder, opts ...Option) (*Env, erro
 	e.Server = httptest.NewServer(h)
 	t.Cleanup(e.Server.Close)
 	e.URL = e.Server.URL
-	if cfg.DatabaseURL != "" {
-		pool, err := pgdb.Connect(context.Background(), cfg.DatabaseURL, pgdb.Options{AppName: "test"})
+	if e.AdminDatabaseURL != "" && cfg.DatabaseURL != "" {
+		pool, err := pgdb.Connect(context.Background(), e.AdminDatabaseURL, pgdb.Options{AppName: "test"})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -147,6 +161,15 @@ func Build(t testing.TB, name string, build Builder, opts ...Option) (*Env, erro
 		e.Keys = keys
 		e.Admin = e.Token(t, AdminID, token.RoleAdmin)
 		e.User = e.Token(t, UserID, token.RoleUser)
+		if e.Pool != nil {
+			// The admin the Admin token speaks for, as `dostupno admin create` leaves one.
+			if _, err := e.Pool.Exec(context.Background(), `
+				INSERT INTO users (id, email, email_key, name, password_hash, role, created_at, updated_at, version)
+				VALUES ($1, 'apitest-admin@example.invalid', 'apitest-admin@example.invalid', 'apitest admin', 'none', 'admin', now(), now(), 0)
+				ON CONFLICT DO NOTHING`, AdminID); err != nil {
+				t.Fatalf("apitest: create the admin: %v", err)
+			}
+		}
 	}
 	return e, nil
 }
@@ -156,20 +179,25 @@ func Build(t testing.TB, name string, build Builder, opts ...Option) (*Env, erro
 func configure(t testing.TB, e *Env, o options) config.Config {
 	t.Helper()
 	if o.like != nil {
-		e.NATS, e.S3 = o.like.NATS, o.like.S3
+		e.NATS, e.S3, e.AdminDatabaseURL = o.like.NATS, o.like.S3, o.like.AdminDatabaseURL
 		return o.like.Config
 	}
 	secrets := t.TempDir()
 	if !o.noSecret {
-		writeSecret(t, secrets, token.SecretFile, strings.Repeat("k", 32))
+		pair, err := keyPair()
+		if err != nil {
+			t.Fatal(err)
+		}
+		writeSecret(t, secrets, token.PrivateKeyFile, string(pair[0]))
+		writeSecret(t, secrets, token.PublicKeyFile, string(pair[1]))
 	}
 	cfg := config.Config{SecretsDir: secrets, Replica: "primary", Namespace: config.DefaultNamespace}
 	switch {
 	case o.noDB:
 	case o.database != "":
-		cfg.DatabaseURL = o.database
+		e.AdminDatabaseURL = o.database
 	default:
-		cfg.DatabaseURL = pgtest.NewURL(t)
+		e.AdminDatabaseURL = pgtest.NewURL(t)
 	}
 	if o.withNATS {
 		if e.NATS == nil {
@@ -185,6 +213,13 @@ func configure(t testing.TB, e *Env, o options) config.Config {
 	}
 	return cfg
 }
+
+// keyPair is the token key pair of every Env of the test process, as the functions of one
+// deployment share theirs: a token one function issues is good at another.
+var keyPair = sync.OnceValues(func() ([2][]byte, error) {
+	private, public, err := token.GenerateKeyPair()
+	return [2][]byte{private, public}, err
+})
 
 func writeSecret(t testing.TB, dir, name, value string) {
 	t.Helper()
@@ -215,13 +250,20 @@ func (e *Env) LastSeq(t testing.TB) uint64 {
 	return info.State.LastSeq
 }
 
-// Token is a bearer token of userID with role, signed with the function's keys.
+// Token is a bearer token of userID with role and token version 0, signed with the
+// function's keys.
 func (e *Env) Token(t testing.TB, userID, role string) string {
 	t.Helper()
+	return e.TokenVersion(t, userID, role, 0)
+}
+
+// TokenVersion is Token with the token version tv.
+func (e *Env) TokenVersion(t testing.TB, userID, role string, tv int64) string {
+	t.Helper()
 	if e.Keys == nil {
-		t.Fatal("apitest: this Env has no jwt-secret (WithoutSecret)")
+		t.Fatal("apitest: this Env has no token keys (WithoutSecret)")
 	}
-	tok, _, err := e.Keys.Issue(userID, role)
+	tok, _, err := e.Keys.Issue(userID, role, tv)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -292,4 +334,50 @@ func WantError(t testing.TB, resp *http.Response, body []byte, status int, code 
 		t.Fatalf("got code %q (%s), want %q", e.Code, e.Message, code)
 	}
 	return e
+}
+
+// Lock takes an ACCESS EXCLUSIVE lock on tables of the function's copy (as its superuser)
+// and holds it until release is called or t ends: every statement that reads them waits, as
+// behind a long migration, until it ends or times out.
+func (e *Env) Lock(t testing.TB, tables ...string) (release func()) {
+	t.Helper()
+	if e.Pool == nil {
+		t.Fatal("apitest: this Env has no database")
+	}
+	ctx := context.Background()
+	tx, err := e.Pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var once sync.Once
+	release = func() {
+		once.Do(func() {
+			if err := tx.Rollback(context.Background()); err != nil {
+				t.Errorf("apitest: release the lock: %v", err)
+			}
+		})
+	}
+	t.Cleanup(release)
+	names := make([]string, len(tables))
+	for i, tbl := range tables {
+		names[i] = pgx.Identifier{tbl}.Sanitize()
+	}
+	if _, err := tx.Exec(ctx, "LOCK TABLE "+strings.Join(names, ", ")+" IN ACCESS EXCLUSIVE MODE"); err != nil {
+		t.Fatalf("apitest: lock %v: %v", tables, err)
+	}
+	return release
+}
+
+// DatabaseUser is the role the function's own pool (Deps.ReadPool) connects as.
+func (e *Env) DatabaseUser(t testing.TB) string {
+	t.Helper()
+	pool, err := e.Deps.ReadPool()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var user string
+	if err := pool.QueryRow(context.Background(), `SELECT current_user`).Scan(&user); err != nil {
+		t.Fatal(err)
+	}
+	return user
 }

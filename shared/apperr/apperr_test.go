@@ -1,10 +1,15 @@
 package apperr
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"io"
+	"net"
 	"net/http"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -20,6 +25,13 @@ func TestFromDB(t *testing.T) {
 		{"UniqueIsConflict", &pgconn.PgError{Code: "23505", Message: "duplicate key"}, Conflict},
 		{"CanceledIsUnavailable", &pgconn.PgError{Code: "57014"}, Unavailable},
 		{"OtherStaysInternal", &pgconn.PgError{Code: "42P01"}, Internal},
+		{"AdminShutdownIsUnavailable", fmt.Errorf("search: %w", &pgconn.PgError{Code: "57P01"}), Unavailable},
+		{"CannotConnectNowIsUnavailable", &pgconn.PgError{Code: "57P03"}, Unavailable},
+		{"ConnectionExceptionIsUnavailable", &pgconn.PgError{Code: "08006"}, Unavailable},
+		{"TooManyConnectionsIsUnavailable", &pgconn.PgError{Code: "53300"}, Unavailable},
+		{"RefusedIsUnavailable", &net.OpError{Op: "dial", Net: "tcp", Err: syscall.ECONNREFUSED}, Unavailable},
+		{"LostIsUnavailable", fmt.Errorf("read: %w", io.ErrUnexpectedEOF), Unavailable},
+		{"AcquireTimeoutIsUnavailable", fmt.Errorf("acquire: %w", context.DeadlineExceeded), Unavailable},
 		{"PlainIsInternal", errors.New("boom"), Internal},
 	}
 	for _, tt := range tests {
@@ -53,5 +65,49 @@ func TestWrapHidesCause(t *testing.T) {
 	}
 	if !errors.Is(e, e.Err) || e.Err.Error() != "connect: password=secret" {
 		t.Fatalf("got cause %v, want the wrapped one", e.Err)
+	}
+}
+
+// A statement the database cancelled (its statement timeout), a connection refused by a
+// Postgres that is down, a pool that could not get a connection in time, or a session ended by
+// a shutdown: wherever the error was wrapped (Wrap, or not an *Error at all), so that a handler
+// that marks whatever it did not expect as internal still answers 503 with a Retry-After,
+// never 500.
+func TestUnavailableWherever(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close() // nothing listens there now
+	_, connErr := pgconn.Connect(ctx, "postgres://postgres@"+addr+"/x?sslmode=disable&connect_timeout=1")
+	if connErr == nil {
+		t.Fatal("got a connection to a closed port")
+	}
+	timeout := &pgconn.PgError{Code: "57014", Message: "canceling statement due to statement timeout"}
+	for name, err := range map[string]error{
+		"Timeout":              fmt.Errorf("load event: %w", timeout),
+		"TimeoutWrappedAsBug":  Wrap(fmt.Errorf("search: %w", timeout), "search"),
+		"TimeoutWrappedTwice":  fmt.Errorf("handler: %w", Wrap(timeout, "vocabulary")),
+		"TimeoutJoinedWithBug": errors.Join(errors.New("rollback"), timeout),
+		"Connect":              connErr,
+		"ConnectWrapped":       Wrap(connErr, "search: vocabulary"),
+		"Shutdown":             fmt.Errorf("search: %w", &pgconn.PgError{Code: "57P01", Message: "terminating connection due to administrator command"}),
+		"StartingWrappedTwice": fmt.Errorf("get-event: %w", Wrap(&pgconn.PgError{Code: "57P03"}, "load")),
+	} {
+		t.Run(name, func(t *testing.T) {
+			e := As(err)
+			if e.Code != Unavailable || e.RetryAfter <= 0 || e.Code.Status() != http.StatusServiceUnavailable || !errors.Is(e, e.Err) {
+				t.Fatalf("got %q (retry after %v), want unavailable with a Retry-After and the cause kept", e.Code, e.RetryAfter)
+			}
+		})
+	}
+	if e := As(Wrap(&pgconn.PgError{Code: "42P01"}, "search")); e.Code != Internal {
+		t.Fatalf("got %q for a missing table, want internal", e.Code)
+	}
+	if e := As(&Error{Code: NotFound, Err: io.EOF}); e.Code != NotFound {
+		t.Fatalf("got %q, want a domain error kept as it is", e.Code)
 	}
 }

@@ -3,19 +3,16 @@ package catalog
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"runtime"
 	"slices"
 	"sort"
 	"strconv"
-	"strings"
 	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/dostupno/dostupno/shared/apperr"
@@ -30,11 +27,17 @@ const (
 )
 
 // Kinds are the catalog's command kinds, applied with vocab: event.upsert, spread over
-// several connections when a run of them is large, and venue.upsert.
+// several connections when a run of them is large, and venue.upsert. Each declares the
+// tables its large runs grow (analysed and vacuumed after them): event.upsert the events,
+// their accessibility index and the venues with their facts (an event's venue object may
+// state them); venue.upsert the venues and their facts, and the index rows and text vectors
+// of their events, which it rewrites when a venue's facts or name change.
 func Kinds(vocab *Vocabulary) []writelog.Kind {
 	return []writelog.Kind{
-		{Name: KindEventUpsert, Apply: EventUpsert(vocab), Spread: EventUpsertSpread(vocab)},
-		{Name: KindVenueUpsert, Apply: VenueUpsert(vocab)},
+		{Name: KindEventUpsert, Apply: EventUpsert(vocab), Spread: EventUpsertSpread(vocab),
+			Grows: []string{"events", "event_accessibility", "venues", "venue_accessibility"}},
+		{Name: KindVenueUpsert, Apply: VenueUpsert(vocab),
+			Grows: []string{"venues", "venue_accessibility", "event_accessibility"}},
 	}
 }
 
@@ -111,8 +114,9 @@ type EventUpsertResult struct {
 // The handler does not validate again: a command admitted to the log is applied as it is, so
 // that a copy replaying old commands with newer validation rules reaches the same state as the
 // copies that applied them long ago. What the schema refuses (a check or foreign-key
-// violation, a value out of range: SQLSTATE classes 22 and 23) rejects the whole command,
-// which every copy decides alike because they hold the same schema and state.
+// violation, a value out of range: SQLSTATE classes 22 and 23) fails the whole command in
+// the applier (writelog.DataError), which every copy decides alike because they hold the same
+// schema and state.
 func EventUpsert(vocab *Vocabulary) writelog.Handler {
 	return func(ctx context.Context, tx pgx.Tx, seq uint64, cmd writelog.Command) (writelog.Outcome, error) {
 		var events []Event
@@ -120,9 +124,6 @@ func EventUpsert(vocab *Vocabulary) writelog.Handler {
 			return writelog.Fail(err), nil
 		}
 		w, err := upsertEvents(ctx, tx, vocab, int64(seq), cmd.At, events)
-		if pg := schemaRefusal(err); pg != nil {
-			return writelog.Reject(apperr.InvalidArgument, "the events do not fit the catalog: %s (%s)", pg.Message, pg.Code), nil
-		}
 		if err != nil {
 			return writelog.Outcome{}, err
 		}
@@ -139,9 +140,8 @@ func EventUpsert(vocab *Vocabulary) writelog.Handler {
 // event of the run is announced, written now or by that earlier attempt. Venue facts a run
 // states are the ones its events inherit (the last statement of each venue in the run), and
 // the applier's transaction brings a changed venue to its other events (never one of the
-// run's, which the parts write). A command that does not decode or that the schema refuses
-// sends the run back to be applied command by command, where it is recorded as failed or
-// rejected alone.
+// run's, which the parts write). A command that does not decode, or that the schema refuses,
+// sends the run back to be applied command by command, where it is recorded as failed alone.
 func EventUpsertSpread(vocab *Vocabulary) writelog.Spreader {
 	return func(ctx context.Context, tx pgx.Tx, parts []pgx.Tx, run []writelog.Numbered) ([]writelog.Outcome, error) {
 		decoded := make([][]Event, len(run))
@@ -196,10 +196,7 @@ func EventUpsertSpread(vocab *Vocabulary) writelog.Spreader {
 			})
 		}
 		if err := g.Wait(); err != nil {
-			if schemaRefusal(err) != nil {
-				return nil, writelog.ErrApplySerially
-			}
-			return nil, err
+			return nil, err // a refusal of the data is applied one by one by the applier
 		}
 		outs := make([]writelog.Outcome, len(run))
 		for i, c := range run {
@@ -221,16 +218,6 @@ func EventUpsertSpread(vocab *Vocabulary) writelog.Spreader {
 // smaller statements also cost Postgres less per event (400k imported events: 19,100-19,600
 // events/s with 6, 20,500-20,700 with 12; 24 gave no more).
 const bucketsPerPart = 12
-
-// schemaRefusal is err's Postgres error when the schema refuses the data (a check or
-// foreign-key violation, a value out of range: SQLSTATE classes 22 and 23).
-func schemaRefusal(err error) *pgconn.PgError {
-	var pg *pgconn.PgError
-	if errors.As(err, &pg) && (strings.HasPrefix(pg.Code, "22") || strings.HasPrefix(pg.Code, "23")) {
-		return pg
-	}
-	return nil
-}
 
 // distinctIDs are the ids of events, each once, in order of first appearance.
 func distinctIDs(events []Event) []int64 {
@@ -289,7 +276,7 @@ type VenueUpsertResult struct {
 // inherit them in the same transaction (their effective sets are recomputed), the text
 // vectors of the events at a renamed venue follow its name, and every event at a changed
 // venue is announced with its new state. As with event.upsert, what the schema refuses
-// rejects the whole command.
+// fails the whole command in the applier (writelog.DataError).
 func VenueUpsert(vocab *Vocabulary) writelog.Handler {
 	return func(ctx context.Context, tx pgx.Tx, seq uint64, cmd writelog.Command) (writelog.Outcome, error) {
 		var venues []VenueInput
@@ -302,9 +289,6 @@ func VenueUpsert(vocab *Vocabulary) writelog.Handler {
 		var reached changefeed.Change
 		if err == nil {
 			reached, err = ch.reach(ctx, tx, vocab, nil)
-		}
-		if pg := schemaRefusal(err); pg != nil {
-			return writelog.Reject(apperr.InvalidArgument, "the venues do not fit the catalog: %s (%s)", pg.Message, pg.Code), nil
 		}
 		if err != nil {
 			return writelog.Outcome{}, err

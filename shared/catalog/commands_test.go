@@ -9,14 +9,18 @@ import (
 
 	"github.com/dostupno/dostupno/shared/catalog"
 	"github.com/dostupno/dostupno/shared/changefeed"
+	"github.com/dostupno/dostupno/shared/userkeys"
 	"github.com/dostupno/dostupno/shared/writelog"
 	"github.com/dostupno/dostupno/shared/writelog/writelogtest"
 )
 
+// kinds are the catalog's kinds, as writelogtest.New takes a domain's kinds.
+func kinds(v *catalog.Vocabulary, _ *userkeys.Store) []writelog.Kind { return catalog.Kinds(v) }
+
 func TestEventUpsert(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	e := writelogtest.New(t, catalog.Kinds)
+	e := writelogtest.New(t, kinds)
 	n, l, pool, r := e.NATS, e.Log, e.Pool, e.Writer.Replica
 	sub, err := n.Conn.SubscribeSync(changefeed.Subject(n.Namespace))
 	if err != nil {
@@ -64,14 +68,14 @@ func TestEventUpsert(t *testing.T) {
 		}
 	})
 
-	t.Run("SchemaRefusalRejected", func(t *testing.T) {
+	t.Run("SchemaRefusalFailed", func(t *testing.T) {
 		seq, err := l.Publish(ctx, catalog.KindEventUpsert, "t:2", at, []catalog.Event{ev(-7, "moscow", nil)})
 		if err != nil {
 			t.Fatal(err)
 		}
 		o, err := r.WaitApplied(ctx, seq)
-		if err != nil || o.Status != writelog.Rejected || o.Code != "invalid_argument" {
-			t.Errorf("got %+v, %v; want rejected invalid_argument", o, err)
+		if err != nil || o.Status != writelog.Failed || o.Code != "invalid_argument" || !strings.Contains(o.Message, "SQLSTATE 23514") {
+			t.Errorf("got %+v, %v; want failed invalid_argument with SQLSTATE 23514", o, err)
 		}
 	})
 

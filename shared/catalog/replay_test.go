@@ -105,7 +105,8 @@ func TestOldCommandsReplayToTheSameRows(t *testing.T) {
 	}
 }
 
-// oldCopy is a database migrated to the version before four-valued facts (014).
+// oldCopy is a database migrated to the version before four-valued facts (017), as the
+// owner role migrates it in a deployment; the connection is the owner's.
 func oldCopy(t *testing.T) *pgx.Conn {
 	t.Helper()
 	ctx := context.Background()
@@ -118,12 +119,7 @@ func oldCopy(t *testing.T) *pgx.Conn {
 	if _, err := admin.Exec(ctx, `CREATE DATABASE `+name); err != nil {
 		t.Fatal(err)
 	}
-	conn, err := pgx.Connect(ctx, pgtest.WithDatabase(pgtest.AdminURL(), name))
-	if err != nil {
-		t.Fatal(err)
-	}
 	t.Cleanup(func() {
-		conn.Close(ctx)
 		c, err := pgx.Connect(ctx, pgtest.AdminURL())
 		if err != nil {
 			t.Error(err)
@@ -134,13 +130,22 @@ func oldCopy(t *testing.T) *pgx.Conn {
 			t.Error(err)
 		}
 	})
-	if _, err := migrations.ApplyTo(ctx, conn, 14); err != nil {
+	url := pgtest.WithDatabase(pgtest.AdminURL(), name)
+	if err := migrations.SetUpRolesURL(ctx, url); err != nil {
+		t.Fatal(err)
+	}
+	conn, err := pgx.Connect(ctx, pgtest.RoleURL(url, migrations.OwnerRole))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close(ctx) })
+	if _, err := migrations.ApplyTo(ctx, conn, 17); err != nil {
 		t.Fatal(err)
 	}
 	return conn
 }
 
-// oldUpsert writes a command's events as catalog.UpsertEvents did before migration 015 (a
+// oldUpsert writes a command's events as catalog.UpsertEvents did before migration 018 (a
 // frozen copy of its statements): places, then the events and their three-valued index rows.
 func oldUpsert(ctx context.Context, db pgdb.DBTX, version int64, at time.Time, events []oldEvent) error {
 	cities, venues, venueCity := map[string]string{}, map[int64]oldVenue{}, map[int64]string{}

@@ -17,6 +17,7 @@ import (
 	"github.com/dostupno/dostupno/shared/changefeed"
 	"github.com/dostupno/dostupno/shared/pgdb"
 	"github.com/dostupno/dostupno/shared/pgtest"
+	"github.com/dostupno/dostupno/shared/userkeys"
 	"github.com/dostupno/dostupno/shared/writelog"
 	"github.com/dostupno/dostupno/shared/writelog/writelogtest"
 )
@@ -128,7 +129,7 @@ const (
 
 func TestVenueFacts(t *testing.T) {
 	t.Parallel()
-	e := writelogtest.New(t, catalog.Kinds)
+	e := writelogtest.New(t, kinds)
 	other := at10(4, nil)
 	other.Venue = catalog.Venue{ID: 11, Name: "Другой зал"}
 	submitEvents(t, e, at10(1, nil), at10(2, map[string]string{"step_free_entrance": "no"}),
@@ -355,5 +356,51 @@ func TestSpreadRunWithVenueFacts(t *testing.T) {
 	}
 	if !announced[1] || !announced[2] || !announced[449] {
 		t.Errorf("got %d events announced, want the run's and those earlier at the changed venue", len(announced))
+	}
+}
+
+// A venue change rewrites the index rows of every event at the venue; venue.upsert declares
+// the tables it grows, so that a copy whose applier reads the stream to its end analyses and
+// vacuums them (writelog.Replica.Maintain) without waiting for autovacuum. Here the copy
+// applies venue.upsert alone: the events are written beside the log.
+func TestVenueChangeMaintainsWhatItRewrote(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	e := writelogtest.New(t, func(v *catalog.Vocabulary, _ *userkeys.Store) []writelog.Kind {
+		return slices.DeleteFunc(catalog.Kinds(v), func(k writelog.Kind) bool { return k.Name != catalog.KindVenueUpsert })
+	})
+	events := make([]catalog.Event, 4000)
+	for i := range events {
+		events[i] = at10(int64(i+1), map[string]string{"sign_language": "yes"})
+	}
+	if _, err := catalog.UpsertEvents(ctx, e.Pool, e.Vocab, 1, at, events); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.Pool.Exec(ctx, `VACUUM (ANALYZE) event_accessibility`); err != nil {
+		t.Fatal(err)
+	}
+	// pages recorded by the last VACUUM or ANALYZE, and on disk.
+	pages := func() (recorded, onDisk int64) {
+		t.Helper()
+		if err := e.Pool.QueryRow(ctx, `SELECT relpages, pg_relation_size(oid) / 8192 FROM pg_class WHERE relname = 'event_accessibility'`).
+			Scan(&recorded, &onDisk); err != nil {
+			t.Fatal(err)
+		}
+		return recorded, onDisk
+	}
+	_, before := pages()
+
+	if r := submitVenues(t, e, venue10(catalog.Facts{"step_free_entrance": {Value: catalog.Yes}})); r.Events != len(events) {
+		t.Fatalf("got %+v, want the venue's change to reach its %d events", r, len(events))
+	}
+	recorded, grown := pages()
+	if grown < before+writelog.MaintainMinPages || recorded != before {
+		t.Fatalf("got event_accessibility at %d pages (%d recorded) after the change, from %d: want it grown past the threshold, unmaintained by the writer", grown, recorded, before)
+	}
+	if _, err := e.Writer.Replica.ApplyPending(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if recorded, onDisk := pages(); recorded != onDisk {
+		t.Fatalf("got %d pages recorded of %d on disk, want event_accessibility maintained after the venue's change", recorded, onDisk)
 	}
 }

@@ -19,10 +19,10 @@ import (
 
 func TestKinds(t *testing.T) {
 	var names []string
-	for _, k := range commands.Kinds(nil) {
+	for _, k := range commands.Kinds(nil, nil) {
 		names = append(names, k.Name)
 	}
-	want := []string{catalog.KindEventUpsert, catalog.KindVenueUpsert, account.KindRegister, account.KindAdmin, account.KindPassword, photo.Kind}
+	want := []string{catalog.KindEventUpsert, catalog.KindVenueUpsert, account.KindRegister, account.KindAdmin, account.KindPassword, account.KindNeeds, account.KindErase, photo.Kind}
 	if strings.Join(names, ",") != strings.Join(want, ",") {
 		t.Fatalf("got kinds %v, want %v", names, want)
 	}
@@ -48,19 +48,36 @@ func TestEveryKindDecodesStrictly(t *testing.T) {
 	e := writelogtest.New(t, commands.Kinds)
 	l, r := e.Log, e.Writer.Replica
 	at := time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC)
-	id := uuid.NewString()
+	id, admin := uuid.NewString(), uuid.NewString()
+	user := func(kind, id string, emailHash string, per account.Personal) account.Payload {
+		k, ok, err := e.Keys.Get(ctx, id)
+		if err == nil && !ok {
+			k, err = e.Keys.Create(ctx, id)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		sealed, err := account.Seal(k, kind, id, per)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return account.Payload{ID: id, EmailHash: emailHash, Sealed: sealed}
+	}
 	payloads := map[string]any{
 		catalog.KindEventUpsert: []catalog.Event{{ID: 1, Title: "T", Category: "theatre", City: "kazan", Venue: catalog.Venue{ID: 3, Name: "V"},
 			StartsAt: at, Timezone: "Europe/Moscow", Accessibility: catalog.Facts{"elevator": {Value: "yes", Source: "organiser"}}}},
 		catalog.KindVenueUpsert: []catalog.VenueInput{{Venue: catalog.Venue{ID: 3, Name: "V",
 			Accessibility: &catalog.Facts{"elevator": {Value: "not_applicable", VerifiedAt: "2026-05-01"}}}, City: "kazan"}},
-		account.KindRegister: account.RegisterPayload{ID: id, Email: "a@example.ru", EmailKey: account.EmailKey("a@example.ru"), Name: "A",
-			PasswordHash: "$argon2id$stored", Needs: []string{"braille"}},
-		account.KindAdmin:    account.AdminPayload{ID: uuid.NewString(), Email: "b@example.ru", EmailKey: account.EmailKey("b@example.ru"), Name: "B", PasswordHash: "$argon2id$b"},
-		account.KindPassword: account.PasswordPayload{ID: id, OldHash: "$argon2id$stored", NewHash: "$argon2id$new"},
+		account.KindRegister: user(account.KindRegister, id, "hash-a", account.Personal{Email: "a@example.ru", EmailKey: "a@example.ru", Name: "A",
+			PasswordHash: "$argon2id$stored", Needs: []string{"braille"}}),
+		account.KindAdmin: user(account.KindAdmin, admin, "hash-b", account.Personal{Email: "b@example.ru", EmailKey: "b@example.ru", Name: "B",
+			PasswordHash: "$argon2id$b"}),
+		account.KindPassword: user(account.KindPassword, id, "", account.Personal{OldHash: "$argon2id$stored", NewHash: "$argon2id$new"}),
+		account.KindNeeds:    user(account.KindNeeds, id, "", account.Personal{Needs: []string{"elevator"}}),
+		account.KindErase:    account.Payload{ID: uuid.NewString()},
 		photo.Kind:           photo.Added{EventID: 1, Key: "events/1/a.png", ContentType: "image/png", Width: 2, Height: 3, Bytes: 40},
 	}
-	for _, k := range commands.Kinds(e.Vocab) {
+	for _, k := range commands.Kinds(e.Vocab, e.Keys) {
 		t.Run(k.Name, func(t *testing.T) {
 			p, ok := payloads[k.Name]
 			if !ok {

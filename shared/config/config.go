@@ -1,10 +1,11 @@
 // Package config reads a function's configuration from the environment and its secrets from
-// OpenFaaS secret files. faasd and the local runner give the same variables (API.md,
+// OpenFaaS secret files. faasd and the local runner give the same variables (README,
 // "Configuration").
 package config
 
 import (
 	"fmt"
+	"net/textproto"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -29,6 +30,19 @@ type Config struct {
 	CacheEntries    int           // per-instance cache bound (entries)
 	CacheBytes      int64         // per-instance cache bound (bytes)
 	CacheTTL        time.Duration // age bound of a cache entry
+
+	// NatsURL may be a comma list: the servers of a JetStream cluster. WritelogReplicas is how
+	// many of them hold the write log and the key-value buckets (WRITELOG_REPLICAS: 1 on one
+	// server, 3 in a cluster).
+	WritelogReplicas int
+
+	// ClientAddrHeader is the header the edge in front of the gateway writes with the client's
+	// address (README, "Client address"); empty means no edge, and per-address limits are weak.
+	ClientAddrHeader string
+	// GatewayURL is the gateway as a function reaches it (catch-up calls the db-writers there).
+	GatewayURL string
+	// DBWriters names the db-writer functions, one per copy (catch-up calls each).
+	DBWriters []string
 }
 
 // Defaults used when a variable is absent.
@@ -57,7 +71,7 @@ func Load(lookup func(string) (string, bool)) (Config, error) {
 		DatabaseReadURL: get("DATABASE_READ_URL", ""),
 		ReplicaURLs:     List(get("DATABASE_REPLICA_URLS", "")),
 		Replica:         get("REPLICA_NAME", "primary"),
-		NatsURL:         get("NATS_URL", ""),
+		NatsURL:         strings.Join(List(get("NATS_URL", "")), ","),
 		Namespace:       get("DOSTUPNO_NAMESPACE", DefaultNamespace),
 		S3Endpoint:      get("S3_ENDPOINT", ""),
 		S3Bucket:        get("S3_BUCKET", DefaultBucket),
@@ -67,10 +81,17 @@ func Load(lookup func(string) (string, bool)) (Config, error) {
 		CacheEntries:    DefaultCacheEntries,
 		CacheBytes:      DefaultCacheBytes,
 		CacheTTL:        DefaultCacheTTL,
+
+		ClientAddrHeader: textproto.CanonicalMIMEHeaderKey(get("CLIENT_ADDR_HEADER", "")),
+		GatewayURL:       strings.TrimRight(get("GATEWAY_URL", ""), "/"),
+		DBWriters:        List(get("DB_WRITERS", "")),
 	}
 	var err error
 	if c.S3UseSSL, err = parseBool("S3_USE_SSL", get("S3_USE_SSL", "false")); err != nil {
 		return c, err
+	}
+	if c.WritelogReplicas, err = strconv.Atoi(get("WRITELOG_REPLICAS", "1")); err != nil || c.WritelogReplicas < 1 || c.WritelogReplicas > 5 {
+		return c, fmt.Errorf("WRITELOG_REPLICAS=%q: want 1 to 5 (3 in a cluster of three servers)", get("WRITELOG_REPLICAS", ""))
 	}
 	if v := get("CACHE_MAX_ENTRIES", ""); v != "" {
 		if c.CacheEntries, err = strconv.Atoi(v); err != nil || c.CacheEntries < 0 {
@@ -86,6 +107,9 @@ func Load(lookup func(string) (string, bool)) (Config, error) {
 		if c.CacheTTL, err = time.ParseDuration(v); err != nil || c.CacheTTL <= 0 {
 			return c, fmt.Errorf("CACHE_TTL=%q: want a duration such as 5m", v)
 		}
+	}
+	if h := c.ClientAddrHeader; h != "" && !validName(h) {
+		return c, fmt.Errorf("CLIENT_ADDR_HEADER=%q: want a header name such as X-Real-Ip", h)
 	}
 	if !validName(c.Namespace) {
 		return c, fmt.Errorf("DOSTUPNO_NAMESPACE=%q: want letters, digits, '-' or '_'", c.Namespace)
@@ -156,6 +180,10 @@ func (c Config) Require(names ...string) error {
 			v = c.NatsURL
 		case "S3_ENDPOINT":
 			v = c.S3Endpoint
+		case "GATEWAY_URL":
+			v = c.GatewayURL
+		case "DB_WRITERS":
+			v = strings.Join(c.DBWriters, ",")
 		default:
 			return fmt.Errorf("config.Require: unknown variable %s", n)
 		}

@@ -11,6 +11,12 @@
 // one shard at a time by the subscription's loop and, when a shard is full, before it evicts.
 // Eviction is LRU in batches: a full shard drops its least recently used entries down to 90%
 // of its bounds, so the cost is amortised over many stores.
+//
+// Stale answers. An entry past its age bound is not served, but it is kept for Bounds.Stale
+// more (while room allows: a full shard drops such entries first), so that when the database
+// cannot answer, ReadThrough serves it, marked Stale. A change on the feed still drops it at
+// once, and a suspended cache holds nothing: a stale answer is one the database would still
+// give, only older than the bound.
 package hotcache
 
 import (
@@ -23,6 +29,7 @@ import (
 
 	gocache "github.com/patrickmn/go-cache"
 
+	"github.com/dostupno/dostupno/shared/apperr"
 	"github.com/dostupno/dostupno/shared/changefeed"
 )
 
@@ -44,30 +51,51 @@ type Entry struct {
 // works on the Local itself.
 type Cache interface {
 	Get(key string) (Entry, bool)
+	// Stale is Get that also returns an entry past its age bound (within Bounds.Stale), for
+	// when the database cannot answer.
+	Stale(key string) (Entry, bool)
 	// Set stores e unless a change applied since e was read could affect it.
 	Set(key string, e Entry)
 	// Gen is the number of changes applied so far; see Entry.Gen.
 	Gen() uint64
 }
 
-// ReadThrough returns key's entry from c when useCache and c holds it (hit), else the entry
-// load reads, which it stores in c when useCache. c's generation is taken before load runs,
-// so Set refuses the entry if a change applied meanwhile could affect it.
-func ReadThrough(c Cache, key string, useCache bool, load func() (Entry, error)) (e Entry, hit bool, err error) {
+// From says where an answer came from; it is the value of the X-Cache header.
+type From string
+
+// Where ReadThrough found an answer.
+const (
+	Hit   From = "hit"   // the cache, within its bounds
+	Miss  From = "miss"  // the database
+	Stale From = "stale" // the cache, past its age bound, because the database could not answer
+)
+
+// ReadThrough returns key's entry from c when useCache and c holds it (Hit), else the entry
+// load reads (Miss), which it stores in c when useCache. c's generation is taken before load
+// runs, so Set refuses the entry if a change applied meanwhile could affect it. When load
+// fails because the database cannot answer now (apperr.Unavailable) and useCache, an entry
+// past its age bound is served instead (Stale); once the database answers again, load does.
+func ReadThrough(c Cache, key string, useCache bool, load func() (Entry, error)) (Entry, From, error) {
 	if useCache {
 		if e, ok := c.Get(key); ok {
-			return e, true, nil
+			return e, Hit, nil
 		}
 	}
 	gen := c.Gen()
-	if e, err = load(); err != nil {
-		return Entry{}, false, err
+	e, err := load()
+	if err != nil {
+		if useCache && apperr.CodeOf(err) == apperr.Unavailable {
+			if e, ok := c.Stale(key); ok {
+				return e, Stale, nil
+			}
+		}
+		return Entry{}, Miss, err
 	}
 	if useCache {
 		e.Gen = gen
 		c.Set(key, e)
 	}
-	return e, false, nil
+	return e, Miss, nil
 }
 
 // HotKey is one key's uses since the previous report.
@@ -80,7 +108,8 @@ type HotKey struct {
 type Bounds struct {
 	Entries int           // at most this many entries (0 stores nothing)
 	Bytes   int64         // at most this many bytes, as counted by sizeOf (0: DefaultBytes)
-	TTL     time.Duration // no entry is served older than this (0: DefaultTTL)
+	TTL     time.Duration // no entry is served older than this (0: DefaultTTL), but as Stale
+	Stale   time.Duration // how long past TTL an entry is kept for Stale answers (0: DefaultStale)
 }
 
 // The bounds a zero byte bound or age takes (CACHE_MAX_BYTES and CACHE_TTL default to the
@@ -88,6 +117,8 @@ type Bounds struct {
 const (
 	DefaultBytes = 64 << 20
 	DefaultTTL   = 5 * time.Minute
+	// DefaultStale covers a database restart or an outage of the better part of an hour.
+	DefaultStale = time.Hour
 )
 
 // RecentWindow is how long applied changes are remembered to refuse a Set of an answer read
@@ -118,6 +149,7 @@ type Local struct {
 	seed   maphash.Seed
 	sweep  atomic.Uint32
 	ttl    time.Duration
+	stale  time.Duration
 
 	suspended atomic.Bool
 
@@ -157,11 +189,14 @@ type item struct {
 	e        Entry
 	size     int64
 	expires  time.Time    // served until then
+	keep     time.Time    // kept for Stale answers until then
 	hits     atomic.Int64 // uses since the previous Hot
 	lastUsed atomic.Int64 // shard tick of the last use
 }
 
 func (it *item) expired(now time.Time) bool { return now.After(it.expires) }
+
+func (it *item) gone(now time.Time) bool { return now.After(it.keep) }
 
 // New returns a cache within b.
 func New(b Bounds) *Local {
@@ -171,11 +206,14 @@ func New(b Bounds) *Local {
 	if b.Bytes <= 0 {
 		b.Bytes = DefaultBytes
 	}
+	if b.Stale <= 0 {
+		b.Stale = DefaultStale
+	}
 	n := 1
 	for n < maxShards && b.Entries/(n*2) >= 64 {
 		n *= 2
 	}
-	l := &Local{Now: time.Now, seed: maphash.MakeSeed(), gen: 1, ttl: b.TTL}
+	l := &Local{Now: time.Now, seed: maphash.MakeSeed(), gen: 1, ttl: b.TTL, stale: b.Stale}
 	for i := 0; i < n; i++ {
 		s := &shard{c: gocache.New(gocache.NoExpiration, 0)}
 		// Spread the bounds so that the shards add up to exactly b.
@@ -208,7 +246,15 @@ func sizeOf(key string, e Entry) int64 {
 }
 
 // Get returns the entry for key, unless it is older than the TTL.
-func (l *Local) Get(key string) (Entry, bool) {
+func (l *Local) Get(key string) (Entry, bool) { return l.lookup(key, (*item).expired, true) }
+
+// Stale returns the entry for key even when it is older than the TTL, unless it is older
+// than TTL + Bounds.Stale, was dropped by a change, or the cache is suspended.
+func (l *Local) Stale(key string) (Entry, bool) { return l.lookup(key, (*item).gone, false) }
+
+// lookup returns key's entry unless the cache is suspended or expired(entry, now) holds;
+// a hit counts towards the hot keys when hot.
+func (l *Local) lookup(key string, expired func(*item, time.Time) bool, hot bool) (Entry, bool) {
 	if l.suspended.Load() {
 		return Entry{}, false
 	}
@@ -218,10 +264,12 @@ func (l *Local) Get(key string) (Entry, bool) {
 		return Entry{}, false
 	}
 	it := v.(*item)
-	if it.expired(l.Now()) {
+	if expired(it, l.Now()) {
 		return Entry{}, false
 	}
-	it.hits.Add(1)
+	if hot {
+		it.hits.Add(1)
+	}
 	it.lastUsed.Store(s.tick.Add(1))
 	return it.e, true
 }
@@ -250,7 +298,7 @@ func (l *Local) store(s *shard, key string, e Entry, size int64) *item {
 	now := l.Now()
 	s.c.Delete(key)
 	s.makeRoom(size, now)
-	it := &item{e: e, size: size, expires: now.Add(l.ttl)}
+	it := &item{e: e, size: size, expires: now.Add(l.ttl), keep: now.Add(l.ttl + l.stale)}
 	it.hits.Store(1)
 	it.lastUsed.Store(s.tick.Add(1))
 	s.c.SetDefault(key, it)
@@ -369,14 +417,14 @@ func (l *Local) staleOnArrival(e Entry) bool {
 	return false
 }
 
-// makeRoom makes the shard fit one more entry of size bytes: it drops the expired entries,
-// then the least recently used. Called with s.mu held.
+// makeRoom makes the shard fit one more entry of size bytes: it drops the expired entries
+// (those kept for Stale answers too), then the least recently used. Called with s.mu held.
 func (s *shard) makeRoom(size int64, now time.Time) {
 	fits := func() bool { return s.c.ItemCount() < s.maxEntries && s.bytes.Load()+size <= s.maxBytes }
 	if fits() {
 		return
 	}
-	items := s.deleteExpired(now)
+	items := s.deleteExpired(now, (*item).expired)
 	if fits() {
 		return
 	}
@@ -402,12 +450,12 @@ func (s *shard) makeRoom(size int64, now time.Time) {
 	}
 }
 
-// deleteExpired drops the entries expired at now and returns the others. Called with s.mu
-// held.
-func (s *shard) deleteExpired(now time.Time) map[string]gocache.Item {
+// deleteExpired drops the entries for which expired(now) holds ((*item).expired: past the
+// TTL; (*item).gone: past the Stale bound too) and returns the others. Called with s.mu held.
+func (s *shard) deleteExpired(now time.Time, expired func(*item, time.Time) bool) map[string]gocache.Item {
 	items := s.c.Items()
 	for key, v := range items {
-		if v.Object.(*item).expired(now) {
+		if expired(v.Object.(*item), now) {
 			s.c.Delete(key)
 			delete(items, key)
 		}
@@ -562,12 +610,12 @@ func (l *Local) Clear() {
 	}
 }
 
-// Sweep drops the expired entries of the next shard.
+// Sweep drops the entries of the next shard that are past the Stale bound.
 func (l *Local) Sweep() {
 	s := l.shards[int(l.sweep.Add(1))%len(l.shards)]
 	now := l.Now()
 	s.mu.Lock()
-	s.deleteExpired(now)
+	s.deleteExpired(now, (*item).gone)
 	s.mu.Unlock()
 }
 

@@ -8,6 +8,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/dostupno/dostupno/shared/apperr"
 	"github.com/dostupno/dostupno/shared/changefeed"
 )
 
@@ -110,7 +113,7 @@ func TestEvictsLeastRecentlyUsed(t *testing.T) {
 
 func TestExpires(t *testing.T) {
 	clk := &clock{now: time.Date(2030, 3, 1, 10, 0, 0, 0, time.UTC)}
-	c := New(Bounds{Entries: 10, TTL: 30 * time.Millisecond})
+	c := New(Bounds{Entries: 10, TTL: 30 * time.Millisecond, Stale: time.Second})
 	c.Now = clk.Now
 	c.Set("a", Entry{Body: []byte("a")})
 	clk.Add(30 * time.Millisecond)
@@ -123,6 +126,14 @@ func TestExpires(t *testing.T) {
 	}
 	if got := c.Hot(10); len(got) != 0 {
 		t.Fatalf("got hot keys %v, want none after the TTL", got)
+	}
+	c.Sweep()
+	if _, ok := c.Stale("a"); !ok {
+		t.Fatal("got nothing stale after a sweep within the stale bound, want the entry kept")
+	}
+	clk.Add(time.Second)
+	if _, ok := c.Stale("a"); ok {
+		t.Fatal("got a stale entry past TTL + Stale, want none")
 	}
 	c.Sweep()
 	if c.Len() != 0 || bytesOf(c) != 0 {
@@ -357,11 +368,11 @@ func TestReadThrough(t *testing.T) {
 	}
 	read := func(key string, useCache bool, f func() (Entry, error)) (string, bool) {
 		t.Helper()
-		e, hit, err := ReadThrough(c, key, useCache, f)
+		e, from, err := ReadThrough(c, key, useCache, f)
 		if err != nil {
 			t.Fatal(err)
 		}
-		return string(e.Body), hit
+		return string(e.Body), from == Hit
 	}
 	if body, hit := read("k", true, load("a", 1)); hit || body != "a" || loads != 1 {
 		t.Fatalf("got %q hit=%v after %d loads, want a loaded once", body, hit, loads)
@@ -410,5 +421,81 @@ func TestVenueRowChangeDropsAnswersShowingIt(t *testing.T) {
 	c.Set("late page of 1", Entry{EventIDs: []int64{1}, VenueIDs: []int64{45}, Gen: before})
 	if _, ok := c.Get("late page of 1"); ok {
 		t.Error("got an answer showing the venue, read before its change, stored; want it refused")
+	}
+}
+
+// While the database cannot answer (the load is apperr.Unavailable), an answer past its age
+// bound is served as Stale; never one a change dropped, never from a suspended cache, never
+// for a request that bypasses the cache, and never once the database answers again.
+func TestReadThroughStale(t *testing.T) {
+	clk := &clock{now: time.Date(2030, 3, 1, 10, 0, 0, 0, time.UTC)}
+	c := New(Bounds{Entries: 10, TTL: time.Second, Stale: time.Minute})
+	c.Now = clk.Now
+	away := func() (Entry, error) {
+		return Entry{}, fmt.Errorf("search: %w", &pgconn.PgError{Code: "57P01", Message: "terminating connection due to administrator command"})
+	}
+	broken := func() (Entry, error) { return Entry{}, errors.New("a bug") }
+	loaded := func(body string) func() (Entry, error) {
+		return func() (Entry, error) { return Entry{Body: []byte(body), EventIDs: []int64{7}}, nil }
+	}
+	for _, k := range []string{"a", "b", "c"} {
+		if _, from, err := ReadThrough(c, k, true, loaded(k)); err != nil || from != Miss {
+			t.Fatalf("got %v %v, want a miss loaded", from, err)
+		}
+	}
+	clk.Add(2 * time.Second) // every entry past its age bound
+
+	e, from, err := ReadThrough(c, "a", true, away)
+	if err != nil || from != Stale || string(e.Body) != "a" {
+		t.Fatalf("got %q %v %v with the database away, want a served stale", e.Body, from, err)
+	}
+	if _, from, err := ReadThrough(c, "a", false, away); apperr.CodeOf(err) != apperr.Unavailable || from != Miss {
+		t.Fatalf("got %v %v without the cache, want unavailable", from, err)
+	}
+	if _, _, err := ReadThrough(c, "a", true, broken); err == nil || apperr.CodeOf(err) != apperr.Internal {
+		t.Fatalf("got %v for a failure that is not the database being away, want it returned", err)
+	}
+	if e, from, err := ReadThrough(c, "a", true, loaded("a2")); err != nil || from != Miss || string(e.Body) != "a2" {
+		t.Fatalf("got %q %v %v once the database answers, want a fresh miss", e.Body, from, err)
+	}
+	if _, from, _ := ReadThrough(c, "a", true, away); from != Hit {
+		t.Fatalf("got %v, want the fresh answer a hit", from)
+	}
+
+	c.Apply(changefeed.Change{Events: []changefeed.Event{{ID: 7}}}) // drops a, b and c
+	if _, from, err := ReadThrough(c, "b", true, away); from == Stale || apperr.CodeOf(err) != apperr.Unavailable {
+		t.Fatalf("got %v %v after a change dropped b, want unavailable, not stale", from, err)
+	}
+
+	// A venue's change (a rename) and a change of many events (a venue's facts reaching its
+	// events, tested as summaries) drop what they affect just as surely: nothing they dropped
+	// is served stale, and what they left is.
+	for key, e := range map[string]Entry{
+		"page at venue 45": {Body: []byte("p"), EventIDs: []int64{8}, VenueIDs: []int64{45}},
+		"search in kazan":  {Body: []byte("s"), Matches: func(ev changefeed.Event) bool { return ev.City == "kazan" }},
+		"page at venue 46": {Body: []byte("o"), EventIDs: []int64{9}, VenueIDs: []int64{46}},
+	} {
+		if _, _, err := ReadThrough(c, key, true, func() (Entry, error) { return e, nil }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	clk.Add(2 * time.Second)
+	c.Apply(changefeed.Change{Venues: []int64{45}})
+	many := make([]changefeed.Event, 2*maxExactEvents)
+	for i := range many {
+		many[i] = changefeed.Event{ID: int64(100 + i), City: "kazan", Category: "concert", StartsAt: clk.Now().Add(time.Hour)}
+	}
+	c.Apply(changefeed.Change{Events: many})
+	for key, stale := range map[string]bool{"page at venue 45": false, "search in kazan": false, "page at venue 46": true} {
+		if _, from, _ := ReadThrough(c, key, true, away); (from == Stale) != stale {
+			t.Errorf("%s: got %v with the database away, want stale %v", key, from, stale)
+		}
+	}
+
+	c.restore("d", Entry{Body: []byte("d")})
+	clk.Add(2 * time.Second)
+	c.Suspend()
+	if _, from, _ := ReadThrough(c, "d", true, away); from == Stale {
+		t.Fatal("got a stale answer from a suspended cache, want none")
 	}
 }

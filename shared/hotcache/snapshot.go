@@ -62,30 +62,38 @@ type SnapshotOptions struct {
 	Log       *slog.Logger
 }
 
-// SnapshotResult is cache-snapshot's answer.
+// SnapshotResult is what TakeSnapshot did: the snapshot it took or found, or Busy when
+// another caller was taking one.
 type SnapshotResult struct {
-	ID      int64 `json:"snapshot_id"`
-	Entries int   `json:"entries"`
-	Bytes   int64 `json:"bytes"`
-	TookMS  int64 `json:"took_ms"`
+	ID      int64
+	Entries int
+	Bytes   int64
+	TookMS  int64
+	Busy    bool
 }
 
-// snapshotLock serialises snapshots across instances (pg_advisory_xact_lock key).
+// snapshotLock makes one snapshot at a time across instances (pg_try_advisory_xact_lock key).
 const snapshotLock int64 = 0x686f74636163 // "hotcac"
 
 // TakeSnapshot stores the hot set in the database: it asks the running instances for their
 // hot keys, adds them to the decayed scores kept in cache_hot_keys, recomputes the answers of
 // the top keys from the database in one consistent read (recording the write-log position it
 // saw), stores them as a new generation and drops generations beyond Keep. If a snapshot was
-// taken within MinInterval, it returns that one instead; concurrent callers wait for each
-// other, so at most one snapshot is taken per interval across every instance.
+// taken within MinInterval, it returns that one instead; a caller that finds another taking
+// one returns at once (Busy) rather than waiting, so at most one snapshot is taken per
+// interval across every instance and calls never pile up.
 func TakeSnapshot(ctx context.Context, pool *pgxpool.Pool, o SnapshotOptions) (SnapshotResult, error) {
 	o.defaults()
 	start := time.Now()
 	var res SnapshotResult
 	err := pgdb.InTx(ctx, pool, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, snapshotLock); err != nil {
+		var locked bool
+		if err := tx.QueryRow(ctx, `SELECT pg_try_advisory_xact_lock($1)`, snapshotLock).Scan(&locked); err != nil {
 			return fmt.Errorf("lock snapshots: %w", err)
+		}
+		if !locked {
+			res.Busy = true
+			return nil
 		}
 		err := tx.QueryRow(ctx, `SELECT id, entries, bytes, took_ms FROM cache_snapshots
 			WHERE taken_at > clock_timestamp() - make_interval(secs => $1) ORDER BY id DESC LIMIT 1`,

@@ -1,5 +1,5 @@
 // Package httpjson writes and reads the JSON of the HTTP contract: one writer for answers, one
-// for errors (the envelope of API.md, internal errors logged and never shown), strict decoding
+// for errors (the envelope of shared/apidoc/openapi.yaml, internal errors logged and never shown), strict decoding
 // with a body limit.
 package httpjson
 

@@ -2,6 +2,7 @@ package httpjson
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -66,7 +67,9 @@ func TestErrorEnvelope(t *testing.T) {
 	}{
 		{"Invalid", apperr.Invalid("limit", "limit must be 1..100"), 400, "invalid_argument", "limit must be 1..100", ""},
 		{"InternalHidden", apperr.Wrap(io.ErrClosedPipe, "secret detail"), 500, "internal", "internal error", ""},
-		{"ForeignIsInternal", io.EOF, 500, "internal", "internal error", ""},
+		{"ForeignIsInternal", errors.New("nil map"), 500, "internal", "internal error", ""},
+		{"DatabaseAwayIsUnavailable", apperr.Wrap(fmt.Errorf("read: %w", io.ErrUnexpectedEOF), "search"), 503, "unavailable",
+			"a service behind this function is not reachable now; try again shortly", "1"},
 		{"RateLimited", &apperr.Error{Code: apperr.RateLimited, Message: "slow down", RetryAfter: 1500e6}, 429, "rate_limited", "slow down", "2"},
 		{"UnavailableHasRetry", apperr.New(apperr.Unavailable, "later"), 503, "unavailable", "later", "1"},
 	}

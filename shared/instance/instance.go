@@ -6,10 +6,12 @@ package instance
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"os"
+	"path/filepath"
 	"sync"
 	"time"
 
@@ -27,6 +29,7 @@ import (
 	"github.com/dostupno/dostupno/shared/logging"
 	"github.com/dostupno/dostupno/shared/pgdb"
 	"github.com/dostupno/dostupno/shared/token"
+	"github.com/dostupno/dostupno/shared/userkeys"
 	"github.com/dostupno/dostupno/shared/writelog"
 )
 
@@ -37,6 +40,9 @@ type Deps struct {
 	Name   string // function name, e.g. "search-events"
 	Config config.Config
 	Log    *slog.Logger
+	// NATSUser is the identity the instance connects to NATS as (its credential is the
+	// secret NATSSecret(NATSUser)); Name when empty. The ops CLI's commands share one.
+	NATSUser string
 
 	pool     func() (*pgxpool.Pool, error)
 	readPool func() (*pgxpool.Pool, error)
@@ -46,6 +52,8 @@ type Deps struct {
 	vocab    lazy[*catalog.Vocabulary]
 	writer   lazy[*writelog.Writer]
 	accounts lazy[*account.Service]
+	userKeys lazy[*userkeys.Store]
+	hasher   func() *account.Hasher
 
 	mu      sync.Mutex
 	closers []func()
@@ -64,6 +72,7 @@ func New(name string, cfg config.Config, log *slog.Logger) *Deps {
 	d.natsConn = sync.OnceValues(d.connectNATS)
 	d.s3 = sync.OnceValues(d.connectS3)
 	d.keys = sync.OnceValues(func() (*token.Keys, error) { return token.Load(cfg) })
+	d.hasher = sync.OnceValue(func() *account.Hasher { return newHasher(log) })
 	return d
 }
 
@@ -111,13 +120,54 @@ func (d *Deps) Pool() (*pgxpool.Pool, error) { return d.pool() }
 // ReadPool is the pool the read functions query (DATABASE_READ_URL, else DATABASE_URL).
 func (d *Deps) ReadPool() (*pgxpool.Pool, error) { return d.readPool() }
 
+// NATSSecret is the OpenFaaS secret holding the NKEY seed of the NATS identity user (a
+// function's name, or the ops CLI's).
+func NATSSecret(user string) string { return "nats-nkey-" + user }
+
+// NATSInbox is the inbox prefix of the NATS identity user: replies to its requests arrive
+// under NATSInbox(user) + ".>", which only it may subscribe to, so that no other connection
+// reads the answers it gets (the write log's commands among them).
+func NATSInbox(user string) string { return "_INBOX." + user }
+
+// natsUser is the identity d connects to NATS as.
+func (d *Deps) natsUser() string {
+	if d.NATSUser != "" {
+		return d.NATSUser
+	}
+	return d.Name
+}
+
+// natsAuth is the connection option of d's NATS credential: the NKEY seed in the secret
+// NATSSecret, signing the server's challenge. Without the secret the connection presents no
+// credential, which only a development server accepts, and the log says so.
+func (d *Deps) natsAuth() (nats.Option, error) {
+	name := NATSSecret(d.natsUser())
+	if _, err := d.Config.Secret(name); err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			d.Log.Warn("NATS is unauthenticated: no secret " + name + " (development only; a deployment's NATS refuses this connection)")
+			return nil, nil
+		}
+		return nil, err
+	}
+	opt, err := nats.NkeyOptionFromSeed(filepath.Join(d.Config.SecretsDir, name))
+	if err != nil {
+		return nil, fmt.Errorf("secret %s: %w", name, err)
+	}
+	return opt, nil
+}
+
 func (d *Deps) connectNATS() (*nats.Conn, error) {
 	if d.Config.NatsURL == "" {
 		return nil, fmt.Errorf("NATS_URL is not set")
 	}
+	auth, err := d.natsAuth()
+	if err != nil {
+		return nil, err
+	}
 	log := d.Log
-	nc, err := nats.Connect(d.Config.NatsURL,
+	nc, err := nats.Connect(d.Config.NatsURL, auth,
 		nats.Name(d.Name),
+		nats.CustomInboxPrefix(NATSInbox(d.natsUser())),
 		nats.Timeout(5*time.Second),
 		nats.RetryOnFailedConnect(true),
 		nats.MaxReconnects(-1),
@@ -131,6 +181,9 @@ func (d *Deps) connectNATS() (*nats.Conn, error) {
 			}
 		}),
 		nats.ReconnectHandler(func(c *nats.Conn) { log.Info("nats reconnected", "url", c.ConnectedUrlRedacted()) }),
+		// A permissions violation (the server refused a publish or a subscription this
+		// identity is not granted: deploy/nats.conf) arrives here.
+		nats.ErrorHandler(func(_ *nats.Conn, _ *nats.Subscription, err error) { log.Error("nats", "err", err) }),
 	)
 	if err != nil {
 		return nil, fmt.Errorf("connect to NATS: %w", err)
@@ -139,7 +192,8 @@ func (d *Deps) connectNATS() (*nats.Conn, error) {
 	return nc, nil
 }
 
-// NATS is this instance's NATS connection (it reconnects by itself).
+// NATS is this instance's NATS connection (NATS_URL: one server or a comma list of a
+// cluster's servers; it reconnects by itself, to another server of the list when one is lost).
 func (d *Deps) NATS() (*nats.Conn, error) { return d.natsConn() }
 
 // JetStream is a JetStream context on NATS.

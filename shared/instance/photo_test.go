@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/dostupno/dostupno/shared/config"
+	"github.com/dostupno/dostupno/shared/hotcache"
 	"github.com/dostupno/dostupno/shared/photo"
 )
 
@@ -32,6 +33,7 @@ func TestPhotoURLs(t *testing.T) {
 		{"OKNone", config.Config{}, false, "", "none"},
 		{"ErrNoKeys", config.Config{S3Endpoint: "127.0.0.1:9000", S3Bucket: "b", SecretsDir: noKeys}, true, "", ""},
 		{"ErrCacheOutlivesURLs", config.Config{S3Endpoint: "127.0.0.1:9000", S3Bucket: "b", SecretsDir: withKeys, CacheTTL: photo.MinValidity}, true, "", ""},
+		{"ErrStaleOutlivesURLs", config.Config{S3Endpoint: "127.0.0.1:9000", S3Bucket: "b", SecretsDir: withKeys, CacheTTL: photo.MinValidity - hotcache.DefaultStale}, true, "", ""},
 		{"ErrPublicNotHTTP", config.Config{PublicPhotoBase: "photos.dostupno.ru"}, true, "", ""},
 	}
 	for _, tt := range tests {

@@ -12,6 +12,7 @@ import (
 	"github.com/dostupno/dostupno/shared/commands"
 	"github.com/dostupno/dostupno/shared/throttle"
 	"github.com/dostupno/dostupno/shared/token"
+	"github.com/dostupno/dostupno/shared/userkeys"
 	"github.com/dostupno/dostupno/shared/writelog"
 )
 
@@ -49,31 +50,47 @@ func (l *lazy[T]) open(what string, build func() (T, error)) (T, error) {
 	return v, err
 }
 
-// CheckWriter refuses a configuration without what Writer needs (DATABASE_URL, NATS_URL) and,
-// for a function that issues tokens or requires a role (tokens), without readable token keys
-// (Keys). A function that writes calls it in New, so that it does not start without them.
-func (d *Deps) CheckWriter(tokens bool) error {
+// TokenNeed is which token keys a function needs to start.
+type TokenNeed int
+
+// What a function does with tokens.
+const (
+	NoTokens     TokenNeed = iota // it needs none to start (tokens sent to it are still verified)
+	VerifyTokens                  // it requires a role: jwt-public-key
+	IssueTokens                   // it issues tokens (register, login, the ops CLI): jwt-private-key
+)
+
+// CheckWriter refuses a configuration without what Writer needs (DATABASE_URL, NATS_URL) and
+// without the token keys need asks for (Keys). A function that writes calls it in New, so
+// that it does not start without them.
+func (d *Deps) CheckWriter(need TokenNeed) error {
 	if err := d.Config.Require("DATABASE_URL", "NATS_URL"); err != nil {
 		return err
 	}
-	if tokens {
-		if _, err := d.Keys(); err != nil {
-			return err
-		}
+	if need == NoTokens {
+		return nil
+	}
+	k, err := d.Keys()
+	if err != nil {
+		return err
+	}
+	if need == IssueTokens && !k.CanIssue() {
+		return fmt.Errorf("%s issues tokens: give it the secret %s", d.Name, token.PrivateKeyFile)
 	}
 	return nil
 }
 
-// Keys are the token keys of the instance's secrets (jwt-secret, and jwt-secret-previous
-// during a rotation).
+// Keys are the token keys of the instance's secrets (jwt-public-key, and jwt-private-key for
+// the issuers).
 func (d *Deps) Keys() (*token.Keys, error) { return d.keys() }
 
-// Writer is this instance's one writer: the write log of its namespace and the applier of
-// its own copy (DATABASE_URL, named REPLICA_NAME) with every command kind. Built on first use,
-// and again after a failure, which is writelog.Unavailable.
+// Writer is this instance's one writer: the write log of its namespace (bound as the ops CLI
+// provisioned it; created with WRITELOG_REPLICAS copies only where nothing did) and the
+// applier of its own copy (DATABASE_URL, named REPLICA_NAME) with every command kind. Built
+// on first use, and again after a failure, which is writelog.Unavailable.
 func (d *Deps) Writer(ctx context.Context) (*writelog.Writer, error) {
 	return d.writer.open("the writer of "+d.Name, func() (*writelog.Writer, error) {
-		if err := d.CheckWriter(false); err != nil {
+		if err := d.CheckWriter(NoTokens); err != nil {
 			return nil, err
 		}
 		pool, err := d.Pool()
@@ -84,7 +101,7 @@ func (d *Deps) Writer(ctx context.Context) (*writelog.Writer, error) {
 		if err != nil {
 			return nil, err
 		}
-		l, err := writelog.Open(ctx, js, d.Config.Namespace)
+		l, err := writelog.Open(ctx, js, d.Config.Namespace, writelog.WithReplicas(d.Config.WritelogReplicas))
 		if err != nil {
 			return nil, err
 		}
@@ -92,26 +109,48 @@ func (d *Deps) Writer(ctx context.Context) (*writelog.Writer, error) {
 		if err != nil {
 			return nil, err
 		}
-		return writelog.NewWriter(l, commands.NewReplica(l, pool, d.Config.Replica, vocab, d.Log), d.Log), nil
+		keys, err := d.UserKeys(ctx)
+		if err != nil {
+			return nil, err
+		}
+		return writelog.NewWriter(l, commands.NewReplica(l, pool, d.Config.Replica, vocab, keys, d.Log), d.Log), nil
 	})
 }
 
-// Accounts is this instance's account service: the token keys, the writer, the login
-// throttle's bucket and the vocabulary on its copy. Built on first use, and again after a
-// failure, which is writelog.Unavailable.
+// UserKeys is the store of the users' keys (shared/userkeys) in the instance's namespace. Built
+// on first use, and again after a failure, which is writelog.Unavailable.
+func (d *Deps) UserKeys(ctx context.Context) (*userkeys.Store, error) {
+	return d.userKeys.open("the user keys of "+d.Name, func() (*userkeys.Store, error) {
+		js, err := d.JetStream()
+		if err != nil {
+			return nil, err
+		}
+		return userkeys.Open(ctx, js, d.Config.Namespace, writelog.WithReplicas(d.Config.WritelogReplicas))
+	})
+}
+
+// Accounts is this instance's account service: the token keys, the writer, the users' keys,
+// the throttle's buckets, the password hashing queue and the vocabulary on its copy. Built on
+// first use, and again after a failure, which is writelog.Unavailable.
 func (d *Deps) Accounts(ctx context.Context) (*account.Service, error) {
 	return d.accounts.open("the accounts of "+d.Name, func() (*account.Service, error) {
 		w, err := d.Writer(ctx)
 		if err != nil {
 			return nil, err
 		}
-		svc := &account.Service{Writer: w, Logger: d.Log}
+		svc := &account.Service{Writer: w, Logger: d.Log, Hasher: d.Hasher()}
 		if svc.Keys, err = d.Keys(); err != nil {
 			return nil, err
 		}
 		js, err := d.JetStream()
 		if err == nil {
-			svc.Throttle, err = throttle.Open(ctx, js, d.Config.Namespace)
+			svc.Throttle, err = throttle.Open(ctx, js, d.Config.Namespace, throttle.WithReplicas(d.Config.WritelogReplicas))
+		}
+		if err == nil {
+			svc.Known, err = throttle.OpenKnown(ctx, js, d.Config.Namespace, throttle.WithReplicas(d.Config.WritelogReplicas))
+		}
+		if err == nil {
+			svc.UserKeys, err = d.UserKeys(ctx)
 		}
 		if err == nil {
 			svc.Vocab, err = d.vocabulary(ctx)

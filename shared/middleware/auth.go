@@ -3,15 +3,15 @@ package middleware
 import (
 	"context"
 	"log/slog"
-	"net"
 	"net/http"
-	"strings"
 	"sync"
 	"time"
 
+	"github.com/dostupno/dostupno/shared/account"
 	"github.com/dostupno/dostupno/shared/apperr"
 	"github.com/dostupno/dostupno/shared/config"
 	"github.com/dostupno/dostupno/shared/httpjson"
+	"github.com/dostupno/dostupno/shared/instance"
 	"github.com/dostupno/dostupno/shared/token"
 )
 
@@ -19,9 +19,8 @@ import (
 // read once per instance (and once per process for the local runner).
 var keyCache sync.Map // SecretsDir -> *token.Keys
 
-// Keys returns the token keys of cfg's secrets (`jwt-secret`, optionally
-// `jwt-secret-previous`). Functions that issue tokens or require a role call it in New, so
-// that a missing or short secret stops them at start.
+// Keys returns the token keys of cfg's secrets (`jwt-public-key`, and `jwt-private-key` for
+// the issuers), read once per secrets directory.
 func Keys(cfg config.Config) (*token.Keys, error) {
 	if k, ok := keyCache.Load(cfg.SecretsDir); ok {
 		return k.(*token.Keys), nil
@@ -64,6 +63,21 @@ func RequireRole(r *http.Request, role string) (token.Principal, error) {
 	return p, nil
 }
 
+// RequireAdmin returns the caller if it may write as an admin: its token says admin and the
+// account check (account.CheckAdmin, on the instance's own copy) finds the user still an
+// admin with the token's version. Every admin write calls it before doing anything.
+func RequireAdmin(r *http.Request, d *instance.Deps) (token.Principal, error) {
+	p, err := RequireRole(r, token.RoleAdmin)
+	if err != nil {
+		return p, err
+	}
+	db, err := d.Pool()
+	if err != nil {
+		return p, apperr.Wrap(err, "check admin")
+	}
+	return p, account.CheckAdmin(r.Context(), db, p)
+}
+
 // Authenticate verifies the bearer token of every request that carries one and puts its
 // principal in the context. A request without Authorization is anonymous; a request whose
 // Authorization is not a valid token is refused with 401 even where no token is needed.
@@ -89,23 +103,4 @@ func Authenticate(log *slog.Logger, cfg config.Config, next http.Handler) http.H
 		w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
 		httpjson.Error(w, r, log, err)
 	})
-}
-
-// ClientAddr is the client's address as the gateway saw it: the last hop of X-Forwarded-For,
-// which the OpenFaaS gateway (and the local runner) append to whatever the client sent, else
-// the host of RemoteAddr. Earlier hops are written by the client and are not trusted: taking
-// them would let a client pick a new address for every guess, or another's address to lock
-// it out.
-func ClientAddr(r *http.Request) string {
-	if vs := r.Header.Values("X-Forwarded-For"); len(vs) > 0 {
-		xff := vs[len(vs)-1]
-		last := strings.TrimSpace(xff[strings.LastIndexByte(xff, ',')+1:])
-		if last != "" && len(last) <= 64 {
-			return last
-		}
-	}
-	if host, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
-		return host
-	}
-	return r.RemoteAddr
 }

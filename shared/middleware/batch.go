@@ -7,7 +7,6 @@ import (
 
 	"github.com/dostupno/dostupno/shared/httpjson"
 	"github.com/dostupno/dostupno/shared/instance"
-	"github.com/dostupno/dostupno/shared/token"
 	"github.com/dostupno/dostupno/shared/writelog"
 )
 
@@ -16,17 +15,18 @@ import (
 // check, all submitted through the instance's writer by submit once every one is valid. It
 // answers 200 {"id","version"} for one record (its id) and {"count","version"} for NDJSON,
 // version being the write-log sequence; when it answers, the primary copy serves the write.
-// It refuses to start without a database, NATS or jwt-secret.
+// The caller must be an admin still (RequireAdmin). It refuses to start without a database,
+// NATS or jwt-public-key.
 func BatchWrite[T any](d *instance.Deps, b httpjson.Batch, check func([]byte) (T, error), id func(T) int64,
 	submit func(ctx context.Context, w *writelog.Writer, at time.Time, records []T) (uint64, error)) (http.Handler, error) {
-	if err := d.CheckWriter(true); err != nil {
+	if err := d.CheckWriter(instance.VerifyTokens); err != nil {
 		return nil, err
 	}
 	write := func(w http.ResponseWriter, r *http.Request) error {
 		if err := httpjson.Root(w, r, d.Name, http.MethodPut); err != nil {
 			return err
 		}
-		if _, err := RequireRole(r, token.RoleAdmin); err != nil {
+		if _, err := RequireAdmin(r, d); err != nil {
 			return err
 		}
 		records, ndjson, err := httpjson.ReadBatch(w, r, b, check)

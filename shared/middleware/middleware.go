@@ -1,5 +1,5 @@
 // Package middleware is the chain every function's handler runs behind: call id, access log,
-// panic recovery, CORS (API.md, "Conventions") and bearer token checks.
+// panic recovery, CORS (shared/apidoc/openapi.yaml) and bearer token checks.
 package middleware
 
 import (
@@ -20,20 +20,22 @@ import (
 )
 
 // Methods allowed by CORS preflight; the handler still checks its own.
-const corsMethods = "GET, HEAD, POST, PUT, OPTIONS"
+const corsMethods = "GET, HEAD, POST, PUT, DELETE, OPTIONS"
 
 // Wrap puts h behind the common chain for function d.Name: call id, access log, recovery,
-// CORS, then the bearer token check (Authenticate). A function that cannot read its
-// jwt-secret still serves anonymous requests (and says so in its log); functions that need
-// tokens refuse to start instead (Keys in their New).
+// CORS, the client's address (ClientAddresses), then the bearer token check (Authenticate). A
+// function that cannot read its jwt-public-key still serves anonymous requests (and says so in
+// its log); functions that need tokens refuse to start instead (CheckWriter in their New). A
+// function configured without an edge says so at start.
 func Wrap(d *instance.Deps, h http.Handler) http.Handler {
 	if _, err := Keys(d.Config); err != nil {
 		d.Log.Warn("access tokens cannot be verified: requests carrying one get 503", "err", err)
 	}
-	return CallID(AccessLog(d.Log, Recover(d.Log, CORS(d.Config.CORSOrigins, Authenticate(d.Log, d.Config, h)))))
+	warnNoEdge(d.Log, d.Config.ClientAddrHeader)
+	return CallID(AccessLog(d.Log, Recover(d.Log, CORS(d.Config.CORSOrigins, ClientAddresses(d.Config.ClientAddrHeader, Authenticate(d.Log, d.Config, h))))))
 }
 
-// WrapRead is Wrap for the read functions, whose every answer says X-Cache (API.md): "miss"
+// WrapRead is Wrap for the read functions, whose every answer says X-Cache (shared/apidoc/openapi.yaml): "miss"
 // unless the handler serves from its cache, including answers the chain gives before the
 // handler runs (a refused token, a CORS preflight).
 func WrapRead(d *instance.Deps, h http.Handler) http.Handler {

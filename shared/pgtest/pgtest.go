@@ -1,7 +1,11 @@
 // Package pgtest gives each test its own Postgres database, cloned from a migrated template
-// database, on TEST_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/postgres). The
-// template is named after a hash of the migrations, built once per change of them, and shared
-// by every test process; clones are dropped when the test ends.
+// database, on TEST_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/postgres, a
+// superuser). The template is named after a hash of the migrations, built once per change of
+// them, and shared by every test process; clones are dropped when the test ends. As in a
+// deployment, the database roles exist (migrations.RolesSQL, run as the superuser), the
+// migrations run as migrations.OwnerRole and the databases belong to it, so a test can connect
+// as any role (RoleURL; the roles have no password, so the server must trust them, as it
+// trusts the superuser on loopback).
 package pgtest
 
 import (
@@ -71,7 +75,7 @@ func NewURL(t testing.TB) string {
 	}
 	tpl, err := ensureTemplate(ctx, admin)
 	if err == nil {
-		_, err = admin.Exec(ctx, fmt.Sprintf(`CREATE DATABASE %s TEMPLATE %s`, name, tpl))
+		_, err = admin.Exec(ctx, fmt.Sprintf(`CREATE DATABASE %s TEMPLATE %s OWNER %s`, name, tpl, migrations.OwnerRole))
 	}
 	if _, uerr := admin.Exec(ctx, `SELECT pg_advisory_unlock($1)`, templateLock); uerr != nil && err == nil {
 		err = uerr
@@ -94,6 +98,10 @@ func NewURL(t testing.TB) string {
 	})
 	return WithDatabase(AdminURL(), name)
 }
+
+// RoleURL is url (a database of NewURL) as role connects to it: one of migrations.OwnerRole,
+// WriterRole, ReaderRole, SnapshotRole.
+func RoleURL(url, role string) string { return migrations.RoleURL(url, role) }
 
 // New creates a fresh migrated database for t and returns a pool on it, closed when t ends.
 func New(t testing.TB) *pgxpool.Pool {
@@ -125,6 +133,7 @@ func ensureTemplate(ctx context.Context, admin *pgx.Conn) (string, error) {
 		return "", err
 	}
 	h := sha256.New()
+	fmt.Fprintf(h, "%s\n", migrations.RolesSQL)
 	for _, m := range all {
 		fmt.Fprintf(h, "%d %s\n%s\n", m.Version, m.Name, m.SQL)
 	}
@@ -144,7 +153,11 @@ func ensureTemplate(ctx context.Context, admin *pgx.Conn) (string, error) {
 	if _, err := admin.Exec(ctx, fmt.Sprintf(`CREATE DATABASE %s`, building)); err != nil {
 		return "", err
 	}
-	if _, err := migrations.ApplyURL(ctx, WithDatabase(AdminURL(), building)); err != nil {
+	buildURL := WithDatabase(AdminURL(), building)
+	if err := migrations.SetUpRolesURL(ctx, buildURL); err != nil {
+		return "", err
+	}
+	if _, err := migrations.ApplyURL(ctx, RoleURL(buildURL, migrations.OwnerRole)); err != nil {
 		return "", err
 	}
 	for _, q := range []string{

@@ -11,6 +11,7 @@ import (
 	"github.com/dostupno/dostupno/shared/apperr"
 	"github.com/dostupno/dostupno/shared/catalog"
 	"github.com/dostupno/dostupno/shared/changefeed"
+	"github.com/dostupno/dostupno/shared/userkeys"
 	"github.com/dostupno/dostupno/shared/writelog"
 	"github.com/dostupno/dostupno/shared/writelog/writelogtest"
 )
@@ -22,7 +23,7 @@ type logEnv struct {
 
 func newLogEnv(t *testing.T) *logEnv {
 	t.Helper()
-	w := writelogtest.New(t, func(*catalog.Vocabulary) []writelog.Kind { return Kinds() })
+	w := writelogtest.New(t, func(*catalog.Vocabulary, *userkeys.Store) []writelog.Kind { return Kinds() })
 	changes := make(chan changefeed.Change, 16)
 	sub, err := w.NATS.Conn.Subscribe(changefeed.Subject(w.NATS.Namespace), func(m *nats.Msg) {
 		var c changefeed.Change

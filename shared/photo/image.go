@@ -71,23 +71,26 @@ func Declared(contentType string) (Format, error) {
 	return Format{}, apperr.New(apperr.UnsupportedMediaType, "Content-Type must be image/jpeg, image/png or image/webp")
 }
 
-// Info is what the checks learned about an image.
+// Info is what the checks learned about an image, and the bytes to store.
 type Info struct {
 	Format Format
 	Width  int
 	Height int
-	Bytes  int64
-	SHA256 string // hex of the content, the object key's name
+	Data   []byte // the image without its metadata (Strip): what is stored
+	Bytes  int64  // len(Data)
+	SHA256 string // hex of Data, the object key's name
 }
 
 // decodeSlot lets one full decode run at a time in an instance, so that its peak memory stays
 // near one image of MaxPixels whatever the number of concurrent uploads.
 var decodeSlot = make(chan struct{}, 1)
 
-// Inspect checks that b is an image of format f: the bytes must be of that format (not merely
-// labelled so), its dimensions are read from the header and bounded before anything is
-// decoded (a small file can announce a huge canvas), and the whole image must then decode.
-// A wrong or damaged image is unsupported_media_type; absurd dimensions are payload_too_large.
+// Inspect checks that b is an image of format f and returns it without its metadata: the
+// bytes must be of that format (not merely labelled so), its dimensions are read from the
+// header and bounded before anything is decoded (a small file can announce a huge canvas),
+// its metadata is stripped (Strip), and the whole stripped image must then decode; the
+// content hash is of the stripped bytes. A wrong or damaged image is unsupported_media_type;
+// absurd dimensions are payload_too_large.
 func Inspect(b []byte, f Format) (Info, error) {
 	if !f.magic(b) {
 		for _, o := range Formats {
@@ -104,14 +107,17 @@ func Inspect(b []byte, f Format) (Info, error) {
 	if err := checkDimensions(cfg.Width, cfg.Height, bytesPerPixel(cfg.ColorModel)); err != nil {
 		return Info{}, err
 	}
-	decodeSlot <- struct{}{}
-	_, err = f.decode(bytes.NewReader(b))
-	<-decodeSlot
+	clean, err := Strip(b, f)
+	if err == nil {
+		decodeSlot <- struct{}{}
+		_, err = f.decode(bytes.NewReader(clean))
+		<-decodeSlot
+	}
 	if err != nil {
 		return Info{}, &apperr.Error{Code: apperr.UnsupportedMediaType, Message: fmt.Sprintf("the %s image is damaged or uses a feature that is not supported", f.Name), Err: err}
 	}
-	sum := sha256.Sum256(b)
-	return Info{Format: f, Width: cfg.Width, Height: cfg.Height, Bytes: int64(len(b)), SHA256: hex.EncodeToString(sum[:])}, nil
+	sum := sha256.Sum256(clean)
+	return Info{Format: f, Width: cfg.Width, Height: cfg.Height, Data: clean, Bytes: int64(len(clean)), SHA256: hex.EncodeToString(sum[:])}, nil
 }
 
 func checkDimensions(w, h, bpp int) error {

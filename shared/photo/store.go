@@ -91,10 +91,10 @@ func sameJSON(a, b string) bool {
 	return bytes.Equal(xa, ya)
 }
 
-// Put stores the image b (checked by Inspect) as a photo of eventID and returns its key. A key
-// that already holds the same number of bytes is not written again: keys are content
-// addressed, so a repeated upload costs one HEAD.
-func (s *Store) Put(ctx context.Context, eventID int64, b []byte, info Info) (string, error) {
+// Put stores the image Inspect returned (info.Data, without its metadata) as a photo of
+// eventID and returns its key. A key that already holds the same number of bytes is not
+// written again: keys are content addressed, so a repeated upload costs one HEAD.
+func (s *Store) Put(ctx context.Context, eventID int64, info Info) (string, error) {
 	key := Key(eventID, info)
 	st, err := s.client.StatObject(ctx, s.bucket, key, minio.StatObjectOptions{})
 	if err == nil && st.Size == info.Bytes {
@@ -103,7 +103,7 @@ func (s *Store) Put(ctx context.Context, eventID int64, b []byte, info Info) (st
 	if err != nil && minio.ToErrorResponse(err).Code != minio.NoSuchKey {
 		return "", fmt.Errorf("stat %s: %w", key, err)
 	}
-	_, err = s.client.PutObject(ctx, s.bucket, key, bytes.NewReader(b), info.Bytes, minio.PutObjectOptions{
+	_, err = s.client.PutObject(ctx, s.bucket, key, bytes.NewReader(info.Data), info.Bytes, minio.PutObjectOptions{
 		ContentType:  info.Format.ContentType,
 		CacheControl: "public, max-age=31536000, immutable",
 		UserMetadata: map[string]string{"width": strconv.Itoa(info.Width), "height": strconv.Itoa(info.Height)},

@@ -65,14 +65,14 @@ func TestStorePresigned(t *testing.T) {
 	}
 	img := phototest.PNG(t, 32, 24)
 	info := inspected(t, img, "image/png")
-	key, err := s.Put(ctx, 42, img, info)
+	key, err := s.Put(ctx, 42, info)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if want := "events/42/" + info.SHA256 + ".png"; key != want {
 		t.Fatalf("got key %q, want %q", key, want)
 	}
-	again, err := s.Put(ctx, 42, img, info)
+	again, err := s.Put(ctx, 42, info)
 	if err != nil || again != key {
 		t.Fatalf("got %q, %v on a repeated put, want %q", again, err, key)
 	}
@@ -155,7 +155,7 @@ func TestStorePublic(t *testing.T) {
 	}
 	img := phototest.JPEG(t, 20, 10)
 	info := inspected(t, img, "image/jpeg")
-	key, err := s.Put(ctx, 7, img, info)
+	key, err := s.Put(ctx, 7, info)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,7 +1,14 @@
 package token
 
 import (
+	"crypto/ecdsa"
+	"crypto/ed25519"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
 	"encoding/base64"
+	"encoding/hex"
+	"encoding/pem"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -15,15 +22,17 @@ import (
 	"github.com/dostupno/dostupno/shared/config"
 )
 
-var (
-	secretA = []byte(strings.Repeat("a", 32))
-	secretB = []byte(strings.Repeat("b", 40))
-	userID  = "3f1c0b9e-8d4a-4b7e-9a2f-0c1d2e3f4a5b"
-)
+var userID = "3f1c0b9e-8d4a-4b7e-9a2f-0c1d2e3f4a5b"
 
-func mustKeys(t *testing.T, cur, prev []byte) *Keys {
+// pair is a key pair made from a fixed seed byte, so failures are reproducible.
+func pair(b byte) (ed25519.PrivateKey, ed25519.PublicKey) {
+	priv := ed25519.NewKeyFromSeed([]byte(strings.Repeat(string(rune(b)), 32)))
+	return priv, priv.Public().(ed25519.PublicKey)
+}
+
+func mustKeys(t *testing.T, priv ed25519.PrivateKey, pub ...ed25519.PublicKey) *Keys {
 	t.Helper()
-	k, err := NewKeys(cur, prev)
+	k, err := NewKeys(priv, pub...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -45,7 +54,7 @@ func sign(t *testing.T, method jwt.SigningMethod, key any, kid string, claims jw
 }
 
 func claims(now time.Time, over map[string]any) jwt.MapClaims {
-	c := jwt.MapClaims{"iss": Issuer, "aud": Audience, "sub": userID, "iat": now.Unix(), "exp": now.Add(time.Hour).Unix(), "role": "user"}
+	c := jwt.MapClaims{"iss": Issuer, "aud": Audience, "sub": userID, "iat": now.Unix(), "exp": now.Add(time.Hour).Unix(), "role": "user", "tv": 0}
 	for k, v := range over {
 		if v == nil {
 			delete(c, k)
@@ -57,33 +66,50 @@ func claims(now time.Time, over map[string]any) jwt.MapClaims {
 }
 
 func TestIssueVerify(t *testing.T) {
-	k := mustKeys(t, secretA, nil)
-	s, exp, err := k.Issue(userID, RoleAdmin)
+	priv, pub := pair('a')
+	issuer := mustKeys(t, priv)
+	s, exp, err := issuer.Issue(userID, RoleAdmin, 7)
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, err := k.Verify(s)
+	verifier := mustKeys(t, nil, pub)
+	p, err := verifier.Verify(s)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if p.UserID != userID || p.Role != RoleAdmin || !p.ExpiresAt.Equal(exp) || !p.Admin() {
-		t.Fatalf("got %+v, want user %s admin until %v", p, userID, exp)
+	if p.UserID != userID || p.Role != RoleAdmin || p.TokenVersion != 7 || !p.ExpiresAt.Equal(exp) || !p.Admin() {
+		t.Fatalf("got %+v, want user %s admin, token version 7, until %v", p, userID, exp)
 	}
 	if d := time.Until(exp); d < Lifetime-time.Minute || d > Lifetime {
 		t.Fatalf("got lifetime %v, want about %v", d, Lifetime)
 	}
-	if _, _, err := k.Issue("not-a-uuid", RoleUser); err == nil {
+	if _, _, err := issuer.Issue("not-a-uuid", RoleUser, 0); err == nil {
 		t.Fatal("got a token for a non-uuid user, want an error")
 	}
-	if _, _, err := k.Issue(userID, "root"); err == nil {
+	if _, _, err := issuer.Issue(userID, "root", 0); err == nil {
 		t.Fatal("got a token for role root, want an error")
+	}
+	if verifier.CanIssue() {
+		t.Fatal("got a verifier that can issue, want verify only")
+	}
+	if _, _, err := verifier.Issue(userID, RoleAdmin, 0); err == nil {
+		t.Fatal("got a token from public keys only, want an error")
 	}
 }
 
 func TestVerifyRefuses(t *testing.T) {
 	now := time.Now()
-	k := mustKeys(t, secretA, nil)
-	kid := KeyID(secretA)
+	priv, pub := pair('a')
+	otherPriv, _ := pair('b')
+	k := mustKeys(t, nil, pub)
+	kid := KeyID(pub)
+	pubPEM := func() []byte {
+		_, b, err := EncodeKeyPair(priv, pub)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}()
 	none := func() string {
 		s, err := jwt.NewWithClaims(jwt.SigningMethodNone, claims(now, map[string]any{"role": "admin"})).SignedString(jwt.UnsafeAllowNoneSignatureType)
 		if err != nil {
@@ -91,35 +117,45 @@ func TestVerifyRefuses(t *testing.T) {
 		}
 		return s
 	}()
-	good := sign(t, jwt.SigningMethodHS256, secretA, kid, claims(now, nil))
+	good := sign(t, jwt.SigningMethodEdDSA, priv, kid, claims(now, nil))
+	if _, err := k.Verify(good); err != nil {
+		t.Fatalf("got %v for a well-made token, want it accepted", err)
+	}
 	parts := strings.Split(good, ".")
 	// The same header and signature with the payload edited to role admin.
-	forgedPayload := base64.RawURLEncoding.EncodeToString([]byte(`{"iss":"dostupno","aud":"dostupno-api","sub":"` + userID + `","iat":` + itoa(now.Unix()) + `,"exp":` + itoa(now.Add(time.Hour).Unix()) + `,"role":"admin"}`))
+	forgedPayload := base64.RawURLEncoding.EncodeToString([]byte(`{"iss":"dostupno","aud":"dostupno-api","sub":"` + userID + `","iat":` + itoa(now.Unix()) + `,"exp":` + itoa(now.Add(time.Hour).Unix()) + `,"role":"admin","tv":0}`))
+	admin := claims(now, map[string]any{"role": "admin"})
 	tests := []struct {
 		name string
 		tok  string
 	}{
 		{"ErrAlgNone", none},
 		{"ErrAlgNoneWithKid", func() string {
-			tok := jwt.NewWithClaims(jwt.SigningMethodNone, claims(now, map[string]any{"role": "admin"}))
+			tok := jwt.NewWithClaims(jwt.SigningMethodNone, admin)
 			tok.Header["kid"] = kid
 			s, _ := tok.SignedString(jwt.UnsafeAllowNoneSignatureType) // cannot fail for none
 			return s
 		}()},
-		{"ErrOtherSecretAdmin", sign(t, jwt.SigningMethodHS256, secretB, kid, claims(now, map[string]any{"role": "admin"}))},
+		// Algorithm confusion: HMAC keyed with what every function holds, the public key.
+		{"ErrHS256WithPublicKeyPEM", sign(t, jwt.SigningMethodHS256, pubPEM, kid, admin)},
+		{"ErrHS256WithPublicKeyBytes", sign(t, jwt.SigningMethodHS256, []byte(pub), kid, admin)},
+		{"ErrHS256WithPublicKeyHex", sign(t, jwt.SigningMethodHS256, []byte(hex.EncodeToString(pub)), kid, admin)},
+		{"ErrOtherKeyAdmin", sign(t, jwt.SigningMethodEdDSA, otherPriv, kid, admin)},
+		{"ErrOtherKeyOwnKid", sign(t, jwt.SigningMethodEdDSA, otherPriv, KeyID(otherPriv.Public().(ed25519.PublicKey)), admin)},
 		{"ErrEditedPayload", parts[0] + "." + forgedPayload + "." + parts[2]},
-		{"ErrHS512", sign(t, jwt.SigningMethodHS512, secretA, kid, claims(now, nil))},
-		{"ErrExpired", sign(t, jwt.SigningMethodHS256, secretA, kid, claims(now, map[string]any{"exp": now.Add(-time.Minute).Unix()}))},
-		{"ErrNoExp", sign(t, jwt.SigningMethodHS256, secretA, kid, claims(now, map[string]any{"exp": nil}))},
-		{"ErrNoIat", sign(t, jwt.SigningMethodHS256, secretA, kid, claims(now, map[string]any{"iat": nil}))},
-		{"ErrIatFuture", sign(t, jwt.SigningMethodHS256, secretA, kid, claims(now, map[string]any{"iat": now.Add(time.Hour).Unix()}))},
-		{"ErrWrongIssuer", sign(t, jwt.SigningMethodHS256, secretA, kid, claims(now, map[string]any{"iss": "evil"}))},
-		{"ErrWrongAudience", sign(t, jwt.SigningMethodHS256, secretA, kid, claims(now, map[string]any{"aud": "other"}))},
-		{"ErrNoSubject", sign(t, jwt.SigningMethodHS256, secretA, kid, claims(now, map[string]any{"sub": nil}))},
-		{"ErrSubjectNotUUID", sign(t, jwt.SigningMethodHS256, secretA, kid, claims(now, map[string]any{"sub": "admin"}))},
-		{"ErrUnknownRole", sign(t, jwt.SigningMethodHS256, secretA, kid, claims(now, map[string]any{"role": "root"}))},
-		{"ErrNoKid", sign(t, jwt.SigningMethodHS256, secretA, "", claims(now, nil))},
-		{"ErrUnknownKid", sign(t, jwt.SigningMethodHS256, secretA, "0011223344556677", claims(now, nil))},
+		{"ErrExpired", sign(t, jwt.SigningMethodEdDSA, priv, kid, claims(now, map[string]any{"exp": now.Add(-time.Minute).Unix()}))},
+		{"ErrNoExp", sign(t, jwt.SigningMethodEdDSA, priv, kid, claims(now, map[string]any{"exp": nil}))},
+		{"ErrNoIat", sign(t, jwt.SigningMethodEdDSA, priv, kid, claims(now, map[string]any{"iat": nil}))},
+		{"ErrIatFuture", sign(t, jwt.SigningMethodEdDSA, priv, kid, claims(now, map[string]any{"iat": now.Add(time.Hour).Unix()}))},
+		{"ErrWrongIssuer", sign(t, jwt.SigningMethodEdDSA, priv, kid, claims(now, map[string]any{"iss": "evil"}))},
+		{"ErrWrongAudience", sign(t, jwt.SigningMethodEdDSA, priv, kid, claims(now, map[string]any{"aud": "other"}))},
+		{"ErrNoSubject", sign(t, jwt.SigningMethodEdDSA, priv, kid, claims(now, map[string]any{"sub": nil}))},
+		{"ErrSubjectNotUUID", sign(t, jwt.SigningMethodEdDSA, priv, kid, claims(now, map[string]any{"sub": "admin"}))},
+		{"ErrUnknownRole", sign(t, jwt.SigningMethodEdDSA, priv, kid, claims(now, map[string]any{"role": "root"}))},
+		{"ErrNoTokenVersion", sign(t, jwt.SigningMethodEdDSA, priv, kid, claims(now, map[string]any{"tv": nil}))},
+		{"ErrNegativeTokenVersion", sign(t, jwt.SigningMethodEdDSA, priv, kid, claims(now, map[string]any{"tv": -1}))},
+		{"ErrNoKid", sign(t, jwt.SigningMethodEdDSA, priv, "", claims(now, nil))},
+		{"ErrUnknownKid", sign(t, jwt.SigningMethodEdDSA, priv, "0011223344556677", claims(now, nil))},
 		{"ErrGarbage", "garbage"},
 		{"ErrThreeDots", "a.b.c"},
 		{"ErrEmpty", ""},
@@ -141,8 +177,9 @@ func TestVerifyRefuses(t *testing.T) {
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
 
 func TestLeeway(t *testing.T) {
-	k := mustKeys(t, secretA, nil)
-	s, exp, err := k.Issue(userID, RoleUser)
+	priv, _ := pair('a')
+	k := mustKeys(t, priv)
+	s, exp, err := k.Issue(userID, RoleUser, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -164,26 +201,43 @@ func TestLeeway(t *testing.T) {
 	}
 }
 
+// A rotation: the verifiers first accept the new public key beside the old one, then the
+// issuers switch to the new private key, and the old key is dropped a token lifetime later.
 func TestRotation(t *testing.T) {
-	old := mustKeys(t, secretA, nil)
-	oldTok, _, err := old.Issue(userID, RoleUser)
+	oldPriv, oldPub := pair('a')
+	newPriv, newPub := pair('b')
+	oldTok, _, err := mustKeys(t, oldPriv).Issue(userID, RoleUser, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	rotated := mustKeys(t, secretB, secretA)
-	if _, err := rotated.Verify(oldTok); err != nil {
-		t.Fatalf("got %v for a token of the previous secret, want it accepted", err)
+	rotating := mustKeys(t, nil, newPub, oldPub)
+	if _, err := rotating.Verify(oldTok); err != nil {
+		t.Fatalf("got %v for a token of the previous key, want it accepted", err)
 	}
-	newTok, _, err := rotated.Issue(userID, RoleUser)
+	newTok, _, err := mustKeys(t, newPriv, newPub, oldPub).Issue(userID, RoleUser, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if h := strings.Split(newTok, ".")[0]; !strings.Contains(decode(t, h), KeyID(secretB)) {
-		t.Fatalf("got header %s, want kid %s", decode(t, h), KeyID(secretB))
+	if h := decode(t, strings.Split(newTok, ".")[0]); !strings.Contains(h, `"kid":"`+KeyID(newPub)+`"`) || !strings.Contains(h, `"alg":"EdDSA"`) {
+		t.Fatalf("got header %s, want alg EdDSA and kid %s", h, KeyID(newPub))
 	}
-	done := mustKeys(t, secretB, nil)
+	if _, err := rotating.Verify(newTok); err != nil {
+		t.Fatalf("got %v for a token of the new key, want it accepted", err)
+	}
+	done := mustKeys(t, nil, newPub)
 	if _, err := done.Verify(oldTok); apperr.CodeOf(err) != apperr.Unauthenticated {
-		t.Fatalf("got %v for a token of a retired secret, want unauthenticated", err)
+		t.Fatalf("got %v for a token of a retired key, want unauthenticated", err)
+	}
+}
+
+// The kid is the RFC 7638 thumbprint: the example key of RFC 8037, appendix A.3.
+func TestKeyIDIsTheJWKThumbprint(t *testing.T) {
+	x, err := base64.RawURLEncoding.DecodeString("11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := KeyID(x), "kPrK_qmxVWaYVA9wwBF6Iuo3vVzz7TxHCTwXBygrS4k"; got != want {
+		t.Fatalf("got kid %s, want %s", got, want)
 	}
 }
 
@@ -197,6 +251,26 @@ func decode(t *testing.T, s string) string {
 }
 
 func TestLoad(t *testing.T) {
+	priv, pub := pair('a')
+	_, otherPub := pair('b')
+	privPEM, pubPEM, err := EncodeKeyPair(priv, pub)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, otherPEM, err := EncodeKeyPair(priv, otherPub)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ec, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ecDER, err := x509.MarshalPKIXPublicKey(&ec.PublicKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ecPub := pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: ecDER})
+	seed := priv.Seed()
 	write := func(t *testing.T, files map[string]string) config.Config {
 		dir := t.TempDir()
 		for n, v := range files {
@@ -207,24 +281,55 @@ func TestLoad(t *testing.T) {
 		return config.Config{SecretsDir: dir}
 	}
 	tests := []struct {
-		name   string
-		files  map[string]string
-		wantOK bool
+		name      string
+		files     map[string]string
+		wantOK    bool
+		wantIssue bool
 	}{
-		{"OK", map[string]string{SecretFile: string(secretA) + "\n"}, true},
-		{"OKWithPrevious", map[string]string{SecretFile: string(secretA), PreviousSecretFile: string(secretB)}, true},
-		{"OKEmptyPrevious", map[string]string{SecretFile: string(secretA), PreviousSecretFile: "\n"}, true},
-		{"ErrMissing", map[string]string{}, false},
-		{"ErrShort", map[string]string{SecretFile: strings.Repeat("x", 31)}, false},
-		{"ErrShortPrevious", map[string]string{SecretFile: string(secretA), PreviousSecretFile: "short"}, false},
+		{"OKVerifier", map[string]string{PublicKeyFile: string(pubPEM)}, true, false},
+		{"OKVerifierRotating", map[string]string{PublicKeyFile: string(otherPEM) + string(pubPEM)}, true, false},
+		{"OKVerifierRawBase64", map[string]string{PublicKeyFile: base64.StdEncoding.EncodeToString(pub) + "\n"}, true, false},
+		{"OKIssuer", map[string]string{PrivateKeyFile: string(privPEM), PublicKeyFile: string(pubPEM)}, true, true},
+		{"OKIssuerAlone", map[string]string{PrivateKeyFile: string(privPEM)}, true, true},
+		{"OKIssuerSeedHex", map[string]string{PrivateKeyFile: hex.EncodeToString(seed)}, true, true},
+		{"OKIssuerSeedBase64", map[string]string{PrivateKeyFile: base64.StdEncoding.EncodeToString(seed)}, true, true},
+		{"ErrMissing", map[string]string{}, false, false},
+		{"ErrIssuerNotAmongPublic", map[string]string{PrivateKeyFile: string(privPEM), PublicKeyFile: string(otherPEM)}, false, false},
+		{"ErrNotAKey", map[string]string{PublicKeyFile: "a 32-byte secret of the old days!"}, false, false},
+		{"ErrNotEd25519", map[string]string{PublicKeyFile: string(ecPub)}, false, false},
+		{"ErrShortSeed", map[string]string{PrivateKeyFile: hex.EncodeToString(seed[:31])}, false, false},
+		{"ErrTrailingText", map[string]string{PublicKeyFile: string(pubPEM) + "junk"}, false, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := Load(write(t, tt.files))
+			k, err := Load(write(t, tt.files))
 			if (err == nil) != tt.wantOK {
 				t.Fatalf("got %v, want ok=%v", err, tt.wantOK)
 			}
+			if err == nil && k.CanIssue() != tt.wantIssue {
+				t.Fatalf("got CanIssue %v, want %v", k.CanIssue(), tt.wantIssue)
+			}
 		})
+	}
+}
+
+func TestGenerateKeyPair(t *testing.T) {
+	privPEM, pubPEM, err := GenerateKeyPair()
+	if err != nil {
+		t.Fatal(err)
+	}
+	priv, err := ParsePrivateKey(privPEM)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pubs, err := ParsePublicKeys(pubPEM)
+	if err != nil || len(pubs) != 1 || !pubs[0].Equal(priv.Public()) {
+		t.Fatalf("got %v, %v; want the private key's public key", pubs, err)
+	}
+	if b, _ := pem.Decode(privPEM); b == nil || b.Type != "PRIVATE KEY" {
+		t.Fatalf("got %q, want a PEM PRIVATE KEY", privPEM)
+	} else if _, err := x509.ParsePKCS8PrivateKey(b.Bytes); err != nil {
+		t.Fatal(err)
 	}
 }
 

@@ -12,32 +12,58 @@ import (
 
 // ApplyPending applies what is pending, in transactions of up to MaxBatchCommands commands,
 // until the stream is exhausted or ctx ends (the caller's deadline bounds it). When another
-// applier holds the copy's lock it returns at once with what it applied so far.
+// applier holds the copy's lock it returns at once with what it applied so far. Having read
+// the stream to its end, it maintains the tables that grew (Maintain with MaintainGrowth),
+// outside any applying transaction: db-writer and an import apply through it, so a copy
+// that took a large batch has fresh statistics and visibility map without an operator.
 func (r *Replica) ApplyPending(ctx context.Context) (int, error) {
-	total, busy := 0, false
+	round, err := r.applyPending(ctx)
+	if err == nil && round.drained && ctx.Err() == nil {
+		if _, merr := r.Maintain(ctx, MaintainGrowth); merr != nil {
+			// The copy is correct; its statistics wait for the next round.
+			r.logger.Warn("maintain the grown tables", "err", merr)
+		}
+	}
+	return round.applied, err
+}
+
+// applyRound is what one applyPending did.
+type applyRound struct {
+	applied int
+	drained bool // the stream was read to its end by this applier
+	spread  bool // a spread run was applied
+}
+
+// applyPending is ApplyPending without the maintenance: writers waiting for their own
+// command (WaitApplied) apply through it.
+func (r *Replica) applyPending(ctx context.Context) (applyRound, error) {
+	var round applyRound
+	busy := false
 	failed := map[uint64]bool{}
 	var err error
 	for ctx.Err() == nil {
 		var b batchResult
 		b, err = r.applyBatch(ctx)
-		total += b.applied
+		round.applied += b.applied
+		round.spread = round.spread || b.spread
 		for _, s := range b.failed {
 			failed[s] = true
 		}
 		busy = b.busy
 		if err != nil || b.busy || !b.more {
+			round.drained = err == nil && !b.busy
 			break
 		}
 	}
 	// The applier holding the lock settles the consumer when it is done.
-	if ctx.Err() == nil && (total > 0 || !busy) {
+	if ctx.Err() == nil && (round.applied > 0 || !busy) {
 		if serr := r.settle(ctx, failed); serr != nil {
 			// The copy is correct; only the consumer's bookkeeping lags, and the next
 			// round settles it.
 			r.logger.Warn("settle consumer", "err", serr)
 		}
 	}
-	return total, err
+	return round, err
 }
 
 type batchResult struct {
@@ -45,6 +71,7 @@ type batchResult struct {
 	failed  []uint64
 	busy    bool // another applier holds the lock
 	more    bool // the batch was full: more may be pending
+	spread  bool // the batch was a spread run
 }
 
 func (r *Replica) applyBatch(ctx context.Context) (batchResult, error) {
@@ -70,6 +97,14 @@ func (r *Replica) applyBatch(ctx context.Context) (batchResult, error) {
 	batch, full, err := r.read(ctx, applied+1)
 	if err != nil || len(batch) == 0 {
 		return res, err
+	}
+	// A command that rewrites earlier outcomes starts a transaction: the outcomes of the
+	// commands before it in this batch would not be recorded yet.
+	for i := 1; i < len(batch); i++ {
+		if batch[i].bad == "" && r.scrubs[batch[i].cmd.Kind] {
+			batch, full = batch[:i], true
+			break
+		}
 	}
 	// A transaction holds either one spread run or commands applied one by one, never both,
 	// so that no part of a run waits on rows this transaction wrote; the rest waits for the
@@ -122,7 +157,7 @@ func (r *Replica) applyBatch(ctx context.Context) (batchResult, error) {
 	if err := tx.Commit(ctx); err != nil {
 		return batchResult{}, fmt.Errorf("commit apply on %s: %w", r.name, err)
 	}
-	res.applied = len(batch)
+	res.applied, res.spread = len(batch), spread
 	if r.afterCommit != nil {
 		r.afterCommit(last)
 	}
@@ -132,7 +167,8 @@ func (r *Replica) applyBatch(ctx context.Context) (batchResult, error) {
 	return res, nil
 }
 
-// apply runs one command's handler in a savepoint.
+// apply runs one command's handler in a savepoint. A handler's error that is a refusal of the
+// data (DataError) is the command's failed outcome; any other error rolls the batch back.
 func (r *Replica) apply(ctx context.Context, tx pgx.Tx, p pending) (Outcome, error) {
 	if p.bad != "" {
 		return Fail(errors.New(p.bad)), nil
@@ -147,13 +183,22 @@ func (r *Replica) apply(ctx context.Context, tx pgx.Tx, p pending) (Outcome, err
 	}
 	out, err := h(ctx, sp, p.seq, p.cmd)
 	if err != nil {
-		return Outcome{}, errors.Join(err, sp.Rollback(ctx))
+		if rerr := sp.Rollback(ctx); rerr != nil {
+			return Outcome{}, errors.Join(err, rerr)
+		}
+		// A refusal of the data fails this command alike in every copy, and the log moves
+		// on; anything else may pass, and the batch is tried again.
+		if pg := DataError(err); pg != nil {
+			r.logger.Warn("the database refused a command", "seq", p.seq, "kind", p.cmd.Kind, "sqlstate", pg.Code, "err", err)
+			return refusal(pg), nil
+		}
+		return Outcome{}, err
 	}
 	if out.Status == "" {
 		out.Status = Applied
 	}
 	switch out.Status {
-	case Applied:
+	case Applied, Erased:
 		err = sp.Commit(ctx)
 	case Rejected, Failed:
 		out.Change = changefeed.Change{}

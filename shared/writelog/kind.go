@@ -17,6 +17,13 @@ type Kind struct {
 	Name   string   // e.g. "event.upsert": Command.Kind and the last token of its subject
 	Apply  Handler  // applies one command
 	Spread Spreader // optional: applies a large run of the kind over several connections
+	// Grows names the tables large runs of the kind grow, which the applier analyses and
+	// vacuums once they have grown enough (Replica.Maintain).
+	Grows []string
+	// Scrubs marks a kind whose handler rewrites the outcomes of earlier commands
+	// (ScrubOutcomes): the applier starts a transaction with it, so that every earlier
+	// outcome is recorded when it runs.
+	Scrubs bool
 }
 
 // Handler applies one command inside the copy's transaction (in a savepoint of it). A

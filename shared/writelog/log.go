@@ -4,7 +4,9 @@
 //
 // Stream. "<NAMESPACE>_WRITES" on subjects "<namespace>.writes.<kind>": file storage, limits
 // retention with no limits (a copy added later replays from sequence 1), a duplicate window of
-// DuplicateWindow, MaxMsgSize of MaxMsgSize. Every publish carries Nats-Msg-Id = business key +
+// DuplicateWindow, MaxMsgSize of MaxMsgSize, and as many replicas as asked (WithReplicas: 3 in
+// a JetStream cluster, where a publish is acknowledged once a majority holds it, so losing one
+// server loses nothing). Every publish carries Nats-Msg-Id = business key +
 // content hash of kind, key and payload, so a retried publish (or a repeated import of the same
 // file) inside the window is dropped by the server and answers with the original sequence.
 //
@@ -83,7 +85,8 @@ func Subject(ns, kind string) string { return strings.ToLower(ns) + ".writes." +
 // copy's db-writer applies what is pending (stack.yml topic annotation).
 func DoorbellSubject(ns string) string { return strings.ToLower(ns) + ".doorbell" }
 
-// Config is the stream configuration Open creates or updates.
+// Config is the write log's stream configuration, with one replica: Open creates it (with
+// its options), Provision brings an existing stream to it.
 func Config(ns string) jetstream.StreamConfig {
 	return jetstream.StreamConfig{
 		Name:        StreamName(ns),
@@ -104,14 +107,76 @@ func Config(ns string) jetstream.StreamConfig {
 	}
 }
 
-// Open creates or updates the write-log stream of namespace (idempotent).
-func Open(ctx context.Context, js jetstream.JetStream, namespace string) (*Log, error) {
+// Option tunes the configuration of a stream a function creates (Open, BindStream) or the
+// ops CLI provisions (Provision, ProvisionStream).
+type Option func(*jetstream.StreamConfig)
+
+// WithReplicas asks for n copies of the stream, each on its own server of a JetStream
+// cluster (WRITELOG_REPLICAS; JetStream allows 1 to 5). Provision raises an existing stream's
+// count to n but never lowers it: a process started without the setting must not take the
+// cluster's copies away; an operator lowers it with the nats CLI. Binding an existing stream
+// never looks at its count, so a function configured with fewer replicas than the stream has
+// works on.
+func WithReplicas(n int) Option {
+	return func(c *jetstream.StreamConfig) { c.Replicas = max(c.Replicas, n) }
+}
+
+func configure(cfg jetstream.StreamConfig, opts []Option) jetstream.StreamConfig {
+	for _, o := range opts {
+		o(&cfg)
+	}
+	return cfg
+}
+
+// Open binds the write-log stream of namespace, creating it (with opts) when it does not exist
+// yet. It never changes an existing stream: only the ops CLI's credential may (Provision), so
+// that no function can loosen its limits (an age limit would delete the log).
+func Open(ctx context.Context, js jetstream.JetStream, namespace string, opts ...Option) (*Log, error) {
 	cfg := Config(namespace)
-	s, err := js.CreateOrUpdateStream(ctx, cfg)
+	s, err := BindStream(ctx, js, cfg, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return &Log{js: js, stream: s, namespace: namespace, name: cfg.Name}, nil
+}
+
+// BindStream returns a handle on the stream of cfg, creating it (with opts) when it does not
+// exist yet. It never changes an existing stream: a function's credential may not (the ops CLI
+// provisions streams with ProvisionStream).
+func BindStream(ctx context.Context, js jetstream.JetStream, cfg jetstream.StreamConfig, opts ...Option) (jetstream.Stream, error) {
+	s, err := js.Stream(ctx, cfg.Name)
+	if errors.Is(err, jetstream.ErrStreamNotFound) {
+		cfg = configure(cfg, opts)
+		if s, err = js.CreateStream(ctx, cfg); errors.Is(err, jetstream.ErrStreamNameAlreadyInUse) {
+			s, err = js.Stream(ctx, cfg.Name) // another instance created it meanwhile
+		}
+	}
 	if err != nil {
 		return nil, fmt.Errorf("open stream %s: %w", cfg.Name, err)
 	}
-	return &Log{js: js, stream: s, namespace: namespace, name: cfg.Name}, nil
+	return s, nil
+}
+
+// ProvisionStream creates the stream of cfg or brings an existing one to cfg with opts, keeping
+// its replica count when that is higher (WithReplicas raises it, never lowers it): the ops CLI
+// does, with its credential.
+func ProvisionStream(ctx context.Context, js jetstream.JetStream, cfg jetstream.StreamConfig, opts ...Option) (jetstream.Stream, error) {
+	if s, err := js.Stream(ctx, cfg.Name); err == nil {
+		cfg.Replicas = max(cfg.Replicas, s.CachedInfo().Config.Replicas)
+	}
+	cfg = configure(cfg, opts)
+	s, err := js.CreateOrUpdateStream(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("provision stream %s with %d replica(s): %w", cfg.Name, cfg.Replicas, err)
+	}
+	return s, nil
+}
+
+// Provision creates the write-log stream of namespace or brings it to Config with opts
+// (idempotent): dostupno migrate and the local runner do it with the ops CLI's credential.
+func Provision(ctx context.Context, js jetstream.JetStream, namespace string, opts ...Option) error {
+	_, err := ProvisionStream(ctx, js, Config(namespace), opts...)
+	return err
 }
 
 // Namespace is the log's namespace.
@@ -198,10 +263,12 @@ func (l *Log) send(ctx context.Context, msg *nats.Msg) (uint64, error) {
 	return ack.Sequence, nil
 }
 
-// Ring publishes the doorbell (core NATS, best effort): db-writers apply what is pending.
+// Ring publishes the doorbell (core NATS, best effort): db-writers apply what is pending. The
+// message is the namespace: the NATS connector sends an empty message only by an oversight
+// (it logs "no message to send"), so the doorbell is never empty.
 func (l *Log) Ring(ctx context.Context) error {
 	nc := l.js.Conn()
-	if err := nc.Publish(DoorbellSubject(l.namespace), nil); err != nil {
+	if err := nc.Publish(DoorbellSubject(l.namespace), []byte(l.namespace)); err != nil {
 		return fmt.Errorf("ring doorbell: %w", err)
 	}
 	return nil

@@ -16,12 +16,19 @@ const (
 	Applied  = "applied"
 	Rejected = "rejected"
 	Failed   = "failed"
+	// Erased is the outcome of a command whose subject was erased: its personal data can no
+	// longer be read (a copy applying it after the erasure), or was scrubbed by the erasure
+	// (a copy that applied it before: ScrubOutcomes). Every copy ends with the same.
+	Erased = "erased"
 )
+
+// ErasedMessage is the message of every Erased outcome.
+const ErasedMessage = "its subject was erased"
 
 // Outcome is what applying a command decided; identical in every copy. Change is not stored:
 // it is what the primary copy announces after commit.
 type Outcome struct {
-	Status  string            // Applied, Rejected or Failed
+	Status  string            // Applied, Rejected, Failed or Erased
 	Code    apperr.Code       // for rejected, e.g. apperr.Conflict
 	Message string            // for people
 	Result  json.RawMessage   // optional, e.g. {"id":..., "version":...}
@@ -29,13 +36,21 @@ type Outcome struct {
 }
 
 // Err turns a rejected or failed outcome into the contract's error (nil when applied). A
-// failed command is one the copies could not even apply (undecodable, of an unknown kind): the
-// publisher's fault, so an internal error whatever code was recorded.
+// command that failed for its data (invalid_argument: it does not decode or lacks what its
+// kind needs, or the database refused it, SQLSTATE classes 22 and 23) is the request's fault as
+// much as the publisher's: the publisher's checks let through a value the schema cannot hold
+// (a NUL character in a title), so it is invalid_argument with what the copies recorded. Any
+// other failure is internal.
 func (o Outcome) Err() error {
 	switch o.Status {
 	case Applied:
 		return nil
+	case Erased:
+		return apperr.New(apperr.NotFound, "%s", ErasedMessage)
 	case Failed:
+		if o.Code == apperr.InvalidArgument {
+			return apperr.New(apperr.InvalidArgument, "the data cannot be stored: %s", o.Message)
+		}
 		return apperr.Wrap(fmt.Errorf("%s: %s", o.Code, o.Message), "command failed in the copy")
 	}
 	code := o.Code
@@ -80,6 +95,29 @@ func Reject(code apperr.Code, format string, args ...any) Outcome {
 // decode (DecodePayload) or lacks what the kind needs.
 func Fail(err error) Outcome {
 	return Outcome{Status: Failed, Code: apperr.InvalidArgument, Message: err.Error()}
+}
+
+// Erase is the outcome of a command whose subject was erased (Erased). A handler may still
+// write rows with it (what keeps later decisions the same as in copies that applied the
+// command before the erasure); it announces nothing.
+func Erase() Outcome { return Outcome{Status: Erased, Message: ErasedMessage} }
+
+// ScrubOutcomes rewrites, in the copy's transaction tx, the recorded outcomes of every command
+// whose business key is one of keys to what a copy that applies them after the erasure of
+// their subject records: Erased, no code, ErasedMessage, no result. The keys in their
+// Nats-Msg-Id become rename (a key that held personal data, e.g. an email, is replaced by the
+// subject's id). Only commands before the one scrubbing are touched.
+func ScrubOutcomes(ctx context.Context, tx pgx.Tx, rename string, keys ...string) error {
+	_, err := tx.Exec(ctx, `
+		UPDATE writelog_outcomes
+		SET status = 'erased', code = '', message = $3, result = NULL,
+		    msg_id = $2 || substring(msg_id from '#[^#]*$')
+		WHERE regexp_replace(msg_id, '#[^#]*$', '') = ANY($1)`,
+		keys, rename, ErasedMessage)
+	if err != nil {
+		return fmt.Errorf("scrub the outcomes of %v: %w", keys, err)
+	}
+	return nil
 }
 
 // recordOutcomes records the outcome of each command of batch in the copy's transaction.

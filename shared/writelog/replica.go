@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"log/slog"
 	"regexp"
+	"slices"
 	"sync"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -43,7 +44,9 @@ type Replica struct {
 	consumer jetstream.Consumer
 
 	spreaders map[string]Spreader
-	parts     int // connections a spread run is applied over
+	parts     int             // connections a spread run is applied over
+	grows     []string        // tables the kinds grow (Kind.Grows), maintained after large batches
+	scrubs    map[string]bool // kinds that start a transaction (Kind.Scrubs)
 
 	// afterCommit runs after each commit, before acks and announcements (fault tests).
 	afterCommit func(appliedSeq uint64)
@@ -62,7 +65,7 @@ func NewReplica(l *Log, pool *pgxpool.Pool, name string, kinds []Kind, log *slog
 	}
 	r := &Replica{log: l, pool: pool, name: name, logger: log.With("replica", name),
 		announce: name == PrimaryName, parts: DefaultSpreadParts,
-		handlers: make(map[string]Handler, len(kinds)), spreaders: map[string]Spreader{}}
+		handlers: make(map[string]Handler, len(kinds)), spreaders: map[string]Spreader{}, scrubs: map[string]bool{}}
 	for _, k := range kinds {
 		if _, dup := r.handlers[k.Name]; dup || k.Apply == nil {
 			panic(fmt.Sprintf("writelog: kind %q named twice or without a handler", k.Name))
@@ -70,6 +73,14 @@ func NewReplica(l *Log, pool *pgxpool.Pool, name string, kinds []Kind, log *slog
 		r.handlers[k.Name] = k.Apply
 		if k.Spread != nil {
 			r.spreaders[k.Name] = k.Spread
+		}
+		for _, t := range k.Grows {
+			if !slices.Contains(r.grows, t) {
+				r.grows = append(r.grows, t)
+			}
+		}
+		if k.Scrubs {
+			r.scrubs[k.Name] = true
 		}
 	}
 	return r

@@ -43,7 +43,8 @@ func (r *Replica) spreadRun(batch []pending) (start, n, parts int) {
 }
 
 // applySpread applies run through its kind's Spreader over parts connections, and commits the
-// parts before returning: the caller records the outcomes and commits its own transaction.
+// parts before returning: the caller records the outcomes and commits its own transaction. A
+// refusal of the data (DataError) is ErrApplySerially, so that the refused command fails alone.
 func (r *Replica) applySpread(ctx context.Context, tx pgx.Tx, parts int, run []pending) ([]Outcome, error) {
 	sp, err := tx.Begin(ctx)
 	if err != nil {
@@ -76,6 +77,10 @@ func (r *Replica) applySpread(ctx context.Context, tx pgx.Tx, parts int, run []p
 		}
 	}
 	if err != nil {
+		if DataError(err) != nil {
+			// One command of the run is refused: applied one by one, it fails alone.
+			err = ErrApplySerially
+		}
 		return nil, errors.Join(err, sp.Rollback(ctx))
 	}
 	for i, p := range txs {

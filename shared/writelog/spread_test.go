@@ -157,7 +157,7 @@ func TestSpread(t *testing.T) {
 			t.Fatal(err)
 		}
 		var runs atomic.Int64
-		r := writelog.NewReplica(e.log, pool, "primary", kinds(vocab, nil, &runs), quiet())
+		r := writelog.NewReplica(e.log, pool, "primary", e.kinds(vocab, nil, &runs), quiet())
 		r.SetSpreadParts(4) // more than the pool can give: one by one
 		if _, err := r.ApplyPending(context.Background()); err != nil {
 			t.Fatal(err)

@@ -8,6 +8,7 @@ import (
 
 	"github.com/dostupno/dostupno/shared/apperr"
 	"github.com/dostupno/dostupno/shared/catalog"
+	"github.com/dostupno/dostupno/shared/photo"
 	"github.com/dostupno/dostupno/shared/writelog"
 )
 
@@ -36,11 +37,12 @@ func TestSubmit(t *testing.T) {
 		e := newEnv(t)
 		_, r := e.copy(t, "primary", nil)
 		w := writelog.NewWriter(e.log, r, quiet())
-		bad := event(2, "Bad")
-		bad.Venue.ID = -4 // refused by the schema
-		s, err := w.Submit(context.Background(), at, upsert("event:1", event(1, "Good")), upsert("event:2", bad))
-		if apperr.CodeOf(err) != apperr.InvalidArgument {
-			t.Fatalf("got %v, want the rejection's invalid_argument", err)
+		// A photo of an event the copy does not hold is rejected with not_found.
+		noEvent := writelog.Write{Kind: photo.Kind, Key: "photo:x", Payload: photo.Added{EventID: 404, Key: "events/404/x.png",
+			ContentType: "image/png", Width: 1, Height: 1, Bytes: 1}}
+		s, err := w.Submit(context.Background(), at, upsert("event:1", event(1, "Good")), noEvent)
+		if apperr.CodeOf(err) != apperr.NotFound {
+			t.Fatalf("got %v, want the rejection's not_found", err)
 		}
 		if len(s.Outcomes) != 2 || s.Outcomes[0].Status != writelog.Applied || s.Outcomes[1].Status != writelog.Rejected {
 			t.Fatalf("got %+v, want applied then rejected", s.Outcomes)

@@ -18,7 +18,14 @@ func (r *Replica) WaitApplied(ctx context.Context, seq uint64) (Outcome, error) 
 			return o, nil
 		}
 		if err == nil {
-			_, err = r.ApplyPending(ctx)
+			var round applyRound
+			if round, err = r.applyPending(ctx); err == nil && round.spread {
+				// A writer does not stay for the maintenance a large run may call for: the
+				// doorbell sends the copy's db-writer, which does it (ApplyPending).
+				if rerr := r.log.Ring(ctx); rerr != nil {
+					r.logger.Warn("ring the doorbell after a large run", "err", rerr)
+				}
+			}
 			if err == nil {
 				if o, ok, err = r.Outcome(ctx, seq); err == nil && ok {
 					return o, nil

@@ -22,6 +22,7 @@ import (
 	"github.com/dostupno/dostupno/shared/commands"
 	"github.com/dostupno/dostupno/shared/natstest"
 	"github.com/dostupno/dostupno/shared/pgtest"
+	"github.com/dostupno/dostupno/shared/userkeys"
 	"github.com/dostupno/dostupno/shared/writelog"
 	"github.com/dostupno/dostupno/shared/writelog/writelogtest"
 )
@@ -43,6 +44,7 @@ type env struct {
 	log   *writelog.Log
 	nats  *natstest.Env
 	vocab *catalog.Vocabulary
+	keys  *userkeys.Store
 }
 
 func newEnv(t *testing.T) *env {
@@ -53,7 +55,11 @@ func newEnv(t *testing.T) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &env{log: l, nats: n}
+	keys, err := userkeys.Open(ctx, n.JS, n.Namespace)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &env{log: l, nats: n, keys: keys}
 }
 
 // copy makes a fresh Postgres copy and its applier, which does not spread runs; calls counts
@@ -77,13 +83,13 @@ func (e *env) copyOf(t *testing.T, name string, calls, runs *atomic.Int64) (*pgx
 	if err != nil {
 		t.Fatal(err)
 	}
-	return pool, writelog.NewReplica(e.log, pool, name, kinds(vocab, calls, runs), quiet())
+	return pool, writelog.NewReplica(e.log, pool, name, e.kinds(vocab, calls, runs), quiet())
 }
 
 // kinds are every command kind (commands.Kinds), event.upsert's counted: calls counts its
 // handler's calls, runs its spread runs; without runs it is not spread at all.
-func kinds(vocab *catalog.Vocabulary, calls, runs *atomic.Int64) []writelog.Kind {
-	ks := commands.Kinds(vocab)
+func (e *env) kinds(vocab *catalog.Vocabulary, calls, runs *atomic.Int64) []writelog.Kind {
+	ks := commands.Kinds(vocab, e.keys)
 	for i, k := range ks {
 		if k.Name != catalog.KindEventUpsert {
 			continue
@@ -212,7 +218,7 @@ func TestApply(t *testing.T) {
 		consumerSettled(t, r)
 	})
 
-	t.Run("RejectedChangesNothing", func(t *testing.T) {
+	t.Run("RefusedFailsAndChangesNothing", func(t *testing.T) {
 		e := newEnv(t)
 		pool, r := e.copy(t, "primary", nil)
 		bad := event(2, "Bad")
@@ -223,11 +229,11 @@ func TestApply(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if o.Status != writelog.Rejected || o.Code != apperr.InvalidArgument {
-			t.Errorf("got %q %q, want rejected invalid_argument", o.Status, o.Code)
+		if o.Status != writelog.Failed || o.Code != apperr.InvalidArgument || !strings.Contains(o.Message, "SQLSTATE 23") {
+			t.Errorf("got %q %q %q, want failed invalid_argument with the SQLSTATE", o.Status, o.Code, o.Message)
 		}
 		if n := count(t, pool, `SELECT count(*) FROM events WHERE id IN (1, 2)`); n != 0 {
-			t.Errorf("got %d events of the rejected command, want 0", n)
+			t.Errorf("got %d events of the refused command, want 0", n)
 		}
 		if o, err := r.WaitApplied(context.Background(), next); err != nil || o.Status != writelog.Applied {
 			t.Errorf("got %q, %v for the next command, want applied", o.Status, err)
@@ -313,7 +319,7 @@ func TestApply(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		r2 := writelog.NewReplica(e.log, pool, "primary", kinds(vocab, nil, nil), quiet())
+		r2 := writelog.NewReplica(e.log, pool, "primary", e.kinds(vocab, nil, nil), quiet())
 		for i := range 300 {
 			e.publish(t, fmt.Sprintf("event:%d", i+1), event(int64(i+1), "T"))
 		}
@@ -371,7 +377,7 @@ func TestFaults(t *testing.T) {
 			t.Fatal(err)
 		}
 		var calls2 atomic.Int64
-		fresh := writelog.NewReplica(e.log, pool, "primary", kinds(vocab, &calls2, nil), quiet())
+		fresh := writelog.NewReplica(e.log, pool, "primary", e.kinds(vocab, &calls2, nil), quiet())
 		n, err := fresh.ApplyPending(context.Background())
 		if err != nil || n != 0 || calls2.Load() != 0 {
 			t.Errorf("got applied %d, %d handler calls, %v; want 0, 0, nil", n, calls2.Load(), err)

@@ -69,7 +69,7 @@ func serve(srv *http.Server, ln net.Listener, grace time.Duration) error {
 }
 
 // withDeadline gives each request's context the deadline d (write_timeout), as the watchdog
-// bounds the call and as the local runner does: a handler that waits (a write waiting for its
+// bounds the call and as the local runner does (cmd/dostupno/up.go): a handler that waits (a write waiting for its
 // copy, writelog.WaitTimeout) answers within it instead of being cut off.
 func withDeadline(h http.Handler, d time.Duration) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

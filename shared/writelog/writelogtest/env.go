@@ -11,6 +11,7 @@ import (
 	"github.com/dostupno/dostupno/shared/catalog"
 	"github.com/dostupno/dostupno/shared/natstest"
 	"github.com/dostupno/dostupno/shared/pgtest"
+	"github.com/dostupno/dostupno/shared/userkeys"
 	"github.com/dostupno/dostupno/shared/writelog"
 )
 
@@ -21,12 +22,13 @@ type Env struct {
 	Log    *writelog.Log
 	Pool   *pgxpool.Pool
 	Vocab  *catalog.Vocabulary
+	Keys   *userkeys.Store  // the users' keys in the namespace
 	Writer *writelog.Writer // Writer.Replica applies the log to the copy
 }
 
-// New makes an Env whose copy applies the kinds that kinds returns for its vocabulary (e.g.
-// commands.Kinds, catalog.Kinds).
-func New(t testing.TB, kinds func(*catalog.Vocabulary) []writelog.Kind) *Env {
+// New makes an Env whose copy applies the kinds that kinds returns for its vocabulary and the
+// users' keys (e.g. commands.Kinds).
+func New(t testing.TB, kinds func(*catalog.Vocabulary, *userkeys.Store) []writelog.Kind) *Env {
 	t.Helper()
 	ctx := context.Background()
 	e := &Env{NATS: natstest.New(t), Pool: pgtest.New(t)}
@@ -37,7 +39,10 @@ func New(t testing.TB, kinds func(*catalog.Vocabulary) []writelog.Kind) *Env {
 	if e.Vocab, err = catalog.LoadVocabulary(ctx, e.Pool); err != nil {
 		t.Fatal(err)
 	}
+	if e.Keys, err = userkeys.Open(ctx, e.NATS.JS, e.NATS.Namespace); err != nil {
+		t.Fatal(err)
+	}
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	e.Writer = writelog.NewWriter(e.Log, writelog.NewReplica(e.Log, e.Pool, writelog.PrimaryName, kinds(e.Vocab), quiet), quiet)
+	e.Writer = writelog.NewWriter(e.Log, writelog.NewReplica(e.Log, e.Pool, writelog.PrimaryName, kinds(e.Vocab, e.Keys), quiet), quiet)
 	return e
 }

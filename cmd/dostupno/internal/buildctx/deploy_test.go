@@ -11,13 +11,14 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
 	"go.yaml.in/yaml/v3"
 
 	"github.com/dostupno/dostupno/cmd/dostupno/internal/devservices"
+	"github.com/dostupno/dostupno/cmd/dostupno/internal/natsauth"
 	"github.com/dostupno/dostupno/cmd/dostupno/internal/stack"
+	"github.com/dostupno/dostupno/migrations"
 )
 
 // The part of the compose format faasd reads; unknown keys fail the test.
@@ -117,9 +118,14 @@ func TestComposePostgresSettings(t *testing.T) {
 func TestCompose(t *testing.T) {
 	repository(t)
 	c := loadCompose(t)
-	for _, name := range []string{"postgres", "nats-jetstream", "minio", "nats-connector", "cron-connector"} {
+	for _, name := range []string{"postgres", "nats-jetstream", "minio"} {
 		if _, ok := c.Services[name]; !ok {
 			t.Errorf("docker-compose.yml: got no service %s, want one", name)
+		}
+	}
+	for _, name := range []string{"nats-connector", "cron-connector"} {
+		if _, ok := c.Services[name]; ok {
+			t.Errorf("docker-compose.yml: got service %s, want it run by deploy/dostupno-connector@.service (faasd restarts no service)", name)
 		}
 	}
 	for _, name := range []string{"gateway", "nats", "prometheus", "queue-worker", "basic-auth-plugin", "faasd-provider"} {
@@ -205,37 +211,130 @@ func TestNATSSyncAlways(t *testing.T) {
 	if !ok || filepath.Base(src) != "nats.conf" {
 		t.Fatalf("nats-jetstream: got config mounted from %q, want .../nats.conf (deploy/nats.conf)", src)
 	}
-	opts, err := server.ProcessConfigFile(filepath.Join(repoRoot, "deploy", "nats.conf"))
+	keysSrc, ok := n.mounted("/etc/nats/" + natsauth.KeysFile)
+	if !ok || keysSrc != filepath.Join(filepath.Dir(src), natsauth.KeysFile) {
+		t.Fatalf("nats-jetstream: got the public keys mounted from %q, want %s beside nats.conf", keysSrc, natsauth.KeysFile)
+	}
+	// As on the VM: the configuration beside the keys file dostupno nats-keys writes.
+	dir := t.TempDir()
+	conf, err := os.ReadFile(filepath.Join(repoRoot, "deploy", "nats.conf"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys, _, err := natsauth.EnsureSeeds(filepath.Join(dir, "secrets"), natsauth.Identities())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, b := range map[string]string{"nats.conf": string(conf), natsauth.KeysFile: natsauth.RenderKeys(keys)} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(b), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	opts, err := server.ProcessConfigFile(filepath.Join(dir, "nats.conf"))
 	if err != nil {
 		t.Fatalf("deploy/nats.conf: %v", err)
 	}
 	if !opts.SyncAlways {
 		t.Fatal("deploy/nats.conf: got sync_interval not always, want jetstream { sync_interval: always }")
 	}
+	if len(opts.Nkeys) != len(natsauth.Identities())+1 || opts.NoAuthUser != natsauth.DoorbellKey {
+		t.Fatalf("deploy/nats.conf: got %d users and no_auth_user %q, want every identity's and the doorbell", len(opts.Nkeys), opts.NoAuthUser)
+	}
+}
+
+// The compose file's Postgres makes the roles at its first start, as the superuser, from the
+// repository's scripts, and gives each role its pgpass file's password.
+func TestComposePostgresRoles(t *testing.T) {
+	repository(t)
+	pg := loadCompose(t).Services["postgres"]
+	if u, _ := pg.env("POSTGRES_USER"); u == "" || strings.HasPrefix(u, "dostupno") {
+		t.Errorf("postgres: got POSTGRES_USER %q, want a superuser apart from the application's roles", u)
+	}
+	if src, ok := pg.mounted("/docker-entrypoint-initdb.d"); !ok || !strings.HasPrefix(src, "/var/lib/faasd/dostupno/") {
+		t.Errorf("postgres: got init scripts from %q, want a folder under /var/lib/faasd/dostupno", src)
+	}
+	script, err := os.ReadFile(filepath.Join(repoRoot, "deploy", "postgres-roles.sh"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, role := range []string{migrations.OwnerRole, migrations.WriterRole, migrations.ReaderRole, migrations.SnapshotRole} {
+		secret := migrations.PassfileSecret(role)
+		if src, ok := pg.mounted("/run/secrets/" + secret); !ok || filepath.Base(src) != secret {
+			t.Errorf("postgres: got %s mounted from %q, want the secret %s", secret, src, secret)
+		}
+		if !strings.Contains(string(script), strings.TrimPrefix(role, "dostupno_")) || !strings.Contains(migrations.RolesSQL, "'"+role+"'") {
+			t.Errorf("role %s: missing from deploy/postgres-roles.sh or migrations/roles.sql", role)
+		}
+	}
+}
+
+// connectorEnv reads deploy/<name>.env, the variables of one connector's systemd unit.
+func connectorEnv(t *testing.T, name string) map[string]string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(repoRoot, "deploy", name+".env"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := map[string]string{}
+	for i, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+		k, v, ok := strings.Cut(line, "=")
+		if !ok || k == "" || strings.ContainsAny(k, " #") {
+			t.Fatalf("deploy/%s.env line %d: got %q, want KEY=value (ctr reads no comments)", name, i+1, line)
+		}
+		env[k] = v
+	}
+	return env
+}
+
+// TestConnectorUnits: the connectors run from deploy/dostupno-connector@.service, which starts
+// them again whenever they exit, on the host's network, with the gateway's credentials; each
+// points at the gateway and NATS on loopback, where docker-compose.yml and
+// deploy/faasd-gateway.sh publish them.
+func TestConnectorUnits(t *testing.T) {
+	repository(t)
+	b, err := os.ReadFile(filepath.Join(repoRoot, "deploy", "dostupno-connector@.service"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	unit := string(b)
+	for _, want := range []string{"Restart=always", "StartLimitIntervalSec=0", "EnvironmentFile=/var/lib/faasd/dostupno/%i.env",
+		"--env-file /var/lib/faasd/dostupno/%i.env", "--net-host", "--rm", "${IMAGE} %i",
+		"src=/var/lib/faasd/secrets/basic-auth-user,dst=/run/secrets/basic-auth-user",
+		"src=/var/lib/faasd/secrets/basic-auth-password,dst=/run/secrets/basic-auth-password"} {
+		if !strings.Contains(unit, want) {
+			t.Errorf("deploy/dostupno-connector@.service: lacks %q", want)
+		}
+	}
+	jetstream := loadCompose(t).Services["nats-jetstream"].published()
+	for _, name := range []string{"nats-connector", "cron-connector"} {
+		env := connectorEnv(t, name)
+		if err := checkPinned(env["IMAGE"]); err != nil || !strings.Contains(env["IMAGE"], "/openfaas/"+name+":") {
+			t.Errorf("%s: got IMAGE %q, want openfaas's %s pinned (%v)", name, env["IMAGE"], name, err)
+		}
+		if env["gateway_url"] != "http://127.0.0.1:8080" || env["basic_auth"] != "true" || env["secret_mount_path"] != "/run/secrets/" {
+			t.Errorf("%s: got %v, want gateway_url http://127.0.0.1:8080 with basic auth from /run/secrets/", name, env)
+		}
+	}
+	nats := connectorEnv(t, "nats-connector")
+	// broker_host is a host alone: the connector always dials port 4222.
+	if h := nats["broker_host"]; h != "127.0.0.1" || !slices.Contains(jetstream, h+":4222") {
+		t.Errorf("nats-connector: got broker_host %q, want 127.0.0.1 with nats-jetstream published on 127.0.0.1:4222 (%v)", h, jetstream)
+	}
 }
 
 // TestStackDeployment checks stack.yml against the conventions of the deployment and against
-// docker-compose.yml: pinned images, secrets, limits and timeouts within faasd's gateway
-// timeout (60 s), the connectors' annotations served by the connectors, and service addresses
-// that docker-compose.yml publishes on faasd's bridge.
+// docker-compose.yml and deploy/: pinned images, secrets, limits, the connectors' annotations
+// served by the connectors, catch-up calling every db-writer, and service addresses that
+// docker-compose.yml publishes on faasd's bridge.
 func TestStackDeployment(t *testing.T) {
 	s := repository(t)
 	c := loadCompose(t)
-	nc := c.Services["nats-connector"]
-	topics, _ := nc.env("topics")
-	delim, _ := nc.env("topic_delimiter")
+	nc := connectorEnv(t, "nats-connector")
+	delim := nc["topic_delimiter"]
 	if delim == "" {
 		delim = ","
 	}
-	broker, _ := nc.env("broker_host")
-	if _, ok := c.Services[broker]; !ok || broker == "nats" {
-		t.Errorf("nats-connector: got broker_host %q, want the JetStream server of this file", broker)
-	}
-	for _, name := range []string{"nats-connector", "cron-connector"} {
-		if u, _ := c.Services[name].env("gateway_url"); u != "http://gateway:8080" {
-			t.Errorf("%s: got gateway_url %q, want http://gateway:8080", name, u)
-		}
-	}
+	topics := strings.Split(nc["topics"], delim)
 	published := map[string]bool{}
 	for _, svc := range c.Services {
 		for _, p := range svc.published() {
@@ -245,6 +344,12 @@ func TestStackDeployment(t *testing.T) {
 	if s.Functions[0].Name != "search-events" {
 		t.Errorf("got first function %s, want search-events", s.Functions[0].Name)
 	}
+	var writers []string
+	for _, f := range s.Functions {
+		if f.Annotations["topic"] == "dostupno.doorbell" {
+			writers = append(writers, f.Name)
+		}
+	}
 	for _, f := range s.Functions {
 		t.Run(f.Name, func(t *testing.T) {
 			if err := checkPinned(f.Image); err != nil {
@@ -253,38 +358,37 @@ func TestStackDeployment(t *testing.T) {
 			if _, ok := s.Function(f.Name); !ok || f.Lang != "dostupno-go" {
 				t.Errorf("got lang %q, want dostupno-go", f.Lang)
 			}
-			for _, want := range []string{"jwt-secret", "s3-access-key", "s3-secret-key"} {
-				if !slices.Contains(f.Secrets, want) {
-					t.Errorf("got secrets %v, want %s among them", f.Secrets, want)
-				}
-			}
+			checkSecrets(t, f)
 			if f.Limits["memory"] == "" {
 				t.Error("got no memory limit, want one")
 			}
-			for _, k := range []string{"read_timeout", "write_timeout", "exec_timeout"} {
-				d, err := time.ParseDuration(f.Environment[k])
-				if err != nil || d <= 0 || d > 60*time.Second {
-					t.Errorf("%s: got %q, want a duration within faasd's 60s gateway timeout", k, f.Environment[k])
-				}
+			if h := f.Environment["CLIENT_ADDR_HEADER"]; h != "X-Real-Ip" {
+				t.Errorf("got CLIENT_ADDR_HEADER %q, want X-Real-Ip, the header deploy/Caddyfile writes", h)
 			}
 			checkServiceURLs(t, f, published)
 			switch topic := f.Annotations["topic"]; {
 			case topic == "cron-function":
-				if _, ok := c.Services["cron-connector"]; !ok {
-					t.Error("cron-function topic but no cron-connector")
-				}
 				if f.Annotations["schedule"] == "" {
 					t.Error("cron-function topic without a schedule")
 				}
 			case topic != "":
-				if !slices.Contains(strings.Split(topics, delim), topic) {
+				if !slices.Contains(topics, topic) {
 					t.Errorf("topic %s: nats-connector listens on %q only", topic, topics)
+				}
+			}
+			if f.Name == "catch-up" {
+				if u := f.Environment["GATEWAY_URL"]; u != "http://"+faasdBridge+":8080" {
+					t.Errorf("got GATEWAY_URL %q, want the gateway on faasd's bridge (deploy/faasd-gateway.sh publishes it there)", u)
+				}
+				if got := f.Environment["DB_WRITERS"]; got != strings.Join(writers, ",") {
+					t.Errorf("got DB_WRITERS %q, want every function on the doorbell: %q", got, strings.Join(writers, ","))
 				}
 			}
 		})
 	}
 	want := map[string]map[string]string{
 		"cache-snapshot": {"topic": "cron-function", "schedule": "*/5 * * * *"},
+		"catch-up":       {"topic": "cron-function", "schedule": "* * * * *"},
 		"db-writer":      {"topic": "dostupno.doorbell"},
 	}
 	for name, ann := range want {
@@ -327,7 +431,8 @@ func checkServiceURLs(t *testing.T, f stack.Function, published map[string]bool)
 	for _, variable := range []string{"DATABASE_URL", "DATABASE_READ_URL", "NATS_URL", "S3_ENDPOINT"} {
 		raw := f.Environment[variable]
 		if raw == "" {
-			if variable != "DATABASE_READ_URL" {
+			// A function that reaches none of the services (catch-up) names none of them.
+			if variable != "DATABASE_READ_URL" && f.Environment["DATABASE_URL"] != "" {
 				t.Errorf("got no %s, want one", variable)
 			}
 			continue
@@ -335,6 +440,55 @@ func checkServiceURLs(t *testing.T, f stack.Function, published map[string]bool)
 		host := addr(variable, raw)
 		if h, _, err := net.SplitHostPort(host); err != nil || h != faasdBridge || !published[host] {
 			t.Errorf("%s: got %s, want an address docker-compose.yml publishes on %s", variable, host, faasdBridge)
+		}
+	}
+}
+
+// tokenIssuers are the functions that sign tokens; every other function only verifies them.
+var tokenIssuers = []string{"register", "login"}
+
+// photoSigners are the functions that store photos or sign their URLs with the S3 keys.
+var photoSigners = []string{"search-events", "get-event", "cache-snapshot", "upload-photo"}
+
+// checkSecrets wants f to list exactly the secrets it needs: the public token key for every
+// function, the private one for the issuers alone (a function that only verifies must not be
+// able to mint an admin token), and the S3 keys only where photos are handled.
+func checkSecrets(t *testing.T, f stack.Function) {
+	t.Helper()
+	has := func(s string) bool { return slices.Contains(f.Secrets, s) }
+	if !has("jwt-public-key") {
+		t.Errorf("got secrets %v, want jwt-public-key: every function verifies the tokens it is sent", f.Secrets)
+	}
+	if issuer := slices.Contains(tokenIssuers, f.Name); has("jwt-private-key") != issuer {
+		t.Errorf("got secrets %v: jwt-private-key belongs to the token issuers %v alone", f.Secrets, tokenIssuers)
+	}
+	if signer := slices.Contains(photoSigners, f.Name); has("s3-access-key") != signer || has("s3-secret-key") != signer {
+		t.Errorf("got secrets %v: the S3 keys belong to %v alone", f.Secrets, photoSigners)
+	}
+	for _, old := range []string{"jwt-secret", "jwt-secret-previous", "pgpass"} {
+		if has(old) {
+			t.Errorf("got secrets %v, want no %s (tokens are EdDSA now; each role has its own pgpass)", f.Secrets, old)
+		}
+	}
+	// The function connects as its database role, with that role's passfile and no other; a
+	// function with no role (catch-up) names no database and holds no passfile.
+	role := migrations.FunctionRole(f.Name)
+	if role == "" {
+		if f.Environment["DATABASE_URL"] != "" || slices.ContainsFunc(f.Secrets, func(s string) bool { return strings.HasPrefix(s, "pgpass") }) {
+			t.Errorf("got DATABASE_URL %q and secrets %v, want neither a database nor a passfile", f.Environment["DATABASE_URL"], f.Secrets)
+		}
+		return
+	}
+	u, err := url.Parse(f.Environment["DATABASE_URL"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if u.User.Username() != role || filepath.Base(u.Query().Get("passfile")) != migrations.PassfileSecret(role) {
+		t.Errorf("got DATABASE_URL as %s with passfile %s, want %s with %s", u.User.Username(), u.Query().Get("passfile"), role, migrations.PassfileSecret(role))
+	}
+	for _, s := range f.Secrets {
+		if strings.HasPrefix(s, "pgpass") && s != migrations.PassfileSecret(role) {
+			t.Errorf("got secret %s, want only %s's passfile", s, role)
 		}
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -16,8 +17,10 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/dostupno/dostupno/shared/config"
 	"github.com/dostupno/dostupno/shared/pgtest"
 	"github.com/dostupno/dostupno/shared/s3test"
+	"github.com/dostupno/dostupno/shared/token"
 )
 
 // reachableTempDir is a temporary folder that a server running as another user (PostgreSQL
@@ -153,7 +156,7 @@ func TestPostgresMissingBinariesSaysHowToInstall(t *testing.T) {
 
 func TestNATSEmbeddedWithJetStreamSyncsToDisk(t *testing.T) {
 	dir := t.TempDir()
-	n, err := StartNATS(filepath.Join(dir, "nats"), 0)
+	n, err := StartNATS(filepath.Join(dir, "nats"), 0, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -181,7 +184,7 @@ func TestNATSEmbeddedWithJetStreamSyncsToDisk(t *testing.T) {
 	n.Stop()
 
 	// The stream and its message survive a restart from the same folder.
-	n2, err := StartNATS(filepath.Join(dir, "nats"), 0)
+	n2, err := StartNATS(filepath.Join(dir, "nats"), 0, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -280,28 +283,31 @@ func TestEnsureSecretsKeepsExisting(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(created) != 3 {
+	if !slices.Equal(created, DevSecrets) {
 		t.Fatalf("got %v created, want all of %v", created, DevSecrets)
 	}
-	jwt, _ := os.ReadFile(filepath.Join(dir, "jwt-secret"))
-	if n := len(strings.TrimSpace(string(jwt))); n != 64 { // 48 bytes in base64
-		t.Fatalf("got a jwt-secret of %d characters, want 64", n)
+	cfg := config.Config{SecretsDir: dir}
+	keys, err := token.Load(cfg)
+	if err != nil || !keys.CanIssue() {
+		t.Fatalf("got %v, want a key pair that issues", err)
 	}
-	if st, _ := os.Stat(filepath.Join(dir, "jwt-secret")); st.Mode().Perm() != 0o600 {
+	if st, _ := os.Stat(filepath.Join(dir, token.PrivateKeyFile)); st.Mode().Perm() != 0o600 {
 		t.Fatalf("got mode %v, want 0600", st.Mode().Perm())
 	}
-	if err := os.Remove(filepath.Join(dir, "s3-secret-key")); err != nil {
-		t.Fatal(err)
+	for _, name := range []string{"s3-secret-key", token.PublicKeyFile} {
+		if err := os.Remove(filepath.Join(dir, name)); err != nil {
+			t.Fatal(err)
+		}
 	}
 	created, err = EnsureSecrets(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(created) != 1 || created[0] != "s3-secret-key" {
-		t.Fatalf("got %v created, want only s3-secret-key", created)
+	if !slices.Equal(created, []string{token.PublicKeyFile, "s3-secret-key"}) {
+		t.Fatalf("got %v created, want only the public key (again from the private key) and s3-secret-key", created)
 	}
-	jwt2, _ := os.ReadFile(filepath.Join(dir, "jwt-secret"))
-	if !bytes.Equal(jwt, jwt2) {
-		t.Fatal("got jwt-secret rewritten, want it kept")
+	again, err := token.Load(cfg)
+	if err != nil || again.KeyID() != keys.KeyID() {
+		t.Fatalf("got %v, kid %s; want the same key pair kept (kid %s)", err, again.KeyID(), keys.KeyID())
 	}
 }

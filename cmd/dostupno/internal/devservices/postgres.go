@@ -188,17 +188,8 @@ func StartPostgres(ctx context.Context, dir string) (*Postgres, error) {
 	if p.Port, err = FreePort(); err != nil {
 		return nil, err
 	}
-	sock := run
-	if len(sock)+len("/.s.PGSQL.65535.lock") > 100 { // unix socket paths are limited to 107 bytes
-		sock = ""
-	}
-	opts := fmt.Sprintf("-p %d -c listen_addresses=127.0.0.1 -k %s", p.Port, shellQuote(sock))
-	for _, kv := range PostgresSettings {
-		opts += " -c " + kv
-	}
-	logPath := filepath.Join(p.Dir, "postgres.log")
-	if err := p.pgctl(ctx, "start", "-D", data, "-l", logPath, "-w", "-t", "60", "-o", opts); err != nil {
-		return nil, fmt.Errorf("start PostgreSQL in %s: %w%s", data, err, tail(logPath))
+	if err := p.Start(ctx); err != nil {
+		return nil, err
 	}
 	p.URL = fmt.Sprintf("postgres://postgres@127.0.0.1:%d/%s?sslmode=disable", p.Port, PostgresDatabase)
 	if err := p.createDatabase(ctx); err != nil {
@@ -275,6 +266,25 @@ func (p *Postgres) createDatabase(ctx context.Context) error {
 		if _, err := c.Exec(ctx, "CREATE DATABASE "+PostgresDatabase); err != nil {
 			return fmt.Errorf("create database %s: %w", PostgresDatabase, err)
 		}
+	}
+	return nil
+}
+
+// Start starts the cluster's server on its port (p.Port) with PostgresSettings and returns
+// once it accepts connections: StartPostgres calls it, and so does a test that restarts the
+// cluster after Stop (clients reconnect to the same URL).
+func (p *Postgres) Start(ctx context.Context) error {
+	data, sock := filepath.Join(p.Dir, "data"), filepath.Join(p.Dir, "run")
+	if len(sock)+len("/.s.PGSQL.65535.lock") > 100 { // unix socket paths are limited to 107 bytes
+		sock = ""
+	}
+	opts := fmt.Sprintf("-p %d -c listen_addresses=127.0.0.1 -k %s", p.Port, shellQuote(sock))
+	for _, kv := range PostgresSettings {
+		opts += " -c " + kv
+	}
+	logPath := filepath.Join(p.Dir, "postgres.log")
+	if err := p.pgctl(ctx, "start", "-D", data, "-l", logPath, "-w", "-t", "60", "-o", opts); err != nil {
+		return fmt.Errorf("start PostgreSQL in %s: %w%s", data, err, tail(logPath))
 	}
 	return nil
 }

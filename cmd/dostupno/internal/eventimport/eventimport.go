@@ -3,7 +3,8 @@
 // into one "event.upsert" command, publishes asynchronously with a bounded number in flight
 // (its own throughput path beside writelog.Writer.Submit, which waits for each write), applies
 // the writer's copy as it goes (under the copy's lock, alongside any db-writer), and returns
-// only when that copy has applied everything published.
+// only when that copy has applied everything published and analysed and vacuumed the tables
+// it grew (writelog.Replica.Maintain), so that the first search after it is fast.
 //
 // A batch's key is a hash of its content, so importing the same file again publishes the same
 // message ids, which the stream drops as duplicates (within writelog.DuplicateWindow): a
@@ -147,6 +148,7 @@ type inflight struct {
 	fut    jetstream.PubAckFuture
 	msg    *nats.Msg
 	events int
+	sent   time.Time
 }
 
 func (im *importer) run(ctx context.Context, r io.Reader) (Summary, error) {
@@ -329,12 +331,14 @@ func (im *importer) publish(ctx context.Context, payload json.RawMessage, events
 		// order, synchronously, below.
 		fut = nil
 	}
-	im.inflight = append(im.inflight, inflight{fut: fut, msg: msg, events: events})
+	im.inflight = append(im.inflight, inflight{fut: fut, msg: msg, events: events, sent: time.Now()})
 	return nil
 }
 
-// publishTimeout bounds one acknowledgement; retryFor bounds how long a command is retried
-// (across a NATS restart) before the import fails loudly.
+// publishTimeout bounds one acknowledgement, counted from the publish, so that the commands in
+// flight when a server is lost (or a cluster's stream leader, whose acknowledgements never
+// come) time out together rather than one after another; retryFor bounds how long a command
+// is retried (across a NATS restart) before the import fails loudly.
 const (
 	publishTimeout = 10 * time.Second
 	retryFor       = 2 * time.Minute
@@ -352,7 +356,7 @@ func (im *importer) settleOldest(ctx context.Context) error {
 		select {
 		case ack = <-f.fut.Ok():
 		case err = <-f.fut.Err():
-		case <-time.After(publishTimeout):
+		case <-time.After(time.Until(f.sent.Add(publishTimeout))):
 			err = errors.New("no acknowledgement in time")
 		case <-ctx.Done():
 			return ctx.Err()
@@ -506,6 +510,14 @@ func (im *importer) finish(ctx context.Context) (Summary, error) {
 		case <-ctx.Done():
 		case <-time.After(time.Second):
 		}
+	}
+	// The first search after the import returns must find statistics and a visibility map
+	// for every event it wrote (the applier maintains on the way, but only past a share of
+	// growth): what grew since is maintained now, waiting for a db-writer's run if one is on.
+	if tables, err := im.rep.Maintain(ctx, 0); err != nil {
+		return Summary{}, fmt.Errorf("the events are applied, but analysing and vacuuming them failed (run the import again to retry): %w", err)
+	} else if len(tables) > 0 {
+		im.opt.Log.Info("analysed and vacuumed", "tables", tables)
 	}
 	im.mu.Lock()
 	defer im.mu.Unlock()

@@ -1,24 +1,21 @@
 package gateway
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/robfig/cron/v3"
-
-	"github.com/dostupno/dostupno/shared/config"
 )
-
-// Invoker calls a function by name; Router.Invoke is one.
-type Invoker interface {
-	Invoke(ctx context.Context, fn string, body []byte, h http.Header) (status int, answer []byte, err error)
-}
 
 // CronTopic is the topic annotation that hands a function to cron-connector.
 const CronTopic = "cron-function"
@@ -27,8 +24,130 @@ const CronTopic = "cron-function"
 // connectors on one server share the messages instead of both invoking.
 const QueueGroup = "openfaas_nats_worker_group"
 
+// Connector is what both connectors share: the gateway they list functions from and invoke
+// them through (never the edge), and how they invoke.
+type Connector struct {
+	// GatewayURL is the gateway, e.g. http://127.0.0.1:8080 (gateway_url).
+	GatewayURL string
+	// Async invokes /async-function/... instead of /function/... (asynchronous_invocation:
+	// false by default for cron-connector, true for the NATS connector).
+	Async bool
+	// Timeout bounds one invocation (the NATS connector's upstream_timeout; 0: none).
+	Timeout time.Duration
+}
+
+// listTimeout bounds one listing request, as the connectors' gateway client does.
+const listTimeout = 3 * time.Second
+
+// target is a function as a connector found it.
+type target struct {
+	Name, Namespace string
+	Annotations     map[string]string
+}
+
+// path is the function's invocation path, as the connectors build it: name.namespace.
+func (c Connector) path(t target) string {
+	prefix := "/function/"
+	if c.Async {
+		prefix = "/async-function/"
+	}
+	return prefix + t.Name + "." + t.Namespace
+}
+
+// getJSON GETs path on the gateway and decodes the answer strictly into v.
+func (c Connector) getJSON(ctx context.Context, path string, v any) error {
+	ctx, cancel := context.WithTimeout(ctx, listTimeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.GatewayURL+path, nil)
+	if err != nil {
+		return err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return fmt.Errorf("GET %s: %w", path, err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, 4<<20))
+	if err != nil {
+		return fmt.Errorf("GET %s: %w", path, err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("GET %s: %d %s", path, resp.StatusCode, bytes.TrimSpace(b))
+	}
+	if err := json.Unmarshal(b, v); err != nil {
+		return fmt.Errorf("GET %s: %w", path, err)
+	}
+	return nil
+}
+
+// list lists the functions as the connectors do: GET /system/namespaces, then GET
+// /system/functions?namespace=<ns> for each, decoded into faas-provider's types. An empty
+// namespace list gives no function; any failure fails the whole listing (the real NATS
+// connector exits on it).
+func (c Connector) list(ctx context.Context) ([]target, error) {
+	var namespaces []string
+	if err := c.getJSON(ctx, "/system/namespaces", &namespaces); err != nil {
+		return nil, err
+	}
+	var out []target
+	for _, ns := range namespaces {
+		var fns []FunctionStatus
+		if err := c.getJSON(ctx, "/system/functions?namespace="+ns, &fns); err != nil {
+			return nil, err
+		}
+		for _, f := range fns {
+			t := target{Name: f.Name, Namespace: ns}
+			if f.Annotations != nil {
+				t.Annotations = *f.Annotations
+			}
+			out = append(out, t)
+		}
+	}
+	return out, nil
+}
+
+// invoke POSTs body (nil: none) to t through the gateway with headers, as the connectors do:
+// no Content-Type, no Authorization. It returns the answer's status.
+func (c Connector) invoke(ctx context.Context, t target, body []byte, h http.Header) (int, error) {
+	if c.Timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, c.Timeout)
+		defer cancel()
+	}
+	var rd io.Reader
+	if body != nil {
+		rd = bytes.NewReader(body)
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.GatewayURL+c.path(t), rd)
+	if err != nil {
+		return 0, err
+	}
+	for k, vs := range h {
+		req.Header[k] = vs
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0, fmt.Errorf("invoke %s: %w", t.Name, err)
+	}
+	_, _ = io.Copy(io.Discard, resp.Body) // the connectors only log the answer
+	resp.Body.Close()
+	return resp.StatusCode, nil
+}
+
+// logInvoke logs one invocation's result.
+func logInvoke(log *slog.Logger, who string, status int, err error, args ...any) {
+	switch {
+	case err != nil:
+		log.Error(who+" invoke", append(args, "err", err)...)
+	case status >= 400:
+		log.Warn(who+" invoke", append(args, "status", status)...)
+	default:
+		log.Debug(who+" invoke", append(args, "status", status)...)
+	}
+}
+
 // cronParser reads schedules as cron-connector does: five fields (minute hour day-of-month
-// month day-of-week) or a descriptor such as @hourly or @every 1m.
+// month day-of-week) or a descriptor such as @hourly or @every 1m, in the local time zone.
 var cronParser = cron.NewParser(cron.Minute | cron.Hour | cron.Dom | cron.Month | cron.Dow | cron.Descriptor)
 
 // ParseSchedule checks a schedule annotation.
@@ -37,45 +156,57 @@ func ParseSchedule(spec string) error {
 	return err
 }
 
-// Cron invokes the functions annotated topic: cron-function on their schedule annotation.
+// Cron plays cron-connector: it invokes the functions annotated topic: cron-function on their
+// schedule annotation with POST /function/<name>.<namespace>, no body, X-Topic: cron-function
+// and X-Connector: cron-connector. Runs of one function may overlap, as with the real one.
 type Cron struct {
-	c      *cron.Cron
-	ctx    context.Context
-	cancel context.CancelFunc
+	conn    Connector
+	log     *slog.Logger
+	c       *cron.Cron
+	ctx     context.Context
+	cancel  context.CancelFunc
+	targets map[string]target
 	// Scheduled lists "name (schedule)" of each function it invokes.
 	Scheduled []string
 }
 
-// NewCron schedules every function of fns whose topic is CronTopic; a missing or bad schedule
-// is an error. It starts nothing until Start.
-func NewCron(log *slog.Logger, inv Invoker, fns []Function) (*Cron, error) {
-	ctx, cancel := context.WithCancel(context.Background())
+// NewCron lists the functions through conn's gateway and schedules every one whose topic is
+// CronTopic; a missing or bad schedule is an error (cron-connector would skip it silently). It
+// starts nothing until Start.
+func NewCron(ctx context.Context, log *slog.Logger, conn Connector) (*Cron, error) {
+	fns, err := conn.list(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("cron connector: list functions: %w", err)
+	}
+	cctx, cancel := context.WithCancel(context.Background())
 	logger := cronLogger{log}
-	c := &Cron{c: cron.New(cron.WithParser(cronParser), cron.WithLogger(logger), cron.WithChain(cron.Recover(logger), cron.SkipIfStillRunning(logger))), ctx: ctx, cancel: cancel}
+	c := &Cron{conn: conn, log: log, ctx: cctx, cancel: cancel, targets: map[string]target{},
+		c: cron.New(cron.WithParser(cronParser), cron.WithLogger(logger), cron.WithChain(cron.Recover(logger)))}
 	for _, f := range fns {
 		if f.Annotations["topic"] != CronTopic {
 			continue
 		}
-		spec := f.Annotations["schedule"]
-		name := f.Name
-		_, err := c.c.AddFunc(spec, func() {
-			status, _, err := inv.Invoke(c.ctx, name, nil, http.Header{"X-Connector": {"cron-connector"}, "X-Topic": {CronTopic}})
-			switch {
-			case err != nil:
-				log.Error("cron invoke", "function", name, "err", err)
-			case status >= 400:
-				log.Warn("cron invoke", "function", name, "status", status)
-			default:
-				log.Info("cron invoke", "function", name, "status", status)
-			}
-		})
-		if err != nil {
+		spec, name := f.Annotations["schedule"], f.Name
+		if _, err := c.c.AddFunc(spec, func() {
+			status, err := c.Call(c.ctx, name)
+			logInvoke(log, "cron", status, err, "function", name)
+		}); err != nil {
 			cancel()
 			return nil, fmt.Errorf("function %s: schedule %q: %w", name, spec, err)
 		}
+		c.targets[name] = f
 		c.Scheduled = append(c.Scheduled, fmt.Sprintf("%s (%s)", name, spec))
 	}
 	return c, nil
+}
+
+// Call invokes the scheduled function name now, with the request the schedule sends.
+func (c *Cron) Call(ctx context.Context, name string) (int, error) {
+	t, ok := c.targets[name]
+	if !ok {
+		return 0, fmt.Errorf("cron connector: %s is not scheduled", name)
+	}
+	return c.conn.invoke(ctx, t, nil, http.Header{"X-Topic": {CronTopic}, "X-Connector": {"cron-connector"}})
 }
 
 // Start begins the schedule.
@@ -100,10 +231,14 @@ func (l cronLogger) Error(err error, msg string, kv ...any) {
 	l.log.Error("cron: "+msg, append(kv, "err", err)...)
 }
 
-// NATSConnector invokes functions for messages on the NATS subjects their topic annotation
-// names (a comma list), as the OpenFaaS NATS connector does: core NATS, at most once, a POST
-// with the message as body and the headers X-Topic (the subject) and X-Connector.
+// NATSConnector plays the OpenFaaS NATS connector: core NATS, at most once, in the queue group
+// QueueGroup, ignoring NATS headers. A function is invoked for a message on any subject among
+// the comma-separated entries of its topic annotation: POST /async-function/<name>.<namespace>
+// (asynchronous_invocation is true by default) with the message as the body, X-Topic: <subject>
+// and X-Connector: connector-sdk. An empty message is logged as "no message to send" and still
+// sent, as the real one does.
 type NATSConnector struct {
+	conn   Connector
 	subs   []*nats.Subscription
 	mu     sync.Mutex
 	closed bool
@@ -114,46 +249,35 @@ type NATSConnector struct {
 	Topics map[string][]string
 }
 
-// StartNATS subscribes on nc for every topic of fns other than CronTopic.
-func StartNATS(nc *nats.Conn, log *slog.Logger, inv Invoker, fns []Function) (*NATSConnector, error) {
-	ctx, cancel := context.WithCancel(context.Background())
-	n := &NATSConnector{Topics: map[string][]string{}, ctx: ctx, stop: cancel}
+// StartNATS lists the functions through conn's gateway and subscribes on nc for every topic
+// of theirs other than CronTopic.
+func StartNATS(ctx context.Context, nc *nats.Conn, log *slog.Logger, conn Connector) (*NATSConnector, error) {
+	fns, err := conn.list(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("NATS connector: list functions: %w", err)
+	}
+	cctx, cancel := context.WithCancel(context.Background())
+	n := &NATSConnector{conn: conn, Topics: map[string][]string{}, ctx: cctx, stop: cancel}
+	targets := map[string][]target{}
 	for _, f := range fns {
-		if t := f.Annotations["topic"]; t != "" && t != CronTopic {
-			for _, topic := range config.List(t) {
+		t := f.Annotations["topic"]
+		if t == "" || t == CronTopic {
+			continue
+		}
+		for _, topic := range strings.Split(t, ",") {
+			if topic = strings.TrimSpace(topic); topic != "" {
+				targets[topic] = append(targets[topic], f)
 				n.Topics[topic] = append(n.Topics[topic], f.Name)
 			}
 		}
 	}
-	topics := make([]string, 0, len(n.Topics))
-	for t := range n.Topics {
+	topics := make([]string, 0, len(targets))
+	for t := range targets {
 		topics = append(topics, t)
 	}
 	sort.Strings(topics)
 	for _, topic := range topics {
-		targets := n.Topics[topic]
-		sub, err := nc.QueueSubscribe(topic, QueueGroup, func(m *nats.Msg) {
-			n.mu.Lock()
-			if n.closed {
-				n.mu.Unlock()
-				return
-			}
-			n.wg.Add(1)
-			n.mu.Unlock()
-			defer n.wg.Done()
-			for _, fn := range targets {
-				h := http.Header{"X-Topic": {m.Subject}, "X-Connector": {"connector-sdk"}}
-				status, _, err := inv.Invoke(n.ctx, fn, m.Data, h)
-				switch {
-				case err != nil:
-					log.Error("nats connector invoke", "function", fn, "topic", m.Subject, "err", err)
-				case status >= 400:
-					log.Warn("nats connector invoke", "function", fn, "topic", m.Subject, "status", status)
-				default:
-					log.Debug("nats connector invoke", "function", fn, "topic", m.Subject, "status", status)
-				}
-			}
-		})
+		sub, err := nc.QueueSubscribe(topic, QueueGroup, func(m *nats.Msg) { n.deliver(log, m, targets[topic]) })
 		if err != nil {
 			n.Stop(0)
 			return nil, fmt.Errorf("subscribe to %s: %w", topic, err)
@@ -165,6 +289,25 @@ func StartNATS(nc *nats.Conn, log *slog.Logger, inv Invoker, fns []Function) (*N
 		return nil, fmt.Errorf("subscribe: %w", err)
 	}
 	return n, nil
+}
+
+// deliver invokes each of targets for m, one after the other.
+func (n *NATSConnector) deliver(log *slog.Logger, m *nats.Msg, targets []target) {
+	n.mu.Lock()
+	if n.closed {
+		n.mu.Unlock()
+		return
+	}
+	n.wg.Add(1)
+	n.mu.Unlock()
+	defer n.wg.Done()
+	if len(m.Data) == 0 {
+		log.Warn("nats connector: no message to send", "topic", m.Subject)
+	}
+	for _, t := range targets {
+		status, err := n.conn.invoke(n.ctx, t, m.Data, http.Header{"X-Topic": {m.Subject}, "X-Connector": {"connector-sdk"}})
+		logInvoke(log, "nats connector", status, err, "function", t.Name, "topic", m.Subject)
+	}
 }
 
 // Stop unsubscribes, lets invocations in progress finish for up to grace, then cancels them.

@@ -394,3 +394,12 @@ func explain(ctx context.Context, pool *pgxpool.Pool, vocab *catalog.Vocabulary,
 	}
 	return nil
 }
+
+// Ask sends one question of the mix to a search-events handler served at base, bypassing its
+// cache when noCache, and returns the time to the answer's last byte and the ids in it.
+func Ask(ctx context.Context, c *http.Client, base, query string, noCache bool) (time.Duration, []int64, error) {
+	return ask(ctx, c, base, query, noCache)
+}
+
+// Percentiles are the latency percentiles of d.
+func Percentiles(d []time.Duration) Stats { return stats(d) }

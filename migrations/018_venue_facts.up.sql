@@ -34,6 +34,10 @@ CREATE TABLE venue_accessibility (
     version    bigint NOT NULL,
     updated_at timestamptz NOT NULL
 );
+-- A catalog table like venues, with nothing personal in it: 016's default privileges let the
+-- writers write it and the readers and cache-snapshot read it (the read functions show the
+-- facts, cache-snapshot recomputes answers from them). The columns this migration adds fall
+-- under their tables' grants.
 
 -- A venue change now lists the venue's events (to recompute what they inherit, and to tell
 -- the caches), the reader migration 014 said would bring this index back. It costs one

@@ -1,0 +1,173 @@
+package migrations_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/dostupno/dostupno/migrations"
+	"github.com/dostupno/dostupno/shared/pgtest"
+)
+
+// connectAs connects to the database of url as role.
+func connectAs(t *testing.T, url, role string) *pgx.Conn {
+	t.Helper()
+	ctx := context.Background()
+	c, err := pgx.Connect(ctx, migrations.RoleURL(url, role))
+	if err != nil {
+		t.Fatalf("connect as %s: %v", role, err)
+	}
+	t.Cleanup(func() { c.Close(context.Background()) })
+	return c
+}
+
+// sqlState runs sql on c in a transaction that is rolled back, and returns the SQLSTATE of
+// its failure ("" when it succeeded).
+func sqlState(t *testing.T, c *pgx.Conn, sql string) string {
+	t.Helper()
+	ctx := context.Background()
+	tx, err := c.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback(ctx) //nolint:errcheck // the transaction is thrown away either way
+	_, err = tx.Exec(ctx, sql)
+	if err == nil {
+		return ""
+	}
+	var pg *pgconn.PgError
+	if !errors.As(err, &pg) {
+		t.Fatalf("%s: got %v, want a PostgreSQL error", sql, err)
+	}
+	return pg.Code
+}
+
+const (
+	denied   = "42501" // insufficient_privilege
+	readOnly = "25006" // read_only_sql_transaction
+)
+
+func TestRolePrivileges(t *testing.T) {
+	t.Parallel()
+	url := pgtest.NewURL(t)
+	owner := connectAs(t, url, migrations.OwnerRole)
+	if _, err := owner.Exec(context.Background(), `INSERT INTO cities (slug, name) VALUES ('roles-test', 'Roles')`); err != nil {
+		t.Fatal(err)
+	}
+	writer := connectAs(t, url, migrations.WriterRole)
+	reader := connectAs(t, url, migrations.ReaderRole)
+	snapshot := connectAs(t, url, migrations.SnapshotRole)
+	// The reader's sessions are read-only by default; the grants hold even when it turns
+	// that off.
+	unlocked := connectAs(t, url, migrations.ReaderRole)
+	if _, err := unlocked.Exec(context.Background(), `SET default_transaction_read_only = off`); err != nil {
+		t.Fatal(err)
+	}
+
+	tests := []struct {
+		name string
+		c    *pgx.Conn
+		sql  string
+		want string
+	}{
+		{"ReaderSelects", reader, `SELECT count(*) FROM events JOIN event_accessibility ON event_id = id`, ""},
+		{"ReaderSavedNeeds", reader, `SELECT needs FROM users WHERE id = gen_random_uuid()`, ""},
+		{"ErrReaderEmails", reader, `SELECT email FROM users`, denied},
+		{"ErrReaderPasswordHashes", reader, `SELECT password_hash FROM users`, denied},
+		{"ErrReaderOutcomes", reader, `SELECT result FROM writelog_outcomes`, denied},
+		{"ErrReaderEmailHashes", reader, `SELECT email_hash FROM users`, denied},
+		{"ErrReaderClaims", reader, `SELECT email_hash FROM user_claims`, denied},
+		{"ErrReaderInsertReadOnly", reader, `INSERT INTO cities (slug, name) VALUES ('x', 'X')`, readOnly},
+		{"ErrReaderInsert", unlocked, `INSERT INTO cities (slug, name) VALUES ('x', 'X')`, denied},
+		{"ErrReaderUpdate", unlocked, `UPDATE cities SET name = 'Y' WHERE slug = 'roles-test'`, denied},
+		{"ErrReaderDelete", unlocked, `DELETE FROM cities WHERE slug = 'roles-test'`, denied},
+		{"ErrReaderUpdatePosition", unlocked, `UPDATE writelog_position SET applied_seq = 99`, denied},
+		{"ErrReaderCreate", unlocked, `CREATE TABLE sneaky (x int)`, denied},
+
+		{"WriterInserts", writer, `INSERT INTO cities (slug, name) VALUES ('x', 'X')`, ""},
+		{"WriterUpdates", writer, `UPDATE writelog_position SET applied_seq = applied_seq`, ""},
+		{"WriterDeletes", writer, `DELETE FROM cities WHERE slug = 'roles-test'`, ""},
+		{"WriterReadsUsers", writer, `SELECT email, password_hash, token_version, email_hash FROM users`, ""},
+		{"WriterClaims", writer, `INSERT INTO user_claims (user_id, email_hash) VALUES (gen_random_uuid(), 'h')`, ""},
+		{"WriterErasesClaims", writer, `DELETE FROM user_claims`, ""},
+		{"ErrWriterCreate", writer, `CREATE TABLE sneaky (x int)`, denied},
+		{"ErrWriterDrop", writer, `DROP TABLE events`, denied},
+		{"ErrWriterAlter", writer, `ALTER TABLE users ADD COLUMN sneaky int`, denied},
+		{"ErrWriterTruncate", writer, `TRUNCATE writelog_outcomes`, denied},
+		{"ErrWriterCreateFunction", writer, `CREATE FUNCTION sneaky() RETURNS int LANGUAGE sql AS 'SELECT 1'`, denied},
+
+		{"SnapshotWritesItsTables", snapshot, `INSERT INTO cache_hot_keys (key, kind, score, seen_at) VALUES ('k', 'search', 1, now())`, ""},
+		{"SnapshotNewGeneration", snapshot, `INSERT INTO cache_snapshots (taken_at, applied_seq, entries, bytes, took_ms) VALUES (now(), 0, 0, 0, 0)`, ""},
+		{"ErrSnapshotWritesCatalog", snapshot, `UPDATE cities SET name = 'Y'`, denied},
+		{"ErrSnapshotPosition", snapshot, `UPDATE writelog_position SET applied_seq = 99`, denied},
+		{"ErrSnapshotUsers", snapshot, `SELECT needs FROM users`, denied},
+		{"ErrSnapshotEmailHashes", snapshot, `SELECT email_hash FROM users`, denied},
+		{"ErrSnapshotClaims", snapshot, `SELECT email_hash FROM user_claims`, denied},
+		{"ErrSnapshotCreate", snapshot, `CREATE TABLE sneaky (x int)`, denied},
+
+		{"OwnerCreates", owner, `CREATE TABLE fine (x int)`, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := sqlState(t, tt.c, tt.sql); got != tt.want {
+				t.Fatalf("%s: got SQLSTATE %q, want %q", tt.sql, got, tt.want)
+			}
+		})
+	}
+	// The writer cannot pass on what it holds (PostgreSQL warns and grants nothing).
+	if _, err := writer.Exec(context.Background(), `GRANT SELECT ON users TO dostupno_reader`); err != nil {
+		t.Fatal(err)
+	}
+	if got := sqlState(t, reader, `SELECT email FROM users`); got != denied {
+		t.Fatalf("got SQLSTATE %q reading emails after the writer's GRANT, want %q", got, denied)
+	}
+}
+
+func TestRolesAreNotSuperusers(t *testing.T) {
+	t.Parallel()
+	url := pgtest.NewURL(t)
+	for _, role := range []string{migrations.OwnerRole, migrations.WriterRole, migrations.ReaderRole, migrations.SnapshotRole} {
+		var super, createRole, createDB bool
+		err := connectAs(t, url, role).QueryRow(context.Background(),
+			`SELECT rolsuper, rolcreaterole, rolcreatedb FROM pg_roles WHERE rolname = current_user`).Scan(&super, &createRole, &createDB)
+		if err != nil || super || createRole || createDB {
+			t.Fatalf("%s: got superuser %v, createrole %v, createdb %v (%v); want none", role, super, createRole, createDB, err)
+		}
+	}
+	var owner string
+	if err := connectAs(t, url, migrations.ReaderRole).QueryRow(context.Background(),
+		`SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = current_database()`).Scan(&owner); err != nil || owner != migrations.OwnerRole {
+		t.Fatalf("got the database owned by %q (%v), want %s", owner, err, migrations.OwnerRole)
+	}
+}
+
+// A read function's statement ends after 2 s: here one that waits on a lock held by a writer.
+func TestReaderStatementTimeout(t *testing.T) {
+	t.Parallel()
+	url := pgtest.NewURL(t)
+	ctx := context.Background()
+	writer := connectAs(t, url, migrations.WriterRole)
+	tx, err := writer.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback(ctx) //nolint:errcheck // only the lock mattered
+	if _, err := tx.Exec(ctx, `LOCK TABLE writelog_position IN ACCESS EXCLUSIVE MODE`); err != nil {
+		t.Fatal(err)
+	}
+	reader := connectAs(t, url, migrations.ReaderRole)
+	var timeout string
+	if err := reader.QueryRow(ctx, `SHOW statement_timeout`).Scan(&timeout); err != nil || timeout != "2s" {
+		t.Fatalf("got statement_timeout %q (%v), want 2s", timeout, err)
+	}
+	start := time.Now()
+	_, err = reader.Exec(ctx, `SELECT applied_seq FROM writelog_position`)
+	var pg *pgconn.PgError
+	if !errors.As(err, &pg) || pg.Code != "57014" {
+		t.Fatalf("got %v after %v, want query_canceled (57014) by the statement timeout", err, time.Since(start))
+	}
+}

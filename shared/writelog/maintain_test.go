@@ -1,0 +1,126 @@
+package writelog_test
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/dostupno/dostupno/shared/writelog"
+)
+
+// maintained reports whether table has been analysed and vacuumed (pg_stat_user_tables).
+func maintained(t *testing.T, pool *pgxpool.Pool, table string) bool {
+	t.Helper()
+	var analyzed, vacuumed *time.Time
+	if err := pool.QueryRow(context.Background(), `SELECT last_analyze, last_vacuum FROM pg_stat_user_tables WHERE relname = $1`, table).
+		Scan(&analyzed, &vacuumed); err != nil {
+		t.Fatal(err)
+	}
+	return analyzed != nil && vacuumed != nil
+}
+
+// Small writes never maintain a table; a large batch does, once ApplyPending (db-writer's
+// path) has read the stream to its end; a writer that applied a large run itself while
+// waiting for its command leaves the maintenance to the db-writer it rings.
+func TestMaintainAfterLargeBatches(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	bell, err := e.nats.Conn.SubscribeSync(writelog.DoorbellSubject(e.nats.Namespace))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var runs atomic.Int64
+	pool, rep := e.spreadCopy(t, writelog.PrimaryName, &runs)
+
+	for i := int64(1); i <= 20; i++ {
+		e.publish(t, "small", event(i, "small"))
+		if _, err := rep.ApplyPending(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if maintained(t, pool, "events") {
+		t.Fatal("got events analysed after small writes, want them left alone")
+	}
+
+	// A writer waiting for its command applies the large runs before it, and rings.
+	w := writelog.NewWriter(e.log, rep, quiet())
+	for i := int64(0); i < 15; i++ {
+		e.publish(t, "big", big(1000+200*i, 200, "Большой")...)
+	}
+	if _, err := w.Submit(ctx, at, upsert("after", event(5000, "after"))); err != nil {
+		t.Fatal(err)
+	}
+	if runs.Load() == 0 {
+		t.Fatal("got no spread run, want the large commands spread")
+	}
+	if maintained(t, pool, "events") {
+		t.Fatal("got events analysed by a writer waiting for its command, want the db-writer to do it")
+	}
+	if _, err := bell.NextMsg(5 * time.Second); err != nil {
+		t.Fatalf("got no doorbell after a writer applied a large run: %v", err)
+	}
+
+	// The db-writer it rang reads the stream to its end and maintains what grew.
+	if _, err := rep.ApplyPending(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for _, table := range []string{"events", "event_accessibility"} {
+		if !maintained(t, pool, table) {
+			t.Errorf("got %s not analysed and vacuumed after 3,000 events, want both", table)
+		}
+	}
+	var pages, visible, onDisk int64
+	if err := pool.QueryRow(ctx, `SELECT relpages, relallvisible, pg_relation_size(oid) / 8192 FROM pg_class WHERE relname = 'event_accessibility'`).
+		Scan(&pages, &visible, &onDisk); err != nil {
+		t.Fatal(err)
+	}
+	if pages != onDisk || visible < pages*9/10 {
+		t.Errorf("got %d pages recorded of %d, %d all-visible; want the size recorded and the pages all-visible", pages, onDisk, visible)
+	}
+	if tables, err := rep.Maintain(ctx, writelog.MaintainGrowth); err != nil || len(tables) != 0 {
+		t.Errorf("got %v (%v) maintained again with nothing new, want nothing", tables, err)
+	}
+}
+
+// Maintenance and poison handling compose: a command the database refuses inside the large
+// runs fails alone (its run is applied one by one) and the rest of the batch is applied; the
+// tables it grew count all the same, and the applier that read the stream to its end
+// maintains them.
+func TestMaintainAfterABatchWithAPoisonedCommand(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	var runs atomic.Int64
+	pool, rep := e.spreadCopy(t, writelog.PrimaryName, &runs)
+	var poisoned uint64
+	for i := int64(0); i < 15; i++ {
+		events := big(1000+200*i, 200, "Большой")
+		if i == 7 {
+			events[100].Title = "before\x00after" // SQLSTATE 22021: NUL is not valid text
+			poisoned = e.publish(t, fmt.Sprintf("big:%d", i), events...)
+			continue
+		}
+		e.publish(t, fmt.Sprintf("big:%d", i), events...)
+	}
+	if _, err := rep.ApplyPending(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if o, ok, err := rep.Outcome(ctx, poisoned); err != nil || !ok || o.Status != writelog.Failed || !strings.Contains(o.Message, "SQLSTATE 22021") {
+		t.Fatalf("got %+v, %v, %v for the poisoned command, want failed with SQLSTATE 22021", o, ok, err)
+	}
+	if n := count(t, pool, `SELECT count(*) FROM events`); n != 14*200 {
+		t.Fatalf("got %d events, want %d: every command but the poisoned one applied", n, 14*200)
+	}
+	if runs.Load() == 0 {
+		t.Fatal("got no spread run, want the runs without the poison spread")
+	}
+	for _, table := range []string{"events", "event_accessibility"} {
+		if !maintained(t, pool, table) {
+			t.Errorf("got %s not analysed and vacuumed after a batch with a poisoned command, want both", table)
+		}
+	}
+}
