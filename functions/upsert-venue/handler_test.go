@@ -82,6 +82,27 @@ func TestUpsertVenue(t *testing.T) {
 	}
 }
 
+// A value the checks let through but the database refuses (a NUL character in a name,
+// SQLSTATE 22021) fails the command in the applier, the same in every copy: the contract's 400
+// with what the copy recorded, nothing of the command stored (the good venue beside it
+// neither), and the next write goes on.
+func TestUpsertVenueRefusedByTheDatabase(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	nul := strings.Replace(venue(7, "x", `"elevator":"yes"`), `"x"`, `"before\u0000after"`, 1)
+	resp, b := f.Do(t, http.MethodPut, "/", venue(8, "fine", "")+"\n"+nul, "Content-Type", "application/x-ndjson", "Authorization", f.admin)
+	if e := apitest.WantError(t, resp, b, 400, "invalid_argument"); !strings.Contains(e.Message, "SQLSTATE 22021") {
+		t.Fatalf("got %q, want the refusal the copy recorded", e.Message)
+	}
+	var n int
+	if err := f.Pool.QueryRow(context.Background(), `SELECT (SELECT count(*) FROM venues) + (SELECT count(*) FROM venue_accessibility)`).Scan(&n); err != nil || n != 0 {
+		t.Fatalf("got %d venue rows (%v), want none of the refused command", n, err)
+	}
+	if status, out := f.put(t, "application/json", venue(9, "После", "")); status != 200 {
+		t.Fatalf("got %d %v after the refusal, want 200", status, out)
+	}
+}
+
 func TestUpsertVenueRefuses(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
