@@ -75,6 +75,7 @@ func TestRolePrivileges(t *testing.T) {
 		want string
 	}{
 		{"ReaderSelects", reader, `SELECT count(*) FROM events JOIN event_accessibility ON event_id = id`, ""},
+		{"ReaderVenueFacts", reader, `SELECT v.sheet, a.excluded_ids FROM venue_accessibility v, event_accessibility a`, ""},
 		{"ReaderSavedNeeds", reader, `SELECT needs FROM users WHERE id = gen_random_uuid()`, ""},
 		{"ErrReaderEmails", reader, `SELECT email FROM users`, denied},
 		{"ErrReaderPasswordHashes", reader, `SELECT password_hash FROM users`, denied},
@@ -86,11 +87,14 @@ func TestRolePrivileges(t *testing.T) {
 		{"ErrReaderUpdate", unlocked, `UPDATE cities SET name = 'Y' WHERE slug = 'roles-test'`, denied},
 		{"ErrReaderDelete", unlocked, `DELETE FROM cities WHERE slug = 'roles-test'`, denied},
 		{"ErrReaderUpdatePosition", unlocked, `UPDATE writelog_position SET applied_seq = 99`, denied},
+		{"ErrReaderVenueFacts", unlocked, `INSERT INTO venue_accessibility (venue_id, version, updated_at) VALUES (1, 1, now())`, denied},
 		{"ErrReaderCreate", unlocked, `CREATE TABLE sneaky (x int)`, denied},
 
 		{"WriterInserts", writer, `INSERT INTO cities (slug, name) VALUES ('x', 'X')`, ""},
 		{"WriterUpdates", writer, `UPDATE writelog_position SET applied_seq = applied_seq`, ""},
 		{"WriterDeletes", writer, `DELETE FROM cities WHERE slug = 'roles-test'`, ""},
+		{"WriterVenueFacts", writer, `INSERT INTO venue_accessibility (venue_id, version, updated_at) VALUES (1, 1, now())
+			ON CONFLICT (venue_id) DO UPDATE SET sheet = excluded.sheet`, ""},
 		{"WriterReadsUsers", writer, `SELECT email, password_hash, token_version, email_hash FROM users`, ""},
 		{"WriterClaims", writer, `INSERT INTO user_claims (user_id, email_hash) VALUES (gen_random_uuid(), 'h')`, ""},
 		{"WriterErasesClaims", writer, `DELETE FROM user_claims`, ""},
@@ -102,7 +106,10 @@ func TestRolePrivileges(t *testing.T) {
 
 		{"SnapshotWritesItsTables", snapshot, `INSERT INTO cache_hot_keys (key, kind, score, seen_at) VALUES ('k', 'search', 1, now())`, ""},
 		{"SnapshotNewGeneration", snapshot, `INSERT INTO cache_snapshots (taken_at, applied_seq, entries, bytes, took_ms) VALUES (now(), 0, 0, 0, 0)`, ""},
+		{"SnapshotReadsFacts", snapshot, `SELECT v.sheet, a.excluded_ids FROM venue_accessibility v, event_accessibility a`, ""},
+		{"SnapshotVenueIDs", snapshot, `UPDATE cache_snapshot_entries SET venue_ids = '{1}'`, ""},
 		{"ErrSnapshotWritesCatalog", snapshot, `UPDATE cities SET name = 'Y'`, denied},
+		{"ErrSnapshotWritesFacts", snapshot, `DELETE FROM venue_accessibility`, denied},
 		{"ErrSnapshotPosition", snapshot, `UPDATE writelog_position SET applied_seq = 99`, denied},
 		{"ErrSnapshotUsers", snapshot, `SELECT needs FROM users`, denied},
 		{"ErrSnapshotEmailHashes", snapshot, `SELECT email_hash FROM users`, denied},

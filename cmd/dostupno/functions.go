@@ -13,6 +13,7 @@ import (
 	searchevents "github.com/dostupno/dostupno/functions/search-events"
 	uploadphoto "github.com/dostupno/dostupno/functions/upload-photo"
 	upsertevent "github.com/dostupno/dostupno/functions/upsert-event"
+	upsertvenue "github.com/dostupno/dostupno/functions/upsert-venue"
 	"github.com/dostupno/dostupno/shared/instance"
 )
 
@@ -28,6 +29,7 @@ var builders = map[string]func(*instance.Deps) (http.Handler, error){
 	registerfn.Name:    registerfn.New,
 	loginfn.Name:       loginfn.New,
 	upsertevent.Name:   upsertevent.New,
+	upsertvenue.Name:   upsertvenue.New,
 	catchup.Name:       catchup.New,
 	accountfn.Name:     accountfn.New,
 }

@@ -3,6 +3,7 @@
 //	dostupno up                 run every function locally behind a gateway-shaped router
 //	dostupno migrate            apply the embedded migrations
 //	dostupno import FILE|-      load events through the write log
+//	dostupno import-venues FILE venues' accessibility from A11yJSON through the write log
 //	dostupno seed --events N    generate a demo catalog
 //	dostupno admin create EMAIL create or promote an admin (password on stdin)
 //	dostupno bench              search benchmark
@@ -41,7 +42,7 @@ func usage() {
 	}
 	sort.Strings(names)
 	for _, n := range names {
-		fmt.Fprintf(os.Stderr, "  %-8s %s\n", n, commands[n].usage)
+		fmt.Fprintf(os.Stderr, "  %-14s %s\n", n, commands[n].usage)
 	}
 }
 

@@ -315,6 +315,30 @@ func TestOpenAPIMatchesTheRunner(t *testing.T) {
 		[]byte(`{"id":9105,"title":"`+strings.Repeat("a", 70<<10)+`"}`), "Authorization", admin, "Content-Type", "application/json")
 	c.do("upsert as text/plain", 415, "PUT", "/function/upsert-event", []byte(event(9105, 5, "yes")), "Authorization", admin, "Content-Type", "text/plain")
 
+	// upsert-venue: the venue of the events above gets facts, which they inherit; the refusals.
+	venue := func(id int, facts string) string {
+		return fmt.Sprintf(`{"id":%d,"name":"Дом музыки","address":"Космодамианская наб., 52","city":"moscow","lat":55.73,"lon":37.65,`+
+			`"accessibility":{%s}}`, id, facts)
+	}
+	c.do("upsert a venue", 200, "PUT", "/function/upsert-venue",
+		[]byte(venue(45, `"step_free_entrance":{"value":"yes","source":"venue_survey","verified_at":"2026-05-01"},"accessible_parking":"not_applicable","elevator":"no"`)),
+		"Authorization", admin, "Content-Type", "application/json").decode(t, &one)
+	if one.ID != 45 || one.Version < 1 {
+		t.Errorf("upsert a venue: got %+v, want id 45 and a version", one)
+	}
+	c.do("upsert venues as NDJSON", 200, "PUT", "/function/upsert-venue", []byte(venue(46, `"elevator":"yes"`)+"\n"+venue(47, "")+"\n"),
+		"Authorization", admin, "Content-Type", "application/x-ndjson").decode(t, &many)
+	if many.Count != 2 {
+		t.Errorf("upsert venues as NDJSON: got count %d, want 2", many.Count)
+	}
+	c.do("upsert a venue with a bad fact", 400, "PUT", "/function/upsert-venue", []byte(venue(48, `"elevator":{"value":"yes","source":"A survey"}`)),
+		"Authorization", admin, "Content-Type", "application/json")
+	c.do("upsert a venue anonymously", 401, "PUT", "/function/upsert-venue", []byte(venue(48, "")), "Content-Type", "application/json")
+	c.do("upsert a venue as a user", 403, "PUT", "/function/upsert-venue", []byte(venue(48, "")), "Authorization", user, "Content-Type", "application/json")
+	c.do("upsert a venue over 64 KiB", 413, "PUT", "/function/upsert-venue",
+		[]byte(`{"id":48,"name":"`+strings.Repeat("a", 70<<10)+`"}`), "Authorization", admin, "Content-Type", "application/json")
+	c.do("upsert a venue as text/plain", 415, "PUT", "/function/upsert-venue", []byte(venue(48, "")), "Authorization", admin, "Content-Type", "text/plain")
+
 	// upload-photo.
 	png := phototest.PNG(t, 16, 12)
 	photoPath := fmt.Sprintf("/function/upload-photo/%d", eventID)
@@ -352,6 +376,25 @@ func TestOpenAPIMatchesTheRunner(t *testing.T) {
 			t.Errorf("get %s: got ETag %q and a 304 with ETag %q and %d bytes, want the same ETag and no body", target, etag, nm.header.Get("ETag"), len(nm.body))
 		}
 		c.do("get a changed event", 200, "GET", target, nil, "If-None-Match", `"stale"`)
+	}
+	var details struct {
+		Accessibility map[string]string                       `json:"accessibility"`
+		Details       map[string]struct{ Value, From string } `json:"accessibility_details"`
+	}
+	c.do("get an event's facts", 200, "GET", fmt.Sprintf("/function/get-event/%d", eventID), nil, "Cache-Control", "no-cache").decode(t, &details)
+	if d := details.Details["accessible_parking"]; d.Value != "not_applicable" || d.From != "venue" || details.Accessibility["wheelchair_seating"] != "yes" {
+		t.Errorf("get an event's facts: got parking %+v and seating %q, want not_applicable from the venue and the event's own yes", d, details.Accessibility["wheelchair_seating"])
+	}
+	for _, target := range []string{fmt.Sprintf("/function/get-event/%d", eventID), fmt.Sprintf("/function/get-event?id=%d", eventID)} {
+		r := c.do("get an event as JSON-LD", 200, "GET", target, nil, "Accept", "application/ld+json")
+		var ld struct {
+			Type string `json:"@type"`
+		}
+		r.decode(t, &ld)
+		if ld.Type != "MusicEvent" || !strings.HasPrefix(r.header.Get("Content-Type"), "application/ld+json") {
+			t.Errorf("get %s as JSON-LD: got %q as %q, want a MusicEvent as application/ld+json", target, ld.Type, r.header.Get("Content-Type"))
+		}
+		c.do("get an unchanged event as JSON-LD", 304, "GET", target, nil, "Accept", "application/ld+json", "If-None-Match", r.header.Get("ETag"))
 	}
 	c.do("get a non-integer id", 400, "GET", "/function/get-event/seven", nil)
 	c.do("get a non-integer ?id", 400, "GET", "/function/get-event?id=seven", nil)
@@ -396,6 +439,17 @@ func TestOpenAPIMatchesTheRunner(t *testing.T) {
 	if fmt.Sprint(mine.Applied) != "[sign_language]" {
 		t.Errorf("personalised search: got applied_constraints %v, want [sign_language]", mine.Applied)
 	}
+	var lenient struct {
+		Items []struct {
+			ID      int64    `json:"id"`
+			Unknown []string `json:"unknown"`
+		} `json:"items"`
+	}
+	c.do("search leniently", 200, "GET", "/function/search-events?constraints=step_free_entrance,hearing_loop&match=lenient", nil).decode(t, &lenient)
+	if len(lenient.Items) != 4 || fmt.Sprint(lenient.Items[0].Unknown) != "[hearing_loop]" {
+		t.Errorf("search leniently: got %+v, want the 4 events with hearing_loop unknown", lenient.Items)
+	}
+	c.do("search with an unknown match", 400, "GET", "/function/search-events?constraints=elevator&match=loose", nil)
 	c.do("search an unknown constraint", 400, "GET", "/function/search-events?constraints=stairs", nil)
 	c.do("search with a forged cursor", 400, "GET", "/function/search-events?cursor=garbage", nil)
 	c.do("search with a bad limit", 400, "GET", "/function/search-events?limit=1000", nil)

@@ -103,7 +103,7 @@ func securedRunner(t *testing.T) (base string, cfg config.Config, seen *violatio
 // Every function does its real work with its own NATS credential, allowed only what it does,
 // and connected to the database as its role: a registration, logins, an admin made by the ops
 // CLI, an upsert, searches and event reads served and then invalidated through the change
-// feed, a photo, a cache snapshot that asks the instances for their hot keys, saved needs, an
+// feed, a venue's facts reaching its event's cached answers, a photo, a cache snapshot that asks the instances for their hot keys, saved needs, an
 // erasure, and both copies' db-writers applying. The server refuses nothing on the way.
 func TestFunctionsWorkWithTheirOwnCredentials(t *testing.T) {
 	t.Parallel()
@@ -150,6 +150,21 @@ func TestFunctionsWorkWithTheirOwnCredentials(t *testing.T) {
 	// The writer announced the change: no instance serves the old title from its cache.
 	if b := call("GET", "/function/get-event/77", "", 200); !strings.Contains(string(b), "Второй") {
 		t.Fatalf("got %s, want the new title once the change is announced", b)
+	}
+	// A venue's facts reach its event's cached answers: the search for a step-free entrance
+	// (cached empty) and the event's page both show the venue's answer once upsert-venue answers.
+	stepFree := "/function/search-events?constraints=step_free_entrance"
+	if b := call("GET", stepFree, "", 200); strings.Contains(string(b), "Второй") {
+		t.Fatalf("got %s, want no event with a step-free entrance yet", b)
+	}
+	venue := `{"id":5,"name":"Зал","city":"moscow","accessibility":{"step_free_entrance":{"value":"yes","source":"venue_survey"}}}`
+	call("PUT", "/function/upsert-venue", venue, 403, "Authorization", user, "Content-Type", js)
+	call("PUT", "/function/upsert-venue", venue, 200, "Authorization", admin, "Content-Type", js)
+	if b := call("GET", stepFree, "", 200); !strings.Contains(string(b), "Второй") {
+		t.Fatalf("got %s, want the event at the venue found by the venue's fact", b)
+	}
+	if b := call("GET", "/function/get-event/77", "", 200); !strings.Contains(string(b), `"step_free_entrance":{"value":"yes","from":"venue"`) {
+		t.Fatalf("got %s, want the venue's answer in the event's details", b)
 	}
 	call("POST", "/function/upload-photo/77", string(phototest.PNG(t, 64, 48)), 201, "Authorization", admin, "Content-Type", "image/png")
 	for range 3 { // hot answers, for the snapshot to ask about
@@ -208,6 +223,10 @@ func TestFunctionsWorkWithTheirOwnCredentials(t *testing.T) {
 	var users int
 	if err := copy2.QueryRow(ctx, `SELECT count(*) FROM users WHERE email_key = 'vera@example.ru'`).Scan(&users); err != nil || users != 0 {
 		t.Fatalf("got %d erased users in copy-2 (%v), want none", users, err)
+	}
+	var facts int
+	if err := copy2.QueryRow(ctx, `SELECT count(*) FROM venue_accessibility WHERE venue_id = 5`).Scan(&facts); err != nil || facts != 1 {
+		t.Fatalf("got %d facts of venue 5 in copy-2 (%v), want its upsert applied", facts, err)
 	}
 	if v := seen.all(); len(v) > 0 {
 		t.Fatalf("got permission violations, want none:\n%s", strings.Join(v, "\n"))

@@ -122,7 +122,7 @@ func (s *stack) snapshots() []snapshotRow {
 func concert(id int64, title string) catalog.Event {
 	return catalog.Event{ID: id, Title: title, Category: "concert", City: "moscow", Venue: catalog.Venue{ID: 1, Name: "Hall"},
 		StartsAt: time.Now().Add(72 * time.Hour).UTC().Truncate(time.Second), Timezone: "Europe/Moscow",
-		Accessibility: map[string]string{"elevator": "yes"}}
+		Accessibility: catalog.Answers(map[string]string{"elevator": "yes"})}
 }
 
 // TestRestartStartsWarm is the story: questions asked of running instances are

@@ -1,9 +1,11 @@
 // Package function is the get-event OpenFaaS function: GET /{id} (or /?id={id}) answers one
-// event with its full accessibility sheet, venue, price and photos, with an ETag.
+// event with its full accessibility sheet, venue, price and photos, with an ETag; with
+// Accept: application/ld+json, the same event as schema.org JSON-LD.
 package function
 
 import (
 	"fmt"
+	"mime"
 	"net/http"
 	"strconv"
 	"strings"
@@ -78,12 +80,19 @@ func (s *Server) get(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ctx := r.Context()
-	entry, from, err := hotcache.ReadThrough(s.Cache, search.EventCacheKey(id), !middleware.NoCache(r), func() (hotcache.Entry, error) {
+	// Both representations vary with Accept, so a shared cache keeps them apart.
+	w.Header().Add("Vary", "Accept")
+	ld := wantsLD(r.Header.Values("Accept"))
+	key, load, contentType := search.EventCacheKey(id), search.EventEntry, "application/json"
+	if ld {
+		key, load, contentType = search.EventLDCacheKey(id), search.EventLDEntry, "application/ld+json"
+	}
+	entry, from, err := hotcache.ReadThrough(s.Cache, key, !middleware.NoCache(r), func() (hotcache.Entry, error) {
 		vocab, err := s.vocab.Get(ctx)
 		if err != nil {
 			return hotcache.Entry{}, fmt.Errorf("vocabulary: %w", err)
 		}
-		return search.EventEntry(ctx, s.db, vocab, id, s.photoURL)
+		return load(ctx, s.db, vocab, id, s.photoURL)
 	})
 	if err != nil {
 		if apperr.CodeOf(err) == apperr.Internal {
@@ -93,18 +102,46 @@ func (s *Server) get(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("X-Cache", string(from))
-	answer(w, r, entry.Body, entry.ETag)
+	answer(w, r, contentType, entry.Body, entry.ETag)
 }
 
 // answer writes the event with its ETag, or 304 when the client holds that version.
-func answer(w http.ResponseWriter, r *http.Request, body []byte, etag string) {
+func answer(w http.ResponseWriter, r *http.Request, contentType string, body []byte, etag string) {
 	w.Header().Set("ETag", etag)
 	w.Header().Set("Cache-Control", "no-cache")
 	if matches(r.Header.Values("If-None-Match"), etag) {
 		w.WriteHeader(http.StatusNotModified)
 		return
 	}
-	httpjson.WriteRaw(w, http.StatusOK, body)
+	httpjson.WriteRawAs(w, http.StatusOK, contentType, body)
+}
+
+// wantsLD reports whether the Accept headers prefer application/ld+json: named with a quality
+// above 0 and not below that of application/json. Wildcards are the plain JSON's: a client
+// that takes anything gets what it always got.
+func wantsLD(accept []string) bool {
+	var ld, plain float64 = -1, -1
+	for _, h := range accept {
+		for _, part := range strings.Split(h, ",") {
+			mt, params, err := mime.ParseMediaType(strings.TrimSpace(part))
+			if err != nil {
+				continue
+			}
+			q := 1.0
+			if v, ok := params["q"]; ok {
+				if q, err = strconv.ParseFloat(v, 64); err != nil {
+					continue
+				}
+			}
+			switch mt {
+			case "application/ld+json":
+				ld = max(ld, q)
+			case "application/json", "application/*", "*/*":
+				plain = max(plain, q)
+			}
+		}
+	}
+	return ld > 0 && ld >= plain
 }
 
 // matches reports whether an If-None-Match list names etag (weak comparison, as RFC 9110

@@ -202,6 +202,139 @@ func TestGetEventErrors(t *testing.T) {
 	}
 }
 
+// Every code says where its answer comes from: the event's own statement, its venue's, or
+// nobody; with the fact's provenance where it has one.
+func TestGetEventDetails(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, "")
+	ctx := context.Background()
+	vocab, err := catalog.LoadVocabulary(ctx, f.Pool)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := catalog.Event{ID: 9, Title: "Вечер", Category: "concert", City: "moscow",
+		Venue: catalog.Venue{ID: 45, Name: "Большой театр", Accessibility: &catalog.Facts{
+			"step_free_entrance": {Value: "yes", Source: "venue_survey", VerifiedAt: "2026-05-01"},
+			"accessible_parking": {Value: "not_applicable"}, "sign_language": {Value: "no"}}},
+		StartsAt: time.Date(2030, 2, 1, 16, 0, 0, 0, time.UTC), Timezone: "Europe/Moscow",
+		Accessibility: catalog.Facts{"sign_language": {Value: "yes", Source: "organiser", VerifiedAt: "2030-01-20T10:00:00Z"}}}
+	if _, err := catalog.UpsertEvents(ctx, f.Pool, vocab, 4, time.Date(2030, 1, 2, 0, 0, 0, 0, time.UTC), []catalog.Event{e}); err != nil {
+		t.Fatal(err)
+	}
+	_, body := get(t, f, "/9")
+	var got struct {
+		Accessibility map[string]string `json:"accessibility"`
+		Details       map[string]struct {
+			Value, From string
+			RawSource   *string `json:"source"`
+			RawVerified *string `json:"verified_at"`
+		} `json:"accessibility_details"`
+	}
+	if err := json.Unmarshal(body, &got); err != nil {
+		t.Fatal(err)
+	}
+	if len(got.Details) != len(catalog.Codes) {
+		t.Fatalf("got %d details, want every one of %d codes", len(got.Details), len(catalog.Codes))
+	}
+	str := func(p *string) string {
+		if p == nil {
+			return "null"
+		}
+		return *p
+	}
+	for code, want := range map[string][4]string{
+		"sign_language":      {"yes", "event", "organiser", "2030-01-20T10:00:00Z"}, // the session's own answer wins
+		"step_free_entrance": {"yes", "venue", "venue_survey", "2026-05-01"},
+		"accessible_parking": {"not_applicable", "venue", "null", "null"},
+		"braille":            {"unknown", "none", "null", "null"},
+	} {
+		d := got.Details[code]
+		if d.Value != want[0] || d.From != want[1] || str(d.RawSource) != want[2] || str(d.RawVerified) != want[3] {
+			t.Errorf("%s: got %s from %s (%s, %s), want %v", code, d.Value, d.From, str(d.RawSource), str(d.RawVerified), want)
+		}
+		if got.Accessibility[code] != want[0] {
+			t.Errorf("%s: got accessibility %q, want the effective %q", code, got.Accessibility[code], want[0])
+		}
+	}
+}
+
+func TestGetEventJSONLD(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, "https://photos.example.org/base/")
+	resp, plain := get(t, f, "/123")
+	plainTag := resp.Header.Get("ETag")
+	ld := []string{"Accept", "application/ld+json"}
+	resp, body := get(t, f, "/123", ld...)
+	if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "application/ld+json; charset=utf-8" || resp.Header.Get("X-Cache") != "miss" {
+		t.Fatalf("got %d %q X-Cache %q, want 200 application/ld+json, miss", resp.StatusCode, resp.Header.Get("Content-Type"), resp.Header.Get("X-Cache"))
+	}
+	tag := resp.Header.Get("ETag")
+	if tag == "" || tag == plainTag || resp.Header.Get("Vary") != "Accept" {
+		t.Fatalf("got ETag %q (JSON's %q) and Vary %q, want an ETag of its own and Vary: Accept", tag, plainTag, resp.Header.Get("Vary"))
+	}
+	var doc struct {
+		Context  string   `json:"@context"`
+		Type     string   `json:"@type"`
+		Name     string   `json:"name"`
+		Image    []string `json:"image"`
+		Location struct {
+			Name           string `json:"name"`
+			AmenityFeature []struct {
+				PropertyID string `json:"propertyID"`
+				Value      bool   `json:"value"`
+			} `json:"amenityFeature"`
+		} `json:"location"`
+	}
+	if err := json.Unmarshal(body, &doc); err != nil {
+		t.Fatal(err)
+	}
+	if doc.Context != "https://schema.org" || doc.Type != "TheaterEvent" || doc.Name != "Щелкунчик" || doc.Location.Name != "Большой театр" ||
+		len(doc.Image) != 2 || len(doc.Location.AmenityFeature) != 2 {
+		t.Fatalf("got %+v, want the theatre event with its place, 2 images and its 2 stated answers", doc)
+	}
+	for _, step := range []struct {
+		name   string
+		header []string
+		status int
+		cache  string
+		etag   string
+		body   []byte
+	}{
+		{"OKHit", ld, 200, "hit", tag, body},
+		{"OKJSONStillItsOwn", nil, 200, "hit", plainTag, plain},
+		{"NotModified", []string{"Accept", "application/ld+json", "If-None-Match", tag}, 304, "hit", tag, nil},
+		{"OKJSONPreferred", []string{"Accept", "application/ld+json;q=0.5, application/json"}, 200, "hit", plainTag, plain},
+		{"OKAnything", []string{"Accept", "*/*"}, 200, "hit", plainTag, plain},
+	} {
+		r, b := get(t, f, "/123", step.header...)
+		if r.StatusCode != step.status || r.Header.Get("X-Cache") != step.cache || r.Header.Get("ETag") != step.etag ||
+			(step.body != nil && string(b) != string(step.body)) {
+			t.Fatalf("%s: got %d X-Cache %q ETag %q, want %d %q %q and its body", step.name, r.StatusCode, r.Header.Get("X-Cache"), r.Header.Get("ETag"), step.status, step.cache, step.etag)
+		}
+	}
+}
+
+func TestWantsLD(t *testing.T) {
+	for _, tt := range []struct {
+		accept []string
+		want   bool
+	}{
+		{nil, false},
+		{[]string{"application/ld+json"}, true},
+		{[]string{"application/json"}, false},
+		{[]string{"application/ld+json, application/json"}, true},
+		{[]string{"application/json", "application/ld+json;q=0.9"}, false},
+		{[]string{"application/ld+json;q=0"}, false},
+		{[]string{"text/html, application/ld+json;q=0.8, */*;q=0.1"}, true},
+		{[]string{"*/*"}, false},
+		{[]string{"application/ld+json; profile=\"https://www.w3.org/ns/json-ld#compacted\""}, true},
+	} {
+		if got := wantsLD(tt.accept); got != tt.want {
+			t.Errorf("Accept %q: got %v, want %v", tt.accept, got, tt.want)
+		}
+	}
+}
+
 // get-event reads as the read-only role, whose statements end after 2 s: one that waits that
 // long (here on a lock) is 503 with Retry-After, never 500, unless the cache holds the event
 // past its age bound: then that is the answer, marked X-Cache: stale. Once the lock is gone

@@ -68,7 +68,7 @@ func event(id int64, hours int, city, category, title string, yes ...string) cat
 	return catalog.Event{
 		ID: id, Title: title, Description: "Описание события " + title, Category: category, City: city,
 		Venue:    catalog.Venue{ID: 100 + id%3, Name: fmt.Sprintf("Площадка %d", id%3), Address: "ул. Тверская, 1", Lat: &lat, Lon: &lon},
-		StartsAt: base.Add(time.Duration(hours) * time.Hour), Timezone: "Europe/Moscow", Accessibility: acc,
+		StartsAt: base.Add(time.Duration(hours) * time.Hour), Timezone: "Europe/Moscow", Accessibility: catalog.Answers(acc),
 	}
 }
 
@@ -429,6 +429,105 @@ func TestSearchRoutes(t *testing.T) {
 			}
 		})
 	}
+}
+
+// A lenient search returns the events whose answer to every asked code is yes or unknown, each
+// with the asked codes still unknown; not_applicable and no rule an event out, whether the
+// event or its venue says so.
+func TestSearchLenient(t *testing.T) {
+	t.Parallel()
+	at := func(id int64, venue int64, own map[string]string) catalog.Event {
+		e := event(id, int(id), "moscow", "concert", fmt.Sprint("Вечер ", id))
+		e.Accessibility = catalog.Answers(own)
+		e.Venue.ID = venue
+		return e
+	}
+	e1 := at(1, 201, nil)
+	e1.Venue.Accessibility = &catalog.Facts{"step_free_entrance": {Value: "yes", Source: "venue_survey"}, "accessible_toilet": {Value: "not_applicable"}}
+	f := newFixture(t, []catalog.Event{e1, at(2, 201, map[string]string{"step_free_entrance": "no"}),
+		at(3, 202, nil), at(4, 202, map[string]string{"elevator": "yes", "sign_language": "not_applicable"})})
+	type item struct {
+		ID      int64     `json:"id"`
+		Unknown *[]string `json:"unknown"`
+	}
+	search := func(t *testing.T, query string) ([]item, *string) {
+		t.Helper()
+		resp, body := f.get(t, query)
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("GET ?%s: got %d %s", query, resp.StatusCode, body)
+		}
+		var p struct {
+			Items      []item  `json:"items"`
+			NextCursor *string `json:"next_cursor"`
+		}
+		if err := json.Unmarshal(body, &p); err != nil {
+			t.Fatal(err)
+		}
+		return p.Items, p.NextCursor
+	}
+	for _, tt := range []struct {
+		name, query string
+		want        map[int64][]string // id -> unknown (nil: strict, no field)
+		order       []int64
+	}{
+		{"StrictYesOnly", "constraints=step_free_entrance", map[int64][]string{1: nil}, []int64{1}},
+		{"LenientYesOrUnknown", "constraints=step_free_entrance&match=lenient",
+			map[int64][]string{1: {}, 3: {"step_free_entrance"}, 4: {"step_free_entrance"}}, []int64{1, 3, 4}},
+		{"LenientNotApplicableRulesOut", "constraints=accessible_toilet&match=lenient",
+			map[int64][]string{3: {"accessible_toilet"}, 4: {"accessible_toilet"}}, []int64{3, 4}}, // 1 and 2 inherit not_applicable
+		{"LenientOwnNotApplicable", "constraints=sign_language,elevator&match=lenient",
+			map[int64][]string{1: {"elevator", "sign_language"}, 2: {"elevator", "sign_language"}, 3: {"elevator", "sign_language"}}, []int64{1, 2, 3}},
+		{"LenientProfile", "profile=mobility&match=lenient",
+			map[int64][]string{1: {"elevator"}, 3: {"step_free_entrance", "elevator"}, 4: {"step_free_entrance"}}, []int64{1, 3, 4}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			items, _ := search(t, tt.query)
+			var got []int64
+			for _, it := range items {
+				got = append(got, it.ID)
+				want := tt.want[it.ID]
+				switch {
+				case want == nil && it.Unknown != nil:
+					t.Errorf("event %d: got unknown %v in a strict answer, want no field", it.ID, *it.Unknown)
+				case want != nil && (it.Unknown == nil || !slices.Equal(*it.Unknown, want)):
+					t.Errorf("event %d: got unknown %v, want %v", it.ID, it.Unknown, want)
+				}
+			}
+			if !slices.Equal(got, tt.order) {
+				t.Fatalf("got %v, want %v", got, tt.order)
+			}
+		})
+	}
+	t.Run("PagesAndTheirCursorBindTheMode", func(t *testing.T) {
+		var got []int64
+		query := "constraints=step_free_entrance&match=lenient&limit=1"
+		for pages := 0; ; pages++ {
+			items, next := search(t, query)
+			for _, it := range items {
+				got = append(got, it.ID)
+			}
+			if next == nil || pages > 10 {
+				if pages > 0 && next != nil {
+					t.Fatal("got more pages than events")
+				}
+				break
+			}
+			resp, body := f.get(t, "constraints=step_free_entrance&limit=1&cursor="+url.QueryEscape(*next))
+			if e := apitest.WantError(t, resp, body, http.StatusBadRequest, "invalid_argument"); e.Field != "cursor" {
+				t.Fatalf("got %+v for a lenient cursor in a strict search, want invalid_argument on cursor", e)
+			}
+			query = "constraints=step_free_entrance&match=lenient&limit=1&cursor=" + url.QueryEscape(*next)
+		}
+		if !slices.Equal(got, []int64{1, 3, 4}) {
+			t.Fatalf("got %v over the pages, want [1 3 4]", got)
+		}
+	})
+	t.Run("ErrMatch", func(t *testing.T) {
+		resp, body := f.get(t, "constraints=elevator&match=loose")
+		if e := apitest.WantError(t, resp, body, http.StatusBadRequest, "invalid_argument"); e.Field != "match" {
+			t.Fatalf("got %+v, want invalid_argument on match", e)
+		}
+	})
 }
 
 // search-events reads as the read-only role, whose statements end after 2 s: a search that

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"testing"
+	"time"
 )
 
 // Do sends method url with body (nil for none) and header pairs ("Name", "value", ...; a pair
@@ -34,4 +35,22 @@ func Do(t testing.TB, method, url string, body io.Reader, header ...string) (*ht
 		t.Fatalf("%s %s: read the answer: %v", method, url, err)
 	}
 	return resp, b
+}
+
+// Eventually calls check until it reports done or within has passed, then fails t with the
+// last thing check saw: for a state that follows a write asynchronously (a cache dropping an
+// answer on the change feed), awaited rather than slept through.
+func Eventually(t testing.TB, within time.Duration, what string, check func() (done bool, saw string)) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for {
+		done, saw := check()
+		if done {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: still %s after %v", what, saw, within)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 }

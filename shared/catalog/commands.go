@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"runtime"
+	"slices"
 	"sort"
 	"strconv"
 	"sync/atomic"
@@ -19,15 +20,25 @@ import (
 	"github.com/dostupno/dostupno/shared/writelog"
 )
 
-// KindEventUpsert is the catalog's write-log command: its payload is a JSON array of Event.
-const KindEventUpsert = "event.upsert"
+// The catalog's write-log commands.
+const (
+	KindEventUpsert = "event.upsert" // payload: a JSON array of Event
+	KindVenueUpsert = "venue.upsert" // payload: a JSON array of VenueInput
+)
 
 // Kinds are the catalog's command kinds, applied with vocab: event.upsert, spread over
-// several connections when a run of them is large, and growing the events, their
-// accessibility index and the venues (analysed and vacuumed after large runs).
+// several connections when a run of them is large, and venue.upsert. Each declares the
+// tables its large runs grow (analysed and vacuumed after them): event.upsert the events,
+// their accessibility index and the venues with their facts (an event's venue object may
+// state them); venue.upsert the venues and their facts, and the index rows and text vectors
+// of their events, which it rewrites when a venue's facts or name change.
 func Kinds(vocab *Vocabulary) []writelog.Kind {
-	return []writelog.Kind{{Name: KindEventUpsert, Apply: EventUpsert(vocab), Spread: EventUpsertSpread(vocab),
-		Grows: []string{"events", "event_accessibility", "venues"}}}
+	return []writelog.Kind{
+		{Name: KindEventUpsert, Apply: EventUpsert(vocab), Spread: EventUpsertSpread(vocab),
+			Grows: []string{"events", "event_accessibility", "venues", "venue_accessibility"}},
+		{Name: KindVenueUpsert, Apply: VenueUpsert(vocab),
+			Grows: []string{"venues", "venue_accessibility", "event_accessibility"}},
+	}
 }
 
 // SubmitEvents writes events (normalised and validated by the caller) through w as one
@@ -36,29 +47,40 @@ func Kinds(vocab *Vocabulary) []writelog.Kind {
 // events' version). Every call is its own command: a repeated PUT of an older state must
 // still win over what came in between, so the key is unique rather than a content hash.
 func SubmitEvents(ctx context.Context, w *writelog.Writer, at time.Time, events []Event) (uint64, error) {
-	parts, err := batches(events, w.Log.MaxPayload()-4096)
+	return submit(ctx, w, at, KindEventUpsert, "event:", events)
+}
+
+// SubmitVenues writes venues (normalised and validated by the caller) through w as one
+// request, as SubmitEvents writes events, and returns the last command's sequence. A venue
+// whose facts change reaches every event there before it returns.
+func SubmitVenues(ctx context.Context, w *writelog.Writer, at time.Time, venues []VenueInput) (uint64, error) {
+	return submit(ctx, w, at, KindVenueUpsert, "venue:", venues)
+}
+
+func submit[T any](ctx context.Context, w *writelog.Writer, at time.Time, kind, prefix string, items []T) (uint64, error) {
+	parts, err := batches(items, w.Log.MaxPayload()-4096)
 	if err != nil {
 		return 0, apperr.Wrap(err, "upsert")
 	}
-	key := "event:" + uuid.NewString()
+	key := prefix + uuid.NewString()
 	writes := make([]writelog.Write, len(parts))
 	for i, p := range parts {
-		writes[i] = writelog.Write{Kind: KindEventUpsert, Key: key + "/" + strconv.Itoa(i), Payload: p}
+		writes[i] = writelog.Write{Kind: kind, Key: key + "/" + strconv.Itoa(i), Payload: p}
 	}
 	s, err := w.Submit(ctx, at, writes...)
 	return s.Seq, err
 }
 
-// batches splits events into JSON arrays each at most max bytes long.
-func batches(events []Event, max int) ([]json.RawMessage, error) {
+// batches splits items into JSON arrays each at most max bytes long.
+func batches[T any](items []T, max int) ([]json.RawMessage, error) {
 	var (
 		out []json.RawMessage
 		cur = []byte{'['}
 	)
-	for _, e := range events {
+	for i, e := range items {
 		b, err := json.Marshal(e)
 		if err != nil {
-			return nil, fmt.Errorf("encode event %d: %w", e.ID, err)
+			return nil, fmt.Errorf("encode item %d: %w", i, err)
 		}
 		if len(cur) > 1 && len(cur)+len(b)+2 > max {
 			out = append(out, append(cur, ']'))
@@ -101,11 +123,11 @@ func EventUpsert(vocab *Vocabulary) writelog.Handler {
 		if err := writelog.DecodePayload(cmd, &events); err != nil {
 			return writelog.Fail(err), nil
 		}
-		changed, err := UpsertEvents(ctx, tx, vocab, int64(seq), cmd.At, events)
+		w, err := upsertEvents(ctx, tx, vocab, int64(seq), cmd.At, events)
 		if err != nil {
 			return writelog.Outcome{}, err
 		}
-		return upsertOutcome(seq, events, distinctIDs(events), changed)
+		return upsertOutcome(seq, events, distinctIDs(events), w.changed, w.facts, w.reached)
 	}
 }
 
@@ -115,9 +137,11 @@ func EventUpsert(vocab *Vocabulary) writelog.Handler {
 // with its own command's sequence as version. No two parts touch the same row, and applying
 // the run again after a crash between the parts' commits and the applier's leaves the same
 // rows (last writer wins by version) and the same outcomes (counted from the commands). Every
-// event of the run is announced, written now or by that earlier attempt. A command that does
-// not decode, or that the schema refuses, sends the run back to be applied command by command,
-// where it is recorded as failed alone.
+// event of the run is announced, written now or by that earlier attempt. Venue facts a run
+// states are the ones its events inherit (the last statement of each venue in the run), and
+// the applier's transaction brings a changed venue to its other events (never one of the
+// run's, which the parts write). A command that does not decode, or that the schema refuses,
+// sends the run back to be applied command by command, where it is recorded as failed alone.
 func EventUpsertSpread(vocab *Vocabulary) writelog.Spreader {
 	return func(ctx context.Context, tx pgx.Tx, parts []pgx.Tx, run []writelog.Numbered) ([]writelog.Outcome, error) {
 		decoded := make([][]Event, len(run))
@@ -134,23 +158,36 @@ func EventUpsertSpread(vocab *Vocabulary) writelog.Spreader {
 		// buckets to the others; an id is in one bucket, so no two parts write the same row.
 		var places PlaceSet
 		buckets := make([][]Versioned, bucketsPerPart*len(parts))
+		ids := map[int64]bool{}
 		for i, c := range run {
-			places.Add(decoded[i])
+			places.Add(int64(c.Seq), c.Cmd.At, decoded[i])
 			for _, e := range decoded[i] {
 				b := uint64(e.ID) % uint64(len(buckets))
 				buckets[b] = append(buckets[b], Versioned{Version: int64(c.Seq), At: c.Cmd.At, Event: e})
+				ids[e.ID] = true
 			}
 		}
+		facts, err := places.VenueFacts(ctx, tx)
+		if err != nil {
+			return nil, err
+		}
 		var (
-			next   atomic.Int64
-			failed atomic.Bool
+			next    atomic.Int64
+			failed  atomic.Bool
+			reached changefeed.Change
 		)
 		g = errgroup.Group{}
-		g.Go(func() error { return places.Write(ctx, tx) })
+		g.Go(func() error {
+			ch, err := places.Write(ctx, tx)
+			if err == nil {
+				reached, err = ch.reach(ctx, tx, vocab, ids)
+			}
+			return err
+		})
 		for p := range parts {
 			g.Go(func() error {
 				for b := next.Add(1) - 1; b < int64(len(buckets)) && !failed.Load(); b = next.Add(1) - 1 {
-					if _, err := UpsertRows(ctx, parts[p], vocab, buckets[b]); err != nil {
+					if _, err := UpsertRows(ctx, parts[p], vocab, buckets[b], facts); err != nil {
 						failed.Store(true)
 						return err
 					}
@@ -165,7 +202,11 @@ func EventUpsertSpread(vocab *Vocabulary) writelog.Spreader {
 		for i, c := range run {
 			var err error
 			ids := distinctIDs(decoded[i])
-			if outs[i], err = upsertOutcome(c.Seq, decoded[i], ids, ids); err != nil {
+			var theirs changefeed.Change
+			if i == len(run)-1 {
+				theirs = reached
+			}
+			if outs[i], err = upsertOutcome(c.Seq, decoded[i], ids, ids, facts, theirs); err != nil {
 				return nil, err
 			}
 		}
@@ -192,14 +233,18 @@ func distinctIDs(events []Event) []int64 {
 }
 
 // upsertOutcome is the outcome of an applied command of events (distinct: their ids, each
-// once), announcing the changed ones.
-func upsertOutcome(seq uint64, events []Event, distinct, changed []int64) (writelog.Outcome, error) {
-	return writelog.Succeed(EventUpsertResult{Events: len(events), Changed: len(distinct)}, eventChange(seq, events, changed))
+// once), announcing the changed ones (with what they inherit from facts, by venue) and the
+// other events and the venues its venue changes reached.
+func upsertOutcome(seq uint64, events []Event, distinct, changed []int64, facts map[int64]Facts, reached changefeed.Change) (writelog.Outcome, error) {
+	c := eventChange(seq, events, changed, facts)
+	c.Events = append(c.Events, reached.Events...)
+	c.Venues = reached.Venues
+	return writelog.Succeed(EventUpsertResult{Events: len(events), Changed: len(distinct)}, c)
 }
 
 // eventChange names the new state of each changed event (the last occurrence of its id wins,
 // as in UpsertEvents), in id order.
-func eventChange(seq uint64, events []Event, changed []int64) changefeed.Change {
+func eventChange(seq uint64, events []Event, changed []int64, facts map[int64]Facts) changefeed.Change {
 	if len(changed) == 0 {
 		return changefeed.Change{Seq: seq}
 	}
@@ -211,8 +256,48 @@ func eventChange(seq uint64, events []Event, changed []int64) changefeed.Change 
 	c := changefeed.Change{Seq: seq, Events: make([]changefeed.Event, 0, len(changed))}
 	for _, id := range changed {
 		e := events[byID[id]]
+		yes, excluded := EffectiveSets(e.Accessibility, facts[e.Venue.ID])
 		c.Events = append(c.Events, changefeed.Event{ID: id, City: e.City, Category: e.Category,
-			StartsAt: e.StartsAt, Constraints: e.YesCodes()})
+			StartsAt: e.StartsAt, Constraints: yes, Excluded: excluded})
 	}
 	return c
+}
+
+// VenueUpsertResult is the Result of an applied venue.upsert.
+type VenueUpsertResult struct {
+	Venues  int `json:"venues"`  // venues in the command
+	Changed int `json:"changed"` // of them, those whose row or facts changed
+	Events  int `json:"events"`  // events at the venues whose facts changed
+}
+
+// VenueUpsert applies a "venue.upsert" command: its payload is a JSON array of VenueInput,
+// normalised and validated by the publisher. Each venue's row takes the command's values and
+// its facts, when given, replace the stored ones; the events at a venue whose facts changed
+// inherit them in the same transaction (their effective sets are recomputed), the text
+// vectors of the events at a renamed venue follow its name, and every event at a changed
+// venue is announced with its new state. As with event.upsert, what the schema refuses
+// fails the whole command in the applier (writelog.DataError).
+func VenueUpsert(vocab *Vocabulary) writelog.Handler {
+	return func(ctx context.Context, tx pgx.Tx, seq uint64, cmd writelog.Command) (writelog.Outcome, error) {
+		var venues []VenueInput
+		if err := writelog.DecodePayload(cmd, &venues); err != nil {
+			return writelog.Fail(err), nil
+		}
+		var p PlaceSet
+		p.AddVenues(int64(seq), cmd.At, venues)
+		ch, err := p.Write(ctx, tx)
+		var reached changefeed.Change
+		if err == nil {
+			reached, err = ch.reach(ctx, tx, vocab, nil)
+		}
+		if err != nil {
+			return writelog.Outcome{}, err
+		}
+		changed := map[int64]bool{}
+		for _, id := range slices.Concat(ch.Rows, ch.Facts) {
+			changed[id] = true
+		}
+		reached.Seq = seq
+		return writelog.Succeed(VenueUpsertResult{Venues: len(venues), Changed: len(changed), Events: len(reached.Events)}, reached)
+	}
 }

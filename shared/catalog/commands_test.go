@@ -14,10 +14,13 @@ import (
 	"github.com/dostupno/dostupno/shared/writelog/writelogtest"
 )
 
+// kinds are the catalog's kinds, as writelogtest.New takes a domain's kinds.
+func kinds(v *catalog.Vocabulary, _ *userkeys.Store) []writelog.Kind { return catalog.Kinds(v) }
+
 func TestEventUpsert(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	e := writelogtest.New(t, func(v *catalog.Vocabulary, _ *userkeys.Store) []writelog.Kind { return catalog.Kinds(v) })
+	e := writelogtest.New(t, kinds)
 	n, l, pool, r := e.NATS, e.Log, e.Pool, e.Writer.Replica
 	sub, err := n.Conn.SubscribeSync(changefeed.Subject(n.Namespace))
 	if err != nil {
@@ -28,7 +31,7 @@ func TestEventUpsert(t *testing.T) {
 	}
 	ev := func(id int64, city string, acc map[string]string) catalog.Event {
 		return catalog.Event{ID: id, Title: "T", Category: "theatre", City: city, Venue: catalog.Venue{ID: 3, Name: "V"},
-			StartsAt: time.Date(2027, 1, 2, 18, 0, 0, 0, time.UTC), Timezone: "Europe/Moscow", Accessibility: acc}
+			StartsAt: time.Date(2027, 1, 2, 18, 0, 0, 0, time.UTC), Timezone: "Europe/Moscow", Accessibility: catalog.Answers(acc)}
 	}
 	at := time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC)
 

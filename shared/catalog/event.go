@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"math"
 	"regexp"
-	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -14,13 +13,22 @@ import (
 	"github.com/dostupno/dostupno/shared/apperr"
 )
 
-// Venue is where an event happens.
+// Venue is where an event happens. Accessibility, when given, is the venue's own sheet (the
+// building's facts), which replaces the one stored; when absent the stored one stays.
 type Venue struct {
-	ID      int64    `json:"id"`
-	Name    string   `json:"name"`
-	Address string   `json:"address,omitempty"`
-	Lat     *float64 `json:"lat,omitempty"`
-	Lon     *float64 `json:"lon,omitempty"`
+	ID            int64    `json:"id"`
+	Name          string   `json:"name"`
+	Address       string   `json:"address,omitempty"`
+	Lat           *float64 `json:"lat,omitempty"`
+	Lon           *float64 `json:"lon,omitempty"`
+	Accessibility *Facts   `json:"accessibility,omitempty"`
+}
+
+// VenueInput is a venue as upsert-venue takes it (shared/apidoc/openapi.yaml, VenueInput):
+// the venue and the city it is in.
+type VenueInput struct {
+	Venue
+	City string `json:"city"`
 }
 
 // Price is a ticket price range.
@@ -33,28 +41,21 @@ type Price struct {
 // Event is an event as admins send it and import files hold it (shared/apidoc/openapi.yaml,
 // EventInput). CityName and CategoryName are optional display names for a slug seen for the first time.
 type Event struct {
-	ID            int64             `json:"id"`
-	Title         string            `json:"title"`
-	Description   string            `json:"description,omitempty"`
-	Category      string            `json:"category"`
-	CategoryName  string            `json:"category_name,omitempty"`
-	City          string            `json:"city"`
-	CityName      string            `json:"city_name,omitempty"`
-	Venue         Venue             `json:"venue"`
-	StartsAt      time.Time         `json:"starts_at"`
-	EndsAt        *time.Time        `json:"ends_at,omitempty"`
-	Timezone      string            `json:"timezone"`
-	AgeRating     string            `json:"age_rating,omitempty"`
-	Price         *Price            `json:"price,omitempty"`
-	Accessibility map[string]string `json:"accessibility,omitempty"`
+	ID            int64      `json:"id"`
+	Title         string     `json:"title"`
+	Description   string     `json:"description,omitempty"`
+	Category      string     `json:"category"`
+	CategoryName  string     `json:"category_name,omitempty"`
+	City          string     `json:"city"`
+	CityName      string     `json:"city_name,omitempty"`
+	Venue         Venue      `json:"venue"`
+	StartsAt      time.Time  `json:"starts_at"`
+	EndsAt        *time.Time `json:"ends_at,omitempty"`
+	Timezone      string     `json:"timezone"`
+	AgeRating     string     `json:"age_rating,omitempty"`
+	Price         *Price     `json:"price,omitempty"`
+	Accessibility Facts      `json:"accessibility,omitempty"`
 }
-
-// Answers to an accessibility question.
-const (
-	Yes     = "yes"
-	No      = "no"
-	Unknown = "unknown"
-)
 
 // Limits of an event's fields.
 const (
@@ -79,14 +80,13 @@ func ValidSlug(s string) bool { return len(s) <= MaxSlug && slugRE.MatchString(s
 // Normalize trims text fields, puts times in UTC and drops "unknown" answers (missing means
 // unknown), so that equal events have equal encodings.
 func (e *Event) Normalize() {
+	e.Venue.normalize()
 	e.Title = strings.TrimSpace(e.Title)
 	e.Description = strings.TrimSpace(e.Description)
 	e.Category = strings.TrimSpace(e.Category)
 	e.City = strings.TrimSpace(e.City)
 	e.CityName = strings.TrimSpace(e.CityName)
 	e.CategoryName = strings.TrimSpace(e.CategoryName)
-	e.Venue.Name = strings.TrimSpace(e.Venue.Name)
-	e.Venue.Address = strings.TrimSpace(e.Venue.Address)
 	e.Timezone = strings.TrimSpace(e.Timezone)
 	e.AgeRating = strings.TrimSpace(e.AgeRating)
 	e.StartsAt = e.StartsAt.UTC()
@@ -94,28 +94,78 @@ func (e *Event) Normalize() {
 		t := e.EndsAt.UTC()
 		e.EndsAt = &t
 	}
-	for k, v := range e.Accessibility {
-		if v == Unknown {
-			delete(e.Accessibility, k)
-		}
+	e.Accessibility.Normalize()
+}
+
+func (v *Venue) normalize() {
+	v.Name = strings.TrimSpace(v.Name)
+	v.Address = strings.TrimSpace(v.Address)
+	if v.Accessibility != nil {
+		v.Accessibility.Normalize()
 	}
+}
+
+// Normalize trims text fields and drops unknown answers, as Event.Normalize does.
+func (v *VenueInput) Normalize() {
+	v.Venue.normalize()
+	v.City = strings.TrimSpace(v.City)
+}
+
+// Validate checks v field by field (call Normalize first); the error names the first field
+// at fault.
+func (v *VenueInput) Validate() error {
+	if err := v.Venue.validate(""); err != nil {
+		return err
+	}
+	if !ValidSlug(v.City) {
+		return apperr.Invalid("city", "city must be a slug such as \"moscow\" (lower-case latin letters, digits and dashes)")
+	}
+	return nil
+}
+
+// validate checks the venue's fields, named with prefix ("venue." in an event).
+func (v *Venue) validate(prefix string) error {
+	if v.ID <= 0 {
+		return apperr.Invalid(prefix+"id", "%sid must be a positive integer", prefix)
+	}
+	if err := text(prefix+"name", v.Name, 1, MaxName); err != nil {
+		return err
+	}
+	if err := text(prefix+"address", v.Address, 0, MaxAddress); err != nil {
+		return err
+	}
+	if (v.Lat == nil) != (v.Lon == nil) {
+		return apperr.Invalid(prefix+"lat", "%slat and %slon go together", prefix, prefix)
+	}
+	if v.Lat != nil && (math.IsNaN(*v.Lat) || *v.Lat < -90 || *v.Lat > 90) {
+		return apperr.Invalid(prefix+"lat", "%slat must be -90..90", prefix)
+	}
+	if v.Lon != nil && (math.IsNaN(*v.Lon) || *v.Lon < -180 || *v.Lon > 180) {
+		return apperr.Invalid(prefix+"lon", "%slon must be -180..180", prefix)
+	}
+	if v.Accessibility != nil {
+		return v.Accessibility.Validate(prefix + "accessibility")
+	}
+	return nil
+}
+
+// text checks that v is valid UTF-8 of min..max characters.
+func text(field, v string, min, max int) error {
+	if !utf8.ValidString(v) {
+		return apperr.Invalid(field, "%s is not valid UTF-8", field)
+	}
+	if n := utf8.RuneCountInString(v); n < min || n > max {
+		if min > 0 && n == 0 {
+			return apperr.Invalid(field, "%s is required", field)
+		}
+		return apperr.Invalid(field, "%s must be %d..%d characters", field, min, max)
+	}
+	return nil
 }
 
 // Validate checks e field by field (call Normalize first); the error names the first field at
 // fault (e.g. "venue.lat", "accessibility.elevator").
 func (e *Event) Validate() error {
-	text := func(field, v string, min, max int) error {
-		if !utf8.ValidString(v) {
-			return apperr.Invalid(field, "%s is not valid UTF-8", field)
-		}
-		if n := utf8.RuneCountInString(v); n < min || n > max {
-			if min > 0 && n == 0 {
-				return apperr.Invalid(field, "%s is required", field)
-			}
-			return apperr.Invalid(field, "%s must be %d..%d characters", field, min, max)
-		}
-		return nil
-	}
 	switch {
 	case e.ID <= 0:
 		return apperr.Invalid("id", "id must be a positive integer")
@@ -138,23 +188,8 @@ func (e *Event) Validate() error {
 	if err := text("category_name", e.CategoryName, 0, MaxName); err != nil {
 		return err
 	}
-	if e.Venue.ID <= 0 {
-		return apperr.Invalid("venue.id", "venue.id must be a positive integer")
-	}
-	if err := text("venue.name", e.Venue.Name, 1, MaxName); err != nil {
+	if err := e.Venue.validate("venue."); err != nil {
 		return err
-	}
-	if err := text("venue.address", e.Venue.Address, 0, MaxAddress); err != nil {
-		return err
-	}
-	if (e.Venue.Lat == nil) != (e.Venue.Lon == nil) {
-		return apperr.Invalid("venue.lat", "venue.lat and venue.lon go together")
-	}
-	if e.Venue.Lat != nil && (math.IsNaN(*e.Venue.Lat) || *e.Venue.Lat < -90 || *e.Venue.Lat > 90) {
-		return apperr.Invalid("venue.lat", "venue.lat must be -90..90")
-	}
-	if e.Venue.Lon != nil && (math.IsNaN(*e.Venue.Lon) || *e.Venue.Lon < -180 || *e.Venue.Lon > 180) {
-		return apperr.Invalid("venue.lon", "venue.lon must be -180..180")
 	}
 	if e.StartsAt.IsZero() {
 		return apperr.Invalid("starts_at", "starts_at is required (RFC 3339)")
@@ -196,24 +231,7 @@ func (e *Event) Validate() error {
 			return apperr.Invalid("price.currency", "price.currency must be an ISO 4217 code such as RUB")
 		}
 	}
-	keys := make([]string, 0, len(e.Accessibility))
-	for k := range e.Accessibility {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys) // the first fault reported is the same every time
-	for _, k := range keys {
-		field := "accessibility." + k
-		if !slices.Contains(Codes, k) {
-			if !utf8.ValidString(k) || len(k) > 64 {
-				field = "accessibility"
-			}
-			return apperr.Invalid(field, "unknown accessibility code %q; see GET /function/search-events/constraints", truncate(k, 64))
-		}
-		if v := e.Accessibility[k]; v != Yes && v != No {
-			return apperr.Invalid(field, "%s must be yes, no or unknown", field)
-		}
-	}
-	return nil
+	return e.Accessibility.Validate("accessibility")
 }
 
 // zones holds the IANA names already found valid: time.LoadLocation reads the zone database on
@@ -233,17 +251,6 @@ func validZone(name string) bool {
 	}
 	zones.Store(name, true)
 	return true
-}
-
-// YesCodes are the codes e answers yes, in catalog order.
-func (e *Event) YesCodes() []string {
-	var out []string
-	for _, c := range Codes {
-		if e.Accessibility[c] == Yes {
-			out = append(out, c)
-		}
-	}
-	return out
 }
 
 func truncate(s string, n int) string {

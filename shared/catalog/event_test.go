@@ -54,8 +54,12 @@ func TestValidate(t *testing.T) {
 		{"ErrAge", func(e *Event) { e.AgeRating = "21+" }, "age_rating"},
 		{"ErrPrice", func(e *Event) { v := 1.0; e.Price.Max = &v }, "price.max"},
 		{"ErrCurrency", func(e *Event) { e.Price.Currency = "rub" }, "price.currency"},
-		{"ErrCode", func(e *Event) { e.Accessibility["teleport"] = "yes" }, "accessibility.teleport"},
-		{"ErrAnswer", func(e *Event) { e.Accessibility["elevator"] = "maybe" }, "accessibility.elevator"},
+		{"ErrCode", func(e *Event) { e.Accessibility["teleport"] = Fact{Value: "yes"} }, "accessibility.teleport"},
+		{"ErrAnswer", func(e *Event) { e.Accessibility["elevator"] = Fact{Value: "maybe"} }, "accessibility.elevator"},
+		{"OKNotApplicable", func(e *Event) { e.Accessibility["elevator"] = Fact{Value: NotApplicable, Source: "organiser"} }, ""},
+		{"ErrSource", func(e *Event) { e.Accessibility["elevator"] = Fact{Value: Yes, Source: "Organiser"} }, "accessibility.elevator.source"},
+		{"OKVenueFacts", func(e *Event) { e.Venue.Accessibility = &Facts{"elevator": {Value: No, VerifiedAt: "2026-05-01"}} }, ""},
+		{"ErrVenueFact", func(e *Event) { e.Venue.Accessibility = &Facts{"lift": {Value: Yes}} }, "venue.accessibility.lift"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -70,6 +74,39 @@ func TestValidate(t *testing.T) {
 			}
 			if ae := apperr.As(err); ae.Code != apperr.InvalidArgument || ae.Field != tt.wantField {
 				t.Fatalf("got %v (field %q), want invalid_argument on %q", err, ae.Field, tt.wantField)
+			}
+		})
+	}
+}
+
+func TestValidateVenueInput(t *testing.T) {
+	lat, lon := 55.76, 37.62
+	for _, tt := range []struct {
+		name  string
+		edit  func(*VenueInput)
+		field string
+	}{
+		{"OK", func(*VenueInput) {}, ""},
+		{"ErrID", func(v *VenueInput) { v.ID = 0 }, "id"},
+		{"ErrName", func(v *VenueInput) { v.Name = " " }, "name"},
+		{"ErrCity", func(v *VenueInput) { v.City = "Москва" }, "city"},
+		{"ErrLon", func(v *VenueInput) { v.Lon = nil }, "lat"},
+		{"ErrFact", func(v *VenueInput) { v.Accessibility = &Facts{"elevator": {Value: "maybe"}} }, "accessibility.elevator"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			v := VenueInput{Venue: Venue{ID: 45, Name: "Дом музыки", Lat: &lat, Lon: &lon,
+				Accessibility: &Facts{"elevator": {Value: Unknown}, "step_free_entrance": {Value: Yes}}}, City: "moscow"}
+			tt.edit(&v)
+			v.Normalize()
+			err := v.Validate()
+			if tt.field == "" {
+				if err != nil || len(*v.Accessibility) != 1 {
+					t.Fatalf("got %v with facts %v, want valid without the unknown one", err, *v.Accessibility)
+				}
+				return
+			}
+			if ae := apperr.As(err); ae.Code != apperr.InvalidArgument || ae.Field != tt.field {
+				t.Fatalf("got %v (field %q), want invalid_argument on %q", err, ae.Field, tt.field)
 			}
 		})
 	}
@@ -103,7 +140,7 @@ func TestUpsertEventsLastWriterWins(t *testing.T) {
 		t.Fatalf("got %v, %v for an older version, want nothing changed", changed, err)
 	}
 	newer := e
-	newer.Accessibility = map[string]string{"elevator": "yes"}
+	newer.Accessibility = Answers(map[string]string{"elevator": "yes"})
 	if changed, err = UpsertEvents(ctx, pool, vocab, 6, at, []Event{newer}); err != nil || len(changed) != 1 {
 		t.Fatalf("got %v, %v for a newer version, want it changed", changed, err)
 	}

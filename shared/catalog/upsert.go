@@ -10,6 +10,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/dostupno/dostupno/shared/changefeed"
 	"github.com/dostupno/dostupno/shared/jsoncodec"
 	"github.com/dostupno/dostupno/shared/pgdb"
 )
@@ -38,28 +39,54 @@ func DisplayName(slug, given string) string {
 
 // UpsertEvents writes events as version (the write-log sequence of their command) at time at,
 // last writer wins: an event already stored with a higher version is left alone. Each event's
-// accessibility sheet is replaced whole. The text vector uses the 'russian' configuration
-// alone: it stems Cyrillic words with russian_stem and Latin ones with english_stem, so it
-// serves Russian and English queries at half the cost of a second, 'english' vector (which
-// added only unstemmed Cyrillic words). Migration 011 holds the same expression. Within one
-// call a repeated id keeps its last occurrence. It returns the ids it changed. Run it inside
-// the applier's transaction.
+// own accessibility sheet is replaced whole; a venue's facts are replaced when the event's
+// venue states them, and then every other event at that venue inherits the new ones. The
+// text vector uses the 'russian' configuration alone: it stems Cyrillic words with
+// russian_stem and Latin ones with english_stem, so it serves Russian and English queries at
+// half the cost of a second, 'english' vector (which added only unstemmed Cyrillic words).
+// Migration 011 holds the same expression. Within one call a repeated id keeps its last
+// occurrence. It returns the ids it changed. Run it inside the applier's transaction.
 func UpsertEvents(ctx context.Context, db pgdb.DBTX, vocab *Vocabulary, version int64, at time.Time, events []Event) ([]int64, error) {
+	w, err := upsertEvents(ctx, db, vocab, version, at, events)
+	return w.changed, err
+}
+
+// written is what an upsert of events wrote: the ids it changed, the events' venue facts as
+// they now stand, and what its venue changes reached (VenueChanges.reach).
+type written struct {
+	changed []int64
+	facts   map[int64]Facts
+	reached changefeed.Change
+}
+
+func upsertEvents(ctx context.Context, db pgdb.DBTX, vocab *Vocabulary, version int64, at time.Time, events []Event) (written, error) {
 	if len(events) == 0 {
-		return nil, nil
+		return written{}, nil
 	}
 	var p PlaceSet
-	p.Add(events)
+	p.Add(version, at, events)
+	facts, err := p.VenueFacts(ctx, db)
+	if err != nil {
+		return written{}, err
+	}
 	rows := make([]Versioned, len(events))
 	for i, e := range events {
 		rows[i] = Versioned{Version: version, At: at, Event: e}
 	}
 	batch := &pgx.Batch{}
-	p.queue(batch)
-	if err := queueRows(batch, vocab, rows); err != nil {
-		return nil, err
+	if err := p.queue(batch); err != nil {
+		return written{}, err
 	}
-	return runUpsert(ctx, db, batch, 3)
+	if err := queueRows(batch, vocab, rows, facts); err != nil {
+		return written{}, err
+	}
+	ch, changed, err := runUpsert(ctx, db, batch, true)
+	if err != nil {
+		return written{}, err
+	}
+	ch.documents = p.documents
+	reached, err := ch.reach(ctx, db, vocab, idSet(events))
+	return written{changed: changed, facts: facts, reached: reached}, err
 }
 
 // Versioned is an event as one command writes it: Version is the command's sequence, At its
@@ -71,38 +98,57 @@ type Versioned struct {
 }
 
 // UpsertRows writes the events' own rows (events and event_accessibility), each with its own
-// version, last writer wins, and returns the ids it changed. Of a repeated id only the last
-// occurrence is written, so rows must be in stream order. It leaves cities, categories and
-// venues to PlaceSet: the write-log applier writes those in its own transaction while other
-// connections write a run's rows in parts.
-func UpsertRows(ctx context.Context, db pgdb.DBTX, vocab *Vocabulary, rows []Versioned) ([]int64, error) {
+// version, last writer wins, and returns the ids it changed; facts are the venue facts the
+// events inherit, by venue id (PlaceSet.VenueFacts). Of a repeated id only the last occurrence is
+// written, so rows must be in stream order. It leaves cities, categories and venues to
+// PlaceSet: the write-log applier writes those in its own transaction while other connections
+// write a run's rows in parts.
+func UpsertRows(ctx context.Context, db pgdb.DBTX, vocab *Vocabulary, rows []Versioned, facts map[int64]Facts) ([]int64, error) {
 	if len(rows) == 0 {
 		return nil, nil
 	}
 	batch := &pgx.Batch{}
-	if err := queueRows(batch, vocab, rows); err != nil {
+	if err := queueRows(batch, vocab, rows, facts); err != nil {
 		return nil, err
 	}
-	return runUpsert(ctx, db, batch, 0)
+	_, changed, err := runUpsert(ctx, db, batch, false)
+	return changed, err
 }
 
 // PlaceSet is the cities, categories and venues that commands name, gathered command by
 // command in stream order and written as that order would leave them: a city or category
 // keeps the name it was first stored with (a later command does not rename it), a venue takes
-// its last command's values. Within one command, the last event that names a city wins, as it
-// always has.
+// its last command's values, and its facts the last ones a command stated. Within one command,
+// the last event that names a city wins, as it always has.
 type PlaceSet struct {
 	cities, categories map[string]string
 	venues             map[int64]Venue
 	venueCity          map[int64]string
+	stated             map[int64]statedFacts
+	// documents: the venues whose events' text vectors follow a rename (venue.upsert); an
+	// event's own upsert indexes the venue name it carries, as it always has.
+	documents bool
 }
 
-// Add gathers the places of one command's events.
-func (p *PlaceSet) Add(events []Event) {
+// statedFacts are a venue's facts as a command states them, with that command's sequence and
+// time.
+type statedFacts struct {
+	facts   Facts
+	version int64
+	at      time.Time
+}
+
+func (p *PlaceSet) init() {
 	if p.cities == nil {
 		p.cities, p.categories = map[string]string{}, map[string]string{}
 		p.venues, p.venueCity = map[int64]Venue{}, map[int64]string{}
+		p.stated = map[int64]statedFacts{}
 	}
+}
+
+// Add gathers the places of one command's events, written at version and time at.
+func (p *PlaceSet) Add(version int64, at time.Time, events []Event) {
+	p.init()
 	cities, categories := map[string]string{}, map[string]string{}
 	for _, e := range events {
 		if _, ok := cities[e.City]; !ok || e.CityName != "" {
@@ -111,9 +157,34 @@ func (p *PlaceSet) Add(events []Event) {
 		if _, ok := categories[e.Category]; !ok || e.CategoryName != "" {
 			categories[e.Category] = DisplayName(e.Category, e.CategoryName)
 		}
-		p.venues[e.Venue.ID] = e.Venue
-		p.venueCity[e.Venue.ID] = e.City
+		p.addVenue(version, at, e.Venue, e.City)
 	}
+	p.keepFirst(cities, categories)
+}
+
+// AddVenues gathers the venues of one venue.upsert command, written at version and time at:
+// a venue's rename also renews the text vectors of its events.
+func (p *PlaceSet) AddVenues(version int64, at time.Time, venues []VenueInput) {
+	p.init()
+	p.documents = true
+	cities := map[string]string{}
+	for _, v := range venues {
+		cities[v.City] = DisplayName(v.City, "")
+		p.addVenue(version, at, v.Venue, v.City)
+	}
+	p.keepFirst(cities, nil)
+}
+
+func (p *PlaceSet) addVenue(version int64, at time.Time, v Venue, city string) {
+	if v.Accessibility != nil {
+		p.stated[v.ID] = statedFacts{facts: *v.Accessibility, version: version, at: at}
+	}
+	v.Accessibility = nil
+	p.venues[v.ID] = v
+	p.venueCity[v.ID] = city
+}
+
+func (p *PlaceSet) keepFirst(cities, categories map[string]string) {
 	for k, v := range cities {
 		if _, ok := p.cities[k]; !ok {
 			p.cities[k] = v
@@ -126,18 +197,71 @@ func (p *PlaceSet) Add(events []Event) {
 	}
 }
 
-// Write stores the places gathered.
-func (p *PlaceSet) Write(ctx context.Context, db pgdb.DBTX) error {
-	if len(p.venues) == 0 {
-		return nil
+// VenueFacts returns the facts of every venue gathered as they stand once the set is written: the
+// ones the commands stated, the others as db holds them.
+func (p *PlaceSet) VenueFacts(ctx context.Context, db pgdb.DBTX) (map[int64]Facts, error) {
+	out := make(map[int64]Facts, len(p.venues))
+	var ask []int64
+	for id := range p.venues {
+		if s, ok := p.stated[id]; ok {
+			out[id] = s.facts
+		} else {
+			ask = append(ask, id)
+		}
 	}
-	batch := &pgx.Batch{}
-	p.queue(batch)
-	_, err := runUpsert(ctx, db, batch, 3)
-	return err
+	if len(ask) == 0 {
+		return out, nil
+	}
+	stored, err := loadFacts(ctx, db, ask)
+	maps.Copy(out, stored)
+	return out, err
 }
 
-func (p *PlaceSet) queue(batch *pgx.Batch) {
+// loadFacts reads the stored facts of venues ids (those without facts are left out).
+func loadFacts(ctx context.Context, db pgdb.DBTX, ids []int64) (map[int64]Facts, error) {
+	rows, err := db.Query(ctx, `SELECT venue_id, sheet FROM venue_accessibility WHERE venue_id = ANY($1)`, ids)
+	if err != nil {
+		return nil, fmt.Errorf("load venue facts: %w", err)
+	}
+	out := map[int64]Facts{}
+	var (
+		id int64
+		fs Facts
+	)
+	if _, err := pgx.ForEachRow(rows, []any{&id, &fs}, func() error {
+		out[id], fs = fs, nil
+		return nil
+	}); err != nil {
+		return nil, fmt.Errorf("load venue facts: %w", err)
+	}
+	return out, nil
+}
+
+// Write stores the places gathered and returns what changed.
+func (p *PlaceSet) Write(ctx context.Context, db pgdb.DBTX) (VenueChanges, error) {
+	if len(p.venues) == 0 {
+		return VenueChanges{}, nil
+	}
+	batch := &pgx.Batch{}
+	if err := p.queue(batch); err != nil {
+		return VenueChanges{}, err
+	}
+	ch, _, err := runUpsert(ctx, db, batch, true)
+	ch.documents = p.documents
+	return ch, err
+}
+
+// VenueChanges are the venues a PlaceSet's write changed.
+type VenueChanges struct {
+	Rows  []int64 // name, address, place or city changed
+	Facts []int64 // facts changed
+	// documents: the text vectors of the events at the venues of Rows follow their names.
+	documents bool
+}
+
+// queue queues the statements that write the places: cities, categories, venues (returning
+// the ones changed) and venue facts (likewise).
+func (p *PlaceSet) queue(batch *pgx.Batch) error {
 	cs, cn := keysVals(p.cities)
 	batch.Queue(`INSERT INTO cities (slug, name) SELECT * FROM unnest($1::text[], $2::text[])
 		ON CONFLICT (slug) DO NOTHING`, cs, cn)
@@ -160,12 +284,38 @@ func (p *PlaceSet) queue(batch *pgx.Batch) {
 		ON CONFLICT (id) DO UPDATE SET name = excluded.name, address = excluded.address,
 			lat = excluded.lat, lon = excluded.lon, city = excluded.city
 		WHERE (venues.name, venues.address, venues.lat, venues.lon, venues.city)
-			IS DISTINCT FROM (excluded.name, excluded.address, excluded.lat, excluded.lon, excluded.city)`,
+			IS DISTINCT FROM (excluded.name, excluded.address, excluded.lat, excluded.lon, excluded.city)
+		RETURNING id`,
 		vids, vnames, vaddrs, vlats, vlons, vcities)
+	var (
+		fids, fvers []int64
+		fsheets     []string
+		fats        []time.Time
+	)
+	for _, id := range slices.Sorted(maps.Keys(p.stated)) {
+		s := p.stated[id]
+		sheet, err := appendSheet(nil, s.facts)
+		if err != nil {
+			return fmt.Errorf("facts of venue %d: %w", id, err)
+		}
+		fids, fvers = append(fids, id), append(fvers, s.version)
+		fsheets, fats = append(fsheets, string(sheet)), append(fats, s.at.UTC())
+	}
+	// A venue's facts are replaced whole; the version moves only when they differ.
+	batch.Queue(`INSERT INTO venue_accessibility AS v (venue_id, sheet, version, updated_at)
+		SELECT * FROM unnest($1::bigint[], $2::jsonb[], $3::bigint[], $4::timestamptz[])
+		ON CONFLICT (venue_id) DO UPDATE SET sheet = excluded.sheet, version = excluded.version, updated_at = excluded.updated_at
+		WHERE v.sheet IS DISTINCT FROM excluded.sheet
+		RETURNING v.venue_id`, fids, fsheets, fvers, fats)
+	return nil
 }
 
-// queueRows queues the statement that writes the rows' events and their accessibility index.
-func queueRows(batch *pgx.Batch, vocab *Vocabulary, rows []Versioned) error {
+// placeStatements is how many statements PlaceSet.queue queues.
+const placeStatements = 4
+
+// queueRows queues the statement that writes the rows' events and their accessibility index,
+// the effective sets of each computed from its own facts and its venue's (facts).
+func queueRows(batch *pgx.Batch, vocab *Vocabulary, rows []Versioned, facts map[int64]Facts) error {
 	last := make(map[int64]int, len(rows))
 	for i, r := range rows {
 		last[r.Event.ID] = i
@@ -186,9 +336,11 @@ func queueRows(batch *pgx.Batch, vocab *Vocabulary, rows []Versioned) error {
 		currs        = make([]*string, 0, n)
 		sheets       = make([]string, 0, n)
 		yes          = make([]string, 0, n)
+		excluded     = make([]string, 0, n)
 		venueNames   = make([]string, 0, n)
 		versions     = make([]int64, 0, n)
 		ats          = make([]time.Time, 0, n)
+		buf          []byte
 	)
 	for i, r := range rows {
 		e := r.Event
@@ -218,24 +370,21 @@ func queueRows(batch *pgx.Batch, vocab *Vocabulary, rows []Versioned) error {
 			}
 		}
 		pmins, pmaxs, currs = append(pmins, pmin), append(pmaxs, pmax), append(currs, cur)
-		sheet := e.Accessibility
-		if sheet == nil {
-			sheet = map[string]string{}
+		var err error
+		if buf, err = appendSheet(buf[:0], e.Accessibility); err != nil {
+			return fmt.Errorf("sheet of event %d: %w", e.ID, err)
 		}
-		b, err := jsoncodec.Marshal(sheet) // map keys are sorted: equal sheets encode alike
-		if err != nil {
-			return fmt.Errorf("encode sheet of event %d: %w", e.ID, err)
-		}
-		sheets = append(sheets, string(b))
-		yes = append(yes, idsLiteral(vocab.IDs(e.YesCodes())))
+		sheets = append(sheets, string(buf))
+		y, x := vocab.effectiveIDs(e.Accessibility, facts[e.Venue.ID])
+		yes, excluded = append(yes, IDsLiteral(y)), append(excluded, IDsLiteral(x))
 	}
 	batch.Queue(`
 		WITH input AS (
 			SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bigint[],
 				$7::timestamptz[], $8::timestamptz[], $9::text[], $10::text[], $11::float8[], $12::float8[], $13::text[],
-				$14::jsonb[], $15::text[], $16::text[], $17::bigint[], $18::timestamptz[])
+				$14::jsonb[], $15::text[], $16::text[], $17::bigint[], $18::timestamptz[], $19::text[])
 				AS t (id, title, description, category, city, venue_id, starts_at, ends_at, timezone, age_rating,
-				      price_min, price_max, currency, sheet, yes_text, venue_name, version, updated_at)
+				      price_min, price_max, currency, sheet, yes_text, venue_name, version, updated_at, excluded_text)
 		), written AS (
 			INSERT INTO events AS e (id, title, description, category, city, venue_id, starts_at, ends_at, timezone,
 				age_rating, price_min, price_max, currency, version, updated_at)
@@ -249,45 +398,207 @@ func queueRows(batch *pgx.Batch, vocab *Vocabulary, rows []Versioned) error {
 			WHERE e.version < excluded.version
 			RETURNING e.id
 		)
-		INSERT INTO event_accessibility AS a (event_id, sheet, constraint_ids, starts_at, city, category, document)
-		SELECT i.id, i.sheet, i.yes_text::smallint[], i.starts_at, i.city, i.category,
+		INSERT INTO event_accessibility AS a (event_id, sheet, constraint_ids, excluded_ids, starts_at, city, category, document)
+		SELECT i.id, i.sheet, i.yes_text::smallint[], i.excluded_text::smallint[], i.starts_at, i.city, i.category,
 			setweight(to_tsvector('russian', i.title), 'A') || setweight(to_tsvector('russian', i.venue_name), 'B') ||
 			setweight(to_tsvector('russian', left(i.description, 4000)), 'C')
 		FROM input i JOIN written w ON w.id = i.id
 		ON CONFLICT (event_id) DO UPDATE SET sheet = excluded.sheet, constraint_ids = excluded.constraint_ids,
-			starts_at = excluded.starts_at, city = excluded.city, category = excluded.category, document = excluded.document
+			excluded_ids = excluded.excluded_ids, starts_at = excluded.starts_at, city = excluded.city,
+			category = excluded.category, document = excluded.document
 		RETURNING a.event_id`,
 		ids, titles, descs, cats, citys, venueIDs, starts, ends, tzs, ages, pmins, pmaxs, currs,
-		sheets, yes, venueNames, versions, ats)
+		sheets, yes, venueNames, versions, ats, excluded)
 	return nil
 }
 
-// runUpsert sends the batch: execs statements of places, then, when the batch holds the rows'
-// statement, returns the ids of the events written. The yes-sets travel as text literals
-// ("{1,5}") because a ragged smallint[][] cannot be bound.
-func runUpsert(ctx context.Context, db pgdb.DBTX, batch *pgx.Batch, execs int) ([]int64, error) {
+// runUpsert sends the batch: the places' statements first when it holds them (withPlaces;
+// their changes are returned), then, when it holds the rows' statement, returns the ids of the
+// events written. The code sets travel as text literals ("{1,5}") because a ragged
+// smallint[][] cannot be bound.
+func runUpsert(ctx context.Context, db pgdb.DBTX, batch *pgx.Batch, withPlaces bool) (VenueChanges, []int64, error) {
 	br := db.SendBatch(ctx, batch)
 	defer br.Close()
-	for range execs {
-		if _, err := br.Exec(); err != nil {
-			return nil, fmt.Errorf("upsert places and venues: %w", err)
+	var ch VenueChanges
+	rest := batch.Len()
+	if withPlaces {
+		for range 2 { // cities and categories
+			if _, err := br.Exec(); err != nil {
+				return ch, nil, fmt.Errorf("upsert cities and categories: %w", err)
+			}
 		}
+		var err error
+		if ch.Rows, err = collectIDs(br); err != nil {
+			return ch, nil, fmt.Errorf("upsert venues: %w", err)
+		}
+		if ch.Facts, err = collectIDs(br); err != nil {
+			return ch, nil, fmt.Errorf("upsert venue facts: %w", err)
+		}
+		rest -= placeStatements
 	}
-	if batch.Len() == execs {
-		return nil, br.Close()
+	if rest == 0 {
+		return ch, nil, br.Close()
 	}
-	rows, err := br.Query()
+	changed, err := collectIDs(br)
 	if err != nil {
-		return nil, fmt.Errorf("upsert events: %w", err)
+		return ch, nil, fmt.Errorf("upsert events: %w", err)
 	}
-	changed, err := pgx.CollectRows(rows, pgx.RowTo[int64])
-	if err != nil {
-		return nil, fmt.Errorf("upsert events: %w", err)
-	}
-	return changed, br.Close()
+	return ch, changed, br.Close()
 }
 
-func idsLiteral(ids []int16) string {
+func collectIDs(br pgx.BatchResults) ([]int64, error) {
+	rows, err := br.Query()
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, pgx.RowTo[int64])
+}
+
+// reach brings the changes of venues to their events, but those of skip (written by the same
+// command with what they inherit): the events at a venue whose facts changed get their
+// effective sets recomputed from their own sheets, and the text vectors of the events at a
+// renamed venue follow its name when ch says so. It returns what to announce: the new state of
+// every event at a venue whose facts changed (but skip's), and the venues whose row changed
+// (every answer showing one is affected; their events' answers are not).
+func (ch VenueChanges) reach(ctx context.Context, db pgdb.DBTX, vocab *Vocabulary, skip map[int64]bool) (changefeed.Change, error) {
+	out := changefeed.Change{Venues: ch.Rows}
+	if ch.documents && len(ch.Rows) > 0 {
+		if _, err := db.Exec(ctx, `
+			UPDATE event_accessibility a SET document = d.document
+			FROM (SELECT e.id, setweight(to_tsvector('russian', e.title), 'A') || setweight(to_tsvector('russian', v.name), 'B') ||
+					setweight(to_tsvector('russian', left(e.description, 4000)), 'C') AS document
+				FROM events e JOIN venues v ON v.id = e.venue_id WHERE e.venue_id = ANY($1)) d
+			WHERE a.event_id = d.id AND a.document IS DISTINCT FROM d.document`, ch.Rows); err != nil {
+			return out, fmt.Errorf("follow venue names in text vectors: %w", err)
+		}
+	}
+	if len(ch.Facts) == 0 {
+		return out, nil
+	}
+	rows, err := db.Query(ctx, `
+		SELECT e.id, e.venue_id, e.city, e.category, e.starts_at, a.constraint_ids, a.excluded_ids, a.sheet, v.sheet
+		FROM events e JOIN event_accessibility a ON a.event_id = e.id
+		LEFT JOIN venue_accessibility v ON v.venue_id = e.venue_id
+		WHERE e.venue_id = ANY($1)
+		ORDER BY e.id`, ch.Facts)
+	if err != nil {
+		return out, fmt.Errorf("events at changed venues: %w", err)
+	}
+	var (
+		upIDs                []int64
+		upYes, upExcl        []string
+		id, venue            int64
+		city, category       string
+		starts               time.Time
+		ownRaw, venueRaw     []byte
+		storedYes, storedOut []int16
+	)
+	_, err = pgx.ForEachRow(rows, []any{&id, &venue, &city, &category, &starts, &storedYes, &storedOut, &ownRaw, &venueRaw}, func() error {
+		if skip[id] {
+			return nil
+		}
+		own, err := decodeSheet(ownRaw)
+		if err != nil {
+			return fmt.Errorf("event %d: %w", id, err)
+		}
+		inherited, err := decodeSheet(venueRaw)
+		if err != nil {
+			return fmt.Errorf("venue %d: %w", venue, err)
+		}
+		y, x := vocab.effectiveIDs(own, inherited)
+		if !slices.Equal(y, storedYes) || !slices.Equal(x, storedOut) {
+			upIDs, upYes, upExcl = append(upIDs, id), append(upYes, IDsLiteral(y)), append(upExcl, IDsLiteral(x))
+		}
+		out.Events = append(out.Events, changefeed.Event{ID: id, City: city, Category: category, StartsAt: starts.UTC(),
+			Constraints: vocab.CodesOf(y), Excluded: vocab.CodesOf(x)})
+		return nil
+	})
+	if err != nil {
+		return out, fmt.Errorf("events at changed venues: %w", err)
+	}
+	if len(upIDs) > 0 {
+		if _, err := db.Exec(ctx, `
+			UPDATE event_accessibility a SET constraint_ids = u.yes::smallint[], excluded_ids = u.excluded::smallint[]
+			FROM unnest($1::bigint[], $2::text[], $3::text[]) AS u (id, yes, excluded)
+			WHERE a.event_id = u.id`, upIDs, upYes, upExcl); err != nil {
+			return out, fmt.Errorf("events at changed venues inherit their facts: %w", err)
+		}
+	}
+	return out, nil
+}
+
+// decodeSheet decodes a stored sheet (JSON text; none is an empty sheet).
+func decodeSheet(raw []byte) (Facts, error) {
+	var fs Facts
+	if len(raw) == 0 {
+		return fs, nil
+	}
+	if err := jsoncodec.Unmarshal(raw, &fs); err != nil {
+		return nil, fmt.Errorf("decode a stored sheet: %w", err)
+	}
+	return fs, nil
+}
+
+// idSet is the set of the events' ids.
+func idSet(events []Event) map[int64]bool {
+	s := make(map[int64]bool, len(events))
+	for _, e := range events {
+		s[e.ID] = true
+	}
+	return s
+}
+
+// appendSheet appends fs as a JSON object with its keys sorted, each fact as Fact.MarshalJSON
+// writes it: exactly what encoding/json writes for the map, without its reflection on an
+// import's hot path. A fact with a character that would need escaping (none that Validate
+// lets through) is encoded by jsoncodec instead.
+func appendSheet(b []byte, fs Facts) ([]byte, error) {
+	var stack [24]string
+	keys := stack[:0]
+	for k, f := range fs {
+		if !plain(k) || !plain(f.Value) || !plain(f.Source) || !plain(f.VerifiedAt) {
+			enc, err := jsoncodec.Marshal(map[string]Fact(fs))
+			return append(b, enc...), err
+		}
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	b = append(b, '{')
+	for i, k := range keys {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		f := fs[k]
+		b = append(append(append(b, '"'), k...), `":`...)
+		if f.Source == "" && f.VerifiedAt == "" {
+			b = append(append(append(b, '"'), f.Value...), '"')
+			continue
+		}
+		b = append(append(append(b, `{"value":"`...), f.Value...), '"')
+		if f.Source != "" {
+			b = append(append(append(b, `,"source":"`...), f.Source...), '"')
+		}
+		if f.VerifiedAt != "" {
+			b = append(append(append(b, `,"verified_at":"`...), f.VerifiedAt...), '"')
+		}
+		b = append(b, '}')
+	}
+	return append(b, '}'), nil
+}
+
+// plain reports whether s needs no escaping in JSON (as jsoncodec escapes, HTML-safe).
+func plain(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			return false
+		}
+	}
+	return true
+}
+
+// IDsLiteral is ids as a Postgres array literal ("{1,5}").
+func IDsLiteral(ids []int16) string {
 	b := make([]byte, 0, 2+4*len(ids))
 	b = append(b, '{')
 	for i, id := range ids {

@@ -22,7 +22,7 @@ func TestKinds(t *testing.T) {
 	for _, k := range commands.Kinds(nil, nil) {
 		names = append(names, k.Name)
 	}
-	want := []string{catalog.KindEventUpsert, account.KindRegister, account.KindAdmin, account.KindPassword, account.KindNeeds, account.KindErase, photo.Kind}
+	want := []string{catalog.KindEventUpsert, catalog.KindVenueUpsert, account.KindRegister, account.KindAdmin, account.KindPassword, account.KindNeeds, account.KindErase, photo.Kind}
 	if strings.Join(names, ",") != strings.Join(want, ",") {
 		t.Fatalf("got kinds %v, want %v", names, want)
 	}
@@ -65,7 +65,9 @@ func TestEveryKindDecodesStrictly(t *testing.T) {
 	}
 	payloads := map[string]any{
 		catalog.KindEventUpsert: []catalog.Event{{ID: 1, Title: "T", Category: "theatre", City: "kazan", Venue: catalog.Venue{ID: 3, Name: "V"},
-			StartsAt: at, Timezone: "Europe/Moscow", Accessibility: map[string]string{"elevator": "yes"}}},
+			StartsAt: at, Timezone: "Europe/Moscow", Accessibility: catalog.Facts{"elevator": {Value: "yes", Source: "organiser"}}}},
+		catalog.KindVenueUpsert: []catalog.VenueInput{{Venue: catalog.Venue{ID: 3, Name: "V",
+			Accessibility: &catalog.Facts{"elevator": {Value: "not_applicable", VerifiedAt: "2026-05-01"}}}, City: "kazan"}},
 		account.KindRegister: user(account.KindRegister, id, "hash-a", account.Personal{Email: "a@example.ru", EmailKey: "a@example.ru", Name: "A",
 			PasswordHash: "$argon2id$stored", Needs: []string{"braille"}}),
 		account.KindAdmin: user(account.KindAdmin, admin, "hash-b", account.Personal{Email: "b@example.ru", EmailKey: "b@example.ru", Name: "B",

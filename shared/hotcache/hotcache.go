@@ -38,6 +38,7 @@ type Entry struct {
 	Body     []byte
 	ETag     string
 	EventIDs []int64                       // events the answer holds
+	VenueIDs []int64                       // venues it shows
 	Matches  func(e changefeed.Event) bool // for searches: whether a changed event could now be in the answer
 	// Gen is Cache.Gen() taken before the answer was read from the database (optional). With
 	// it, Set checks the entry only against changes applied after that point; without it,
@@ -127,10 +128,15 @@ const RecentWindow = 10 * time.Second
 
 const (
 	maxShards       = 16
-	maxRecent       = 1024 // changes remembered
-	maxRecentEvents = 8192 // events across them
-	maxApplyEvents  = 256  // a change of more events drops every entry
-	entryOverhead   = 200  // bytes counted per entry beyond its contents (map slot, item, headers)
+	maxRecent       = 1024  // changes remembered
+	maxRecentEvents = 65536 // event ids across them
+	// A change of up to maxExactEvents events is tested event by event against the answers
+	// that could take them; a larger one (a venue's events, an import) is summarised into at
+	// most maxApplyGroups groups (changefeed.Summarize), each tested once, or, when it is too
+	// diverse for that, drops every entry.
+	maxExactEvents = 64
+	maxApplyGroups = 256
+	entryOverhead  = 200 // bytes counted per entry beyond its contents (map slot, item, headers)
 )
 
 // Local is a Cache on patrickmn/go-cache, bounded in entries, bytes and age.
@@ -155,11 +161,14 @@ type Local struct {
 	recent      []applied
 }
 
+// applied is a change as the cache tests it: the ids of its events (an answer holding one is
+// affected) and the events, or their summaries, a search's Matches is asked about.
 type applied struct {
-	gen uint64
-	at  time.Time
-	c   changefeed.Change
-	ids map[int64]bool
+	gen    uint64
+	at     time.Time
+	ids    map[int64]bool
+	venues map[int64]bool // venues whose row changed: the answers showing one are affected
+	tests  []changefeed.Event
 }
 
 type shard struct {
@@ -169,6 +178,7 @@ type shard struct {
 	// test are scanned; the others are found by the events they hold.
 	scan       map[string]*item
 	byEvent    map[int64][]string
+	byVenue    map[int64][]string
 	bytes      atomic.Int64
 	tick       atomic.Int64 // logical clock of uses, for LRU order within the shard
 	maxEntries int
@@ -232,7 +242,7 @@ func (l *Local) shard(key string) *shard {
 
 // sizeOf is what an entry counts against the byte bound.
 func sizeOf(key string, e Entry) int64 {
-	return int64(len(key) + len(e.Body) + len(e.ETag) + 8*len(e.EventIDs) + entryOverhead)
+	return int64(len(key) + len(e.Body) + len(e.ETag) + 8*len(e.EventIDs) + 8*len(e.VenueIDs) + entryOverhead)
 }
 
 // Get returns the entry for key, unless it is older than the TTL.
@@ -300,7 +310,7 @@ func (l *Local) store(s *shard, key string, e Entry, size int64) *item {
 func scanned(e Entry) bool { return e.Matches != nil }
 
 func (s *shard) resetIndex() {
-	s.scan, s.byEvent = map[string]*item{}, map[int64][]string{}
+	s.scan, s.byEvent, s.byVenue = map[string]*item{}, map[int64][]string{}, map[int64][]string{}
 }
 
 func (s *shard) index(key string, it *item) {
@@ -311,6 +321,9 @@ func (s *shard) index(key string, it *item) {
 	for _, id := range it.e.EventIDs {
 		s.byEvent[id] = append(s.byEvent[id], key)
 	}
+	for _, id := range it.e.VenueIDs {
+		s.byVenue[id] = append(s.byVenue[id], key)
+	}
 }
 
 func (s *shard) unindex(key string, it *item) {
@@ -318,8 +331,14 @@ func (s *shard) unindex(key string, it *item) {
 		delete(s.scan, key)
 		return
 	}
-	for _, id := range it.e.EventIDs {
-		keys := s.byEvent[id]
+	unlist(s.byEvent, it.e.EventIDs, key)
+	unlist(s.byVenue, it.e.VenueIDs, key)
+}
+
+// unlist removes key from the lists of ids in index.
+func unlist(index map[int64][]string, ids []int64, key string) {
+	for _, id := range ids {
+		keys := index[id]
 		for i, k := range keys {
 			if k == key {
 				keys = append(keys[:i], keys[i+1:]...)
@@ -327,22 +346,27 @@ func (s *shard) unindex(key string, it *item) {
 			}
 		}
 		if len(keys) == 0 {
-			delete(s.byEvent, id)
+			delete(index, id)
 		} else {
-			s.byEvent[id] = keys
+			index[id] = keys
 		}
 	}
 }
 
-// dropAffected deletes what c affects. Called with s.mu held.
-func (s *shard) dropAffected(c changefeed.Change, ids map[int64]bool) {
-	for _, ev := range c.Events {
-		for _, key := range slices.Clone(s.byEvent[ev.ID]) {
+// dropAffected deletes what a affects. Called with s.mu held.
+func (s *shard) dropAffected(a applied) {
+	for id := range a.ids {
+		for _, key := range slices.Clone(s.byEvent[id]) {
+			s.c.Delete(key)
+		}
+	}
+	for id := range a.venues {
+		for _, key := range slices.Clone(s.byVenue[id]) {
 			s.c.Delete(key)
 		}
 	}
 	for key, it := range s.scan {
-		if affected(it.e, c, ids) {
+		if affected(it.e, a) {
 			s.c.Delete(key) // removes key from s.scan: allowed while ranging
 		}
 	}
@@ -386,7 +410,7 @@ func (l *Local) staleOnArrival(e Entry) bool {
 		if e.Gen == 0 && now.Sub(a.at) > RecentWindow {
 			continue
 		}
-		if affected(e, a.c, a.ids) {
+		if affected(e, a) {
 			return true
 		}
 	}
@@ -440,28 +464,44 @@ func (s *shard) deleteExpired(now time.Time, expired func(*item, time.Time) bool
 }
 
 // Apply drops every entry that holds a changed event or could now hold one. A change of
-// users alone affects no entry (answers tied to a user are not cached here).
+// users alone affects no entry (answers tied to a user are not cached here). A change of many
+// events (every event at a venue) drops exactly the answers that hold one of them and those
+// that one of its summaries could join; one too diverse to summarise (an import, which
+// affects most answers anyway) drops everything, in one pass instead of testing every entry
+// against every event.
 func (l *Local) Apply(c changefeed.Change) {
-	if len(c.Events) == 0 {
+	if len(c.Events) == 0 && len(c.Venues) == 0 {
 		return
 	}
-	if len(c.Events) > maxApplyEvents {
-		// A bulk change (an import) affects most answers: dropping everything costs one pass
-		// instead of testing every entry against every event.
+	a, ok := prepare(c)
+	if !ok {
 		l.reset()
 		return
 	}
-	a := applied{at: l.Now(), c: c, ids: eventIDs(c)}
+	a.at = l.Now()
 	l.remember(a)
-	l.dropMatching(c, a.ids)
+	l.dropMatching(a)
 }
 
-func eventIDs(c changefeed.Change) map[int64]bool {
-	ids := make(map[int64]bool, len(c.Events))
+// prepare is c as the cache tests it; ok is false when c is too diverse to summarise.
+func prepare(c changefeed.Change) (a applied, ok bool) {
+	a.ids = make(map[int64]bool, len(c.Events))
 	for _, e := range c.Events {
-		ids[e.ID] = true
+		a.ids[e.ID] = true
 	}
-	return ids
+	if len(c.Venues) > 0 {
+		a.venues = make(map[int64]bool, len(c.Venues))
+		for _, id := range c.Venues {
+			a.venues[id] = true
+		}
+	}
+	a.tests = c.Events
+	if len(c.Events) > maxExactEvents {
+		if a.tests = changefeed.Summarize(c.Events, maxApplyGroups); a.tests == nil {
+			return a, false
+		}
+	}
+	return a, true
 }
 
 func (l *Local) remember(a applied) {
@@ -477,14 +517,14 @@ func (l *Local) remember(a applied) {
 	l.recent = append(l.recent[cut:], a)
 	events := 0
 	for _, r := range l.recent {
-		events += len(r.c.Events)
+		events += len(r.ids) + len(r.venues)
 	}
 	for len(l.recent) > 1 && (len(l.recent) > maxRecent || events > maxRecentEvents) {
 		// Forgetting a change: an answer without Gen read before it may be stale, so none is
 		// stored until the window after it has passed.
 		old := l.recent[0]
 		l.forgotGen = old.gen
-		events -= len(old.c.Events)
+		events -= len(old.ids) + len(old.venues)
 		l.recent = l.recent[1:]
 		if t := old.at.Add(RecentWindow); t.After(l.refuseUntil) {
 			l.refuseUntil = t
@@ -492,11 +532,16 @@ func (l *Local) remember(a applied) {
 	}
 }
 
-func affected(e Entry, c changefeed.Change, ids map[int64]bool) bool {
-	if len(c.Events) <= 4 {
+func affected(e Entry, a applied) bool {
+	for _, id := range e.VenueIDs {
+		if a.venues[id] {
+			return true
+		}
+	}
+	if len(a.ids) <= 4 {
 		// The usual change (one event): comparing beats hashing.
 		for _, id := range e.EventIDs {
-			for _, ev := range c.Events {
+			for _, ev := range a.tests {
 				if ev.ID == id {
 					return true
 				}
@@ -504,13 +549,13 @@ func affected(e Entry, c changefeed.Change, ids map[int64]bool) bool {
 		}
 	} else {
 		for _, id := range e.EventIDs {
-			if ids[id] {
+			if a.ids[id] {
 				return true
 			}
 		}
 	}
 	if e.Matches != nil {
-		for _, ev := range c.Events {
+		for _, ev := range a.tests {
 			if e.Matches(ev) {
 				return true
 			}

@@ -3,6 +3,7 @@ package hotcache
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -272,13 +273,13 @@ func TestConcurrentUseKeepsCounts(t *testing.T) {
 	}
 }
 
-func TestBulkChangeDropsEverything(t *testing.T) {
+func TestDiverseBulkChangeDropsEverything(t *testing.T) {
 	c := newCache(10)
 	c.Set("unrelated", Entry{EventIDs: []int64{1}})
 	before := c.Gen()
 	bulk := changefeed.Change{}
-	for i := 0; i <= maxApplyEvents; i++ {
-		bulk.Events = append(bulk.Events, changefeed.Event{ID: int64(1000 + i)})
+	for i := 0; i <= maxApplyGroups; i++ { // one city more than can be summarised
+		bulk.Events = append(bulk.Events, changefeed.Event{ID: int64(1000 + i), City: fmt.Sprintf("city-%d", i)})
 	}
 	c.Apply(bulk)
 	if c.Len() != 0 {
@@ -291,6 +292,68 @@ func TestBulkChangeDropsEverything(t *testing.T) {
 	}
 	if _, ok := c.Get("new"); !ok {
 		t.Fatal("got an answer read after the bulk change refused, want it stored")
+	}
+}
+
+// A change of every event at a venue (10,000 of them) drops exactly what it affects: the
+// answers holding one of them and the searches one of them could now join, tested against a
+// summary of the events rather than each event.
+func TestVenueChangeDropsExactly(t *testing.T) {
+	c := newCache(100)
+	start := time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC)
+	search := func(city, code string, lenient bool, from time.Time) func(changefeed.Event) bool {
+		return func(e changefeed.Event) bool {
+			if e.City != city || e.Last().Before(from) {
+				return false
+			}
+			if lenient {
+				return !slices.Contains(e.Excluded, code)
+			}
+			return slices.Contains(e.Constraints, code)
+		}
+	}
+	venue := changefeed.Change{}
+	for i := range 10000 {
+		ev := changefeed.Event{ID: int64(100000 + i), City: "kazan", Category: []string{"theatre", "concert"}[i%2],
+			StartsAt: start.Add(time.Duration(i) * time.Hour), Constraints: []string{"step_free_entrance"}, Excluded: []string{"elevator"}}
+		if i%3 == 0 {
+			ev.Constraints = append(ev.Constraints, "sign_language")
+		}
+		venue.Events = append(venue.Events, ev)
+	}
+	last := start.Add(9999 * time.Hour)
+	entries := map[string]struct {
+		e    Entry
+		kept bool
+	}{
+		"event holding one":    {Entry{EventIDs: []int64{105000}}, false},
+		"event elsewhere":      {Entry{EventIDs: []int64{7}}, true},
+		"search it joins":      {Entry{EventIDs: []int64{7}, Matches: search("kazan", "sign_language", false, start)}, false},
+		"lenient it joins":     {Entry{EventIDs: []int64{7}, Matches: search("kazan", "sign_language", true, start)}, false},
+		"lenient it leaves":    {Entry{EventIDs: []int64{7}, Matches: search("kazan", "elevator", true, start)}, true},
+		"search another city":  {Entry{EventIDs: []int64{7}, Matches: search("omsk", "sign_language", false, start)}, true},
+		"search another code":  {Entry{EventIDs: []int64{7}, Matches: search("kazan", "braille", false, start)}, true},
+		"search after them":    {Entry{EventIDs: []int64{7}, Matches: search("kazan", "sign_language", false, last.Add(time.Hour))}, true},
+		"search at their last": {Entry{EventIDs: []int64{7}, Matches: search("kazan", "sign_language", false, last)}, false},
+	}
+	for key, tt := range entries {
+		c.Set(key, tt.e)
+	}
+	before := c.Gen()
+	c.Apply(venue)
+	for key, tt := range entries {
+		if _, ok := c.Get(key); ok != tt.kept {
+			t.Errorf("%s: got kept %v after the venue's change, want %v", key, ok, tt.kept)
+		}
+	}
+	// An answer read before the change and stored after it is checked against the summary.
+	c.Set("late search", Entry{EventIDs: []int64{7}, Matches: search("kazan", "step_free_entrance", false, start), Gen: before})
+	c.Set("late unrelated", Entry{EventIDs: []int64{7}, Matches: search("omsk", "step_free_entrance", false, start), Gen: before})
+	if _, ok := c.Get("late search"); ok {
+		t.Error("got an answer the change affects stored after it, want it refused")
+	}
+	if _, ok := c.Get("late unrelated"); !ok {
+		t.Error("got an answer the change does not affect refused, want it stored")
 	}
 }
 
@@ -339,6 +402,28 @@ func TestReadThrough(t *testing.T) {
 	}
 }
 
+// A venue whose row changed (a rename) drops the answers that show it, searches and event
+// pages alike, and nothing else; an answer showing it read before the change is refused.
+func TestVenueRowChangeDropsAnswersShowingIt(t *testing.T) {
+	c := newCache(100)
+	never := func(changefeed.Event) bool { return false }
+	c.Set("page of 1", Entry{EventIDs: []int64{1}, VenueIDs: []int64{45}})
+	c.Set("page of 2", Entry{EventIDs: []int64{2}, VenueIDs: []int64{46}})
+	c.Set("search showing 45", Entry{EventIDs: []int64{1, 3}, VenueIDs: []int64{46, 45}, Matches: never})
+	c.Set("search not showing it", Entry{EventIDs: []int64{2}, VenueIDs: []int64{46}, Matches: never})
+	before := c.Gen()
+	c.Apply(changefeed.Change{Seq: 9, Venues: []int64{45}})
+	for key, kept := range map[string]bool{"page of 1": false, "page of 2": true, "search showing 45": false, "search not showing it": true} {
+		if _, ok := c.Get(key); ok != kept {
+			t.Errorf("%s: got kept %v, want %v", key, ok, kept)
+		}
+	}
+	c.Set("late page of 1", Entry{EventIDs: []int64{1}, VenueIDs: []int64{45}, Gen: before})
+	if _, ok := c.Get("late page of 1"); ok {
+		t.Error("got an answer showing the venue, read before its change, stored; want it refused")
+	}
+}
+
 // While the database cannot answer (the load is apperr.Unavailable), an answer past its age
 // bound is served as Stale; never one a change dropped, never from a suspended cache, never
 // for a request that bypasses the cache, and never once the database answers again.
@@ -380,6 +465,31 @@ func TestReadThroughStale(t *testing.T) {
 	c.Apply(changefeed.Change{Events: []changefeed.Event{{ID: 7}}}) // drops a, b and c
 	if _, from, err := ReadThrough(c, "b", true, away); from == Stale || apperr.CodeOf(err) != apperr.Unavailable {
 		t.Fatalf("got %v %v after a change dropped b, want unavailable, not stale", from, err)
+	}
+
+	// A venue's change (a rename) and a change of many events (a venue's facts reaching its
+	// events, tested as summaries) drop what they affect just as surely: nothing they dropped
+	// is served stale, and what they left is.
+	for key, e := range map[string]Entry{
+		"page at venue 45": {Body: []byte("p"), EventIDs: []int64{8}, VenueIDs: []int64{45}},
+		"search in kazan":  {Body: []byte("s"), Matches: func(ev changefeed.Event) bool { return ev.City == "kazan" }},
+		"page at venue 46": {Body: []byte("o"), EventIDs: []int64{9}, VenueIDs: []int64{46}},
+	} {
+		if _, _, err := ReadThrough(c, key, true, func() (Entry, error) { return e, nil }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	clk.Add(2 * time.Second)
+	c.Apply(changefeed.Change{Venues: []int64{45}})
+	many := make([]changefeed.Event, 2*maxExactEvents)
+	for i := range many {
+		many[i] = changefeed.Event{ID: int64(100 + i), City: "kazan", Category: "concert", StartsAt: clk.Now().Add(time.Hour)}
+	}
+	c.Apply(changefeed.Change{Events: many})
+	for key, stale := range map[string]bool{"page at venue 45": false, "search in kazan": false, "page at venue 46": true} {
+		if _, from, _ := ReadThrough(c, key, true, away); (from == Stale) != stale {
+			t.Errorf("%s: got %v with the database away, want stale %v", key, from, stale)
+		}
 	}
 
 	c.restore("d", Entry{Body: []byte("d")})

@@ -122,10 +122,10 @@ func TakeSnapshot(ctx context.Context, pool *pgxpool.Pool, o SnapshotOptions) (S
 			return fmt.Errorf("insert snapshot: %w", err)
 		}
 		if _, err := tx.CopyFrom(ctx, pgx.Identifier{"cache_snapshot_entries"},
-			[]string{"snapshot_id", "kind", "key", "body", "etag", "event_ids", "has_matches", "score"},
+			[]string{"snapshot_id", "kind", "key", "body", "etag", "event_ids", "venue_ids", "has_matches", "score"},
 			pgx.CopyFromSlice(len(entries), func(i int) ([]any, error) {
 				e := entries[i]
-				return []any{res.ID, e.kind, e.key, e.body, e.etag, e.eventIDs, e.hasMatches, e.score}, nil
+				return []any{res.ID, e.kind, e.key, e.body, e.etag, e.eventIDs, e.venueIDs, e.hasMatches, e.score}, nil
 			})); err != nil {
 			return fmt.Errorf("store snapshot %d: %w", res.ID, err)
 		}
@@ -235,6 +235,7 @@ type snapEntry struct {
 	kind, key, etag string
 	body            []byte
 	eventIDs        []int64
+	venueIDs        []int64
 	hasMatches      bool
 	score           float64
 }
@@ -268,11 +269,8 @@ func recompute(ctx context.Context, pool *pgxpool.Pool, o SnapshotOptions, keys 
 			break
 		}
 		bytes += int64(len(e.Body))
-		ids := e.EventIDs
-		if ids == nil {
-			ids = []int64{}
-		}
-		out = append(out, snapEntry{kind: k.kind, key: k.key, etag: e.ETag, body: e.Body, eventIDs: ids,
+		out = append(out, snapEntry{kind: k.kind, key: k.key, etag: e.ETag, body: e.Body,
+			eventIDs: append([]int64{}, e.EventIDs...), venueIDs: append([]int64{}, e.VenueIDs...),
 			hasMatches: e.Matches != nil, score: k.score})
 	}
 	if skipped > 0 {

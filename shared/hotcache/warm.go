@@ -21,7 +21,7 @@ const WarmTimeout = 2 * time.Second
 const MaxSnapshotAge = time.Hour
 
 // maxWarmChanges: when more events than this changed since the snapshot, it is not used.
-const maxWarmChanges = 10000
+const maxWarmChanges = 50000
 
 // WarmStart loads into c the entries of the newest snapshot (younger than MaxSnapshotAge)
 // whose kind has a source in srcs, then drops every entry that an event changed after the
@@ -42,7 +42,7 @@ func WarmStart(ctx context.Context, db pgdb.DBTX, c *Local, srcs map[string]Sour
 	for k := range srcs {
 		kinds = append(kinds, k)
 	}
-	rows, err := db.Query(ctx, `SELECT kind, key, body, etag, event_ids, has_matches FROM cache_snapshot_entries
+	rows, err := db.Query(ctx, `SELECT kind, key, body, etag, event_ids, venue_ids, has_matches FROM cache_snapshot_entries
 		WHERE snapshot_id = $1 AND kind = ANY($2) ORDER BY score DESC, key`, id, kinds)
 	if err != nil {
 		return 0, fmt.Errorf("load snapshot %d: %w", id, err)
@@ -52,10 +52,11 @@ func WarmStart(ctx context.Context, db pgdb.DBTX, c *Local, srcs map[string]Sour
 	var kind, key string
 	var e Entry
 	var hasMatches bool
-	_, err = pgx.ForEachRow(rows, []any{&kind, &key, &e.Body, &e.ETag, &e.EventIDs, &hasMatches}, func() error {
+	_, err = pgx.ForEachRow(rows, []any{&kind, &key, &e.Body, &e.ETag, &e.EventIDs, &e.VenueIDs, &hasMatches}, func() error {
 		entry := e
 		entry.Body = append([]byte(nil), e.Body...)
 		entry.EventIDs = append([]int64(nil), e.EventIDs...)
+		entry.VenueIDs = append([]int64(nil), e.VenueIDs...)
 		if hasMatches {
 			m, ok := srcs[kind].(Matcher)
 			if !ok {
@@ -94,23 +95,25 @@ func WarmStart(ctx context.Context, db pgdb.DBTX, c *Local, srcs map[string]Sour
 }
 
 // changedSince names the events written after write-log position seq (their row or their
-// photos), and those of held that no longer exist.
+// photos, or the facts of their venue), and those of held that no longer exist.
 func changedSince(ctx context.Context, db pgdb.DBTX, seq int64, held map[int64]bool) (changefeed.Change, error) {
 	var ch changefeed.Change
 	rows, err := db.Query(ctx, `
 		SELECT e.id, e.city, e.category, e.starts_at,
-		       coalesce((SELECT array_agg(k.code) FROM accessibility_constraints k WHERE k.id = ANY (a.constraint_ids)), '{}')
+		       coalesce((SELECT array_agg(k.code ORDER BY k.position) FROM accessibility_constraints k WHERE k.id = ANY (a.constraint_ids)), '{}'),
+		       coalesce((SELECT array_agg(k.code ORDER BY k.position) FROM accessibility_constraints k WHERE k.id = ANY (a.excluded_ids)), '{}')
 		FROM events e LEFT JOIN event_accessibility a ON a.event_id = e.id
 		WHERE e.id IN (SELECT id FROM events WHERE version > $1
-		               UNION SELECT event_id FROM event_photos WHERE version > $1)
+		               UNION SELECT event_id FROM event_photos WHERE version > $1
+		               UNION SELECT x.id FROM events x JOIN venue_accessibility v ON v.venue_id = x.venue_id WHERE v.version > $1)
 		LIMIT $2`, seq, maxWarmChanges+1)
 	if err != nil {
 		return ch, fmt.Errorf("events changed since %d: %w", seq, err)
 	}
 	var ev changefeed.Event
-	if _, err := pgx.ForEachRow(rows, []any{&ev.ID, &ev.City, &ev.Category, &ev.StartsAt, &ev.Constraints}, func() error {
+	if _, err := pgx.ForEachRow(rows, []any{&ev.ID, &ev.City, &ev.Category, &ev.StartsAt, &ev.Constraints, &ev.Excluded}, func() error {
 		ch.Events = append(ch.Events, ev)
-		ev.Constraints = nil
+		ev.Constraints, ev.Excluded = nil, nil
 		return nil
 	}); err != nil {
 		return ch, fmt.Errorf("events changed since %d: %w", seq, err)
@@ -136,16 +139,21 @@ func changedSince(ctx context.Context, db pgdb.DBTX, seq int64, held map[int64]b
 // drop removes what c can affect without remembering it: it predates every answer read from
 // now on.
 func (l *Local) drop(c changefeed.Change) {
-	if len(c.Events) == 0 {
+	if len(c.Events) == 0 && len(c.Venues) == 0 {
 		return
 	}
-	l.dropMatching(c, eventIDs(c))
+	a, ok := prepare(c)
+	if !ok {
+		l.Clear()
+		return
+	}
+	l.dropMatching(a)
 }
 
-func (l *Local) dropMatching(c changefeed.Change, ids map[int64]bool) {
+func (l *Local) dropMatching(a applied) {
 	for _, s := range l.shards {
 		s.mu.Lock()
-		s.dropAffected(c, ids)
+		s.dropAffected(a)
 		s.mu.Unlock()
 	}
 }

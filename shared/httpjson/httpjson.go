@@ -4,6 +4,8 @@
 package httpjson
 
 import (
+	"bufio"
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -36,7 +38,13 @@ func Write(w http.ResponseWriter, status int, v any) {
 
 // WriteRaw answers status with an already encoded JSON body.
 func WriteRaw(w http.ResponseWriter, status int, body []byte) {
-	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	WriteRawAs(w, status, "application/json", body)
+}
+
+// WriteRawAs answers status with an already encoded JSON body of media type contentType
+// (application/json, application/ld+json), in UTF-8.
+func WriteRawAs(w http.ResponseWriter, status int, contentType string, body []byte) {
+	w.Header().Set("Content-Type", contentType+"; charset=utf-8")
 	w.Header().Set("Content-Length", strconv.Itoa(len(body)+1))
 	w.WriteHeader(status)
 	_, _ = w.Write(body)         // the client went away: nothing left to tell it
@@ -204,4 +212,83 @@ func Method(w http.ResponseWriter, r *http.Request, allowed ...string) error {
 	}
 	w.Header().Set("Allow", strings.Join(allowed, ", "))
 	return &apperr.Error{Code: apperr.MethodNotAllowed, Message: fmt.Sprintf("method %s is not allowed here; use %s", r.Method, strings.Join(allowed, " or "))}
+}
+
+// Batch describes a body of one record or many: one JSON record (application/json, at most
+// MaxOne bytes) or NDJSON, one record per line (application/x-ndjson, at most MaxMany bytes and
+// MaxLines records; blank lines are skipped).
+type Batch struct {
+	Noun     string // what a record is, e.g. "event"
+	MaxOne   int64
+	MaxMany  int64
+	MaxLines int
+	TooMany  string // what to do with more records, e.g. "split the file"
+}
+
+// ReadBatch reads the records of r as b describes, each decoded and checked by check. Every
+// record is checked before any is returned, so a bad line means nothing is written; the error
+// names the line and the field. many reports an NDJSON body.
+func ReadBatch[T any](w http.ResponseWriter, r *http.Request, b Batch, check func([]byte) (T, error)) (records []T, many bool, err error) {
+	if RequireContentType(r, "application/x-ndjson") != nil {
+		if err := RequireContentType(r, "application/json"); err != nil {
+			return nil, false, &apperr.Error{Code: apperr.UnsupportedMediaType,
+				Message: fmt.Sprintf("Content-Type must be application/json (one %s) or application/x-ndjson (one %s per line)", b.Noun, b.Noun)}
+		}
+		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, b.MaxOne))
+		if err != nil {
+			return nil, false, bodyError(err)
+		}
+		rec, err := check(body)
+		if err != nil {
+			return nil, false, err
+		}
+		return []T{rec}, false, nil
+	}
+	sc := bufio.NewScanner(http.MaxBytesReader(w, r.Body, b.MaxMany))
+	sc.Buffer(make([]byte, 0, 64<<10), int(b.MaxMany))
+	for line := 1; sc.Scan(); line++ {
+		raw := bytes.TrimSpace(sc.Bytes())
+		if len(raw) == 0 {
+			continue
+		}
+		if len(records) == b.MaxLines {
+			return nil, true, apperr.New(apperr.PayloadTooLarge, "at most %d %ss per request; %s", b.MaxLines, b.Noun, b.TooMany)
+		}
+		rec, err := check(raw)
+		if err != nil {
+			ae := apperr.As(err)
+			return nil, true, &apperr.Error{Code: ae.Code, Field: ae.Field, Message: fmt.Sprintf("line %d: %s", line, ae.Message)}
+		}
+		records = append(records, rec)
+	}
+	if err := sc.Err(); err != nil {
+		return nil, true, bodyError(err)
+	}
+	if len(records) == 0 {
+		return nil, true, apperr.New(apperr.InvalidArgument, "the body holds no %s", b.Noun)
+	}
+	return records, true, nil
+}
+
+func bodyError(err error) error {
+	var tooBig *http.MaxBytesError
+	if errors.As(err, &tooBig) {
+		return apperr.New(apperr.PayloadTooLarge, "the body is larger than %d bytes", tooBig.Limit)
+	}
+	return apperr.New(apperr.InvalidArgument, "the body could not be read")
+}
+
+// Checked decodes one record from raw strictly (DecodeBytes), normalises and validates it: the
+// check of ReadBatch for a record type with Normalize and Validate.
+func Checked[T any, P interface {
+	*T
+	Normalize()
+	Validate() error
+}](raw []byte) (T, error) {
+	var rec T
+	if err := DecodeBytes(raw, &rec); err != nil {
+		return rec, err
+	}
+	P(&rec).Normalize()
+	return rec, P(&rec).Validate()
 }

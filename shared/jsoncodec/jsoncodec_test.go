@@ -67,17 +67,24 @@ func events(t testing.TB) []catalog.Event {
 			e.Price = &catalog.Price{Min: num(), Max: num(), Currency: "RUB"}
 		}
 		if i%5 != 4 {
-			e.Accessibility = map[string]string{}
-			for _, c := range codes[:rng.IntN(len(codes)+1)] {
-				e.Accessibility[c] = answers[rng.IntN(len(answers))]
+			e.Accessibility = catalog.Facts{}
+			for j, c := range codes[:rng.IntN(len(codes)+1)] {
+				f := catalog.Fact{Value: answers[rng.IntN(len(answers))]}
+				if j%2 == 1 {
+					f.Source, f.VerifiedAt = "venue_survey", "2026-05-01"
+				}
+				e.Accessibility[c] = f
 			}
+		}
+		if i%7 == 0 {
+			e.Venue.Accessibility = &catalog.Facts{"elevator": {Value: "not_applicable", Source: "organiser"}}
 		}
 		out = append(out, e)
 	}
 	odd := out[0]
 	odd.Title = "<b>&amp;</b> \u2028\u2029 \"кавычки\" \\ \t\x01 😀"
 	odd.Description = "</script><script>alert(1)</script>"
-	odd.Accessibility = map[string]string{"z": "yes", "a": "no", "M": "yes"}
+	odd.Accessibility = catalog.Answers(map[string]string{"z": "yes", "a": "no", "M": "yes"})
 	return append(out, odd)
 }
 

@@ -103,10 +103,12 @@ func lockEvent(ctx context.Context, tx pgx.Tx, id int64) (changefeed.Event, erro
 	err := tx.QueryRow(ctx, `
 		SELECT e.city, e.category, e.starts_at,
 		       ARRAY(SELECT c.code FROM accessibility_constraints c
-		             WHERE c.id = ANY(a.constraint_ids) ORDER BY c.position)
+		             WHERE c.id = ANY(a.constraint_ids) ORDER BY c.position),
+		       ARRAY(SELECT c.code FROM accessibility_constraints c
+		             WHERE c.id = ANY(a.excluded_ids) ORDER BY c.position)
 		FROM events e LEFT JOIN event_accessibility a ON a.event_id = e.id
 		WHERE e.id = $1
-		FOR UPDATE OF e`, id).Scan(&e.City, &e.Category, &e.StartsAt, &e.Constraints)
+		FOR UPDATE OF e`, id).Scan(&e.City, &e.Category, &e.StartsAt, &e.Constraints, &e.Excluded)
 	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
 		return e, fmt.Errorf("lock event %d: %w", id, err)
 	}

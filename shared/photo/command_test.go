@@ -45,7 +45,7 @@ func (e *logEnv) addEvent(t *testing.T, id int64, accessible map[string]string) 
 	ctx := context.Background()
 	ev := catalog.Event{ID: id, Title: "Концерт", Category: "concert", City: "moscow",
 		Venue: catalog.Venue{ID: 1, Name: "Зал"}, StartsAt: time.Date(2027, 1, 2, 16, 0, 0, 0, time.UTC),
-		Timezone: "Europe/Moscow", Accessibility: accessible}
+		Timezone: "Europe/Moscow", Accessibility: catalog.Answers(accessible)}
 	if _, err := catalog.UpsertEvents(ctx, e.Pool, e.Vocab, 1, time.Now(), []catalog.Event{ev}); err != nil {
 		t.Fatal(err)
 	}

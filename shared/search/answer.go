@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -42,25 +43,38 @@ func SearchEntry(ctx context.Context, db pgdb.DBTX, vocab *catalog.Vocabulary, q
 	if err != nil {
 		return hotcache.Entry{}, apperr.Wrap(err, "encode search answer")
 	}
-	ids := make([]int64, len(page.Items))
+	ids, venues := make([]int64, len(page.Items)), make([]int64, 0, len(page.Items))
 	for i, it := range page.Items {
 		ids[i] = it.ID
+		if !slices.Contains(venues, it.Venue.ID) {
+			venues = append(venues, it.Venue.ID)
+		}
 	}
-	return hotcache.Entry{Body: body, EventIDs: ids, Matches: q.Matches}, nil
+	return hotcache.Entry{Body: body, EventIDs: ids, VenueIDs: venues, Matches: q.Matches}, nil
 }
 
 // EventEntry loads event id and returns its cache entry: the encoded event and its ETag.
 // An unknown id is not_found.
 func EventEntry(ctx context.Context, db pgdb.DBTX, vocab *catalog.Vocabulary, id int64, photoURL func(string) string) (hotcache.Entry, error) {
+	return eventEntry(ctx, db, vocab, id, photoURL, func(e *Event) ([]byte, error) { return json.Marshal(e) })
+}
+
+// EventLDEntry is EventEntry of the event's schema.org form (Event.JSONLD).
+func EventLDEntry(ctx context.Context, db pgdb.DBTX, vocab *catalog.Vocabulary, id int64, photoURL func(string) string) (hotcache.Entry, error) {
+	return eventEntry(ctx, db, vocab, id, photoURL, func(e *Event) ([]byte, error) { return e.JSONLD(vocab) })
+}
+
+func eventEntry(ctx context.Context, db pgdb.DBTX, vocab *catalog.Vocabulary, id int64, photoURL func(string) string,
+	encode func(*Event) ([]byte, error)) (hotcache.Entry, error) {
 	ev, err := LoadEvent(ctx, db, vocab, id, photoURL)
 	if err != nil {
 		return hotcache.Entry{}, err
 	}
-	body, err := json.Marshal(ev)
+	body, err := encode(ev)
 	if err != nil {
 		return hotcache.Entry{}, apperr.Wrap(err, "encode event %d", id)
 	}
-	return hotcache.Entry{Body: body, ETag: ETag(body), EventIDs: []int64{id}}, nil
+	return hotcache.Entry{Body: body, ETag: ETag(body), EventIDs: []int64{id}, VenueIDs: []int64{ev.Venue.ID}}, nil
 }
 
 // ETag is the entity tag of an encoded event: a hash of its bytes, so every instance and
@@ -119,7 +133,7 @@ func (s *SearchSource) Matcher(ctx context.Context, key string) (func(changefeed
 	return q.Matches, nil
 }
 
-// EventSource answers KindEvent keys as get-event does.
+// EventSource answers KindEvent keys as get-event does, in JSON or in the schema.org form.
 type EventSource struct {
 	Vocab    *Vocab
 	PhotoURL func(string) string
@@ -128,13 +142,17 @@ type EventSource struct {
 // Load answers key from db.
 func (e *EventSource) Load(ctx context.Context, db pgdb.DBTX, key string) (hotcache.Entry, error) {
 	raw, ok := strings.CutPrefix(key, eventKeyPrefix)
+	raw, ld := strings.CutSuffix(raw, ldKeySuffix)
 	id, err := strconv.ParseInt(raw, 10, 64)
-	if !ok || err != nil || id <= 0 || EventCacheKey(id) != key {
+	if !ok || err != nil || id <= 0 || ld && EventLDCacheKey(id) != key || !ld && EventCacheKey(id) != key {
 		return hotcache.Entry{}, apperr.New(apperr.InvalidArgument, "not an event key: %q", key)
 	}
 	vocab, err := e.Vocab.Get(ctx)
 	if err != nil {
 		return hotcache.Entry{}, apperr.Wrap(err, "vocabulary")
+	}
+	if ld {
+		return EventLDEntry(ctx, db, vocab, id, e.PhotoURL)
 	}
 	return EventEntry(ctx, db, vocab, id, e.PhotoURL)
 }

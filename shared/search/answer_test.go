@@ -71,7 +71,7 @@ func event(id int64, city string, access map[string]string) catalog.Event {
 	return catalog.Event{ID: id, Title: "Concert", Category: "concert", City: city,
 		Venue:    catalog.Venue{ID: 1, Name: "Hall"},
 		StartsAt: time.Now().Add(48 * time.Hour).UTC().Truncate(time.Second), Timezone: "Europe/Moscow",
-		Accessibility: access}
+		Accessibility: catalog.Answers(access)}
 }
 
 func (w *world) searchKey(raw string) string {

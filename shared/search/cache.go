@@ -43,6 +43,9 @@ func (q *Query) CacheParams() url.Values {
 	if q.Cursor != "" {
 		p.Set("cursor", q.Cursor)
 	}
+	if q.Lenient {
+		p.Set("match", "lenient") // a strict key stays as it was before lenient questions
+	}
 	return p
 }
 
@@ -61,9 +64,17 @@ func (q *Query) CacheKey() string { return KindSearch + ":" + q.CacheParams().En
 // EventCacheKey is the key of get-event's answer for id: KindEvent, ":id=" and the id.
 func EventCacheKey(id int64) string { return eventKeyPrefix + strconv.FormatInt(id, 10) }
 
+// EventLDCacheKey is the key of get-event's schema.org answer for id (Event.JSONLD): the
+// JSON answer's key and "&as=jsonld".
+func EventLDCacheKey(id int64) string { return EventCacheKey(id) + ldKeySuffix }
+
+const ldKeySuffix = "&as=jsonld"
+
 // Matches reports whether a changed event could now belong to q's answer: its city, category,
-// start and constraints fit. The text is not checked (a changed event that fits otherwise
-// drops the entry), nor the page position: both err on the side of dropping.
+// start and constraints fit (for a lenient question: none of the required codes is excluded).
+// The text is not checked (a changed event that fits otherwise drops the entry), nor the page
+// position: both err on the side of dropping. e may stand for many events (a summary, with
+// Until set): then it fits when any start from StartsAt to Until could.
 func (q *Query) Matches(e changefeed.Event) bool {
 	if e.Deleted {
 		return false // a deleted event leaves only the answers that hold it (EventIDs)
@@ -74,11 +85,11 @@ func (q *Query) Matches(e changefeed.Event) bool {
 	if len(q.Categories) > 0 && !slices.Contains(q.Categories, e.Category) {
 		return false
 	}
-	if e.StartsAt.Before(q.From) || (q.To != nil && !e.StartsAt.Before(*q.To)) {
+	if e.Last().Before(q.From) || (q.To != nil && !e.StartsAt.Before(*q.To)) {
 		return false
 	}
 	for _, c := range q.Codes {
-		if !slices.Contains(e.Constraints, c) {
+		if q.Lenient && slices.Contains(e.Excluded, c) || !q.Lenient && !slices.Contains(e.Constraints, c) {
 			return false
 		}
 	}

@@ -27,9 +27,9 @@ const (
 // cursors of the others.
 var cursorKey = []byte("dostupno search cursor v1")
 
-// Fingerprint names the question apart from its page: the required codes, city, categories,
-// window and text. A defaulted from is named as such, so a next page asked a minute later
-// still matches.
+// Fingerprint names the question apart from its page: the required codes, how they match,
+// city, categories, window and text. A defaulted from is named as such, so a next page asked
+// a minute later still matches.
 func (q *Query) Fingerprint() string {
 	var b strings.Builder
 	b.WriteString("c=")
@@ -49,6 +49,9 @@ func (q *Query) Fingerprint() string {
 		b.WriteString("&to=" + q.To.Format(time.RFC3339Nano))
 	}
 	b.WriteString("&q=" + strconv.Quote(strings.ToLower(q.Text)))
+	if q.Lenient {
+		b.WriteString("&match=lenient") // a strict question's cursors stay as they were
+	}
 	return b.String()
 }
 

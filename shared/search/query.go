@@ -41,8 +41,11 @@ type Query struct {
 	To          *time.Time
 	Text        string // q, trimmed, inner blanks collapsed
 	Limit       int
-	After       *Position // from the cursor
-	Cursor      string    // the cursor as given (checked against the fingerprint by Check)
+	// Lenient (match=lenient) accepts unknown as well as yes for every required code; a
+	// strict question (the default) accepts yes alone.
+	Lenient bool
+	After   *Position // from the cursor
+	Cursor  string    // the cursor as given (checked against the fingerprint by Check)
 
 	// Asked is true when constraints or profile was given; Personalize is false when
 	// personalize=false was given. Saved needs apply only when !Asked && Personalize.
@@ -56,7 +59,7 @@ type Position struct {
 	ID       int64
 }
 
-var single = []string{"profile", "city", "from", "to", "q", "limit", "cursor", "personalize"}
+var single = []string{"profile", "city", "from", "to", "q", "limit", "cursor", "personalize", "match"}
 
 // ParseQuery parses the raw query string of a search at time now. Errors are invalid_argument
 // naming the parameter at fault. The cursor is decoded but only checked against the question
@@ -151,6 +154,13 @@ func ParseQuery(raw string, vocab *catalog.Vocabulary, now time.Time) (Query, er
 			return Query{}, apperr.Invalid("limit", "limit must be an integer 1..%d", MaxLimit)
 		}
 		q.Limit = n
+	}
+	switch m := strings.ToLower(strings.TrimSpace(vals.Get("match"))); m {
+	case "", "strict":
+	case "lenient":
+		q.Lenient = true
+	default:
+		return Query{}, apperr.Invalid("match", "match must be strict or lenient")
 	}
 	switch p := strings.ToLower(strings.TrimSpace(vals.Get("personalize"))); p {
 	case "", "true", "1":

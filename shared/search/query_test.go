@@ -54,8 +54,22 @@ func TestParseQuery(t *testing.T) {
 	if q.To == nil || !q.To.Equal(time.Date(2030, 3, 31, 21, 0, 0, 0, time.UTC)) || q.To.Location() != time.UTC {
 		t.Fatalf("got to %v, want 2030-03-31T21:00:00Z", q.To)
 	}
-	if !q.Asked || !q.Personalize {
-		t.Fatalf("got asked %v personalize %v, want true, true", q.Asked, q.Personalize)
+	if !q.Asked || !q.Personalize || q.Lenient {
+		t.Fatalf("got asked %v personalize %v lenient %v, want true, true, false", q.Asked, q.Personalize, q.Lenient)
+	}
+	for _, tt := range []struct {
+		raw     string
+		lenient bool
+		err     bool
+	}{{"match=strict", false, false}, {"match=Lenient", true, false}, {"match=", false, false},
+		{"match=loose", false, true}, {"match=lenient&match=strict", false, true}} {
+		q, err := ParseQuery(tt.raw, v, now)
+		if (err != nil) != tt.err || err == nil && q.Lenient != tt.lenient {
+			t.Errorf("%s: got lenient %v, %v; want lenient %v, error %v", tt.raw, q.Lenient, err, tt.lenient, tt.err)
+		}
+		if err != nil && apperr.As(err).Field != "match" {
+			t.Errorf("%s: got %v, want field match", tt.raw, err)
+		}
 	}
 }
 
@@ -70,6 +84,7 @@ func TestCacheKeyReadsBackToTheSameQuestion(t *testing.T) {
 		"constraints=hearing_loop,braille&city=Moscow&category=b,a&q=Jazz+Club&to=2031-01-01T00:00:00Z&from=2030-01-01T00:00:00Z",
 		"profile=wheelchair&city=moscow&limit=2&cursor=" + url.QueryEscape(cursor),
 		"",
+		"profile=wheelchair&match=lenient",
 	} {
 		q, err := ParseQuery(raw, v, now)
 		if err != nil {
@@ -84,9 +99,14 @@ func TestCacheKeyReadsBackToTheSameQuestion(t *testing.T) {
 		if err != nil || again.Check() != nil {
 			t.Fatalf("got %v, %v reading key %q back, want the question", err, again.Check(), key)
 		}
-		if kind != "search" || again.CacheKey() != key || again.Personalize {
-			t.Fatalf("got key %q from %q, want %q and personalize off", again.CacheKey(), key, key)
+		if kind != "search" || again.CacheKey() != key || again.Personalize || again.Lenient != q.Lenient {
+			t.Fatalf("got key %q from %q, want %q, personalize off and the same match", again.CacheKey(), key, key)
 		}
+	}
+	strict, _ := ParseQuery("profile=wheelchair", v, now)
+	lenient, _ := ParseQuery("profile=wheelchair&match=lenient", v, now)
+	if strict.CacheKey() == lenient.CacheKey() || strings.Contains(strict.CacheKey(), "match") {
+		t.Fatalf("got keys %q and %q, want them apart and the strict one as before lenient questions", strict.CacheKey(), lenient.CacheKey())
 	}
 }
 
@@ -111,6 +131,8 @@ func TestCursor(t *testing.T) {
 		{"ErrOtherCity", "city=kazan&cursor=" + c, false},
 		{"ErrAddedConstraint", "city=moscow&constraints=braille&cursor=" + c, false},
 		{"ErrFromGiven", "city=moscow&from=2030-01-01T00:00:00Z&cursor=" + c, false},
+		{"ErrOtherMatch", "city=moscow&match=lenient&cursor=" + c, false},
+		{"OKStrictNamed", "city=moscow&match=strict&cursor=" + c, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -148,12 +170,39 @@ func TestMatches(t *testing.T) {
 		{"AtTo", func(e *changefeed.Event) { e.StartsAt = *q.To }, false},
 		{"LacksConstraint", func(e *changefeed.Event) { e.Constraints = []string{"elevator"} }, false},
 		{"Deleted", func(e *changefeed.Event) { e.Deleted = true }, false},
+		{"SummaryReachingIntoTheWindow", func(e *changefeed.Event) {
+			e.StartsAt, e.Until = q.From.Add(-48*time.Hour), q.From.Add(time.Hour)
+		}, true},
+		{"SummaryBeforeTheWindow", func(e *changefeed.Event) {
+			e.StartsAt, e.Until = q.From.Add(-48*time.Hour), q.From.Add(-time.Hour)
+		}, false},
+	}
+	lenient := q
+	lenient.Lenient = true
+	lenientTests := []struct {
+		name string
+		edit func(*changefeed.Event)
+		want bool
+	}{
+		{"OKYes", func(*changefeed.Event) {}, true},
+		{"OKUnknown", func(e *changefeed.Event) { e.Constraints = nil }, true},
+		{"Excluded", func(e *changefeed.Event) { e.Constraints, e.Excluded = nil, []string{"braille"} }, false},
+		{"OtherExcluded", func(e *changefeed.Event) { e.Excluded = []string{"elevator"} }, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			e := in
 			tt.edit(&e)
 			if got := q.Matches(e); got != tt.want {
+				t.Fatalf("got %v, want %v", got, tt.want)
+			}
+		})
+	}
+	for _, tt := range lenientTests {
+		t.Run("Lenient"+tt.name, func(t *testing.T) {
+			e := in
+			tt.edit(&e)
+			if got := lenient.Matches(e); got != tt.want {
 				t.Fatalf("got %v, want %v", got, tt.want)
 			}
 		})
@@ -167,7 +216,7 @@ func FuzzParseQuery(f *testing.F) {
 		"", "constraints=braille,elevator&city=moscow&limit=10", "profile=wheelchair&q=концерт",
 		"from=2030-01-01T00:00:00Z&to=2030-02-01T00:00:00Z", "cursor=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
 		"q=%ff", "category=a,b,c&category=d", "q=';DROP TABLE events;--", "limit=-1", "personalize=false",
-		"city=%00", "q=a%00b", "from=9999-12-31T23:59:59Z",
+		"city=%00", "q=a%00b", "from=9999-12-31T23:59:59Z", "profile=wheelchair&match=lenient",
 	} {
 		f.Add(s)
 	}

@@ -3,6 +3,7 @@ package search
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -29,6 +30,9 @@ type Summary struct {
 	Timezone      string     `json:"timezone"`
 	Accessibility []string   `json:"accessibility"`
 	CoverURL      *string    `json:"cover_url"`
+	// Unknown, in a lenient answer alone, are the required codes whose answer for the event
+	// is still unknown (the others are yes).
+	Unknown *[]string `json:"unknown,omitempty"`
 }
 
 // Page is a search answer (SearchPage in shared/apidoc/openapi.yaml).
@@ -87,8 +91,13 @@ func pageSQL(q *Query, how plan) (string, []any) {
 	default:
 		where = append(where, "a.category = ANY("+arg(q.Categories)+"::text[])")
 	}
-	for _, id := range q.IDs {
-		where = append(where, "a.constraint_ids @> '{"+strconv.Itoa(int(id))+"}'")
+	switch {
+	case len(q.IDs) > 0 && q.Lenient:
+		where = append(where, "NOT a.excluded_ids && '"+catalog.IDsLiteral(q.IDs)+"'")
+	default:
+		for _, id := range q.IDs {
+			where = append(where, "a.constraint_ids @> '{"+strconv.Itoa(int(id))+"}'")
+		}
 	}
 	if q.After != nil {
 		where = append(where, "(a.starts_at, a.event_id) > ("+arg(q.After.StartsAt)+"::timestamptz, "+arg(q.After.ID)+"::bigint)")
@@ -195,6 +204,15 @@ func run(ctx context.Context, db pgdb.DBTX, vocab *catalog.Vocabulary, q *Query,
 			s.EndsAt = &t
 		}
 		s.Accessibility = vocab.CodesOf(ids)
+		if q.Lenient {
+			unknown := make([]string, 0, len(q.Codes))
+			for _, c := range q.Codes {
+				if !slices.Contains(s.Accessibility, c) {
+					unknown = append(unknown, c)
+				}
+			}
+			s.Unknown = &unknown
+		}
 		if cover != nil {
 			u := photoURL(*cover)
 			s.CoverURL = &u

@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"testing"
 
 	"github.com/nats-io/nats.go/jetstream"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/dostupno/dostupno/shared/natstest"
 	"github.com/dostupno/dostupno/shared/userkeys"
@@ -86,6 +88,26 @@ func TestKeys(t *testing.T) {
 		}
 		if err := s.Destroy(ctx, id); err != nil {
 			t.Fatalf("got %v destroying again, want nothing to do", err)
+		}
+	})
+	t.Run("DestroyedByManyAppliersAtOnce", func(t *testing.T) {
+		// Every copy's applier destroys the key as it applies the erasure, at the same time
+		// as the others: each succeeds, however their reads and deletes interleave.
+		for round := range 20 {
+			user := fmt.Sprintf("0b8f6c1e-2a3d-4e5f-8a9b-%012d", round)
+			if _, err := s.Create(ctx, user); err != nil {
+				t.Fatal(err)
+			}
+			var g errgroup.Group
+			for range 4 {
+				g.Go(func() error { return s.Destroy(ctx, user) })
+			}
+			if err := g.Wait(); err != nil {
+				t.Fatalf("round %d: got %v from an applier destroying the key, want every one to succeed", round, err)
+			}
+			if _, ok, err := s.Get(ctx, user); ok || err != nil {
+				t.Fatalf("round %d: got %v, %v after the erasure, want no key", round, ok, err)
+			}
 		}
 	})
 	t.Run("OnePepper", func(t *testing.T) {

@@ -21,7 +21,7 @@ func (r *Replica) publishChange(c changefeed.Change) {
 			part.Events = c.Events[:maxChangeEvents]
 		}
 		c.Events = c.Events[len(part.Events):]
-		c.Users = nil
+		c.Users, c.Venues = nil, nil // in the first part only
 		b, err := jsoncodec.Marshal(part)
 		if err == nil {
 			err = nc.Publish(subject, b)

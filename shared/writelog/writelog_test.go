@@ -36,7 +36,7 @@ func event(id int64, title string) catalog.Event {
 		ID: id, Title: title, Category: "concert", City: "moscow",
 		Venue:    catalog.Venue{ID: 10 + id%3, Name: "Hall"},
 		StartsAt: time.Date(2026, 7, 1, 19, 0, 0, 0, time.UTC), Timezone: "Europe/Moscow",
-		Accessibility: map[string]string{"elevator": "yes", "braille": "no"},
+		Accessibility: catalog.Answers(map[string]string{"elevator": "yes", "braille": "no"}),
 	}
 }
 

@@ -299,13 +299,8 @@ func parse(raw []byte, tooLong bool) ([]byte, *LineError) {
 	if tooLong {
 		return nil, &LineError{Message: fmt.Sprintf("the line is longer than %d bytes", MaxLine)}
 	}
-	var e catalog.Event
-	if err := httpjson.DecodeBytes(raw, &e); err != nil {
-		ae := apperr.As(err)
-		return nil, &LineError{Field: ae.Field, Message: ae.Message}
-	}
-	e.Normalize()
-	if err := e.Validate(); err != nil {
+	e, err := httpjson.Checked[catalog.Event](raw)
+	if err != nil {
 		ae := apperr.As(err)
 		return nil, &LineError{Field: ae.Field, Message: ae.Message}
 	}

@@ -203,6 +203,30 @@ func TestRun(t *testing.T) {
 		}
 	})
 
+	// Lines give facts with provenance and venue facts; a fact refused names its code.
+	t.Run("FactsWithProvenanceAndVenueFacts", func(t *testing.T) {
+		e := newEnv(t)
+		withVenue := strings.Replace(line(1), `"lat":55.75,"lon":37.61}`,
+			`"lat":55.75,"lon":37.61,"accessibility":{"elevator":{"value":"not_applicable","source":"venue_survey","verified_at":"2026-05-01"}}}`, 1)
+		withSource := strings.Replace(line(2), `"accessibility":{`, `"accessibility":{"audio_description":{"value":"yes","source":"organiser"},`, 1)
+		badSource := strings.Replace(line(3), `"accessibility":{`, `"accessibility":{"audio_description":{"value":"yes","source":"The Organiser"},`, 1)
+		var bad []eventimport.LineError
+		sum, err := eventimport.Run(context.Background(), strings.NewReader(withVenue+"\n"+withSource+"\n"+badSource+"\n"), e.w,
+			eventimport.Options{Log: quiet(), BadLine: func(le eventimport.LineError) { bad = append(bad, le) }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if sum.Applied != 2 || len(bad) != 1 || bad[0].Line != 3 || bad[0].Field != "accessibility.audio_description.source" {
+			t.Fatalf("got %+v and bad lines %v, want 2 applied and line 3 refused on its source", sum, bad)
+		}
+		if n := e.count(t, `SELECT count(*) FROM event_accessibility WHERE event_id = 2 AND sheet->'audio_description'->>'source' = 'organiser'`); n != 1 {
+			t.Errorf("got %d events with the organiser's audio description, want 1", n)
+		}
+		if n := e.count(t, `SELECT count(*) FROM venue_accessibility WHERE sheet->'elevator'->>'value' = 'not_applicable'`); n != 1 {
+			t.Errorf("got %d venues with a lift not applicable, want 1", n)
+		}
+	})
+
 	t.Run("StrictStopsAtFirstBadLine", func(t *testing.T) {
 		e := newEnv(t)
 		in := line(1) + "\n" + `{"id":"two"}` + "\n" + line(3) + "\n"

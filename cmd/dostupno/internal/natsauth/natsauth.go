@@ -16,7 +16,8 @@
 //     address, the addresses known to each account) and store users' keys: register a new
 //     user's, login and account one for a user registered before personal data was sealed; the
 //     keys' stream refuses to replace a stored key (shared/userkeys).
-//   - upsert-event and upload-photo likewise with the event and photo kinds.
+//   - upsert-event, upsert-venue and upload-photo likewise with the event, venue and photo
+//     kinds.
 //   - db-writer reads the log, settles its consumer and announces changes; it publishes no
 //     command.
 //   - every function that applies the log (the writers above and db-writer) reads the users'
@@ -24,8 +25,9 @@
 //     user's erasure (every copy's applier does: the erasure holds once any copy applied it).
 //   - search-events and get-event follow the change feed and answer cache-snapshot's hot-key
 //     requests (replies only); cache-snapshot asks them.
-//   - the ops CLI (migrate, import, seed, admin; the runner itself) may do anything: the kinds
-//     that create admins (user.admin) are published by it alone.
+//   - the ops CLI (migrate, import, import-venues, seed, admin; the runner itself) may do
+//     anything: the kinds that create admins (user.admin) are published by it alone; its
+//     imports publish the event and venue kinds as upsert-event and upsert-venue do.
 //   - a connection without credentials is the doorbell listener: OpenFaaS's nats-connector
 //     cannot present credentials, so the server maps it to a user that may only subscribe to
 //     the doorbell subject (which carries no data).
@@ -56,8 +58,8 @@ import (
 
 // Identities beyond the functions.
 const (
-	// Ops is the ops CLI's identity: dostupno migrate, import, seed and admin, and the local
-	// runner's own connection.
+	// Ops is the ops CLI's identity: dostupno migrate, import, import-venues, seed and admin,
+	// and the local runner's own connection.
 	Ops = "ops"
 	// Doorbell is the user a connection without credentials becomes (no_auth_user).
 	Doorbell = "doorbell"
@@ -85,6 +87,7 @@ var grants = map[string]grant{
 	"account":        {kinds: []string{account.KindNeeds, account.KindErase}, applier: true, accounts: true},
 	"cache-snapshot": {snapshot: true},
 	"upsert-event":   {kinds: []string{catalog.KindEventUpsert}, applier: true},
+	"upsert-venue":   {kinds: []string{catalog.KindVenueUpsert}, applier: true},
 	"upload-photo":   {kinds: []string{photo.Kind}, applier: true},
 	"db-writer":      {applier: true},
 }

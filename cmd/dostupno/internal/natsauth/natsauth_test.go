@@ -18,6 +18,7 @@ import (
 
 	"github.com/dostupno/dostupno/cmd/dostupno/internal/stack"
 	"github.com/dostupno/dostupno/shared/account"
+	"github.com/dostupno/dostupno/shared/catalog"
 	"github.com/dostupno/dostupno/shared/changefeed"
 	"github.com/dostupno/dostupno/shared/commands"
 	"github.com/dostupno/dostupno/shared/hotcache"
@@ -301,6 +302,12 @@ func TestServerRefusesWhatIsNotGranted(t *testing.T) {
 		}},
 		{"UpsertEventPublishesRegister", "upsert-event", func(nc *nats.Conn) error {
 			return nc.Publish(writelog.Subject(a.ns, account.KindRegister), admin)
+		}},
+		{"UpsertVenuePublishesEvents", "upsert-venue", func(nc *nats.Conn) error {
+			return nc.Publish(writelog.Subject(a.ns, catalog.KindEventUpsert), admin)
+		}},
+		{"UpsertEventPublishesVenues", "upsert-event", func(nc *nats.Conn) error {
+			return nc.Publish(writelog.Subject(a.ns, catalog.KindVenueUpsert), admin)
 		}},
 		{"RegisterPublishesAdmin", "register", func(nc *nats.Conn) error {
 			return nc.Publish(writelog.Subject(a.ns, account.KindAdmin), admin)

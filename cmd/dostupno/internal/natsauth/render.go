@@ -117,7 +117,7 @@ func writeAuthorization(b *strings.Builder, ns string) {
 		}
 		comment := name
 		if p.All {
-			comment += ": the ops CLI (migrate, import, seed, admin) and the runner; anything, user.admin included"
+			comment += ": the ops CLI (migrate, import, import-venues, seed, admin) and the runner; anything, user.admin included"
 		}
 		fmt.Fprintf(b, "    # %s\n    {\n      nkey: $%s\n", comment, keyVariable(name))
 		if !p.All {

@@ -57,7 +57,7 @@ func Load(ctx context.Context, pool *pgxpool.Pool, o seed.Options, log io.Writer
 	}
 	defer conn.Exec(context.Background(), `RESET session_replication_role`) //nolint:errcheck // the connection is released anyway
 
-	if err := step("cities, categories, venues", func() error { return loadPlaces(ctx, conn.Conn(), o) }); err != nil {
+	if err := step("cities, categories, venues", func() error { return loadPlaces(ctx, conn.Conn(), o, time.Now().UTC()) }); err != nil {
 		return err
 	}
 	at := time.Now().UTC()
@@ -129,11 +129,12 @@ func rebuild(ctx context.Context, pool *pgxpool.Pool, defs []string) error {
 	return errors.Join(<-errs, <-errs)
 }
 
-func loadPlaces(ctx context.Context, conn *pgx.Conn, o seed.Options) error {
+func loadPlaces(ctx context.Context, conn *pgx.Conn, o seed.Options, at time.Time) error {
 	g, err := seed.New(o)
 	if err != nil {
 		return err
 	}
+	facts := g.VenueFacts()
 	cities, categories := map[string]string{}, map[string]string{}
 	venues := map[int64]catalog.Venue{}
 	venueCity := map[int64]string{}
@@ -154,11 +155,17 @@ func loadPlaces(ctx context.Context, conn *pgx.Conn, o seed.Options) error {
 			return err
 		}
 	}
-	var rows [][]any
+	var rows, factRows [][]any
 	for id, v := range venues {
 		rows = append(rows, []any{id, v.Name, v.Address, v.Lat, v.Lon, venueCity[id]})
+		if fs := facts[id]; len(fs) > 0 {
+			factRows = append(factRows, []any{id, fs, int64(1), at})
+		}
 	}
-	_, err = conn.CopyFrom(ctx, pgx.Identifier{"venues"}, []string{"id", "name", "address", "lat", "lon", "city"}, pgx.CopyFromRows(rows))
+	if _, err = conn.CopyFrom(ctx, pgx.Identifier{"venues"}, []string{"id", "name", "address", "lat", "lon", "city"}, pgx.CopyFromRows(rows)); err != nil {
+		return err
+	}
+	_, err = conn.CopyFrom(ctx, pgx.Identifier{"venue_accessibility"}, []string{"venue_id", "sheet", "version", "updated_at"}, pgx.CopyFromRows(factRows))
 	return err
 }
 
@@ -230,28 +237,33 @@ func copyEvents(ctx context.Context, conn *pgx.Conn, o seed.Options, at time.Tim
 	return err
 }
 
+// copySheets copies each event's own sheet and its effective sets (with its venue's facts), as
+// catalog.UpsertEvents computes them.
 func copySheets(ctx context.Context, conn *pgx.Conn, o seed.Options, vocab *catalog.Vocabulary) error {
-	if _, err := conn.Exec(ctx, `CREATE TEMP TABLE bench_sheets (event_id bigint, sheet jsonb, constraint_ids smallint[])`); err != nil {
+	if _, err := conn.Exec(ctx, `CREATE TEMP TABLE bench_sheets (event_id bigint, sheet jsonb, constraint_ids smallint[], excluded_ids smallint[])`); err != nil {
 		return err
 	}
+	g, err := seed.New(o)
+	if err != nil {
+		return err
+	}
+	facts := g.VenueFacts()
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	src, err := newSource(ctx, o, func(e catalog.Event) ([]any, error) {
 		e.Normalize()
 		sheet := e.Accessibility
 		if sheet == nil {
-			sheet = map[string]string{}
+			sheet = catalog.Facts{}
 		}
-		ids := vocab.IDs(e.YesCodes())
-		if ids == nil {
-			ids = []int16{} // NOT NULL: an empty set, not a missing one
-		}
-		return []any{e.ID, sheet, ids}, nil
+		yes, excluded := catalog.EffectiveSets(e.Accessibility, facts[e.Venue.ID])
+		// NOT NULL: an empty set, not a missing one.
+		return []any{e.ID, sheet, append([]int16{}, vocab.IDs(yes)...), append([]int16{}, vocab.IDs(excluded)...)}, nil
 	})
 	if err != nil {
 		return err
 	}
-	_, err = conn.CopyFrom(ctx, pgx.Identifier{"bench_sheets"}, []string{"event_id", "sheet", "constraint_ids"}, src)
+	_, err = conn.CopyFrom(ctx, pgx.Identifier{"bench_sheets"}, []string{"event_id", "sheet", "constraint_ids", "excluded_ids"}, src)
 	return err
 }
 
@@ -270,8 +282,8 @@ func fillIndexTable(ctx context.Context, conn *pgx.Conn) error {
 		`CREATE TEMP TABLE bench_tv_desc AS SELECT description,
 			setweight(to_tsvector('russian', left(description, 4000)), 'C') AS v
 			FROM (SELECT DISTINCT description FROM events) t`,
-		`INSERT INTO event_accessibility (event_id, sheet, constraint_ids, starts_at, city, category, document)
-			SELECT e.id, s.sheet, s.constraint_ids, e.starts_at, e.city, e.category, tt.v || tv.v || td.v
+		`INSERT INTO event_accessibility (event_id, sheet, constraint_ids, excluded_ids, starts_at, city, category, document)
+			SELECT e.id, s.sheet, s.constraint_ids, s.excluded_ids, e.starts_at, e.city, e.category, tt.v || tv.v || td.v
 			FROM events e
 			JOIN bench_sheets s ON s.event_id = e.id
 			JOIN bench_tv_title tt ON tt.title = e.title
@@ -288,7 +300,9 @@ func fillIndexTable(ctx context.Context, conn *pgx.Conn) error {
 
 // Hackathon builds the hackathon's schema beside ours in schema "hackathon", from the same
 // rows: events, a constraints catalog, and event_constraints(event_id, constraint_ids
-// smallint[]) with B-tree indexes on starts_at and on the array.
+// smallint[]) with B-tree indexes on starts_at and on the array. For lenient questions it
+// also gets possible_ids (the codes that are yes or unknown), indexed alike, so both schemas
+// answer every question of the mix.
 func Hackathon(ctx context.Context, pool *pgxpool.Pool) error {
 	for _, q := range []string{
 		`DROP SCHEMA IF EXISTS hackathon CASCADE`,
@@ -296,12 +310,15 @@ func Hackathon(ctx context.Context, pool *pgxpool.Pool) error {
 		`CREATE TABLE hackathon.events AS SELECT id, title, description, category, city, venue_id, starts_at, ends_at,
 			timezone FROM events`,
 		`CREATE TABLE hackathon.constraints AS SELECT id, code, title_ru, title_en FROM accessibility_constraints`,
-		`CREATE TABLE hackathon.event_constraints AS SELECT event_id, constraint_ids FROM event_accessibility`,
+		`CREATE TABLE hackathon.event_constraints AS SELECT event_id, constraint_ids,
+			ARRAY(SELECT c.id FROM accessibility_constraints c WHERE c.id <> ALL (excluded_ids) ORDER BY c.id) AS possible_ids
+			FROM event_accessibility`,
 		`ALTER TABLE hackathon.events ADD PRIMARY KEY (id)`,
 		`ALTER TABLE hackathon.constraints ADD PRIMARY KEY (id)`,
 		`ALTER TABLE hackathon.event_constraints ADD PRIMARY KEY (event_id)`,
 		`CREATE INDEX ON hackathon.events (starts_at)`,
 		`CREATE INDEX ON hackathon.event_constraints (constraint_ids)`,
+		`CREATE INDEX ON hackathon.event_constraints (possible_ids)`,
 		`VACUUM (ANALYZE) hackathon.events, hackathon.constraints, hackathon.event_constraints`,
 	} {
 		if _, err := pool.Exec(ctx, q); err != nil {

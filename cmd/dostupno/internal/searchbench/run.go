@@ -69,6 +69,23 @@ var shapes = []struct {
 		return url.Values{"category": {pick(r, "theatre", "concert", "exhibition", "cinema")},
 			"constraints": {pick(r, "wheelchair_seating", "audio_description", "subtitles", "tactile_exhibits")}}
 	}},
+	// Lenient questions accept unknown as well as yes: most events answer unknown to most
+	// codes, so their answers are large, and no and not_applicable rule events out.
+	{"lenient common constraint", 2, func(r *rand.Rand, _ time.Time) url.Values {
+		return url.Values{"match": {"lenient"}, "constraints": {pick(r, "step_free_entrance", "elevator", "accessible_toilet", "wheelchair_seating")}}
+	}},
+	{"lenient profile + city", 2, func(r *rand.Rand, _ time.Time) url.Values {
+		return url.Values{"match": {"lenient"}, "profile": {pick(r, "wheelchair", "mobility", "vision", "hearing", "intellectual")}, "city": {city(r)}}
+	}},
+	{"lenient rare constraints + category", 2, func(r *rand.Rand, _ time.Time) url.Values {
+		return url.Values{"match": {"lenient"}, "category": {pick(r, "theatre", "concert", "exhibition", "cinema", "kids")},
+			"constraints": {pick(r, "sign_language,subtitles", "audio_description,tactile_exhibits", "hearing_loop,quiet_space", "braille,tactile_guidance")}}
+	}},
+	{"lenient city + 30 days + constraints", 1, func(r *rand.Rand, start time.Time) url.Values {
+		from := start.AddDate(0, 0, r.IntN(300))
+		return url.Values{"match": {"lenient"}, "city": {city(r)}, "constraints": {pick(r, "step_free_entrance,accessible_toilet", "elevator,accessible_parking", "relaxed_performance,easy_read")},
+			"from": {from.Format(time.RFC3339)}, "to": {from.AddDate(0, 0, 30).Format(time.RFC3339)}}
+	}},
 }
 
 func pick(r *rand.Rand, xs ...string) string { return xs[r.IntN(len(xs))] }
@@ -97,8 +114,8 @@ func Mix(n int, start time.Time) []Question {
 }
 
 // HackathonHandler answers the same questions from the hackathon's schema: the same parser,
-// then a join of events and event_constraints filtered by "constraint_ids @> $1" and ordered
-// by starts_at, id.
+// then a join of events and event_constraints filtered by "constraint_ids @> $1" (a lenient
+// question: "possible_ids @> $1") and ordered by starts_at, id.
 func HackathonHandler(pool *pgxpool.Pool, vocab *catalog.Vocabulary) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		q, err := search.ParseQuery(r.URL.RawQuery, vocab, time.Now())
@@ -111,9 +128,13 @@ func HackathonHandler(pool *pgxpool.Pool, vocab *catalog.Vocabulary) http.Handle
 			ids = []int16{}
 		}
 		args := []any{ids, q.From}
+		set := "constraint_ids"
+		if q.Lenient {
+			set = "possible_ids"
+		}
 		sql := `SELECT e.id, e.title, e.category, e.city, e.venue_id, e.starts_at, e.ends_at, e.timezone, ec.constraint_ids
 			FROM hackathon.events e JOIN hackathon.event_constraints ec ON ec.event_id = e.id
-			WHERE ec.constraint_ids @> $1 AND e.starts_at >= $2`
+			WHERE ec.` + set + ` @> $1 AND e.starts_at >= $2`
 		if q.To != nil {
 			args = append(args, *q.To)
 			sql += ` AND e.starts_at < $` + strconv.Itoa(len(args))

@@ -25,8 +25,9 @@ func dump(t *testing.T, pool *pgxpool.Pool) []string {
 	rows, err := pool.Query(context.Background(), `
 		SELECT concat_ws('|', e.id, e.title, e.description, e.category, e.city, e.venue_id, e.starts_at, e.ends_at,
 			e.timezone, e.age_rating, e.price_min, e.price_max, e.currency, v.name, v.address, v.lat, v.lon, v.city,
-			a.sheet, a.constraint_ids, a.starts_at, a.city, a.category, a.document)
-		FROM events e JOIN venues v ON v.id = e.venue_id JOIN event_accessibility a ON a.event_id = e.id ORDER BY e.id`)
+			a.sheet, a.constraint_ids, a.excluded_ids, a.starts_at, a.city, a.category, a.document, f.sheet)
+		FROM events e JOIN venues v ON v.id = e.venue_id JOIN event_accessibility a ON a.event_id = e.id
+		LEFT JOIN venue_accessibility f ON f.venue_id = e.venue_id ORDER BY e.id`)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -38,7 +39,7 @@ func dump(t *testing.T, pool *pgxpool.Pool) []string {
 }
 
 // TestLoadWritesWhatUpsertWrites: the fast loader writes the rows the write path writes, text
-// vectors included.
+// vectors, venue facts and effective sets included.
 func TestLoadWritesWhatUpsertWrites(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()

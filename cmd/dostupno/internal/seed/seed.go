@@ -1,13 +1,19 @@
 // Package seed generates a realistic demo catalog: events in Russian cities at venues with
 // plausible names and coordinates, spread over the coming year, with accessibility answers in
-// plausible proportions (a step-free entrance is common, braille rare). The same options
-// always give the same events, so a benchmark or a demo can be reproduced.
+// plausible proportions (a step-free entrance is common, braille rare). The building's facts
+// belong to the venue (stated, with who surveyed it and when, on the first event at each
+// venue), the services to the event, which may override what it inherits (no wheelchair
+// seating for one show); some answers are not_applicable (no parking at all, a single-storey
+// building without a lift, tactile exhibits at a concert). The same options always give the
+// same events, so a benchmark or a demo can be reproduced.
 package seed
 
 import (
 	"fmt"
+	"maps"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"time"
 
 	"github.com/dostupno/dostupno/shared/catalog"
@@ -112,19 +118,52 @@ var descriptions = []string{
 }
 
 type venue struct {
-	v        catalog.Venue
-	city     int
-	kind     int
-	building map[string]string // building-level answers (yes or no)
+	v     catalog.Venue
+	city  int
+	kind  int
+	facts catalog.Facts // the building's facts
+	// seating: its wheelchair seating was drawn yes (before any not_applicable), which a show
+	// may still deny.
+	seating bool
 }
 
 // Generator makes the events of one catalog.
 type Generator struct {
-	o       Options
-	rng     *rand.Rand
+	o   Options
+	rng *rand.Rand
+	// aux draws what the catalog gained after its first version (who stated a fact and when,
+	// not_applicable), so that the answers rng draws stay those of the same seed before.
+	aux     *rand.Rand
 	venues  [][]venue // by city
 	cumCity []int
 	zones   []*time.Location
+	stated  map[int64]bool // venues whose facts an event has carried
+}
+
+// Who states a venue's facts, by share (the rest: nobody says).
+var venueSources = []struct {
+	source string
+	share  float64
+}{{"venue_survey", 0.55}, {"visitor_report", 0.20}, {"import_a11yjson", 0.10}, {"organiser", 0.05}}
+
+// notApplicable are the building codes that may not apply at all, with the share of venues of
+// each kind (by index of kinds) where they do not: no parking of any kind, a single-storey
+// building (no lift), standing exhibitions (no seating), an open-air stage (no toilet).
+var notApplicable = map[string][]float64{
+	"accessible_parking": {0.15, 0.15, 0.20, 0.30, 0.10},
+	"elevator":           {0.15, 0.10, 0.15, 0.35, 0.10},
+	"wheelchair_seating": {0, 0, 0.45, 0.10, 0},
+	"companion_seat":     {0, 0, 0.45, 0.10, 0},
+	"accessible_toilet":  {0.02, 0.01, 0.01, 0.03, 0.01},
+}
+
+// irrelevant are the session codes that do not apply to a category, which organisers state as
+// not_applicable for some of their events.
+var irrelevant = map[string][]string{
+	"tactile_exhibits":    {"concert", "theatre", "opera", "ballet", "cinema", "standup", "show", "festival"},
+	"relaxed_performance": {"exhibition", "lecture", "excursion"},
+	"audio_description":   {"concert", "standup"},
+	"subtitles":           {"concert", "exhibition"},
 }
 
 // New returns a generator for o.
@@ -142,7 +181,8 @@ func New(o Options) (*Generator, error) {
 		o.Start = time.Now().UTC()
 	}
 	o.Start = o.Start.UTC().Truncate(24 * time.Hour)
-	g := &Generator{o: o, rng: rand.New(rand.NewPCG(o.Seed, o.Seed^0x9e3779b97f4a7c15))}
+	g := &Generator{o: o, rng: rand.New(rand.NewPCG(o.Seed, o.Seed^0x9e3779b97f4a7c15)),
+		aux: rand.New(rand.NewPCG(o.Seed^0x5bd1e995, o.Seed)), stated: map[int64]bool{}}
 	sum := 0
 	for ci, c := range Cities {
 		loc, err := time.LoadLocation(c.Timezone)
@@ -176,7 +216,23 @@ func (g *Generator) makeVenues(ci int, c City) []venue {
 				Address: fmt.Sprintf("%s, %d", c.Streets[g.rng.IntN(len(c.Streets))], 1+g.rng.IntN(120)),
 				Lat:     &lat, Lon: &lon,
 			},
-			city: ci, kind: k, building: map[string]string{},
+			city: ci, kind: k, facts: catalog.Facts{},
+		}
+		// One survey (or report) per venue: its facts share who stated them and when.
+		var said catalog.Fact
+		x := g.aux.Float64()
+		for _, s := range venueSources {
+			if x < s.share {
+				said.Source = s.source
+				said.VerifiedAt = g.o.Start.AddDate(0, 0, -g.aux.IntN(1000)).Format(time.DateOnly)
+				break
+			}
+			x -= s.share
+		}
+		answer := func(code, value string) {
+			f := said
+			f.Value = value
+			v.facts[code] = f
 		}
 		for _, code := range catalog.Codes {
 			p, ok := kind.building[code]
@@ -185,14 +241,20 @@ func (g *Generator) makeVenues(ci int, c City) []venue {
 			}
 			switch x := g.rng.Float64(); {
 			case x < p:
-				v.building[code] = catalog.Yes
+				answer(code, catalog.Yes)
 			case x < p+(1-p)*0.4: // the rest: some say no, most do not say
-				v.building[code] = catalog.No
+				answer(code, catalog.No)
 			}
 		}
 		// A building with a lift or a step-free entrance usually has both.
-		if v.building["elevator"] == catalog.Yes && g.rng.Float64() < 0.8 {
-			v.building["step_free_entrance"] = catalog.Yes
+		if v.facts["elevator"].Value == catalog.Yes && g.rng.Float64() < 0.8 {
+			answer("step_free_entrance", catalog.Yes)
+		}
+		v.seating = v.facts["wheelchair_seating"].Value == catalog.Yes
+		for _, code := range catalog.Codes {
+			if na := notApplicable[code]; na != nil && g.aux.Float64() < na[k] {
+				answer(code, catalog.NotApplicable)
+			}
 		}
 		out = append(out, v)
 	}
@@ -202,6 +264,17 @@ func (g *Generator) makeVenues(ci int, c City) []venue {
 func round(x float64, places int) float64 {
 	p := math.Pow(10, float64(places))
 	return math.Round(x*p) / p
+}
+
+// VenueFacts are the facts of every venue of the catalog, by venue id.
+func (g *Generator) VenueFacts() map[int64]catalog.Facts {
+	out := map[int64]catalog.Facts{}
+	for _, vs := range g.venues {
+		for _, v := range vs {
+			out[v.v.ID] = v.facts
+		}
+	}
+	return out
 }
 
 // Each calls emit with every event in order; it stops at the first error emit returns.
@@ -259,13 +332,27 @@ func (g *Generator) event(id int64) catalog.Event {
 	} else {
 		e.Price = &catalog.Price{Min: ptr(0.0), Max: ptr(0.0), Currency: "RUB"}
 	}
-	acc := make(map[string]string, len(v.building)+4)
-	for code, answer := range v.building {
-		acc[code] = answer
+	if !g.stated[v.v.ID] {
+		// The first event at a venue carries the venue's facts, as an import of a venue's
+		// programme would; the others inherit them.
+		g.stated[v.v.ID] = true
+		facts := maps.Clone(v.facts)
+		e.Venue.Accessibility = &facts
+	}
+	// The organiser states the session's services, half the time saying when it checked them.
+	var said catalog.Fact
+	if g.aux.IntN(2) == 0 {
+		said = catalog.Fact{Source: "organiser", VerifiedAt: start.AddDate(0, 0, -1-g.aux.IntN(60)).Format(time.DateOnly)}
+	}
+	acc := catalog.Facts{}
+	answer := func(code, value string) {
+		f := said
+		f.Value = value
+		acc[code] = f
 	}
 	// Seating for wheelchairs and a companion seat are also per hall and per show.
-	if acc["wheelchair_seating"] == catalog.Yes && g.rng.Float64() < 0.15 {
-		acc["wheelchair_seating"] = catalog.No
+	if v.seating && g.rng.Float64() < 0.15 && v.facts["wheelchair_seating"].Value == catalog.Yes {
+		answer("wheelchair_seating", catalog.No)
 	}
 	for _, code := range catalog.Codes {
 		p, ok := eventLevel[code]
@@ -278,9 +365,12 @@ func (g *Generator) event(id int64) catalog.Event {
 		}
 		switch x := g.rng.Float64(); {
 		case x < pr:
-			acc[code] = catalog.Yes
+			answer(code, catalog.Yes)
 		case x < pr+0.2:
-			acc[code] = catalog.No
+			answer(code, catalog.No)
+		}
+		if slices.Contains(irrelevant[code], cat) && g.aux.Float64() < 0.35 {
+			answer(code, catalog.NotApplicable) // the organiser says it does not apply
 		}
 	}
 	e.Accessibility = acc

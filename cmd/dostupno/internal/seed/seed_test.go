@@ -30,11 +30,18 @@ func TestGenerateIsDeterministic(t *testing.T) {
 
 func TestGenerateIsValidAndPlausible(t *testing.T) {
 	const n = 20000
-	events, err := Generate(Options{Events: n, Seed: 1, Start: start, FirstID: 1000})
+	o := Options{Events: n, Seed: 1, Start: start, FirstID: 1000}
+	events, err := Generate(o)
 	if err != nil {
 		t.Fatal(err)
 	}
-	yes := map[string]int{}
+	g, err := New(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	venueFacts := g.VenueFacts()
+	yes, notApplicable := map[string]int{}, map[string]int{}
+	stated, withProvenance, carried := 0, 0, map[int64]int{}
 	cities, categories := map[string]bool{}, map[string]bool{}
 	for i, e := range events {
 		e.Normalize()
@@ -47,10 +54,52 @@ func TestGenerateIsValidAndPlausible(t *testing.T) {
 		if e.StartsAt.Before(start.Add(-12*time.Hour)) || e.StartsAt.After(start.AddDate(0, 0, 366)) {
 			t.Fatalf("got starts_at %v, want within a year from %v", e.StartsAt, start)
 		}
-		for _, c := range e.YesCodes() {
+		if e.Venue.Accessibility != nil {
+			carried[e.Venue.ID]++
+			if len(*e.Venue.Accessibility) != len(venueFacts[e.Venue.ID]) {
+				t.Fatalf("event %d carries %d facts of venue %d, want its %d", e.ID, len(*e.Venue.Accessibility), e.Venue.ID, len(venueFacts[e.Venue.ID]))
+			}
+		}
+		y, x := catalog.EffectiveSets(e.Accessibility, venueFacts[e.Venue.ID])
+		for _, c := range y {
 			yes[c]++
 		}
+		for _, c := range x {
+			if f, _ := catalog.Effective(c, e.Accessibility, venueFacts[e.Venue.ID]); f.Value == catalog.NotApplicable {
+				notApplicable[c]++
+			}
+		}
+		for _, f := range e.Accessibility {
+			stated++
+			if f.Source != "" {
+				withProvenance++
+			}
+		}
 		cities[e.City], categories[e.Category] = true, true
+	}
+	for id, n := range carried {
+		if n != 1 {
+			t.Fatalf("venue %d: got its facts carried by %d events, want the first one", id, n)
+		}
+	}
+	if len(carried) < 500 {
+		t.Fatalf("got %d venues stating facts, want about a thousand", len(carried))
+	}
+	if share := float64(withProvenance) / float64(stated); share < 0.3 || share > 0.7 {
+		t.Errorf("got provenance on %.2f of the events' own facts, want about half", share)
+	}
+	for _, tt := range []struct {
+		code     string
+		min, max float64
+	}{
+		{"accessible_parking", 0.08, 0.30},
+		{"elevator", 0.06, 0.30},
+		{"tactile_exhibits", 0.10, 0.35},
+		{"accessible_toilet", 0.001, 0.05},
+	} {
+		if share := float64(notApplicable[tt.code]) / n; share < tt.min || share > tt.max {
+			t.Errorf("got %s not_applicable for %.3f of events, want %.2f..%.2f", tt.code, share, tt.min, tt.max)
+		}
 	}
 	if len(cities) < 10 || len(categories) < 8 {
 		t.Fatalf("got %d cities and %d categories, want at least 10 and 8", len(cities), len(categories))

@@ -1,0 +1,39 @@
+// Package function is the upsert-venue OpenFaaS function (role admin): PUT / with one venue
+// (application/json) or many (application/x-ndjson, one per line) writes them through the
+// write log and answers once the primary copy serves them: 200 {"id","version"}, or
+// {"count","version"} for NDJSON, version being the write-log sequence. A venue's facts,
+// when given, replace its stored ones and reach every event at the venue (its index rows and
+// every cached answer) before it answers.
+package function
+
+import (
+	"net/http"
+
+	"github.com/dostupno/dostupno/shared/catalog"
+	"github.com/dostupno/dostupno/shared/httpjson"
+	"github.com/dostupno/dostupno/shared/instance"
+	"github.com/dostupno/dostupno/shared/middleware"
+)
+
+// Name is the function's name in stack.yml.
+const Name = "upsert-venue"
+
+var handler = instance.Once(Name, New)
+
+// Handle is the OpenFaaS entry point.
+func Handle(w http.ResponseWriter, r *http.Request) { instance.Serve(w, r, handler) }
+
+// Limits of a request.
+const (
+	MaxVenueBody   = httpjson.MaxJSONBody // one venue (application/json)
+	MaxNDJSONBody  = 10 << 20             // many venues (application/x-ndjson)
+	MaxNDJSONLines = 10000                // venues in one NDJSON body
+)
+
+// New builds the function's handler from its dependencies; it refuses to start without its
+// database, NATS or jwt-public-key.
+func New(d *instance.Deps) (http.Handler, error) {
+	return middleware.BatchWrite(d, httpjson.Batch{Noun: "venue", MaxOne: MaxVenueBody, MaxMany: MaxNDJSONBody,
+		MaxLines: MaxNDJSONLines, TooMany: "split the file or use `dostupno import-venues`"},
+		httpjson.Checked[catalog.VenueInput], func(v catalog.VenueInput) int64 { return v.ID }, catalog.SubmitVenues)
+}
