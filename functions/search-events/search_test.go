@@ -539,13 +539,13 @@ func TestSearchStatementTimeoutIsUnavailable(t *testing.T) {
 		t.Fatalf("got search-events connected as %s, want %s", got, migrations.ReaderRole)
 	}
 	release := f.Lock(t, "event_accessibility", "events")
-	resp, b := f.get(t, "?constraints=sign_language", "Cache-Control", "no-cache")
+	resp, b := f.get(t, "constraints=sign_language", "Cache-Control", "no-cache")
 	apitest.WantError(t, resp, b, http.StatusServiceUnavailable, "unavailable")
 	if resp.Header.Get("Retry-After") == "" {
 		t.Fatal("got no Retry-After, want one")
 	}
 	release()
-	if resp, b := f.get(t, "?constraints=sign_language", "Cache-Control", "no-cache"); resp.StatusCode != http.StatusOK {
+	if resp, b := f.get(t, "constraints=sign_language", "Cache-Control", "no-cache"); resp.StatusCode != http.StatusOK {
 		t.Fatalf("got %d %s once the lock is gone, want 200", resp.StatusCode, b)
 	}
 }
