@@ -225,7 +225,7 @@ func TestOpenAPIMatchesTheRunner(t *testing.T) {
 	}
 
 	// Setup: an admin as `dostupno admin create` makes one, and a user through register.
-	if err := adminCreate(context.Background(), cfg, "root@example.ru", stdin(t, "granite meadow 11\n"), io.Discard, io.Discard); err != nil {
+	if err := adminCreate(context.Background(), cfg, "root@example.ru", token.RoleAdmin, stdin(t, "granite meadow 11\n"), io.Discard, io.Discard); err != nil {
 		t.Fatalf("admin create: %v", err)
 	}
 	var session struct {

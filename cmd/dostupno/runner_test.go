@@ -167,7 +167,7 @@ func (tr *testRunner) waitApplied(t *testing.T, fn string, seq uint64, limit tim
 // through the runner at api and returns its token.
 func adminToken(t *testing.T, cfg config.Config, api, email string) string {
 	t.Helper()
-	if err := adminCreate(context.Background(), cfg, email, stdin(t, "granite meadow 11\n"), io.Discard, io.Discard); err != nil {
+	if err := adminCreate(context.Background(), cfg, email, token.RoleAdmin, stdin(t, "granite meadow 11\n"), io.Discard, io.Discard); err != nil {
 		t.Fatalf("admin create: %v", err)
 	}
 	resp, b := apitest.Do(t, http.MethodPost, api+"/function/login", strings.NewReader(`{"email":"`+email+`","password":"granite meadow 11"}`),
