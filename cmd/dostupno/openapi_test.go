@@ -20,6 +20,7 @@ import (
 	"github.com/dostupno/dostupno/shared/config"
 	"github.com/dostupno/dostupno/shared/instance"
 	"github.com/dostupno/dostupno/shared/photo/phototest"
+	"github.com/dostupno/dostupno/shared/token"
 )
 
 // notProvoked are the documented statuses that no request can provoke while the services
