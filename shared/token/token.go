@@ -60,7 +60,9 @@ const (
 )
 
 // ValidRole reports whether role is one of the contract's roles.
-func ValidRole(role string) bool { return role == RoleUser || role == RoleAdmin || role == RoleTicketing }
+func ValidRole(role string) bool {
+	return role == RoleUser || role == RoleAdmin || role == RoleTicketing
+}
 
 // Principal is who a verified token speaks for.
 type Principal struct {
