@@ -114,6 +114,7 @@ func TestUpsertRefuses(t *testing.T) {
 	}{
 		{"ErrAnonymous", "PUT", "application/json", "", event(1, "A"), 401, "unauthenticated", "", ""},
 		{"ErrUser", "PUT", "application/json", "user", event(1, "A"), 403, "forbidden", "", ""},
+		{"ErrTicketing", "PUT", "application/json", "ticketing", event(1, "A"), 403, "forbidden", "", ""},
 		{"ErrGarbageToken", "PUT", "application/json", "Bearer garbage", event(1, "A"), 401, "unauthenticated", "", ""},
 		{"ErrForgedAdmin", "PUT", "application/json", "Bearer eyJhbGciOiJIUzI1NiIsImtpZCI6IngiLCJ0eXAiOiJKV1QifQ.eyJyb2xlIjoiYWRtaW4ifQ.c2ln", event(1, "A"), 401, "unauthenticated", "", ""},
 		{"ErrMethod", "POST", "application/json", "admin", event(1, "A"), 405, "method_not_allowed", "", ""},
@@ -128,7 +129,7 @@ func TestUpsertRefuses(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			auth := map[string]string{"admin": f.admin, "user": f.user}[tt.auth]
+			auth := map[string]string{"admin": f.admin, "user": f.user, "ticketing": apitest.Bearer(f.Ticketing)}[tt.auth]
 			if auth == "" {
 				auth = tt.auth
 			}

@@ -113,6 +113,7 @@ func TestUpsertVenueRefuses(t *testing.T) {
 	}{
 		{"ErrAnonymous", "PUT", "application/json", "", venue(1, "A", ""), 401, "unauthenticated", "", ""},
 		{"ErrUser", "PUT", "application/json", "user", venue(1, "A", ""), 403, "forbidden", "", ""},
+		{"ErrTicketing", "PUT", "application/json", "ticketing", venue(1, "A", ""), 403, "forbidden", "", ""},
 		{"ErrMethod", "POST", "application/json", "admin", venue(1, "A", ""), 405, "method_not_allowed", "", ""},
 		{"ErrMediaType", "PUT", "text/csv", "admin", "1,2", 415, "unsupported_media_type", "", ""},
 		{"ErrUnknownField", "PUT", "application/json", "admin", strings.Replace(venue(1, "A", ""), `{"id"`, `{"capacity":1,"id"`, 1), 400, "invalid_argument", "capacity", ""},
@@ -129,7 +130,7 @@ func TestUpsertVenueRefuses(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			auth := map[string]string{"admin": f.admin, "user": f.user}[tt.auth]
+			auth := map[string]string{"admin": f.admin, "user": f.user, "ticketing": apitest.Bearer(f.Ticketing)}[tt.auth]
 			resp, b := f.Do(t, tt.method, "/", tt.body, "Content-Type", tt.ct, "Authorization", auth)
 			e := apitest.WantError(t, resp, b, tt.wantStatus, tt.wantCode)
 			if e.Field != tt.wantField || !strings.HasPrefix(e.Message, tt.wantMsg) {

@@ -35,8 +35,9 @@ type Builder func(*instance.Deps) (http.Handler, error)
 
 // Fixed user ids of the tokens an Env hands out.
 const (
-	AdminID = "6f1e0c2a-1b3d-4e5f-8a9b-0c1d2e3f4a5b"
-	UserID  = "7a2b3c4d-5e6f-4a1b-9c2d-3e4f5a6b7c8d"
+	AdminID     = "6f1e0c2a-1b3d-4e5f-8a9b-0c1d2e3f4a5b"
+	UserID      = "7a2b3c4d-5e6f-4a1b-9c2d-3e4f5a6b7c8d"
+	TicketingID = "8b3c4d5e-6f7a-4b2c-8d3e-4f5a6b7c8d9e"
 )
 
 // Env is one function under test: its dependencies, served over HTTP, with its own database
@@ -61,6 +62,9 @@ type Env struct {
 	// With a database, AdminID is an admin there (token version 0), so Admin passes the
 	// admin writes' account check.
 	Admin, User string
+	// Ticketing is a bearer token of TicketingID, with a database a ticketing integration
+	// account there (token version 0), as `dostupno admin create --role ticketing` leaves one.
+	Ticketing string
 }
 
 type options struct {
@@ -161,12 +165,15 @@ func Build(t testing.TB, name string, build Builder, opts ...Option) (*Env, erro
 		e.Keys = keys
 		e.Admin = e.Token(t, AdminID, token.RoleAdmin)
 		e.User = e.Token(t, UserID, token.RoleUser)
+		e.Ticketing = e.Token(t, TicketingID, token.RoleTicketing)
 		if e.Pool != nil {
-			// The admin the Admin token speaks for, as `dostupno admin create` leaves one.
+			// The admin the Admin token speaks for, as `dostupno admin create` leaves one, and
+			// the ticketing account.
 			if _, err := e.Pool.Exec(context.Background(), `
 				INSERT INTO users (id, email, email_key, name, password_hash, role, created_at, updated_at, version)
-				VALUES ($1, 'apitest-admin@example.invalid', 'apitest-admin@example.invalid', 'apitest admin', 'none', 'admin', now(), now(), 0)
-				ON CONFLICT DO NOTHING`, AdminID); err != nil {
+				VALUES ($1, 'apitest-admin@example.invalid', 'apitest-admin@example.invalid', 'apitest admin', 'none', 'admin', now(), now(), 0),
+				       ($2, 'apitest-ticketing@example.invalid', 'apitest-ticketing@example.invalid', 'apitest ticketing', 'none', 'ticketing', now(), now(), 0)
+				ON CONFLICT DO NOTHING`, AdminID, TicketingID); err != nil {
 				t.Fatalf("apitest: create the admin: %v", err)
 			}
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -28,17 +29,18 @@ const (
 // SeatsInput is one availability update as the ticketing side sends it
 // (SeatAvailabilityInput in shared/apidoc/openapi.yaml): every field is required.
 type SeatsInput struct {
-	EventID          int64      `json:"event_id"`
-	WheelchairSpaces *int       `json:"wheelchair_spaces"`
-	CompanionSeats   *int       `json:"companion_seats"`
-	AsOf             *time.Time `json:"as_of"`
+	EventID          int64   `json:"event_id"`
+	WheelchairSpaces *int    `json:"wheelchair_spaces"`
+	CompanionSeats   *int    `json:"companion_seats"`
+	AsOf             *string `json:"as_of"`
+
+	asOf time.Time // AsOf parsed by Validate
 }
 
-// Normalize keeps as_of in UTC at the precision Postgres stores (microseconds), so that the
-// order the publisher sees is the order every copy compares.
+// Normalize trims as_of.
 func (s *SeatsInput) Normalize() {
 	if s.AsOf != nil {
-		t := s.AsOf.UTC().Truncate(time.Microsecond)
+		t := strings.TrimSpace(*s.AsOf)
 		s.AsOf = &t
 	}
 }
@@ -59,12 +61,20 @@ func (s *SeatsInput) Validate() error {
 			return apperr.Invalid(c.field, "%s must be an integer 0..%d", c.field, MaxSeats)
 		}
 	}
-	if s.AsOf == nil {
+	if s.AsOf == nil || *s.AsOf == "" {
 		return apperr.Invalid("as_of", "as_of is required (RFC 3339, the time of the count)")
 	}
-	if s.AsOf.Before(earliestRun) || s.AsOf.After(time.Now().Add(MaxAsOfAhead)) {
+	t, err := time.Parse(time.RFC3339Nano, *s.AsOf)
+	if err != nil {
+		return apperr.Invalid("as_of", "as_of must be an RFC 3339 time such as 2026-12-01T16:00:00Z")
+	}
+	// In UTC at the precision Postgres stores (microseconds), so that the order the publisher
+	// sees is the order every copy compares.
+	t = t.UTC().Truncate(time.Microsecond)
+	if t.Before(earliestRun) || t.After(time.Now().Add(MaxAsOfAhead)) {
 		return apperr.Invalid("as_of", "as_of must be after 2000 and at most %s ahead of the server's clock", MaxAsOfAhead)
 	}
+	s.asOf = t
 	return nil
 }
 
@@ -78,7 +88,7 @@ type Seats struct {
 
 // Seats is the update s carries (after Validate).
 func (s SeatsInput) Seats() Seats {
-	return Seats{EventID: s.EventID, WheelchairSpaces: *s.WheelchairSpaces, CompanionSeats: *s.CompanionSeats, AsOf: *s.AsOf}
+	return Seats{EventID: s.EventID, WheelchairSpaces: *s.WheelchairSpaces, CompanionSeats: *s.CompanionSeats, AsOf: s.asOf}
 }
 
 // newer reports whether a replaces b, the one order every copy applies (the SQL of
