@@ -31,9 +31,9 @@ import (
 // be killed (SIGKILL) as a crashed runner is.
 type upProcess struct {
 	bin, addr, stack string
-	env       []string
-	cmd       *exec.Cmd
-	out       *syncBuffer
+	env              []string
+	cmd              *exec.Cmd
+	out              *syncBuffer
 }
 
 func (p *upProcess) start(t *testing.T) {
