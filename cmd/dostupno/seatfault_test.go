@@ -21,6 +21,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/dostupno/dostupno/shared/apitest"
+	"github.com/dostupno/dostupno/shared/catalog"
 	"github.com/dostupno/dostupno/shared/config"
 	"github.com/dostupno/dostupno/shared/natstest"
 	"github.com/dostupno/dostupno/shared/pgtest"
@@ -79,15 +80,11 @@ func (u seatUpdate) json() string {
 		u.event, u.wheelchair, u.companion, u.asOf.Format(time.RFC3339Nano))
 }
 
-// wins is the order every copy applies (catalog.Seats.newer).
-func (u seatUpdate) wins(o seatUpdate) bool {
-	if !u.asOf.Equal(o.asOf) {
-		return u.asOf.After(o.asOf)
-	}
-	if u.wheelchair != o.wheelchair {
-		return u.wheelchair < o.wheelchair
-	}
-	return u.companion < o.companion
+// wins is the order every copy applies.
+func (u seatUpdate) wins(o seatUpdate) bool { return u.seats().Newer(o.seats()) }
+
+func (u seatUpdate) seats() catalog.Seats {
+	return catalog.Seats{EventID: int64(u.event), WheelchairSpaces: u.wheelchair, CompanionSeats: u.companion, AsOf: u.asOf}
 }
 
 // TestSeatsSurviveAKilledRunner: clients send bursts of availability updates, out of order

@@ -109,16 +109,19 @@ func TestSeatAvailability(t *testing.T) {
 	}
 }
 
+// refusal is apitest.Refusal, whose cases are written without field names here.
+type refusal struct {
+	Name, Method, CT, Auth, Body string
+	Status                       int
+	Code, Field, Msg             string
+}
+
 func TestSeatAvailabilityRefuses(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
 	future := fmt.Sprintf(`{"event_id":1,"wheelchair_spaces":1,"companion_seats":1,"as_of":%q}`, time.Now().Add(time.Hour).Format(time.RFC3339))
 	many := strings.Repeat(update(1, 1, 1, 1)+"\n", MaxNDJSONLines+1)
-	tests := []struct {
-		name, method, ct, auth, body string
-		wantStatus                   int
-		wantCode, wantField, wantMsg string
-	}{
+	cases := []refusal{
 		{"ErrAnonymous", "PUT", "application/json", "", update(1, 1, 1, 1), 401, "unauthenticated", "", ""},
 		{"ErrUser", "PUT", "application/json", "user", update(1, 1, 1, 1), 403, "forbidden", "", ""},
 		{"ErrGarbageToken", "PUT", "application/json", "Bearer garbage", update(1, 1, 1, 1), 401, "unauthenticated", "", ""},
@@ -140,19 +143,11 @@ func TestSeatAvailabilityRefuses(t *testing.T) {
 		{"ErrNDJSONTooMany", "PUT", "application/x-ndjson", "ticketing", many, 413, "payload_too_large", "", ""},
 		{"ErrNDJSONTooLarge", "PUT", "application/x-ndjson", "ticketing", strings.Repeat(" ", MaxNDJSONBody+1), 413, "payload_too_large", "", ""},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			auth := map[string]string{"ticketing": f.ticketing, "user": f.user}[tt.auth]
-			if auth == "" {
-				auth = tt.auth
-			}
-			resp, b := f.Do(t, tt.method, "/", tt.body, "Content-Type", tt.ct, "Authorization", auth)
-			e := apitest.WantError(t, resp, b, tt.wantStatus, tt.wantCode)
-			if e.Field != tt.wantField || !strings.HasPrefix(e.Message, tt.wantMsg) {
-				t.Fatalf("got %+v, want field %q message %q...", e, tt.wantField, tt.wantMsg)
-			}
-		})
+	rs := make([]apitest.Refusal, len(cases))
+	for i, c := range cases {
+		rs[i] = apitest.Refusal(c)
 	}
+	f.Refuses(t, map[string]string{"ticketing": f.ticketing, "user": f.user}, rs)
 	if n := f.LastSeq(t); n != 0 {
 		t.Fatalf("got %d commands published, want none for refused requests", n)
 	}

@@ -388,3 +388,32 @@ func (e *Env) DatabaseUser(t testing.TB) string {
 	}
 	return user
 }
+
+// Refusal is one request a write function must refuse: Method to "/" with Body as CT, with
+// the Authorization of Auth (a name in the tokens Refuses is given, else the header value
+// itself, "" for none), answered Status with the envelope's Code, Field, and a Message
+// beginning with Msg.
+type Refusal struct {
+	Name, Method, CT, Auth, Body string
+	Status                       int
+	Code, Field, Msg             string
+}
+
+// Refuses sends each refusal to e as a subtest and checks its answer; tokens name the
+// Authorization values the cases' Auth may use.
+func (e *Env) Refuses(t *testing.T, tokens map[string]string, cases []Refusal) {
+	t.Helper()
+	for _, tt := range cases {
+		t.Run(tt.Name, func(t *testing.T) {
+			auth, ok := tokens[tt.Auth]
+			if !ok {
+				auth = tt.Auth
+			}
+			resp, b := e.Do(t, tt.Method, "/", tt.Body, "Content-Type", tt.CT, "Authorization", auth)
+			got := WantError(t, resp, b, tt.Status, tt.Code)
+			if got.Field != tt.Field || !strings.HasPrefix(got.Message, tt.Msg) {
+				t.Fatalf("got %+v, want field %q message %q...", got, tt.Field, tt.Msg)
+			}
+		})
+	}
+}

@@ -91,11 +91,11 @@ func (s SeatsInput) Seats() Seats {
 	return Seats{EventID: s.EventID, WheelchairSpaces: *s.WheelchairSpaces, CompanionSeats: *s.CompanionSeats, AsOf: s.asOf}
 }
 
-// newer reports whether a replaces b, the one order every copy applies (the SQL of
+// Newer reports whether a replaces b, the one order every copy applies (the SQL of
 // SeatsUpdate says the same): a later count wins; of two counts at the same time the smaller
 // wins (never promise a space twice reported gone), so the result does not depend on the
 // order the updates arrive in.
-func (a Seats) newer(b Seats) bool {
+func (a Seats) Newer(b Seats) bool {
 	if !a.AsOf.Equal(b.AsOf) {
 		return a.AsOf.After(b.AsOf)
 	}
@@ -130,7 +130,7 @@ func SubmitSeats(ctx context.Context, w *writelog.Writer, at time.Time, updates 
 }
 
 // SeatsUpdate applies a "seats.update" command: each event's counts are replaced when the
-// update is newer than the stored one (Seats.newer, enforced in SQL, so that every copy decides
+// update is newer than the stored one (Seats.Newer, enforced in SQL, so that every copy decides
 // alike whatever it held), and ignored otherwise; within the command an event's newest update
 // is the candidate and the others are ignored. Every event whose counts were written, and that
 // the catalog holds, is announced with its new counts (changefeed.Event.Seats): its answers
@@ -143,7 +143,7 @@ func SeatsUpdate(vocab *Vocabulary) writelog.Handler {
 		}
 		best := make(map[int64]Seats, len(updates))
 		for _, u := range updates {
-			if b, ok := best[u.EventID]; !ok || u.newer(b) {
+			if b, ok := best[u.EventID]; !ok || u.Newer(b) {
 				best[u.EventID] = u
 			}
 		}
