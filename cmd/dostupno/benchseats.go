@@ -97,7 +97,9 @@ func runBenchSeats(ctx context.Context, args []string) error {
 	ticketing := uuid.NewString()
 	reportedAt := time.Now().Add(-time.Hour)
 	t := time.Now()
-	if _, err := pool.Exec(ctx, `TRUNCATE event_availability`); err != nil {
+	// A reused database starts again at the head of a new write log.
+	if _, err := pool.Exec(ctx, `TRUNCATE event_availability, writelog_outcomes; UPDATE writelog_position SET applied_seq = 0;
+		DELETE FROM users WHERE role = 'ticketing'`); err != nil {
 		return err
 	}
 	// The counts the ticketing side reported before the load, as a copy holds them after their
