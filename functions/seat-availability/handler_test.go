@@ -20,7 +20,7 @@ type fixture struct {
 func newFixture(t testing.TB) *fixture {
 	t.Helper()
 	e := apitest.New(t, Name, New, apitest.WithNATS())
-	return &fixture{Env: e, admin: apitest.Bearer(e.Admin), user: apitest.Bearer(e.User), ticketing: apitest.Bearer(e.Ticketing)}
+	return &fixture{Env: e, admin: apitest.Bearer(e.Admin), user: apitest.Bearer(e.User), ticketing: apitest.Bearer(e.Ticketing(t))}
 }
 
 // base is the time the tests' counts are taken from.

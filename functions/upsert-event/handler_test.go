@@ -129,7 +129,7 @@ func TestUpsertRefuses(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			auth := map[string]string{"admin": f.admin, "user": f.user, "ticketing": apitest.Bearer(f.Ticketing)}[tt.auth]
+			auth := map[string]string{"admin": f.admin, "user": f.user, "ticketing": apitest.Bearer(f.Ticketing(t))}[tt.auth]
 			if auth == "" {
 				auth = tt.auth
 			}

@@ -130,7 +130,7 @@ func TestUpsertVenueRefuses(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			auth := map[string]string{"admin": f.admin, "user": f.user, "ticketing": apitest.Bearer(f.Ticketing)}[tt.auth]
+			auth := map[string]string{"admin": f.admin, "user": f.user, "ticketing": apitest.Bearer(f.Ticketing(t))}[tt.auth]
 			resp, b := f.Do(t, tt.method, "/", tt.body, "Content-Type", tt.ct, "Authorization", auth)
 			e := apitest.WantError(t, resp, b, tt.wantStatus, tt.wantCode)
 			if e.Field != tt.wantField || !strings.HasPrefix(e.Message, tt.wantMsg) {

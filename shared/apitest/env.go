@@ -62,9 +62,6 @@ type Env struct {
 	// With a database, AdminID is an admin there (token version 0), so Admin passes the
 	// admin writes' account check.
 	Admin, User string
-	// Ticketing is a bearer token of TicketingID, with a database a ticketing integration
-	// account there (token version 0), as `dostupno admin create --role ticketing` leaves one.
-	Ticketing string
 }
 
 type options struct {
@@ -165,15 +162,12 @@ func Build(t testing.TB, name string, build Builder, opts ...Option) (*Env, erro
 		e.Keys = keys
 		e.Admin = e.Token(t, AdminID, token.RoleAdmin)
 		e.User = e.Token(t, UserID, token.RoleUser)
-		e.Ticketing = e.Token(t, TicketingID, token.RoleTicketing)
 		if e.Pool != nil {
-			// The admin the Admin token speaks for, as `dostupno admin create` leaves one, and
-			// the ticketing account.
+			// The admin the Admin token speaks for, as `dostupno admin create` leaves one.
 			if _, err := e.Pool.Exec(context.Background(), `
 				INSERT INTO users (id, email, email_key, name, password_hash, role, created_at, updated_at, version)
-				VALUES ($1, 'apitest-admin@example.invalid', 'apitest-admin@example.invalid', 'apitest admin', 'none', 'admin', now(), now(), 0),
-				       ($2, 'apitest-ticketing@example.invalid', 'apitest-ticketing@example.invalid', 'apitest ticketing', 'none', 'ticketing', now(), now(), 0)
-				ON CONFLICT DO NOTHING`, AdminID, TicketingID); err != nil {
+				VALUES ($1, 'apitest-admin@example.invalid', 'apitest-admin@example.invalid', 'apitest admin', 'none', 'admin', now(), now(), 0)
+				ON CONFLICT DO NOTHING`, AdminID); err != nil {
 				t.Fatalf("apitest: create the admin: %v", err)
 			}
 		}
@@ -255,6 +249,23 @@ func (e *Env) LastSeq(t testing.TB) uint64 {
 		t.Fatal(err)
 	}
 	return info.State.LastSeq
+}
+
+// Ticketing is a bearer token (without "Bearer ") of TicketingID, a ticketing integration
+// account it makes in the function's copy (token version 0), as `dostupno admin create --role
+// ticketing` leaves one.
+func (e *Env) Ticketing(t testing.TB) string {
+	t.Helper()
+	if e.Pool == nil {
+		t.Fatal("apitest: Ticketing needs a database")
+	}
+	if _, err := e.Pool.Exec(context.Background(), `
+		INSERT INTO users (id, email, email_key, name, password_hash, role, created_at, updated_at, version)
+		VALUES ($1, 'apitest-ticketing@example.invalid', 'apitest-ticketing@example.invalid', 'apitest ticketing', 'none', 'ticketing', now(), now(), 0)
+		ON CONFLICT DO NOTHING`, TicketingID); err != nil {
+		t.Fatalf("apitest: create the ticketing account: %v", err)
+	}
+	return e.Token(t, TicketingID, token.RoleTicketing)
 }
 
 // Token is a bearer token of userID with role and token version 0, signed with the
