@@ -348,6 +348,9 @@ func TestWebPage(t *testing.T) {
 		if got := evalJS[string](b, `document.querySelector('main .warning').textContent`); !strings.Contains(got, email) || !strings.Contains(got, "навсегда") {
 			t.Errorf("got the warning %q, want the account named and the erasure said to be for good", got)
 		}
+		b.press(kb.Tab)
+		b.is("the password to confirm with", `document.activeElement.name === 'password'`)
+		b.tabUntil("the way back", `document.activeElement.getAttribute('href') === '#/needs'`, 2)
 		axeRun(b, "erase confirmation")
 		b.do("erase with a wrong password", chromedp.SendKeys(`input[name=password]`, "not the password"), chromedp.Click(`form.account button.danger`))
 		b.wait("the refusal", `document.activeElement.classList.contains('error-summary') && document.activeElement.innerText.includes('Неверный пароль. Аккаунт не удалён.')`)
@@ -401,7 +404,11 @@ func TestWebPage(t *testing.T) {
 		if n := evalJS[int](b, `document.querySelectorAll('ol.results .unknown').length`); n != 0 {
 			t.Errorf("got %d results marked lenient in a strict search, want none", n)
 		}
-		b.do("ask leniently", chromedp.Click(`#lenient`), chromedp.Click(`form.search button[type=submit]`))
+		b.do("to the lenient box", chromedp.Focus(`#lenient`))
+		b.press(" ")
+		b.is("the lenient box ticked with Space", `document.activeElement.id === 'lenient' && document.activeElement.checked`)
+		b.tabUntil("the search button", `document.activeElement.type === 'submit'`, 3)
+		b.press(kb.Enter)
 		b.wait("the lenient results", `location.hash.includes('match=lenient') && document.querySelector('section.results .applied')?.textContent.includes('нет данных')`)
 		b.waitResults()
 		got := evalJS[[]struct {
