@@ -224,6 +224,7 @@ func TestWebPage(t *testing.T) {
 		b.waitResults()
 		axeRun(b, "results")
 		b.goTo(fmt.Sprintf("/event/%d", sys.photoID), "event")
+		b.do("scroll to the photo (it loads lazily)", chromedp.Evaluate[chromedp.Void](`document.querySelector('.photos img').scrollIntoView()`))
 		b.wait("the photo", `document.querySelector('.photos img')?.complete`)
 		alts := evalJS[[]string](b, `[...document.querySelectorAll('.photos img')].map(i => i.alt)`)
 		if len(alts) != 1 || !strings.Contains(alts[0], sys.photoName) {
