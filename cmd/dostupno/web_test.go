@@ -320,12 +320,14 @@ func TestWebPage(t *testing.T) {
 		b.goTo("/needs", "needs")
 		b.do("choose the elevator alone and save",
 			chromedp.Click(`input[name=need][value=wheelchair_seating]`), chromedp.Click(`input[name=need][value=step_free_entrance]`),
-			chromedp.Click(`input[name=need][value=elevator]`), chromedp.Click(`form.needs button[type=submit]`))
+			chromedp.Click(`input[name=need][value=elevator]`), chromedp.Focus(`form.needs button[type=submit]`))
+		b.press(kb.Enter) // below the fold: a click would race the smooth scroll
 		const saved = "Сохранено в аккаунте: Лифт. Поиск без выбранных условий учитывает их."
 		b.wait("the needs saved, said and shown", `document.getElementById('status').textContent === `+jsString(saved)+` && document.querySelector('form.needs .notice:not([hidden])')?.textContent === `+jsString(saved))
 		checkCalls(t, b.net.requests(), sys.api, call{"OPTIONS", "/function/account/needs", 204}, call{"PUT", "/function/account/needs", 200})
 		axeRun(b, "needs saved")
-		b.do("find events for them", chromedp.Click(`form.needs a.button[href="#/search"]`))
+		b.do("to the search for them", chromedp.Focus(`form.needs a.button[href="#/search"]`))
+		b.press(kb.Enter)
 		b.waitView("search")
 		b.waitResults()
 		got := evalJS[struct {
@@ -343,7 +345,8 @@ func TestWebPage(t *testing.T) {
 
 		// Erasing the account: a confirmation with the password, then logged out, and its login refused.
 		b.goTo("/needs", "needs")
-		b.do("ask to erase", chromedp.Click(`a[href="#/erase"]`))
+		b.do("to the way to erase", chromedp.Focus(`a[href="#/erase"]`))
+		b.press(kb.Enter)
 		b.waitView("erase")
 		b.wait("focus on the confirmation's heading", `document.activeElement.tagName === 'H1'`)
 		if got := evalJS[string](b, `document.querySelector('main .warning').textContent`); !strings.Contains(got, email) || !strings.Contains(got, "навсегда") {
