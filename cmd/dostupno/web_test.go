@@ -230,7 +230,7 @@ func TestWebPage(t *testing.T) {
 		if len(alts) != 1 || !strings.Contains(alts[0], sys.photoName) {
 			t.Errorf("got photo alternative texts %q, want one naming %q", alts, sys.photoName)
 		}
-		checkProvenance(t, b, sys, sys.photoID)
+		checkProvenance(t, b, sys, sys.photoID, sheetRU)
 		axeRun(b, "event with provenance")
 		b.goTo("/login", "login")
 		axeRun(b, "login")
@@ -586,6 +586,10 @@ func TestWebPage(t *testing.T) {
 			t.Errorf("got focused %q (lang %q) and facts %q, want the switch back to Russian focused and English titles", got[0], got[1], got[2])
 		}
 		axeRun(b, "results in English")
+		b.goTo(fmt.Sprintf("/event/%d", sys.photoID), "event")
+		checkProvenance(t, b, sys, sys.photoID, sheetEN)
+		axeRun(b, "event in English")
+		b.goTo(webQuestion, "search")
 		b.do("reload", chromedp.Reload())
 		b.waitResults()
 		if lang := evalJS[string](b, `document.documentElement.lang`); lang != "en" {
@@ -740,10 +744,37 @@ func (b *tab) screenshot() []byte {
 	return png
 }
 
+// sheetWords are the words of an event's accessibility sheet in one language.
+type sheetWords struct {
+	answers, from, sources   map[string]string
+	nobody, source, verified string
+	day                      func(time.Time) string
+}
+
+var (
+	sheetRU = sheetWords{
+		answers: map[string]string{"yes": "Есть", "no": "Нет", "not_applicable": "Не применимо", "unknown": "Нет данных"},
+		from:    map[string]string{"venue": "Сведения о площадке", "event": "Сведения о событии"},
+		sources: map[string]string{"organiser": "организатор", "venue_survey": "обследование площадки", "visitor_report": "отзыв посетителя", "import_a11yjson": "импорт A11yJSON"},
+		nobody:  "Никто не сообщал", source: "; источник: ", verified: "; проверено ",
+		day: func(d time.Time) string {
+			months := []string{"января", "февраля", "марта", "апреля", "мая", "июня", "июля", "августа", "сентября", "октября", "ноября", "декабря"}
+			return fmt.Sprintf("%d %s %d г.", d.Day(), months[d.Month()-1], d.Year())
+		},
+	}
+	sheetEN = sheetWords{
+		answers: map[string]string{"yes": "Yes", "no": "No", "not_applicable": "Not applicable", "unknown": "Not known"},
+		from:    map[string]string{"venue": "Venue fact", "event": "Event fact"},
+		sources: map[string]string{"organiser": "the organiser", "venue_survey": "a venue survey", "visitor_report": "a visitor’s report", "import_a11yjson": "an A11yJSON import"},
+		nobody:  "Nobody has said", source: "; source: ", verified: "; verified ",
+		day: func(d time.Time) string { return d.Format("2 January 2006") },
+	}
+)
+
 // checkProvenance wants the event view (open in b) to show, for every code of the API's
 // accessibility_details of event id, the answer in words and where it came from: the venue or
 // the event, its source and the day it was verified.
-func checkProvenance(t *testing.T, b *tab, sys *webSystem, id int64) {
+func checkProvenance(t *testing.T, b *tab, sys *webSystem, id int64, w sheetWords) {
 	t.Helper()
 	var ev struct {
 		Details map[string]struct {
@@ -757,10 +788,6 @@ func checkProvenance(t *testing.T, b *tab, sys *webSystem, id int64) {
 	if len(rows) != len(ev.Details) {
 		t.Errorf("got %d rows in the sheet, want one per code of the API's %d", len(rows), len(ev.Details))
 	}
-	words := map[string]string{"yes": "Есть", "no": "Нет", "not_applicable": "Не применимо", "unknown": "Нет данных"}
-	from := map[string]string{"venue": "Сведения о площадке", "event": "Сведения о событии"}
-	sources := map[string]string{"organiser": "организатор", "venue_survey": "обследование площадки", "visitor_report": "отзыв посетителя", "import_a11yjson": "импорт A11yJSON"}
-	months := []string{"января", "февраля", "марта", "апреля", "мая", "июня", "июля", "августа", "сентября", "октября", "ноября", "декабря"}
 	seen := map[string]int{}
 	for code, d := range ev.Details {
 		row := rows[code]
@@ -768,21 +795,21 @@ func checkProvenance(t *testing.T, b *tab, sys *webSystem, id int64) {
 			t.Errorf("%s: got row %q, want the need, its answer and where it comes from", code, row)
 			continue
 		}
-		if _, answer, _ := strings.Cut(row[1], " "); answer != words[d.Value] {
-			t.Errorf("%s: got answer %q, want %q for %s", code, row[1], words[d.Value], d.Value)
+		if _, answer, _ := strings.Cut(row[1], " "); answer != w.answers[d.Value] {
+			t.Errorf("%s: got answer %q, want %q for %s", code, row[1], w.answers[d.Value], d.Value)
 		}
-		want := "Никто не сообщал"
-		if from[d.From] != "" {
-			want = from[d.From]
+		want := w.nobody
+		if w.from[d.From] != "" {
+			want = w.from[d.From]
 			if d.Source != nil {
-				want += "; источник: " + cmp.Or(sources[*d.Source], strings.ReplaceAll(*d.Source, "_", " "))
+				want += w.source + cmp.Or(w.sources[*d.Source], strings.ReplaceAll(*d.Source, "_", " "))
 			}
 			if d.VerifiedAt != nil {
 				day, err := time.Parse(time.DateOnly, *d.VerifiedAt)
 				if err != nil {
 					t.Fatalf("%s: verified_at %q is not a day (the seed's are)", code, *d.VerifiedAt)
 				}
-				want += fmt.Sprintf("; проверено %d %s %d г.", day.Day(), months[day.Month()-1], day.Year())
+				want += w.verified + w.day(day)
 			}
 			if d.Source != nil && d.VerifiedAt != nil {
 				seen[d.From]++
