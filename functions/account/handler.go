@@ -25,29 +25,15 @@ func Handle(w http.ResponseWriter, r *http.Request) { instance.Serve(w, r, handl
 // New builds the function's handler from its dependencies; it refuses to start without its
 // database, NATS or token keys.
 func New(d *instance.Deps) (http.Handler, error) {
-	if err := d.CheckWriter(instance.VerifyTokens); err != nil {
-		return nil, err
-	}
 	s := &server{deps: d}
 	mux := http.NewServeMux()
-	mux.HandleFunc("/needs", s.serve(s.needs))
-	mux.HandleFunc("/", s.serve(s.erase))
-	return middleware.Wrap(d, mux), nil
+	// Errors are answered in the contract's envelope, a 401 with WWW-Authenticate.
+	mux.HandleFunc("/needs", middleware.AnswerChallenge(d, s.needs))
+	mux.HandleFunc("/", middleware.AnswerChallenge(d, s.erase))
+	return middleware.Writes(d, instance.VerifyTokens, mux)
 }
 
 type server struct{ deps *instance.Deps }
-
-// serve answers an error of h in the contract's envelope (401 with WWW-Authenticate).
-func (s *server) serve(h func(http.ResponseWriter, *http.Request) error) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		if err := h(w, r); err != nil {
-			if apperr.CodeOf(err) == apperr.Unauthenticated {
-				w.Header().Set("WWW-Authenticate", `Bearer realm="dostupno"`)
-			}
-			httpjson.Error(w, r, s.deps.Log, err)
-		}
-	}
-}
 
 // eraseRequest is the body of DELETE /: the password, entered again.
 type eraseRequest struct {

@@ -7,7 +7,6 @@ package function
 import (
 	"net/http"
 
-	"github.com/dostupno/dostupno/shared/apperr"
 	"github.com/dostupno/dostupno/shared/httpjson"
 	"github.com/dostupno/dostupno/shared/instance"
 	"github.com/dostupno/dostupno/shared/middleware"
@@ -24,17 +23,9 @@ func Handle(w http.ResponseWriter, r *http.Request) { instance.Serve(w, r, handl
 // New builds the function's handler from its dependencies; it refuses to start without its
 // database, NATS or jwt-private-key.
 func New(d *instance.Deps) (http.Handler, error) {
-	if err := d.CheckWriter(instance.IssueTokens); err != nil {
-		return nil, err
-	}
-	return middleware.Wrap(d, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if err := login(w, r, d); err != nil {
-			if apperr.CodeOf(err) == apperr.Unauthenticated {
-				w.Header().Set("WWW-Authenticate", `Bearer realm="dostupno"`)
-			}
-			httpjson.Error(w, r, d.Log, err)
-		}
-	})), nil
+	return middleware.Writes(d, instance.IssueTokens, middleware.AnswerChallenge(d, func(w http.ResponseWriter, r *http.Request) error {
+		return login(w, r, d)
+	}))
 }
 
 // request is the body of POST /.

@@ -23,14 +23,9 @@ func Handle(w http.ResponseWriter, r *http.Request) { instance.Serve(w, r, handl
 // New builds the function's handler from its dependencies; it refuses to start without its
 // database, NATS or jwt-private-key.
 func New(d *instance.Deps) (http.Handler, error) {
-	if err := d.CheckWriter(instance.IssueTokens); err != nil {
-		return nil, err
-	}
-	return middleware.Wrap(d, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if err := register(w, r, d); err != nil {
-			httpjson.Error(w, r, d.Log, err)
-		}
-	})), nil
+	return middleware.Writes(d, instance.IssueTokens, middleware.Answer(d, func(w http.ResponseWriter, r *http.Request) error {
+		return register(w, r, d)
+	}))
 }
 
 func register(w http.ResponseWriter, r *http.Request, d *instance.Deps) error {
