@@ -16,7 +16,6 @@ import (
 	"github.com/dostupno/dostupno/shared/catalog"
 	"github.com/dostupno/dostupno/shared/commands"
 	"github.com/dostupno/dostupno/shared/pgtest"
-	"github.com/dostupno/dostupno/shared/userkeys"
 	"github.com/dostupno/dostupno/shared/writelog"
 	"github.com/dostupno/dostupno/shared/writelog/writelogtest"
 )
@@ -28,15 +27,7 @@ func TestPoisonCommandsDoNotStopTheLog(t *testing.T) {
 	t.Parallel()
 	srv := newEnv(t)
 	ctx := context.Background()
-	n := srv.NATS
-	l, err := writelog.Open(ctx, n.JS, n.Namespace)
-	if err != nil {
-		t.Fatal(err)
-	}
-	keys, err := userkeys.Open(ctx, n.JS, n.Namespace)
-	if err != nil {
-		t.Fatal(err)
-	}
+	l, keys := writelogtest.Streams(t, srv.NATS)
 	id := uuid.NewString()
 	k, err := keys.Create(ctx, id)
 	if err != nil {

@@ -50,15 +50,7 @@ type env struct {
 func newEnv(t *testing.T) *env {
 	t.Helper()
 	n := natstest.New(t)
-	ctx := context.Background()
-	l, err := writelog.Open(ctx, n.JS, n.Namespace)
-	if err != nil {
-		t.Fatal(err)
-	}
-	keys, err := userkeys.Open(ctx, n.JS, n.Namespace)
-	if err != nil {
-		t.Fatal(err)
-	}
+	l, keys := writelogtest.Streams(t, n)
 	return &env{log: l, nats: n, keys: keys}
 }
 
