@@ -141,21 +141,11 @@ func TakeSnapshot(ctx context.Context, pool *pgxpool.Pool, o SnapshotOptions) (S
 }
 
 func (o *SnapshotOptions) defaults() {
-	if o.Keep <= 0 {
-		o.Keep = DefaultKeep
-	}
-	if o.MaxEntries <= 0 {
-		o.MaxEntries = DefaultMaxEntries
-	}
-	if o.MaxBytes <= 0 {
-		o.MaxBytes = DefaultMaxBytes
-	}
-	if o.MinInterval <= 0 {
-		o.MinInterval = DefaultMinInterval
-	}
-	if o.Collect <= 0 {
-		o.Collect = DefaultCollect
-	}
+	o.Keep = orDefault(o.Keep, DefaultKeep)
+	o.MaxEntries = orDefault(o.MaxEntries, DefaultMaxEntries)
+	o.MaxBytes = orDefault(o.MaxBytes, DefaultMaxBytes)
+	o.MinInterval = orDefault(o.MinInterval, DefaultMinInterval)
+	o.Collect = orDefault(o.Collect, DefaultCollect)
 	if o.Log == nil {
 		o.Log = slog.Default()
 	}
