@@ -205,20 +205,12 @@ func hotKeys(ctx context.Context, tx pgx.Tx, o SnapshotOptions) ([]hotKey, error
 	for k := range o.Sources {
 		wanted = append(wanted, k)
 	}
-	rows, err := tx.Query(ctx, `SELECT key, kind, score FROM cache_hot_keys WHERE kind = ANY($1)
-		ORDER BY score DESC, key LIMIT $2`, wanted, o.MaxEntries)
-	if err != nil {
-		return nil, fmt.Errorf("hot keys: %w", err)
-	}
-	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (hotKey, error) {
+	return pgdb.Collect(ctx, tx, "hot keys", func(r pgx.CollectableRow) (hotKey, error) {
 		var h hotKey
 		err := r.Scan(&h.key, &h.kind, &h.score)
 		return h, err
-	})
-	if err != nil {
-		return nil, fmt.Errorf("hot keys: %w", err)
-	}
-	return out, nil
+	}, `SELECT key, kind, score FROM cache_hot_keys WHERE kind = ANY($1)
+		ORDER BY score DESC, key LIMIT $2`, wanted, o.MaxEntries)
 }
 
 type snapEntry struct {
