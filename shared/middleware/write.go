@@ -1,8 +1,10 @@
 package middleware
 
 import (
+	"context"
 	"net/http"
 
+	"github.com/dostupno/dostupno/shared/account"
 	"github.com/dostupno/dostupno/shared/apperr"
 	"github.com/dostupno/dostupno/shared/httpjson"
 	"github.com/dostupno/dostupno/shared/instance"
@@ -39,4 +41,30 @@ func AnswerChallenge(d *instance.Deps, h func(http.ResponseWriter, *http.Request
 		}
 		return err
 	})
+}
+
+// AccountPost is the handler of a function of d that answers POST / with the account service
+// (register, login): the JSON body Req, with the client's address, goes to call, and the
+// session it returns is answered with status and Cache-Control: no-store.
+func AccountPost[Req any](d *instance.Deps, status int, call func(ctx context.Context, svc *account.Service, req Req, addr string) (account.Session, error)) func(http.ResponseWriter, *http.Request) error {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		if err := httpjson.Root(w, r, d.Name, http.MethodPost); err != nil {
+			return err
+		}
+		var req Req
+		if err := httpjson.Decode(w, r, 0, &req); err != nil {
+			return err
+		}
+		svc, err := d.Accounts(r.Context())
+		if err != nil {
+			return err
+		}
+		sess, err := call(r.Context(), svc, req, ClientAddr(r))
+		if err != nil {
+			return err
+		}
+		w.Header().Set("Cache-Control", "no-store")
+		httpjson.Write(w, status, sess)
+		return nil
+	}
 }
