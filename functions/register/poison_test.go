@@ -72,13 +72,7 @@ func TestPoisonCommandsDoNotStopTheLog(t *testing.T) {
 		t.Fatal(err)
 	}
 	r2 := commands.NewReplica(l, copy2, "copy-2", vocab, keys, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	last, err := l.LastSeq(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := r2.WaitApplied(ctx, last); err != nil {
-		t.Fatal(err)
-	}
+	writelogtest.CatchUp(t, l, r2)
 	w, err := srv.Deps.Writer(ctx)
 	if err != nil {
 		t.Fatal(err)

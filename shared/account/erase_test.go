@@ -117,13 +117,7 @@ func TestErase(t *testing.T) {
 	// A copy that applied everything before the erasure.
 	before := pgtest.New(t)
 	rb := writelog.NewReplica(e.log, before, "copy-before", Kinds(e.keys), quiet)
-	lastBefore, err := e.log.LastSeq(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := rb.WaitApplied(ctx, lastBefore); err != nil {
-		t.Fatal(err)
-	}
+	writelogtest.CatchUp(t, e.log, rb)
 	if n := pgtest.Count(t, before, `SELECT count(*) FROM users`); n != 1 {
 		t.Fatalf("got %d users in the copy before the erasure, want 1", n)
 	}
@@ -237,13 +231,7 @@ func TestErasedRegistrationKeepsDecisionsAlike(t *testing.T) {
 	if err := e.svc.submit(ctx, KindErase, CommandKey(s.User.ID), Payload{ID: s.User.ID}, nil); err != nil {
 		t.Fatal(err)
 	}
-	last, err := e.log.LastSeq(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := rf.WaitApplied(ctx, last); err != nil {
-		t.Fatal(err)
-	}
+	writelogtest.CatchUp(t, e.log, rf)
 	writelogtest.Equal(t, e.pool, fresh)
 }
 

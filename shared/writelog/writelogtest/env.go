@@ -56,3 +56,16 @@ func Streams(t testing.TB, n *natstest.Env) (*writelog.Log, *userkeys.Store) {
 	}
 	return l, keys
 }
+
+// CatchUp waits until r has applied every command l holds now; an error fails t.
+func CatchUp(t testing.TB, l *writelog.Log, r *writelog.Replica) {
+	t.Helper()
+	ctx := context.Background()
+	last, err := l.LastSeq(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.WaitApplied(ctx, last); err != nil {
+		t.Fatal(err)
+	}
+}
