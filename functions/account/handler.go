@@ -12,6 +12,7 @@ import (
 	"github.com/dostupno/dostupno/shared/httpjson"
 	"github.com/dostupno/dostupno/shared/instance"
 	"github.com/dostupno/dostupno/shared/middleware"
+	"github.com/dostupno/dostupno/shared/token"
 )
 
 // Name is the function's name in stack.yml.
@@ -35,6 +36,15 @@ func New(d *instance.Deps) (http.Handler, error) {
 
 type server struct{ deps *instance.Deps }
 
+// userBody is the signed-in user of r (401 without one), whose JSON body it decodes into req.
+func userBody(w http.ResponseWriter, r *http.Request, req any) (token.Principal, error) {
+	p, err := middleware.RequireUser(r)
+	if err != nil {
+		return p, err
+	}
+	return p, httpjson.Decode(w, r, 0, req)
+}
+
 // eraseRequest is the body of DELETE /: the password, entered again.
 type eraseRequest struct {
 	Password string `json:"password"`
@@ -44,12 +54,9 @@ func (s *server) erase(w http.ResponseWriter, r *http.Request) error {
 	if err := httpjson.Root(w, r, Name, http.MethodDelete); err != nil {
 		return err
 	}
-	p, err := middleware.RequireUser(r)
-	if err != nil {
-		return err
-	}
 	var req eraseRequest
-	if err := httpjson.Decode(w, r, 0, &req); err != nil {
+	p, err := userBody(w, r, &req)
+	if err != nil {
 		return err
 	}
 	svc, err := s.deps.Accounts(r.Context())
@@ -73,12 +80,9 @@ func (s *server) needs(w http.ResponseWriter, r *http.Request) error {
 	if err := httpjson.Method(w, r, http.MethodPut); err != nil {
 		return err
 	}
-	p, err := middleware.RequireUser(r)
-	if err != nil {
-		return err
-	}
 	var req needsRequest
-	if err := httpjson.Decode(w, r, 0, &req); err != nil {
+	p, err := userBody(w, r, &req)
+	if err != nil {
 		return err
 	}
 	if req.Needs == nil {
