@@ -109,45 +109,34 @@ func TestSeatAvailability(t *testing.T) {
 	}
 }
 
-// refusal is apitest.Refusal, whose cases are written without field names here.
-type refusal struct {
-	Name, Method, CT, Auth, Body string
-	Status                       int
-	Code, Field, Msg             string
-}
-
 func TestSeatAvailabilityRefuses(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
 	future := fmt.Sprintf(`{"event_id":1,"wheelchair_spaces":1,"companion_seats":1,"as_of":%q}`, time.Now().Add(time.Hour).Format(time.RFC3339))
 	many := strings.Repeat(update(1, 1, 1, 1)+"\n", MaxNDJSONLines+1)
-	cases := []refusal{
-		{"ErrAnonymous", "PUT", "application/json", "", update(1, 1, 1, 1), 401, "unauthenticated", "", ""},
-		{"ErrUser", "PUT", "application/json", "user", update(1, 1, 1, 1), 403, "forbidden", "", ""},
-		{"ErrGarbageToken", "PUT", "application/json", "Bearer garbage", update(1, 1, 1, 1), 401, "unauthenticated", "", ""},
-		{"ErrMethod", "POST", "application/json", "ticketing", update(1, 1, 1, 1), 405, "method_not_allowed", "", ""},
-		{"ErrMediaType", "PUT", "text/csv", "ticketing", "1,2", 415, "unsupported_media_type", "", ""},
-		{"ErrUnknownField", "PUT", "application/json", "ticketing", strings.Replace(update(1, 1, 1, 1), `{`, `{"seats":1,`, 1), 400, "invalid_argument", "seats", ""},
-		{"ErrBrokenJSON", "PUT", "application/json", "ticketing", `{"event_id":1,`, 400, "invalid_argument", "", ""},
-		{"ErrEventID", "PUT", "application/json", "ticketing", update(0, 1, 1, 1), 400, "invalid_argument", "event_id", ""},
-		{"ErrNegative", "PUT", "application/json", "ticketing", update(1, -1, 1, 1), 400, "invalid_argument", "wheelchair_spaces", ""},
-		{"ErrHuge", "PUT", "application/json", "ticketing", update(1, 1, 1<<40, 1), 400, "invalid_argument", "companion_seats", ""},
-		{"ErrFraction", "PUT", "application/json", "ticketing", strings.Replace(update(1, 1, 1, 1), `"wheelchair_spaces":1`, `"wheelchair_spaces":1.5`, 1), 400, "invalid_argument", "wheelchair_spaces", ""},
-		{"ErrMissingCount", "PUT", "application/json", "ticketing", `{"event_id":1,"wheelchair_spaces":1,"as_of":"2026-11-20T12:00:00Z"}`, 400, "invalid_argument", "companion_seats", ""},
-		{"ErrMissingAsOf", "PUT", "application/json", "ticketing", `{"event_id":1,"wheelchair_spaces":1,"companion_seats":0}`, 400, "invalid_argument", "as_of", ""},
-		{"ErrAsOf", "PUT", "application/json", "ticketing", strings.Replace(update(1, 1, 1, 1), "2026-11-20T12:00:01Z", "20 Nov 2026", 1), 400, "invalid_argument", "as_of", ""},
-		{"ErrAsOfFuture", "PUT", "application/json", "ticketing", future, 400, "invalid_argument", "as_of", ""},
-		{"ErrTooLarge", "PUT", "application/json", "ticketing", `{"event_id":` + strings.Repeat(" ", 5<<10) + `1}`, 413, "payload_too_large", "", ""},
-		{"ErrNDJSONLine", "PUT", "application/x-ndjson", "ticketing", update(1, 1, 1, 1) + "\n" + update(2, -1, 1, 1), 400, "invalid_argument", "wheelchair_spaces", "line 2: "},
-		{"ErrNDJSONEmpty", "PUT", "application/x-ndjson", "ticketing", "\n", 400, "invalid_argument", "", ""},
-		{"ErrNDJSONTooMany", "PUT", "application/x-ndjson", "ticketing", many, 413, "payload_too_large", "", ""},
-		{"ErrNDJSONTooLarge", "PUT", "application/x-ndjson", "ticketing", strings.Repeat(" ", MaxNDJSONBody+1), 413, "payload_too_large", "", ""},
+	cases := []apitest.Refusal{
+		{Name: "ErrAnonymous", Method: "PUT", ContentType: "application/json", Body: update(1, 1, 1, 1), Status: 401, Code: "unauthenticated"},
+		{Name: "ErrUser", Method: "PUT", ContentType: "application/json", Auth: "user", Body: update(1, 1, 1, 1), Status: 403, Code: "forbidden"},
+		{Name: "ErrGarbageToken", Method: "PUT", ContentType: "application/json", Auth: "Bearer garbage", Body: update(1, 1, 1, 1), Status: 401, Code: "unauthenticated"},
+		{Name: "ErrMethod", Method: "POST", ContentType: "application/json", Auth: "ticketing", Body: update(1, 1, 1, 1), Status: 405, Code: "method_not_allowed"},
+		{Name: "ErrMediaType", Method: "PUT", ContentType: "text/csv", Auth: "ticketing", Body: "1,2", Status: 415, Code: "unsupported_media_type"},
+		{Name: "ErrUnknownField", Method: "PUT", ContentType: "application/json", Auth: "ticketing", Body: strings.Replace(update(1, 1, 1, 1), `{`, `{"seats":1,`, 1), Status: 400, Code: "invalid_argument", Field: "seats"},
+		{Name: "ErrBrokenJSON", Method: "PUT", ContentType: "application/json", Auth: "ticketing", Body: `{"event_id":1,`, Status: 400, Code: "invalid_argument"},
+		{Name: "ErrEventID", Method: "PUT", ContentType: "application/json", Auth: "ticketing", Body: update(0, 1, 1, 1), Status: 400, Code: "invalid_argument", Field: "event_id"},
+		{Name: "ErrNegative", Method: "PUT", ContentType: "application/json", Auth: "ticketing", Body: update(1, -1, 1, 1), Status: 400, Code: "invalid_argument", Field: "wheelchair_spaces"},
+		{Name: "ErrHuge", Method: "PUT", ContentType: "application/json", Auth: "ticketing", Body: update(1, 1, 1<<40, 1), Status: 400, Code: "invalid_argument", Field: "companion_seats"},
+		{Name: "ErrFraction", Method: "PUT", ContentType: "application/json", Auth: "ticketing", Body: strings.Replace(update(1, 1, 1, 1), `"wheelchair_spaces":1`, `"wheelchair_spaces":1.5`, 1), Status: 400, Code: "invalid_argument", Field: "wheelchair_spaces"},
+		{Name: "ErrMissingCount", Method: "PUT", ContentType: "application/json", Auth: "ticketing", Body: `{"event_id":1,"wheelchair_spaces":1,"as_of":"2026-11-20T12:00:00Z"}`, Status: 400, Code: "invalid_argument", Field: "companion_seats"},
+		{Name: "ErrMissingAsOf", Method: "PUT", ContentType: "application/json", Auth: "ticketing", Body: `{"event_id":1,"wheelchair_spaces":1,"companion_seats":0}`, Status: 400, Code: "invalid_argument", Field: "as_of"},
+		{Name: "ErrAsOf", Method: "PUT", ContentType: "application/json", Auth: "ticketing", Body: strings.Replace(update(1, 1, 1, 1), "2026-11-20T12:00:01Z", "20 Nov 2026", 1), Status: 400, Code: "invalid_argument", Field: "as_of"},
+		{Name: "ErrAsOfFuture", Method: "PUT", ContentType: "application/json", Auth: "ticketing", Body: future, Status: 400, Code: "invalid_argument", Field: "as_of"},
+		{Name: "ErrTooLarge", Method: "PUT", ContentType: "application/json", Auth: "ticketing", Body: `{"event_id":` + strings.Repeat(" ", 5<<10) + `1}`, Status: 413, Code: "payload_too_large"},
+		{Name: "ErrNDJSONLine", Method: "PUT", ContentType: "application/x-ndjson", Auth: "ticketing", Body: update(1, 1, 1, 1) + "\n" + update(2, -1, 1, 1), Status: 400, Code: "invalid_argument", Field: "wheelchair_spaces", Message: "line 2: "},
+		{Name: "ErrNDJSONEmpty", Method: "PUT", ContentType: "application/x-ndjson", Auth: "ticketing", Body: "\n", Status: 400, Code: "invalid_argument"},
+		{Name: "ErrNDJSONTooMany", Method: "PUT", ContentType: "application/x-ndjson", Auth: "ticketing", Body: many, Status: 413, Code: "payload_too_large"},
+		{Name: "ErrNDJSONTooLarge", Method: "PUT", ContentType: "application/x-ndjson", Auth: "ticketing", Body: strings.Repeat(" ", MaxNDJSONBody+1), Status: 413, Code: "payload_too_large"},
 	}
-	rs := make([]apitest.Refusal, len(cases))
-	for i, c := range cases {
-		rs[i] = apitest.Refusal(c)
-	}
-	f.Refuses(t, map[string]string{"ticketing": f.ticketing, "user": f.user}, rs)
+	f.WantRefusals(t, map[string]string{"ticketing": f.ticketing, "user": f.user}, cases)
 	if n := f.LastSeq(t); n != 0 {
 		t.Fatalf("got %d commands published, want none for refused requests", n)
 	}

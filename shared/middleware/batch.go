@@ -38,9 +38,6 @@ func BatchWrite[T any](d *instance.Deps, b httpjson.Batch, check func([]byte) (T
 // valid (ndjson: the body was NDJSON); it answers 200 with what write returns.
 func BatchWriteFor[T any](d *instance.Deps, role string, b httpjson.Batch, check func([]byte) (T, error),
 	write func(ctx context.Context, w *writelog.Writer, at time.Time, records []T, ndjson bool) (any, error)) (http.Handler, error) {
-	if err := d.CheckWriter(instance.VerifyTokens); err != nil {
-		return nil, err
-	}
 	serve := func(w http.ResponseWriter, r *http.Request) error {
 		if err := httpjson.Root(w, r, d.Name, http.MethodPut); err != nil {
 			return err
@@ -63,11 +60,7 @@ func BatchWriteFor[T any](d *instance.Deps, role string, b httpjson.Batch, check
 		httpjson.Write(w, http.StatusOK, answer)
 		return nil
 	}
-	return Wrap(d, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if err := serve(w, r); err != nil {
-			httpjson.Error(w, r, d.Log, err)
-		}
-	})), nil
+	return Writes(d, instance.VerifyTokens, Answer(d, serve))
 }
 
 type oneWritten struct {
