@@ -12,6 +12,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"runtime/pprof"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -57,6 +58,7 @@ func runBenchSeats(ctx context.Context, args []string) error {
 	dbName := fs.String("db", "dostupno_seats", "name of the benchmark database (created afresh); the second copy is NAME_2")
 	reuse := fs.Bool("reuse", false, "keep an existing benchmark database of the same size instead of loading again")
 	keep := fs.Bool("keep", false, "keep the benchmark databases afterwards")
+	cpuProfile := fs.String("cpuprofile", "", "write this process's CPU profile during the load to FILE")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -243,8 +245,19 @@ func runBenchSeats(ctx context.Context, args []string) error {
 			}
 		}
 	}()
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+	}
 	began := time.Now()
 	sent, ignored, requestFailures := l.run(runCtx, *rate)
+	pprof.StopCPUProfile()
 	elapsed := time.Since(began)
 	cancel()
 	wg.Wait()
