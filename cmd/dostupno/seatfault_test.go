@@ -2,9 +2,7 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
-	"io"
 	"maps"
 	"math/rand/v2"
 	"net"
@@ -20,7 +18,6 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/dostupno/dostupno/shared/apitest"
 	"github.com/dostupno/dostupno/shared/catalog"
 	"github.com/dostupno/dostupno/shared/config"
 	"github.com/dostupno/dostupno/shared/natstest"
@@ -129,7 +126,7 @@ func TestSeatsSurviveAKilledRunner(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tok := ticketingToken(t, cfg, api)
+	tok := roleToken(t, cfg, api, "box-office@example.ru", token.RoleTicketing)
 
 	const (
 		clients  = 4
@@ -230,22 +227,6 @@ func TestSeatsSurviveAKilledRunner(t *testing.T) {
 			t.Errorf("copy %s: got %v, want the newest count of every event %v", url, got, want)
 		}
 	}
-}
-
-// ticketingToken makes a ticketing account as `dostupno admin create --role ticketing` does
-// on cfg's services, logs it in through api and returns its token.
-func ticketingToken(t *testing.T, cfg config.Config, api string) string {
-	t.Helper()
-	if err := adminCreate(context.Background(), cfg, "box-office@example.ru", token.RoleTicketing, stdin(t, "box office 2026\n"), io.Discard, io.Discard); err != nil {
-		t.Fatalf("admin create --role ticketing: %v", err)
-	}
-	resp, b := apitest.Do(t, http.MethodPost, api+"/function/login", strings.NewReader(`{"email":"box-office@example.ru","password":"box office 2026"}`),
-		"Content-Type", "application/json")
-	var session struct{ Token string }
-	if err := json.Unmarshal(b, &session); resp.StatusCode != http.StatusOK || err != nil || session.Token == "" {
-		t.Fatalf("log the ticketing account in: got %d %s, want 200 and a token", resp.StatusCode, b)
-	}
-	return session.Token
 }
 
 // seatRows are the availability rows of the copy at url, as "event:wheelchair/companion@as_of".
