@@ -33,6 +33,25 @@ type Summary struct {
 	// Unknown, in a lenient answer alone, are the required codes whose answer for the event
 	// is still unknown (the others are yes).
 	Unknown *[]string `json:"unknown,omitempty"`
+	// Availability is the event's live seat count (null when the ticketing side never
+	// reported one).
+	Availability *Availability `json:"availability"`
+}
+
+// Availability is an event's free wheelchair spaces and companion seats as the ticketing
+// system counted them at AsOf (Availability in shared/apidoc/openapi.yaml).
+type Availability struct {
+	WheelchairSpaces int       `json:"wheelchair_spaces"`
+	CompanionSeats   int       `json:"companion_seats"`
+	AsOf             time.Time `json:"as_of"`
+}
+
+// availability is the Availability of nullable columns (nil when the event has no count).
+func availability(ws, cs *int32, asOf *time.Time) *Availability {
+	if ws == nil || cs == nil || asOf == nil {
+		return nil
+	}
+	return &Availability{WheelchairSpaces: int(*ws), CompanionSeats: int(*cs), AsOf: asOf.UTC()}
 }
 
 // Page is a search answer (SearchPage in shared/apidoc/openapi.yaml).
@@ -99,6 +118,12 @@ func pageSQL(q *Query, how plan) (string, []any) {
 			where = append(where, "a.constraint_ids @> '{"+strconv.Itoa(int(id))+"}'")
 		}
 	}
+	if q.Seats() {
+		// A probe of the availability row of each candidate the walk meets (its primary key),
+		// so the walk keeps its order and its indexes.
+		where = append(where, "EXISTS (SELECT 1 FROM event_availability s WHERE s.event_id = a.event_id AND s.wheelchair_spaces >= "+
+			arg(int32(q.WheelchairSpaces))+" AND s.companion_seats >= "+arg(int32(q.CompanionSeats))+")")
+	}
 	if q.After != nil {
 		where = append(where, "(a.starts_at, a.event_id) > ("+arg(q.After.StartsAt)+"::timestamptz, "+arg(q.After.ID)+"::bigint)")
 	}
@@ -132,10 +157,12 @@ func pageSQL(q *Query, how plan) (string, []any) {
 	sql := `SELECT p.event_id, e.title, e.category, e.city, e.venue_id, v.name, e.starts_at, e.ends_at,
 		e.timezone, p.constraint_ids,
 		(SELECT ph.object_key FROM event_photos ph WHERE ph.event_id = p.event_id
-		 ORDER BY ph.position, ph.object_key LIMIT 1)
+		 ORDER BY ph.position, ph.object_key LIMIT 1),
+		s.wheelchair_spaces, s.companion_seats, s.as_of
 	FROM (` + page + `) p
 	JOIN events e ON e.id = p.event_id
 	JOIN venues v ON v.id = e.venue_id
+	LEFT JOIN event_availability s ON s.event_id = p.event_id
 	ORDER BY p.starts_at, p.event_id`
 	return sql, args
 }
@@ -190,12 +217,14 @@ func run(ctx context.Context, db pgdb.DBTX, vocab *catalog.Vocabulary, q *Query,
 			break
 		}
 		var (
-			s     Summary
-			ids   []int16
-			cover *string
+			s      Summary
+			ids    []int16
+			cover  *string
+			ws, cs *int32
+			asOf   *time.Time
 		)
 		if err := rows.Scan(&s.ID, &s.Title, &s.Category, &s.City, &s.Venue.ID, &s.Venue.Name, &s.StartsAt,
-			&s.EndsAt, &s.Timezone, &ids, &cover); err != nil {
+			&s.EndsAt, &s.Timezone, &ids, &cover, &ws, &cs, &asOf); err != nil {
 			return nil, false, fmt.Errorf("search: read row: %w", err)
 		}
 		s.StartsAt = s.StartsAt.UTC()
@@ -204,6 +233,7 @@ func run(ctx context.Context, db pgdb.DBTX, vocab *catalog.Vocabulary, q *Query,
 			s.EndsAt = &t
 		}
 		s.Accessibility = vocab.CodesOf(ids)
+		s.Availability = availability(ws, cs, asOf)
 		if q.Lenient {
 			unknown := make([]string, 0, len(q.Codes))
 			for _, c := range q.Codes {
