@@ -49,6 +49,7 @@ type webSystem struct {
 	first     []webSummary // the first page of webQuestion, as the API answers it
 	photoID   int64        // the first event of the question's second page, which has a photo
 	photoName string
+	seats     []int64 // three events of the second page with 4, 2 and 1 wheelchair spaces left
 }
 
 type webSummary struct {
@@ -113,6 +114,22 @@ func startWebSystem(t *testing.T) *webSystem {
 		"Authorization", "Bearer "+admin, "Content-Type", "image/png")
 	if resp.StatusCode != http.StatusCreated {
 		t.Fatalf("upload a photo: got %d %s, want 201", resp.StatusCode, body)
+	}
+
+	// Seats left on three more events of the second page, as the ticketing side reports them
+	// (an admin may too): 4, 2 and 1 wheelchair spaces.
+	if len(p2.Items) < 4 {
+		t.Fatalf("got %d events on the second page, want 4 or more", len(p2.Items))
+	}
+	var lines []string
+	for i, spaces := range []int{4, 2, 1} {
+		s.seats = append(s.seats, p2.Items[1+i].ID)
+		lines = append(lines, fmt.Sprintf(`{"event_id":%d,"wheelchair_spaces":%d,"companion_seats":1,"as_of":"2026-11-01T10:00:00Z"}`, p2.Items[1+i].ID, spaces))
+	}
+	resp, body = apitest.Do(t, "PUT", s.api+"/function/seat-availability", strings.NewReader(strings.Join(lines, "\n")),
+		"Authorization", "Bearer "+admin, "Content-Type", "application/x-ndjson")
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("report seats left: got %d %s, want 200", resp.StatusCode, body)
 	}
 	return s
 }
@@ -435,6 +452,36 @@ func TestWebPage(t *testing.T) {
 		}
 		axeRun(b, "lenient results")
 
+	})
+
+	t.Run("SeatsLeftFilter", func(t *testing.T) {
+		// The filter through the page: at least 2 wheelchair spaces finds the two events with
+		// 4 and 2 left, each saying how many are left.
+		b := newTab(t, browser, axe)
+		b.open(sys.page, "/search?profile=wheelchair&city=moscow", "search")
+		b.waitResults()
+		b.do("to the wheelchair spaces field", chromedp.Focus(`input[name=wheelchair_spaces]`))
+		b.do("type 2", chromedp.SendKeys(`input[name=wheelchair_spaces]`, "2"))
+		b.tabUntil("the search button", `document.activeElement.type === 'submit'`, 6)
+		b.press(kb.Enter)
+		b.wait("the filtered search", `location.hash.includes('wheelchair_spaces=2')`)
+		b.waitResults()
+		b.wait("two results", `document.querySelectorAll('ol.results article').length === 2`)
+		got := evalJS[[]struct {
+			ID    int64 `json:"id,string"`
+			Seats string
+		}](b, `[...document.querySelectorAll('ol.results article')].map(a => ({id: a.querySelector('a').dataset.id, Seats: a.querySelector('.seats')?.textContent || ''}))`)
+		for i, spaces := range []int{4, 2} {
+			want := fmt.Sprintf("Осталось мест для зрителей на креслах-колясках: %d, мест для сопровождающих: 1 (на ", spaces)
+			if got[i].ID != sys.seats[i] || !strings.HasPrefix(got[i].Seats, want) {
+				t.Errorf("result %d: got event %d saying %q, want event %d saying %q...", i, got[i].ID, got[i].Seats, sys.seats[i], want)
+			}
+		}
+		if v := evalJS[string](b, `document.querySelector('input[name=wheelchair_spaces]').value`); v != "2" {
+			t.Errorf("got the field holding %q after the search, want 2", v)
+		}
+		axeRun(b, "results with seats left")
+
 		// Seats left (issue 16's availability) show when an answer carries them, and only then.
 		seats := evalJS[[]any](b, `import('./js/fields.js').then(({summaryFields, detailFacts}) => {
 			const s = summaryFields.find(f => f.field === 'availability'), d = detailFacts.find(f => f.label === 'seats');
@@ -476,7 +523,7 @@ func TestWebPage(t *testing.T) {
 			b.press(kb.ArrowDown)
 		}
 		b.is("Moscow chosen with arrows", `document.activeElement.value === 'moscow'`)
-		b.tabUntil("the search button", `document.activeElement.type === 'submit'`, 12)
+		b.tabUntil("the search button", `document.activeElement.type === 'submit'`, 16)
 		b.press(kb.Enter)
 		b.waitResults()
 		b.wait("the count announced", `document.getElementById('status').textContent.startsWith('Показано 20')`)

@@ -15,7 +15,7 @@ let marked = false; // the first results of this page load are marked for the br
 /** The API query for the search described by the address's params, and whether it is personal. */
 function apiQuery(params, s) {
   const q = new URLSearchParams();
-  for (const k of ['constraints', 'profile', 'city', 'category', 'q']) if (params.get(k)) q.set(k, params.get(k));
+  for (const k of ['constraints', 'profile', 'city', 'category', 'q', 'wheelchair_spaces', 'companion_seats']) if (params.get(k)) q.set(k, params.get(k));
   if (params.get('match') === 'lenient') q.set('match', 'lenient');
   // Dates are days in the visitor's own time zone; "to" includes its whole day.
   const from = params.get('from');
@@ -81,6 +81,10 @@ export async function searchView(params) {
     const id = uid(name);
     return h('p', { class: 'field' }, h('label', { for: id }, label), h('input', { type: 'date', id, name }));
   };
+  const atLeast = (name, label) => {
+    const id = uid(name);
+    return h('p', { class: 'field' }, h('label', { for: id }, label), h('input', { type: 'number', id, name, min: 1, max: 1000, step: 1, inputmode: 'numeric' }));
+  };
   const qid = uid('q');
   const personalize = s ? h('p', { class: 'check' },
     h('input', { type: 'checkbox', id: 'personalize', name: 'personalize', checked: true }), ' ',
@@ -94,6 +98,7 @@ export async function searchView(params) {
       select('city', t('city'), t('anyCity'), cat.cities),
       select('category', t('category'), t('anyCategory'), cat.categories)),
     h('fieldset', { class: 'dates row' }, h('legend', null, t('datesLegend')), date('from', t('dateFrom')), date('to', t('dateTo'))),
+    h('fieldset', { class: 'dates row' }, h('legend', null, t('seatsLegend')), atLeast('wheelchair_spaces', t('minWheelchair')), atLeast('companion_seats', t('minCompanion'))),
     h('p', { class: 'field' }, h('label', { for: qid }, t('query')), h('input', { type: 'search', id: qid, name: 'q', autocomplete: 'off' })),
     lenient, personalize,
     h('p', { class: 'actions' }, h('button', { type: 'submit' }, t('find'))));
@@ -102,7 +107,7 @@ export async function searchView(params) {
     const profile = p.get('profile') || '';
     chooser.set(codesOf(p));
     for (const r of form.elements.profile) r.checked = r.value === profile;
-    for (const k of ['city', 'category', 'from', 'to', 'q']) form.elements[k].value = p.get(k) || '';
+    for (const k of ['city', 'category', 'from', 'to', 'q', 'wheelchair_spaces', 'companion_seats']) form.elements[k].value = p.get(k) || '';
     if (personalize) form.elements.personalize.checked = p.get('personalize') !== 'false';
     form.elements.match.checked = p.get('match') === 'lenient';
   };
@@ -114,7 +119,7 @@ export async function searchView(params) {
     const profile = form.elements.profile.value;
     if (profile) p.set('profile', profile);
     if (chooser.values().length) p.set('constraints', chooser.values().join(','));
-    for (const k of ['city', 'category', 'from', 'to', 'q']) if (form.elements[k].value.trim()) p.set(k, form.elements[k].value.trim());
+    for (const k of ['city', 'category', 'from', 'to', 'q', 'wheelchair_spaces', 'companion_seats']) if (form.elements[k].value.trim()) p.set(k, form.elements[k].value.trim());
     if (form.elements.match.checked) p.set('match', 'lenient');
     if (personalize && !form.elements.personalize.checked) p.set('personalize', 'false');
     const hash = `#/search?${p}`;
