@@ -2,11 +2,13 @@ package instance
 
 import (
 	"context"
+	"net/http"
 	"time"
 
 	"github.com/dostupno/dostupno/shared/account"
 	"github.com/dostupno/dostupno/shared/config"
 	"github.com/dostupno/dostupno/shared/hotcache"
+	"github.com/dostupno/dostupno/shared/httpjson"
 	"github.com/dostupno/dostupno/shared/pgdb"
 	"github.com/dostupno/dostupno/shared/search"
 )
@@ -109,4 +111,30 @@ func NeedsFor(d *Deps, db pgdb.DBTX) *account.Needs {
 		d.Log.Warn("needs: not following the change feed; saved needs may be up to NeedsTTL old", "err", err)
 	}
 	return n
+}
+
+// ReadServer is what a read function's instance holds (get-event and search-events embed it):
+// its Deps, the read copy of OpenReader and the cache of its answers. Cache may be replaced
+// before the function's handler is built.
+type ReadServer struct {
+	Deps *Deps
+	*search.Reader
+
+	Cache hotcache.Cache
+}
+
+// NewReadServer opens the read copy and starts the cache on the sources made from it: the
+// cache follows the change feed and starts warm from the newest snapshot (StartCache).
+func NewReadServer(d *Deps, sources func(*search.Reader) map[string]hotcache.Source) (*ReadServer, error) {
+	rd, err := OpenReader(d)
+	if err != nil {
+		return nil, err
+	}
+	return &ReadServer{Deps: d, Reader: rd, Cache: StartCache(d, sources(rd))}, nil
+}
+
+// Fail answers err in the contract's envelope, marked as not served from the cache.
+func (s *ReadServer) Fail(w http.ResponseWriter, r *http.Request, err error) {
+	w.Header().Set("X-Cache", "miss")
+	httpjson.Error(w, r, s.Deps.Log, err)
 }
