@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
+
 	"github.com/dostupno/dostupno/shared/account"
 	"github.com/dostupno/dostupno/shared/config"
 	"github.com/dostupno/dostupno/shared/hotcache"
@@ -19,11 +21,17 @@ import (
 // OpenReader builds the search.Reader of a read function's instance: DATABASE_READ_URL, else
 // DATABASE_URL, its vocabulary reloaded at most once a minute, and photo URLs as PhotoURL
 // makes them.
-func OpenReader(d *Deps) (*search.Reader, error) {
+func OpenReader(d *Deps) (*search.Reader, error) { return openReader(d, d.ReadPool) }
+
+// OpenPrimary is OpenReader on the primary copy (DATABASE_URL), for cache-snapshot, which
+// recomputes answers as the read functions build them and stores its snapshots there.
+func OpenPrimary(d *Deps) (*search.Reader, error) { return openReader(d, d.Pool) }
+
+func openReader(d *Deps, open func() (*pgxpool.Pool, error)) (*search.Reader, error) {
 	if err := d.Config.Require("DATABASE_URL"); err != nil {
 		return nil, err
 	}
-	pool, err := d.ReadPool()
+	pool, err := open()
 	if err != nil {
 		return nil, err
 	}
