@@ -23,10 +23,8 @@ import (
 // Name is the function's name in stack.yml.
 const Name = "cache-snapshot"
 
-var handler = instance.Once(Name, New)
-
 // Handle is the OpenFaaS entry point.
-func Handle(w http.ResponseWriter, r *http.Request) { instance.Serve(w, r, handler) }
+var Handle = instance.Handle(Name, New)
 
 // New builds the function's handler from its dependencies.
 func New(d *instance.Deps) (http.Handler, error) {
@@ -48,19 +46,12 @@ type server struct {
 // Without NATS_URL no instance is asked for its hot keys: the scores stored by earlier
 // snapshots are used.
 func newServer(d *instance.Deps) (*server, error) {
-	if err := d.Config.Require("DATABASE_URL"); err != nil {
-		return nil, err
-	}
-	pool, err := d.Pool()
+	rd, err := instance.OpenPrimary(d)
 	if err != nil {
 		return nil, err
 	}
-	photoURL, err := instance.PhotoURL(d.Config)
-	if err != nil {
-		return nil, err
-	}
-	s := &server{deps: d, pool: pool, opts: hotcache.SnapshotOptions{
-		Sources:   search.Sources(search.NewVocab(pool, time.Minute), photoURL, time.Now),
+	s := &server{deps: d, pool: rd.DB, opts: hotcache.SnapshotOptions{
+		Sources:   search.Sources(rd.Vocab, rd.PhotoURL, time.Now),
 		Namespace: d.Config.Namespace, Log: d.Log,
 	}}
 	if d.Config.NatsURL != "" {

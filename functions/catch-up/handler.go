@@ -31,10 +31,8 @@ const Name = "catch-up"
 // exec_timeout (56 s), so that this function still answers.
 const writerTimeout = 54 * time.Second
 
-var handler = instance.Once(Name, New)
-
 // Handle is the OpenFaaS entry point.
-func Handle(w http.ResponseWriter, r *http.Request) { instance.Serve(w, r, handler) }
+var Handle = instance.Handle(Name, New)
 
 var functionName = regexp.MustCompile(`^[a-z][a-z0-9-]{0,62}$`)
 

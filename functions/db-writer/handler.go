@@ -27,10 +27,8 @@ const Name = "db-writer"
 // backlog longer than that is applied over several calls.
 const applyBudget = 45 * time.Second
 
-var handler = instance.Once(Name, New)
-
 // Handle is the OpenFaaS entry point.
-func Handle(w http.ResponseWriter, r *http.Request) { instance.Serve(w, r, handler) }
+var Handle = instance.Handle(Name, New)
 
 // New builds the function's handler from its dependencies. The copy's applier (the
 // instance's Writer) is built on first use and rebuilt after a failure, so the function

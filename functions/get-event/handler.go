@@ -15,17 +15,14 @@ import (
 	"github.com/dostupno/dostupno/shared/httpjson"
 	"github.com/dostupno/dostupno/shared/instance"
 	"github.com/dostupno/dostupno/shared/middleware"
-	"github.com/dostupno/dostupno/shared/pgdb"
 	"github.com/dostupno/dostupno/shared/search"
 )
 
 // Name is the function's name in stack.yml.
 const Name = "get-event"
 
-var handler = instance.Once(Name, New)
-
 // Handle is the OpenFaaS entry point.
-func Handle(w http.ResponseWriter, r *http.Request) { instance.Serve(w, r, handler) }
+var Handle = instance.Handle(Name, New)
 
 // New builds the function's handler from its dependencies.
 func New(d *instance.Deps) (http.Handler, error) {
@@ -36,47 +33,31 @@ func New(d *instance.Deps) (http.Handler, error) {
 	return s.Handler(), nil
 }
 
-// Server is the function's state for one instance. Cache may be replaced before Handler is
-// called.
-type Server struct {
-	deps     *instance.Deps
-	db       pgdb.DBTX
-	vocab    *search.Vocab
-	photoURL func(string) string
-
-	Cache hotcache.Cache
-}
+// Server is the function's state for one instance.
+type Server struct{ *instance.ReadServer }
 
 // NewServer builds the instance state; Handler serves it.
 func NewServer(d *instance.Deps) (*Server, error) {
-	rd, err := instance.OpenReader(d)
+	rs, err := instance.NewReadServer(d, func(rd *search.Reader) map[string]hotcache.Source {
+		return map[string]hotcache.Source{search.KindEvent: &search.EventSource{Vocab: rd.Vocab, PhotoURL: rd.PhotoURL}}
+	})
 	if err != nil {
 		return nil, err
 	}
-	return &Server{
-		deps: d, db: rd.DB, vocab: rd.Vocab, photoURL: rd.PhotoURL,
-		// Follows the change feed and starts warm from the newest snapshot.
-		Cache: instance.StartCache(d, map[string]hotcache.Source{
-			search.KindEvent: &search.EventSource{Vocab: rd.Vocab, PhotoURL: rd.PhotoURL}}),
-	}, nil
+	return &Server{rs}, nil
 }
 
 // Handler is the HTTP handler of the function behind the common middleware.
-func (s *Server) Handler() http.Handler { return middleware.WrapRead(s.deps, http.HandlerFunc(s.get)) }
-
-func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
-	w.Header().Set("X-Cache", "miss")
-	httpjson.Error(w, r, s.deps.Log, err)
-}
+func (s *Server) Handler() http.Handler { return middleware.WrapRead(s.Deps, http.HandlerFunc(s.get)) }
 
 func (s *Server) get(w http.ResponseWriter, r *http.Request) {
 	if err := httpjson.Method(w, r, http.MethodGet, http.MethodHead); err != nil {
-		s.fail(w, r, err)
+		s.Fail(w, r, err)
 		return
 	}
 	id, err := eventID(r)
 	if err != nil {
-		s.fail(w, r, err)
+		s.Fail(w, r, err)
 		return
 	}
 	ctx := r.Context()
@@ -88,17 +69,17 @@ func (s *Server) get(w http.ResponseWriter, r *http.Request) {
 		key, load, contentType = search.EventLDCacheKey(id), search.EventLDEntry, "application/ld+json"
 	}
 	entry, from, err := hotcache.ReadThrough(s.Cache, key, !middleware.NoCache(r), func() (hotcache.Entry, error) {
-		vocab, err := s.vocab.Get(ctx)
+		vocab, err := s.Vocab.Get(ctx)
 		if err != nil {
 			return hotcache.Entry{}, fmt.Errorf("vocabulary: %w", err)
 		}
-		return load(ctx, s.db, vocab, id, s.photoURL)
+		return load(ctx, s.DB, vocab, id, s.PhotoURL)
 	})
 	if err != nil {
 		if apperr.CodeOf(err) == apperr.Internal {
 			err = apperr.Wrap(err, "get-event")
 		}
-		s.fail(w, r, err)
+		s.Fail(w, r, err)
 		return
 	}
 	w.Header().Set("X-Cache", string(from))

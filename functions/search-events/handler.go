@@ -13,17 +13,14 @@ import (
 	"github.com/dostupno/dostupno/shared/httpjson"
 	"github.com/dostupno/dostupno/shared/instance"
 	"github.com/dostupno/dostupno/shared/middleware"
-	"github.com/dostupno/dostupno/shared/pgdb"
 	"github.com/dostupno/dostupno/shared/search"
 )
 
 // Name is the function's name in stack.yml.
 const Name = "search-events"
 
-var handler = instance.Once(Name, New)
-
 // Handle is the OpenFaaS entry point.
-func Handle(w http.ResponseWriter, r *http.Request) { instance.Serve(w, r, handler) }
+var Handle = instance.Handle(Name, New)
 
 // New builds the function's handler from its dependencies.
 func New(d *instance.Deps) (http.Handler, error) {
@@ -36,32 +33,24 @@ func New(d *instance.Deps) (http.Handler, error) {
 
 // Server is the function's state for one instance. Needs is the personalisation hook: when
 // set, a search without constraints and profile (and without personalize=false) applies the
-// saved needs of the user whose verified token the request carries. Cache may be replaced
-// before Handler is called.
+// saved needs of the user whose verified token the request carries.
 type Server struct {
-	deps     *instance.Deps
-	db       pgdb.DBTX
-	vocab    *search.Vocab
-	photoURL func(string) string
-	now      func() time.Time
+	*instance.ReadServer
+	now func() time.Time
 
 	Needs search.NeedsSource
-	Cache hotcache.Cache
 }
 
 // NewServer builds the instance state; Handler serves it.
 func NewServer(d *instance.Deps) (*Server, error) {
-	rd, err := instance.OpenReader(d)
+	rs, err := instance.NewReadServer(d, func(rd *search.Reader) map[string]hotcache.Source {
+		return map[string]hotcache.Source{search.KindSearch: &search.SearchSource{Vocab: rd.Vocab, PhotoURL: rd.PhotoURL, Now: time.Now}}
+	})
 	if err != nil {
 		return nil, err
 	}
-	return &Server{
-		deps: d, db: rd.DB, vocab: rd.Vocab, photoURL: rd.PhotoURL, now: time.Now,
-		Needs: instance.NeedsFor(d, rd.DB), // saved needs of the token's user, dropped on user changes
-		// Follows the change feed and starts warm from the newest snapshot.
-		Cache: instance.StartCache(d, map[string]hotcache.Source{
-			search.KindSearch: &search.SearchSource{Vocab: rd.Vocab, PhotoURL: rd.PhotoURL, Now: time.Now}}),
-	}, nil
+	// Saved needs of the token's user, dropped on user changes.
+	return &Server{ReadServer: rs, now: time.Now, Needs: instance.NeedsFor(d, rs.DB)}, nil
 }
 
 // Handler is the HTTP handler of the function behind the common middleware.
@@ -70,7 +59,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("/constraints", s.constraints)
 	mux.HandleFunc("/{$}", s.search)
 	mux.HandleFunc("/", s.notFound)
-	return middleware.WrapRead(s.deps, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return middleware.WrapRead(s.Deps, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "" {
 			r.URL.Path = "/"
 		}
@@ -78,31 +67,26 @@ func (s *Server) Handler() http.Handler {
 	}))
 }
 
-func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
-	w.Header().Set("X-Cache", "miss")
-	httpjson.Error(w, r, s.deps.Log, err)
-}
-
 func (s *Server) search(w http.ResponseWriter, r *http.Request) {
 	if err := httpjson.Method(w, r, http.MethodGet, http.MethodHead); err != nil {
-		s.fail(w, r, err)
+		s.Fail(w, r, err)
 		return
 	}
 	ctx := r.Context()
-	vocab, err := s.vocab.Get(ctx)
+	vocab, err := s.Vocab.Get(ctx)
 	if err != nil {
-		s.fail(w, r, apperr.Wrap(err, "search: vocabulary"))
+		s.Fail(w, r, apperr.Wrap(err, "search: vocabulary"))
 		return
 	}
 	q, err := search.ParseQuery(r.URL.RawQuery, vocab, s.now())
 	if err != nil {
-		s.fail(w, r, err)
+		s.Fail(w, r, err)
 		return
 	}
 	if p, signedIn := middleware.Principal(ctx); signedIn && !q.Asked && q.Personalize && s.Needs != nil {
 		codes, ok, err := s.Needs.Needs(ctx, p.UserID)
 		if err != nil {
-			s.fail(w, r, err)
+			s.Fail(w, r, err)
 			return
 		}
 		if ok {
@@ -110,14 +94,14 @@ func (s *Server) search(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if err := q.Check(); err != nil {
-		s.fail(w, r, err)
+		s.Fail(w, r, err)
 		return
 	}
 	entry, from, err := hotcache.ReadThrough(s.Cache, q.CacheKey(), !middleware.NoCache(r), func() (hotcache.Entry, error) {
-		return search.SearchEntry(ctx, s.db, vocab, &q, s.photoURL)
+		return search.SearchEntry(ctx, s.DB, vocab, &q, s.PhotoURL)
 	})
 	if err != nil {
-		s.fail(w, r, internal(err, "search"))
+		s.Fail(w, r, internal(err, "search"))
 		return
 	}
 	w.Header().Set("X-Cache", string(from))
@@ -133,21 +117,21 @@ type catalogResponse struct {
 
 func (s *Server) constraints(w http.ResponseWriter, r *http.Request) {
 	if err := httpjson.Method(w, r, http.MethodGet, http.MethodHead); err != nil {
-		s.fail(w, r, err)
+		s.Fail(w, r, err)
 		return
 	}
 	ctx := r.Context()
-	vocab, err := catalog.LoadVocabulary(ctx, s.db)
+	vocab, err := catalog.LoadVocabulary(ctx, s.DB)
 	if err != nil {
-		s.fail(w, r, apperr.Wrap(err, "constraints"))
+		s.Fail(w, r, apperr.Wrap(err, "constraints"))
 		return
 	}
 	resp := catalogResponse{Constraints: vocab.Constraints, Profiles: vocab.Profiles}
-	if resp.Cities, err = catalog.Places(ctx, s.db, "cities"); err == nil {
-		resp.Categories, err = catalog.Places(ctx, s.db, "categories")
+	if resp.Cities, err = catalog.Places(ctx, s.DB, "cities"); err == nil {
+		resp.Categories, err = catalog.Places(ctx, s.DB, "categories")
 	}
 	if err != nil {
-		s.fail(w, r, apperr.Wrap(err, "constraints"))
+		s.Fail(w, r, apperr.Wrap(err, "constraints"))
 		return
 	}
 	w.Header().Set("X-Cache", "miss")
@@ -164,5 +148,5 @@ func internal(err error, what string) error {
 }
 
 func (s *Server) notFound(w http.ResponseWriter, r *http.Request) {
-	s.fail(w, r, httpjson.NoPath(r, Name))
+	s.Fail(w, r, httpjson.NoPath(r, Name))
 }

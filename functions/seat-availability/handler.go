@@ -22,10 +22,8 @@ import (
 // Name is the function's name in stack.yml.
 const Name = "seat-availability"
 
-var handler = instance.Once(Name, New)
-
 // Handle is the OpenFaaS entry point.
-func Handle(w http.ResponseWriter, r *http.Request) { instance.Serve(w, r, handler) }
+var Handle = instance.Handle(Name, New)
 
 // Limits of a request: an update is about 100 bytes.
 const (

@@ -20,10 +20,8 @@ import (
 // Name is the function's name in stack.yml.
 const Name = "upload-photo"
 
-var handler = instance.Once(Name, New)
-
 // Handle is the OpenFaaS entry point.
-func Handle(w http.ResponseWriter, r *http.Request) { instance.Serve(w, r, handler) }
+var Handle = instance.Handle(Name, New)
 
 // New builds the function's handler from its dependencies; it refuses to start without its
 // database, NATS, S3 or jwt-public-key, and creates the bucket (and, with a public base URL, its

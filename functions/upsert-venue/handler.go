@@ -18,10 +18,8 @@ import (
 // Name is the function's name in stack.yml.
 const Name = "upsert-venue"
 
-var handler = instance.Once(Name, New)
-
 // Handle is the OpenFaaS entry point.
-func Handle(w http.ResponseWriter, r *http.Request) { instance.Serve(w, r, handler) }
+var Handle = instance.Handle(Name, New)
 
 // Limits of a request.
 const (

@@ -31,6 +31,26 @@ func parse(t *testing.T, s string) Event {
 	return e
 }
 
+// wantField fails t unless err is nil (field "") or invalid_argument on field.
+func wantField(t *testing.T, err error, field string) {
+	t.Helper()
+	if field == "" {
+		if err != nil {
+			t.Fatalf("got %v, want nil", err)
+		}
+		return
+	}
+	wantInvalid(t, err, field)
+}
+
+// wantInvalid fails t unless err is invalid_argument on field.
+func wantInvalid(t *testing.T, err error, field string) {
+	t.Helper()
+	if ae := apperr.As(err); ae.Code != apperr.InvalidArgument || ae.Field != field {
+		t.Fatalf("got %v (field %q), want invalid_argument on %q", err, ae.Field, field)
+	}
+}
+
 func TestValidate(t *testing.T) {
 	tests := []struct {
 		name      string
@@ -65,16 +85,7 @@ func TestValidate(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			e := parse(t, sample)
 			tt.edit(&e)
-			err := e.Validate()
-			if tt.wantField == "" {
-				if err != nil {
-					t.Fatalf("got %v, want nil", err)
-				}
-				return
-			}
-			if ae := apperr.As(err); ae.Code != apperr.InvalidArgument || ae.Field != tt.wantField {
-				t.Fatalf("got %v (field %q), want invalid_argument on %q", err, ae.Field, tt.wantField)
-			}
+			wantField(t, e.Validate(), tt.wantField)
 		})
 	}
 }
@@ -105,9 +116,7 @@ func TestValidateVenueInput(t *testing.T) {
 				}
 				return
 			}
-			if ae := apperr.As(err); ae.Code != apperr.InvalidArgument || ae.Field != tt.field {
-				t.Fatalf("got %v (field %q), want invalid_argument on %q", err, ae.Field, tt.field)
-			}
+			wantInvalid(t, err, tt.field)
 		})
 	}
 }

@@ -6,7 +6,6 @@ import (
 	"slices"
 	"testing"
 
-	"github.com/dostupno/dostupno/shared/apperr"
 	"github.com/dostupno/dostupno/shared/httpjson"
 	"github.com/dostupno/dostupno/shared/jsoncodec"
 )
@@ -72,9 +71,7 @@ func TestFactJSON(t *testing.T) {
 			if err == nil {
 				err = fs.Validate("accessibility")
 			}
-			if ae := apperr.As(err); ae.Code != apperr.InvalidArgument || ae.Field != tt.field {
-				t.Fatalf("got %v (field %q), want invalid_argument on %q", err, ae.Field, tt.field)
-			}
+			wantInvalid(t, err, tt.field)
 		})
 	}
 }
@@ -96,16 +93,7 @@ func TestFactsValidate(t *testing.T) {
 		{"ErrVerifiedDay", Fact{Value: Yes, VerifiedAt: "2026-02-30"}, "accessibility.elevator.verified_at"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			err := Facts{"elevator": tt.fact}.Validate("accessibility")
-			if tt.field == "" {
-				if err != nil {
-					t.Fatalf("got %v, want nil", err)
-				}
-				return
-			}
-			if ae := apperr.As(err); ae.Code != apperr.InvalidArgument || ae.Field != tt.field {
-				t.Fatalf("got %v (field %q), want invalid_argument on %q", err, ae.Field, tt.field)
-			}
+			wantField(t, Facts{"elevator": tt.fact}.Validate("accessibility"), tt.field)
 		})
 	}
 }

@@ -236,6 +236,13 @@ func Serve(w http.ResponseWriter, r *http.Request, handler func() (http.Handler,
 	h.ServeHTTP(w, r)
 }
 
+// Handle is every function's Handle: the handler built once per instance by build (Once),
+// serving each request (Serve).
+func Handle(name string, build func(*Deps) (http.Handler, error)) func(http.ResponseWriter, *http.Request) {
+	handler := Once(name, build)
+	return func(w http.ResponseWriter, r *http.Request) { Serve(w, r, handler) }
+}
+
 // RetryBuild is how long Handle keeps answering 503 after a failed build before it tries
 // again.
 const RetryBuild = 2 * time.Second

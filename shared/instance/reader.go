@@ -2,11 +2,15 @@ package instance
 
 import (
 	"context"
+	"net/http"
 	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/dostupno/dostupno/shared/account"
 	"github.com/dostupno/dostupno/shared/config"
 	"github.com/dostupno/dostupno/shared/hotcache"
+	"github.com/dostupno/dostupno/shared/httpjson"
 	"github.com/dostupno/dostupno/shared/pgdb"
 	"github.com/dostupno/dostupno/shared/search"
 )
@@ -17,11 +21,17 @@ import (
 // OpenReader builds the search.Reader of a read function's instance: DATABASE_READ_URL, else
 // DATABASE_URL, its vocabulary reloaded at most once a minute, and photo URLs as PhotoURL
 // makes them.
-func OpenReader(d *Deps) (*search.Reader, error) {
+func OpenReader(d *Deps) (*search.Reader, error) { return openReader(d, d.ReadPool) }
+
+// OpenPrimary is OpenReader on the primary copy (DATABASE_URL), for cache-snapshot, which
+// recomputes answers as the read functions build them and stores its snapshots there.
+func OpenPrimary(d *Deps) (*search.Reader, error) { return openReader(d, d.Pool) }
+
+func openReader(d *Deps, open func() (*pgxpool.Pool, error)) (*search.Reader, error) {
 	if err := d.Config.Require("DATABASE_URL"); err != nil {
 		return nil, err
 	}
-	pool, err := d.ReadPool()
+	pool, err := open()
 	if err != nil {
 		return nil, err
 	}
@@ -109,4 +119,30 @@ func NeedsFor(d *Deps, db pgdb.DBTX) *account.Needs {
 		d.Log.Warn("needs: not following the change feed; saved needs may be up to NeedsTTL old", "err", err)
 	}
 	return n
+}
+
+// ReadServer is what a read function's instance holds (get-event and search-events embed it):
+// its Deps, the read copy of OpenReader and the cache of its answers. Cache may be replaced
+// before the function's handler is built.
+type ReadServer struct {
+	Deps *Deps
+	*search.Reader
+
+	Cache hotcache.Cache
+}
+
+// NewReadServer opens the read copy and starts the cache on the sources made from it: the
+// cache follows the change feed and starts warm from the newest snapshot (StartCache).
+func NewReadServer(d *Deps, sources func(*search.Reader) map[string]hotcache.Source) (*ReadServer, error) {
+	rd, err := OpenReader(d)
+	if err != nil {
+		return nil, err
+	}
+	return &ReadServer{Deps: d, Reader: rd, Cache: StartCache(d, sources(rd))}, nil
+}
+
+// Fail answers err in the contract's envelope, marked as not served from the cache.
+func (s *ReadServer) Fail(w http.ResponseWriter, r *http.Request, err error) {
+	w.Header().Set("X-Cache", "miss")
+	httpjson.Error(w, r, s.Deps.Log, err)
 }

@@ -35,13 +35,19 @@ func TestKeys(t *testing.T) {
 	if bytes.Contains(sealed, []byte("anna")) {
 		t.Fatalf("got the plaintext in %x", sealed)
 	}
-	got, ok, err := s.Get(ctx, id)
-	if err != nil || !ok {
-		t.Fatalf("got %v, %v; want the key", ok, err)
+	// opens gets id's key from the store and checks that it opens sealed (want says why).
+	opens := func(t *testing.T, want string) userkeys.Key {
+		t.Helper()
+		got, ok, err := s.Get(ctx, id)
+		if err != nil || !ok {
+			t.Fatalf("got %v, %v; want the key", ok, err)
+		}
+		if plain, err := got.Open(sealed, aad); err != nil || string(plain) != "Анна, anna@example.ru" {
+			t.Fatalf("got %q, %v; want %s", plain, err, want)
+		}
+		return got
 	}
-	if plain, err := got.Open(sealed, aad); err != nil || string(plain) != "Анна, anna@example.ru" {
-		t.Fatalf("got %q, %v; want the plaintext back", plain, err)
-	}
+	got := opens(t, "the plaintext back")
 	t.Run("ErrOtherCommand", func(t *testing.T) {
 		if _, err := got.Open(sealed, []byte("user.needs/"+id)); err == nil {
 			t.Fatal("opened a value sealed for another command")
@@ -60,13 +66,7 @@ func TestKeys(t *testing.T) {
 		if _, err := n.JS.Publish(ctx, userkeys.Subject(n.Namespace, id), bytes.Repeat([]byte{7}, userkeys.KeySize)); err == nil {
 			t.Fatal("got a second key stored for one user, want it refused")
 		}
-		again, ok, err := s.Get(ctx, id)
-		if err != nil || !ok {
-			t.Fatalf("got %v, %v; want the key", ok, err)
-		}
-		if plain, err := again.Open(sealed, aad); err != nil || string(plain) != "Анна, anna@example.ru" {
-			t.Fatalf("got %q, %v; want the first key kept", plain, err)
-		}
+		opens(t, "the first key kept")
 	})
 	t.Run("DestroyErasesTheStoredKey", func(t *testing.T) {
 		stream, err := n.JS.Stream(ctx, userkeys.StreamName(n.Namespace))

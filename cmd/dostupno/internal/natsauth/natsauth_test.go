@@ -293,43 +293,24 @@ func TestServerRefusesWhatIsNotGranted(t *testing.T) {
 	}
 	admin := []byte(`{"v":1,"kind":"user.admin","key":"user:evil@example.ru","at":"2026-01-01T00:00:00Z","payload":{}}`)
 
+	publish := func(subject string, data []byte) func(nc *nats.Conn) error {
+		return func(nc *nats.Conn) error { return nc.Publish(subject, data) }
+	}
 	tests := []struct {
 		name, as string
 		do       func(nc *nats.Conn) error
 	}{
-		{"SearchEventsPublishesAdmin", "search-events", func(nc *nats.Conn) error {
-			return nc.Publish(writelog.Subject(a.ns, account.KindAdmin), admin)
-		}},
-		{"UpsertEventPublishesRegister", "upsert-event", func(nc *nats.Conn) error {
-			return nc.Publish(writelog.Subject(a.ns, account.KindRegister), admin)
-		}},
-		{"UpsertVenuePublishesEvents", "upsert-venue", func(nc *nats.Conn) error {
-			return nc.Publish(writelog.Subject(a.ns, catalog.KindEventUpsert), admin)
-		}},
-		{"UpsertEventPublishesVenues", "upsert-event", func(nc *nats.Conn) error {
-			return nc.Publish(writelog.Subject(a.ns, catalog.KindVenueUpsert), admin)
-		}},
-		{"RegisterPublishesAdmin", "register", func(nc *nats.Conn) error {
-			return nc.Publish(writelog.Subject(a.ns, account.KindAdmin), admin)
-		}},
-		{"LoginPublishesAdmin", "login", func(nc *nats.Conn) error {
-			return nc.Publish(writelog.Subject(a.ns, account.KindAdmin), admin)
-		}},
-		{"AnonymousPublishesAdmin", "", func(nc *nats.Conn) error {
-			return nc.Publish(writelog.Subject(a.ns, account.KindAdmin), admin)
-		}},
-		{"AnonymousAnnouncesChanges", "", func(nc *nats.Conn) error {
-			return nc.Publish(changefeed.Subject(a.ns), []byte(`{"seq":1}`))
-		}},
-		{"SearchEventsReadsTheLog", "search-events", func(nc *nats.Conn) error {
-			return nc.Publish("$JS.API.DIRECT.GET."+writelog.StreamName(a.ns), []byte(`{"seq":1}`))
-		}},
-		{"DBWriterUpdatesTheStream", "db-writer", func(nc *nats.Conn) error {
-			return nc.Publish("$JS.API.STREAM.UPDATE."+writelog.StreamName(a.ns), []byte(`{}`))
-		}},
-		{"RegisterDeletesTheStream", "register", func(nc *nats.Conn) error {
-			return nc.Publish("$JS.API.STREAM.DELETE."+writelog.StreamName(a.ns), nil)
-		}},
+		{"SearchEventsPublishesAdmin", "search-events", publish(writelog.Subject(a.ns, account.KindAdmin), admin)},
+		{"UpsertEventPublishesRegister", "upsert-event", publish(writelog.Subject(a.ns, account.KindRegister), admin)},
+		{"UpsertVenuePublishesEvents", "upsert-venue", publish(writelog.Subject(a.ns, catalog.KindEventUpsert), admin)},
+		{"UpsertEventPublishesVenues", "upsert-event", publish(writelog.Subject(a.ns, catalog.KindVenueUpsert), admin)},
+		{"RegisterPublishesAdmin", "register", publish(writelog.Subject(a.ns, account.KindAdmin), admin)},
+		{"LoginPublishesAdmin", "login", publish(writelog.Subject(a.ns, account.KindAdmin), admin)},
+		{"AnonymousPublishesAdmin", "", publish(writelog.Subject(a.ns, account.KindAdmin), admin)},
+		{"AnonymousAnnouncesChanges", "", publish(changefeed.Subject(a.ns), []byte(`{"seq":1}`))},
+		{"SearchEventsReadsTheLog", "search-events", publish("$JS.API.DIRECT.GET."+writelog.StreamName(a.ns), []byte(`{"seq":1}`))},
+		{"DBWriterUpdatesTheStream", "db-writer", publish("$JS.API.STREAM.UPDATE."+writelog.StreamName(a.ns), []byte(`{}`))},
+		{"RegisterDeletesTheStream", "register", publish("$JS.API.STREAM.DELETE."+writelog.StreamName(a.ns), nil)},
 		{"GetEventSnoopsAnInbox", "get-event", func(nc *nats.Conn) error {
 			_, err := nc.SubscribeSync(instance.NATSInbox("register") + ".>")
 			return err
@@ -338,36 +319,16 @@ func TestServerRefusesWhatIsNotGranted(t *testing.T) {
 			_, err := nc.SubscribeSync(changefeed.Subject(a.ns))
 			return err
 		}},
-		{"SearchEventsAsksForHotKeys", "search-events", func(nc *nats.Conn) error {
-			return nc.Publish(hotcache.HotSubject(a.ns), []byte(`{}`))
-		}},
-		{"LoginErasesAUser", "login", func(nc *nats.Conn) error {
-			return nc.Publish(writelog.Subject(a.ns, account.KindErase), admin)
-		}},
-		{"UpsertEventStoresAUserKey", "upsert-event", func(nc *nats.Conn) error {
-			return nc.Publish(userkeys.Subject(a.ns, "0b8f6c1e-2a3d-4e5f-8a9b-0c1d2e3f4a5b"), make([]byte, userkeys.KeySize))
-		}},
-		{"DBWriterStoresAUserKey", "db-writer", func(nc *nats.Conn) error {
-			return nc.Publish(userkeys.Subject(a.ns, "0b8f6c1e-2a3d-4e5f-8a9b-0c1d2e3f4a5b"), make([]byte, userkeys.KeySize))
-		}},
-		{"SearchEventsReadsTheUserKeys", "search-events", func(nc *nats.Conn) error {
-			return nc.Publish("$JS.API.DIRECT.GET."+userkeys.StreamName(a.ns)+"."+userkeys.Subject(a.ns, "pepper"), nil)
-		}},
-		{"GetEventDestroysAUserKey", "get-event", func(nc *nats.Conn) error {
-			return nc.Publish("$JS.API.STREAM.MSG.DELETE."+userkeys.StreamName(a.ns), []byte(`{"seq":1}`))
-		}},
-		{"AccountPurgesTheUserKeys", "account", func(nc *nats.Conn) error {
-			return nc.Publish("$JS.API.STREAM.PURGE."+userkeys.StreamName(a.ns), nil)
-		}},
-		{"AccountUpdatesTheUserKeys", "account", func(nc *nats.Conn) error {
-			return nc.Publish("$JS.API.STREAM.UPDATE."+userkeys.StreamName(a.ns), []byte(`{}`))
-		}},
-		{"RegisterUpdatesTheKnownAddresses", "register", func(nc *nats.Conn) error {
-			return nc.Publish("$JS.API.STREAM.UPDATE.KV_"+throttle.KnownBucket(a.ns), []byte(`{}`))
-		}},
-		{"CacheSnapshotCountsLogins", "cache-snapshot", func(nc *nats.Conn) error {
-			return nc.Publish("$KV."+throttle.Bucket(a.ns)+".addr.x", []byte(`[]`))
-		}},
+		{"SearchEventsAsksForHotKeys", "search-events", publish(hotcache.HotSubject(a.ns), []byte(`{}`))},
+		{"LoginErasesAUser", "login", publish(writelog.Subject(a.ns, account.KindErase), admin)},
+		{"UpsertEventStoresAUserKey", "upsert-event", publish(userkeys.Subject(a.ns, "0b8f6c1e-2a3d-4e5f-8a9b-0c1d2e3f4a5b"), make([]byte, userkeys.KeySize))},
+		{"DBWriterStoresAUserKey", "db-writer", publish(userkeys.Subject(a.ns, "0b8f6c1e-2a3d-4e5f-8a9b-0c1d2e3f4a5b"), make([]byte, userkeys.KeySize))},
+		{"SearchEventsReadsTheUserKeys", "search-events", publish("$JS.API.DIRECT.GET."+userkeys.StreamName(a.ns)+"."+userkeys.Subject(a.ns, "pepper"), nil)},
+		{"GetEventDestroysAUserKey", "get-event", publish("$JS.API.STREAM.MSG.DELETE."+userkeys.StreamName(a.ns), []byte(`{"seq":1}`))},
+		{"AccountPurgesTheUserKeys", "account", publish("$JS.API.STREAM.PURGE."+userkeys.StreamName(a.ns), nil)},
+		{"AccountUpdatesTheUserKeys", "account", publish("$JS.API.STREAM.UPDATE."+userkeys.StreamName(a.ns), []byte(`{}`))},
+		{"RegisterUpdatesTheKnownAddresses", "register", publish("$JS.API.STREAM.UPDATE.KV_"+throttle.KnownBucket(a.ns), []byte(`{}`))},
+		{"CacheSnapshotCountsLogins", "cache-snapshot", publish("$KV."+throttle.Bucket(a.ns)+".addr.x", []byte(`[]`))},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
