@@ -37,8 +37,18 @@ func runBench(ctx context.Context, args []string) error {
 	reuse := fs.Bool("reuse", false, "keep an existing benchmark database of the same size instead of loading again")
 	keep := fs.Bool("keep", false, "keep the benchmark database afterwards")
 	explain := fs.Bool("explain", false, "print EXPLAIN ANALYZE of one question of each shape")
+	concurrency := fs.Int("concurrency", 16, "clients asking at once in the concurrent run (0: no concurrent run)")
+	concurrentFor := fs.Duration("concurrent-for", 10*time.Second, "how long the concurrent run lasts")
+	coldStart := fs.Bool("cold-start", true, "build each function's binary and time its first answer after its process starts")
+	// The concurrent run's load generator is this command in a process of its own, so that
+	// its CPU is counted apart from the server's.
+	loadURL := fs.String("load-url", "", "(internal) be the load generator of a concurrent run against this URL")
+	loadStart := fs.String("load-start", "", "(internal) the catalog's first day, for the load generator's mix")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if *loadURL != "" {
+		return runLoadGenerator(ctx, *loadURL, *loadStart, *questions, *concurrency, *concurrentFor)
 	}
 	if *events <= 0 || *questions <= 0 || fs.NArg() != 0 || !validDBName(*dbName) {
 		return errUsage
@@ -97,10 +107,22 @@ func runBench(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	_, err = searchbench.Measure(ctx, pool, ours, searchbench.Options{
+	fmt.Printf("load average before the run: %s\n", searchbench.LoadAverage())
+	if _, err = searchbench.Measure(ctx, pool, ours, searchbench.Options{
 		Questions: *questions, Warmup: *warmup, Cached: *cached, Start: start, Explain: *explain,
-	}, os.Stdout)
-	return err
+	}, os.Stdout); err != nil {
+		return err
+	}
+	fmt.Printf("load average after the run: %s\n", searchbench.LoadAverage())
+	if *concurrency > 0 {
+		if err := benchConcurrent(ctx, pool, ours, start, *questions, *concurrency, *concurrentFor); err != nil {
+			return err
+		}
+	}
+	if *coldStart {
+		return benchColdStarts(ctx, url, *dbName)
+	}
+	return nil
 }
 
 func validDBName(s string) bool {
@@ -137,6 +159,10 @@ func prepareBenchDB(ctx context.Context, admin, url, name string, reuse bool, n 
 		if _, err := c.Exec(ctx, q); err != nil {
 			return false, err
 		}
+	}
+	// Migration 016 needs the deployment's roles; a fresh server has none yet.
+	if err := migrations.SetUpRolesURL(ctx, url); err != nil {
+		return false, err
 	}
 	if _, err := migrations.ApplyURL(ctx, url); err != nil {
 		return false, err
