@@ -93,7 +93,9 @@ func benchConcurrent(ctx context.Context, pool *pgxpool.Pool, ours http.Handler,
 	return nil
 }
 
-func searchbenchMS(d time.Duration) string { return fmt.Sprintf("%.2f", float64(d.Microseconds())/1000) }
+func searchbenchMS(d time.Duration) string {
+	return fmt.Sprintf("%.2f", float64(d.Microseconds())/1000)
+}
 
 // ownCPU is the CPU time (user + system) this process has used.
 func ownCPU() time.Duration {
