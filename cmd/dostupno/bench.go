@@ -37,6 +37,7 @@ func runBench(ctx context.Context, args []string) error {
 	reuse := fs.Bool("reuse", false, "keep an existing benchmark database of the same size instead of loading again")
 	keep := fs.Bool("keep", false, "keep the benchmark database afterwards")
 	explain := fs.Bool("explain", false, "print EXPLAIN ANALYZE of one question of each shape")
+	only := fs.String("shapes", "", "ask only the shapes whose name contains this (e.g. \"text\")")
 	concurrency := fs.Int("concurrency", 16, "clients asking at once in the concurrent run (0: no concurrent run)")
 	concurrentFor := fs.Duration("concurrent-for", 10*time.Second, "how long the concurrent run lasts")
 	coldStart := fs.Bool("cold-start", true, "build each function's binary and time its first answer after its process starts")
@@ -48,7 +49,7 @@ func runBench(ctx context.Context, args []string) error {
 		return err
 	}
 	if *loadURL != "" {
-		return runLoadGenerator(ctx, *loadURL, *loadStart, *questions, *concurrency, *concurrentFor)
+		return runLoadGenerator(ctx, *loadURL, *loadStart, *questions, *concurrency, *concurrentFor, *only)
 	}
 	if *events <= 0 || *questions <= 0 || fs.NArg() != 0 || !validDBName(*dbName) {
 		return errUsage
@@ -109,13 +110,13 @@ func runBench(ctx context.Context, args []string) error {
 	}
 	fmt.Printf("load average before the run: %s\n", searchbench.LoadAverage())
 	if _, err = searchbench.Measure(ctx, pool, ours, searchbench.Options{
-		Questions: *questions, Warmup: *warmup, Cached: *cached, Start: start, Explain: *explain,
+		Questions: *questions, Warmup: *warmup, Cached: *cached, Start: start, Explain: *explain, Only: *only,
 	}, os.Stdout); err != nil {
 		return err
 	}
 	fmt.Printf("load average after the run: %s\n", searchbench.LoadAverage())
 	if *concurrency > 0 {
-		if err := benchConcurrent(ctx, pool, ours, start, *questions, *concurrency, *concurrentFor); err != nil {
+		if err := benchConcurrent(ctx, pool, ours, start, *questions, *concurrency, *concurrentFor, *only); err != nil {
 			return err
 		}
 	}

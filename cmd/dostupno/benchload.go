@@ -22,12 +22,12 @@ import (
 // runLoadGenerator is bench's concurrent load generator, in a process of its own: it asks
 // the mix of a catalog starting on start (YYYY-MM-DD) of the search-events handler at base
 // and prints what it measured as JSON on stdout.
-func runLoadGenerator(ctx context.Context, base, start string, questions, clients int, d time.Duration) error {
+func runLoadGenerator(ctx context.Context, base, start string, questions, clients int, d time.Duration, only string) error {
 	day, err := time.Parse(time.DateOnly, start)
 	if err != nil {
 		return fmt.Errorf("--load-start: %w", err)
 	}
-	l, err := searchbench.Hammer(ctx, base, searchbench.Mix(questions, day), clients, d)
+	l, err := searchbench.Hammer(ctx, base, searchbench.Only(searchbench.Mix(questions, day), only), clients, d)
 	if err != nil {
 		return err
 	}
@@ -38,7 +38,7 @@ func runLoadGenerator(ctx context.Context, base, start string, questions, client
 // generator as a child process against it, then reports throughput and latency with the CPU
 // each side used: the load generator (its rusage), this process (the server: handler, pool,
 // HTTP) and the Postgres backends of the benchmark database (/proc, when Postgres runs here).
-func benchConcurrent(ctx context.Context, pool *pgxpool.Pool, ours http.Handler, start time.Time, questions, clients int, d time.Duration) error {
+func benchConcurrent(ctx context.Context, pool *pgxpool.Pool, ours http.Handler, start time.Time, questions, clients int, d time.Duration, only string) error {
 	srv := httptest.NewServer(ours)
 	defer srv.Close()
 	exe, err := os.Executable()
@@ -60,7 +60,7 @@ func benchConcurrent(ctx context.Context, pool *pgxpool.Pool, ours http.Handler,
 	}
 	selfBefore := ownCPU()
 	cmd := exec.CommandContext(ctx, exe, "bench", "--load-url", srv.URL, "--load-start", start.Format(time.DateOnly),
-		"--questions", strconv.Itoa(questions), "--concurrency", strconv.Itoa(clients), "--concurrent-for", d.String())
+		"--questions", strconv.Itoa(questions), "--concurrency", strconv.Itoa(clients), "--concurrent-for", d.String(), "--shapes", only)
 	cmd.Stderr = os.Stderr
 	out, err := cmd.Output()
 	if err != nil {

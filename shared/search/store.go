@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/dostupno/dostupno/shared/catalog"
@@ -42,15 +43,33 @@ type Page struct {
 	AppliedConstraints []string  `json:"applied_constraints"`
 }
 
-// TextWindow is how many rows, in answer order, a text search first reads and filters by
-// its text; see Search.
-const TextWindow = 4000
+// TextBounds are the bounds of a text search's steps; see Search.
+type TextBounds struct {
+	// Window: the rows, in answer order, a text search first reads and filters by its text.
+	// 500 rows hold a page of any word in more than ~5% of the events they pass.
+	Window int
+	// Cap: at most this many matches are read from the text index unordered; fewer are all
+	// of them, sorted for the page.
+	Cap int
+	// Walk: with more matches than Cap (over 0.2% of 1M events), a page is expected within
+	// 20 * 1M / Cap = 10,000 rows of answer order; this many are read before giving up on the
+	// walk.
+	Walk int
+}
+
+// textBounds are the bounds in use: a test makes them small enough to reach every step with a
+// few events (SetTextBounds).
+var textBounds atomic.Pointer[TextBounds]
+
+func init() { textBounds.Store(&TextBounds{Window: 500, Cap: 2000, Walk: 50000}) }
 
 type plan int
 
 const (
 	walk   plan = iota // read the index in answer order and stop after the page
-	window             // text: filter the first TextWindow rows in answer order
+	window             // text: filter the first textBounds.Window rows in answer order
+	capped             // text: at most textBounds.Cap matches of the text index, then sorted
+	long               // text: filter the first textBounds.Walk rows in answer order
 	sparse             // text: all matches of the text index, then sorted
 )
 
@@ -69,6 +88,7 @@ func PageSQL(q *Query) (string, []any) {
 }
 
 func pageSQL(q *Query, how plan) (string, []any) {
+	b := textBounds.Load()
 	var (
 		where []string
 		args  []any
@@ -111,28 +131,41 @@ func pageSQL(q *Query, how plan) (string, []any) {
 	var page string
 	switch how {
 	case walk:
-		page = `SELECT a.event_id, a.starts_at, a.constraint_ids FROM event_accessibility a
+		page = `SELECT a.event_id, a.starts_at, a.constraint_ids, false AS capped FROM event_accessibility a
 		WHERE ` + strings.Join(where, "\n\t\t  AND ") + `
 		ORDER BY a.starts_at, a.event_id LIMIT ` + limit
-	case window:
-		page = `SELECT w.event_id, w.starts_at, w.constraint_ids FROM (
+	case window, long:
+		rows := b.Window
+		if how == long {
+			rows = b.Walk
+		}
+		page = `SELECT w.event_id, w.starts_at, w.constraint_ids, false AS capped FROM (
 			SELECT a.event_id, a.starts_at, a.constraint_ids, a.document FROM event_accessibility a
 			WHERE ` + strings.Join(where, "\n\t\t\t  AND ") + `
-			ORDER BY a.starts_at, a.event_id LIMIT ` + strconv.Itoa(TextWindow) + `) w
+			ORDER BY a.starts_at, a.event_id LIMIT ` + strconv.Itoa(rows) + `) w
 		WHERE w.` + text + `
 		ORDER BY w.starts_at, w.event_id LIMIT ` + limit
+	case capped:
+		// As sparse, but the text index's matches are read unordered and at most Cap+1 of
+		// them: capped says there were more, and then the page is not known.
+		page = `WITH m AS MATERIALIZED (
+			SELECT a.event_id, a.starts_at, a.constraint_ids FROM event_accessibility a
+			WHERE ` + strings.Join(append(where, "a."+text), "\n\t\t\t  AND ") + `
+			LIMIT ` + strconv.Itoa(b.Cap+1) + `)
+		SELECT m.*, (SELECT count(*) FROM m) > ` + strconv.Itoa(b.Cap) + ` AS capped
+		FROM m ORDER BY m.starts_at, m.event_id LIMIT ` + limit
 	case sparse:
 		// Planned apart from the LIMIT (a materialised CTE), so the planner does not walk the
 		// answer order hoping to meet rare matches soon: it reads them from the text index.
 		page = `WITH m AS MATERIALIZED (
 			SELECT a.event_id, a.starts_at, a.constraint_ids FROM event_accessibility a
 			WHERE ` + strings.Join(append(where, "a."+text), "\n\t\t\t  AND ") + `)
-		SELECT * FROM m ORDER BY m.starts_at, m.event_id LIMIT ` + limit
+		SELECT m.*, false AS capped FROM m ORDER BY m.starts_at, m.event_id LIMIT ` + limit
 	}
 	sql := `SELECT p.event_id, e.title, e.category, e.city, e.venue_id, v.name, e.starts_at, e.ends_at,
 		e.timezone, p.constraint_ids,
 		(SELECT ph.object_key FROM event_photos ph WHERE ph.event_id = p.event_id
-		 ORDER BY ph.position, ph.object_key LIMIT 1)
+		 ORDER BY ph.position, ph.object_key LIMIT 1), p.capped
 	FROM (` + page + `) p
 	JOIN events e ON e.id = p.event_id
 	JOIN venues v ON v.id = e.venue_id
@@ -144,23 +177,33 @@ func pageSQL(q *Query, how plan) (string, []any) {
 //
 // A text search cannot be served by one ordered walk: a common word is met within a few rows
 // of the answer order, a rare one (or one absent from the catalog) only after reading the
-// whole index, and the planner cannot tell them apart. So it first filters the first
-// TextWindow rows in answer order; if they hold a full page, that is the page (any match
-// before the page's last row is among them). Otherwise matches are sparse (fewer than one in
-// TextWindow/limit) and it reads them all from the text index and sorts them. Either way the
-// work is bounded by the window or by the (sparse) matches, never by the catalog.
+// whole index, and the planner cannot tell them apart (nor an AND of common words whose
+// intersection is sparse). So it goes in steps, each bounded, each exact when it answers:
+//  1. it filters the first textBounds.Window rows in answer order; if they hold a full page,
+//     that is the page (any match before the page's last row is among them);
+//  2. else it reads at most textBounds.Cap+1 matches from the text index, unordered; if there
+//     are no more than Cap, they are all the matches, and sorted they give the page;
+//  3. else matches are neither dense nor few: it filters the first textBounds.Walk rows in
+//     answer order (a page is expected well within them), and a full page there is the page
+//     (when the window held two matches or more, this step comes before the second);
+//  4. else all matches from the text index, sorted (matches bunched late in the order).
+//
+// The work is bounded by the window, by Cap matches, by the walk expected for more than Cap
+// matches, and only in the last, unexpected case by the matches.
 func Search(ctx context.Context, db pgdb.DBTX, vocab *catalog.Vocabulary, q *Query, photoURL func(string) string) (*Page, error) {
 	page := &Page{AppliedConstraints: q.Codes}
 	if page.AppliedConstraints == nil {
 		page.AppliedConstraints = []string{}
 	}
-	how := walk
-	if q.Text != "" {
-		how = window
-	}
-	items, more, err := run(ctx, db, vocab, q, how, photoURL)
-	if err == nil && how == window && !more {
-		items, more, err = run(ctx, db, vocab, q, sparse, photoURL)
+	var (
+		items []Summary
+		more  bool
+		err   error
+	)
+	if q.Text == "" {
+		items, more, _, err = run(ctx, db, vocab, q, walk, photoURL)
+	} else {
+		items, more, err = searchText(ctx, db, vocab, q, photoURL)
 	}
 	if err != nil {
 		return nil, err
@@ -174,16 +217,38 @@ func Search(ctx context.Context, db pgdb.DBTX, vocab *catalog.Vocabulary, q *Que
 	return page, nil
 }
 
-// run reads one page with plan how; more reports a row beyond the page.
-func run(ctx context.Context, db pgdb.DBTX, vocab *catalog.Vocabulary, q *Query, how plan, photoURL func(string) string) ([]Summary, bool, error) {
+// searchText runs the steps of a text search (see Search) until one is exact. The window is
+// also a sample: two or more matches in it (but not a page) put the matches' share above
+// 2/Window, a page within Walk rows, so the walk comes before the capped read.
+func searchText(ctx context.Context, db pgdb.DBTX, vocab *catalog.Vocabulary, q *Query, photoURL func(string) string) ([]Summary, bool, error) {
+	items, more, _, err := run(ctx, db, vocab, q, window, photoURL)
+	if err != nil || more {
+		return items, more, err
+	}
+	steps := []plan{capped, long}
+	if len(items) >= 2 {
+		steps = []plan{long, capped}
+	}
+	for _, how := range steps {
+		items, more, over, err := run(ctx, db, vocab, q, how, photoURL)
+		if err != nil || more || how == capped && !over {
+			return items, more, err
+		}
+	}
+	items, more, _, err = run(ctx, db, vocab, q, sparse, photoURL)
+	return items, more, err
+}
+
+// run reads one page with plan how; more reports a row beyond the page, over (plan capped)
+// more matches than textBounds.Cap.
+func run(ctx context.Context, db pgdb.DBTX, vocab *catalog.Vocabulary, q *Query, how plan, photoURL func(string) string) (items []Summary, more, over bool, err error) {
 	sql, args := pageSQL(q, how)
 	rows, err := db.Query(ctx, sql, args...)
 	if err != nil {
-		return nil, false, fmt.Errorf("search: %w", err)
+		return nil, false, false, fmt.Errorf("search: %w", err)
 	}
 	defer rows.Close()
-	items := make([]Summary, 0, q.Limit)
-	more := false
+	items = make([]Summary, 0, q.Limit)
 	for rows.Next() {
 		if len(items) == q.Limit {
 			more = true
@@ -195,8 +260,8 @@ func run(ctx context.Context, db pgdb.DBTX, vocab *catalog.Vocabulary, q *Query,
 			cover *string
 		)
 		if err := rows.Scan(&s.ID, &s.Title, &s.Category, &s.City, &s.Venue.ID, &s.Venue.Name, &s.StartsAt,
-			&s.EndsAt, &s.Timezone, &ids, &cover); err != nil {
-			return nil, false, fmt.Errorf("search: read row: %w", err)
+			&s.EndsAt, &s.Timezone, &ids, &cover, &over); err != nil {
+			return nil, false, false, fmt.Errorf("search: read row: %w", err)
 		}
 		s.StartsAt = s.StartsAt.UTC()
 		if s.EndsAt != nil {
@@ -221,7 +286,10 @@ func run(ctx context.Context, db pgdb.DBTX, vocab *catalog.Vocabulary, q *Query,
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
-		return nil, false, fmt.Errorf("search: %w", err)
+		return nil, false, false, fmt.Errorf("search: %w", err)
 	}
-	return items, more, nil
+	if over {
+		return nil, false, true, nil
+	}
+	return items, more, false, nil
 }

@@ -148,6 +148,14 @@ func Mix(n int, start time.Time) []Question {
 	return out
 }
 
+// Only keeps the questions of mix whose shape's name contains s (all when s is empty).
+func Only(mix []Question, s string) []Question {
+	if s == "" {
+		return mix
+	}
+	return slices.DeleteFunc(mix, func(q Question) bool { return !strings.Contains(q.Shape, s) })
+}
+
 // HackathonHandler answers the same questions from the hackathon's schema: the same parser,
 // then a join of events and event_constraints filtered by "constraint_ids @> $1" (a lenient
 // question: "possible_ids @> $1") and ordered by starts_at, id.
@@ -230,6 +238,7 @@ type Options struct {
 	Cached    int       // questions asked twice with the cache, the second time measured
 	Start     time.Time // first day of the catalog
 	Explain   bool      // print EXPLAIN ANALYZE of one question of each shape
+	Only      string    // when set, only the shapes whose name contains it
 }
 
 // Result holds the figures of one run.
@@ -275,7 +284,7 @@ func Measure(ctx context.Context, pool *pgxpool.Pool, ours http.Handler, o Optio
 	defer hackSrv.Close()
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 4}}
 
-	mix := Mix(o.Questions+o.Warmup, o.Start)
+	mix := Only(Mix(o.Questions+o.Warmup, o.Start), o.Only)
 	if o.Explain {
 		if err := explain(ctx, pool, vocab, mix, out); err != nil {
 			return nil, err

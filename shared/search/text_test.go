@@ -1,0 +1,111 @@
+package search_test
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/dostupno/dostupno/shared/catalog"
+	"github.com/dostupno/dostupno/shared/search"
+)
+
+// TestTextSearchEveryStepIsExact: with bounds small enough that a few events reach every step
+// of a text search (window, capped read, long walk, all matches), every question pages
+// through exactly the matching events in answer order: dense words (the window), words in a
+// share of the events (the walk after two matches in the window, or the capped read first),
+// rare words (the capped read), words bunched at the end (the walk fails, then all matches),
+// absent words, with a city filter too.
+func TestTextSearchEveryStepIsExact(t *testing.T) {
+	search.SetTextBounds(t, search.TextBounds{Window: 10, Cap: 5, Walk: 20})
+	w := newWorld(t)
+	start := time.Now().Add(48 * time.Hour).UTC().Truncate(time.Second)
+	type ev struct {
+		id    int64
+		city  string
+		words []string
+	}
+	var evs []ev
+	var events []catalog.Event
+	for i := int64(1); i <= 90; i++ {
+		words := []string{"alpha"}
+		if i%7 == 0 {
+			words = append(words, "beta")
+		}
+		if i%3 == 0 {
+			words = append(words, "kappa")
+		}
+		if i < 15 {
+			words = append(words, "gamma")
+		}
+		if i == 13 || i == 44 || i == 71 {
+			words = append(words, "delta")
+		}
+		city := []string{"moscow", "kazan"}[i%2]
+		evs = append(evs, ev{i, city, words})
+		e := event(i, city, nil)
+		e.Title = "Show " + strings.Join(words, " ")
+		// Pairs share a start, so the order falls back to the id; the ids run against time (gamma
+		// is in the latest events).
+		e.StartsAt = start.Add(time.Duration(100-i/2) * time.Hour)
+		events = append(events, e)
+	}
+	w.upsert(events...)
+	startOf := func(id int64) time.Time { return start.Add(time.Duration(100-id/2) * time.Hour) }
+	want := func(word, city string) []int64 {
+		var ids []int64
+		for _, e := range evs {
+			if slices.Contains(e.words, word) && (city == "" || e.city == city) {
+				ids = append(ids, e.id)
+			}
+		}
+		slices.SortFunc(ids, func(a, b int64) int {
+			if c := startOf(a).Compare(startOf(b)); c != 0 {
+				return c
+			}
+			return int(a - b)
+		})
+		return ids
+	}
+	for _, word := range []string{"alpha", "beta", "kappa", "gamma", "delta", "omega"} {
+		for _, city := range []string{"", "kazan"} {
+			for _, limit := range []int{1, 3, 8, 40} {
+				t.Run(fmt.Sprintf("%s/%s/%d", word, city, limit), func(t *testing.T) {
+					raw := fmt.Sprintf("q=%s&limit=%d", word, limit)
+					if city != "" {
+						raw += "&city=" + city
+					}
+					var got []int64
+					cursor := ""
+					for pages := 0; ; pages++ {
+						if pages > 100 {
+							t.Fatal("got more than 100 pages, want the walk to end")
+						}
+						q, err := search.ParseQuery(raw+cursor, w.vocab, time.Now())
+						if err != nil {
+							t.Fatal(err)
+						}
+						p, err := search.Search(w.ctx, w.pool, w.vocab, &q, func(string) string { return "" })
+						if err != nil {
+							t.Fatal(err)
+						}
+						if len(p.Items) > limit {
+							t.Fatalf("got %d items, want at most %d", len(p.Items), limit)
+						}
+						for _, s := range p.Items {
+							got = append(got, s.ID)
+						}
+						if p.NextCursor == nil {
+							break
+						}
+						cursor = "&cursor=" + *p.NextCursor
+					}
+					if w := want(word, city); !slices.Equal(got, w) && !(len(got) == 0 && len(w) == 0) {
+						t.Fatalf("got %v, want %v", got, w)
+					}
+				})
+			}
+		}
+	}
+}
