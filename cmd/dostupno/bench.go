@@ -37,9 +37,11 @@ func runBench(ctx context.Context, args []string) error {
 	reuse := fs.Bool("reuse", false, "keep an existing benchmark database of the same size instead of loading again")
 	keep := fs.Bool("keep", false, "keep the benchmark database afterwards")
 	explain := fs.Bool("explain", false, "print EXPLAIN ANALYZE of one question of each shape")
-	only := fs.String("shapes", "", "ask only the shapes whose name contains this (e.g. \"text\")")
+	cpuProfile := fs.String("cpuprofile", "", "write the CPU profile of this process (the server side) during the concurrent run to this file")
+	only := fs.String("shapes", "", "ask only the shapes whose name contains this (e.g. \"text\"; \"!text\": all but those)")
 	concurrency := fs.Int("concurrency", 16, "clients asking at once in the concurrent run (0: no concurrent run)")
 	concurrentFor := fs.Duration("concurrent-for", 10*time.Second, "how long the concurrent run lasts")
+	natsURL := fs.String("cold-nats", "", "NATS URL the cold-started functions follow the change feed on (default: none)")
 	coldStart := fs.Bool("cold-start", true, "build each function's binary and time its first answer after its process starts")
 	// The concurrent run's load generator is this command in a process of its own, so that
 	// its CPU is counted apart from the server's.
@@ -116,12 +118,12 @@ func runBench(ctx context.Context, args []string) error {
 	}
 	fmt.Printf("load average after the run: %s\n", searchbench.LoadAverage())
 	if *concurrency > 0 {
-		if err := benchConcurrent(ctx, pool, ours, start, *questions, *concurrency, *concurrentFor, *only); err != nil {
+		if err := benchConcurrent(ctx, pool, ours, start, *questions, *concurrency, *concurrentFor, *only, *cpuProfile); err != nil {
 			return err
 		}
 	}
 	if *coldStart {
-		return benchColdStarts(ctx, url, *dbName)
+		return benchColdStarts(ctx, pool, url, *natsURL, start)
 	}
 	return nil
 }

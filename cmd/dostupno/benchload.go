@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"os/exec"
+	"runtime/pprof"
 	goruntime "runtime"
 	"strconv"
 	"syscall"
@@ -38,7 +39,7 @@ func runLoadGenerator(ctx context.Context, base, start string, questions, client
 // generator as a child process against it, then reports throughput and latency with the CPU
 // each side used: the load generator (its rusage), this process (the server: handler, pool,
 // HTTP) and the Postgres backends of the benchmark database (/proc, when Postgres runs here).
-func benchConcurrent(ctx context.Context, pool *pgxpool.Pool, ours http.Handler, start time.Time, questions, clients int, d time.Duration, only string) error {
+func benchConcurrent(ctx context.Context, pool *pgxpool.Pool, ours http.Handler, start time.Time, questions, clients int, d time.Duration, only, cpuProfile string) error {
 	srv := httptest.NewServer(ours)
 	defer srv.Close()
 	exe, err := os.Executable()
@@ -57,6 +58,17 @@ func benchConcurrent(ctx context.Context, pool *pgxpool.Pool, ours http.Handler,
 	pgBefore := map[int]time.Duration{}
 	for _, pid := range backends() {
 		pgBefore[pid], _ = searchbench.ProcCPU(pid)
+	}
+	if cpuProfile != "" {
+		f, err := os.Create(cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
 	}
 	selfBefore := ownCPU()
 	cmd := exec.CommandContext(ctx, exe, "bench", "--load-url", srv.URL, "--load-start", start.Format(time.DateOnly),
@@ -105,6 +117,3 @@ func ownCPU() time.Duration {
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
-
-// benchColdStarts is filled in below.
-func benchColdStarts(ctx context.Context, url, db string) error { return nil }

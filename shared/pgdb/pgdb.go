@@ -34,6 +34,12 @@ type Options struct {
 // plan_cache_mode=force_custom_plan: pgx prepares statements, and after five runs Postgres may
 // switch a prepared search to a generic plan that walks the starts_at index and filters row by
 // row (93 ms instead of 4 ms measured here); custom plans see the actual constraint values.
+//
+// jit=off: Postgres compiles a query whose estimated cost passes jit_above_cost, and the
+// compilation costs more than these short queries ever run. A warm start's "what changed since
+// the snapshot" (hotcache.WarmStart) ran 2.5 ms and took 400-600 ms with the compilation on
+// 200k events, and text searches whose estimate was large paid it the same way (cmd/dostupno
+// bench; README, "Search and demo data").
 func Connect(ctx context.Context, url string, o Options) (*pgxpool.Pool, error) {
 	cfg, err := pgxpool.ParseConfig(url)
 	if err != nil {
@@ -50,6 +56,7 @@ func Connect(ctx context.Context, url string, o Options) (*pgxpool.Pool, error) 
 		rp["application_name"] = o.AppName
 	}
 	rp["plan_cache_mode"] = "force_custom_plan"
+	rp["jit"] = "off"
 	rp["timezone"] = "UTC"
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {

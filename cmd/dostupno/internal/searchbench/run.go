@@ -148,12 +148,14 @@ func Mix(n int, start time.Time) []Question {
 	return out
 }
 
-// Only keeps the questions of mix whose shape's name contains s (all when s is empty).
+// Only keeps the questions of mix whose shape's name contains s (all when s is empty; with
+// a leading "!", those whose name does not contain the rest).
 func Only(mix []Question, s string) []Question {
 	if s == "" {
 		return mix
 	}
-	return slices.DeleteFunc(mix, func(q Question) bool { return !strings.Contains(q.Shape, s) })
+	rest, not := strings.CutPrefix(s, "!")
+	return slices.DeleteFunc(mix, func(q Question) bool { return strings.Contains(q.Shape, rest) == not })
 }
 
 // HackathonHandler answers the same questions from the hackathon's schema: the same parser,
