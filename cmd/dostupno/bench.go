@@ -41,6 +41,7 @@ func runBench(ctx context.Context, args []string) error {
 	only := fs.String("shapes", "", "ask only the shapes whose name contains this (e.g. \"text\"; \"!text\": all but those)")
 	concurrency := fs.Int("concurrency", 16, "clients asking at once in the concurrent run (0: no concurrent run)")
 	concurrentFor := fs.Duration("concurrent-for", 10*time.Second, "how long the concurrent run lasts")
+	viaImport := fs.String("via-import", "", "load the catalog through the write log (dostupno import) on this NATS URL instead of COPY, then ask the first questions at once and stop")
 	natsURL := fs.String("cold-nats", "", "NATS URL the cold-started functions follow the change feed on (default: none)")
 	coldStart := fs.Bool("cold-start", true, "build each function's binary and time its first answer after its process starts")
 	// The concurrent run's load generator is this command in a process of its own, so that
@@ -72,6 +73,9 @@ func runBench(ctx context.Context, args []string) error {
 	start := time.Now().UTC().Truncate(24 * time.Hour)
 	so := seed.Options{Events: *events, Seed: *seedN, Start: start}
 
+	if *viaImport != "" {
+		return benchAfterImport(ctx, admin, url, *dbName, *viaImport, so, *keep, *questions)
+	}
 	loaded, err := prepareBenchDB(ctx, admin, url, *dbName, *reuse, *events)
 	if err != nil {
 		return err

@@ -155,3 +155,37 @@ func LoadAverage() string {
 	}
 	return strings.Join(f[:3], " ")
 }
+
+// First asks the first n questions of mix of the handler at base, one at a time, the cache
+// bypassed, with no warm-up, and reports the very first question's time, the percentiles of
+// all n and the slowest: what a copy answers right after it was loaded (bench --via-import).
+func First(ctx context.Context, base string, mix []Question, n int, out io.Writer) error {
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 1}}
+	var all []time.Duration
+	var slowest Timed
+	byShape := map[string][]time.Duration{}
+	for i, q := range mix[:min(n, len(mix))] {
+		d, _, err := ask(ctx, client, base, q.Query, true)
+		if err != nil {
+			return err
+		}
+		if i == 0 {
+			fmt.Fprintf(out, "  first question: %s ms  ?%s (%s)\n", strings.TrimSpace(ms(d)), q.Query, q.Shape)
+		}
+		all = append(all, d)
+		byShape[q.Shape] = append(byShape[q.Shape], d)
+		if d > slowest.Took {
+			slowest = Timed{q.Query, d}
+		}
+	}
+	s := stats(all)
+	fmt.Fprintf(out, "  first %d questions: p50 %s  p90 %s  p99 %s  max %s ms (slowest ?%s)\n", s.N,
+		strings.TrimSpace(ms(s.P50)), strings.TrimSpace(ms(s.P90)), strings.TrimSpace(ms(s.P99)), strings.TrimSpace(ms(s.Max)), slowest.Query)
+	for _, sh := range shapes {
+		if d := byShape[sh.name]; len(d) > 0 {
+			st := stats(d)
+			fmt.Fprintf(out, "    %-42s %4d  first %s  max %s ms\n", sh.name, st.N, strings.TrimSpace(ms(d[0])), strings.TrimSpace(ms(st.Max)))
+		}
+	}
+	return nil
+}
