@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"os"
 	"time"
 
@@ -107,13 +108,11 @@ func runBench(ctx context.Context, args []string) error {
 		fmt.Printf("reusing %s (%d events from %s)\n", *dbName, *events, start.Format(time.DateOnly))
 	}
 
-	d := instance.New(searchevents.Name, config.Config{DatabaseURL: url, CacheEntries: config.DefaultCacheEntries, CacheTTL: config.DefaultCacheTTL},
-		slog.New(slog.NewTextHandler(io.Discard, nil)))
-	defer d.Close()
-	ours, err := searchevents.New(d)
+	ours, closeOurs, err := newSearchEvents(url)
 	if err != nil {
 		return err
 	}
+	defer closeOurs()
 	fmt.Printf("load average before the run: %s\n", searchbench.LoadAverage())
 	if _, err = searchbench.Measure(ctx, pool, ours, searchbench.Options{
 		Questions: *questions, Warmup: *warmup, Cached: *cached, Start: start, Explain: *explain, Only: *only,
@@ -189,4 +188,17 @@ func dropBenchDB(admin, name string) {
 	if _, err := c.Exec(ctx, `DROP DATABASE IF EXISTS `+name+` WITH (FORCE)`); err != nil {
 		fmt.Fprintf(os.Stderr, "drop %s: %v\n", name, err)
 	}
+}
+
+// newSearchEvents builds a search-events instance on the database at url, logging nothing;
+// closing it releases its pools.
+func newSearchEvents(url string) (http.Handler, func(), error) {
+	d := instance.New(searchevents.Name, config.Config{DatabaseURL: url, CacheEntries: config.DefaultCacheEntries, CacheTTL: config.DefaultCacheTTL},
+		slog.New(slog.NewTextHandler(io.Discard, nil)))
+	h, err := searchevents.New(d)
+	if err != nil {
+		d.Close()
+		return nil, nil, err
+	}
+	return h, d.Close, nil
 }

@@ -3,8 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"io"
-	"log/slog"
 	"net/http/httptest"
 	"os"
 	"time"
@@ -13,9 +11,7 @@ import (
 
 	"github.com/dostupno/dostupno/cmd/dostupno/internal/searchbench"
 	"github.com/dostupno/dostupno/cmd/dostupno/internal/seed"
-	searchevents "github.com/dostupno/dostupno/functions/search-events"
 	"github.com/dostupno/dostupno/shared/config"
-	"github.com/dostupno/dostupno/shared/instance"
 )
 
 // benchAfterImport loads the catalog of so into a fresh benchmark database the way an
@@ -59,13 +55,11 @@ func benchAfterImport(ctx context.Context, admin, url, dbName, natsURL string, s
 // firstQuestions builds a search-events instance on url and asks it the first questions of
 // the mix (searchbench.First).
 func firstQuestions(ctx context.Context, url string, start time.Time, questions int) error {
-	d := instance.New(searchevents.Name, config.Config{DatabaseURL: url, CacheEntries: config.DefaultCacheEntries, CacheTTL: config.DefaultCacheTTL},
-		slog.New(slog.NewTextHandler(io.Discard, nil)))
-	defer d.Close()
-	ours, err := searchevents.New(d)
+	ours, closeOurs, err := newSearchEvents(url)
 	if err != nil {
 		return err
 	}
+	defer closeOurs()
 	srv := httptest.NewServer(ours)
 	defer srv.Close()
 	return searchbench.First(ctx, srv.URL, searchbench.Mix(questions, start), questions, os.Stdout)
