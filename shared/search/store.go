@@ -2,12 +2,15 @@ package search
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 
 	"github.com/dostupno/dostupno/shared/catalog"
 	"github.com/dostupno/dostupno/shared/pgdb"
@@ -70,6 +73,7 @@ const (
 	window             // text: filter the first textBounds.Window rows in answer order
 	capped             // text: at most textBounds.Cap matches of the text index, then sorted
 	long               // text: filter the first textBounds.Walk rows in answer order
+	edge               // text: the start of the last row of the window (the filters alone)
 	sparse             // text: all matches of the text index, then sorted
 )
 
@@ -121,6 +125,12 @@ func pageSQL(q *Query, how plan) (string, []any) {
 	}
 	if q.After != nil {
 		where = append(where, "(a.starts_at, a.event_id) > ("+arg(q.After.StartsAt)+"::timestamptz, "+arg(q.After.ID)+"::bigint)")
+	}
+	if how == edge {
+		// No text and no limit: only the filters, so that the walk is read from the index.
+		return `SELECT a.starts_at FROM event_accessibility a
+		WHERE ` + strings.Join(where, "\n\t\t  AND ") + `
+		ORDER BY a.starts_at, a.event_id OFFSET ` + strconv.Itoa(b.Window-1) + ` LIMIT 1`, args
 	}
 	text := ""
 	if q.Text != "" {
@@ -185,7 +195,9 @@ func pageSQL(q *Query, how plan) (string, []any) {
 //     are no more than Cap, they are all the matches, and sorted they give the page;
 //  3. else matches are neither dense nor few: it filters the first textBounds.Walk rows in
 //     answer order (a page is expected well within them), and a full page there is the page
-//     (when the window held two matches or more, this step comes before the second);
+//     (when the window held two matches or more, this step comes before the second, and
+//     before both the matches of a slice of the answer order sized from the window, see
+//     searchText);
 //  4. else all matches from the text index, sorted (matches bunched late in the order).
 //
 // The work is bounded by the window, by Cap matches, by the walk expected for more than Cap
@@ -217,17 +229,46 @@ func Search(ctx context.Context, db pgdb.DBTX, vocab *catalog.Vocabulary, q *Que
 	return page, nil
 }
 
+// maxSlice bounds the slice of answer order a text search reads the matches of (searchText):
+// past it (a window stretched over years), the slice is not worth it.
+const maxSlice = 10 * 365 * 24 * time.Hour
+
 // searchText runs the steps of a text search (see Search) until one is exact. The window is
 // also a sample: two or more matches in it (but not a page) put the matches' share above
-// 2/Window, a page within Walk rows, so the walk comes before the capped read.
+// 2/Window, so a slice of the answer order whose length is the window's times twice the page
+// over the matches seen is expected to hold a page: its matches are read from the text index
+// within that slice (at most Cap of them), and a full page there is the page. Then the walk
+// comes before the capped read.
 func searchText(ctx context.Context, db pgdb.DBTX, vocab *catalog.Vocabulary, q *Query, photoURL func(string) string) ([]Summary, bool, error) {
 	items, more, _, err := run(ctx, db, vocab, q, window, photoURL)
 	if err != nil || more {
 		return items, more, err
 	}
 	steps := []plan{capped, long}
-	if len(items) >= 2 {
+	if k := len(items); k >= 2 {
 		steps = []plan{long, capped}
+		sql, args := pageSQL(q, edge)
+		var end time.Time
+		switch err := db.QueryRow(ctx, sql, args...).Scan(&end); {
+		case errors.Is(err, pgx.ErrNoRows):
+			return items, false, nil // the window held every row of the filters
+		case err != nil:
+			return nil, false, fmt.Errorf("search: %w", err)
+		}
+		begin := q.From
+		if q.After != nil {
+			begin = q.After.StartsAt
+		}
+		span := float64(end.Sub(begin)) * float64(2*(q.Limit+1)) / float64(k)
+		until := begin.Add(time.Duration(span))
+		if span < float64(maxSlice) && (q.To == nil || until.Before(*q.To)) {
+			slice := *q
+			slice.To = &until
+			items, more, over, err := run(ctx, db, vocab, &slice, capped, photoURL)
+			if err != nil || more && !over {
+				return items, more, err
+			}
+		}
 	}
 	for _, how := range steps {
 		items, more, over, err := run(ctx, db, vocab, q, how, photoURL)

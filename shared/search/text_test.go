@@ -2,6 +2,7 @@ package search_test
 
 import (
 	"fmt"
+	"net/url"
 	"slices"
 	"strings"
 	"testing"
@@ -16,7 +17,8 @@ import (
 // through exactly the matching events in answer order: dense words (the window), words in a
 // share of the events (the walk after two matches in the window, or the capped read first),
 // rare words (the capped read), words bunched at the end (the walk fails, then all matches),
-// absent words, with a city filter too.
+// absent words, a slice of the answer order sized from the window, a city with fewer events
+// than the window, with a city filter too.
 func TestTextSearchEveryStepIsExact(t *testing.T) {
 	search.SetTextBounds(t, search.TextBounds{Window: 10, Cap: 5, Walk: 20})
 	w := newWorld(t)
@@ -39,20 +41,26 @@ func TestTextSearchEveryStepIsExact(t *testing.T) {
 		if i < 15 {
 			words = append(words, "gamma")
 		}
+		if i == 89 || i == 87 || i < 20 {
+			words = append(words, "zeta") // two early, then none until many late
+		}
 		if i == 13 || i == 44 || i == 71 {
 			words = append(words, "delta")
 		}
 		city := []string{"moscow", "kazan"}[i%2]
+		if i%10 == 0 {
+			city = "omsk" // fewer events than the window
+		}
 		evs = append(evs, ev{i, city, words})
 		e := event(i, city, nil)
 		e.Title = "Show " + strings.Join(words, " ")
 		// Pairs share a start, so the order falls back to the id; the ids run against time (gamma
 		// is in the latest events).
-		e.StartsAt = start.Add(time.Duration(100-i/2) * time.Hour)
+		e.StartsAt = start.Add(time.Duration(45-i/2) * time.Hour)
 		events = append(events, e)
 	}
 	w.upsert(events...)
-	startOf := func(id int64) time.Time { return start.Add(time.Duration(100-id/2) * time.Hour) }
+	startOf := func(id int64) time.Time { return start.Add(time.Duration(45-id/2) * time.Hour) }
 	want := func(word, city string) []int64 {
 		var ids []int64
 		for _, e := range evs {
@@ -68,11 +76,11 @@ func TestTextSearchEveryStepIsExact(t *testing.T) {
 		})
 		return ids
 	}
-	for _, word := range []string{"alpha", "beta", "kappa", "gamma", "delta", "omega"} {
-		for _, city := range []string{"", "kazan"} {
+	for _, word := range []string{"alpha", "beta", "kappa", "gamma", "delta", "zeta", "omega"} {
+		for _, city := range []string{"", "kazan", "omsk"} {
 			for _, limit := range []int{1, 3, 8, 40} {
 				t.Run(fmt.Sprintf("%s/%s/%d", word, city, limit), func(t *testing.T) {
-					raw := fmt.Sprintf("q=%s&limit=%d", word, limit)
+					raw := fmt.Sprintf("q=%s&limit=%d&from=%s", word, limit, url.QueryEscape(start.Format(time.RFC3339)))
 					if city != "" {
 						raw += "&city=" + city
 					}
