@@ -10,10 +10,6 @@ import (
 
 	"github.com/dostupno/dostupno/cmd/dostupno/internal/eventimport"
 	"github.com/dostupno/dostupno/shared/catalog"
-	"github.com/dostupno/dostupno/shared/config"
-	"github.com/dostupno/dostupno/shared/natstest"
-	"github.com/dostupno/dostupno/shared/pgdb"
-	"github.com/dostupno/dostupno/shared/pgtest"
 )
 
 // An A11yJSON file updates the venues it names by their ids (merged with what else is known
@@ -21,14 +17,8 @@ import (
 // created with --create.
 func TestImportVenues(t *testing.T) {
 	t.Parallel()
-	ns := natstest.New(t)
-	cfg := config.Config{DatabaseURL: pgtest.NewURL(t), NatsURL: ns.URL, Namespace: ns.Namespace, Replica: "primary"}
+	cfg, pool := primaryCopy(t)
 	ctx := context.Background()
-	pool, err := pgdb.Connect(ctx, cfg.DatabaseURL, pgdb.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pool.Close()
 	events := strings.Join([]string{
 		`{"id":1,"title":"Органный вечер","category":"concert","city":"moscow","venue":{"id":45,"name":"Дом музыки",` +
 			`"accessibility":{"quiet_space":{"value":"yes","source":"venue_survey"},"relaxed_performance":{"value":"yes","source":"venue_survey"},` +

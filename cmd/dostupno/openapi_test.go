@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -174,10 +173,7 @@ func (c *conformance) send(step string, want int, method, target string, body []
 // returns each function's Deps by name.
 func oaRunner(t *testing.T) (base string, cfg config.Config, st *stack.Stack, rt *gateway.Router, deps map[string]*instance.Deps) {
 	t.Helper()
-	st, err := stack.Load(filepath.Join("..", "..", "stack.yml"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	st = repoStack(t)
 	deps = map[string]*instance.Deps{}
 	tr := startTestRunner(t, st, runnerOptions{Edge: true, Runtime: runtime{Deps: deps}}, 0)
 	return tr.URL, tr.Config, st, tr.Router, deps

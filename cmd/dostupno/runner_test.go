@@ -95,10 +95,7 @@ func startTestRunner(t *testing.T, st *stack.Stack, o runnerOptions, copies int)
 func serveRunner(t *testing.T, st *stack.Stack, cfg config.Config, o runnerOptions) *testRunner {
 	t.Helper()
 	if st == nil {
-		var err error
-		if st, err = stack.Load(filepath.Join("..", "..", "stack.yml")); err != nil {
-			t.Fatal(err)
-		}
+		st = repoStack(t)
 	}
 	if o.Log == nil {
 		o.Log = slog.New(slog.DiscardHandler)
@@ -294,10 +291,7 @@ func TestConnectorsRequestsReachTheFunctions(t *testing.T) {
 // stackWithSchedule is the repository's stack.yml with the schedules of some functions changed.
 func stackWithSchedule(t *testing.T, schedules map[string]string) *stack.Stack {
 	t.Helper()
-	st, err := stack.Load(filepath.Join("..", "..", "stack.yml"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := repoStack(t)
 	for i, f := range st.Functions {
 		if spec, ok := schedules[f.Name]; ok {
 			ann := maps.Clone(f.Annotations)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -16,7 +15,6 @@ import (
 
 	"github.com/dostupno/dostupno/cmd/dostupno/internal/devservices"
 	"github.com/dostupno/dostupno/cmd/dostupno/internal/natsauth"
-	"github.com/dostupno/dostupno/cmd/dostupno/internal/stack"
 	"github.com/dostupno/dostupno/migrations"
 	"github.com/dostupno/dostupno/shared/apitest"
 	"github.com/dostupno/dostupno/shared/config"
@@ -66,10 +64,7 @@ func securedRunner(t *testing.T) (base string, cfg config.Config, seen *violatio
 	if err != nil {
 		t.Fatal(err)
 	}
-	st, err := stack.Load(filepath.Join("..", "..", "stack.yml"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := repoStack(t)
 	keys, _, err := natsauth.EnsureSeeds(secrets, natsIdentities(st, cfg))
 	if err != nil {
 		t.Fatal(err)

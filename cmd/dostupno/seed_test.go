@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
+
 	"github.com/dostupno/dostupno/cmd/dostupno/internal/eventimport"
 	"github.com/dostupno/dostupno/cmd/dostupno/internal/seed"
 	"github.com/dostupno/dostupno/shared/config"
@@ -15,12 +17,26 @@ import (
 	"github.com/dostupno/dostupno/shared/writelog"
 )
 
+// primaryCopy is a fresh database of t as the primary copy and a fresh NATS namespace, as the
+// commands that import into them are configured, with a pool on the database (closed when t
+// ends).
+func primaryCopy(t *testing.T) (config.Config, *pgxpool.Pool) {
+	t.Helper()
+	ns := natstest.New(t)
+	cfg := config.Config{DatabaseURL: pgtest.NewURL(t), NatsURL: ns.URL, Namespace: ns.Namespace, Replica: "primary"}
+	pool, err := pgdb.Connect(context.Background(), cfg.DatabaseURL, pgdb.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Close)
+	return cfg, pool
+}
+
 // Seeding through the write log lands every event in the primary copy, and seeding the same
 // catalog again publishes nothing new.
 func TestSeedThroughWriteLog(t *testing.T) {
 	t.Parallel()
-	ns := natstest.New(t)
-	cfg := config.Config{DatabaseURL: pgtest.NewURL(t), NatsURL: ns.URL, Namespace: ns.Namespace, Replica: "primary"}
+	cfg, pool := primaryCopy(t)
 	ctx := context.Background()
 	g, err := seed.New(seed.Options{Events: 1500, Seed: 7, Start: time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC)})
 	if err != nil {
@@ -30,11 +46,6 @@ func TestSeedThroughWriteLog(t *testing.T) {
 	if err := writeNDJSON(ctx, &file, g); err != nil {
 		t.Fatal(err)
 	}
-	pool, err := pgdb.Connect(ctx, cfg.DatabaseURL, pgdb.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pool.Close()
 	state := func() (events int, seq uint64) {
 		t.Helper()
 		if err := pool.QueryRow(ctx, `SELECT count(*) FROM events`).Scan(&events); err != nil {

@@ -1,14 +1,11 @@
 package main
 
 import (
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/dostupno/dostupno/cmd/dostupno/internal/stack"
 )
 
 // The autoscaling labels of stack.yml are what OpenFaaS's autoscaler on Kubernetes reads
@@ -19,10 +16,7 @@ import (
 // copy; one snapshot a round; one catch-up round a minute). Every function that uses NATS
 // (names NATS_URL) names WRITELOG_REPLICAS, all alike.
 func TestStackScalingLabels(t *testing.T) {
-	st, err := stack.Load(filepath.Join("..", "..", "stack.yml"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := repoStack(t)
 	const prefix = "com.openfaas.scale."
 	replicas := "" // WRITELOG_REPLICAS of the functions that use NATS
 	for _, f := range st.Functions {

@@ -1,24 +1,15 @@
 package main
 
 import (
-	"os"
 	"testing"
 
-	"github.com/dostupno/dostupno/cmd/dostupno/internal/stack"
 	"github.com/dostupno/dostupno/shared/apidoc"
 )
 
 // TestPathsMatchStack: every function path names a function of stack.yml, every function of
 // stack.yml has paths, and the only other paths are the gateway's own.
 func TestPathsMatchStack(t *testing.T) {
-	b, err := os.ReadFile("../../stack.yml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := stack.Parse(b)
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := repoStack(t)
 	ops, err := apidoc.Operations()
 	if err != nil {
 		t.Fatal(err)

@@ -25,11 +25,18 @@ import (
 	"github.com/dostupno/dostupno/shared/token"
 )
 
-func TestEveryStackFunctionHasABuilder(t *testing.T) {
+// repoStack is the repository's stack.yml.
+func repoStack(t testing.TB) *stack.Stack {
+	t.Helper()
 	st, err := stack.Load(filepath.Join("..", "..", "stack.yml"))
 	if err != nil {
 		t.Fatal(err)
 	}
+	return st
+}
+
+func TestEveryStackFunctionHasABuilder(t *testing.T) {
+	st := repoStack(t)
 	for _, f := range st.Functions {
 		if builders[f.Name] == nil {
 			t.Errorf("stack.yml lists %s but builders has no %s: up refuses to start", f.Name, f.Name)
@@ -48,10 +55,7 @@ func TestUpRefusesAFunctionWithoutABuilder(t *testing.T) {
 
 func writeStack(t *testing.T, path string, names ...string) {
 	t.Helper()
-	real, err := stack.Load(filepath.Join("..", "..", "stack.yml"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	real := repoStack(t)
 	var b strings.Builder
 	b.WriteString("version: 1.0\nprovider: {name: openfaas, gateway: http://127.0.0.1:8080}\nfunctions:\n")
 	for _, n := range names {

@@ -8,6 +8,7 @@ package main
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -223,12 +224,14 @@ func TestWebPage(t *testing.T) {
 		b.waitResults()
 		axeRun(b, "results")
 		b.goTo(fmt.Sprintf("/event/%d", sys.photoID), "event")
+		b.do("scroll to the photo (it loads lazily)", chromedp.Evaluate[chromedp.Void](`document.querySelector('.photos img').scrollIntoView()`))
 		b.wait("the photo", `document.querySelector('.photos img')?.complete`)
 		alts := evalJS[[]string](b, `[...document.querySelectorAll('.photos img')].map(i => i.alt)`)
 		if len(alts) != 1 || !strings.Contains(alts[0], sys.photoName) {
 			t.Errorf("got photo alternative texts %q, want one naming %q", alts, sys.photoName)
 		}
-		axeRun(b, "event")
+		checkProvenance(t, b, sys, sys.photoID, sheetRU)
+		axeRun(b, "event with provenance")
 		b.goTo("/login", "login")
 		axeRun(b, "login")
 		b.do("submit an empty login", chromedp.Click(`form.account button[type=submit]`))
@@ -284,8 +287,8 @@ func TestWebPage(t *testing.T) {
 			call{"OPTIONS", "/function/search-events", 204}, call{"GET", "/function/search-events", 200})
 		axeRun(b, "results for a logged-in user")
 		b.goTo("/needs", "needs")
-		if got := evalJS[[]string](b, `[...document.querySelectorAll('ul.saved li')].map(l => l.textContent)`); len(got) != 2 {
-			t.Errorf("got saved needs %q, want the two chosen", got)
+		if got := evalJS[[]string](b, `[...new Set([...document.querySelectorAll('input[name=need]:checked')].map(i => i.value))].sort()`); !slices.Equal(got, []string{"step_free_entrance", "wheelchair_seating"}) {
+			t.Errorf("got saved needs %q ticked, want the two chosen", got)
 		}
 		axeRun(b, "needs of a logged-in user")
 
@@ -312,6 +315,137 @@ func TestWebPage(t *testing.T) {
 		checkCalls(t, b.net.requests(), sys.api,
 			call{"OPTIONS", "/function/login", 204}, call{"POST", "/function/login", 401}, call{"POST", "/function/login", 200},
 			call{"GET", "/function/search-events", 200})
+
+		// New needs saved with the account, then a search with nothing chosen applies them.
+		b.goTo("/needs", "needs")
+		b.do("choose the elevator alone and save",
+			chromedp.Click(`input[name=need][value=wheelchair_seating]`), chromedp.Click(`input[name=need][value=step_free_entrance]`),
+			chromedp.Click(`input[name=need][value=elevator]`), chromedp.Focus(`form.needs button[type=submit]`))
+		b.press(kb.Enter) // below the fold: a click would race the smooth scroll
+		const saved = "Сохранено в аккаунте: Лифт. Поиск без выбранных условий учитывает их."
+		b.wait("the needs saved, said and shown", `document.getElementById('status').textContent === `+jsString(saved)+` && document.querySelector('form.needs .notice:not([hidden])')?.textContent === `+jsString(saved))
+		checkCalls(t, b.net.requests(), sys.api, call{"OPTIONS", "/function/account/needs", 204}, call{"PUT", "/function/account/needs", 200})
+		axeRun(b, "needs saved")
+		b.do("to the search for them", chromedp.Focus(`form.needs a.button[href="#/search"]`))
+		b.press(kb.Enter)
+		b.waitView("search")
+		b.waitResults()
+		got := evalJS[struct {
+			Applied string
+			Facts   []string
+		}](b, `({Applied: document.querySelector('section.results .applied').textContent, Facts: [...document.querySelectorAll('ol.results .facts')].map(p => p.textContent)})`)
+		if got.Applied != "Учтены ваши сохранённые потребности: Лифт." || len(got.Facts) == 0 || slices.ContainsFunc(got.Facts, func(f string) bool { return !strings.Contains(f, "Лифт") }) {
+			t.Errorf("got %q over %q, want the saved elevator applied to every result", got.Applied, got.Facts)
+		}
+		for _, r := range b.net.requests() {
+			if strings.Contains(r.URL, "/function/search-events?") && (strings.Contains(r.URL, "constraints=") || strings.Contains(r.URL, "profile=")) {
+				t.Errorf("got %s, want a search with nothing chosen (the account's needs apply on the server)", r.URL)
+			}
+		}
+
+		// Erasing the account: a confirmation with the password, then logged out, and its login refused.
+		b.goTo("/needs", "needs")
+		b.do("to the way to erase", chromedp.Focus(`a[href="#/erase"]`))
+		b.press(kb.Enter)
+		b.waitView("erase")
+		b.wait("focus on the confirmation's heading", `document.activeElement.tagName === 'H1'`)
+		if got := evalJS[string](b, `document.querySelector('main .warning').textContent`); !strings.Contains(got, email) || !strings.Contains(got, "навсегда") {
+			t.Errorf("got the warning %q, want the account named and the erasure said to be for good", got)
+		}
+		b.press(kb.Tab)
+		b.is("the password to confirm with", `document.activeElement.name === 'password'`)
+		b.tabUntil("the way back", `document.activeElement.getAttribute('href') === '#/needs'`, 2)
+		axeRun(b, "erase confirmation")
+		b.do("erase with a wrong password", chromedp.SendKeys(`input[name=password]`, "not the password"), chromedp.Click(`form.account button.danger`))
+		b.wait("the refusal", `document.activeElement.classList.contains('error-summary') && document.activeElement.innerText.includes('Неверный пароль. Аккаунт не удалён.')`)
+		b.do("erase",
+			chromedp.Evaluate[chromedp.Void](`document.querySelector('input[name=password]').value = ''`),
+			chromedp.SendKeys(`input[name=password]`, password),
+			chromedp.Click(`form.account button.danger`))
+		const erased = "Аккаунт удалён. Вы вышли, и сведений о вас у нас не осталось."
+		b.wait("logged out, the erasure said", `!document.querySelector('header .who') && document.querySelector('main').dataset.view === 'search' && document.querySelector('main .notice')?.textContent === `+jsString(erased)+` && document.getElementById('status').textContent === `+jsString(erased))
+		checkCalls(t, b.net.requests(), sys.api,
+			call{"OPTIONS", "/function/account", 204}, call{"DELETE", "/function/account", 401}, call{"DELETE", "/function/account", 204})
+		if got := evalJS[[]any](b, `[sessionStorage.getItem('dostupno.session'), localStorage.getItem('dostupno.needs')]`); got[0] != nil || got[1] != "[]" {
+			t.Errorf("got session and needs %q kept in the browser after the erasure, want none", got)
+		}
+		b.goTo("/login", "login")
+		b.do("log in to the erased account",
+			chromedp.SendKeys(`input[name=email]`, email),
+			chromedp.SendKeys(`input[name=password]`, password),
+			chromedp.Click(`form.account button[type=submit]`))
+		b.wait("the refusal", `document.activeElement.classList.contains('error-summary') && document.activeElement.innerText.includes('Неверная почта или пароль')`)
+		checkCalls(t, b.net.requests(), sys.api, call{"POST", "/function/login", 401})
+	})
+
+	t.Run("LenientMatchesMarked", func(t *testing.T) {
+		// The first code whose lenient answer in Moscow has events with it unknown.
+		var cat struct {
+			Constraints []struct{ Code string } `json:"constraints"`
+		}
+		sys.getJSON(t, "/function/search-events/constraints", &cat)
+		type lenientItem struct {
+			ID      int64    `json:"id"`
+			Unknown []string `json:"unknown"`
+		}
+		var code string
+		var want []lenientItem
+		for _, c := range cat.Constraints {
+			var p struct{ Items []lenientItem }
+			sys.getJSON(t, "/function/search-events?city=moscow&match=lenient&constraints="+c.Code, &p)
+			if slices.ContainsFunc(p.Items, func(it lenientItem) bool { return len(it.Unknown) > 0 }) &&
+				slices.ContainsFunc(p.Items, func(it lenientItem) bool { return len(it.Unknown) == 0 }) {
+				code, want = c.Code, p.Items
+				break
+			}
+		}
+		if code == "" {
+			t.Fatal("got no code whose lenient answer mixes confirmed and unknown events")
+		}
+		b := newTab(t, browser, axe)
+		b.open(sys.page, "/search?city=moscow&constraints="+code, "search")
+		b.waitResults()
+		if n := evalJS[int](b, `document.querySelectorAll('ol.results .unknown').length`); n != 0 {
+			t.Errorf("got %d results marked lenient in a strict search, want none", n)
+		}
+		b.do("to the lenient box", chromedp.Focus(`#lenient`))
+		b.press(" ")
+		b.is("the lenient box ticked with Space", `document.activeElement.id === 'lenient' && document.activeElement.checked`)
+		b.tabUntil("the search button", `document.activeElement.type === 'submit'`, 3)
+		b.press(kb.Enter)
+		b.wait("the lenient results", `location.hash.includes('match=lenient') && document.querySelector('section.results .applied')?.textContent.includes('нет данных')`)
+		b.waitResults()
+		got := evalJS[[]struct {
+			ID     int64 `json:"id,string"`
+			Marked string
+			Card   bool
+		}](b, `[...document.querySelectorAll('ol.results article')].map(a => ({id: a.querySelector('a').dataset.id, Marked: a.querySelector('.unknown')?.textContent || '', Card: a.classList.contains('lenient')}))`)
+		if len(got) != len(want) {
+			t.Fatalf("got %d results, want the API's %d", len(got), len(want))
+		}
+		name := evalJS[string](b, `document.querySelector('input[name=need][value=`+code+`]').labels[0].textContent`)
+		for i, w := range want {
+			wantMark := ""
+			if len(w.Unknown) > 0 {
+				wantMark = "Подходит не наверняка: по части ваших потребностей нет данных. Нет данных, есть ли: " + name + "."
+			}
+			if got[i].ID != w.ID || got[i].Marked != wantMark || got[i].Card != (wantMark != "") {
+				t.Errorf("result %d: got %+v, want event %d marked %q", i, got[i], w.ID, wantMark)
+			}
+		}
+		axeRun(b, "lenient results")
+
+		// Seats left (issue 16's availability) show when an answer carries them, and only then.
+		seats := evalJS[[]any](b, `import('./js/fields.js').then(({summaryFields, detailFacts}) => {
+			const s = summaryFields.find(f => f.field === 'availability'), d = detailFacts.find(f => f.label === 'seats');
+			const ev = {timezone: 'Europe/Moscow', availability: {wheelchair_spaces: 3, companion_seats: 2, as_of: '2027-02-01T09:30:00Z'}};
+			return [s.render(ev).textContent, d.render(ev), s.render({...ev, availability: null}), d.render({timezone: 'UTC'})];
+		})`, chromedp.EvalAwaitPromise)
+		const seatsWant = "Осталось мест для зрителей на креслах-колясках: 3, мест для сопровождающих: 2 (на "
+		if line, _ := seats[0].(string); len(seats) != 4 || !strings.HasPrefix(line, seatsWant) || !strings.Contains(line, "1 февраля 2027 г.") ||
+			!strings.Contains(line, "12:30") || seats[1] != line || seats[2] != nil || seats[3] != nil {
+			t.Errorf("got seats left %q, want %q... as of 12:30 in Moscow on 1 February 2027, on a result and an event, then nothing without availability", seats, seatsWant)
+		}
 	})
 
 	t.Run("KeyboardJourney", func(t *testing.T) {
@@ -452,6 +586,10 @@ func TestWebPage(t *testing.T) {
 			t.Errorf("got focused %q (lang %q) and facts %q, want the switch back to Russian focused and English titles", got[0], got[1], got[2])
 		}
 		axeRun(b, "results in English")
+		b.goTo(fmt.Sprintf("/event/%d", sys.photoID), "event")
+		checkProvenance(t, b, sys, sys.photoID, sheetEN)
+		axeRun(b, "event in English")
+		b.goTo(webQuestion, "search")
 		b.do("reload", chromedp.Reload())
 		b.waitResults()
 		if lang := evalJS[string](b, `document.documentElement.lang`); lang != "en" {
@@ -604,4 +742,85 @@ func (b *tab) screenshot() []byte {
 		b.t.Fatalf("screenshot: %v", err)
 	}
 	return png
+}
+
+// sheetWords are the words of an event's accessibility sheet in one language.
+type sheetWords struct {
+	answers, from, sources   map[string]string
+	nobody, source, verified string
+	day                      func(time.Time) string
+}
+
+var (
+	sheetRU = sheetWords{
+		answers: map[string]string{"yes": "Есть", "no": "Нет", "not_applicable": "Не применимо", "unknown": "Нет данных"},
+		from:    map[string]string{"venue": "Сведения о площадке", "event": "Сведения о событии"},
+		sources: map[string]string{"organiser": "организатор", "venue_survey": "обследование площадки", "visitor_report": "отзыв посетителя", "import_a11yjson": "импорт A11yJSON"},
+		nobody:  "Никто не сообщал", source: "; источник: ", verified: "; проверено ",
+		day: func(d time.Time) string {
+			months := []string{"января", "февраля", "марта", "апреля", "мая", "июня", "июля", "августа", "сентября", "октября", "ноября", "декабря"}
+			return fmt.Sprintf("%d %s %d г.", d.Day(), months[d.Month()-1], d.Year())
+		},
+	}
+	sheetEN = sheetWords{
+		answers: map[string]string{"yes": "Yes", "no": "No", "not_applicable": "Not applicable", "unknown": "Not known"},
+		from:    map[string]string{"venue": "Venue fact", "event": "Event fact"},
+		sources: map[string]string{"organiser": "the organiser", "venue_survey": "a venue survey", "visitor_report": "a visitor’s report", "import_a11yjson": "an A11yJSON import"},
+		nobody:  "Nobody has said", source: "; source: ", verified: "; verified ",
+		day: func(d time.Time) string { return d.Format("2 January 2006") },
+	}
+)
+
+// checkProvenance wants the event view (open in b) to show, for every code of the API's
+// accessibility_details of event id, the answer in words and where it came from: the venue or
+// the event, its source and the day it was verified.
+func checkProvenance(t *testing.T, b *tab, sys *webSystem, id int64, w sheetWords) {
+	t.Helper()
+	var ev struct {
+		Details map[string]struct {
+			Value, From string
+			Source      *string
+			VerifiedAt  *string `json:"verified_at"`
+		} `json:"accessibility_details"`
+	}
+	sys.getJSON(t, fmt.Sprintf("/function/get-event/%d", id), &ev)
+	rows := evalJS[map[string][]string](b, `Object.fromEntries([...document.querySelectorAll('table.sheet tbody tr')].map(r => [r.dataset.code, [...r.cells].map(c => c.textContent)]))`)
+	if len(rows) != len(ev.Details) {
+		t.Errorf("got %d rows in the sheet, want one per code of the API's %d", len(rows), len(ev.Details))
+	}
+	seen := map[string]int{}
+	for code, d := range ev.Details {
+		row := rows[code]
+		if len(row) != 3 {
+			t.Errorf("%s: got row %q, want the need, its answer and where it comes from", code, row)
+			continue
+		}
+		if _, answer, _ := strings.Cut(row[1], " "); answer != w.answers[d.Value] {
+			t.Errorf("%s: got answer %q, want %q for %s", code, row[1], w.answers[d.Value], d.Value)
+		}
+		want := w.nobody
+		if w.from[d.From] != "" {
+			want = w.from[d.From]
+			if d.Source != nil {
+				want += w.source + cmp.Or(w.sources[*d.Source], strings.ReplaceAll(*d.Source, "_", " "))
+			}
+			if d.VerifiedAt != nil {
+				day, err := time.Parse(time.DateOnly, *d.VerifiedAt)
+				if err != nil {
+					t.Fatalf("%s: verified_at %q is not a day (the seed's are)", code, *d.VerifiedAt)
+				}
+				want += w.verified + w.day(day)
+			}
+			if d.Source != nil && d.VerifiedAt != nil {
+				seen[d.From]++
+			}
+		}
+		if row[2] != want {
+			t.Errorf("%s: got %q, want %q", code, row[2], want)
+		}
+	}
+	if seen["venue"] == 0 {
+		t.Errorf("got no venue fact with its source and day on event %d (%v), want the seed's", id, seen)
+	}
+	t.Logf("event %d: %d answers, with source and day: %v", id, len(ev.Details), seen)
 }

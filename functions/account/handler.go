@@ -12,6 +12,7 @@ import (
 	"github.com/dostupno/dostupno/shared/httpjson"
 	"github.com/dostupno/dostupno/shared/instance"
 	"github.com/dostupno/dostupno/shared/middleware"
+	"github.com/dostupno/dostupno/shared/token"
 )
 
 // Name is the function's name in stack.yml.
@@ -25,28 +26,23 @@ func Handle(w http.ResponseWriter, r *http.Request) { instance.Serve(w, r, handl
 // New builds the function's handler from its dependencies; it refuses to start without its
 // database, NATS or token keys.
 func New(d *instance.Deps) (http.Handler, error) {
-	if err := d.CheckWriter(instance.VerifyTokens); err != nil {
-		return nil, err
-	}
 	s := &server{deps: d}
 	mux := http.NewServeMux()
-	mux.HandleFunc("/needs", s.serve(s.needs))
-	mux.HandleFunc("/", s.serve(s.erase))
-	return middleware.Wrap(d, mux), nil
+	// Errors are answered in the contract's envelope, a 401 with WWW-Authenticate.
+	mux.HandleFunc("/needs", middleware.AnswerChallenge(d, s.needs))
+	mux.HandleFunc("/", middleware.AnswerChallenge(d, s.erase))
+	return middleware.Writes(d, instance.VerifyTokens, mux)
 }
 
 type server struct{ deps *instance.Deps }
 
-// serve answers an error of h in the contract's envelope (401 with WWW-Authenticate).
-func (s *server) serve(h func(http.ResponseWriter, *http.Request) error) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		if err := h(w, r); err != nil {
-			if apperr.CodeOf(err) == apperr.Unauthenticated {
-				w.Header().Set("WWW-Authenticate", `Bearer realm="dostupno"`)
-			}
-			httpjson.Error(w, r, s.deps.Log, err)
-		}
+// userBody is the signed-in user of r (401 without one), whose JSON body it decodes into req.
+func userBody(w http.ResponseWriter, r *http.Request, req any) (token.Principal, error) {
+	p, err := middleware.RequireUser(r)
+	if err != nil {
+		return p, err
 	}
+	return p, httpjson.Decode(w, r, 0, req)
 }
 
 // eraseRequest is the body of DELETE /: the password, entered again.
@@ -58,12 +54,9 @@ func (s *server) erase(w http.ResponseWriter, r *http.Request) error {
 	if err := httpjson.Root(w, r, Name, http.MethodDelete); err != nil {
 		return err
 	}
-	p, err := middleware.RequireUser(r)
-	if err != nil {
-		return err
-	}
 	var req eraseRequest
-	if err := httpjson.Decode(w, r, 0, &req); err != nil {
+	p, err := userBody(w, r, &req)
+	if err != nil {
 		return err
 	}
 	svc, err := s.deps.Accounts(r.Context())
@@ -87,12 +80,9 @@ func (s *server) needs(w http.ResponseWriter, r *http.Request) error {
 	if err := httpjson.Method(w, r, http.MethodPut); err != nil {
 		return err
 	}
-	p, err := middleware.RequireUser(r)
-	if err != nil {
-		return err
-	}
 	var req needsRequest
-	if err := httpjson.Decode(w, r, 0, &req); err != nil {
+	p, err := userBody(w, r, &req)
+	if err != nil {
 		return err
 	}
 	if req.Needs == nil {

@@ -5,10 +5,10 @@
 package function
 
 import (
+	"context"
 	"net/http"
 
-	"github.com/dostupno/dostupno/shared/apperr"
-	"github.com/dostupno/dostupno/shared/httpjson"
+	"github.com/dostupno/dostupno/shared/account"
 	"github.com/dostupno/dostupno/shared/instance"
 	"github.com/dostupno/dostupno/shared/middleware"
 )
@@ -24,42 +24,14 @@ func Handle(w http.ResponseWriter, r *http.Request) { instance.Serve(w, r, handl
 // New builds the function's handler from its dependencies; it refuses to start without its
 // database, NATS or jwt-private-key.
 func New(d *instance.Deps) (http.Handler, error) {
-	if err := d.CheckWriter(instance.IssueTokens); err != nil {
-		return nil, err
-	}
-	return middleware.Wrap(d, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if err := login(w, r, d); err != nil {
-			if apperr.CodeOf(err) == apperr.Unauthenticated {
-				w.Header().Set("WWW-Authenticate", `Bearer realm="dostupno"`)
-			}
-			httpjson.Error(w, r, d.Log, err)
-		}
-	})), nil
+	return middleware.Writes(d, instance.IssueTokens, middleware.AnswerChallenge(d,
+		middleware.AccountPost(d, http.StatusOK, func(ctx context.Context, svc *account.Service, req request, addr string) (account.Session, error) {
+			return svc.Login(ctx, req.Email, req.Password, addr)
+		})))
 }
 
 // request is the body of POST /.
 type request struct {
 	Email    string `json:"email"`
 	Password string `json:"password"`
-}
-
-func login(w http.ResponseWriter, r *http.Request, d *instance.Deps) error {
-	if err := httpjson.Root(w, r, Name, http.MethodPost); err != nil {
-		return err
-	}
-	var req request
-	if err := httpjson.Decode(w, r, 0, &req); err != nil {
-		return err
-	}
-	svc, err := d.Accounts(r.Context())
-	if err != nil {
-		return err
-	}
-	sess, err := svc.Login(r.Context(), req.Email, req.Password, middleware.ClientAddr(r))
-	if err != nil {
-		return err
-	}
-	w.Header().Set("Cache-Control", "no-store")
-	httpjson.Write(w, http.StatusOK, sess)
-	return nil
 }

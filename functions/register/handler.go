@@ -4,10 +4,10 @@
 package function
 
 import (
+	"context"
 	"net/http"
 
 	"github.com/dostupno/dostupno/shared/account"
-	"github.com/dostupno/dostupno/shared/httpjson"
 	"github.com/dostupno/dostupno/shared/instance"
 	"github.com/dostupno/dostupno/shared/middleware"
 )
@@ -23,33 +23,8 @@ func Handle(w http.ResponseWriter, r *http.Request) { instance.Serve(w, r, handl
 // New builds the function's handler from its dependencies; it refuses to start without its
 // database, NATS or jwt-private-key.
 func New(d *instance.Deps) (http.Handler, error) {
-	if err := d.CheckWriter(instance.IssueTokens); err != nil {
-		return nil, err
-	}
-	return middleware.Wrap(d, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if err := register(w, r, d); err != nil {
-			httpjson.Error(w, r, d.Log, err)
-		}
-	})), nil
-}
-
-func register(w http.ResponseWriter, r *http.Request, d *instance.Deps) error {
-	if err := httpjson.Root(w, r, Name, http.MethodPost); err != nil {
-		return err
-	}
-	var req account.Registration
-	if err := httpjson.Decode(w, r, 0, &req); err != nil {
-		return err
-	}
-	svc, err := d.Accounts(r.Context())
-	if err != nil {
-		return err
-	}
-	sess, err := svc.Register(r.Context(), req, middleware.ClientAddr(r))
-	if err != nil {
-		return err
-	}
-	w.Header().Set("Cache-Control", "no-store")
-	httpjson.Write(w, http.StatusCreated, sess)
-	return nil
+	return middleware.Writes(d, instance.IssueTokens, middleware.Answer(d,
+		middleware.AccountPost(d, http.StatusCreated, func(ctx context.Context, svc *account.Service, req account.Registration, addr string) (account.Session, error) {
+			return svc.Register(ctx, req, addr)
+		})))
 }

@@ -23,13 +23,20 @@ func do(t *testing.T, method, url, ct, auth, body string) (*http.Response, []byt
 	return apitest.Do(t, method, url, strings.NewReader(body), "Content-Type", ct, "Authorization", auth)
 }
 
-func TestRegister(t *testing.T) {
-	t.Parallel()
-	srv := newEnv(t)
-	resp, b := do(t, "POST", srv.URL, "application/json", "", `{"email":" Maria@Example.ru ","password":"winter orchard 7","name":"Мария","needs":["elevator","step_free_entrance"]}`)
+// register posts body to srv and returns the answer, failing t unless it is 201.
+func register(t *testing.T, srv *apitest.Env, body string) []byte {
+	t.Helper()
+	resp, b := do(t, "POST", srv.URL, "application/json", "", body)
 	if resp.StatusCode != 201 {
 		t.Fatalf("got %d %s, want 201", resp.StatusCode, b)
 	}
+	return b
+}
+
+func TestRegister(t *testing.T) {
+	t.Parallel()
+	srv := newEnv(t)
+	b := register(t, srv, `{"email":" Maria@Example.ru ","password":"winter orchard 7","name":"Мария","needs":["elevator","step_free_entrance"]}`)
 	var s struct {
 		User struct {
 			ID, Email, Name, Role string

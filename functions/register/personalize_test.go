@@ -13,10 +13,7 @@ import (
 func TestPersonalisedSearch(t *testing.T) {
 	t.Parallel()
 	srv := newEnv(t)
-	resp, b := do(t, "POST", srv.URL, "application/json", "", `{"email":"zoya@example.ru","password":"quiet harbour 5","name":"Зоя","needs":["sign_language","subtitles"]}`)
-	if resp.StatusCode != 201 {
-		t.Fatalf("got %d %s, want 201", resp.StatusCode, b)
-	}
+	b := register(t, srv, `{"email":"zoya@example.ru","password":"quiet harbour 5","name":"Зоя","needs":["sign_language","subtitles"]}`)
 	var s struct{ Token string }
 	if err := json.Unmarshal(b, &s); err != nil {
 		t.Fatal(err)

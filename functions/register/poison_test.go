@@ -16,7 +16,6 @@ import (
 	"github.com/dostupno/dostupno/shared/catalog"
 	"github.com/dostupno/dostupno/shared/commands"
 	"github.com/dostupno/dostupno/shared/pgtest"
-	"github.com/dostupno/dostupno/shared/userkeys"
 	"github.com/dostupno/dostupno/shared/writelog"
 	"github.com/dostupno/dostupno/shared/writelog/writelogtest"
 )
@@ -28,15 +27,7 @@ func TestPoisonCommandsDoNotStopTheLog(t *testing.T) {
 	t.Parallel()
 	srv := newEnv(t)
 	ctx := context.Background()
-	n := srv.NATS
-	l, err := writelog.Open(ctx, n.JS, n.Namespace)
-	if err != nil {
-		t.Fatal(err)
-	}
-	keys, err := userkeys.Open(ctx, n.JS, n.Namespace)
-	if err != nil {
-		t.Fatal(err)
-	}
+	l, keys := writelogtest.Streams(t, srv.NATS)
 	id := uuid.NewString()
 	k, err := keys.Create(ctx, id)
 	if err != nil {
@@ -81,13 +72,7 @@ func TestPoisonCommandsDoNotStopTheLog(t *testing.T) {
 		t.Fatal(err)
 	}
 	r2 := commands.NewReplica(l, copy2, "copy-2", vocab, keys, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	last, err := l.LastSeq(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := r2.WaitApplied(ctx, last); err != nil {
-		t.Fatal(err)
-	}
+	writelogtest.CatchUp(t, l, r2)
 	w, err := srv.Deps.Writer(ctx)
 	if err != nil {
 		t.Fatal(err)

@@ -107,38 +107,21 @@ func TestUpsertRefuses(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
 	bad := strings.Replace(event(2, "Два"), `"lat":55.75`, `"lat":95`, 1)
-	tests := []struct {
-		name, method, ct, auth, body string
-		wantStatus                   int
-		wantCode, wantField, wantMsg string
-	}{
-		{"ErrAnonymous", "PUT", "application/json", "", event(1, "A"), 401, "unauthenticated", "", ""},
-		{"ErrUser", "PUT", "application/json", "user", event(1, "A"), 403, "forbidden", "", ""},
-		{"ErrGarbageToken", "PUT", "application/json", "Bearer garbage", event(1, "A"), 401, "unauthenticated", "", ""},
-		{"ErrForgedAdmin", "PUT", "application/json", "Bearer eyJhbGciOiJIUzI1NiIsImtpZCI6IngiLCJ0eXAiOiJKV1QifQ.eyJyb2xlIjoiYWRtaW4ifQ.c2ln", event(1, "A"), 401, "unauthenticated", "", ""},
-		{"ErrMethod", "POST", "application/json", "admin", event(1, "A"), 405, "method_not_allowed", "", ""},
-		{"ErrMediaType", "PUT", "text/csv", "admin", "1,2", 415, "unsupported_media_type", "", ""},
-		{"ErrUnknownField", "PUT", "application/json", "admin", strings.Replace(event(1, "A"), `{"id"`, `{"secret":1,"id"`, 1), 400, "invalid_argument", "secret", ""},
-		{"ErrBrokenJSON", "PUT", "application/json", "admin", `{"id":1,`, 400, "invalid_argument", "", ""},
-		{"ErrField", "PUT", "application/json", "admin", bad, 400, "invalid_argument", "venue.lat", ""},
-		{"ErrTwoMiB", "PUT", "application/json", "admin", `{"title":"` + strings.Repeat("a", 2<<20) + `"}`, 413, "payload_too_large", "", ""},
-		{"ErrNDJSONLine", "PUT", "application/x-ndjson", "admin", event(1, "A") + "\n" + bad + "\n" + event(3, "C") + "\n", 400, "invalid_argument", "venue.lat", "line 2: "},
-		{"ErrNDJSONBrokenLine", "PUT", "application/x-ndjson", "admin", event(1, "A") + "\n{\n", 400, "invalid_argument", "", "line 2: "},
-		{"ErrNDJSONEmpty", "PUT", "application/x-ndjson", "admin", "\n\n", 400, "invalid_argument", "", ""},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			auth := map[string]string{"admin": f.admin, "user": f.user}[tt.auth]
-			if auth == "" {
-				auth = tt.auth
-			}
-			resp, b := f.Do(t, tt.method, "/", tt.body, "Content-Type", tt.ct, "Authorization", auth)
-			e := apitest.WantError(t, resp, b, tt.wantStatus, tt.wantCode)
-			if e.Field != tt.wantField || !strings.HasPrefix(e.Message, tt.wantMsg) {
-				t.Fatalf("got %+v, want field %q message %q...", e, tt.wantField, tt.wantMsg)
-			}
-		})
-	}
+	f.WantRefusals(t, map[string]string{"admin": f.admin, "user": f.user}, []apitest.Refusal{
+		{Name: "ErrAnonymous", Method: "PUT", ContentType: "application/json", Body: event(1, "A"), Status: 401, Code: "unauthenticated"},
+		{Name: "ErrUser", Method: "PUT", ContentType: "application/json", Auth: "user", Body: event(1, "A"), Status: 403, Code: "forbidden"},
+		{Name: "ErrGarbageToken", Method: "PUT", ContentType: "application/json", Auth: "Bearer garbage", Body: event(1, "A"), Status: 401, Code: "unauthenticated"},
+		{Name: "ErrForgedAdmin", Method: "PUT", ContentType: "application/json", Auth: "Bearer eyJhbGciOiJIUzI1NiIsImtpZCI6IngiLCJ0eXAiOiJKV1QifQ.eyJyb2xlIjoiYWRtaW4ifQ.c2ln", Body: event(1, "A"), Status: 401, Code: "unauthenticated"},
+		{Name: "ErrMethod", Method: "POST", ContentType: "application/json", Auth: "admin", Body: event(1, "A"), Status: 405, Code: "method_not_allowed"},
+		{Name: "ErrMediaType", Method: "PUT", ContentType: "text/csv", Auth: "admin", Body: "1,2", Status: 415, Code: "unsupported_media_type"},
+		{Name: "ErrUnknownField", Method: "PUT", ContentType: "application/json", Auth: "admin", Body: strings.Replace(event(1, "A"), `{"id"`, `{"secret":1,"id"`, 1), Status: 400, Code: "invalid_argument", Field: "secret"},
+		{Name: "ErrBrokenJSON", Method: "PUT", ContentType: "application/json", Auth: "admin", Body: `{"id":1,`, Status: 400, Code: "invalid_argument"},
+		{Name: "ErrField", Method: "PUT", ContentType: "application/json", Auth: "admin", Body: bad, Status: 400, Code: "invalid_argument", Field: "venue.lat"},
+		{Name: "ErrTwoMiB", Method: "PUT", ContentType: "application/json", Auth: "admin", Body: `{"title":"` + strings.Repeat("a", 2<<20) + `"}`, Status: 413, Code: "payload_too_large"},
+		{Name: "ErrNDJSONLine", Method: "PUT", ContentType: "application/x-ndjson", Auth: "admin", Body: event(1, "A") + "\n" + bad + "\n" + event(3, "C") + "\n", Status: 400, Code: "invalid_argument", Field: "venue.lat", Message: "line 2: "},
+		{Name: "ErrNDJSONBrokenLine", Method: "PUT", ContentType: "application/x-ndjson", Auth: "admin", Body: event(1, "A") + "\n{\n", Status: 400, Code: "invalid_argument", Message: "line 2: "},
+		{Name: "ErrNDJSONEmpty", Method: "PUT", ContentType: "application/x-ndjson", Auth: "admin", Body: "\n\n", Status: 400, Code: "invalid_argument"},
+	})
 	if n := f.LastSeq(t); n != 0 {
 		t.Fatalf("got %d commands published, want none for refused requests", n)
 	}

@@ -106,37 +106,23 @@ func TestUpsertVenueRefusedByTheDatabase(t *testing.T) {
 func TestUpsertVenueRefuses(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
-	tests := []struct {
-		name, method, ct, auth, body string
-		wantStatus                   int
-		wantCode, wantField, wantMsg string
-	}{
-		{"ErrAnonymous", "PUT", "application/json", "", venue(1, "A", ""), 401, "unauthenticated", "", ""},
-		{"ErrUser", "PUT", "application/json", "user", venue(1, "A", ""), 403, "forbidden", "", ""},
-		{"ErrMethod", "POST", "application/json", "admin", venue(1, "A", ""), 405, "method_not_allowed", "", ""},
-		{"ErrMediaType", "PUT", "text/csv", "admin", "1,2", 415, "unsupported_media_type", "", ""},
-		{"ErrUnknownField", "PUT", "application/json", "admin", strings.Replace(venue(1, "A", ""), `{"id"`, `{"capacity":1,"id"`, 1), 400, "invalid_argument", "capacity", ""},
-		{"ErrCity", "PUT", "application/json", "admin", strings.Replace(venue(1, "A", ""), `"moscow"`, `"Москва"`, 1), 400, "invalid_argument", "city", ""},
-		{"ErrNoCity", "PUT", "application/json", "admin", `{"id":1,"name":"A"}`, 400, "invalid_argument", "city", ""},
-		{"ErrCode", "PUT", "application/json", "admin", venue(1, "A", `"lift":"yes"`), 400, "invalid_argument", "accessibility.lift", ""},
-		{"ErrValue", "PUT", "application/json", "admin", venue(1, "A", `"elevator":"partly"`), 400, "invalid_argument", "accessibility.elevator", ""},
-		{"ErrSource", "PUT", "application/json", "admin", venue(1, "A", `"elevator":{"value":"yes","source":"Survey 2026"}`), 400, "invalid_argument", "accessibility.elevator.source", ""},
-		{"ErrVerifiedAt", "PUT", "application/json", "admin", venue(1, "A", `"elevator":{"value":"yes","verified_at":"May 2026"}`), 400, "invalid_argument", "accessibility.elevator.verified_at", ""},
-		{"ErrFactField", "PUT", "application/json", "admin", venue(1, "A", `"elevator":{"value":"yes","by":"me"}`), 400, "invalid_argument", "by", ""},
-		{"ErrTooLarge", "PUT", "application/json", "admin", `{"name":"` + strings.Repeat("a", 70<<10) + `"}`, 413, "payload_too_large", "", ""},
-		{"ErrNDJSONLine", "PUT", "application/x-ndjson", "admin", venue(1, "A", "") + "\n" + venue(0, "B", ""), 400, "invalid_argument", "id", "line 2: "},
-		{"ErrNDJSONEmpty", "PUT", "application/x-ndjson", "admin", "\n", 400, "invalid_argument", "", ""},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			auth := map[string]string{"admin": f.admin, "user": f.user}[tt.auth]
-			resp, b := f.Do(t, tt.method, "/", tt.body, "Content-Type", tt.ct, "Authorization", auth)
-			e := apitest.WantError(t, resp, b, tt.wantStatus, tt.wantCode)
-			if e.Field != tt.wantField || !strings.HasPrefix(e.Message, tt.wantMsg) {
-				t.Fatalf("got %+v, want field %q message %q...", e, tt.wantField, tt.wantMsg)
-			}
-		})
-	}
+	f.WantRefusals(t, map[string]string{"admin": f.admin, "user": f.user}, []apitest.Refusal{
+		{Name: "ErrAnonymous", Method: "PUT", ContentType: "application/json", Body: venue(1, "A", ""), Status: 401, Code: "unauthenticated"},
+		{Name: "ErrUser", Method: "PUT", ContentType: "application/json", Auth: "user", Body: venue(1, "A", ""), Status: 403, Code: "forbidden"},
+		{Name: "ErrMethod", Method: "POST", ContentType: "application/json", Auth: "admin", Body: venue(1, "A", ""), Status: 405, Code: "method_not_allowed"},
+		{Name: "ErrMediaType", Method: "PUT", ContentType: "text/csv", Auth: "admin", Body: "1,2", Status: 415, Code: "unsupported_media_type"},
+		{Name: "ErrUnknownField", Method: "PUT", ContentType: "application/json", Auth: "admin", Body: strings.Replace(venue(1, "A", ""), `{"id"`, `{"capacity":1,"id"`, 1), Status: 400, Code: "invalid_argument", Field: "capacity"},
+		{Name: "ErrCity", Method: "PUT", ContentType: "application/json", Auth: "admin", Body: strings.Replace(venue(1, "A", ""), `"moscow"`, `"Москва"`, 1), Status: 400, Code: "invalid_argument", Field: "city"},
+		{Name: "ErrNoCity", Method: "PUT", ContentType: "application/json", Auth: "admin", Body: `{"id":1,"name":"A"}`, Status: 400, Code: "invalid_argument", Field: "city"},
+		{Name: "ErrCode", Method: "PUT", ContentType: "application/json", Auth: "admin", Body: venue(1, "A", `"lift":"yes"`), Status: 400, Code: "invalid_argument", Field: "accessibility.lift"},
+		{Name: "ErrValue", Method: "PUT", ContentType: "application/json", Auth: "admin", Body: venue(1, "A", `"elevator":"partly"`), Status: 400, Code: "invalid_argument", Field: "accessibility.elevator"},
+		{Name: "ErrSource", Method: "PUT", ContentType: "application/json", Auth: "admin", Body: venue(1, "A", `"elevator":{"value":"yes","source":"Survey 2026"}`), Status: 400, Code: "invalid_argument", Field: "accessibility.elevator.source"},
+		{Name: "ErrVerifiedAt", Method: "PUT", ContentType: "application/json", Auth: "admin", Body: venue(1, "A", `"elevator":{"value":"yes","verified_at":"May 2026"}`), Status: 400, Code: "invalid_argument", Field: "accessibility.elevator.verified_at"},
+		{Name: "ErrFactField", Method: "PUT", ContentType: "application/json", Auth: "admin", Body: venue(1, "A", `"elevator":{"value":"yes","by":"me"}`), Status: 400, Code: "invalid_argument", Field: "by"},
+		{Name: "ErrTooLarge", Method: "PUT", ContentType: "application/json", Auth: "admin", Body: `{"name":"` + strings.Repeat("a", 70<<10) + `"}`, Status: 413, Code: "payload_too_large"},
+		{Name: "ErrNDJSONLine", Method: "PUT", ContentType: "application/x-ndjson", Auth: "admin", Body: venue(1, "A", "") + "\n" + venue(0, "B", ""), Status: 400, Code: "invalid_argument", Field: "id", Message: "line 2: "},
+		{Name: "ErrNDJSONEmpty", Method: "PUT", ContentType: "application/x-ndjson", Auth: "admin", Body: "\n", Status: 400, Code: "invalid_argument"},
+	})
 	if n := f.LastSeq(t); n != 0 {
 		t.Fatalf("got %d commands published, want none for refused requests", n)
 	}

@@ -117,14 +117,8 @@ func TestErase(t *testing.T) {
 	// A copy that applied everything before the erasure.
 	before := pgtest.New(t)
 	rb := writelog.NewReplica(e.log, before, "copy-before", Kinds(e.keys), quiet)
-	lastBefore, err := e.log.LastSeq(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := rb.WaitApplied(ctx, lastBefore); err != nil {
-		t.Fatal(err)
-	}
-	if n := count(t, before, `SELECT count(*) FROM users`); n != 1 {
+	writelogtest.CatchUp(t, e.log, rb)
+	if n := pgtest.Count(t, before, `SELECT count(*) FROM users`); n != 1 {
 		t.Fatalf("got %d users in the copy before the erasure, want 1", n)
 	}
 
@@ -133,7 +127,7 @@ func TestErase(t *testing.T) {
 		if apperr.CodeOf(err) != apperr.Unauthenticated {
 			t.Fatalf("got %v, want unauthenticated", err)
 		}
-		if n := count(t, e.pool, `SELECT count(*) FROM users`); n != 1 {
+		if n := pgtest.Count(t, e.pool, `SELECT count(*) FROM users`); n != 1 {
 			t.Fatalf("got %d users, want the user kept", n)
 		}
 		if _, ok, err := e.keys.Get(ctx, id); !ok || err != nil {
@@ -160,7 +154,7 @@ func TestErase(t *testing.T) {
 
 	secrets := []string{"ksenia.secret", name, "argon2id", "braille", "hearing_loop"}
 	for which, pool := range map[string]*pgxpool.Pool{"primary": e.pool, "copy-before": before, "copy-after": after} {
-		if n := count(t, pool, `SELECT count(*) FROM users`) + count(t, pool, `SELECT count(*) FROM user_claims`); n != 0 {
+		if n := pgtest.Count(t, pool, `SELECT count(*) FROM users`) + pgtest.Count(t, pool, `SELECT count(*) FROM user_claims`); n != 0 {
 			t.Errorf("%s: got %d users or claims, want none", which, n)
 		}
 		var rows string
@@ -201,15 +195,6 @@ func TestErase(t *testing.T) {
 	}
 }
 
-func count(t *testing.T, pool *pgxpool.Pool, q string) int {
-	t.Helper()
-	var n int
-	if err := pool.QueryRow(context.Background(), q).Scan(&n); err != nil {
-		t.Fatalf("%s: %v", q, err)
-	}
-	return n
-}
-
 // Copies decide later registrations alike whether they applied an erased user's registration
 // before the erasure (the user's row holds the email) or after it (its claim does).
 func TestErasedRegistrationKeepsDecisionsAlike(t *testing.T) {
@@ -239,20 +224,14 @@ func TestErasedRegistrationKeepsDecisionsAlike(t *testing.T) {
 	if o, err := rf.WaitApplied(ctx, 2); err != nil || o.Status != writelog.Erased {
 		t.Fatalf("got %+v, %v for the refused one (discarded since), want erased", o, err)
 	}
-	if n := count(t, fresh, `SELECT count(*) FROM user_claims`); n != 1 {
+	if n := pgtest.Count(t, fresh, `SELECT count(*) FROM user_claims`); n != 1 {
 		t.Fatalf("got %d claims, want the unreadable registration's email held", n)
 	}
 	// Its erasure comes through the log; both copies then agree.
 	if err := e.svc.submit(ctx, KindErase, CommandKey(s.User.ID), Payload{ID: s.User.ID}, nil); err != nil {
 		t.Fatal(err)
 	}
-	last, err := e.log.LastSeq(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := rf.WaitApplied(ctx, last); err != nil {
-		t.Fatal(err)
-	}
+	writelogtest.CatchUp(t, e.log, rf)
 	writelogtest.Equal(t, e.pool, fresh)
 }
 

@@ -14,10 +14,7 @@ func TestNeeds(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	ctx := context.Background()
-	s, err := e.svc.Register(ctx, registration("needs@example.ru"), "192.0.2.100")
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := e.register(t, "needs@example.ru")
 	n := NewNeeds(e.pool)
 	if err := n.Follow(e.nats.Conn, e.nats.Namespace, quiet); err != nil {
 		t.Fatal(err)

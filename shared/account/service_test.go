@@ -61,14 +61,21 @@ func registration(email string) Registration {
 	return Registration{Email: email, Password: "violet kettle 42", Name: "Anna", Needs: []string{"hearing_loop", "subtitles"}}
 }
 
+// register registers registration(email) from 192.0.2.100 and returns its session.
+func (e *env) register(t *testing.T, email string) Session {
+	t.Helper()
+	s, err := e.svc.Register(context.Background(), registration(email), "192.0.2.100")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
 func TestRegister(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	ctx := context.Background()
-	s, err := e.svc.Register(ctx, registration("  Anna@Example.RU "), "192.0.2.100")
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := e.register(t, "  Anna@Example.RU ")
 	if s.User.Email != "Anna@Example.RU" || s.User.Role != token.RoleUser || s.TokenType != "Bearer" || s.User.ID == "" {
 		t.Fatalf("got %+v, want the trimmed email, role user, a Bearer token", s)
 	}
@@ -117,9 +124,7 @@ func TestRegisterSameInEveryCopy(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	ctx := context.Background()
-	if _, err := e.svc.Register(ctx, registration("ivan@example.ru"), "192.0.2.100"); err != nil {
-		t.Fatal(err)
-	}
+	e.register(t, "ivan@example.ru")
 	_, err := e.svc.Register(ctx, registration("IVAN@example.ru"), "192.0.2.100")
 	if apperr.CodeOf(err) != apperr.Conflict {
 		t.Fatalf("got %v, want conflict", err)
@@ -149,10 +154,7 @@ func TestLogin(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	ctx := context.Background()
-	reg, err := e.svc.Register(ctx, registration("olga@example.ru"), "192.0.2.100")
-	if err != nil {
-		t.Fatal(err)
-	}
+	reg := e.register(t, "olga@example.ru")
 	tests := []struct {
 		name, email, password string
 		wantCode              apperr.Code
@@ -199,9 +201,7 @@ func TestLoginThrottle(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	ctx := context.Background()
-	if _, err := e.svc.Register(ctx, registration("petr@example.ru"), "192.0.2.100"); err != nil {
-		t.Fatal(err)
-	}
+	e.register(t, "petr@example.ru")
 	now := time.Now()
 	e.svc.Throttle.SetClock(func() time.Time { return now })
 	// Eight wrong passwords in a row from one address: five are refused as wrong, then the
@@ -250,9 +250,7 @@ func TestLoginCannotLockTheOwnerOut(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	ctx := context.Background()
-	if _, err := e.svc.Register(ctx, registration("owner@example.ru"), "192.0.2.100"); err != nil {
-		t.Fatal(err)
-	}
+	e.register(t, "owner@example.ru")
 	login := func(password, addr string) apperr.Code {
 		t.Helper()
 		_, err := e.svc.Login(ctx, "owner@example.ru", password, addr)
@@ -305,9 +303,7 @@ func TestLoginThrottlePerAddress(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	ctx := context.Background()
-	if _, err := e.svc.Register(ctx, registration("sveta@example.ru"), "192.0.2.100"); err != nil {
-		t.Fatal(err)
-	}
+	e.register(t, "sveta@example.ru")
 	// Spread over many emails, failures from one address hit the address limit (lowered here
 	// from 50 to keep the test short).
 	e.svc.Limits = DefaultLimits
@@ -358,10 +354,7 @@ func TestLoginRehash(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	ctx := context.Background()
-	reg, err := e.svc.Register(ctx, registration("rehash@example.ru"), "192.0.2.100")
-	if err != nil {
-		t.Fatal(err)
-	}
+	reg := e.register(t, "rehash@example.ru")
 	old, err := HashPassword("violet kettle 42", Params{Memory: 4096, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32})
 	if err != nil {
 		t.Fatal(err)
@@ -390,10 +383,7 @@ func TestCreateAdmin(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	ctx := context.Background()
-	reg, err := e.svc.Register(ctx, registration("user@example.ru"), "192.0.2.100")
-	if err != nil {
-		t.Fatal(err)
-	}
+	reg := e.register(t, "user@example.ru")
 	tests := []struct {
 		name, email, password string
 		wantCode              apperr.Code
@@ -456,10 +446,7 @@ func TestCheckAdmin(t *testing.T) {
 		}
 		return principal(s.Token)
 	}
-	reg, err := e.svc.Register(ctx, registration("chief@example.ru"), "192.0.2.100")
-	if err != nil {
-		t.Fatal(err)
-	}
+	reg := e.register(t, "chief@example.ru")
 	asUser := principal(reg.Token)
 	if _, err := e.svc.CreateAdmin(ctx, "chief@example.ru", ""); err != nil { // a role change
 		t.Fatal(err)
@@ -514,9 +501,7 @@ func TestLoginThrottleParallelBurst(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	ctx := context.Background()
-	if _, err := e.svc.Register(ctx, registration("burst@example.ru"), "192.0.2.100"); err != nil {
-		t.Fatal(err)
-	}
+	e.register(t, "burst@example.ru")
 	results := make(chan apperr.Code, 12)
 	for i := 0; i < 12; i++ {
 		go func() {

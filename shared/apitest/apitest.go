@@ -25,6 +25,13 @@ func Do(t testing.TB, method, url string, body io.Reader, header ...string) (*ht
 			req.Header.Set(header[i], header[i+1])
 		}
 	}
+	return Send(t, req)
+}
+
+// Send sends req and returns the response, its body closed, and the body. A transport error
+// fails t.
+func Send(t testing.TB, req *http.Request) (*http.Response, []byte) {
+	t.Helper()
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
@@ -32,7 +39,7 @@ func Do(t testing.TB, method, url string, body io.Reader, header ...string) (*ht
 	defer resp.Body.Close()
 	b, err := io.ReadAll(resp.Body)
 	if err != nil {
-		t.Fatalf("%s %s: read the answer: %v", method, url, err)
+		t.Fatalf("%s %s: read the answer: %v", req.Method, req.URL, err)
 	}
 	return resp, b
 }

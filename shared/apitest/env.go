@@ -336,6 +336,35 @@ func WantError(t testing.TB, resp *http.Response, body []byte, status int, code 
 	return e
 }
 
+// Refusal is a request to / that a function refuses: sent with Method, Content-Type
+// ContentType and the Authorization Auth names (see WantRefusals) carrying Body, it is answered
+// Status with the envelope's Code and Field and a message beginning with Message.
+type Refusal struct {
+	Name, Method, ContentType, Auth, Body string
+	Status                                int
+	Code, Field, Message                  string
+}
+
+// WantRefusals sends each refusal to / in a subtest of its name and fails it unless the answer
+// is the refusal's. A refusal's Auth is a key of auth (e.g. "admin" for an admin's bearer
+// token) or, if auth has no such key, the Authorization value itself ("" for none).
+func (e *Env) WantRefusals(t *testing.T, auth map[string]string, refusals []Refusal) {
+	t.Helper()
+	for _, tt := range refusals {
+		t.Run(tt.Name, func(t *testing.T) {
+			a, ok := auth[tt.Auth]
+			if !ok {
+				a = tt.Auth
+			}
+			resp, b := e.Do(t, tt.Method, "/", tt.Body, "Content-Type", tt.ContentType, "Authorization", a)
+			got := WantError(t, resp, b, tt.Status, tt.Code)
+			if got.Field != tt.Field || !strings.HasPrefix(got.Message, tt.Message) {
+				t.Fatalf("got %+v, want field %q message %q...", got, tt.Field, tt.Message)
+			}
+		})
+	}
+}
+
 // Lock takes an ACCESS EXCLUSIVE lock on tables of the function's copy (as its superuser)
 // and holds it until release is called or t ends: every statement that reads them waits, as
 // behind a long migration, until it ends or times out.

@@ -100,7 +100,7 @@ func TestOldCommandsReplayToTheSameRows(t *testing.T) {
 		}
 	}
 	writelogtest.Equal(t, old, replayed)
-	if n := count(t, old, `SELECT count(*) FROM event_accessibility WHERE excluded_ids <> '{}'`); n != 2 {
+	if n := pgtest.Count(t, old, `SELECT count(*) FROM event_accessibility WHERE excluded_ids <> '{}'`); n != 2 {
 		t.Errorf("got %d events with no answers after the migration, want 2 (events 1 and 3)", n)
 	}
 }

@@ -202,7 +202,7 @@ func TestVenueFacts(t *testing.T) {
 		}
 		// The other events' text vectors stay as their own upserts wrote them (old commands
 		// apply as they always did).
-		if n := count(t, e.Pool, `SELECT count(*) FROM event_accessibility WHERE document @@ websearch_to_tsquery('russian', 'новый')`); n != 1 {
+		if n := pgtest.Count(t, e.Pool, `SELECT count(*) FROM event_accessibility WHERE document @@ websearch_to_tsquery('russian', 'новый')`); n != 1 {
 			t.Errorf("got %d events found by the new name, want the renaming event alone", n)
 		}
 	})
@@ -213,7 +213,7 @@ func TestVenueFacts(t *testing.T) {
 		if r := submitVenues(t, e, v); r.Changed != 1 || r.Events != 0 {
 			t.Errorf("got result %+v, want the venue changed and no event's answers", r)
 		}
-		if n := count(t, e.Pool, `SELECT count(*) FROM event_accessibility WHERE document @@ websearch_to_tsquery('russian', 'Неглинная')`); n != 5 {
+		if n := pgtest.Count(t, e.Pool, `SELECT count(*) FROM event_accessibility WHERE document @@ websearch_to_tsquery('russian', 'Неглинная')`); n != 5 {
 			t.Errorf("got %d events found by the venue's new name, want 5", n)
 		}
 		if got, venues := f.nextWithVenues(t); len(got) != 0 || !slices.Equal(venues, []int64{10}) {
@@ -229,15 +229,6 @@ func keys(m map[int64]changefeed.Event) []int64 {
 	}
 	slices.Sort(out)
 	return out
-}
-
-func count(t *testing.T, db pgdb.DBTX, q string) int64 {
-	t.Helper()
-	var n int64
-	if err := db.QueryRow(context.Background(), q).Scan(&n); err != nil {
-		t.Fatal(err)
-	}
-	return n
 }
 
 // A run of event upserts spread over several connections (an import) leaves the same rows as

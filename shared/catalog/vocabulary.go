@@ -62,19 +62,19 @@ var Codes = []string{
 
 // LoadVocabulary reads the constraints and profiles.
 func LoadVocabulary(ctx context.Context, db pgdb.DBTX) (*Vocabulary, error) {
-	rows, err := db.Query(ctx, `SELECT id, code, title_ru, title_en, groups FROM accessibility_constraints ORDER BY position`)
-	if err != nil {
-		return nil, fmt.Errorf("load constraints: %w", err)
-	}
-	cons, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Constraint, error) {
+	cons, err := pgdb.Collect(ctx, db, "load constraints", func(r pgx.CollectableRow) (Constraint, error) {
 		var c Constraint
 		err := r.Scan(&c.ID, &c.Code, &c.Title.RU, &c.Title.EN, &c.Groups)
 		return c, err
-	})
+	}, `SELECT id, code, title_ru, title_en, groups FROM accessibility_constraints ORDER BY position`)
 	if err != nil {
-		return nil, fmt.Errorf("load constraints: %w", err)
+		return nil, err
 	}
-	rows, err = db.Query(ctx, `
+	profs, err := pgdb.Collect(ctx, db, "load profiles", func(r pgx.CollectableRow) (Profile, error) {
+		var p Profile
+		err := r.Scan(&p.Code, &p.MGN, &p.Title.RU, &p.Title.EN, &p.Constraints)
+		return p, err
+	}, `
 		SELECT p.code, p.mgn, p.title_ru, p.title_en,
 		       coalesce(array_agg(c.code ORDER BY c.position) FILTER (WHERE c.code IS NOT NULL), '{}')
 		FROM accessibility_profiles p
@@ -82,15 +82,7 @@ func LoadVocabulary(ctx context.Context, db pgdb.DBTX) (*Vocabulary, error) {
 		LEFT JOIN accessibility_constraints c ON c.id = pc.constraint_id
 		GROUP BY p.code ORDER BY min(p.position)`)
 	if err != nil {
-		return nil, fmt.Errorf("load profiles: %w", err)
-	}
-	profs, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Profile, error) {
-		var p Profile
-		err := r.Scan(&p.Code, &p.MGN, &p.Title.RU, &p.Title.EN, &p.Constraints)
-		return p, err
-	})
-	if err != nil {
-		return nil, fmt.Errorf("load profiles: %w", err)
+		return nil, err
 	}
 	return NewVocabulary(cons, profs)
 }
@@ -174,13 +166,9 @@ func Places(ctx context.Context, db pgdb.DBTX, table string) ([]Place, error) {
 	default:
 		return nil, fmt.Errorf("places: unknown table %q", table)
 	}
-	rows, err := db.Query(ctx, q)
+	out, err := pgdb.Collect(ctx, db, "load "+table, pgx.RowToStructByPos[Place], q)
 	if err != nil {
-		return nil, fmt.Errorf("load %s: %w", table, err)
-	}
-	out, err := pgx.CollectRows(rows, pgx.RowToStructByPos[Place])
-	if err != nil {
-		return nil, fmt.Errorf("load %s: %w", table, err)
+		return nil, err
 	}
 	if out == nil {
 		out = []Place{}

@@ -198,17 +198,19 @@ func (it *item) expired(now time.Time) bool { return now.After(it.expires) }
 
 func (it *item) gone(now time.Time) bool { return now.After(it.keep) }
 
+// orDefault is v, or def when v is zero or negative: a bound or option left out.
+func orDefault[T ~int | ~int64](v, def T) T {
+	if v <= 0 {
+		return def
+	}
+	return v
+}
+
 // New returns a cache within b.
 func New(b Bounds) *Local {
-	if b.TTL <= 0 {
-		b.TTL = DefaultTTL
-	}
-	if b.Bytes <= 0 {
-		b.Bytes = DefaultBytes
-	}
-	if b.Stale <= 0 {
-		b.Stale = DefaultStale
-	}
+	b.TTL = orDefault(b.TTL, DefaultTTL)
+	b.Bytes = orDefault(b.Bytes, DefaultBytes)
+	b.Stale = orDefault(b.Stale, DefaultStale)
 	n := 1
 	for n < maxShards && b.Entries/(n*2) >= 64 {
 		n *= 2

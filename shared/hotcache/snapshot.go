@@ -141,21 +141,11 @@ func TakeSnapshot(ctx context.Context, pool *pgxpool.Pool, o SnapshotOptions) (S
 }
 
 func (o *SnapshotOptions) defaults() {
-	if o.Keep <= 0 {
-		o.Keep = DefaultKeep
-	}
-	if o.MaxEntries <= 0 {
-		o.MaxEntries = DefaultMaxEntries
-	}
-	if o.MaxBytes <= 0 {
-		o.MaxBytes = DefaultMaxBytes
-	}
-	if o.MinInterval <= 0 {
-		o.MinInterval = DefaultMinInterval
-	}
-	if o.Collect <= 0 {
-		o.Collect = DefaultCollect
-	}
+	o.Keep = orDefault(o.Keep, DefaultKeep)
+	o.MaxEntries = orDefault(o.MaxEntries, DefaultMaxEntries)
+	o.MaxBytes = orDefault(o.MaxBytes, DefaultMaxBytes)
+	o.MinInterval = orDefault(o.MinInterval, DefaultMinInterval)
+	o.Collect = orDefault(o.Collect, DefaultCollect)
 	if o.Log == nil {
 		o.Log = slog.Default()
 	}
@@ -215,20 +205,12 @@ func hotKeys(ctx context.Context, tx pgx.Tx, o SnapshotOptions) ([]hotKey, error
 	for k := range o.Sources {
 		wanted = append(wanted, k)
 	}
-	rows, err := tx.Query(ctx, `SELECT key, kind, score FROM cache_hot_keys WHERE kind = ANY($1)
-		ORDER BY score DESC, key LIMIT $2`, wanted, o.MaxEntries)
-	if err != nil {
-		return nil, fmt.Errorf("hot keys: %w", err)
-	}
-	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (hotKey, error) {
+	return pgdb.Collect(ctx, tx, "hot keys", func(r pgx.CollectableRow) (hotKey, error) {
 		var h hotKey
 		err := r.Scan(&h.key, &h.kind, &h.score)
 		return h, err
-	})
-	if err != nil {
-		return nil, fmt.Errorf("hot keys: %w", err)
-	}
-	return out, nil
+	}, `SELECT key, kind, score FROM cache_hot_keys WHERE kind = ANY($1)
+		ORDER BY score DESC, key LIMIT $2`, wanted, o.MaxEntries)
 }
 
 type snapEntry struct {

@@ -122,13 +122,10 @@ func changedSince(ctx context.Context, db pgdb.DBTX, seq int64, held map[int64]b
 	for id := range held {
 		ids = append(ids, id)
 	}
-	rows, err = db.Query(ctx, `SELECT x FROM unnest($1::bigint[]) AS x WHERE NOT EXISTS (SELECT 1 FROM events WHERE id = x)`, ids)
+	gone, err := pgdb.Collect(ctx, db, fmt.Sprintf("events deleted since %d", seq), pgx.RowTo[int64],
+		`SELECT x FROM unnest($1::bigint[]) AS x WHERE NOT EXISTS (SELECT 1 FROM events WHERE id = x)`, ids)
 	if err != nil {
-		return ch, fmt.Errorf("events deleted since %d: %w", seq, err)
-	}
-	gone, err := pgx.CollectRows(rows, pgx.RowTo[int64])
-	if err != nil {
-		return ch, fmt.Errorf("events deleted since %d: %w", seq, err)
+		return ch, err
 	}
 	for _, id := range gone {
 		ch.Events = append(ch.Events, changefeed.Event{ID: id, Deleted: true})

@@ -19,9 +19,6 @@ import (
 // NATS or jwt-public-key.
 func BatchWrite[T any](d *instance.Deps, b httpjson.Batch, check func([]byte) (T, error), id func(T) int64,
 	submit func(ctx context.Context, w *writelog.Writer, at time.Time, records []T) (uint64, error)) (http.Handler, error) {
-	if err := d.CheckWriter(instance.VerifyTokens); err != nil {
-		return nil, err
-	}
 	write := func(w http.ResponseWriter, r *http.Request) error {
 		if err := httpjson.Root(w, r, d.Name, http.MethodPut); err != nil {
 			return err
@@ -48,11 +45,7 @@ func BatchWrite[T any](d *instance.Deps, b httpjson.Batch, check func([]byte) (T
 		httpjson.Write(w, http.StatusOK, manyWritten{Count: len(records), Version: version})
 		return nil
 	}
-	return Wrap(d, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if err := write(w, r); err != nil {
-			httpjson.Error(w, r, d.Log, err)
-		}
-	})), nil
+	return Writes(d, instance.VerifyTokens, Answer(d, write))
 }
 
 type oneWritten struct {

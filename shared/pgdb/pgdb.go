@@ -84,3 +84,18 @@ func InTx(ctx context.Context, db interface {
 	}
 	return tx.Commit(ctx)
 }
+
+// Collect runs query q with args on db and collects every row it answers with to (pgx.RowTo,
+// pgx.RowToStructByPos or a func of one's own); an error of either step is returned as
+// "what: err".
+func Collect[T any](ctx context.Context, db DBTX, what string, to pgx.RowToFunc[T], q string, args ...any) ([]T, error) {
+	rows, err := db.Query(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", what, err)
+	}
+	out, err := pgx.CollectRows(rows, to)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", what, err)
+	}
+	return out, nil
+}

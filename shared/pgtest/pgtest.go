@@ -114,6 +114,17 @@ func New(t testing.TB) *pgxpool.Pool {
 	return pool
 }
 
+// Count is the number query q answers on db (a count(*), or any one integer), failing t if it
+// cannot be read.
+func Count(t testing.TB, db pgdb.DBTX, q string) int {
+	t.Helper()
+	var n int
+	if err := db.QueryRow(context.Background(), q).Scan(&n); err != nil {
+		t.Fatalf("%s: %v", q, err)
+	}
+	return n
+}
+
 // WithDatabase returns base with its database name replaced by name.
 func WithDatabase(base, name string) string {
 	u, err := url.Parse(base)

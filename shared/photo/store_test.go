@@ -51,18 +51,26 @@ func presigned(t *testing.T, e *s3test.Env) *URLs {
 	return u
 }
 
+// bootstrapped is a store on e's bucket with urls, bootstrapped twice: the second finds the
+// bucket (and its policy) in place.
+func bootstrapped(t *testing.T, e *s3test.Env, urls *URLs) *Store {
+	t.Helper()
+	s, err := NewStore(context.Background(), e.Client, e.Bucket, urls)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := NewStore(context.Background(), e.Client, e.Bucket, urls); err != nil {
+		t.Fatalf("second bootstrap: got %v, want nil", err)
+	}
+	return s
+}
+
 func TestStorePresigned(t *testing.T) {
 	t.Parallel()
 	e := s3test.New(t)
 	ctx := context.Background()
 	urls := presigned(t, e)
-	s, err := NewStore(ctx, e.Client, e.Bucket, urls)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := NewStore(ctx, e.Client, e.Bucket, urls); err != nil {
-		t.Fatalf("second bootstrap: got %v, want nil", err)
-	}
+	s := bootstrapped(t, e, urls)
 	img := phototest.PNG(t, 32, 24)
 	info := inspected(t, img, "image/png")
 	key, err := s.Put(ctx, 42, info)
@@ -146,13 +154,7 @@ func TestStorePublic(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := NewStore(ctx, e.Client, e.Bucket, urls)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := NewStore(ctx, e.Client, e.Bucket, urls); err != nil {
-		t.Fatalf("second bootstrap: got %v, want nil", err)
-	}
+	s := bootstrapped(t, e, urls)
 	img := phototest.JPEG(t, 20, 10)
 	info := inspected(t, img, "image/jpeg")
 	key, err := s.Put(ctx, 7, info)

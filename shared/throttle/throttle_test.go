@@ -19,6 +19,34 @@ func open(t *testing.T) (*Throttle, *natstest.Env) {
 	return th, env
 }
 
+// twoInstances opens two throttles on one bucket, as two instances of a function have.
+func twoInstances(t *testing.T) (a, b *Throttle) {
+	t.Helper()
+	a, env := open(t)
+	b, err := Open(context.Background(), env.JS, env.Namespace)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a, b
+}
+
+// atOnce calls f n times at once, on a and b in turn, and waits for every call.
+func atOnce(n int, a, b *Throttle, f func(th *Throttle)) {
+	var wg sync.WaitGroup
+	for i := 0; i < n; i++ {
+		th := a
+		if i%2 == 1 {
+			th = b
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			f(th)
+		}()
+	}
+	wg.Wait()
+}
+
 const window = 15 * time.Minute
 
 // per15 is n events per 15 minutes.
@@ -80,26 +108,10 @@ func TestSlidingWindow(t *testing.T) {
 func TestConcurrentFailuresCounted(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	a, env := open(t)
-	b, err := Open(ctx, env.JS, env.Namespace) // a second instance on the same bucket
-	if err != nil {
-		t.Fatal(err)
-	}
+	a, b := twoInstances(t)
 	key := "addr.7"
-	var wg sync.WaitGroup
 	errs := make(chan error, 20)
-	for i := 0; i < 20; i++ {
-		th := a
-		if i%2 == 1 {
-			th = b
-		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			errs <- th.Fail(ctx, key, per15(50))
-		}()
-	}
-	wg.Wait()
+	atOnce(20, a, b, func(th *Throttle) { errs <- th.Fail(ctx, key, per15(50)) })
 	close(errs)
 	for err := range errs {
 		if err != nil {
@@ -118,38 +130,24 @@ func TestConcurrentFailuresCounted(t *testing.T) {
 func TestTakeAtomic(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	a, env := open(t)
-	b, err := Open(ctx, env.JS, env.Namespace)
-	if err != nil {
-		t.Fatal(err)
-	}
+	a, b := twoInstances(t)
 	key := "account.burst"
 	var (
-		wg      sync.WaitGroup
 		mu      sync.Mutex
 		through int
 	)
-	for i := 0; i < 20; i++ {
-		th := a
-		if i%2 == 1 {
-			th = b
+	atOnce(20, a, b, func(th *Throttle) {
+		wait, err := th.Take(ctx, key, per15(5))
+		if err != nil {
+			t.Error(err)
+			return
 		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			wait, err := th.Take(ctx, key, per15(5))
-			if err != nil {
-				t.Error(err)
-				return
-			}
-			if wait == 0 {
-				mu.Lock()
-				through++
-				mu.Unlock()
-			}
-		}()
-	}
-	wg.Wait()
+		if wait == 0 {
+			mu.Lock()
+			through++
+			mu.Unlock()
+		}
+	})
 	if through != 5 {
 		t.Fatalf("got %d attempts through, want 5", through)
 	}

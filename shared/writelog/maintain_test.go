@@ -10,6 +10,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/dostupno/dostupno/shared/pgtest"
 	"github.com/dostupno/dostupno/shared/writelog"
 )
 
@@ -112,7 +113,7 @@ func TestMaintainAfterABatchWithAPoisonedCommand(t *testing.T) {
 	if o, ok, err := rep.Outcome(ctx, poisoned); err != nil || !ok || o.Status != writelog.Failed || !strings.Contains(o.Message, "SQLSTATE 22021") {
 		t.Fatalf("got %+v, %v, %v for the poisoned command, want failed with SQLSTATE 22021", o, ok, err)
 	}
-	if n := count(t, pool, `SELECT count(*) FROM events`); n != 14*200 {
+	if n := pgtest.Count(t, pool, `SELECT count(*) FROM events`); n != 14*200 {
 		t.Fatalf("got %d events, want %d: every command but the poisoned one applied", n, 14*200)
 	}
 	if runs.Load() == 0 {

@@ -81,10 +81,10 @@ func TestSpread(t *testing.T) {
 			t.Fatalf("got %d spread runs, want 5", runs.Load())
 		}
 		writelogtest.Equal(t, spread, serial)
-		if got := count(t, spread, `SELECT count(*) FROM writelog_outcomes WHERE status = 'applied'`); got != 7 {
+		if got := pgtest.Count(t, spread, `SELECT count(*) FROM writelog_outcomes WHERE status = 'applied'`); got != 7 {
 			t.Errorf("got %d applied outcomes, want 7", got)
 		}
-		if got := count(t, spread, `SELECT count(*) FROM writelog_outcomes WHERE status <> 'applied'`); got != 6 {
+		if got := pgtest.Count(t, spread, `SELECT count(*) FROM writelog_outcomes WHERE status <> 'applied'`); got != 6 {
 			t.Errorf("got %d rejected or failed outcomes, want 6 (4 markers, the refused, the undecodable)", got)
 		}
 		if got, _ := title(t, spread, 150); got != "F 150" {
@@ -96,7 +96,7 @@ func TestSpread(t *testing.T) {
 		if got, _ := title(t, spread, 250); got != "C 250" {
 			t.Errorf("event 250: got title %q, want the later command's %q", got, "C 250")
 		}
-		if got := count(t, spread, `SELECT count(*) FROM events WHERE id BETWEEN 400 AND 699`); got != 200 {
+		if got := pgtest.Count(t, spread, `SELECT count(*) FROM events WHERE id BETWEEN 400 AND 699`); got != 200 {
 			t.Errorf("got %d events of the refused and the following command, want 200 (the following only)", got)
 		}
 	})
@@ -119,10 +119,10 @@ func TestSpread(t *testing.T) {
 			t.Fatalf("got %v, want the crash", err)
 		}
 		// The parts' rows are there, unrecorded.
-		if got := count(t, spread, `SELECT count(*) FROM events WHERE title LIKE 'A %'`); got == 0 {
+		if got := pgtest.Count(t, spread, `SELECT count(*) FROM events WHERE title LIKE 'A %'`); got == 0 {
 			t.Fatal("got no rows from the crashed run, want the parts' rows committed")
 		}
-		if got := count(t, spread, `SELECT applied_seq FROM writelog_position`); got != 0 {
+		if got := pgtest.Count(t, spread, `SELECT applied_seq FROM writelog_position`); got != 0 {
 			t.Fatalf("got applied_seq %d, want 0", got)
 		}
 		if _, err := rs.ApplyPending(ctx); !errors.Is(err, crash) {
@@ -165,7 +165,7 @@ func TestSpread(t *testing.T) {
 		if runs.Load() != 0 {
 			t.Errorf("got %d spread runs on a pool of 2, want 0", runs.Load())
 		}
-		if got := count(t, pool, `SELECT count(*) FROM events`); got != 200 {
+		if got := pgtest.Count(t, pool, `SELECT count(*) FROM events`); got != 200 {
 			t.Errorf("got %d events, want 200", got)
 		}
 	})

@@ -50,15 +50,7 @@ type env struct {
 func newEnv(t *testing.T) *env {
 	t.Helper()
 	n := natstest.New(t)
-	ctx := context.Background()
-	l, err := writelog.Open(ctx, n.JS, n.Namespace)
-	if err != nil {
-		t.Fatal(err)
-	}
-	keys, err := userkeys.Open(ctx, n.JS, n.Namespace)
-	if err != nil {
-		t.Fatal(err)
-	}
+	l, keys := writelogtest.Streams(t, n)
 	return &env{log: l, nats: n, keys: keys}
 }
 
@@ -128,15 +120,6 @@ func title(t *testing.T, pool *pgxpool.Pool, id int64) (string, int64) {
 		t.Fatalf("event %d: %v", id, err)
 	}
 	return s, v
-}
-
-func count(t *testing.T, pool *pgxpool.Pool, q string) int {
-	t.Helper()
-	var n int
-	if err := pool.QueryRow(context.Background(), q).Scan(&n); err != nil {
-		t.Fatalf("%s: %v", q, err)
-	}
-	return n
 }
 
 func consumerSettled(t *testing.T, r *writelog.Replica) {
@@ -232,7 +215,7 @@ func TestApply(t *testing.T) {
 		if o.Status != writelog.Failed || o.Code != apperr.InvalidArgument || !strings.Contains(o.Message, "SQLSTATE 23") {
 			t.Errorf("got %q %q %q, want failed invalid_argument with the SQLSTATE", o.Status, o.Code, o.Message)
 		}
-		if n := count(t, pool, `SELECT count(*) FROM events WHERE id IN (1, 2)`); n != 0 {
+		if n := pgtest.Count(t, pool, `SELECT count(*) FROM events WHERE id IN (1, 2)`); n != 0 {
 			t.Errorf("got %d events of the refused command, want 0", n)
 		}
 		if o, err := r.WaitApplied(context.Background(), next); err != nil || o.Status != writelog.Applied {
@@ -253,7 +236,7 @@ func TestApply(t *testing.T) {
 		if _, err := r.WaitApplied(ctx, seq); err != nil {
 			t.Fatal(err)
 		}
-		if n := count(t, pool, `SELECT count(*) FROM writelog_outcomes WHERE status = 'failed'`); n != 3 {
+		if n := pgtest.Count(t, pool, `SELECT count(*) FROM writelog_outcomes WHERE status = 'failed'`); n != 3 {
 			t.Errorf("got %d failed outcomes, want 3", n)
 		}
 		if got, _ := title(t, pool, 1); got != "After" {
@@ -277,7 +260,7 @@ func TestApply(t *testing.T) {
 		if _, err := r.ApplyPending(context.Background()); err != nil {
 			t.Fatal(err)
 		}
-		if n := count(t, pool, `SELECT count(*) FROM writelog_outcomes`); n != 1 {
+		if n := pgtest.Count(t, pool, `SELECT count(*) FROM writelog_outcomes`); n != 1 {
 			t.Errorf("got %d outcomes, want 1", n)
 		}
 	})
@@ -306,7 +289,7 @@ func TestApply(t *testing.T) {
 		if _, err := r.ApplyPending(context.Background()); err != nil {
 			t.Fatal(err)
 		}
-		if got := count(t, pool, `SELECT count(*) FROM writelog_outcomes WHERE status = 'applied'`); got != n {
+		if got := pgtest.Count(t, pool, `SELECT count(*) FROM writelog_outcomes WHERE status = 'applied'`); got != n {
 			t.Errorf("got %d applied outcomes, want %d", got, n)
 		}
 	})
@@ -342,7 +325,7 @@ func TestApply(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		if n := count(t, pool, `SELECT count(*) FROM writelog_outcomes`); n != 300 {
+		if n := pgtest.Count(t, pool, `SELECT count(*) FROM writelog_outcomes`); n != 300 {
 			t.Errorf("got %d outcomes, want 300", n)
 		}
 		if c := calls.Load(); c > 300 {
@@ -382,7 +365,7 @@ func TestFaults(t *testing.T) {
 		if err != nil || n != 0 || calls2.Load() != 0 {
 			t.Errorf("got applied %d, %d handler calls, %v; want 0, 0, nil", n, calls2.Load(), err)
 		}
-		if n := count(t, pool, `SELECT count(*) FROM writelog_outcomes`); n != 5 {
+		if n := pgtest.Count(t, pool, `SELECT count(*) FROM writelog_outcomes`); n != 5 {
 			t.Errorf("got %d outcomes, want 5", n)
 		}
 		consumerSettled(t, fresh)
@@ -429,7 +412,7 @@ func TestFaults(t *testing.T) {
 			t.Fatal(err)
 		}
 		writelogtest.Equal(t, a, b)
-		if n := count(t, b, `SELECT count(*) FROM events`); n != 7 {
+		if n := pgtest.Count(t, b, `SELECT count(*) FROM events`); n != 7 {
 			t.Errorf("got %d events in the later copy, want 7", n)
 		}
 		// A difference is seen.

@@ -4,7 +4,7 @@
 import { h, uid, focus } from './dom.js';
 import { t } from './i18n.js';
 import { api } from './api.js';
-import { catalog, setSession, localNeeds, announce, showProblem, describe } from './state.js';
+import { catalog, session, setSession, localNeeds, setLocalNeeds, announce, notify, showProblem, describe } from './state.js';
 import { needsChooser } from './needs.js';
 
 function field(name, label, attrs, hint) {
@@ -22,11 +22,14 @@ function field(name, label, attrs, hint) {
   };
 }
 
-/** A form of fields whose submit checks them, then calls send(values); see loginView. */
-function accountForm({ fields, extra, submit, check, send }) {
+/**
+ * A form of fields whose submit checks them, then calls send(values); see loginView. refused:
+ * what a 401 means; after: more actions beside the submit button.
+ */
+function accountForm({ fields, extra, submit, check, send, refused = t('wrongCredentials'), after = null, danger = false }) {
   const summary = h('div', { class: 'error-summary', tabindex: '-1', hidden: true });
-  const button = h('button', { type: 'submit' }, submit);
-  const form = h('form', { class: 'account', novalidate: true }, summary, fields.map((f) => f.el), extra, h('p', { class: 'actions' }, button));
+  const button = h('button', { type: 'submit', class: danger ? 'danger' : null }, submit);
+  const form = h('form', { class: 'account', novalidate: true }, summary, fields.map((f) => f.el), extra, h('p', { class: 'actions' }, button, after ? [' ', after] : null));
   const report = (problems) => {
     for (const f of fields) f.set(problems.find((p) => p.field === f)?.message);
     summary.hidden = problems.length === 0;
@@ -55,7 +58,7 @@ function accountForm({ fields, extra, submit, check, send }) {
         return;
       }
       const f = fields.find((x) => x.name === err.field);
-      if (err.status === 401) report([{ message: t('wrongCredentials') }]);
+      if (err.status === 401) report([{ message: refused }]);
       else if (err.status === 409) report([{ field: fields.find((x) => x.name === 'email'), message: t('emailTaken') }]);
       else if (err.status === 429) report([{ message: describe(err) }]);
       else if (f) report([{ field: f, message: t('fieldProblem', { label: f.label, message: err.message }) }]);
@@ -115,5 +118,28 @@ export async function registerView() {
     title: t('registerTitle'),
     el: h('div', { class: 'narrow' }, h('h1', { tabindex: '-1' }, t('registerTitle')), form,
       h('p', null, t('haveAccount'), ' ', h('a', { href: '#/login' }, t('navLogin')))),
+  };
+}
+
+/** Erasing the account: a confirmation with the password, as the API asks for it. */
+export async function eraseView() {
+  const s = session();
+  const h1 = h('h1', { tabindex: '-1' }, t('eraseTitle'));
+  if (!s) return { title: t('eraseTitle'), el: h('div', { class: 'narrow' }, h1, h('p', null, h('a', { href: '#/login' }, t('navLogin')))) };
+  const fields = [field('password', t('password'), { type: 'password', autocomplete: 'current-password' })];
+  const form = accountForm({
+    fields, submit: t('eraseSubmit'), refused: t('wrongPassword'), danger: true, check: () => '',
+    after: h('a', { class: 'button secondary', href: '#/needs' }, t('eraseCancel')),
+    send: async (v) => {
+      await api.erase(v.password, s.token);
+      setLocalNeeds([]); // nothing of the person stays in this browser either
+      setSession(null);
+      notify(t('erased'));
+      location.hash = '#/';
+    },
+  });
+  return {
+    title: t('eraseTitle'),
+    el: h('div', { class: 'narrow' }, h1, h('p', { class: 'warning' }, t('eraseIntro', { email: s.user.email })), form),
   };
 }

@@ -57,4 +57,6 @@ export const api = {
   event: (id) => call(`/function/get-event/${encodeURIComponent(id)}`),
   register: (body) => call('/function/register', { method: 'POST', body }),
   login: (body) => call('/function/login', { method: 'POST', body }),
+  saveNeeds: (needs, token) => call('/function/account/needs', { method: 'PUT', body: { needs }, token }),
+  erase: (password, token) => call('/function/account', { method: 'DELETE', body: { password }, token }),
 };

@@ -3,10 +3,10 @@
 // was opened), so keyboard and screen reader users always know where they are.
 import { h } from './dom.js';
 import { t, setLang } from './i18n.js';
-import { session, setSession, announce, showProblem, describe } from './state.js';
+import { session, setSession, notify, takeNotice, showProblem, describe } from './state.js';
 import { searchView } from './search.js';
 import { eventView } from './event.js';
-import { loginView, registerView } from './account.js';
+import { loginView, registerView, eraseView } from './account.js';
 import { needsView } from './needs.js';
 
 const LANG = 'dostupno.lang';
@@ -18,6 +18,7 @@ const routes = [
   { re: /^\/login$/, kind: 'login', make: () => loginView() },
   { re: /^\/register$/, kind: 'register', make: () => registerView() },
   { re: /^\/needs$/, kind: 'needs', make: () => needsView() },
+  { re: /^\/erase$/, kind: 'erase', make: () => eraseView() },
 ];
 
 let mounted = null; // {path, view}
@@ -45,8 +46,8 @@ function header() {
 
 function logout() {
   setSession(null);
-  announce(t('loggedOut'));
-  location.hash = '#/';
+  notify(t('loggedOut'));
+  if (['', '#', '#/'].includes(location.hash)) route(); else location.hash = '#/';
 }
 
 function switchLang(l) {
@@ -77,6 +78,8 @@ async function route() {
     document.title = `${view.title} — ${t('siteName')}`;
     main.replaceChildren(view.el);
     main.dataset.view = r.kind;
+    const notice = takeNotice();
+    if (notice) main.querySelector('h1').after(h('p', { class: 'notice' }, notice));
     if (view.update) view.update(params);
     // The first view of a visit leaves focus at the top of the page, as any page would.
     if (n > 1) (view.focusTarget ? view.focusTarget() : main.querySelector('h1')).focus();

@@ -4,7 +4,7 @@ import { h } from './dom.js';
 import { t, formatDate } from './i18n.js';
 import { api } from './api.js';
 import { catalog, lastSearch } from './state.js';
-import { detailFacts, sheetColumns } from './fields.js';
+import { detailFacts, sheetColumns, valueOf } from './fields.js';
 
 export async function eventView(id) {
   const back = lastSearch.key
@@ -25,15 +25,15 @@ export async function eventView(id) {
     return v == null ? null : [h('dt', null, t(f.label)), h('dd', null, v)];
   }));
   const codes = [...cat.constraints.map((c) => c.code), ...Object.keys(ev.accessibility).filter((c) => !cat.byCode.has(c))];
-  const tally = { yes: 0, no: 0, unknown: 0 };
+  const tally = { yes: 0, no: 0, not_applicable: 0, unknown: 0 };
   for (const c of codes) {
-    const v = ev.accessibility[c] || 'unknown';
+    const v = valueOf(c, ev);
     if (v in tally) tally[v]++;
   }
   const sheet = h('table', { class: 'sheet' },
     h('caption', null, t('sheetCaption')),
     h('thead', null, h('tr', null, sheetColumns.map((col) => h('th', { scope: 'col' }, t(col.head))))),
-    h('tbody', null, codes.map((code) => h('tr', null, sheetColumns.map((col) => h(col.rowHeader ? 'th' : 'td', col.rowHeader ? { scope: 'row' } : null, col.cell(code, ev, ctx)))))));
+    h('tbody', null, codes.map((code) => h('tr', { 'data-code': code }, sheetColumns.map((col) => h(col.rowHeader ? 'th' : 'td', col.rowHeader ? { scope: 'row' } : null, col.cell(code, ev, ctx)))))));
   const photos = ev.photos.length ? [
     h('h2', null, t('photos')),
     h('ul', { class: 'photos' }, ev.photos.map((p, i) => h('li', null, h('img', {
@@ -49,6 +49,7 @@ export async function eventView(id) {
       facts,
       h('h2', null, t('accessibility')),
       h('p', null, t('sheetSummary', tally)),
+      h('p', { class: 'hint' }, t('sheetFromHint')),
       sheet,
       ev.description ? [h('h2', null, t('description')), h('p', { class: 'description' }, ev.description)] : null,
       photos,

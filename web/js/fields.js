@@ -3,7 +3,7 @@
 // table. A field the API adds later is one more entry in one of them, plus its words in
 // i18n.js; a renderer returns null when an answer lacks its field, so older answers still show.
 import { h } from './dom.js';
-import { t, titleOf, placeName, list, formatWhen, formatTime, sameDay, formatPrice } from './i18n.js';
+import { t, titleOf, placeName, list, formatWhen, formatTime, sameDay, formatPrice, formatDate } from './i18n.js';
 
 /** The name of a constraint code in the current language (the code itself if unknown). */
 export const needName = (cat, code) => (cat.byCode.get(code) ? titleOf(cat.byCode.get(code)) : code);
@@ -22,6 +22,20 @@ export function answer(value) {
   const words = t('answers')[value] || value;
   return h('span', { class: `answer answer-${marks[value] ? value : 'other'}` },
     h('span', { class: 'mark', 'aria-hidden': 'true' }, marks[value] || '·'), ' ', words);
+}
+
+/** Wheelchair spaces and companion seats left, when the answer carries them (else null). */
+function seatsLeft(ev) {
+  const a = ev.availability;
+  if (!a || (a.wheelchair_spaces == null && a.companion_seats == null)) return null;
+  return t('seatsLeft', { wheelchair: a.wheelchair_spaces, companion: a.companion_seats, asOf: formatWhen(a.as_of, ev.timezone, { short: true }) });
+}
+
+/** Where an answer of the sheet comes from: the event or its venue, who said it and when it was verified. */
+function provenance(d) {
+  if (!d || d.from === 'none' || !t('from')[d.from]) return t('from').none;
+  return [t('from')[d.from], d.source ? `; ${t('source', { source: t('sources')[d.source] || d.source.replaceAll('_', ' ') })}` : null,
+    d.verified_at ? ['; ', t('verified', { date: '' }), h('time', { datetime: d.verified_at }, formatDate(d.verified_at))] : null];
 }
 
 /**
@@ -50,6 +64,7 @@ export const summaryFields = [
       ? h('p', { class: 'unknown' }, h('strong', null, t('lenientMatch')), ' ', t('unconfirmed', { list: list(ev.unknown.map((c) => needName(cat, c))) }))
       : null),
   },
+  { field: 'availability', render: (ev) => (seatsLeft(ev) ? h('p', { class: 'seats' }, seatsLeft(ev)) : null) },
 ];
 
 /** Facts of an event, as term and description. */
@@ -62,6 +77,7 @@ export const detailFacts = [
   { label: 'what', render: (ev, { cat }) => place(cat.categories, ev.category) },
   { label: 'age', render: (ev) => ev.age_rating || null },
   { label: 'price', render: (ev) => formatPrice(ev.price) },
+  { label: 'seats', render: seatsLeft },
 ];
 
 /** Columns of the accessibility table; one row per code of the catalog. */
@@ -74,5 +90,9 @@ export const sheetColumns = [
       return [needName(cat, code), c && c.groups.length ? h('span', { class: 'groups' }, t('groups', { list: c.groups.join(', ') })) : null];
     },
   },
-  { head: 'sheetAnswer', cell: (code, ev) => answer(ev.accessibility[code] || 'unknown') },
+  { head: 'sheetAnswer', cell: (code, ev) => answer(valueOf(code, ev)) },
+  { head: 'sheetSource', cell: (code, ev) => provenance(ev.accessibility_details && ev.accessibility_details[code]) },
 ];
+
+/** An event's answer for code: its details' value, else its accessibility's, else unknown. */
+export const valueOf = (code, ev) => (ev.accessibility_details && ev.accessibility_details[code] || {}).value || ev.accessibility[code] || 'unknown';

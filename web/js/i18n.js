@@ -50,6 +50,11 @@ const ru = {
   unconfirmed: 'Нет данных, есть ли: {list}.',
   lenientMatch: 'Подходит не наверняка: по части ваших потребностей нет данных.',
   noFacts: 'Сведений о доступности нет.',
+  lenient: 'Показывать и события, где о части условий пока нет данных',
+  lenientHint: 'Такие события будут отмечены: что именно не подтверждено.',
+  asked: 'Искали события, где есть: {list}.',
+  lenientShown: 'Показаны и события, где о части этого нет данных: они отмечены.',
+  seatsLeft: ({ wheelchair, companion, asOf }) => [wheelchair != null && `Осталось мест для зрителей на креслах-колясках: ${wheelchair}`, companion != null && `мест для сопровождающих: ${companion}`].filter(Boolean).join(', ') + ` (на ${asOf}).`,
 
   backToResults: '← Назад к результатам',
   backToSearch: '← К поиску',
@@ -66,7 +71,14 @@ const ru = {
   sheetCaption: 'Доступность события и площадки',
   sheetNeed: 'Условие',
   sheetAnswer: 'Есть ли',
-  sheetSummary: 'Есть: {yes}. Нет: {no}. Нет данных: {unknown}.',
+  sheetSummary: 'Есть: {yes}. Нет: {no}. Не применимо: {not_applicable}. Нет данных: {unknown}.',
+  sheetSource: 'Откуда сведения',
+  sheetFromHint: 'Сведения о площадке относятся ко всем событиям в ней, сведения о событии — только к этому событию.',
+  from: { event: 'Сведения о событии', venue: 'Сведения о площадке', none: 'Никто не сообщал' },
+  source: 'источник: {source}',
+  verified: 'проверено {date}',
+  sources: { organiser: 'организатор', venue_survey: 'обследование площадки', visitor_report: 'отзыв посетителя', import_a11yjson: 'импорт A11yJSON' },
+  seats: 'Свободные места',
   groups: 'Группы МГН: {list}',
   photos: 'Фотографии',
   photoAlt: 'Фото {n} из {total}: {title}',
@@ -107,6 +119,15 @@ const ru = {
   needsSaved: 'Запомнили: {list}.',
   needsSearch: 'Найти события с моими потребностями',
   needsRegister: 'Создать аккаунт с этими потребностями',
+  needsSaveAccount: 'Сохранить в аккаунте',
+  needsSavedAccount: 'Сохранено в аккаунте: {list}. Поиск без выбранных условий учитывает их.',
+  eraseLink: 'Удалить аккаунт…',
+  eraseTitle: 'Удаление аккаунта',
+  eraseIntro: 'Аккаунт {email} будет удалён навсегда вместе с сохранёнными потребностями. Восстановить его нельзя. Чтобы подтвердить, введите пароль.',
+  eraseSubmit: 'Удалить аккаунт навсегда',
+  eraseCancel: 'Отмена',
+  wrongPassword: 'Неверный пароль. Аккаунт не удалён.',
+  erased: 'Аккаунт удалён. Вы вышли, и сведений о вас у нас не осталось.',
 
   errBlocked: 'Страница не может получить данные: сервер {api} работает, но не разрешает запросы со страницы {origin}. Нужно добавить {origin} в CORS_ALLOWED_ORIGINS сервера.',
   errOffline: 'Не удалось связаться с сервером {api}. Проверьте подключение к интернету и попробуйте ещё раз.',
@@ -164,6 +185,11 @@ const en = {
   unconfirmed: 'Not known whether it offers: {list}.',
   lenientMatch: 'Possible match: some of your needs are not confirmed.',
   noFacts: 'No accessibility information.',
+  lenient: 'Also show events where some of the conditions are not known yet',
+  lenientHint: 'Such events are marked with what is not confirmed.',
+  asked: 'Searched for: {list}.',
+  lenientShown: 'Events where some of it is not known are shown too, marked as such.',
+  seatsLeft: ({ wheelchair, companion, asOf }) => [wheelchair != null && `Wheelchair spaces left: ${wheelchair}`, companion != null && `companion seats: ${companion}`].filter(Boolean).join(', ') + ` (as of ${asOf}).`,
 
   backToResults: '← Back to results',
   backToSearch: '← To search',
@@ -180,7 +206,14 @@ const en = {
   sheetCaption: 'Accessibility of the event and its venue',
   sheetNeed: 'Feature',
   sheetAnswer: 'Available',
-  sheetSummary: 'Yes: {yes}. No: {no}. Not known: {unknown}.',
+  sheetSummary: 'Yes: {yes}. No: {no}. Not applicable: {not_applicable}. Not known: {unknown}.',
+  sheetSource: 'Where it comes from',
+  sheetFromHint: 'A venue fact holds for every event there; an event fact for this event only.',
+  from: { event: 'Event fact', venue: 'Venue fact', none: 'Nobody has said' },
+  source: 'source: {source}',
+  verified: 'verified {date}',
+  sources: { organiser: 'the organiser', venue_survey: 'a venue survey', visitor_report: 'a visitor’s report', import_a11yjson: 'an A11yJSON import' },
+  seats: 'Seats left',
   groups: 'Groups: {list}',
   photos: 'Photos',
   photoAlt: 'Photo {n} of {total}: {title}',
@@ -221,6 +254,15 @@ const en = {
   needsSaved: 'Remembered: {list}.',
   needsSearch: 'Find events for my needs',
   needsRegister: 'Create an account with these needs',
+  needsSaveAccount: 'Save to my account',
+  needsSavedAccount: 'Saved to your account: {list}. A search with nothing chosen applies them.',
+  eraseLink: 'Delete my account…',
+  eraseTitle: 'Delete my account',
+  eraseIntro: 'The account {email} will be deleted for good, with its saved needs. It cannot be restored. Enter your password to confirm.',
+  eraseSubmit: 'Delete my account for good',
+  eraseCancel: 'Cancel',
+  wrongPassword: 'Wrong password. The account was not deleted.',
+  erased: 'Your account is deleted. You are logged out and we keep nothing about you.',
 
   errBlocked: 'The page cannot get data: the server {api} is running but does not accept requests from the page {origin}. {origin} must be added to the server’s CORS_ALLOWED_ORIGINS.',
   errOffline: 'Could not reach the server {api}. Check your connection and try again.',
@@ -288,8 +330,8 @@ export function sameDay(a, b, tz) {
   return f.format(new Date(a)) === f.format(new Date(b));
 }
 
-/** A date (no time) in the visitor's own zone. */
-export const formatDate = (iso) => new Intl.DateTimeFormat(locales[lang], { dateStyle: 'long' }).format(new Date(iso));
+/** A date (no time) in the visitor's own zone; a bare day ("2026-05-01") is that day anywhere. */
+export const formatDate = (iso) => new Intl.DateTimeFormat(locales[lang], { dateStyle: 'long', timeZone: /^\d{4}-\d{2}-\d{2}$/.test(iso) ? 'UTC' : undefined }).format(new Date(iso));
 
 /** A price range in its currency. */
 export function formatPrice(p) {

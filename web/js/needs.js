@@ -3,7 +3,8 @@
 // and its boxes stay ticked together. Also the needs view.
 import { h, uid } from './dom.js';
 import { t, titleOf, list } from './i18n.js';
-import { catalog, session, localNeeds, setLocalNeeds, announce } from './state.js';
+import { catalog, session, setSession, localNeeds, setLocalNeeds, announce, showProblem, describe } from './state.js';
+import { api } from './api.js';
 import { needName } from './fields.js';
 
 /**
@@ -43,41 +44,63 @@ export function needsChooser(cat, selected = []) {
   };
 }
 
-/** The needs view: the account's saved needs, or a visitor's needs kept in this browser. */
+/**
+ * The needs view: a logged-in person's needs saved with the account (PUT /account/needs, and
+ * the way to erase the account), or a visitor's kept in this browser.
+ */
 export async function needsView() {
   const cat = await catalog();
   const s = session();
   const h1 = h('h1', { tabindex: '-1' }, t('needsTitle'));
-  if (s) {
-    const needs = s.user.needs || [];
-    return {
-      title: t('needsTitle'),
-      el: h('div', null, h1, h('p', null, t('needsIntroUser')),
-        needs.length ? h('ul', { class: 'saved' }, needs.map((c) => h('li', null, needName(cat, c)))) : h('p', null, t('needsNone')),
-        h('p', null, h('a', { class: 'button', href: '#/search' }, t('needsSearch')))),
-    };
-  }
-  // Saving to the account is one call away once the API has it: then this form, shown to
-  // logged-in visitors too, sends chooser.values() instead of keeping them here.
-  const chooser = needsChooser(cat, localNeeds());
-  // Both links take the ticked needs along (kept first, as "Remember" keeps them).
-  const searchOf = (codes) => (codes.length ? `#/search?constraints=${codes.join(',')}` : '#/search');
+  const chooser = needsChooser(cat, s ? s.user.needs : localNeeds());
+  const said = h('p', { class: 'notice', hidden: true });
+  const named = (codes) => (codes.length ? list(codes.map((c) => needName(cat, c))) : t('needsNone'));
+  // Both links take the ticked needs along (kept first, as "Remember" keeps them); an
+  // account's search with nothing chosen applies its saved needs.
+  const searchOf = (codes) => (codes.length && !s ? `#/search?constraints=${codes.join(',')}` : '#/search');
   const keep = () => {
     const codes = chooser.values();
-    setLocalNeeds(codes);
+    if (!s) setLocalNeeds(codes);
     find.href = searchOf(codes);
     return codes;
   };
-  const find = h('a', { class: 'button secondary', href: searchOf(chooser.values()), onclick: keep }, t('needsSearch'));
+  const find = h('a', { class: 'button secondary', href: searchOf(chooser.values()), onclick: s ? null : keep }, t('needsSearch'));
+  const button = h('button', { type: 'submit' }, t(s ? 'needsSaveAccount' : 'needsSave'));
   const form = h('form', { class: 'needs', novalidate: true },
     chooser.el,
-    h('p', { class: 'actions' },
-      h('button', { type: 'submit' }, t('needsSave')), ' ', find, ' ',
-      h('a', { class: 'button secondary', href: '#/register', onclick: keep }, t('needsRegister'))));
-  form.addEventListener('submit', (e) => {
+    h('p', { class: 'actions' }, button, ' ', find,
+      s ? null : [' ', h('a', { class: 'button secondary', href: '#/register', onclick: keep }, t('needsRegister'))]),
+    said);
+  const done = (text) => {
+    said.hidden = false;
+    said.textContent = text;
+    announce(text);
+  };
+  form.addEventListener('submit', async (e) => {
     e.preventDefault();
     const codes = keep();
-    announce(t('needsSaved', { list: codes.length ? list(codes.map((c) => needName(cat, c))) : t('needsNone') }));
+    if (!s) {
+      done(t('needsSaved', { list: named(codes) }));
+      return;
+    }
+    button.disabled = true;
+    try {
+      const user = await api.saveNeeds(codes, s.token);
+      setSession({ ...s, user }); // the next search applies them
+      showProblem('');
+      done(t('needsSavedAccount', { list: named(user.needs) }));
+    } catch (err) {
+      if (err.status === 401) {
+        setSession(null);
+        showProblem(t('sessionExpired'));
+      } else showProblem(describe(err), () => form.requestSubmit());
+    } finally {
+      button.disabled = false;
+    }
   });
-  return { title: t('needsTitle'), el: h('div', null, h1, h('p', null, t('needsIntroGuest')), form) };
+  return {
+    title: t('needsTitle'),
+    el: h('div', null, h1, h('p', null, t(s ? 'needsIntroUser' : 'needsIntroGuest')), form,
+      s ? h('p', { class: 'erase' }, h('a', { href: '#/erase' }, t('eraseLink'))) : null),
+  };
 }

@@ -16,6 +16,7 @@ let marked = false; // the first results of this page load are marked for the br
 function apiQuery(params, s) {
   const q = new URLSearchParams();
   for (const k of ['constraints', 'profile', 'city', 'category', 'q']) if (params.get(k)) q.set(k, params.get(k));
+  if (params.get('match') === 'lenient') q.set('match', 'lenient');
   // Dates are days in the visitor's own time zone; "to" includes its whole day.
   const from = params.get('from');
   if (from) q.set('from', new Date(Math.max(Date.now(), new Date(`${from}T00:00`).getTime())).toISOString());
@@ -84,6 +85,9 @@ export async function searchView(params) {
   const personalize = s ? h('p', { class: 'check' },
     h('input', { type: 'checkbox', id: 'personalize', name: 'personalize', checked: true }), ' ',
     h('label', { for: 'personalize' }, t('personalize'), s.user.needs.length ? ` (${list(s.user.needs.map((c) => needName(cat, c)))})` : '')) : null;
+  const lenient = h('div', { class: 'check' },
+    h('input', { type: 'checkbox', id: 'lenient', name: 'match', value: 'lenient', 'aria-describedby': 'lenient-hint' }),
+    h('div', null, h('label', { for: 'lenient' }, t('lenient')), h('p', { class: 'hint', id: 'lenient-hint' }, t('lenientHint'))));
   const form = h('form', { class: 'search', role: 'search', 'aria-label': t('searchTitle'), novalidate: true },
     profiles, needs,
     h('div', { class: 'row' },
@@ -91,7 +95,7 @@ export async function searchView(params) {
       select('category', t('category'), t('anyCategory'), cat.categories)),
     h('fieldset', { class: 'dates row' }, h('legend', null, t('datesLegend')), date('from', t('dateFrom')), date('to', t('dateTo'))),
     h('p', { class: 'field' }, h('label', { for: qid }, t('query')), h('input', { type: 'search', id: qid, name: 'q', autocomplete: 'off' })),
-    personalize,
+    lenient, personalize,
     h('p', { class: 'actions' }, h('button', { type: 'submit' }, t('find'))));
 
   const fill = (p) => {
@@ -100,6 +104,7 @@ export async function searchView(params) {
     for (const r of form.elements.profile) r.checked = r.value === profile;
     for (const k of ['city', 'category', 'from', 'to', 'q']) form.elements[k].value = p.get(k) || '';
     if (personalize) form.elements.personalize.checked = p.get('personalize') !== 'false';
+    form.elements.match.checked = p.get('match') === 'lenient';
   };
   fill(initial);
 
@@ -110,6 +115,7 @@ export async function searchView(params) {
     if (profile) p.set('profile', profile);
     if (chooser.values().length) p.set('constraints', chooser.values().join(','));
     for (const k of ['city', 'category', 'from', 'to', 'q']) if (form.elements[k].value.trim()) p.set(k, form.elements[k].value.trim());
+    if (form.elements.match.checked) p.set('match', 'lenient');
     if (personalize && !form.elements.personalize.checked) p.set('personalize', 'false');
     const hash = `#/search?${p}`;
     if (location.hash === hash) run(p, true); else location.hash = hash; // the router calls update
@@ -123,7 +129,7 @@ export async function searchView(params) {
   const results = h('section', { class: 'results', 'aria-labelledby': 'results-h', hidden: true },
     h('h2', { id: 'results-h' }, t('results')), count, applied, items, more);
 
-  const card = (ev, appliedCodes) => h('li', null, h('article', { class: 'card', 'aria-labelledby': `ev-${ev.id}` },
+  const card = (ev, appliedCodes) => h('li', null, h('article', { class: ev.unknown && ev.unknown.length ? 'card lenient' : 'card', 'aria-labelledby': `ev-${ev.id}` },
     h('h3', { id: `ev-${ev.id}` }, h('a', { href: `#/event/${ev.id}`, 'data-id': ev.id, onclick: () => { lastSearch.openedId = ev.id; } }, ev.title)),
     ev.cover_url ? h('img', { src: ev.cover_url, alt: '', loading: 'lazy', class: 'cover' }) : null,
     summaryFields.map((f) => f.render(ev, { cat, applied: appliedCodes }))));
@@ -133,7 +139,7 @@ export async function searchView(params) {
     results.removeAttribute('aria-busy');
     const codes = lastSearch.applied;
     count.textContent = t('found', { n: lastSearch.items.length, more: !!lastSearch.next });
-    applied.textContent = codes.length ? t(lastSearch.mine ? 'appliedMine' : 'applied', { list: list(codes.map((c) => needName(cat, c))) }) : '';
+    applied.textContent = codes.length ? t(lastSearch.mine ? 'appliedMine' : lastSearch.lenient ? 'asked' : 'applied', { list: list(codes.map((c) => needName(cat, c))) }) + (lastSearch.lenient ? ` ${t('lenientShown')}` : '') : '';
     items.replaceChildren(...lastSearch.items.map((ev) => card(ev, codes)));
     more.replaceChildren(lastSearch.next ? h('button', { type: 'button', onclick: loadMore }, t('more')) : '');
   };
@@ -164,7 +170,7 @@ export async function searchView(params) {
     try {
       const page = await req.answer;
       if (inflight !== req) return; // a later search took over
-      Object.assign(lastSearch, { key, address: p.toString(), query, items: page.items, next: page.next_cursor, applied: page.applied_constraints, mine, openedId: null });
+      Object.assign(lastSearch, { key, address: p.toString(), query, items: page.items, next: page.next_cursor, applied: page.applied_constraints, mine, lenient: p.get('match') === 'lenient', openedId: null });
       showProblem('');
       render();
       if (!marked) {

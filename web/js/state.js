@@ -51,7 +51,7 @@ export function localNeeds() {
 export const setLocalNeeds = (codes) => localStorage.setItem(NEEDS, JSON.stringify(codes));
 
 /** The last search's answer and where the visitor was in it; see search.js. */
-export const lastSearch = { key: null, address: '', query: '', items: [], next: null, applied: [], mine: false, openedId: null };
+export const lastSearch = { key: null, address: '', query: '', items: [], next: null, applied: [], mine: false, lenient: false, openedId: null };
 
 /** Says text through the status live region (polite). */
 export function announce(text) {
@@ -59,6 +59,20 @@ export function announce(text) {
   el.textContent = '';
   // A fresh text node in a later task is announced even when the words repeat.
   setTimeout(() => { el.textContent = text; }, 50);
+}
+
+let notice = '';
+/** Says text through the status region and shows it at the top of the next view, once. */
+export function notify(text) {
+  notice = text;
+  announce(text);
+}
+
+/** The notice of notify, forgotten once taken. */
+export function takeNotice() {
+  const n = notice;
+  notice = '';
+  return n;
 }
 
 /** Shows a problem in the alert region at the top of the page (nothing clears it). */

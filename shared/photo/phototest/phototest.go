@@ -11,6 +11,7 @@ import (
 	"image/gif"
 	"image/jpeg"
 	"image/png"
+	"io"
 	"testing"
 )
 
@@ -24,14 +25,20 @@ func picture(w, h int) *image.NRGBA {
 	return img
 }
 
-// PNG is a w×h PNG.
-func PNG(t testing.TB, w, h int) []byte {
+// encoded is img as encode writes it; an error fails t.
+func encoded(t testing.TB, img image.Image, encode func(io.Writer, image.Image) error) []byte {
 	t.Helper()
 	var b bytes.Buffer
-	if err := png.Encode(&b, picture(w, h)); err != nil {
+	if err := encode(&b, img); err != nil {
 		t.Fatal(err)
 	}
 	return b.Bytes()
+}
+
+// PNG is a w×h PNG.
+func PNG(t testing.TB, w, h int) []byte {
+	t.Helper()
+	return encoded(t, picture(w, h), png.Encode)
 }
 
 // NoisyPNG is a PNG of about n bytes or more (random-looking pixels barely compress).
@@ -49,31 +56,19 @@ func NoisyPNG(t testing.TB, n int) []byte {
 		x ^= x << 5
 		img.Pix[i] = byte(x)
 	}
-	var b bytes.Buffer
-	if err := (&png.Encoder{CompressionLevel: png.NoCompression}).Encode(&b, img); err != nil {
-		t.Fatal(err)
-	}
-	return b.Bytes()
+	return encoded(t, img, (&png.Encoder{CompressionLevel: png.NoCompression}).Encode)
 }
 
 // JPEG is a w×h JPEG.
 func JPEG(t testing.TB, w, h int) []byte {
 	t.Helper()
-	var b bytes.Buffer
-	if err := jpeg.Encode(&b, picture(w, h), nil); err != nil {
-		t.Fatal(err)
-	}
-	return b.Bytes()
+	return encoded(t, picture(w, h), func(out io.Writer, img image.Image) error { return jpeg.Encode(out, img, nil) })
 }
 
 // GIF is a w×h GIF.
 func GIF(t testing.TB, w, h int) []byte {
 	t.Helper()
-	var b bytes.Buffer
-	if err := gif.Encode(&b, picture(w, h), nil); err != nil {
-		t.Fatal(err)
-	}
-	return b.Bytes()
+	return encoded(t, picture(w, h), func(out io.Writer, img image.Image) error { return gif.Encode(out, img, nil) })
 }
 
 // PNGHeader is a PNG signature and IHDR chunk announcing w×h (8-bit RGBA), with no pixels:

@@ -20,13 +20,9 @@ func Excluded(table string) bool {
 
 // Tables lists the compared tables of db's public schema, by name.
 func Tables(ctx context.Context, db pgdb.DBTX) ([]string, error) {
-	rows, err := db.Query(ctx, `SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY tablename`)
+	all, err := pgdb.Collect(ctx, db, "list tables", pgx.RowTo[string], `SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY tablename`)
 	if err != nil {
-		return nil, fmt.Errorf("list tables: %w", err)
-	}
-	all, err := pgx.CollectRows(rows, pgx.RowTo[string])
-	if err != nil {
-		return nil, fmt.Errorf("list tables: %w", err)
+		return nil, err
 	}
 	var out []string
 	for _, t := range all {
@@ -77,15 +73,7 @@ func Diff(ctx context.Context, a, b pgdb.DBTX) ([]string, error) {
 
 func rowsOf(ctx context.Context, db pgdb.DBTX, table string) ([]string, error) {
 	q := fmt.Sprintf(`SELECT t::text FROM %s t ORDER BY 1`, pgx.Identifier{table}.Sanitize())
-	rows, err := db.Query(ctx, q)
-	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", table, err)
-	}
-	out, err := pgx.CollectRows(rows, pgx.RowTo[string])
-	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", table, err)
-	}
-	return out, nil
+	return pgdb.Collect(ctx, db, "read "+table, pgx.RowTo[string], q)
 }
 
 // TB is the part of testing.TB Equal uses.

@@ -16,6 +16,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/dostupno/dostupno/cmd/dostupno/internal/stack"
+	"github.com/dostupno/dostupno/shared/apitest"
 )
 
 var quiet = slog.New(slog.DiscardHandler)
@@ -95,16 +96,7 @@ func do(t *testing.T, method, url, body string, h http.Header) (*http.Response, 
 		}
 		req.Header[k] = v
 	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return resp, b
+	return apitest.Send(t, req)
 }
 
 func get(t *testing.T, url string, h http.Header) (*http.Response, []byte) {
