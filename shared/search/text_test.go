@@ -117,3 +117,37 @@ func TestTextSearchEveryStepIsExact(t *testing.T) {
 		}
 	}
 }
+
+// TestSearchKeepsTheConnectionsPlanMode: a page's details run with generic plans (set_config
+// local to their pipeline), and the connection goes back to force_custom_plan, which the
+// page's own query needs (shared/pgdb); the details (venue's name, times) are the event's.
+func TestSearchKeepsTheConnectionsPlanMode(t *testing.T) {
+	w := newWorld(t)
+	e := event(7, "kazan", nil)
+	w.upsert(e)
+	conn, err := w.pool.Acquire(w.ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Release()
+	q, err := search.ParseQuery("city=kazan", w.vocab, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 7 { // past the five custom plans after which Postgres may choose a generic one
+		p, err := search.Search(w.ctx, conn, w.vocab, &q, func(string) string { return "" })
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(p.Items) != 1 || p.Items[0].ID != 7 || p.Items[0].Venue.Name != "Hall" || !p.Items[0].StartsAt.Equal(e.StartsAt) {
+			t.Fatalf("got %+v, want event 7 at venue Hall", p.Items)
+		}
+		var mode string
+		if err := conn.QueryRow(w.ctx, "SHOW plan_cache_mode").Scan(&mode); err != nil {
+			t.Fatal(err)
+		}
+		if mode != "force_custom_plan" {
+			t.Fatalf("after a search the connection's plan_cache_mode is %s, want force_custom_plan", mode)
+		}
+	}
+}
