@@ -110,6 +110,8 @@ func pageSQL(q *Query, how plan) (string, []any) {
 		where = append(where, "a.starts_at < "+arg(*q.To))
 	}
 	if q.City != "" {
+		// A text search's capped and sparse steps read the text's matches in the city from
+		// the text index, which holds the city (migration 022).
 		where = append(where, "a.city = "+arg(q.City))
 	}
 	switch len(q.Categories) {
@@ -247,20 +249,40 @@ func Search(ctx context.Context, db pgdb.DBTX, vocab *catalog.Vocabulary, q *Que
 // past it (a window stretched over years), the slice is not worth it.
 const maxSlice = 10 * 365 * 24 * time.Hour
 
+// denseMatches: with this many matches in the window or more (a share of at least 1.2% of
+// the rows the filters pass), searchText walks the answer order first. The walk reads about
+// Window * (Limit+1) / k rows before its page (1,750 at most for 6 matches); the text index
+// hands over every match of the text in the whole catalog, and a common word's 50,000 matches
+// cost 8-10 ms on 1M events (cmd/dostupno bench, "text: common word"), the walk 1-2 ms.
+const denseMatches = 6
+
 // searchText runs the steps of a text search (see Search) until one is exact. The window is
 // also a sample: two or more matches in it (but not a page) put the matches' share above
 // 2/Window, so a slice of the answer order whose length is the window's times twice the page
 // over the matches seen is expected to hold a page: its matches are read from the text index
 // within that slice (at most Cap of them), and a full page there is the page. Then the walk
-// comes before the capped read.
+// comes before the capped read. With denseMatches or more in the window, the walk comes
+// first.
 func searchText(ctx context.Context, db pgdb.DBTX, vocab *catalog.Vocabulary, q *Query, photoURL func(string) string) ([]Summary, *Position, error) {
 	items, next, _, err := run(ctx, db, vocab, q, window, photoURL)
 	if err != nil || next != nil {
 		return items, next, err
 	}
 	steps := []plan{capped, long}
-	if k := len(items); k >= 2 {
-		steps = []plan{long, capped}
+	k := len(items)
+	if k >= denseMatches {
+		// A page is expected within Window * (Limit+1) / k rows of the walk, fewer than the
+		// matches the text index would hand over (see denseMatches).
+		items, next, _, err := run(ctx, db, vocab, q, long, photoURL)
+		if err != nil || next != nil {
+			return items, next, err
+		}
+		steps = []plan{capped}
+	}
+	if k >= 2 {
+		if k < denseMatches {
+			steps = []plan{long, capped}
+		}
 		sql, args := pageSQL(q, edge)
 		var end time.Time
 		switch err := db.QueryRow(ctx, sql, args...).Scan(&end); {
