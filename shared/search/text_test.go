@@ -16,7 +16,7 @@ import (
 // of a text search (window, capped read, long walk, all matches), every question pages
 // through exactly the matching events in answer order: dense words (the window), words in a
 // share of the events (the walk after two matches in the window, or the capped read first),
-// rare words (the capped read), words bunched at the end (the walk fails, then all matches),
+// rare words (the capped read), dense words short of a page in the window (the walk first), words bunched at the end (the walk fails, then all matches),
 // absent words, a slice of the answer order sized from the window, a city with fewer events
 // than the window, with a city filter too.
 func TestTextSearchEveryStepIsExact(t *testing.T) {
@@ -37,6 +37,8 @@ func TestTextSearchEveryStepIsExact(t *testing.T) {
 		}
 		if i%3 == 0 {
 			words = append(words, "kappa")
+		} else {
+			words = append(words, "eta") // dense, yet fewer than 8 in 10 rows: the walk first
 		}
 		if i < 15 {
 			words = append(words, "gamma")
@@ -76,7 +78,7 @@ func TestTextSearchEveryStepIsExact(t *testing.T) {
 		})
 		return ids
 	}
-	for _, word := range []string{"alpha", "beta", "kappa", "gamma", "delta", "zeta", "omega"} {
+	for _, word := range []string{"alpha", "beta", "kappa", "eta", "gamma", "delta", "zeta", "omega"} {
 		for _, city := range []string{"", "kazan", "omsk"} {
 			for _, limit := range []int{1, 3, 8, 40} {
 				t.Run(fmt.Sprintf("%s/%s/%d", word, city, limit), func(t *testing.T) {
