@@ -16,8 +16,8 @@ import (
 // of a text search (window, capped read, long walk, all matches), every question pages
 // through exactly the matching events in answer order: dense words (the window), words in a
 // share of the events (the walk after two matches in the window, or the capped read first),
-// rare words (the capped read), dense words short of a page in the window (the walk first), words bunched at the end (the walk fails, then all matches),
-// absent words, a slice of the answer order sized from the window, a city with fewer events
+// rare words (the capped read), dense words short of a page in the window (the walk first),
+// words bunched at the end (the walk fails, then all matches), absent words, a slice of the answer order sized from the window, a city with fewer events
 // than the window, with a city filter too.
 func TestTextSearchEveryStepIsExact(t *testing.T) {
 	search.SetTextBounds(t, search.TextBounds{Window: 10, Cap: 5, Walk: 20})
