@@ -292,8 +292,11 @@ func Measure(ctx context.Context, pool *pgxpool.Pool, ours http.Handler, o Optio
 			return nil, err
 		}
 	}
-	fmt.Fprintf(out, "warming up with %d questions of each schema\n", o.Warmup)
-	for _, q := range mix[:o.Warmup] {
+	// --shapes may leave fewer questions than the warm-up asks for: then all of them warm up
+	// and all are measured.
+	warm := min(o.Warmup, len(mix))
+	fmt.Fprintf(out, "warming up with %d questions of each schema\n", warm)
+	for _, q := range mix[:warm] {
 		for _, base := range []string{oursSrv.URL, hackSrv.URL} {
 			if q.Text && base == hackSrv.URL {
 				continue
@@ -307,7 +310,11 @@ func Measure(ctx context.Context, pool *pgxpool.Pool, ours http.Handler, o Optio
 	var allOurs, allHack []time.Duration
 	byShape := map[string][2][]time.Duration{}
 	fmt.Fprintf(out, "asking %d questions of each schema through HTTP, Cache-Control: no-cache\n", o.Questions)
-	for i, q := range mix[o.Warmup:] {
+	measured := mix[warm:]
+	if len(measured) == 0 {
+		measured = mix
+	}
+	for i, q := range measured {
 		if i > 0 && i%500 == 0 {
 			fmt.Fprintf(out, "  %d/%d\n", i, o.Questions)
 		}
@@ -342,7 +349,7 @@ func Measure(ctx context.Context, pool *pgxpool.Pool, ours http.Handler, o Optio
 		res.ByShape[k] = [2]Stats{stats(v[0]), stats(v[1])}
 	}
 	if o.Cached > 0 {
-		cachedMix := mix[o.Warmup:min(len(mix), o.Warmup+o.Cached)]
+		cachedMix := measured[:min(len(measured), o.Cached)]
 		var cached []time.Duration
 		for pass := 0; pass < 2; pass++ {
 			for _, q := range cachedMix {
