@@ -197,7 +197,9 @@ WHERE e.id = ANY($1::bigint[])`
 // genericPlanSQL makes the statements that follow it in the same pipeline (one implicit
 // transaction, up to its Sync) use generic plans: set_config(..., true) is SET LOCAL, undone
 // when that transaction ends, so the connection keeps plan_cache_mode=force_custom_plan for
-// every other statement (shared/pgdb).
+// every other statement (shared/pgdb). Inside a caller's transaction (pgx.Tx: a cache
+// snapshot's recompute, hotcache) it would last until that transaction's end, over the page
+// queries that follow, so there the details are planned as the rest.
 const genericPlanSQL = `SELECT set_config('plan_cache_mode', 'force_generic_plan', true)`
 
 // Search runs q and returns one page. photoURL turns a photo's object key into its URL.
@@ -407,15 +409,20 @@ type detail struct {
 }
 
 // details reads the details of events ids (detailsSQL) in one round trip, with a generic
-// plan (genericPlanSQL), by id.
+// plan (genericPlanSQL) unless db is a transaction, by id.
 func details(ctx context.Context, db pgdb.DBTX, ids []int64) (map[int64]*detail, error) {
 	var b pgx.Batch
-	b.Queue(genericPlanSQL)
+	_, inTx := db.(pgx.Tx)
+	if !inTx {
+		b.Queue(genericPlanSQL)
+	}
 	b.Queue(detailsSQL, ids)
 	br := db.SendBatch(ctx, &b)
 	defer br.Close() //nolint:errcheck // an error of the batch is the one Exec or Query answered
-	if _, err := br.Exec(); err != nil {
-		return nil, fmt.Errorf("search: %w", err)
+	if !inTx {
+		if _, err := br.Exec(); err != nil {
+			return nil, fmt.Errorf("search: %w", err)
+		}
 	}
 	rows, err := br.Query()
 	if err != nil {

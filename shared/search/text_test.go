@@ -122,7 +122,8 @@ func TestTextSearchEveryStepIsExact(t *testing.T) {
 
 // TestSearchKeepsTheConnectionsPlanMode: a page's details run with generic plans (set_config
 // local to their pipeline), and the connection goes back to force_custom_plan, which the
-// page's own query needs (shared/pgdb); the details (venue's name, times) are the event's.
+// page's own query needs (shared/pgdb), also inside a caller's transaction; the details
+// (venue's name, times) are the event's.
 func TestSearchKeepsTheConnectionsPlanMode(t *testing.T) {
 	w := newWorld(t)
 	e := event(7, "kazan", nil)
@@ -150,6 +151,25 @@ func TestSearchKeepsTheConnectionsPlanMode(t *testing.T) {
 		}
 		if mode != "force_custom_plan" {
 			t.Fatalf("after a search the connection's plan_cache_mode is %s, want force_custom_plan", mode)
+		}
+	}
+	// In a caller's transaction (a cache snapshot's recompute), the page queries that follow
+	// keep custom plans too.
+	tx, err := w.pool.Begin(w.ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback(w.ctx) //nolint:errcheck // read only
+	for range 2 {
+		if p, err := search.Search(w.ctx, tx, w.vocab, &q, func(string) string { return "" }); err != nil || len(p.Items) != 1 {
+			t.Fatalf("in a transaction: got %+v, %v, want event 7", p, err)
+		}
+		var mode string
+		if err := tx.QueryRow(w.ctx, "SHOW plan_cache_mode").Scan(&mode); err != nil {
+			t.Fatal(err)
+		}
+		if mode != "force_custom_plan" {
+			t.Fatalf("in a transaction after a search plan_cache_mode is %s, want force_custom_plan", mode)
 		}
 	}
 }
