@@ -88,6 +88,8 @@ func TestRolePrivileges(t *testing.T) {
 		{"ErrReaderDelete", unlocked, `DELETE FROM cities WHERE slug = 'roles-test'`, denied},
 		{"ErrReaderUpdatePosition", unlocked, `UPDATE writelog_position SET applied_seq = 99`, denied},
 		{"ErrReaderVenueFacts", unlocked, `INSERT INTO venue_accessibility (venue_id, version, updated_at) VALUES (1, 1, now())`, denied},
+		{"ReaderSeats", reader, `SELECT wheelchair_spaces, companion_seats, as_of FROM event_availability`, ""},
+		{"ErrReaderSeats", unlocked, `INSERT INTO event_availability VALUES (1, 1, 1, now(), 1)`, denied},
 		{"ErrReaderCreate", unlocked, `CREATE TABLE sneaky (x int)`, denied},
 
 		{"WriterInserts", writer, `INSERT INTO cities (slug, name) VALUES ('x', 'X')`, ""},
@@ -95,6 +97,8 @@ func TestRolePrivileges(t *testing.T) {
 		{"WriterDeletes", writer, `DELETE FROM cities WHERE slug = 'roles-test'`, ""},
 		{"WriterVenueFacts", writer, `INSERT INTO venue_accessibility (venue_id, version, updated_at) VALUES (1, 1, now())
 			ON CONFLICT (venue_id) DO UPDATE SET sheet = excluded.sheet`, ""},
+		{"WriterSeats", writer, `INSERT INTO event_availability VALUES (1, 1, 1, now(), 1)
+			ON CONFLICT (event_id) DO UPDATE SET wheelchair_spaces = excluded.wheelchair_spaces`, ""},
 		{"WriterReadsUsers", writer, `SELECT email, password_hash, token_version, email_hash FROM users`, ""},
 		{"WriterClaims", writer, `INSERT INTO user_claims (user_id, email_hash) VALUES (gen_random_uuid(), 'h')`, ""},
 		{"WriterErasesClaims", writer, `DELETE FROM user_claims`, ""},
@@ -107,6 +111,7 @@ func TestRolePrivileges(t *testing.T) {
 		{"SnapshotWritesItsTables", snapshot, `INSERT INTO cache_hot_keys (key, kind, score, seen_at) VALUES ('k', 'search', 1, now())`, ""},
 		{"SnapshotNewGeneration", snapshot, `INSERT INTO cache_snapshots (taken_at, applied_seq, entries, bytes, took_ms) VALUES (now(), 0, 0, 0, 0)`, ""},
 		{"SnapshotReadsFacts", snapshot, `SELECT v.sheet, a.excluded_ids FROM venue_accessibility v, event_accessibility a`, ""},
+		{"SnapshotReadsSeats", snapshot, `SELECT wheelchair_spaces FROM event_availability`, ""},
 		{"SnapshotVenueIDs", snapshot, `UPDATE cache_snapshot_entries SET venue_ids = '{1}'`, ""},
 		{"ErrSnapshotWritesCatalog", snapshot, `UPDATE cities SET name = 'Y'`, denied},
 		{"ErrSnapshotWritesFacts", snapshot, `DELETE FROM venue_accessibility`, denied},

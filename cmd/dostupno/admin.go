@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -17,26 +18,35 @@ import (
 	"github.com/dostupno/dostupno/shared/config"
 	"github.com/dostupno/dostupno/shared/instance"
 	"github.com/dostupno/dostupno/shared/logging"
+	"github.com/dostupno/dostupno/shared/token"
 )
 
 func init() {
-	register(command{name: "admin", usage: "create EMAIL   create or promote an admin; the password is read from standard input (empty: keep an existing user's)", run: runAdmin})
+	register(command{name: "admin", usage: "create [--role admin|ticketing] EMAIL   create or promote an admin (or a ticketing integration account, which may write seat availability alone); the password is read from standard input (empty: keep an existing user's)", run: runAdmin})
 }
 
 func runAdmin(ctx context.Context, args []string) error {
-	if len(args) != 2 || args[0] != "create" {
+	if len(args) == 0 || args[0] != "create" {
+		return errUsage
+	}
+	fs := flag.NewFlagSet("admin create", flag.ContinueOnError)
+	role := fs.String("role", token.RoleAdmin, "the role to give: admin, or ticketing (writes seat availability and nothing else)")
+	if err := fs.Parse(args[1:]); err != nil {
+		return err
+	}
+	if fs.NArg() != 1 || (*role != token.RoleAdmin && *role != token.RoleTicketing) {
 		return errUsage
 	}
 	cfg, err := config.FromEnv()
 	if err != nil {
 		return err
 	}
-	return adminCreate(ctx, cfg, args[1], os.Stdin, os.Stdout, os.Stderr)
+	return adminCreate(ctx, cfg, fs.Arg(0), *role, os.Stdin, os.Stdout, os.Stderr)
 }
 
-// adminCreate creates or promotes the admin email with the password read from in, and
+// adminCreate creates or promotes the user email to role with the password read from in, and
 // reports on out (prompts and logs go to errOut).
-func adminCreate(ctx context.Context, cfg config.Config, email string, in *os.File, out, errOut io.Writer) error {
+func adminCreate(ctx context.Context, cfg config.Config, email, role string, in *os.File, out, errOut io.Writer) error {
 	password, err := readPassword(in, errOut)
 	if err != nil {
 		return err
@@ -53,11 +63,15 @@ func adminCreate(ctx context.Context, cfg config.Config, email string, in *os.Fi
 	if err != nil {
 		return err
 	}
-	res, err := svc.CreateAdmin(ctx, email, password)
+	res, err := svc.CreateWithRole(ctx, email, password, role)
 	if err != nil {
 		return describe(err)
 	}
 	verb := "promoted"
+	what := role
+	if role == token.RoleAdmin {
+		what = "admin" // the words admins always got
+	}
 	if res.Created {
 		verb = "created"
 	}
@@ -65,13 +79,13 @@ func adminCreate(ctx context.Context, cfg config.Config, email string, in *os.Fi
 		// The copy has applied the command: prove the admin can log in.
 		s, err := svc.Login(ctx, email, password, "cli")
 		if err != nil {
-			return fmt.Errorf("admin %s but login failed: %w", verb, describe(err))
+			return fmt.Errorf("%s %s but login failed: %w", what, verb, describe(err))
 		}
-		if s.User.Role != "admin" {
-			return fmt.Errorf("admin %s but login gives role %q", verb, s.User.Role)
+		if s.User.Role != role {
+			return fmt.Errorf("%s %s but login gives role %q", what, verb, s.User.Role)
 		}
 	}
-	fmt.Fprintf(out, "admin %s: %s (id %s); login verified: %v\n", verb, res.User.Email, res.User.ID, password != "")
+	fmt.Fprintf(out, "%s %s: %s (id %s); login verified: %v\n", what, verb, res.User.Email, res.User.ID, password != "")
 	return nil
 }
 

@@ -51,7 +51,7 @@ func TestAdminCreate(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var out, errOut bytes.Buffer
-			err := adminCreate(context.Background(), cfg, tt.email, stdin(t, tt.input), &out, &errOut)
+			err := adminCreate(context.Background(), cfg, tt.email, token.RoleAdmin, stdin(t, tt.input), &out, &errOut)
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 					t.Fatalf("got %v, want an error about %q", err, tt.wantErr)
@@ -74,7 +74,7 @@ func TestAdminRefusesWithoutPrivateKey(t *testing.T) {
 	secrets := t.TempDir()
 	writeKeyPair(t, secrets, false)
 	cfg := config.Config{DatabaseURL: "postgres://unused", NatsURL: "nats://unused", SecretsDir: secrets}
-	err := adminCreate(context.Background(), cfg, "a@example.ru", stdin(t, "granite meadow 11\n"), io.Discard, io.Discard)
+	err := adminCreate(context.Background(), cfg, "a@example.ru", token.RoleAdmin, stdin(t, "granite meadow 11\n"), io.Discard, io.Discard)
 	if err == nil || !strings.Contains(err.Error(), token.PrivateKeyFile) {
 		t.Fatalf("got %v, want a refusal naming %s", err, token.PrivateKeyFile)
 	}

@@ -19,6 +19,7 @@ import (
 	"github.com/dostupno/dostupno/shared/config"
 	"github.com/dostupno/dostupno/shared/instance"
 	"github.com/dostupno/dostupno/shared/photo/phototest"
+	"github.com/dostupno/dostupno/shared/token"
 )
 
 // notProvoked are the documented statuses that no request can provoke while the services
@@ -221,7 +222,7 @@ func TestOpenAPIMatchesTheRunner(t *testing.T) {
 	}
 
 	// Setup: an admin as `dostupno admin create` makes one, and a user through register.
-	if err := adminCreate(context.Background(), cfg, "root@example.ru", stdin(t, "granite meadow 11\n"), io.Discard, io.Discard); err != nil {
+	if err := adminCreate(context.Background(), cfg, "root@example.ru", token.RoleAdmin, stdin(t, "granite meadow 11\n"), io.Discard, io.Discard); err != nil {
 		t.Fatalf("admin create: %v", err)
 	}
 	var session struct {
@@ -335,6 +336,56 @@ func TestOpenAPIMatchesTheRunner(t *testing.T) {
 		[]byte(`{"id":48,"name":"`+strings.Repeat("a", 70<<10)+`"}`), "Authorization", admin, "Content-Type", "application/json")
 	c.do("upsert a venue as text/plain", 415, "PUT", "/function/upsert-venue", []byte(venue(48, "")), "Authorization", admin, "Content-Type", "text/plain")
 
+	// seat-availability: a ticketing account as `dostupno admin create --role ticketing` makes
+	// one reports a count, which search and get-event show; what it may not do.
+	if err := adminCreate(context.Background(), cfg, "tickets@example.ru", token.RoleTicketing, stdin(t, "box office 2026\n"), io.Discard, io.Discard); err != nil {
+		t.Fatalf("admin create --role ticketing: %v", err)
+	}
+	c.do("log the ticketing account in", 200, "POST", "/function/login", []byte(`{"email":"tickets@example.ru","password":"box office 2026"}`),
+		"Content-Type", "application/json").decode(t, &session)
+	if session.User.Role != token.RoleTicketing {
+		t.Fatalf("got role %q for the ticketing account, want ticketing", session.User.Role)
+	}
+	ticketing := "Bearer " + session.Token
+	seats := func(id, ws, cs int, at string) string {
+		return fmt.Sprintf(`{"event_id":%d,"wheelchair_spaces":%d,"companion_seats":%d,"as_of":%q}`, id, ws, cs, at)
+	}
+	var counted struct{ Count, Ignored int }
+	c.do("report seats", 200, "PUT", "/function/seat-availability", []byte(seats(eventID, 2, 1, "2026-11-29T12:00:00+03:00")),
+		"Authorization", ticketing, "Content-Type", "application/json").decode(t, &counted)
+	c.do("report seats as NDJSON, one of them older", 200, "PUT", "/function/seat-availability",
+		[]byte(seats(eventID, 9, 9, "2026-11-29T11:00:00+03:00")+"\n"+seats(9102, 1, 1, "2026-11-29T12:00:00Z")+"\n"),
+		"Authorization", ticketing, "Content-Type", "application/x-ndjson").decode(t, &counted)
+	if counted.Count != 2 || counted.Ignored != 1 {
+		t.Errorf("report seats as NDJSON: got %+v, want count 2, ignored 1", counted)
+	}
+	c.do("report negative seats", 400, "PUT", "/function/seat-availability", []byte(seats(eventID, -1, 1, "2026-11-29T12:00:00Z")),
+		"Authorization", ticketing, "Content-Type", "application/json")
+	c.do("report seats anonymously", 401, "PUT", "/function/seat-availability", []byte(seats(eventID, 1, 1, "2026-11-29T12:00:00Z")), "Content-Type", "application/json")
+	c.do("report seats as a user", 403, "PUT", "/function/seat-availability", []byte(seats(eventID, 1, 1, "2026-11-29T12:00:00Z")),
+		"Authorization", user, "Content-Type", "application/json")
+	c.do("report seats over 4 KiB", 413, "PUT", "/function/seat-availability", []byte(`{"event_id":`+strings.Repeat(" ", 5<<10)+`1}`),
+		"Authorization", ticketing, "Content-Type", "application/json")
+	c.do("report seats as text/plain", 415, "PUT", "/function/seat-availability", []byte(seats(eventID, 1, 1, "2026-11-29T12:00:00Z")),
+		"Authorization", ticketing, "Content-Type", "text/plain")
+	c.do("upsert an event as the ticketing account", 403, "PUT", "/function/upsert-event", []byte(event(9105, 5, "yes")),
+		"Authorization", ticketing, "Content-Type", "application/json")
+	c.do("upsert a venue as the ticketing account", 403, "PUT", "/function/upsert-venue", []byte(venue(48, "")),
+		"Authorization", ticketing, "Content-Type", "application/json")
+	var seated struct {
+		Items []struct {
+			ID           int
+			Availability *struct {
+				WheelchairSpaces int `json:"wheelchair_spaces"`
+			} `json:"availability"`
+		} `json:"items"`
+	}
+	c.do("search for free wheelchair spaces", 200, "GET", "/function/search-events?wheelchair_spaces=2&companion_seats=1&from=2026-01-01T00:00:00Z", nil).decode(t, &seated)
+	if len(seated.Items) != 1 || seated.Items[0].ID != eventID || seated.Items[0].Availability == nil || seated.Items[0].Availability.WheelchairSpaces != 2 {
+		t.Errorf("search for free wheelchair spaces: got %+v, want event %d with 2 spaces", seated.Items, eventID)
+	}
+	c.do("search for a negative count of seats", 400, "GET", "/function/search-events?wheelchair_spaces=-1", nil)
+
 	// upload-photo.
 	png := phototest.PNG(t, 16, 12)
 	photoPath := fmt.Sprintf("/function/upload-photo/%d", eventID)
@@ -348,6 +399,7 @@ func TestOpenAPIMatchesTheRunner(t *testing.T) {
 	c.do("upload to a non-integer id", 400, "POST", "/function/upload-photo/ten", png, "Authorization", admin, "Content-Type", "image/png")
 	c.do("upload anonymously", 401, "POST", photoPath, png, "Content-Type", "image/png")
 	c.do("upload as a user", 403, "POST", photoPath, png, "Authorization", user, "Content-Type", "image/png")
+	c.do("upload as the ticketing account", 403, "POST", photoPath, png, "Authorization", ticketing, "Content-Type", "image/png")
 	c.do("upload to an unknown event", 404, "POST", "/function/upload-photo/999999", png, "Authorization", admin, "Content-Type", "image/png")
 	big := make([]byte, 10<<20+1) // one byte over the limit, a PNG by its first bytes
 	copy(big, png)

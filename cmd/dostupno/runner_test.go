@@ -164,14 +164,20 @@ func (tr *testRunner) waitApplied(t *testing.T, fn string, seq uint64, limit tim
 // through the runner at api and returns its token.
 func adminToken(t *testing.T, cfg config.Config, api, email string) string {
 	t.Helper()
-	if err := adminCreate(context.Background(), cfg, email, stdin(t, "granite meadow 11\n"), io.Discard, io.Discard); err != nil {
-		t.Fatalf("admin create: %v", err)
+	return roleToken(t, cfg, api, email, token.RoleAdmin)
+}
+
+// roleToken is adminToken for role (`dostupno admin create --role`).
+func roleToken(t *testing.T, cfg config.Config, api, email, role string) string {
+	t.Helper()
+	if err := adminCreate(context.Background(), cfg, email, role, stdin(t, "granite meadow 11\n"), io.Discard, io.Discard); err != nil {
+		t.Fatalf("admin create --role %s: %v", role, err)
 	}
 	resp, b := apitest.Do(t, http.MethodPost, api+"/function/login", strings.NewReader(`{"email":"`+email+`","password":"granite meadow 11"}`),
 		"Content-Type", "application/json")
 	var session struct{ Token string }
 	if err := json.Unmarshal(b, &session); resp.StatusCode != http.StatusOK || err != nil || session.Token == "" {
-		t.Fatalf("log the admin in: got %d %s, want 200 and a token", resp.StatusCode, b)
+		t.Fatalf("log the %s in: got %d %s, want 200 and a token", role, resp.StatusCode, b)
 	}
 	return session.Token
 }

@@ -161,6 +161,13 @@ func TestFunctionsWorkWithTheirOwnCredentials(t *testing.T) {
 	if b := call("GET", "/function/get-event/77", "", 200); !strings.Contains(string(b), `"step_free_entrance":{"value":"yes","from":"venue"`) {
 		t.Fatalf("got %s, want the venue's answer in the event's details", b)
 	}
+	// Seat availability with seat-availability's own credential: the event's cached page shows it.
+	seats := fmt.Sprintf(`{"event_id":77,"wheelchair_spaces":2,"companion_seats":1,"as_of":%q}`, time.Now().UTC().Format(time.RFC3339))
+	call("PUT", "/function/seat-availability", seats, 403, "Authorization", user, "Content-Type", js)
+	call("PUT", "/function/seat-availability", seats, 200, "Authorization", admin, "Content-Type", js)
+	if b := call("GET", "/function/get-event/77", "", 200); !strings.Contains(string(b), `"availability":{"wheelchair_spaces":2,"companion_seats":1`) {
+		t.Fatalf("got %s, want the event's seats", b)
+	}
 	call("POST", "/function/upload-photo/77", string(phototest.PNG(t, 64, 48)), 201, "Authorization", admin, "Content-Type", "image/png")
 	for range 3 { // hot answers, for the snapshot to ask about
 		call("GET", "/function/get-event/77", "", 200)

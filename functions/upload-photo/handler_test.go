@@ -120,6 +120,7 @@ func TestUpload(t *testing.T) {
 		{"ErrAnonymous", "POST", "/10", "", "image/png", bytes.NewReader(png), 401, "unauthenticated", 0, 0},
 		{"ErrBadToken", "POST", "/10", "Bearer not.a.token", "image/png", bytes.NewReader(png), 401, "unauthenticated", 0, 0},
 		{"ErrNotAdmin", "POST", "/10", e.user, "image/png", bytes.NewReader(png), 403, "forbidden", 0, 0},
+		{"ErrTicketing", "POST", "/10", apitest.Bearer(e.Ticketing(t)), "image/png", bytes.NewReader(png), 403, "forbidden", 0, 0},
 		// The admin's token version is 0: a token of another version was issued around a
 		// password or role change that the copy does not hold.
 		{"ErrStaleAdminToken", "POST", "/10", apitest.Bearer(e.TokenVersion(t, apitest.AdminID, token.RoleAdmin, 1)), "image/png", bytes.NewReader(png), 401, "unauthenticated", 0, 0},

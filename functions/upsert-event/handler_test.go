@@ -107,9 +107,10 @@ func TestUpsertRefuses(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
 	bad := strings.Replace(event(2, "Два"), `"lat":55.75`, `"lat":95`, 1)
-	f.WantRefusals(t, map[string]string{"admin": f.admin, "user": f.user}, []apitest.Refusal{
+	f.WantRefusals(t, map[string]string{"admin": f.admin, "user": f.user, "ticketing": apitest.Bearer(f.Ticketing(t))}, []apitest.Refusal{
 		{Name: "ErrAnonymous", Method: "PUT", ContentType: "application/json", Body: event(1, "A"), Status: 401, Code: "unauthenticated"},
 		{Name: "ErrUser", Method: "PUT", ContentType: "application/json", Auth: "user", Body: event(1, "A"), Status: 403, Code: "forbidden"},
+		{Name: "ErrTicketing", Method: "PUT", ContentType: "application/json", Auth: "ticketing", Body: event(1, "A"), Status: 403, Code: "forbidden"},
 		{Name: "ErrGarbageToken", Method: "PUT", ContentType: "application/json", Auth: "Bearer garbage", Body: event(1, "A"), Status: 401, Code: "unauthenticated"},
 		{Name: "ErrForgedAdmin", Method: "PUT", ContentType: "application/json", Auth: "Bearer eyJhbGciOiJIUzI1NiIsImtpZCI6IngiLCJ0eXAiOiJKV1QifQ.eyJyb2xlIjoiYWRtaW4ifQ.c2ln", Body: event(1, "A"), Status: 401, Code: "unauthenticated"},
 		{Name: "ErrMethod", Method: "POST", ContentType: "application/json", Auth: "admin", Body: event(1, "A"), Status: 405, Code: "method_not_allowed"},

@@ -106,9 +106,10 @@ func TestUpsertVenueRefusedByTheDatabase(t *testing.T) {
 func TestUpsertVenueRefuses(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
-	f.WantRefusals(t, map[string]string{"admin": f.admin, "user": f.user}, []apitest.Refusal{
+	f.WantRefusals(t, map[string]string{"admin": f.admin, "user": f.user, "ticketing": apitest.Bearer(f.Ticketing(t))}, []apitest.Refusal{
 		{Name: "ErrAnonymous", Method: "PUT", ContentType: "application/json", Body: venue(1, "A", ""), Status: 401, Code: "unauthenticated"},
 		{Name: "ErrUser", Method: "PUT", ContentType: "application/json", Auth: "user", Body: venue(1, "A", ""), Status: 403, Code: "forbidden"},
+		{Name: "ErrTicketing", Method: "PUT", ContentType: "application/json", Auth: "ticketing", Body: venue(1, "A", ""), Status: 403, Code: "forbidden"},
 		{Name: "ErrMethod", Method: "POST", ContentType: "application/json", Auth: "admin", Body: venue(1, "A", ""), Status: 405, Code: "method_not_allowed"},
 		{Name: "ErrMediaType", Method: "PUT", ContentType: "text/csv", Auth: "admin", Body: "1,2", Status: 415, Code: "unsupported_media_type"},
 		{Name: "ErrUnknownField", Method: "PUT", ContentType: "application/json", Auth: "admin", Body: strings.Replace(venue(1, "A", ""), `{"id"`, `{"capacity":1,"id"`, 1), Status: 400, Code: "invalid_argument", Field: "capacity"},

@@ -52,6 +52,9 @@ type Payload struct {
 	ID        string `json:"id"`
 	EmailHash string `json:"email_hash,omitempty"`
 	Sealed    []byte `json:"sealed,omitempty"`
+	// Role is the role user.admin gives (admin when empty, as in the commands written before
+	// other roles): admin or ticketing.
+	Role string `json:"role,omitempty"`
 	Personal
 }
 
@@ -260,6 +263,13 @@ func (a applier) admin(ctx context.Context, tx pgx.Tx, seq uint64, cmd writelog.
 	if bad != nil {
 		return *bad, nil
 	}
+	role := p.Role
+	if role == "" {
+		role = token.RoleAdmin
+	}
+	if role != token.RoleAdmin && role != token.RoleTicketing {
+		return writelog.Fail(fmt.Errorf("%s payload: role %q cannot be given", cmd.Kind, role)), nil
+	}
 	held := ""
 	if p.Sealed != nil {
 		if p.EmailHash == "" {
@@ -286,12 +296,12 @@ func (a applier) admin(ctx context.Context, tx pgx.Tx, seq uint64, cmd writelog.
 	// A command written before emails were hashed names the user by its email alone.
 	var u User
 	err = tx.QueryRow(ctx, `
-		UPDATE users SET role = 'admin', password_hash = coalesce(nullif($3, ''), password_hash),
-		       token_version = token_version + CASE WHEN role <> 'admin' OR $3 <> '' THEN 1 ELSE 0 END,
+		UPDATE users SET role = $7, password_hash = coalesce(nullif($3, ''), password_hash),
+		       token_version = token_version + CASE WHEN role <> $7 OR $3 <> '' THEN 1 ELSE 0 END,
 		       email_hash = coalesce(email_hash, nullif($4, '')), updated_at = $5, version = $6
 		WHERE email_key = $1 AND (id = $2::uuid OR $4 = '')
 		RETURNING id::text, email, name, needs, role`,
-		per.EmailKey, p.ID, per.PasswordHash, p.EmailHash, cmd.At, int64(seq)).Scan(&u.ID, &u.Email, &u.Name, &u.Needs, &u.Role)
+		per.EmailKey, p.ID, per.PasswordHash, p.EmailHash, cmd.At, int64(seq), role).Scan(&u.ID, &u.Email, &u.Name, &u.Needs, &u.Role)
 	if err == nil {
 		return applied(seq, AdminResult{User: u}, u.ID)
 	}
@@ -303,17 +313,17 @@ func (a applier) admin(ctx context.Context, tx pgx.Tx, seq uint64, cmd writelog.
 	}
 	err = tx.QueryRow(ctx, `
 		INSERT INTO users (id, email, email_key, email_hash, name, password_hash, role, needs, created_at, updated_at, version)
-		VALUES ($1, $2, $3, nullif($4, ''), $5, $6, 'admin', '{}', $7, $7, $8)
+		VALUES ($1, $2, $3, nullif($4, ''), $5, $6, $9, '{}', $7, $7, $8)
 		ON CONFLICT DO NOTHING
 		RETURNING id::text`,
-		p.ID, per.Email, per.EmailKey, p.EmailHash, per.Name, per.PasswordHash, cmd.At, int64(seq)).Scan(&u.ID)
+		p.ID, per.Email, per.EmailKey, p.EmailHash, per.Name, per.PasswordHash, cmd.At, int64(seq), role).Scan(&u.ID)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return writelog.Reject(apperr.Conflict, "another account has this email or id"), nil
 	}
 	if err != nil {
 		return writelog.Outcome{}, fmt.Errorf("insert admin: %w", err)
 	}
-	u = User{ID: u.ID, Email: per.Email, Name: per.Name, Needs: []string{}, Role: token.RoleAdmin}
+	u = User{ID: u.ID, Email: per.Email, Name: per.Name, Needs: []string{}, Role: role}
 	return applied(seq, AdminResult{User: u, Created: true}, u.ID)
 }
 

@@ -442,6 +442,15 @@ func (s *Service) Erase(ctx context.Context, userID, password, addr string) erro
 // CreateAdmin makes the user with email an admin, creating it when there is none (which needs
 // a password); a non-empty password replaces the user's. It returns once the copy applied it.
 func (s *Service) CreateAdmin(ctx context.Context, email, password string) (AdminResult, error) {
+	return s.CreateWithRole(ctx, email, password, token.RoleAdmin)
+}
+
+// CreateWithRole is CreateAdmin for role: admin, or ticketing (an integration account that may
+// write seat availability alone). Giving a user another role ends the tokens issued before.
+func (s *Service) CreateWithRole(ctx context.Context, email, password, role string) (AdminResult, error) {
+	if role != token.RoleAdmin && role != token.RoleTicketing {
+		return AdminResult{}, apperr.Invalid("role", "role must be %s or %s", token.RoleAdmin, token.RoleTicketing)
+	}
 	email, err := CheckEmail(email)
 	if err != nil {
 		return AdminResult{}, err
@@ -459,6 +468,9 @@ func (s *Service) CreateAdmin(ctx context.Context, email, password string) (Admi
 	// The user this copy knows by the email is the one to promote; the copy applying the
 	// command decides again, by the email's hash.
 	p := Payload{ID: uuid.NewString()}
+	if role != token.RoleAdmin {
+		p.Role = role // an admin's command stays as it was written before roles
+	}
 	if u, found, err := s.lookup(ctx, "email_key = $1", emailKey); err != nil {
 		return AdminResult{}, apperr.Wrap(err, "create admin")
 	} else if found {

@@ -97,7 +97,7 @@ func jsonHeader(extra ...string) http.Header {
 const (
 	summary = `{"id":1,"title":"Орган","category":"concert","city":"moscow","venue":{"id":4,"name":"Дом музыки"},
 		"starts_at":"2026-12-01T16:00:00Z","ends_at":null,"timezone":"Europe/Moscow",
-		"accessibility":["step_free_entrance"],"cover_url":null}`
+		"accessibility":["step_free_entrance"],"cover_url":null,"availability":null}`
 	details = `{"step_free_entrance":{"value":"yes","from":"venue","source":"venue_survey","verified_at":"2026-05-01"},
 		"elevator":{"value":"no","from":"event","source":null,"verified_at":null},
 		"wheelchair_seating":{"value":"unknown","from":"none","source":null,"verified_at":null},
@@ -124,7 +124,8 @@ const (
 	event = `{"id":7,"title":"Орган","description":"","category":"concert","city":"moscow",
 		"venue":{"id":4,"name":"Дом музыки","address":"","lat":null,"lon":null},
 		"starts_at":"2026-12-01T16:00:00Z","ends_at":null,"timezone":"Europe/Moscow","age_rating":"",
-		"price":null,"accessibility":` + sheet + `,"accessibility_details":` + details + `,"photos":[],"updated_at":"2026-11-01T10:00:00Z"}`
+		"price":null,"accessibility":` + sheet + `,"accessibility_details":` + details + `,"photos":[],"updated_at":"2026-11-01T10:00:00Z",
+		"availability":{"wheelchair_spaces":2,"companion_seats":0,"as_of":"2026-11-01T09:00:00.25Z"}}`
 	ld = `{"@context":"https://schema.org","@type":"MusicEvent","identifier":"7","name":"Орган","startDate":"2026-12-01T19:00:00+03:00",
 		"eventStatus":"https://schema.org/EventScheduled","eventAttendanceMode":"https://schema.org/OfflineEventAttendanceMode",
 		"location":{"@type":"Place","identifier":"4","name":"Дом музыки","address":{"@type":"PostalAddress","addressLocality":"Москва"},
@@ -162,6 +163,8 @@ func TestValidateResponse(t *testing.T) {
 		{"OKEventJSONLD", "GET", "/function/get-event/7", 200, http.Header{"Content-Type": {"application/ld+json; charset=utf-8"},
 			"Etag": {`"v2"`}, "X-Cache": {"miss"}, "Vary": {"Accept"}}, ld, ""},
 		{"OKUpsertVenue", "PUT", "/function/upsert-venue", 200, jsonHeader(), `{"id":45,"version":13}`, ""},
+		{"OKSeatAvailability", "PUT", "/function/seat-availability", 200, jsonHeader(), `{"count":2,"ignored":1,"version":14}`, ""},
+		{"ErrSeatAvailabilityWithoutIgnored", "PUT", "/function/seat-availability", 200, jsonHeader(), `{"count":2,"version":14}`, "ignored"},
 		{"OKNotModified", "GET", "/function/get-event/7", 304, http.Header{"Etag": {`"v1"`}}, "", ""},
 		{"OKRegister", "POST", "/function/register", 201, jsonHeader(), session, ""},
 		{"OKLoginThrottled", "POST", "/function/login", 429, jsonHeader("Retry-After", "60"),

@@ -35,8 +35,9 @@ type Builder func(*instance.Deps) (http.Handler, error)
 
 // Fixed user ids of the tokens an Env hands out.
 const (
-	AdminID = "6f1e0c2a-1b3d-4e5f-8a9b-0c1d2e3f4a5b"
-	UserID  = "7a2b3c4d-5e6f-4a1b-9c2d-3e4f5a6b7c8d"
+	AdminID     = "6f1e0c2a-1b3d-4e5f-8a9b-0c1d2e3f4a5b"
+	UserID      = "7a2b3c4d-5e6f-4a1b-9c2d-3e4f5a6b7c8d"
+	TicketingID = "8b3c4d5e-6f7a-4b2c-8d3e-4f5a6b7c8d9e"
 )
 
 // Env is one function under test: its dependencies, served over HTTP, with its own database
@@ -248,6 +249,23 @@ func (e *Env) LastSeq(t testing.TB) uint64 {
 		t.Fatal(err)
 	}
 	return info.State.LastSeq
+}
+
+// Ticketing is a bearer token (without "Bearer ") of TicketingID, a ticketing integration
+// account it makes in the function's copy (token version 0), as `dostupno admin create --role
+// ticketing` leaves one.
+func (e *Env) Ticketing(t testing.TB) string {
+	t.Helper()
+	if e.Pool == nil {
+		t.Fatal("apitest: Ticketing needs a database")
+	}
+	if _, err := e.Pool.Exec(context.Background(), `
+		INSERT INTO users (id, email, email_key, name, password_hash, role, created_at, updated_at, version)
+		VALUES ($1, 'apitest-ticketing@example.invalid', 'apitest-ticketing@example.invalid', 'apitest ticketing', 'none', 'ticketing', now(), now(), 0)
+		ON CONFLICT DO NOTHING`, TicketingID); err != nil {
+		t.Fatalf("apitest: create the ticketing account: %v", err)
+	}
+	return e.Token(t, TicketingID, token.RoleTicketing)
 }
 
 // Token is a bearer token of userID with role and token version 0, signed with the

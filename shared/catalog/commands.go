@@ -31,13 +31,15 @@ const (
 // tables its large runs grow (analysed and vacuumed after them): event.upsert the events,
 // their accessibility index and the venues with their facts (an event's venue object may
 // state them); venue.upsert the venues and their facts, and the index rows and text vectors
-// of their events, which it rewrites when a venue's facts or name change.
+// of their events, which it rewrites when a venue's facts or name change; seats.update the
+// events' live availability.
 func Kinds(vocab *Vocabulary) []writelog.Kind {
 	return []writelog.Kind{
 		{Name: KindEventUpsert, Apply: EventUpsert(vocab), Spread: EventUpsertSpread(vocab),
 			Grows: []string{"events", "event_accessibility", "venues", "venue_accessibility"}},
 		{Name: KindVenueUpsert, Apply: VenueUpsert(vocab),
 			Grows: []string{"venues", "venue_accessibility", "event_accessibility"}},
+		{Name: KindSeatsUpdate, Apply: SeatsUpdate(vocab), Grows: []string{"event_availability"}},
 	}
 }
 
@@ -58,17 +60,22 @@ func SubmitVenues(ctx context.Context, w *writelog.Writer, at time.Time, venues 
 }
 
 func submit[T any](ctx context.Context, w *writelog.Writer, at time.Time, kind, prefix string, items []T) (uint64, error) {
+	s, err := submitted(ctx, w, at, kind, prefix, items)
+	return s.Seq, err
+}
+
+// submitted writes items as submit does and returns what the copy decided about each command.
+func submitted[T any](ctx context.Context, w *writelog.Writer, at time.Time, kind, prefix string, items []T) (writelog.Submitted, error) {
 	parts, err := batches(items, w.Log.MaxPayload()-4096)
 	if err != nil {
-		return 0, apperr.Wrap(err, "upsert")
+		return writelog.Submitted{}, apperr.Wrap(err, "upsert")
 	}
 	key := prefix + uuid.NewString()
 	writes := make([]writelog.Write, len(parts))
 	for i, p := range parts {
 		writes[i] = writelog.Write{Kind: kind, Key: key + "/" + strconv.Itoa(i), Payload: p}
 	}
-	s, err := w.Submit(ctx, at, writes...)
-	return s.Seq, err
+	return w.Submit(ctx, at, writes...)
 }
 
 // batches splits items into JSON arrays each at most max bytes long.

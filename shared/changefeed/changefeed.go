@@ -22,11 +22,21 @@ type Event struct {
 	// lenient answer it could affect is dropped rather than kept.
 	Excluded []string `json:"excluded,omitempty"`
 	Deleted  bool     `json:"deleted,omitempty"`
+	// Seats, when set, says that the event's live availability alone changed, to these
+	// counts: its other facts are as before, so the answers that hold it are affected and,
+	// of the others, only searches that ask for at least so many seats could now take it.
+	Seats *Seats `json:"seats,omitempty"`
 
 	// Until, when set, makes the event stand for several events that start anywhere from
 	// StartsAt to Until, each holding at most Constraints and at least Excluded: a cache
 	// summarises a change of many events so (Summarize). Never on the wire.
 	Until time.Time `json:"-"`
+}
+
+// Seats are an event's free wheelchair spaces and companion seats.
+type Seats struct {
+	WheelchairSpaces int `json:"wheelchair_spaces"`
+	CompanionSeats   int `json:"companion_seats"`
 }
 
 // Last is the latest start e stands for: Until when set, else StartsAt.
@@ -70,7 +80,8 @@ func Subject(ns string) string { return strings.ToLower(ns) + ".changes" }
 // city and category alone, with the union of their yes codes and the intersection of their
 // excluded ones: a matcher that answers true for any event of a group then answers true for
 // the summary, so the summary drops at least what the events would. Deleted events are left
-// out: they affect only the answers that hold them.
+// out: they affect only the answers that hold them. Changes of availability alone (Seats) are
+// grouped apart from the others, each group with the largest counts of its events.
 func Summarize(evs []Event, max int) []Event {
 	if out := summarize(evs, max, true); out != nil || max <= 0 {
 		return out
@@ -82,6 +93,7 @@ func summarize(evs []Event, max int, exact bool) []Event {
 	type group struct {
 		e        Event
 		yes, out map[string]bool
+		seats    Seats
 	}
 	var (
 		groups []*group
@@ -94,6 +106,9 @@ func summarize(evs []Event, max int, exact bool) []Event {
 		}
 		key.Reset()
 		key.WriteString(e.City + "\x00" + e.Category)
+		if e.Seats != nil {
+			key.WriteString("\x00seats")
+		}
 		if exact {
 			key.WriteString("\x00" + strings.Join(e.Constraints, ",") + "\x00" + strings.Join(e.Excluded, ","))
 		}
@@ -106,6 +121,9 @@ func summarize(evs []Event, max int, exact bool) []Event {
 				yes: map[string]bool{}, out: map[string]bool{}}
 			for _, c := range e.Excluded {
 				g.out[c] = true
+			}
+			if e.Seats != nil {
+				g.e.Seats = &g.seats
 			}
 			index[key.String()], groups = g, append(groups, g)
 		} else {
@@ -126,6 +144,10 @@ func summarize(evs []Event, max int, exact bool) []Event {
 		for _, c := range e.Constraints {
 			g.yes[c] = true
 		}
+		if e.Seats != nil {
+			g.seats.WheelchairSpaces = largest(g.seats.WheelchairSpaces, e.Seats.WheelchairSpaces)
+			g.seats.CompanionSeats = largest(g.seats.CompanionSeats, e.Seats.CompanionSeats)
+		}
 	}
 	out := make([]Event, len(groups))
 	for i, g := range groups {
@@ -134,6 +156,9 @@ func summarize(evs []Event, max int, exact bool) []Event {
 	}
 	return out
 }
+
+// largest is the builtin max, which Summarize's parameter max hides.
+func largest(a, b int) int { return max(a, b) }
 
 func sortedKeys(m map[string]bool) []string {
 	out := make([]string, 0, len(m))

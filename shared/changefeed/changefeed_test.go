@@ -52,3 +52,29 @@ func TestSummarize(t *testing.T) {
 		}
 	})
 }
+
+// Changes of seats alone are summarised apart from the others, each group with the largest
+// counts of its events, so a search for seats drops what one of them could join.
+func TestSummarizeSeatsApart(t *testing.T) {
+	at := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
+	seats := func(w, c int) *Seats { return &Seats{WheelchairSpaces: w, CompanionSeats: c} }
+	evs := []Event{
+		{ID: 1, City: "kazan", Category: "show", StartsAt: at, Seats: seats(1, 5)},
+		{ID: 2, City: "kazan", Category: "show", StartsAt: at.Add(time.Hour), Seats: seats(3, 0)},
+		{ID: 3, City: "kazan", Category: "show", StartsAt: at},
+	}
+	got := Summarize(evs, 10)
+	if len(got) != 2 {
+		t.Fatalf("got %d groups %+v, want the seats changes apart from the other", len(got), got)
+	}
+	for _, g := range got {
+		if g.Seats == nil {
+			continue
+		}
+		if *g.Seats != (Seats{WheelchairSpaces: 3, CompanionSeats: 5}) || !g.Until.Equal(at.Add(time.Hour)) {
+			t.Fatalf("got %+v (%+v), want the largest counts 3 and 5 over both starts", g, *g.Seats)
+		}
+		return
+	}
+	t.Fatalf("got %+v, want a group of seats changes", got)
+}

@@ -22,7 +22,7 @@ func TestKinds(t *testing.T) {
 	for _, k := range commands.Kinds(nil, nil) {
 		names = append(names, k.Name)
 	}
-	want := []string{catalog.KindEventUpsert, catalog.KindVenueUpsert, account.KindRegister, account.KindAdmin, account.KindPassword, account.KindNeeds, account.KindErase, photo.Kind}
+	want := []string{catalog.KindEventUpsert, catalog.KindVenueUpsert, catalog.KindSeatsUpdate, account.KindRegister, account.KindAdmin, account.KindPassword, account.KindNeeds, account.KindErase, photo.Kind}
 	if strings.Join(names, ",") != strings.Join(want, ",") {
 		t.Fatalf("got kinds %v, want %v", names, want)
 	}
@@ -68,6 +68,7 @@ func TestEveryKindDecodesStrictly(t *testing.T) {
 			StartsAt: at, Timezone: "Europe/Moscow", Accessibility: catalog.Facts{"elevator": {Value: "yes", Source: "organiser"}}}},
 		catalog.KindVenueUpsert: []catalog.VenueInput{{Venue: catalog.Venue{ID: 3, Name: "V",
 			Accessibility: &catalog.Facts{"elevator": {Value: "not_applicable", VerifiedAt: "2026-05-01"}}}, City: "kazan"}},
+		catalog.KindSeatsUpdate: []catalog.Seats{{EventID: 1, WheelchairSpaces: 2, CompanionSeats: 1, AsOf: at}},
 		account.KindRegister: user(account.KindRegister, id, "hash-a", account.Personal{Email: "a@example.ru", EmailKey: "a@example.ru", Name: "A",
 			PasswordHash: "$argon2id$stored", Needs: []string{"braille"}}),
 		account.KindAdmin: user(account.KindAdmin, admin, "hash-b", account.Personal{Email: "b@example.ru", EmailKey: "b@example.ru", Name: "B",

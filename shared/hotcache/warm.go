@@ -105,6 +105,7 @@ func changedSince(ctx context.Context, db pgdb.DBTX, seq int64, held map[int64]b
 		FROM events e LEFT JOIN event_accessibility a ON a.event_id = e.id
 		WHERE e.id IN (SELECT id FROM events WHERE version > $1
 		               UNION SELECT event_id FROM event_photos WHERE version > $1
+		               UNION SELECT event_id FROM event_availability WHERE version > $1
 		               UNION SELECT x.id FROM events x JOIN venue_accessibility v ON v.venue_id = x.venue_id WHERE v.version > $1)
 		LIMIT $2`, seq, maxWarmChanges+1)
 	if err != nil {

@@ -275,6 +275,9 @@ func bodyError(err error) error {
 	if errors.As(err, &tooBig) {
 		return apperr.New(apperr.PayloadTooLarge, "the body is larger than %d bytes", tooBig.Limit)
 	}
+	if errors.Is(err, bufio.ErrTooLong) { // one NDJSON line as long as the whole body may be
+		return apperr.New(apperr.PayloadTooLarge, "a line is longer than the body may be")
+	}
 	return apperr.New(apperr.InvalidArgument, "the body could not be read")
 }
 

@@ -67,15 +67,22 @@ func RequireRole(r *http.Request, role string) (token.Principal, error) {
 // account check (account.CheckAdmin, on the instance's own copy) finds the user still an
 // admin with the token's version. Every admin write calls it before doing anything.
 func RequireAdmin(r *http.Request, d *instance.Deps) (token.Principal, error) {
-	p, err := RequireRole(r, token.RoleAdmin)
+	return RequireWriter(r, d, token.RoleAdmin)
+}
+
+// RequireWriter returns the caller if it may do the writes of role (an admin may do every
+// write): its token says so and the account check (account.CheckRole, on the instance's own
+// copy) finds the user still holding that role with the token's version.
+func RequireWriter(r *http.Request, d *instance.Deps, role string) (token.Principal, error) {
+	p, err := RequireRole(r, role)
 	if err != nil {
 		return p, err
 	}
 	db, err := d.Pool()
 	if err != nil {
-		return p, apperr.Wrap(err, "check admin")
+		return p, apperr.Wrap(err, "check %s", role)
 	}
-	return p, account.CheckAdmin(r.Context(), db, p)
+	return p, account.CheckRole(r.Context(), db, p, role)
 }
 
 // Authenticate verifies the bearer token of every request that carries one and puts its

@@ -7,6 +7,7 @@ import (
 
 	"github.com/dostupno/dostupno/shared/httpjson"
 	"github.com/dostupno/dostupno/shared/instance"
+	"github.com/dostupno/dostupno/shared/token"
 	"github.com/dostupno/dostupno/shared/writelog"
 )
 
@@ -19,11 +20,29 @@ import (
 // NATS or jwt-public-key.
 func BatchWrite[T any](d *instance.Deps, b httpjson.Batch, check func([]byte) (T, error), id func(T) int64,
 	submit func(ctx context.Context, w *writelog.Writer, at time.Time, records []T) (uint64, error)) (http.Handler, error) {
-	write := func(w http.ResponseWriter, r *http.Request) error {
+	return BatchWriteFor(d, token.RoleAdmin, b, check, func(ctx context.Context, w *writelog.Writer, at time.Time, records []T, ndjson bool) (any, error) {
+		version, err := submit(ctx, w, at, records)
+		if err != nil {
+			return nil, err
+		}
+		if !ndjson {
+			return oneWritten{ID: id(records[0]), Version: version}, nil
+		}
+		return manyWritten{Count: len(records), Version: version}, nil
+	})
+}
+
+// BatchWriteFor is the handler of a write function of d for role (an admin may do every
+// write; RequireWriter): PUT / with one record or many as b describes, each decoded and
+// checked by check, all submitted through the instance's writer by write once every one is
+// valid (ndjson: the body was NDJSON); it answers 200 with what write returns.
+func BatchWriteFor[T any](d *instance.Deps, role string, b httpjson.Batch, check func([]byte) (T, error),
+	write func(ctx context.Context, w *writelog.Writer, at time.Time, records []T, ndjson bool) (any, error)) (http.Handler, error) {
+	serve := func(w http.ResponseWriter, r *http.Request) error {
 		if err := httpjson.Root(w, r, d.Name, http.MethodPut); err != nil {
 			return err
 		}
-		if _, err := RequireAdmin(r, d); err != nil {
+		if _, err := RequireWriter(r, d, role); err != nil {
 			return err
 		}
 		records, ndjson, err := httpjson.ReadBatch(w, r, b, check)
@@ -34,18 +53,14 @@ func BatchWrite[T any](d *instance.Deps, b httpjson.Batch, check func([]byte) (T
 		if err != nil {
 			return err
 		}
-		version, err := submit(r.Context(), wr, time.Now(), records)
+		answer, err := write(r.Context(), wr, time.Now(), records, ndjson)
 		if err != nil {
 			return err
 		}
-		if !ndjson {
-			httpjson.Write(w, http.StatusOK, oneWritten{ID: id(records[0]), Version: version})
-			return nil
-		}
-		httpjson.Write(w, http.StatusOK, manyWritten{Count: len(records), Version: version})
+		httpjson.Write(w, http.StatusOK, answer)
 		return nil
 	}
-	return Writes(d, instance.VerifyTokens, Answer(d, write))
+	return Writes(d, instance.VerifyTokens, Answer(d, serve))
 }
 
 type oneWritten struct {

@@ -46,6 +46,12 @@ func (q *Query) CacheParams() url.Values {
 	if q.Lenient {
 		p.Set("match", "lenient") // a strict key stays as it was before lenient questions
 	}
+	if q.WheelchairSpaces > 0 {
+		p.Set("wheelchair_spaces", strconv.Itoa(q.WheelchairSpaces))
+	}
+	if q.CompanionSeats > 0 {
+		p.Set("companion_seats", strconv.Itoa(q.CompanionSeats))
+	}
 	return p
 }
 
@@ -74,10 +80,15 @@ const ldKeySuffix = "&as=jsonld"
 // start and constraints fit (for a lenient question: none of the required codes is excluded).
 // The text is not checked (a changed event that fits otherwise drops the entry), nor the page
 // position: both err on the side of dropping. e may stand for many events (a summary, with
-// Until set): then it fits when any start from StartsAt to Until could.
+// Until set): then it fits when any start from StartsAt to Until could. A change of an
+// event's availability alone (e.Seats) can bring it into a question that asks for seats, and
+// into no other.
 func (q *Query) Matches(e changefeed.Event) bool {
 	if e.Deleted {
 		return false // a deleted event leaves only the answers that hold it (EventIDs)
+	}
+	if e.Seats != nil && (!q.Seats() || e.Seats.WheelchairSpaces < q.WheelchairSpaces || e.Seats.CompanionSeats < q.CompanionSeats) {
+		return false
 	}
 	if q.City != "" && e.City != q.City {
 		return false

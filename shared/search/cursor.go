@@ -52,6 +52,9 @@ func (q *Query) Fingerprint() string {
 	if q.Lenient {
 		b.WriteString("&match=lenient") // a strict question's cursors stay as they were
 	}
+	if q.Seats() {
+		b.WriteString("&seats=" + strconv.Itoa(q.WheelchairSpaces) + "," + strconv.Itoa(q.CompanionSeats))
+	}
 	return b.String()
 }
 

@@ -110,6 +110,8 @@ type Event struct {
 	AccessibilityDetails Details   `json:"accessibility_details"`
 	Photos               []Photo   `json:"photos"`
 	UpdatedAt            time.Time `json:"updated_at"`
+	// Availability is the live seat count (null when never reported).
+	Availability *Availability `json:"availability"`
 
 	cityName string // for the schema.org form (JSONLD)
 }
@@ -120,23 +122,28 @@ func LoadEvent(ctx context.Context, db pgdb.DBTX, vocab *catalog.Vocabulary, id 
 		e          Event
 		price      Price
 		own, venue catalog.Facts
+		ws, cs     *int32
+		asOf       *time.Time
 	)
 	err := db.QueryRow(ctx, `
 		SELECT e.id, e.title, e.description, e.category, e.city, coalesce(c.name, e.city), v.id, v.name, v.address, v.lat, v.lon,
 			e.starts_at, e.ends_at, e.timezone, e.age_rating, e.price_min::float8, e.price_max::float8,
-			e.currency, coalesce(a.sheet, '{}'), coalesce(f.sheet, '{}'), e.updated_at
+			e.currency, coalesce(a.sheet, '{}'), coalesce(f.sheet, '{}'), e.updated_at,
+			s.wheelchair_spaces, s.companion_seats, s.as_of
 		FROM events e
 		JOIN venues v ON v.id = e.venue_id
 		LEFT JOIN cities c ON c.slug = e.city
 		LEFT JOIN event_accessibility a ON a.event_id = e.id
 		LEFT JOIN venue_accessibility f ON f.venue_id = e.venue_id
+		LEFT JOIN event_availability s ON s.event_id = e.id
 		WHERE e.id = $1`, id).Scan(&e.ID, &e.Title, &e.Description, &e.Category, &e.City, &e.cityName, &e.Venue.ID,
 		&e.Venue.Name, &e.Venue.Address, &e.Venue.Lat, &e.Venue.Lon, &e.StartsAt, &e.EndsAt, &e.Timezone,
-		&e.AgeRating, &price.Min, &price.Max, &price.Currency, &own, &venue, &e.UpdatedAt)
+		&e.AgeRating, &price.Min, &price.Max, &price.Currency, &own, &venue, &e.UpdatedAt, &ws, &cs, &asOf)
 	if err != nil {
 		return nil, apperr.FromDB(fmt.Errorf("load event %d: %w", id, err), fmt.Sprintf("event %d", id))
 	}
 	e.StartsAt, e.UpdatedAt = e.StartsAt.UTC(), e.UpdatedAt.UTC()
+	e.Availability = availability(ws, cs, asOf)
 	if e.EndsAt != nil {
 		t := e.EndsAt.UTC()
 		e.EndsAt = &t

@@ -44,8 +44,11 @@ type Query struct {
 	// Lenient (match=lenient) accepts unknown as well as yes for every required code; a
 	// strict question (the default) accepts yes alone.
 	Lenient bool
-	After   *Position // from the cursor
-	Cursor  string    // the cursor as given (checked against the fingerprint by Check)
+	// WheelchairSpaces and CompanionSeats (wheelchair_spaces, companion_seats), when above 0,
+	// require a reported count of at least that many free (Seats).
+	WheelchairSpaces, CompanionSeats int
+	After                            *Position // from the cursor
+	Cursor                           string    // the cursor as given (checked against the fingerprint by Check)
 
 	// Asked is true when constraints or profile was given; Personalize is false when
 	// personalize=false was given. Saved needs apply only when !Asked && Personalize.
@@ -59,7 +62,10 @@ type Position struct {
 	ID       int64
 }
 
-var single = []string{"profile", "city", "from", "to", "q", "limit", "cursor", "personalize", "match"}
+var single = []string{"profile", "city", "from", "to", "q", "limit", "cursor", "personalize", "match", "wheelchair_spaces", "companion_seats"}
+
+// MaxSeatsAsked is the most seats of one kind a search may ask for.
+const MaxSeatsAsked = 1000
 
 // ParseQuery parses the raw query string of a search at time now. Errors are invalid_argument
 // naming the parameter at fault. The cursor is decoded but only checked against the question
@@ -162,6 +168,18 @@ func ParseQuery(raw string, vocab *catalog.Vocabulary, now time.Time) (Query, er
 	default:
 		return Query{}, apperr.Invalid("match", "match must be strict or lenient")
 	}
+	for _, c := range []struct {
+		name string
+		dst  *int
+	}{{"wheelchair_spaces", &q.WheelchairSpaces}, {"companion_seats", &q.CompanionSeats}} {
+		if s := strings.TrimSpace(vals.Get(c.name)); s != "" {
+			n, err := strconv.Atoi(s)
+			if err != nil || n < 0 || n > MaxSeatsAsked {
+				return Query{}, apperr.Invalid(c.name, "%s must be an integer 0..%d", c.name, MaxSeatsAsked)
+			}
+			*c.dst = n
+		}
+	}
 	switch p := strings.ToLower(strings.TrimSpace(vals.Get("personalize"))); p {
 	case "", "true", "1":
 	case "false", "0":
@@ -178,6 +196,9 @@ func ParseQuery(raw string, vocab *catalog.Vocabulary, now time.Time) (Query, er
 	}
 	return q, nil
 }
+
+// Seats reports whether q asks for free seats (a reported count of at least so many).
+func (q *Query) Seats() bool { return q.WheelchairSpaces > 0 || q.CompanionSeats > 0 }
 
 // SetCodes makes codes (known codes, any order, repeats allowed) the required constraints.
 func (q *Query) SetCodes(vocab *catalog.Vocabulary, codes []string) {

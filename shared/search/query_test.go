@@ -58,6 +58,24 @@ func TestParseQuery(t *testing.T) {
 		t.Fatalf("got asked %v personalize %v lenient %v, want true, true, false", q.Asked, q.Personalize, q.Lenient)
 	}
 	for _, tt := range []struct {
+		raw    string
+		ws, cs int
+		field  string
+	}{{"wheelchair_spaces=2&companion_seats=1", 2, 1, ""}, {"wheelchair_spaces=0", 0, 0, ""}, {"wheelchair_spaces=-1", 0, 0, "wheelchair_spaces"},
+		{"companion_seats=1001", 0, 0, "companion_seats"}, {"companion_seats=x", 0, 0, "companion_seats"},
+		{"wheelchair_spaces=1&wheelchair_spaces=2", 0, 0, "wheelchair_spaces"}} {
+		q, err := ParseQuery(tt.raw, v, now)
+		if tt.field != "" {
+			if apperr.As(err).Field != tt.field {
+				t.Errorf("%s: got %v, want an error naming %s", tt.raw, err, tt.field)
+			}
+			continue
+		}
+		if err != nil || q.WheelchairSpaces != tt.ws || q.CompanionSeats != tt.cs {
+			t.Errorf("%s: got %d %d, %v; want %d %d", tt.raw, q.WheelchairSpaces, q.CompanionSeats, err, tt.ws, tt.cs)
+		}
+	}
+	for _, tt := range []struct {
 		raw     string
 		lenient bool
 		err     bool
@@ -85,6 +103,7 @@ func TestCacheKeyReadsBackToTheSameQuestion(t *testing.T) {
 		"profile=wheelchair&city=moscow&limit=2&cursor=" + url.QueryEscape(cursor),
 		"",
 		"profile=wheelchair&match=lenient",
+		"profile=wheelchair&wheelchair_spaces=2&companion_seats=0&match=lenient",
 	} {
 		q, err := ParseQuery(raw, v, now)
 		if err != nil {
@@ -176,6 +195,32 @@ func TestMatches(t *testing.T) {
 		{"SummaryBeforeTheWindow", func(e *changefeed.Event) {
 			e.StartsAt, e.Until = q.From.Add(-48*time.Hour), q.From.Add(-time.Hour)
 		}, false},
+		// A change of seats alone cannot bring an event into a question that asks for none.
+		{"SeatsAlone", func(e *changefeed.Event) { e.Seats = &changefeed.Seats{WheelchairSpaces: 3, CompanionSeats: 3} }, false},
+	}
+	seated := q
+	seated.WheelchairSpaces, seated.CompanionSeats = 2, 1
+	seatedTests := []struct {
+		name string
+		edit func(*changefeed.Event)
+		want bool
+	}{
+		{"OKEnough", func(e *changefeed.Event) { e.Seats = &changefeed.Seats{WheelchairSpaces: 2, CompanionSeats: 1} }, true},
+		{"OKOtherChange", func(*changefeed.Event) {}, true}, // its seats unknown here: dropped
+		{"TooFewWheelchair", func(e *changefeed.Event) { e.Seats = &changefeed.Seats{WheelchairSpaces: 1, CompanionSeats: 5} }, false},
+		{"TooFewCompanion", func(e *changefeed.Event) { e.Seats = &changefeed.Seats{WheelchairSpaces: 5} }, false},
+		{"EnoughButOtherCity", func(e *changefeed.Event) {
+			e.City, e.Seats = "kazan", &changefeed.Seats{WheelchairSpaces: 5, CompanionSeats: 5}
+		}, false},
+	}
+	for _, tt := range seatedTests {
+		t.Run("Seats"+tt.name, func(t *testing.T) {
+			e := in
+			tt.edit(&e)
+			if got := seated.Matches(e); got != tt.want {
+				t.Fatalf("got %v, want %v", got, tt.want)
+			}
+		})
 	}
 	lenient := q
 	lenient.Lenient = true

@@ -54,10 +54,15 @@ const (
 const (
 	RoleUser  = "user"
 	RoleAdmin = "admin"
+	// RoleTicketing is an integration account of the ticketing side: it may write seat
+	// availability and nothing else an admin may.
+	RoleTicketing = "ticketing"
 )
 
 // ValidRole reports whether role is one of the contract's roles.
-func ValidRole(role string) bool { return role == RoleUser || role == RoleAdmin }
+func ValidRole(role string) bool {
+	return role == RoleUser || role == RoleAdmin || role == RoleTicketing
+}
 
 // Principal is who a verified token speaks for.
 type Principal struct {

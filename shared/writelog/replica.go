@@ -43,6 +43,12 @@ type Replica struct {
 	mu       sync.Mutex
 	consumer jetstream.Consumer
 
+	// applying is held by the one writer of this process that applies while others wait
+	// (WaitApplied); round is closed when its round ends.
+	applying sync.Mutex
+	roundMu  sync.Mutex
+	round    chan struct{}
+
 	spreaders map[string]Spreader
 	parts     int             // connections a spread run is applied over
 	grows     []string        // tables the kinds grow (Kind.Grows), maintained after large batches

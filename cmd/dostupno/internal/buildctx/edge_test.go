@@ -134,7 +134,7 @@ func TestStackTimeouts(t *testing.T) {
 			t.Errorf("%s: got write_timeout %v, want at least 3s under service_timeout %v", f.Name, write, to.service)
 		}
 	}
-	for _, name := range []string{"register", "account", "upsert-event", "upsert-venue", "upload-photo"} {
+	for _, name := range []string{"register", "account", "upsert-event", "upsert-venue", "seat-availability", "upload-photo"} {
 		f, _ := s.Function(name)
 		if _, _, exec := timeouts(f); exec < writeWait+5*time.Second {
 			t.Errorf("%s: got exec_timeout %v, want room over the write path's wait of %v", name, exec, writeWait)

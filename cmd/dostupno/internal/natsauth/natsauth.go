@@ -16,8 +16,8 @@
 //     address, the addresses known to each account) and store users' keys: register a new
 //     user's, login and account one for a user registered before personal data was sealed; the
 //     keys' stream refuses to replace a stored key (shared/userkeys).
-//   - upsert-event, upsert-venue and upload-photo likewise with the event, venue and photo
-//     kinds.
+//   - upsert-event, upsert-venue, seat-availability and upload-photo likewise with the event,
+//     venue, seats and photo kinds.
 //   - db-writer reads the log, settles its consumer and announces changes; it publishes no
 //     command.
 //   - every function that applies the log (the writers above and db-writer) reads the users'
@@ -80,16 +80,17 @@ type grant struct {
 // grants is the table: one line per function of stack.yml. A new command kind goes into the
 // kinds of the function that publishes it (or into opsOnly).
 var grants = map[string]grant{
-	"search-events":  {cache: true},
-	"get-event":      {cache: true},
-	"register":       {kinds: []string{account.KindRegister, account.KindErase}, applier: true, accounts: true},
-	"login":          {kinds: []string{account.KindPassword}, applier: true, accounts: true},
-	"account":        {kinds: []string{account.KindNeeds, account.KindErase}, applier: true, accounts: true},
-	"cache-snapshot": {snapshot: true},
-	"upsert-event":   {kinds: []string{catalog.KindEventUpsert}, applier: true},
-	"upsert-venue":   {kinds: []string{catalog.KindVenueUpsert}, applier: true},
-	"upload-photo":   {kinds: []string{photo.Kind}, applier: true},
-	"db-writer":      {applier: true},
+	"search-events":     {cache: true},
+	"get-event":         {cache: true},
+	"register":          {kinds: []string{account.KindRegister, account.KindErase}, applier: true, accounts: true},
+	"login":             {kinds: []string{account.KindPassword}, applier: true, accounts: true},
+	"account":           {kinds: []string{account.KindNeeds, account.KindErase}, applier: true, accounts: true},
+	"cache-snapshot":    {snapshot: true},
+	"upsert-event":      {kinds: []string{catalog.KindEventUpsert}, applier: true},
+	"upsert-venue":      {kinds: []string{catalog.KindVenueUpsert}, applier: true},
+	"seat-availability": {kinds: []string{catalog.KindSeatsUpdate}, applier: true},
+	"upload-photo":      {kinds: []string{photo.Kind}, applier: true},
+	"db-writer":         {applier: true},
 }
 
 // opsOnly are the command kinds only the ops CLI publishes.
