@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"os"
 	"time"
 
@@ -37,8 +38,22 @@ func runBench(ctx context.Context, args []string) error {
 	reuse := fs.Bool("reuse", false, "keep an existing benchmark database of the same size instead of loading again")
 	keep := fs.Bool("keep", false, "keep the benchmark database afterwards")
 	explain := fs.Bool("explain", false, "print EXPLAIN ANALYZE of one question of each shape")
+	cpuProfile := fs.String("cpuprofile", "", "write the CPU profile of this process (the server side) during the concurrent run to this file")
+	only := fs.String("shapes", "", "ask only the shapes whose name contains this (e.g. \"text\"; \"!text\": all but those)")
+	concurrency := fs.Int("concurrency", 16, "clients asking at once in the concurrent run (0: no concurrent run)")
+	concurrentFor := fs.Duration("concurrent-for", 10*time.Second, "how long the concurrent run lasts")
+	viaImport := fs.String("via-import", "", "load the catalog through the write log (dostupno import) on this NATS URL instead of COPY, then ask the first questions at once and stop")
+	natsURL := fs.String("cold-nats", "", "NATS URL the cold-started functions follow the change feed on (default: none)")
+	coldStart := fs.Bool("cold-start", true, "build each function's binary and time its first answer after its process starts")
+	// The concurrent run's load generator is this command in a process of its own, so that
+	// its CPU is counted apart from the server's.
+	loadURL := fs.String("load-url", "", "(internal) be the load generator of a concurrent run against this URL")
+	loadStart := fs.String("load-start", "", "(internal) the catalog's first day, for the load generator's mix")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if *loadURL != "" {
+		return runLoadGenerator(ctx, *loadURL, *loadStart, *questions, *concurrency, *concurrentFor, *only)
 	}
 	if *events <= 0 || *questions <= 0 || fs.NArg() != 0 || !validDBName(*dbName) {
 		return errUsage
@@ -59,6 +74,9 @@ func runBench(ctx context.Context, args []string) error {
 	start := time.Now().UTC().Truncate(24 * time.Hour)
 	so := seed.Options{Events: *events, Seed: *seedN, Start: start}
 
+	if *viaImport != "" {
+		return benchAfterImport(ctx, admin, url, *dbName, *viaImport, so, *keep, *questions)
+	}
 	loaded, err := prepareBenchDB(ctx, admin, url, *dbName, *reuse, *events)
 	if err != nil {
 		return err
@@ -90,17 +108,27 @@ func runBench(ctx context.Context, args []string) error {
 		fmt.Printf("reusing %s (%d events from %s)\n", *dbName, *events, start.Format(time.DateOnly))
 	}
 
-	d := instance.New(searchevents.Name, config.Config{DatabaseURL: url, CacheEntries: config.DefaultCacheEntries, CacheTTL: config.DefaultCacheTTL},
-		slog.New(slog.NewTextHandler(io.Discard, nil)))
-	defer d.Close()
-	ours, err := searchevents.New(d)
+	ours, closeOurs, err := newSearchEvents(url)
 	if err != nil {
 		return err
 	}
-	_, err = searchbench.Measure(ctx, pool, ours, searchbench.Options{
-		Questions: *questions, Warmup: *warmup, Cached: *cached, Start: start, Explain: *explain,
-	}, os.Stdout)
-	return err
+	defer closeOurs()
+	fmt.Printf("load average before the run: %s\n", searchbench.LoadAverage())
+	if _, err = searchbench.Measure(ctx, pool, ours, searchbench.Options{
+		Questions: *questions, Warmup: *warmup, Cached: *cached, Start: start, Explain: *explain, Only: *only,
+	}, os.Stdout); err != nil {
+		return err
+	}
+	fmt.Printf("load average after the run: %s\n", searchbench.LoadAverage())
+	if *concurrency > 0 {
+		if err := benchConcurrent(ctx, pool, ours, start, *questions, *concurrency, *concurrentFor, *only, *cpuProfile); err != nil {
+			return err
+		}
+	}
+	if *coldStart {
+		return benchColdStarts(ctx, pool, url, *natsURL, start)
+	}
+	return nil
 }
 
 func validDBName(s string) bool {
@@ -138,6 +166,10 @@ func prepareBenchDB(ctx context.Context, admin, url, name string, reuse bool, n 
 			return false, err
 		}
 	}
+	// Migration 016 needs the deployment's roles; a fresh server has none yet.
+	if err := migrations.SetUpRolesURL(ctx, url); err != nil {
+		return false, err
+	}
 	if _, err := migrations.ApplyURL(ctx, url); err != nil {
 		return false, err
 	}
@@ -156,4 +188,17 @@ func dropBenchDB(admin, name string) {
 	if _, err := c.Exec(ctx, `DROP DATABASE IF EXISTS `+name+` WITH (FORCE)`); err != nil {
 		fmt.Fprintf(os.Stderr, "drop %s: %v\n", name, err)
 	}
+}
+
+// newSearchEvents builds a search-events instance on the database at url, logging nothing;
+// closing it releases its pools.
+func newSearchEvents(url string) (http.Handler, func(), error) {
+	d := instance.New(searchevents.Name, config.Config{DatabaseURL: url, CacheEntries: config.DefaultCacheEntries, CacheTTL: config.DefaultCacheTTL},
+		slog.New(slog.NewTextHandler(io.Discard, nil)))
+	h, err := searchevents.New(d)
+	if err != nil {
+		d.Close()
+		return nil, nil, err
+	}
+	return h, d.Close, nil
 }

@@ -6,6 +6,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	neturl "net/url"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -25,7 +27,7 @@ type DBTX interface {
 // Options tune a pool; the zero value is right for a function instance.
 type Options struct {
 	AppName  string // application_name, shown in pg_stat_activity
-	MaxConns int32  // default 8
+	MaxConns int32  // default: pool_max_conns of the URL, else 8
 }
 
 // Connect builds a pool for url. It does not wait for the server: the first query does, so a
@@ -34,14 +36,27 @@ type Options struct {
 // plan_cache_mode=force_custom_plan: pgx prepares statements, and after five runs Postgres may
 // switch a prepared search to a generic plan that walks the starts_at index and filters row by
 // row (93 ms instead of 4 ms measured here); custom plans see the actual constraint values.
+// A statement whose plan never depends on its values may set force_generic_plan locally to
+// its own pipeline, as shared/search does for a page's details (search.Search).
+//
+// jit=off: Postgres compiles a query whose estimated cost passes jit_above_cost, and the
+// compilation costs more than these short queries ever run. A warm start's "what changed since
+// the snapshot" (hotcache.WarmStart) ran 2.5 ms and took 400-600 ms with the compilation on
+// 200k events, and text searches whose estimate was large paid it the same way (cmd/dostupno
+// bench; README, "Search and demo data").
 func Connect(ctx context.Context, url string, o Options) (*pgxpool.Pool, error) {
 	cfg, err := pgxpool.ParseConfig(url)
 	if err != nil {
 		return nil, fmt.Errorf("parse database URL: %w", redact(err))
 	}
-	if o.MaxConns > 0 {
+	switch {
+	case o.MaxConns > 0:
 		cfg.MaxConns = o.MaxConns
-	} else {
+	case urlSetsMaxConns(url):
+		// pool_max_conns in the URL, as parsed: on 2 cores, 16 clients of search-events
+		// answered 1,018-1,557 questions/s with 4 connections against 894-987 with 8 in
+		// back-to-back runs (cmd/dostupno bench; README, "Search and demo data").
+	default:
 		cfg.MaxConns = 8
 	}
 	cfg.MaxConnIdleTime = 5 * time.Minute
@@ -50,12 +65,26 @@ func Connect(ctx context.Context, url string, o Options) (*pgxpool.Pool, error) 
 		rp["application_name"] = o.AppName
 	}
 	rp["plan_cache_mode"] = "force_custom_plan"
+	rp["jit"] = "off"
 	rp["timezone"] = "UTC"
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("create pool for %s: %w", cfg.ConnConfig.Host, err)
 	}
 	return pool, nil
+}
+
+// urlSetsMaxConns reports whether url (a URL or a key=value DSN) sets pool_max_conns.
+func urlSetsMaxConns(url string) bool {
+	if u, err := neturl.Parse(url); err == nil && u.Scheme != "" {
+		return u.Query().Has("pool_max_conns")
+	}
+	for _, kv := range strings.Fields(url) {
+		if k, _, ok := strings.Cut(kv, "="); ok && k == "pool_max_conns" {
+			return true
+		}
+	}
+	return false
 }
 
 // redact drops the URL (which may hold a password) from a parse error.

@@ -2,11 +2,15 @@ package search
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 
 	"github.com/dostupno/dostupno/shared/catalog"
 	"github.com/dostupno/dostupno/shared/pgdb"
@@ -61,25 +65,48 @@ type Page struct {
 	AppliedConstraints []string  `json:"applied_constraints"`
 }
 
-// TextWindow is how many rows, in answer order, a text search first reads and filters by
-// its text; see Search.
-const TextWindow = 4000
+// TextBounds are the bounds of a text search's steps; see Search.
+type TextBounds struct {
+	// Window: the rows, in answer order, a text search first reads and filters by its text.
+	// 500 rows hold a page of any word in more than ~5% of the events they pass.
+	Window int
+	// Cap: at most this many matches are read from the text index unordered; fewer are all
+	// of them, sorted for the page.
+	Cap int
+	// Walk: with more matches than Cap (over 0.2% of 1M events), a page is expected within
+	// 20 * 1M / Cap = 10,000 rows of answer order; this many are read before giving up on the
+	// walk.
+	Walk int
+}
+
+// textBounds are the bounds in use: a test makes them small enough to reach every step with a
+// few events (SetTextBounds).
+var textBounds atomic.Pointer[TextBounds]
+
+func init() { textBounds.Store(&TextBounds{Window: 500, Cap: 2000, Walk: 50000}) }
 
 type plan int
 
 const (
 	walk   plan = iota // read the index in answer order and stop after the page
-	window             // text: filter the first TextWindow rows in answer order
+	window             // text: filter the first textBounds.Window rows in answer order
+	capped             // text: at most textBounds.Cap matches of the text index, then sorted
+	long               // text: filter the first textBounds.Walk rows in answer order
+	edge               // text: the start of the last row of the window (the filters alone)
 	sparse             // text: all matches of the text index, then sorted
 )
 
-// PageSQL builds the query of one page as Search first runs it: the keyset walk over
-// event_accessibility (limit+1 rows, to know whether a next page exists), joined to the
-// events, venues and cover photos of those rows only. Every value of the question is a bind
-// parameter except the constraint ids, which are written as one literal
-// "constraint_ids @> '{k}'" each: k is a small integer of the fixed vocabulary (never text
-// from the request), and only a literal lets the planner match the partial index of that code
-// (migrations 006 and 012).
+// PageSQL builds the query that selects one page's rows as Search first runs it: the keyset
+// walk over event_accessibility (limit+1 rows, to know whether a next page exists) answering
+// each row's event_id, starts_at, constraint_ids and capped (see plan capped). The page's
+// details (title, venue, cover photo...) are read afterwards by their ids (detailsSQL). Every
+// value of the question is a bind parameter except the constraint ids, which are written as
+// one literal "constraint_ids @> '{k}'" each: k is a small integer of the fixed vocabulary
+// (never text from the request), and only a literal lets the planner match the partial index
+// of that code (migrations 006 and 012).
+//
+// A filter on event_accessibility's rows (or on a table joined to them by event_id) belongs
+// in where, below; a column the answer shows belongs in detailsSQL.
 func PageSQL(q *Query) (string, []any) {
 	if q.Text != "" {
 		return pageSQL(q, window)
@@ -88,6 +115,7 @@ func PageSQL(q *Query) (string, []any) {
 }
 
 func pageSQL(q *Query, how plan) (string, []any) {
+	b := textBounds.Load()
 	var (
 		where []string
 		args  []any
@@ -101,6 +129,8 @@ func pageSQL(q *Query, how plan) (string, []any) {
 		where = append(where, "a.starts_at < "+arg(*q.To))
 	}
 	if q.City != "" {
+		// A text search's capped and sparse steps read the text's matches in the city from
+		// the text index, which holds the city (migration 022).
 		where = append(where, "a.city = "+arg(q.City))
 	}
 	switch len(q.Categories) {
@@ -127,6 +157,12 @@ func pageSQL(q *Query, how plan) (string, []any) {
 	if q.After != nil {
 		where = append(where, "(a.starts_at, a.event_id) > ("+arg(q.After.StartsAt)+"::timestamptz, "+arg(q.After.ID)+"::bigint)")
 	}
+	if how == edge {
+		// No text and no limit: only the filters, so that the walk is read from the index.
+		return `SELECT a.starts_at FROM event_accessibility a
+		WHERE ` + strings.Join(where, "\n\t\t  AND ") + `
+		ORDER BY a.starts_at, a.event_id OFFSET ` + strconv.Itoa(b.Window-1) + ` LIMIT 1`, args
+	}
 	text := ""
 	if q.Text != "" {
 		p := arg(q.Text)
@@ -136,104 +172,249 @@ func pageSQL(q *Query, how plan) (string, []any) {
 	var page string
 	switch how {
 	case walk:
-		page = `SELECT a.event_id, a.starts_at, a.constraint_ids FROM event_accessibility a
+		page = `SELECT a.event_id, a.starts_at, a.constraint_ids, false AS capped FROM event_accessibility a
 		WHERE ` + strings.Join(where, "\n\t\t  AND ") + `
 		ORDER BY a.starts_at, a.event_id LIMIT ` + limit
-	case window:
-		page = `SELECT w.event_id, w.starts_at, w.constraint_ids FROM (
+	case window, long:
+		rows := b.Window
+		if how == long {
+			rows = b.Walk
+		}
+		page = `SELECT w.event_id, w.starts_at, w.constraint_ids, false AS capped FROM (
 			SELECT a.event_id, a.starts_at, a.constraint_ids, a.document FROM event_accessibility a
 			WHERE ` + strings.Join(where, "\n\t\t\t  AND ") + `
-			ORDER BY a.starts_at, a.event_id LIMIT ` + strconv.Itoa(TextWindow) + `) w
+			ORDER BY a.starts_at, a.event_id LIMIT ` + strconv.Itoa(rows) + `) w
 		WHERE w.` + text + `
 		ORDER BY w.starts_at, w.event_id LIMIT ` + limit
+	case capped:
+		// As sparse, but the text index's matches are read unordered and at most Cap+1 of
+		// them: capped says there were more, and then the page is not known.
+		page = `WITH m AS MATERIALIZED (
+			SELECT a.event_id, a.starts_at, a.constraint_ids FROM event_accessibility a
+			WHERE ` + strings.Join(append(where, "a."+text), "\n\t\t\t  AND ") + `
+			LIMIT ` + strconv.Itoa(b.Cap+1) + `)
+		SELECT m.*, (SELECT count(*) FROM m) > ` + strconv.Itoa(b.Cap) + ` AS capped
+		FROM m ORDER BY m.starts_at, m.event_id LIMIT ` + limit
 	case sparse:
 		// Planned apart from the LIMIT (a materialised CTE), so the planner does not walk the
 		// answer order hoping to meet rare matches soon: it reads them from the text index.
 		page = `WITH m AS MATERIALIZED (
 			SELECT a.event_id, a.starts_at, a.constraint_ids FROM event_accessibility a
 			WHERE ` + strings.Join(append(where, "a."+text), "\n\t\t\t  AND ") + `)
-		SELECT * FROM m ORDER BY m.starts_at, m.event_id LIMIT ` + limit
+		SELECT m.*, false AS capped FROM m ORDER BY m.starts_at, m.event_id LIMIT ` + limit
 	}
-	sql := `SELECT p.event_id, e.title, e.category, e.city, e.venue_id, v.name, e.starts_at, e.ends_at,
-		e.timezone, p.constraint_ids,
-		(SELECT ph.object_key FROM event_photos ph WHERE ph.event_id = p.event_id
-		 ORDER BY ph.position, ph.object_key LIMIT 1),
-		s.wheelchair_spaces, s.companion_seats, s.as_of
-	FROM (` + page + `) p
-	JOIN events e ON e.id = p.event_id
-	JOIN venues v ON v.id = e.venue_id
-	LEFT JOIN event_availability s ON s.event_id = p.event_id
-	ORDER BY p.starts_at, p.event_id`
-	return sql, args
+	return page, args
 }
+
+// detailsSQL reads the details of a page's events by their ids ($1, bigint[]); run puts the
+// rows back in the page's order. It runs with a generic plan (genericPlanSQL): its plan does
+// not depend on the ids, and building a custom one took 1.2 ms on 200k events, the plan
+// itself 0.2 ms. The venue's name is a lookup by primary key per row (events.venue_id is
+// NOT NULL): as a join, the generic plan hashed the whole venues table at every call. The
+// seat counts (migration 019) are a lateral lookup by event_availability's primary key, one
+// per row: its LIMIT keeps the planner from making it a plain left join, which the generic
+// plan hashed whole (a table of 100 to 1,000 counts, on 20k events).
+const detailsSQL = `SELECT e.id, e.title, e.category, e.city, e.venue_id,
+	(SELECT v.name FROM venues v WHERE v.id = e.venue_id),
+	e.starts_at, e.ends_at, e.timezone,
+	(SELECT ph.object_key FROM event_photos ph WHERE ph.event_id = e.id
+	 ORDER BY ph.position, ph.object_key LIMIT 1),
+	s.wheelchair_spaces, s.companion_seats, s.as_of
+FROM events e
+LEFT JOIN LATERAL (SELECT s.wheelchair_spaces, s.companion_seats, s.as_of FROM event_availability s
+	WHERE s.event_id = e.id LIMIT 1) s ON true
+WHERE e.id = ANY($1::bigint[])`
+
+// genericPlanSQL makes the statements that follow it in the same pipeline (one implicit
+// transaction, up to its Sync) use generic plans: set_config(..., true) is SET LOCAL, undone
+// when that transaction ends, so the connection keeps plan_cache_mode=force_custom_plan for
+// every other statement (shared/pgdb). Inside a caller's transaction (pgx.Tx: a cache
+// snapshot's recompute, hotcache) it would last until that transaction's end, over the page
+// queries that follow, so there the details are planned as the rest.
+const genericPlanSQL = `SELECT set_config('plan_cache_mode', 'force_generic_plan', true)`
 
 // Search runs q and returns one page. photoURL turns a photo's object key into its URL.
 //
 // A text search cannot be served by one ordered walk: a common word is met within a few rows
 // of the answer order, a rare one (or one absent from the catalog) only after reading the
-// whole index, and the planner cannot tell them apart. So it first filters the first
-// TextWindow rows in answer order; if they hold a full page, that is the page (any match
-// before the page's last row is among them). Otherwise matches are sparse (fewer than one in
-// TextWindow/limit) and it reads them all from the text index and sorts them. Either way the
-// work is bounded by the window or by the (sparse) matches, never by the catalog.
+// whole index, and the planner cannot tell them apart (nor an AND of common words whose
+// intersection is sparse). So it goes in steps, each bounded, each exact when it answers:
+//  1. it filters the first textBounds.Window rows in answer order; if they hold a full page,
+//     that is the page (any match before the page's last row is among them);
+//  2. else it reads at most textBounds.Cap+1 matches from the text index, unordered; if there
+//     are no more than Cap, they are all the matches, and sorted they give the page;
+//  3. else matches are neither dense nor few: it filters the first textBounds.Walk rows in
+//     answer order (a page is expected well within them), and a full page there is the page
+//     (when the window held two matches or more, this step comes before the second, and
+//     before both the matches of a slice of the answer order sized from the window, see
+//     searchText);
+//  4. else all matches from the text index, sorted (matches bunched late in the order).
+//
+// The work is bounded by the window, by Cap matches, by the walk expected for more than Cap
+// matches, and only in the last, unexpected case by the matches.
 func Search(ctx context.Context, db pgdb.DBTX, vocab *catalog.Vocabulary, q *Query, photoURL func(string) string) (*Page, error) {
 	page := &Page{AppliedConstraints: q.Codes}
 	if page.AppliedConstraints == nil {
 		page.AppliedConstraints = []string{}
 	}
-	how := walk
-	if q.Text != "" {
-		how = window
-	}
-	items, more, err := run(ctx, db, vocab, q, how, photoURL)
-	if err == nil && how == window && !more {
-		items, more, err = run(ctx, db, vocab, q, sparse, photoURL)
+	var (
+		items []Summary
+		next  *Position
+		err   error
+	)
+	if q.Text == "" {
+		items, next, _, err = run(ctx, db, vocab, q, walk, photoURL)
+	} else {
+		items, next, err = searchText(ctx, db, vocab, q, photoURL)
 	}
 	if err != nil {
 		return nil, err
 	}
 	page.Items = items
-	if more {
-		last := items[len(items)-1]
-		c := q.NextCursor(Position{StartsAt: last.StartsAt, ID: last.ID})
+	if next != nil {
+		c := q.NextCursor(*next)
 		page.NextCursor = &c
 	}
 	return page, nil
 }
 
-// run reads one page with plan how; more reports a row beyond the page.
-func run(ctx context.Context, db pgdb.DBTX, vocab *catalog.Vocabulary, q *Query, how plan, photoURL func(string) string) ([]Summary, bool, error) {
+// maxSlice bounds the slice of answer order a text search reads the matches of (searchText):
+// past it (a window stretched over years), the slice is not worth it.
+const maxSlice = 10 * 365 * 24 * time.Hour
+
+// denseMatches: with this many matches in the window or more (a share of at least 1.2% of
+// the rows the filters pass), searchText walks the answer order first. The walk reads about
+// Window * (Limit+1) / k rows before its page (1,750 at most for 6 matches); the text index
+// hands over every match of the text in the whole catalog, and a common word's 50,000 matches
+// cost 8-10 ms on 1M events (cmd/dostupno bench, "text: common word"), the walk 1-2 ms.
+const denseMatches = 6
+
+// searchText runs the steps of a text search (see Search) until one is exact. The window is
+// also a sample: two or more matches in it (but not a page) put the matches' share above
+// 2/Window, so a slice of the answer order whose length is the window's times twice the page
+// over the matches seen is expected to hold a page: its matches are read from the text index
+// within that slice (at most Cap of them), and a full page there is the page. Then the walk
+// comes before the capped read. With denseMatches or more in the window, the walk comes
+// first.
+func searchText(ctx context.Context, db pgdb.DBTX, vocab *catalog.Vocabulary, q *Query, photoURL func(string) string) ([]Summary, *Position, error) {
+	items, next, _, err := run(ctx, db, vocab, q, window, photoURL)
+	if err != nil || next != nil {
+		return items, next, err
+	}
+	steps := []plan{capped, long}
+	k := len(items)
+	if k >= denseMatches {
+		// A page is expected within Window * (Limit+1) / k rows of the walk, fewer than the
+		// matches the text index would hand over (see denseMatches).
+		items, next, _, err := run(ctx, db, vocab, q, long, photoURL)
+		if err != nil || next != nil {
+			return items, next, err
+		}
+		steps = []plan{capped}
+	}
+	if k >= 2 {
+		if k < denseMatches {
+			steps = []plan{long, capped}
+		}
+		sql, args := pageSQL(q, edge)
+		var end time.Time
+		switch err := db.QueryRow(ctx, sql, args...).Scan(&end); {
+		case errors.Is(err, pgx.ErrNoRows):
+			return items, nil, nil // the window held every row of the filters
+		case err != nil:
+			return nil, nil, fmt.Errorf("search: %w", err)
+		}
+		begin := q.From
+		if q.After != nil {
+			begin = q.After.StartsAt
+		}
+		span := float64(end.Sub(begin)) * float64(2*(q.Limit+1)) / float64(k)
+		until := begin.Add(time.Duration(span))
+		if span < float64(maxSlice) && (q.To == nil || until.Before(*q.To)) {
+			slice := *q
+			slice.To = &until
+			items, next, over, err := run(ctx, db, vocab, &slice, capped, photoURL)
+			if err != nil || next != nil && !over {
+				return items, next, err
+			}
+		}
+	}
+	for _, how := range steps {
+		items, next, over, err := run(ctx, db, vocab, q, how, photoURL)
+		if err != nil || next != nil || how == capped && !over {
+			return items, next, err
+		}
+	}
+	items, next, _, err = run(ctx, db, vocab, q, sparse, photoURL)
+	return items, next, err
+}
+
+// run reads one page with plan how; next is the position after which the next page starts
+// (nil: no row beyond the page), over (plan capped) reports more matches than textBounds.Cap.
+//
+// Two round trips: the page's rows (PageSQL, a custom plan), then their details (detailsSQL,
+// a generic plan). Planning the one statement that joined both cost 0.9-2 ms of Postgres CPU
+// per question on 1M events, against 0.2-0.35 ms for the rows alone (README, "Search and demo
+// data"). An event deleted between the two is left out of the page; the cursor still follows
+// the page's last row.
+func run(ctx context.Context, db pgdb.DBTX, vocab *catalog.Vocabulary, q *Query, how plan, photoURL func(string) string) (items []Summary, next *Position, over bool, err error) {
 	sql, args := pageSQL(q, how)
 	rows, err := db.Query(ctx, sql, args...)
 	if err != nil {
-		return nil, false, fmt.Errorf("search: %w", err)
+		return nil, nil, false, fmt.Errorf("search: %w", err)
 	}
-	defer rows.Close()
-	items := make([]Summary, 0, q.Limit)
+	type row struct {
+		pos Position
+		ids []int16
+	}
+	page := make([]row, 0, q.Limit)
 	more := false
 	for rows.Next() {
-		if len(items) == q.Limit {
+		if len(page) == q.Limit {
 			more = true
 			break
 		}
-		var (
-			s      Summary
-			ids    []int16
-			cover  *string
-			ws, cs *int32
-			asOf   *time.Time
-		)
-		if err := rows.Scan(&s.ID, &s.Title, &s.Category, &s.City, &s.Venue.ID, &s.Venue.Name, &s.StartsAt,
-			&s.EndsAt, &s.Timezone, &ids, &cover, &ws, &cs, &asOf); err != nil {
-			return nil, false, fmt.Errorf("search: read row: %w", err)
+		var r row
+		if err := rows.Scan(&r.pos.ID, &r.pos.StartsAt, &r.ids, &over); err != nil {
+			rows.Close()
+			return nil, nil, false, fmt.Errorf("search: read row: %w", err)
 		}
+		page = append(page, r)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, nil, false, fmt.Errorf("search: %w", err)
+	}
+	if over {
+		return nil, nil, true, nil
+	}
+	if more {
+		next = &page[len(page)-1].pos
+	}
+	items = make([]Summary, 0, len(page))
+	if len(page) == 0 {
+		return items, next, false, nil
+	}
+	ids := make([]int64, len(page))
+	for i, r := range page {
+		ids[i] = r.pos.ID
+	}
+	found, err := details(ctx, db, ids)
+	if err != nil {
+		return nil, nil, false, err
+	}
+	for _, r := range page {
+		d, ok := found[r.pos.ID]
+		if !ok {
+			continue
+		}
+		s := d.Summary
 		s.StartsAt = s.StartsAt.UTC()
 		if s.EndsAt != nil {
 			t := s.EndsAt.UTC()
 			s.EndsAt = &t
 		}
-		s.Accessibility = vocab.CodesOf(ids)
-		s.Availability = availability(ws, cs, asOf)
+		s.Accessibility = vocab.CodesOf(r.ids)
 		if q.Lenient {
 			unknown := make([]string, 0, len(q.Codes))
 			for _, c := range q.Codes {
@@ -243,15 +424,62 @@ func run(ctx context.Context, db pgdb.DBTX, vocab *catalog.Vocabulary, q *Query,
 			}
 			s.Unknown = &unknown
 		}
-		if cover != nil {
-			u := photoURL(*cover)
+		if d.cover != nil {
+			u := photoURL(*d.cover)
 			s.CoverURL = &u
 		}
 		items = append(items, s)
 	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, false, fmt.Errorf("search: %w", err)
+	return items, next, false, nil
+}
+
+// detail is one row of detailsSQL.
+type detail struct {
+	Summary
+	cover *string
+}
+
+// details reads the details of events ids (detailsSQL) in one round trip, with a generic
+// plan (genericPlanSQL) unless db is a transaction, by id.
+func details(ctx context.Context, db pgdb.DBTX, ids []int64) (map[int64]*detail, error) {
+	var b pgx.Batch
+	_, inTx := db.(pgx.Tx)
+	if !inTx {
+		b.Queue(genericPlanSQL)
 	}
-	return items, more, nil
+	b.Queue(detailsSQL, ids)
+	br := db.SendBatch(ctx, &b)
+	defer br.Close() //nolint:errcheck // an error of the batch is the one Exec or Query answered
+	if !inTx {
+		if _, err := br.Exec(); err != nil {
+			return nil, fmt.Errorf("search: %w", err)
+		}
+	}
+	rows, err := br.Query()
+	if err != nil {
+		return nil, fmt.Errorf("search: details: %w", err)
+	}
+	defer rows.Close()
+	found := make(map[int64]*detail, len(ids))
+	for rows.Next() {
+		var (
+			d      = &detail{}
+			ws, cs *int32
+			asOf   *time.Time
+		)
+		if err := rows.Scan(&d.ID, &d.Title, &d.Category, &d.City, &d.Venue.ID, &d.Venue.Name, &d.StartsAt,
+			&d.EndsAt, &d.Timezone, &d.cover, &ws, &cs, &asOf); err != nil {
+			return nil, fmt.Errorf("search: read details: %w", err)
+		}
+		d.Availability = availability(ws, cs, asOf)
+		found[d.ID] = d
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("search: details: %w", err)
+	}
+	rows.Close()
+	if err := br.Close(); err != nil {
+		return nil, fmt.Errorf("search: details: %w", err)
+	}
+	return found, nil
 }

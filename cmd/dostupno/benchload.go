@@ -1,0 +1,119 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	goruntime "runtime"
+	"runtime/pprof"
+	"strconv"
+	"syscall"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/dostupno/dostupno/cmd/dostupno/internal/searchbench"
+)
+
+// runLoadGenerator is bench's concurrent load generator, in a process of its own: it asks
+// the mix of a catalog starting on start (YYYY-MM-DD) of the search-events handler at base
+// and prints what it measured as JSON on stdout.
+func runLoadGenerator(ctx context.Context, base, start string, questions, clients int, d time.Duration, only string) error {
+	day, err := time.Parse(time.DateOnly, start)
+	if err != nil {
+		return fmt.Errorf("--load-start: %w", err)
+	}
+	l, err := searchbench.Hammer(ctx, base, searchbench.Only(searchbench.Mix(questions, day), only), clients, d)
+	if err != nil {
+		return err
+	}
+	return json.NewEncoder(os.Stdout).Encode(l)
+}
+
+// benchConcurrent serves ours on a real HTTP listener in this process and runs the load
+// generator as a child process against it, then reports throughput and latency with the CPU
+// each side used: the load generator (its rusage), this process (the server: handler, pool,
+// HTTP) and the Postgres backends of the benchmark database (/proc, when Postgres runs here).
+func benchConcurrent(ctx context.Context, pool *pgxpool.Pool, ours http.Handler, start time.Time, questions, clients int, d time.Duration, only, cpuProfile string) error {
+	srv := httptest.NewServer(ours)
+	defer srv.Close()
+	exe, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	fmt.Printf("\nconcurrent run: %d clients for %s, uncached (Cache-Control: no-cache), load generator in its own process\n", clients, d)
+	backends := func() []int {
+		rows, err := pool.Query(ctx, `SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()`)
+		if err != nil {
+			return nil
+		}
+		pids, _ := pgx.CollectRows(rows, pgx.RowTo[int])
+		return pids
+	}
+	pgBefore := map[int]time.Duration{}
+	for _, pid := range backends() {
+		pgBefore[pid], _ = searchbench.ProcCPU(pid)
+	}
+	if cpuProfile != "" {
+		f, err := os.Create(cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
+	selfBefore := ownCPU()
+	cmd := exec.CommandContext(ctx, exe, "bench", "--load-url", srv.URL, "--load-start", start.Format(time.DateOnly),
+		"--questions", strconv.Itoa(questions), "--concurrency", strconv.Itoa(clients), "--concurrent-for", d.String(), "--shapes", only)
+	cmd.Stderr = os.Stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return fmt.Errorf("load generator: %w", err)
+	}
+	selfCPU := ownCPU() - selfBefore
+	var pgCPU time.Duration
+	pgSeen := false
+	for _, pid := range backends() {
+		if t, ok := searchbench.ProcCPU(pid); ok {
+			pgCPU += t - pgBefore[pid]
+			pgSeen = true
+		}
+	}
+	var l searchbench.Throughput
+	if err := json.Unmarshal(out, &l); err != nil {
+		return fmt.Errorf("load generator's answer: %w", err)
+	}
+	genCPU := cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
+	share := func(t time.Duration) string {
+		return fmt.Sprintf("%5.1f%%", 100*t.Seconds()/(l.Elapsed.Seconds()*float64(goruntime.NumCPU())))
+	}
+	fmt.Printf("  %d answers in %.1fs: %.0f req/s   latency p50 %s  p90 %s  p99 %s  max %s ms\n", l.N, l.Elapsed.Seconds(), l.PerSecond(),
+		searchbenchMS(l.Latency.P50), searchbenchMS(l.Latency.P90), searchbenchMS(l.Latency.P99), searchbenchMS(l.Latency.Max))
+	fmt.Printf("  CPU over the run, share of %d cores: load generator %s, search-events server (this process) %s", goruntime.NumCPU(), share(genCPU), share(selfCPU))
+	if pgSeen {
+		fmt.Printf(", Postgres backends %s", share(pgCPU))
+	}
+	fmt.Printf("\n  load average after: %s\n", searchbench.LoadAverage())
+	return nil
+}
+
+func searchbenchMS(d time.Duration) string {
+	return fmt.Sprintf("%.2f", float64(d.Microseconds())/1000)
+}
+
+// ownCPU is the CPU time (user + system) this process has used.
+func ownCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}

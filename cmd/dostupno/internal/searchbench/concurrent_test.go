@@ -1,0 +1,110 @@
+package searchbench_test
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/dostupno/dostupno/cmd/dostupno/internal/searchbench"
+)
+
+// TestMixHasTheIssuesShapes: the mix asks rare codes with a city and a category, and free
+// text (common words, sparse ANDs, numbers, absent words), the text ones marked as ours alone;
+// Only keeps or drops shapes by name.
+func TestMixHasTheIssuesShapes(t *testing.T) {
+	mix := searchbench.Mix(3000, start)
+	seen := map[string]bool{}
+	for _, q := range mix {
+		seen[q.Shape] = true
+		if q.Text != strings.HasPrefix(q.Shape, "text") {
+			t.Fatalf("shape %q marked text=%v", q.Shape, q.Text)
+		}
+		if q.Text != strings.Contains(q.Query, "q=") {
+			t.Fatalf("?%s of shape %q: text=%v", q.Query, q.Shape, q.Text)
+		}
+	}
+	for _, s := range []string{"two rare constraints + city + category", "three rare constraints + city + category",
+		"text: common word", "text: three common words, sparse AND", "text: number", "text: absent word"} {
+		if !seen[s] {
+			t.Errorf("no question of shape %q in the mix", s)
+		}
+	}
+	text := searchbench.Only(searchbench.Mix(3000, start), "text")
+	rest := searchbench.Only(searchbench.Mix(3000, start), "!text")
+	if len(text) == 0 || len(rest) == 0 || len(text)+len(rest) != len(mix) {
+		t.Fatalf("got %d text and %d other questions of %d", len(text), len(rest), len(mix))
+	}
+	for _, q := range text {
+		if !q.Text {
+			t.Fatalf("Only(text) kept %q", q.Shape)
+		}
+	}
+	for _, q := range rest {
+		if q.Text {
+			t.Fatalf("Only(!text) kept %q", q.Shape)
+		}
+	}
+}
+
+// TestHammer: the concurrent run asks with the cache bypassed from every client at once,
+// counts every answer, and stops at the first answer that is not 200.
+func TestHammer(t *testing.T) {
+	var asked, bypassed, inFlight, most atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		asked.Add(1)
+		if r.Header.Get("Cache-Control") == "no-cache" {
+			bypassed.Add(1)
+		}
+		n := inFlight.Add(1)
+		defer inFlight.Add(-1)
+		for m := most.Load(); n > m && !most.CompareAndSwap(m, n); m = most.Load() {
+		}
+		time.Sleep(time.Millisecond)
+		w.Write([]byte(`{"items":[]}`))
+	}))
+	defer srv.Close()
+	l, err := searchbench.Hammer(context.Background(), srv.URL, searchbench.Mix(50, start), 4, 200*time.Millisecond)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if l.N == 0 || int64(l.N) != asked.Load() || bypassed.Load() != asked.Load() {
+		t.Fatalf("got %d answers counted, %d asked, %d with no-cache", l.N, asked.Load(), bypassed.Load())
+	}
+	if most.Load() < 2 || most.Load() > 4 {
+		t.Fatalf("got at most %d questions in flight, want 2..4 with 4 clients", most.Load())
+	}
+	if l.Latency.P50 < time.Millisecond || l.PerSecond() <= 0 {
+		t.Fatalf("got p50 %v and %.0f/s, want at least the server's 1 ms", l.Latency.P50, l.PerSecond())
+	}
+
+	failing := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, "no", http.StatusServiceUnavailable)
+	}))
+	defer failing.Close()
+	if _, err := searchbench.Hammer(context.Background(), failing.URL, searchbench.Mix(5, start), 2, time.Second); err == nil || !strings.Contains(err.Error(), "503") {
+		t.Fatalf("got %v, want the 503 reported", err)
+	}
+}
+
+// TestProcCPU reads this process's own CPU time from /proc, and nothing for a process that
+// does not exist.
+func TestProcCPU(t *testing.T) {
+	before, ok := searchbench.ProcCPU(os.Getpid())
+	if !ok {
+		t.Skip("no /proc here")
+	}
+	for end := time.Now().Add(50 * time.Millisecond); time.Now().Before(end); {
+	}
+	after, _ := searchbench.ProcCPU(os.Getpid())
+	if after <= before {
+		t.Fatalf("got %v then %v after 50 ms of work, want it to grow", before, after)
+	}
+	if _, ok := searchbench.ProcCPU(-1); ok {
+		t.Fatal("got a CPU time for pid -1")
+	}
+}

@@ -1,0 +1,175 @@
+package search_test
+
+import (
+	"fmt"
+	"net/url"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/dostupno/dostupno/shared/catalog"
+	"github.com/dostupno/dostupno/shared/search"
+)
+
+// TestTextSearchEveryStepIsExact: with bounds small enough that a few events reach every step
+// of a text search (window, capped read, long walk, all matches), every question pages
+// through exactly the matching events in answer order: dense words (the window), words in a
+// share of the events (the walk after two matches in the window, or the capped read first),
+// rare words (the capped read), dense words short of a page in the window (the walk first),
+// words bunched at the end (the walk fails, then all matches), absent words, a slice of the answer order sized from the window, a city with fewer events
+// than the window, with a city filter too.
+func TestTextSearchEveryStepIsExact(t *testing.T) {
+	search.SetTextBounds(t, search.TextBounds{Window: 10, Cap: 5, Walk: 20})
+	w := newWorld(t)
+	start := time.Now().Add(48 * time.Hour).UTC().Truncate(time.Second)
+	type ev struct {
+		id    int64
+		city  string
+		words []string
+	}
+	var evs []ev
+	var events []catalog.Event
+	for i := int64(1); i <= 90; i++ {
+		words := []string{"alpha"}
+		if i%7 == 0 {
+			words = append(words, "beta")
+		}
+		if i%3 == 0 {
+			words = append(words, "kappa")
+		} else {
+			words = append(words, "eta") // dense, yet fewer than 8 in 10 rows: the walk first
+		}
+		if i < 15 {
+			words = append(words, "gamma")
+		}
+		if i == 89 || i == 87 || i < 20 {
+			words = append(words, "zeta") // two early, then none until many late
+		}
+		if i == 13 || i == 44 || i == 71 {
+			words = append(words, "delta")
+		}
+		city := []string{"moscow", "kazan"}[i%2]
+		if i%10 == 0 {
+			city = "omsk" // fewer events than the window
+		}
+		evs = append(evs, ev{i, city, words})
+		e := event(i, city, nil)
+		e.Title = "Show " + strings.Join(words, " ")
+		// Pairs share a start, so the order falls back to the id; the ids run against time (gamma
+		// is in the latest events).
+		e.StartsAt = start.Add(time.Duration(45-i/2) * time.Hour)
+		events = append(events, e)
+	}
+	w.upsert(events...)
+	startOf := func(id int64) time.Time { return start.Add(time.Duration(45-id/2) * time.Hour) }
+	want := func(word, city string) []int64 {
+		var ids []int64
+		for _, e := range evs {
+			if slices.Contains(e.words, word) && (city == "" || e.city == city) {
+				ids = append(ids, e.id)
+			}
+		}
+		slices.SortFunc(ids, func(a, b int64) int {
+			if c := startOf(a).Compare(startOf(b)); c != 0 {
+				return c
+			}
+			return int(a - b)
+		})
+		return ids
+	}
+	for _, word := range []string{"alpha", "beta", "kappa", "eta", "gamma", "delta", "zeta", "omega"} {
+		for _, city := range []string{"", "kazan", "omsk"} {
+			for _, limit := range []int{1, 3, 8, 40} {
+				t.Run(fmt.Sprintf("%s/%s/%d", word, city, limit), func(t *testing.T) {
+					raw := fmt.Sprintf("q=%s&limit=%d&from=%s", word, limit, url.QueryEscape(start.Format(time.RFC3339)))
+					if city != "" {
+						raw += "&city=" + city
+					}
+					var got []int64
+					cursor := ""
+					for pages := 0; ; pages++ {
+						if pages > 100 {
+							t.Fatal("got more than 100 pages, want the walk to end")
+						}
+						q, err := search.ParseQuery(raw+cursor, w.vocab, time.Now())
+						if err != nil {
+							t.Fatal(err)
+						}
+						p, err := search.Search(w.ctx, w.pool, w.vocab, &q, func(string) string { return "" })
+						if err != nil {
+							t.Fatal(err)
+						}
+						if len(p.Items) > limit {
+							t.Fatalf("got %d items, want at most %d", len(p.Items), limit)
+						}
+						for _, s := range p.Items {
+							got = append(got, s.ID)
+						}
+						if p.NextCursor == nil {
+							break
+						}
+						cursor = "&cursor=" + *p.NextCursor
+					}
+					if w := want(word, city); !slices.Equal(got, w) && !(len(got) == 0 && len(w) == 0) {
+						t.Fatalf("got %v, want %v", got, w)
+					}
+				})
+			}
+		}
+	}
+}
+
+// TestSearchKeepsTheConnectionsPlanMode: a page's details run with generic plans (set_config
+// local to their pipeline), and the connection goes back to force_custom_plan, which the
+// page's own query needs (shared/pgdb), also inside a caller's transaction; the details
+// (venue's name, times) are the event's.
+func TestSearchKeepsTheConnectionsPlanMode(t *testing.T) {
+	w := newWorld(t)
+	e := event(7, "kazan", nil)
+	w.upsert(e)
+	conn, err := w.pool.Acquire(w.ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Release()
+	q, err := search.ParseQuery("city=kazan", w.vocab, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 7 { // past the five custom plans after which Postgres may choose a generic one
+		p, err := search.Search(w.ctx, conn, w.vocab, &q, func(string) string { return "" })
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(p.Items) != 1 || p.Items[0].ID != 7 || p.Items[0].Venue.Name != "Hall" || !p.Items[0].StartsAt.Equal(e.StartsAt) {
+			t.Fatalf("got %+v, want event 7 at venue Hall", p.Items)
+		}
+		var mode string
+		if err := conn.QueryRow(w.ctx, "SHOW plan_cache_mode").Scan(&mode); err != nil {
+			t.Fatal(err)
+		}
+		if mode != "force_custom_plan" {
+			t.Fatalf("after a search the connection's plan_cache_mode is %s, want force_custom_plan", mode)
+		}
+	}
+	// In a caller's transaction (a cache snapshot's recompute), the page queries that follow
+	// keep custom plans too.
+	tx, err := w.pool.Begin(w.ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback(w.ctx) //nolint:errcheck // read only
+	for range 2 {
+		if p, err := search.Search(w.ctx, tx, w.vocab, &q, func(string) string { return "" }); err != nil || len(p.Items) != 1 {
+			t.Fatalf("in a transaction: got %+v, %v, want event 7", p, err)
+		}
+		var mode string
+		if err := tx.QueryRow(w.ctx, "SHOW plan_cache_mode").Scan(&mode); err != nil {
+			t.Fatal(err)
+		}
+		if mode != "force_custom_plan" {
+			t.Fatalf("in a transaction after a search plan_cache_mode is %s, want force_custom_plan", mode)
+		}
+	}
+}
