@@ -19,7 +19,8 @@ import (
 // rare words (the capped read), dense words short of a page in the window (the walk first),
 // words bunched at the end (the walk fails, then all matches), absent words, a slice of the answer order sized from the window, a city with fewer events
 // than the window, with a city filter too; and each with a filter on the seat counts, which
-// the windows leave to their text's matches (shared/search/store.go, pageSQL).
+// every step leaves to its text's matches (shared/search/store.go, pageSQL): a word over
+// Cap whose first matches read have no seat count still pages through its seated matches.
 func TestTextSearchEveryStepIsExact(t *testing.T) {
 	search.SetTextBounds(t, search.TextBounds{Window: 10, Cap: 5, Walk: 20})
 	w := newWorld(t)
@@ -46,6 +47,9 @@ func TestTextSearchEveryStepIsExact(t *testing.T) {
 		}
 		if i == 89 || i == 87 || i < 20 {
 			words = append(words, "zeta") // two early, then none until many late
+		}
+		if i%5 == 0 && i >= 20 && i <= 55 || i == 82 {
+			words = append(words, "theta") // over Cap, and the first read have no seat count
 		}
 		if i == 13 || i == 44 || i == 71 {
 			words = append(words, "delta")
@@ -94,7 +98,7 @@ func TestTextSearchEveryStepIsExact(t *testing.T) {
 		})
 		return ids
 	}
-	for _, word := range []string{"alpha", "beta", "kappa", "eta", "gamma", "delta", "zeta", "omega"} {
+	for _, word := range []string{"alpha", "beta", "kappa", "eta", "gamma", "delta", "zeta", "theta", "omega"} {
 		for _, city := range []string{"", "kazan", "omsk"} {
 			for _, limit := range []int{1, 3, 8, 40} {
 				for _, seat := range [][2]int{{0, 0}, {1, 0}, {1, 1}} {
