@@ -18,7 +18,9 @@ import (
 // share of the events (the walk after two matches in the window, or the capped read first),
 // rare words (the capped read), dense words short of a page in the window (the walk first),
 // words bunched at the end (the walk fails, then all matches), absent words, a slice of the answer order sized from the window, a city with fewer events
-// than the window, with a city filter too.
+// than the window, with a city filter too; and each with a filter on the seat counts, which
+// every step leaves to its text's matches (shared/search/store.go, pageSQL): a word over
+// Cap whose first matches read have no seat count still pages through its seated matches.
 func TestTextSearchEveryStepIsExact(t *testing.T) {
 	search.SetTextBounds(t, search.TextBounds{Window: 10, Cap: 5, Walk: 20})
 	w := newWorld(t)
@@ -46,6 +48,9 @@ func TestTextSearchEveryStepIsExact(t *testing.T) {
 		if i == 89 || i == 87 || i < 20 {
 			words = append(words, "zeta") // two early, then none until many late
 		}
+		if i%5 == 0 && i >= 20 && i <= 55 || i == 82 {
+			words = append(words, "theta") // over Cap, and the first read have no seat count
+		}
 		if i == 13 || i == 44 || i == 71 {
 			words = append(words, "delta")
 		}
@@ -62,11 +67,26 @@ func TestTextSearchEveryStepIsExact(t *testing.T) {
 		events = append(events, e)
 	}
 	w.upsert(events...)
+	// Seat counts: none for every fifth event; a wheelchair space for two thirds of the others,
+	// a companion seat too for half of those (the seats questions below).
+	seats := func(id int64) (ws, cs int) { return int(id % 3 % 2), int(id / 3 % 2) }
+	for _, e := range evs {
+		if e.id%5 == 0 {
+			continue
+		}
+		ws, cs := seats(e.id)
+		if _, err := w.pool.Exec(w.ctx, `INSERT INTO event_availability (event_id, wheelchair_spaces, companion_seats, as_of, version)
+			VALUES ($1, $2, $3, now(), 1)`, e.id, ws, cs); err != nil {
+			t.Fatal(err)
+		}
+	}
 	startOf := func(id int64) time.Time { return start.Add(time.Duration(45-id/2) * time.Hour) }
-	want := func(word, city string) []int64 {
+	want := func(word, city string, ws, cs int) []int64 {
 		var ids []int64
 		for _, e := range evs {
-			if slices.Contains(e.words, word) && (city == "" || e.city == city) {
+			hasWS, hasCS := seats(e.id)
+			seated := ws == 0 && cs == 0 || e.id%5 != 0 && hasWS >= ws && hasCS >= cs
+			if slices.Contains(e.words, word) && (city == "" || e.city == city) && seated {
 				ids = append(ids, e.id)
 			}
 		}
@@ -78,43 +98,48 @@ func TestTextSearchEveryStepIsExact(t *testing.T) {
 		})
 		return ids
 	}
-	for _, word := range []string{"alpha", "beta", "kappa", "eta", "gamma", "delta", "zeta", "omega"} {
+	for _, word := range []string{"alpha", "beta", "kappa", "eta", "gamma", "delta", "zeta", "theta", "omega"} {
 		for _, city := range []string{"", "kazan", "omsk"} {
 			for _, limit := range []int{1, 3, 8, 40} {
-				t.Run(fmt.Sprintf("%s/%s/%d", word, city, limit), func(t *testing.T) {
-					raw := fmt.Sprintf("q=%s&limit=%d&from=%s", word, limit, url.QueryEscape(start.Format(time.RFC3339)))
-					if city != "" {
-						raw += "&city=" + city
-					}
-					var got []int64
-					cursor := ""
-					for pages := 0; ; pages++ {
-						if pages > 100 {
-							t.Fatal("got more than 100 pages, want the walk to end")
+				for _, seat := range [][2]int{{0, 0}, {1, 0}, {1, 1}} {
+					t.Run(fmt.Sprintf("%s/%s/%d/seats%d%d", word, city, limit, seat[0], seat[1]), func(t *testing.T) {
+						raw := fmt.Sprintf("q=%s&limit=%d&from=%s", word, limit, url.QueryEscape(start.Format(time.RFC3339)))
+						if city != "" {
+							raw += "&city=" + city
 						}
-						q, err := search.ParseQuery(raw+cursor, w.vocab, time.Now())
-						if err != nil {
-							t.Fatal(err)
+						if seat[0] > 0 {
+							raw += fmt.Sprintf("&wheelchair_spaces=%d&companion_seats=%d", seat[0], seat[1])
 						}
-						p, err := search.Search(w.ctx, w.pool, w.vocab, &q, func(string) string { return "" })
-						if err != nil {
-							t.Fatal(err)
+						var got []int64
+						cursor := ""
+						for pages := 0; ; pages++ {
+							if pages > 100 {
+								t.Fatal("got more than 100 pages, want the walk to end")
+							}
+							q, err := search.ParseQuery(raw+cursor, w.vocab, time.Now())
+							if err != nil {
+								t.Fatal(err)
+							}
+							p, err := search.Search(w.ctx, w.pool, w.vocab, &q, func(string) string { return "" })
+							if err != nil {
+								t.Fatal(err)
+							}
+							if len(p.Items) > limit {
+								t.Fatalf("got %d items, want at most %d", len(p.Items), limit)
+							}
+							for _, s := range p.Items {
+								got = append(got, s.ID)
+							}
+							if p.NextCursor == nil {
+								break
+							}
+							cursor = "&cursor=" + *p.NextCursor
 						}
-						if len(p.Items) > limit {
-							t.Fatalf("got %d items, want at most %d", len(p.Items), limit)
+						if w := want(word, city, seat[0], seat[1]); !slices.Equal(got, w) && !(len(got) == 0 && len(w) == 0) {
+							t.Fatalf("got %v, want %v", got, w)
 						}
-						for _, s := range p.Items {
-							got = append(got, s.ID)
-						}
-						if p.NextCursor == nil {
-							break
-						}
-						cursor = "&cursor=" + *p.NextCursor
-					}
-					if w := want(word, city); !slices.Equal(got, w) && !(len(got) == 0 && len(w) == 0) {
-						t.Fatalf("got %v, want %v", got, w)
-					}
-				})
+					})
+				}
 			}
 		}
 	}
