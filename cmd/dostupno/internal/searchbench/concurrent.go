@@ -143,15 +143,16 @@ func ProcCPU(pid int) (time.Duration, bool) {
 	return time.Duration(u+st) * time.Second / ClockTicks, true
 }
 
-// LoadAverage is the first line of /proc/loadavg ("" where there is none).
+// LoadAverage is the machine's load average (1, 5, 15 minutes) from /proc/loadavg, or "?"
+// where it cannot be read.
 func LoadAverage() string {
 	b, err := os.ReadFile("/proc/loadavg")
 	if err != nil {
-		return ""
+		return "?"
 	}
 	f := strings.Fields(string(b))
 	if len(f) < 3 {
-		return ""
+		return "?"
 	}
 	return strings.Join(f[:3], " ")
 }
