@@ -205,35 +205,35 @@ func pageSQL(q *Query, how plan) (string, []any) {
 		if how == long {
 			rows = b.Walk
 		}
+		match := "w." + text
+		if f := seats("w"); f != "" {
+			match += " AND " + f
+		}
 		page = `SELECT w.event_id, w.starts_at, w.constraint_ids, false AS capped FROM (
 			SELECT a.event_id, a.starts_at, a.constraint_ids, a.document FROM event_accessibility a
 			WHERE ` + strings.Join(where, "\n\t\t\t  AND ") + `
 			ORDER BY a.starts_at, a.event_id LIMIT ` + strconv.Itoa(rows) + `) w
-		WHERE ` + strings.Join(slices.DeleteFunc([]string{"w." + text, seats("w")}, func(s string) bool { return s == "" }), " AND ") + `
+		WHERE ` + match + `
 		ORDER BY w.starts_at, w.event_id LIMIT ` + limit
-	case capped:
-		// As sparse, but the text index's matches are read unordered and at most Cap+1 of
-		// them: capped says there were more, and then the page is not known.
+	case capped, sparse:
+		// The text index's matches, planned apart from the LIMIT (a materialised CTE), so the
+		// planner does not walk the answer order hoping to meet rare matches soon: it reads
+		// them from the text index, then sorts them. capped reads them unordered and at most
+		// Cap+1 of them: capped says there were more, and then the page is not known.
+		read, over, keep := "", "false", ""
+		if how == capped {
+			read = `
+			LIMIT ` + strconv.Itoa(b.Cap+1)
+			over = `(SELECT count(*) FROM m) > ` + strconv.Itoa(b.Cap)
+			keep = "o.capped OR " // the first row says capped, whatever its seats
+		}
 		page = `WITH m AS MATERIALIZED (
 			SELECT a.event_id, a.starts_at, a.constraint_ids FROM event_accessibility a
-			WHERE ` + strings.Join(append(where, "a."+text), "\n\t\t\t  AND ") + `
-			LIMIT ` + strconv.Itoa(b.Cap+1) + `)
-		SELECT m.*, (SELECT count(*) FROM m) > ` + strconv.Itoa(b.Cap) + ` AS capped
+			WHERE ` + strings.Join(append(where, "a."+text), "\n\t\t\t  AND ") + read + `)
+		SELECT m.*, ` + over + ` AS capped
 		FROM m ORDER BY m.starts_at, m.event_id`
 		if f := seats("o"); f != "" {
-			// The first row says capped, whatever its seats.
-			page = `SELECT o.* FROM (` + page + ` OFFSET 0) o WHERE o.capped OR ` + f
-		}
-		page += ` LIMIT ` + limit
-	case sparse:
-		// Planned apart from the LIMIT (a materialised CTE), so the planner does not walk the
-		// answer order hoping to meet rare matches soon: it reads them from the text index.
-		page = `WITH m AS MATERIALIZED (
-			SELECT a.event_id, a.starts_at, a.constraint_ids FROM event_accessibility a
-			WHERE ` + strings.Join(append(where, "a."+text), "\n\t\t\t  AND ") + `)
-		SELECT m.*, false AS capped FROM m ORDER BY m.starts_at, m.event_id`
-		if f := seats("o"); f != "" {
-			page = `SELECT o.* FROM (` + page + ` OFFSET 0) o WHERE ` + f
+			page = `SELECT o.* FROM (` + page + ` OFFSET 0) o WHERE ` + keep + f
 		}
 		page += ` LIMIT ` + limit
 	}
