@@ -171,7 +171,7 @@ func First(ctx context.Context, base string, mix []Question, n int, out io.Write
 			return err
 		}
 		if i == 0 {
-			fmt.Fprintf(out, "  first question: %s ms  ?%s (%s)\n", strings.TrimSpace(ms(d)), q.Query, q.Shape)
+			fmt.Fprintf(out, "  first question: %s ms  ?%s (%s)\n", Millis(d), q.Query, q.Shape)
 		}
 		all = append(all, d)
 		byShape[q.Shape] = append(byShape[q.Shape], d)
@@ -181,11 +181,11 @@ func First(ctx context.Context, base string, mix []Question, n int, out io.Write
 	}
 	s := stats(all)
 	fmt.Fprintf(out, "  first %d questions: p50 %s  p90 %s  p99 %s  max %s ms (slowest ?%s)\n", s.N,
-		strings.TrimSpace(ms(s.P50)), strings.TrimSpace(ms(s.P90)), strings.TrimSpace(ms(s.P99)), strings.TrimSpace(ms(s.Max)), slowest.Query)
+		Millis(s.P50), Millis(s.P90), Millis(s.P99), Millis(s.Max), slowest.Query)
 	for _, sh := range shapes {
 		if d := byShape[sh.name]; len(d) > 0 {
 			st := stats(d)
-			fmt.Fprintf(out, "    %-42s %4d  first %s  max %s ms\n", sh.name, st.N, strings.TrimSpace(ms(d[0])), strings.TrimSpace(ms(st.Max)))
+			fmt.Fprintf(out, "    %-42s %4d  first %s  max %s ms\n", sh.name, st.N, Millis(d[0]), Millis(st.Max))
 		}
 	}
 	return nil

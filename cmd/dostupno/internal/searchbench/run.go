@@ -407,7 +407,10 @@ func ask(ctx context.Context, c *http.Client, base, query string, noCache bool) 
 	return d, ids, nil
 }
 
-func ms(d time.Duration) string { return fmt.Sprintf("%7.2f", float64(d.Microseconds())/1000) }
+func ms(d time.Duration) string { return fmt.Sprintf("%7s", Millis(d)) }
+
+// Millis is d in milliseconds with two decimals ("12.34").
+func Millis(d time.Duration) string { return fmt.Sprintf("%.2f", float64(d.Microseconds())/1000) }
 
 func report(out io.Writer, r *Result) {
 	fmt.Fprintf(out, "\n%-42s %5s | %-29s | %-29s\n", "", "", "ours (ms)", "hackathon (ms)")
@@ -432,7 +435,7 @@ func report(out io.Writer, r *Result) {
 			target = TextTarget
 		}
 		if v[0].P99 > target || v[0].Max > MaxTarget {
-			missed = append(missed, fmt.Sprintf("%s (p99 %s, max %s ms)", s.name, strings.TrimSpace(ms(v[0].P99)), strings.TrimSpace(ms(v[0].Max))))
+			missed = append(missed, fmt.Sprintf("%s (p99 %s, max %s ms)", s.name, Millis(v[0].P99), Millis(v[0].Max)))
 		}
 	}
 	fmt.Fprintln(out, strings.Repeat("-", 114))
