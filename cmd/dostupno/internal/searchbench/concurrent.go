@@ -82,7 +82,7 @@ func Hammer(ctx context.Context, base string, mix []Question, clients int, d tim
 	if firstErr != nil {
 		return Throughput{}, firstErr
 	}
-	return Throughput{Clients: clients, N: len(all), Elapsed: elapsed, Latency: stats(all)}, nil
+	return Throughput{Clients: clients, N: len(all), Elapsed: elapsed, Latency: Percentiles(all)}, nil
 }
 
 // hit asks one question with the cache bypassed and returns the time to its last byte.
@@ -166,7 +166,7 @@ func First(ctx context.Context, base string, mix []Question, n int, out io.Write
 	var slowest Timed
 	byShape := map[string][]time.Duration{}
 	for i, q := range mix[:min(n, len(mix))] {
-		d, _, err := ask(ctx, client, base, q.Query, true)
+		d, _, err := Ask(ctx, client, base, q.Query, true)
 		if err != nil {
 			return err
 		}
@@ -179,12 +179,12 @@ func First(ctx context.Context, base string, mix []Question, n int, out io.Write
 			slowest = Timed{q.Query, d}
 		}
 	}
-	s := stats(all)
+	s := Percentiles(all)
 	fmt.Fprintf(out, "  first %d questions: p50 %s  p90 %s  p99 %s  max %s ms (slowest ?%s)\n", s.N,
 		Millis(s.P50), Millis(s.P90), Millis(s.P99), Millis(s.Max), slowest.Query)
 	for _, sh := range shapes {
 		if d := byShape[sh.name]; len(d) > 0 {
-			st := stats(d)
+			st := Percentiles(d)
 			fmt.Fprintf(out, "    %-42s %4d  first %s  max %s ms\n", sh.name, st.N, Millis(d[0]), Millis(st.Max))
 		}
 	}
