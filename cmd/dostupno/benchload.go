@@ -96,17 +96,13 @@ func benchConcurrent(ctx context.Context, pool *pgxpool.Pool, ours http.Handler,
 		return fmt.Sprintf("%5.1f%%", 100*t.Seconds()/(l.Elapsed.Seconds()*float64(goruntime.NumCPU())))
 	}
 	fmt.Printf("  %d answers in %.1fs: %.0f req/s   latency p50 %s  p90 %s  p99 %s  max %s ms\n", l.N, l.Elapsed.Seconds(), l.PerSecond(),
-		searchbenchMS(l.Latency.P50), searchbenchMS(l.Latency.P90), searchbenchMS(l.Latency.P99), searchbenchMS(l.Latency.Max))
+		searchbench.Millis(l.Latency.P50), searchbench.Millis(l.Latency.P90), searchbench.Millis(l.Latency.P99), searchbench.Millis(l.Latency.Max))
 	fmt.Printf("  CPU over the run, share of %d cores: load generator %s, search-events server (this process) %s", goruntime.NumCPU(), share(genCPU), share(selfCPU))
 	if pgSeen {
 		fmt.Printf(", Postgres backends %s", share(pgCPU))
 	}
 	fmt.Printf("\n  load average after: %s\n", searchbench.LoadAverage())
 	return nil
-}
-
-func searchbenchMS(d time.Duration) string {
-	return fmt.Sprintf("%.2f", float64(d.Microseconds())/1000)
 }
 
 // ownCPU is the CPU time (user + system) this process has used.

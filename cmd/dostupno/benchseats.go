@@ -199,7 +199,7 @@ func runBenchSeats(ctx context.Context, args []string) error {
 	}
 
 	fmt.Printf("load: %d updates/s in requests of %d for %v, searches uncached meanwhile (load average before: %s)\n",
-		*rate, *batch, *duration, loadAverage())
+		*rate, *batch, *duration, searchbench.LoadAverage())
 	runCtx, cancel := context.WithTimeout(ctx, *duration)
 	defer cancel()
 	var (
@@ -268,7 +268,7 @@ func runBenchSeats(ctx context.Context, args []string) error {
 	elapsed := time.Since(began)
 	cancel()
 	wg.Wait()
-	loadAfter := loadAverage()
+	loadAfter := searchbench.LoadAverage()
 
 	// The second copy catches up.
 	caught := time.Now()
@@ -494,16 +494,3 @@ func firstSet(vs ...string) string {
 }
 
 func msOf(d time.Duration) string { return fmt.Sprintf("%6.2f", float64(d.Microseconds())/1000) }
-
-// loadAverage is the machine's load average (1, 5, 15 minutes), or "?" where it cannot be read.
-func loadAverage() string {
-	b, err := os.ReadFile("/proc/loadavg")
-	if err != nil {
-		return "?"
-	}
-	f := strings.Fields(string(b))
-	if len(f) < 3 {
-		return "?"
-	}
-	return strings.Join(f[:3], " ")
-}

@@ -177,11 +177,12 @@ func TestMatches(t *testing.T) {
 		t.Fatal(err)
 	}
 	in := changefeed.Event{ID: 1, City: "moscow", Category: "show", StartsAt: time.Date(2030, 3, 5, 0, 0, 0, 0, time.UTC), Constraints: []string{"elevator", "braille"}}
-	tests := []struct {
+	type matchCase struct {
 		name string
 		edit func(*changefeed.Event)
 		want bool
-	}{
+	}
+	tests := []matchCase{
 		{"OKFits", func(*changefeed.Event) {}, true},
 		{"OtherCity", func(e *changefeed.Event) { e.City = "kazan" }, false},
 		{"OtherCategory", func(e *changefeed.Event) { e.Category = "theatre" }, false},
@@ -200,11 +201,7 @@ func TestMatches(t *testing.T) {
 	}
 	seated := q
 	seated.WheelchairSpaces, seated.CompanionSeats = 2, 1
-	seatedTests := []struct {
-		name string
-		edit func(*changefeed.Event)
-		want bool
-	}{
+	seatedTests := []matchCase{
 		{"OKEnough", func(e *changefeed.Event) { e.Seats = &changefeed.Seats{WheelchairSpaces: 2, CompanionSeats: 1} }, true},
 		{"OKOtherChange", func(*changefeed.Event) {}, true}, // its seats unknown here: dropped
 		{"TooFewWheelchair", func(e *changefeed.Event) { e.Seats = &changefeed.Seats{WheelchairSpaces: 1, CompanionSeats: 5} }, false},
@@ -213,44 +210,28 @@ func TestMatches(t *testing.T) {
 			e.City, e.Seats = "kazan", &changefeed.Seats{WheelchairSpaces: 5, CompanionSeats: 5}
 		}, false},
 	}
-	for _, tt := range seatedTests {
-		t.Run("Seats"+tt.name, func(t *testing.T) {
-			e := in
-			tt.edit(&e)
-			if got := seated.Matches(e); got != tt.want {
-				t.Fatalf("got %v, want %v", got, tt.want)
-			}
-		})
-	}
 	lenient := q
 	lenient.Lenient = true
-	lenientTests := []struct {
-		name string
-		edit func(*changefeed.Event)
-		want bool
-	}{
+	lenientTests := []matchCase{
 		{"OKYes", func(*changefeed.Event) {}, true},
 		{"OKUnknown", func(e *changefeed.Event) { e.Constraints = nil }, true},
 		{"Excluded", func(e *changefeed.Event) { e.Constraints, e.Excluded = nil, []string{"braille"} }, false},
 		{"OtherExcluded", func(e *changefeed.Event) { e.Excluded = []string{"elevator"} }, true},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			e := in
-			tt.edit(&e)
-			if got := q.Matches(e); got != tt.want {
-				t.Fatalf("got %v, want %v", got, tt.want)
-			}
-		})
-	}
-	for _, tt := range lenientTests {
-		t.Run("Lenient"+tt.name, func(t *testing.T) {
-			e := in
-			tt.edit(&e)
-			if got := lenient.Matches(e); got != tt.want {
-				t.Fatalf("got %v, want %v", got, tt.want)
-			}
-		})
+	for _, g := range []struct {
+		prefix string
+		q      Query
+		cases  []matchCase
+	}{{"", q, tests}, {"Seats", seated, seatedTests}, {"Lenient", lenient, lenientTests}} {
+		for _, tt := range g.cases {
+			t.Run(g.prefix+tt.name, func(t *testing.T) {
+				e := in
+				tt.edit(&e)
+				if got := g.q.Matches(e); got != tt.want {
+					t.Fatalf("got %v, want %v", got, tt.want)
+				}
+			})
+		}
 	}
 }
 

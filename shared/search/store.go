@@ -205,43 +205,43 @@ func pageSQL(q *Query, how plan) (string, []any) {
 		if how == long {
 			rows = b.Walk
 		}
+		match := "w." + text
+		if f := seats("w"); f != "" {
+			match += " AND " + f
+		}
 		page = `SELECT w.event_id, w.starts_at, w.constraint_ids, false AS capped FROM (
 			SELECT a.event_id, a.starts_at, a.constraint_ids, a.document FROM event_accessibility a
 			WHERE ` + strings.Join(where, "\n\t\t\t  AND ") + `
 			ORDER BY a.starts_at, a.event_id LIMIT ` + strconv.Itoa(rows) + `) w
-		WHERE ` + strings.Join(slices.DeleteFunc([]string{"w." + text, seats("w")}, func(s string) bool { return s == "" }), " AND ") + `
+		WHERE ` + match + `
 		ORDER BY w.starts_at, w.event_id LIMIT ` + limit
-	case capped:
-		// As sparse, but the text index's matches are read unordered and at most Cap+1 of
-		// them: capped says there were more, and then the page is not known.
+	case capped, sparse:
+		// The text index's matches, planned apart from the LIMIT (a materialised CTE), so the
+		// planner does not walk the answer order hoping to meet rare matches soon: it reads
+		// them from the text index, then sorts them. capped reads them unordered and at most
+		// Cap+1 of them: capped says there were more, and then the page is not known.
+		read, over, keep := "", "false", ""
+		if how == capped {
+			read = `
+			LIMIT ` + strconv.Itoa(b.Cap+1)
+			over = `(SELECT count(*) FROM m) > ` + strconv.Itoa(b.Cap)
+			keep = "o.capped OR " // the first row says capped, whatever its seats
+		}
 		page = `WITH m AS MATERIALIZED (
 			SELECT a.event_id, a.starts_at, a.constraint_ids FROM event_accessibility a
-			WHERE ` + strings.Join(append(where, "a."+text), "\n\t\t\t  AND ") + `
-			LIMIT ` + strconv.Itoa(b.Cap+1) + `)
-		SELECT m.*, (SELECT count(*) FROM m) > ` + strconv.Itoa(b.Cap) + ` AS capped
+			WHERE ` + strings.Join(append(where, "a."+text), "\n\t\t\t  AND ") + read + `)
+		SELECT m.*, ` + over + ` AS capped
 		FROM m ORDER BY m.starts_at, m.event_id`
 		if f := seats("o"); f != "" {
-			// The first row says capped, whatever its seats.
-			page = `SELECT o.* FROM (` + page + ` OFFSET 0) o WHERE o.capped OR ` + f
-		}
-		page += ` LIMIT ` + limit
-	case sparse:
-		// Planned apart from the LIMIT (a materialised CTE), so the planner does not walk the
-		// answer order hoping to meet rare matches soon: it reads them from the text index.
-		page = `WITH m AS MATERIALIZED (
-			SELECT a.event_id, a.starts_at, a.constraint_ids FROM event_accessibility a
-			WHERE ` + strings.Join(append(where, "a."+text), "\n\t\t\t  AND ") + `)
-		SELECT m.*, false AS capped FROM m ORDER BY m.starts_at, m.event_id`
-		if f := seats("o"); f != "" {
-			page = `SELECT o.* FROM (` + page + ` OFFSET 0) o WHERE ` + f
+			page = `SELECT o.* FROM (` + page + ` OFFSET 0) o WHERE ` + keep + f
 		}
 		page += ` LIMIT ` + limit
 	}
 	return page, args
 }
 
-// detailsSQL reads the details of a page's events by their ids ($1, bigint[]); run puts the
-// rows back in the page's order. It runs with a generic plan (genericPlanSQL): its plan does
+// detailsSQL reads the details of a page's events by their ids ($1, bigint[]); summaries puts
+// the rows back in the page's order. It runs with a generic plan (genericPlanSQL): its plan does
 // not depend on the ids, and building a custom one took 1.2 ms on 200k events, the plan
 // itself 0.2 ms. The venue's name is a lookup by primary key per row (events.venue_id is
 // NOT NULL): as a join, the generic plan hashed the whole venues table at every call. The
@@ -293,13 +293,17 @@ func Search(ctx context.Context, db pgdb.DBTX, vocab *catalog.Vocabulary, q *Que
 	}
 	var (
 		items []Summary
+		rows  []pageRow
 		next  *Position
 		err   error
 	)
 	if q.Text == "" {
-		items, next, _, err = run(ctx, db, vocab, q, walk, photoURL)
+		rows, next, _, err = readPage(ctx, db, q, walk)
 	} else {
-		items, next, err = searchText(ctx, db, vocab, q, photoURL)
+		rows, next, err = searchText(ctx, db, q)
+	}
+	if err == nil {
+		items, err = summaries(ctx, db, vocab, q, rows, photoURL)
 	}
 	if err != nil {
 		return nil, err
@@ -330,19 +334,19 @@ const denseMatches = 6
 // within that slice (at most Cap of them), and a full page there is the page. Then the walk
 // comes before the capped read. With denseMatches or more in the window, the walk comes
 // first.
-func searchText(ctx context.Context, db pgdb.DBTX, vocab *catalog.Vocabulary, q *Query, photoURL func(string) string) ([]Summary, *Position, error) {
-	items, next, _, err := run(ctx, db, vocab, q, window, photoURL)
+func searchText(ctx context.Context, db pgdb.DBTX, q *Query) ([]pageRow, *Position, error) {
+	rows, next, _, err := readPage(ctx, db, q, window)
 	if err != nil || next != nil {
-		return items, next, err
+		return rows, next, err
 	}
 	steps := []plan{capped, long}
-	k := len(items)
+	k := len(rows)
 	if k >= denseMatches {
 		// A page is expected within Window * (Limit+1) / k rows of the walk, fewer than the
 		// matches the text index would hand over (see denseMatches).
-		items, next, _, err := run(ctx, db, vocab, q, long, photoURL)
+		rows, next, _, err := readPage(ctx, db, q, long)
 		if err != nil || next != nil {
-			return items, next, err
+			return rows, next, err
 		}
 		steps = []plan{capped}
 	}
@@ -354,7 +358,7 @@ func searchText(ctx context.Context, db pgdb.DBTX, vocab *catalog.Vocabulary, q 
 		var end time.Time
 		switch err := db.QueryRow(ctx, sql, args...).Scan(&end); {
 		case errors.Is(err, pgx.ErrNoRows):
-			return items, nil, nil // the window held every row of the filters
+			return rows, nil, nil // the window held every row of the filters
 		case err != nil:
 			return nil, nil, fmt.Errorf("search: %w", err)
 		}
@@ -367,48 +371,46 @@ func searchText(ctx context.Context, db pgdb.DBTX, vocab *catalog.Vocabulary, q 
 		if span < float64(maxSlice) && (q.To == nil || until.Before(*q.To)) {
 			slice := *q
 			slice.To = &until
-			items, next, over, err := run(ctx, db, vocab, &slice, capped, photoURL)
+			rows, next, over, err := readPage(ctx, db, &slice, capped)
 			if err != nil || next != nil && !over {
-				return items, next, err
+				return rows, next, err
 			}
 		}
 	}
 	for _, how := range steps {
-		items, next, over, err := run(ctx, db, vocab, q, how, photoURL)
+		rows, next, over, err := readPage(ctx, db, q, how)
 		if err != nil || next != nil || how == capped && !over {
-			return items, next, err
+			return rows, next, err
 		}
 	}
-	items, next, _, err = run(ctx, db, vocab, q, sparse, photoURL)
-	return items, next, err
+	rows, next, _, err = readPage(ctx, db, q, sparse)
+	return rows, next, err
 }
 
-// run reads one page with plan how; next is the position after which the next page starts
-// (nil: no row beyond the page), over (plan capped) reports more matches than textBounds.Cap.
-//
-// Two round trips: the page's rows (PageSQL, a custom plan), then their details (detailsSQL,
-// a generic plan). Planning the one statement that joined both cost 0.9-2 ms of Postgres CPU
-// per question on 1M events, against 0.2-0.35 ms for the rows alone (README, "Search and demo
-// data"). An event deleted between the two is left out of the page; the cursor still follows
-// the page's last row.
-func run(ctx context.Context, db pgdb.DBTX, vocab *catalog.Vocabulary, q *Query, how plan, photoURL func(string) string) (items []Summary, next *Position, over bool, err error) {
+// pageRow is one row of a page as pageSQL reads it: its position and its constraint ids.
+type pageRow struct {
+	pos Position
+	ids []int16
+}
+
+// readPage reads one page's rows with plan how (pageSQL, a custom plan); next is the position
+// after which the next page starts (nil: no row beyond the page), over (plan capped) reports
+// more matches than textBounds.Cap. A text search tries several plans and reads the details
+// (summaries) of the one page it answers with alone.
+func readPage(ctx context.Context, db pgdb.DBTX, q *Query, how plan) (page []pageRow, next *Position, over bool, err error) {
 	sql, args := pageSQL(q, how)
 	rows, err := db.Query(ctx, sql, args...)
 	if err != nil {
 		return nil, nil, false, fmt.Errorf("search: %w", err)
 	}
-	type row struct {
-		pos Position
-		ids []int16
-	}
-	page := make([]row, 0, q.Limit)
+	page = make([]pageRow, 0, q.Limit)
 	more := false
 	for rows.Next() {
 		if len(page) == q.Limit {
 			more = true
 			break
 		}
-		var r row
+		var r pageRow
 		if err := rows.Scan(&r.pos.ID, &r.pos.StartsAt, &r.ids, &over); err != nil {
 			rows.Close()
 			return nil, nil, false, fmt.Errorf("search: read row: %w", err)
@@ -425,9 +427,18 @@ func run(ctx context.Context, db pgdb.DBTX, vocab *catalog.Vocabulary, q *Query,
 	if more {
 		next = &page[len(page)-1].pos
 	}
-	items = make([]Summary, 0, len(page))
+	return page, next, false, nil
+}
+
+// summaries are the answers of a page's rows, in its order, with their details (detailsSQL,
+// a generic plan) read in one more round trip. Planning the one statement that joined the
+// rows and their details cost 0.9-2 ms of Postgres CPU per question on 1M events, against
+// 0.2-0.35 ms for the rows alone (README, "Search and demo data"). An event deleted between
+// the two is left out of the page; the cursor still follows the page's last row.
+func summaries(ctx context.Context, db pgdb.DBTX, vocab *catalog.Vocabulary, q *Query, page []pageRow, photoURL func(string) string) ([]Summary, error) {
+	items := make([]Summary, 0, len(page))
 	if len(page) == 0 {
-		return items, next, false, nil
+		return items, nil
 	}
 	ids := make([]int64, len(page))
 	for i, r := range page {
@@ -435,7 +446,7 @@ func run(ctx context.Context, db pgdb.DBTX, vocab *catalog.Vocabulary, q *Query,
 	}
 	found, err := details(ctx, db, ids)
 	if err != nil {
-		return nil, nil, false, err
+		return nil, err
 	}
 	for _, r := range page {
 		d, ok := found[r.pos.ID]
@@ -464,7 +475,7 @@ func run(ctx context.Context, db pgdb.DBTX, vocab *catalog.Vocabulary, q *Query,
 		}
 		items = append(items, s)
 	}
-	return items, next, false, nil
+	return items, nil
 }
 
 // detail is one row of detailsSQL.

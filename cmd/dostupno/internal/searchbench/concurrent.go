@@ -82,7 +82,7 @@ func Hammer(ctx context.Context, base string, mix []Question, clients int, d tim
 	if firstErr != nil {
 		return Throughput{}, firstErr
 	}
-	return Throughput{Clients: clients, N: len(all), Elapsed: elapsed, Latency: stats(all)}, nil
+	return Throughput{Clients: clients, N: len(all), Elapsed: elapsed, Latency: Percentiles(all)}, nil
 }
 
 // hit asks one question with the cache bypassed and returns the time to its last byte.
@@ -143,15 +143,16 @@ func ProcCPU(pid int) (time.Duration, bool) {
 	return time.Duration(u+st) * time.Second / ClockTicks, true
 }
 
-// LoadAverage is the first line of /proc/loadavg ("" where there is none).
+// LoadAverage is the machine's load average (1, 5, 15 minutes) from /proc/loadavg, or "?"
+// where it cannot be read.
 func LoadAverage() string {
 	b, err := os.ReadFile("/proc/loadavg")
 	if err != nil {
-		return ""
+		return "?"
 	}
 	f := strings.Fields(string(b))
 	if len(f) < 3 {
-		return ""
+		return "?"
 	}
 	return strings.Join(f[:3], " ")
 }
@@ -165,12 +166,12 @@ func First(ctx context.Context, base string, mix []Question, n int, out io.Write
 	var slowest Timed
 	byShape := map[string][]time.Duration{}
 	for i, q := range mix[:min(n, len(mix))] {
-		d, _, err := ask(ctx, client, base, q.Query, true)
+		d, _, err := Ask(ctx, client, base, q.Query, true)
 		if err != nil {
 			return err
 		}
 		if i == 0 {
-			fmt.Fprintf(out, "  first question: %s ms  ?%s (%s)\n", strings.TrimSpace(ms(d)), q.Query, q.Shape)
+			fmt.Fprintf(out, "  first question: %s ms  ?%s (%s)\n", Millis(d), q.Query, q.Shape)
 		}
 		all = append(all, d)
 		byShape[q.Shape] = append(byShape[q.Shape], d)
@@ -178,13 +179,13 @@ func First(ctx context.Context, base string, mix []Question, n int, out io.Write
 			slowest = Timed{q.Query, d}
 		}
 	}
-	s := stats(all)
+	s := Percentiles(all)
 	fmt.Fprintf(out, "  first %d questions: p50 %s  p90 %s  p99 %s  max %s ms (slowest ?%s)\n", s.N,
-		strings.TrimSpace(ms(s.P50)), strings.TrimSpace(ms(s.P90)), strings.TrimSpace(ms(s.P99)), strings.TrimSpace(ms(s.Max)), slowest.Query)
+		Millis(s.P50), Millis(s.P90), Millis(s.P99), Millis(s.Max), slowest.Query)
 	for _, sh := range shapes {
 		if d := byShape[sh.name]; len(d) > 0 {
-			st := stats(d)
-			fmt.Fprintf(out, "    %-42s %4d  first %s  max %s ms\n", sh.name, st.N, strings.TrimSpace(ms(d[0])), strings.TrimSpace(ms(st.Max)))
+			st := Percentiles(d)
+			fmt.Fprintf(out, "    %-42s %4d  first %s  max %s ms\n", sh.name, st.N, Millis(d[0]), Millis(st.Max))
 		}
 	}
 	return nil

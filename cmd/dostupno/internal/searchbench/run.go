@@ -264,7 +264,8 @@ type Stats struct {
 	P50, P90, P99, Max time.Duration
 }
 
-func stats(d []time.Duration) Stats {
+// Percentiles are the latency percentiles of d.
+func Percentiles(d []time.Duration) Stats {
 	if len(d) == 0 {
 		return Stats{}
 	}
@@ -301,7 +302,7 @@ func Measure(ctx context.Context, pool *pgxpool.Pool, ours http.Handler, o Optio
 			if q.Text && base == hackSrv.URL {
 				continue
 			}
-			if _, _, err := ask(ctx, client, base, q.Query, true); err != nil {
+			if _, _, err := Ask(ctx, client, base, q.Query, true); err != nil {
 				return nil, err
 			}
 		}
@@ -318,7 +319,7 @@ func Measure(ctx context.Context, pool *pgxpool.Pool, ours http.Handler, o Optio
 		if i > 0 && i%500 == 0 {
 			fmt.Fprintf(out, "  %d/%d\n", i, o.Questions)
 		}
-		d1, ids1, err := ask(ctx, client, oursSrv.URL, q.Query, true)
+		d1, ids1, err := Ask(ctx, client, oursSrv.URL, q.Query, true)
 		if err != nil {
 			return nil, err
 		}
@@ -329,7 +330,7 @@ func Measure(ctx context.Context, pool *pgxpool.Pool, ours http.Handler, o Optio
 			byShape[q.Shape] = s
 			continue
 		}
-		d2, ids2, err := ask(ctx, client, hackSrv.URL, q.Query, true)
+		d2, ids2, err := Ask(ctx, client, hackSrv.URL, q.Query, true)
 		if err != nil {
 			return nil, err
 		}
@@ -342,18 +343,18 @@ func Measure(ctx context.Context, pool *pgxpool.Pool, ours http.Handler, o Optio
 		allHack, s[1] = append(allHack, d2), append(s[1], d2)
 		byShape[q.Shape] = s
 	}
-	res.Ours, res.Hackathon = stats(allOurs), stats(allHack)
+	res.Ours, res.Hackathon = Percentiles(allOurs), Percentiles(allHack)
 	slices.SortFunc(res.Slowest, func(a, b Timed) int { return int(b.Took - a.Took) })
 	res.Slowest = res.Slowest[:min(5, len(res.Slowest))]
 	for k, v := range byShape {
-		res.ByShape[k] = [2]Stats{stats(v[0]), stats(v[1])}
+		res.ByShape[k] = [2]Stats{Percentiles(v[0]), Percentiles(v[1])}
 	}
 	if o.Cached > 0 {
 		cachedMix := measured[:min(len(measured), o.Cached)]
 		var cached []time.Duration
 		for pass := 0; pass < 2; pass++ {
 			for _, q := range cachedMix {
-				d, _, err := ask(ctx, client, oursSrv.URL, q.Query, false)
+				d, _, err := Ask(ctx, client, oursSrv.URL, q.Query, false)
 				if err != nil {
 					return nil, err
 				}
@@ -362,15 +363,15 @@ func Measure(ctx context.Context, pool *pgxpool.Pool, ours http.Handler, o Optio
 				}
 			}
 		}
-		res.CachedP50 = stats(cached).P50
+		res.CachedP50 = Percentiles(cached).P50
 	}
 	report(out, res)
 	return res, nil
 }
 
-// ask sends one question and returns the time to the last byte of the answer and the ids in
-// it. With noCache the per-instance cache is bypassed.
-func ask(ctx context.Context, c *http.Client, base, query string, noCache bool) (time.Duration, []int64, error) {
+// Ask sends one question of the mix to a search-events handler served at base, bypassing its
+// cache when noCache, and returns the time to the answer's last byte and the ids in it.
+func Ask(ctx context.Context, c *http.Client, base, query string, noCache bool) (time.Duration, []int64, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/?"+query, nil)
 	if err != nil {
 		return 0, nil, err
@@ -407,7 +408,10 @@ func ask(ctx context.Context, c *http.Client, base, query string, noCache bool) 
 	return d, ids, nil
 }
 
-func ms(d time.Duration) string { return fmt.Sprintf("%7.2f", float64(d.Microseconds())/1000) }
+func ms(d time.Duration) string { return fmt.Sprintf("%7s", Millis(d)) }
+
+// Millis is d in milliseconds with two decimals ("12.34").
+func Millis(d time.Duration) string { return fmt.Sprintf("%.2f", float64(d.Microseconds())/1000) }
 
 func report(out io.Writer, r *Result) {
 	fmt.Fprintf(out, "\n%-42s %5s | %-29s | %-29s\n", "", "", "ours (ms)", "hackathon (ms)")
@@ -432,7 +436,7 @@ func report(out io.Writer, r *Result) {
 			target = TextTarget
 		}
 		if v[0].P99 > target || v[0].Max > MaxTarget {
-			missed = append(missed, fmt.Sprintf("%s (p99 %s, max %s ms)", s.name, strings.TrimSpace(ms(v[0].P99)), strings.TrimSpace(ms(v[0].Max))))
+			missed = append(missed, fmt.Sprintf("%s (p99 %s, max %s ms)", s.name, Millis(v[0].P99), Millis(v[0].Max)))
 		}
 	}
 	fmt.Fprintln(out, strings.Repeat("-", 114))
@@ -481,12 +485,3 @@ func explain(ctx context.Context, pool *pgxpool.Pool, vocab *catalog.Vocabulary,
 	}
 	return nil
 }
-
-// Ask sends one question of the mix to a search-events handler served at base, bypassing its
-// cache when noCache, and returns the time to the answer's last byte and the ids in it.
-func Ask(ctx context.Context, c *http.Client, base, query string, noCache bool) (time.Duration, []int64, error) {
-	return ask(ctx, c, base, query, noCache)
-}
-
-// Percentiles are the latency percentiles of d.
-func Percentiles(d []time.Duration) Stats { return stats(d) }
