@@ -385,6 +385,7 @@ func TestOpenAPIMatchesTheRunner(t *testing.T) {
 		t.Errorf("search for free wheelchair spaces: got %+v, want event %d with 2 spaces", seated.Items, eventID)
 	}
 	c.do("search for a negative count of seats", 400, "GET", "/function/search-events?wheelchair_spaces=-1", nil)
+	c.do("search for a count of companion seats that is not a number", 400, "GET", "/function/search-events?companion_seats=x", nil)
 
 	// upload-photo.
 	png := phototest.PNG(t, 16, 12)

@@ -3,6 +3,7 @@ package function
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -65,13 +66,10 @@ func search(t *testing.T, url, tok string) string {
 // the 30 s a user's needs stay cached without the change feed.
 func eventually(t *testing.T, url, tok, want string) {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for got := search(t, url, tok); got != want; got = search(t, url, tok) {
-		if time.Now().After(deadline) {
-			t.Fatalf("search applies %q, want %q within seconds (the change feed)", got, want)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	apitest.Eventually(t, 5*time.Second, fmt.Sprintf("search applying %q (the change feed)", want), func() (bool, string) {
+		got := search(t, url, tok)
+		return got == want, fmt.Sprintf("%q", got)
+	})
 }
 
 func TestSaveNeeds(t *testing.T) {

@@ -63,22 +63,21 @@ func newServer(d *instance.Deps) (*server, error) {
 }
 
 func (s *server) handler() http.Handler {
-	return middleware.Wrap(s.deps, http.HandlerFunc(s.snapshot))
+	return middleware.Wrap(s.deps, middleware.Answer(s.deps, s.snapshot))
 }
 
-func (s *server) snapshot(w http.ResponseWriter, r *http.Request) {
+func (s *server) snapshot(w http.ResponseWriter, r *http.Request) error {
 	if err := httpjson.Root(w, r, Name, http.MethodPost); err != nil {
-		httpjson.Error(w, r, s.deps.Log, err)
-		return
+		return err
 	}
 	if !s.running.TryLock() {
 		w.WriteHeader(http.StatusNoContent) // one is being taken: this call adds nothing
-		return
+		return nil
 	}
 	defer s.running.Unlock()
 	if _, err := hotcache.TakeSnapshot(r.Context(), s.pool, s.opts); err != nil {
-		httpjson.Error(w, r, s.deps.Log, apperr.Wrap(err, "cache snapshot"))
-		return
+		return apperr.Wrap(err, "cache snapshot")
 	}
 	w.WriteHeader(http.StatusNoContent)
+	return nil
 }

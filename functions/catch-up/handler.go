@@ -51,7 +51,7 @@ func New(d *instance.Deps) (http.Handler, error) {
 		}
 	}
 	s := &server{deps: d, client: &http.Client{Timeout: writerTimeout}}
-	return middleware.Wrap(d, http.HandlerFunc(s.catchUp)), nil
+	return middleware.Wrap(d, middleware.Answer(d, s.catchUp)), nil
 }
 
 type server struct {
@@ -67,10 +67,9 @@ type Writer struct {
 	Error    string
 }
 
-func (s *server) catchUp(w http.ResponseWriter, r *http.Request) {
+func (s *server) catchUp(w http.ResponseWriter, r *http.Request) error {
 	if err := httpjson.Root(w, r, Name, http.MethodPost); err != nil {
-		httpjson.Error(w, r, s.deps.Log, err)
-		return
+		return err
 	}
 	for _, wr := range s.callAll(r.Context()) {
 		if wr.Error != "" {
@@ -78,6 +77,7 @@ func (s *server) catchUp(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	w.WriteHeader(http.StatusNoContent)
+	return nil
 }
 
 // callAll calls every db-writer at once and returns what each answered, in DB_WRITERS' order.

@@ -34,14 +34,11 @@ var Handle = instance.Handle(Name, New)
 // instance's Writer) is built on first use and rebuilt after a failure, so the function
 // starts even while NATS or Postgres restart.
 func New(d *instance.Deps) (http.Handler, error) {
-	if err := d.CheckWriter(instance.NoTokens); err != nil {
-		return nil, err
-	}
 	s := &server{deps: d}
 	mux := http.NewServeMux()
-	mux.HandleFunc("/status", s.status)
-	mux.HandleFunc("/", s.apply)
-	return middleware.Wrap(d, mux), nil
+	mux.Handle("/status", middleware.Answer(d, s.status))
+	mux.Handle("/", middleware.Answer(d, s.apply))
+	return middleware.Writes(d, instance.NoTokens, mux)
 }
 
 type server struct {
@@ -65,14 +62,13 @@ func (s *server) replica(ctx context.Context) (*writelog.Replica, error) {
 // command published after its last read is not left for the next doorbell. The answer is
 // 204, whatever was applied: the caller learns nothing of the copy (GET /status tells an
 // admin).
-func (s *server) apply(w http.ResponseWriter, r *http.Request) {
+func (s *server) apply(w http.ResponseWriter, r *http.Request) error {
 	if err := httpjson.Root(w, r, Name, http.MethodPost); err != nil {
-		httpjson.Error(w, r, s.deps.Log, err)
-		return
+		return err
 	}
 	if !s.start() {
 		w.WriteHeader(http.StatusNoContent)
-		return
+		return nil
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), applyBudget)
 	defer cancel()
@@ -80,11 +76,11 @@ func (s *server) apply(w http.ResponseWriter, r *http.Request) {
 	if err != nil && ctx.Err() == nil {
 		// NATS or Postgres is restarting, or a command cannot be applied yet: the
 		// connector rings again, and the next call resumes where this one stopped.
-		httpjson.Error(w, r, s.deps.Log, err)
-		return
+		return err
 	}
 	// Out of budget is not a failure: what was committed stays, and the next call goes on.
 	w.WriteHeader(http.StatusNoContent)
+	return nil
 }
 
 // start reports whether this call runs the applier; if one runs already, it is asked to go
@@ -134,24 +130,21 @@ func (s *server) applyPending(ctx context.Context) error {
 // writes happen. It is a read, so the token's admin role suffices (the token version guards
 // admin writes, middleware.RequireAdmin): a copy that lags, the case status is for, may not
 // hold the admin's account yet.
-func (s *server) status(w http.ResponseWriter, r *http.Request) {
+func (s *server) status(w http.ResponseWriter, r *http.Request) error {
 	if err := httpjson.Method(w, r, http.MethodGet, http.MethodHead); err != nil {
-		httpjson.Error(w, r, s.deps.Log, err)
-		return
+		return err
 	}
 	if _, err := middleware.RequireRole(r, token.RoleAdmin); err != nil {
-		httpjson.Error(w, r, s.deps.Log, err)
-		return
+		return err
 	}
 	rep, err := s.replica(r.Context())
 	if err != nil {
-		httpjson.Error(w, r, s.deps.Log, err)
-		return
+		return err
 	}
 	st, err := rep.Status(r.Context())
 	if err != nil {
-		httpjson.Error(w, r, s.deps.Log, apperr.Wrap(err, "status of %s", rep.Name()))
-		return
+		return apperr.Wrap(err, "status of %s", rep.Name())
 	}
 	httpjson.Write(w, http.StatusOK, st)
+	return nil
 }

@@ -134,7 +134,6 @@ func (s *Server) constraints(w http.ResponseWriter, r *http.Request) {
 		s.Fail(w, r, apperr.Wrap(err, "constraints"))
 		return
 	}
-	w.Header().Set("X-Cache", "miss")
 	httpjson.Write(w, http.StatusOK, resp)
 }
 

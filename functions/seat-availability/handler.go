@@ -32,7 +32,7 @@ const (
 	MaxNDJSONLines = 10000   // updates in one NDJSON body
 )
 
-// Written is the answer (SeatAvailabilityWritten in shared/apidoc/openapi.yaml).
+// Written is the answer (SeatAvailabilityResult in shared/apidoc/openapi.yaml).
 type Written struct {
 	Count   int    `json:"count"`
 	Ignored int    `json:"ignored"`

@@ -48,7 +48,7 @@ func New(d *instance.Deps) (http.Handler, error) {
 		return nil, err
 	}
 	s := &server{deps: d, store: store}
-	return middleware.Wrap(d, http.HandlerFunc(s.upload)), nil
+	return middleware.Wrap(d, middleware.Answer(d, s.upload)), nil
 }
 
 type server struct {
@@ -64,16 +64,16 @@ type Photo struct {
 	ContentType string `json:"content_type"`
 }
 
-func (s *server) upload(w http.ResponseWriter, r *http.Request) {
+func (s *server) upload(w http.ResponseWriter, r *http.Request) error {
 	p, err := s.handle(w, r)
 	if err != nil {
-		httpjson.Error(w, r, s.deps.Log, err)
-		return
+		return err
 	}
 	w.Header().Set("Location", p.URL)
 	httpjson.Write(w, http.StatusCreated, struct {
 		Photo Photo `json:"photo"`
 	}{p})
+	return nil
 }
 
 func (s *server) handle(w http.ResponseWriter, r *http.Request) (Photo, error) {

@@ -164,12 +164,7 @@ func Build(t testing.TB, name string, build Builder, opts ...Option) (*Env, erro
 		e.User = e.Token(t, UserID, token.RoleUser)
 		if e.Pool != nil {
 			// The admin the Admin token speaks for, as `dostupno admin create` leaves one.
-			if _, err := e.Pool.Exec(context.Background(), `
-				INSERT INTO users (id, email, email_key, name, password_hash, role, created_at, updated_at, version)
-				VALUES ($1, 'apitest-admin@example.invalid', 'apitest-admin@example.invalid', 'apitest admin', 'none', 'admin', now(), now(), 0)
-				ON CONFLICT DO NOTHING`, AdminID); err != nil {
-				t.Fatalf("apitest: create the admin: %v", err)
-			}
+			e.account(t, AdminID, token.RoleAdmin)
 		}
 	}
 	return e, nil
@@ -259,13 +254,21 @@ func (e *Env) Ticketing(t testing.TB) string {
 	if e.Pool == nil {
 		t.Fatal("apitest: Ticketing needs a database")
 	}
+	e.account(t, TicketingID, token.RoleTicketing)
+	return e.Token(t, TicketingID, token.RoleTicketing)
+}
+
+// account makes the account id of role in the function's copy (apitest-ROLE@example.invalid,
+// no usable password, token version 0), as `dostupno admin create --role` leaves one.
+func (e *Env) account(t testing.TB, id, role string) {
+	t.Helper()
+	email := "apitest-" + role + "@example.invalid"
 	if _, err := e.Pool.Exec(context.Background(), `
 		INSERT INTO users (id, email, email_key, name, password_hash, role, created_at, updated_at, version)
-		VALUES ($1, 'apitest-ticketing@example.invalid', 'apitest-ticketing@example.invalid', 'apitest ticketing', 'none', 'ticketing', now(), now(), 0)
-		ON CONFLICT DO NOTHING`, TicketingID); err != nil {
-		t.Fatalf("apitest: create the ticketing account: %v", err)
+		VALUES ($1, $2, $2, $3, 'none', $4, now(), now(), 0)
+		ON CONFLICT DO NOTHING`, id, email, "apitest "+role, role); err != nil {
+		t.Fatalf("apitest: create the %s account: %v", role, err)
 	}
-	return e.Token(t, TicketingID, token.RoleTicketing)
 }
 
 // Token is a bearer token of userID with role and token version 0, signed with the

@@ -141,8 +141,8 @@ func NewReadServer(d *Deps, sources func(*search.Reader) map[string]hotcache.Sou
 	return &ReadServer{Deps: d, Reader: rd, Cache: StartCache(d, sources(rd))}, nil
 }
 
-// Fail answers err in the contract's envelope, marked as not served from the cache.
+// Fail answers err in the contract's envelope (X-Cache stays the "miss" that
+// middleware.WrapRead puts on every answer).
 func (s *ReadServer) Fail(w http.ResponseWriter, r *http.Request, err error) {
-	w.Header().Set("X-Cache", "miss")
 	httpjson.Error(w, r, s.Deps.Log, err)
 }

@@ -64,7 +64,7 @@ export const summaryFields = [
       ? h('p', { class: 'unknown' }, h('strong', null, t('lenientMatch')), ' ', t('unconfirmed', { list: list(ev.unknown.map((c) => needName(cat, c))) }))
       : null),
   },
-  { field: 'availability', render: (ev) => (seatsLeft(ev) ? h('p', { class: 'seats' }, seatsLeft(ev)) : null) },
+  { field: 'availability', render: (ev) => { const seats = seatsLeft(ev); return seats ? h('p', { class: 'seats' }, seats) : null; } },
 ];
 
 /** Facts of an event, as term and description. */

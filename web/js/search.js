@@ -10,6 +10,8 @@ import { needsChooser } from './needs.js';
 import { summaryFields, needName } from './fields.js';
 
 const PAGE = 20;
+/** The form's fields that go into the address as they are typed. */
+const TEXT_FIELDS = ['city', 'category', 'from', 'to', 'q', 'wheelchair_spaces', 'companion_seats'];
 let marked = false; // the first results of this page load are marked for the browser tests
 
 /** The API query for the search described by the address's params, and whether it is personal. */
@@ -107,7 +109,7 @@ export async function searchView(params) {
     const profile = p.get('profile') || '';
     chooser.set(codesOf(p));
     for (const r of form.elements.profile) r.checked = r.value === profile;
-    for (const k of ['city', 'category', 'from', 'to', 'q', 'wheelchair_spaces', 'companion_seats']) form.elements[k].value = p.get(k) || '';
+    for (const k of TEXT_FIELDS) form.elements[k].value = p.get(k) || '';
     if (personalize) form.elements.personalize.checked = p.get('personalize') !== 'false';
     form.elements.match.checked = p.get('match') === 'lenient';
   };
@@ -119,7 +121,7 @@ export async function searchView(params) {
     const profile = form.elements.profile.value;
     if (profile) p.set('profile', profile);
     if (chooser.values().length) p.set('constraints', chooser.values().join(','));
-    for (const k of ['city', 'category', 'from', 'to', 'q', 'wheelchair_spaces', 'companion_seats']) if (form.elements[k].value.trim()) p.set(k, form.elements[k].value.trim());
+    for (const k of TEXT_FIELDS) if (form.elements[k].value.trim()) p.set(k, form.elements[k].value.trim());
     if (form.elements.match.checked) p.set('match', 'lenient');
     if (personalize && !form.elements.personalize.checked) p.set('personalize', 'false');
     const hash = `#/search?${p}`;
