@@ -67,8 +67,8 @@ func runBenchSeats(ctx context.Context, args []string) error {
 	if *events <= 0 || *rate <= 0 || *batch <= 0 || *duration <= 0 || fs.NArg() != 0 || !validDBName(*dbName) {
 		return errUsage
 	}
-	admin := firstSet(*server, os.Getenv("TEST_DATABASE_URL"), os.Getenv("DATABASE_URL"), pgtest.DefaultURL)
-	nurl := firstSet(*natsURL, os.Getenv("TEST_NATS_URL"), os.Getenv("NATS_URL"), "nats://127.0.0.1:4222")
+	admin := cmp.Or(*server, os.Getenv("TEST_DATABASE_URL"), os.Getenv("DATABASE_URL"), pgtest.DefaultURL)
+	nurl := cmp.Or(*natsURL, os.Getenv("TEST_NATS_URL"), os.Getenv("NATS_URL"), "nats://127.0.0.1:4222")
 	url, url2 := pgtest.WithDatabase(admin, *dbName), pgtest.WithDatabase(admin, *dbName+"_2")
 	start := time.Now().UTC().Truncate(24 * time.Hour)
 
@@ -284,20 +284,16 @@ func runBenchSeats(ctx context.Context, args []string) error {
 	applied := sent - ignored
 	fmt.Printf("updates: %d sent in %.1fs (%.0f/s), %d applied (%.0f/s), %d ignored as not newer, %d requests failed\n",
 		sent, elapsed.Seconds(), float64(sent)/elapsed.Seconds(), applied, float64(applied)/elapsed.Seconds(), ignored, requestFailures)
-	for _, seated := range []bool{false, true} {
-		s := searchbench.Percentiles(searches[seated])
-		what := "search, the mix, uncached"
-		if seated {
-			what = "search with wheelchair_spaces, uncached"
-		}
+	percentiles := func(what string, d []time.Duration) {
+		s := searchbench.Percentiles(d)
 		fmt.Printf("%-42s n=%-6d p50 %s ms  p90 %s ms  p99 %s ms  max %s ms\n", what, s.N, msOf(s.P50), msOf(s.P90), msOf(s.P99), msOf(s.Max))
 	}
+	percentiles("search, the mix, uncached", searches[false])
+	percentiles("search with wheelchair_spaces, uncached", searches[true])
 	for _, q := range slowest {
 		fmt.Printf("  slow with wheelchair_spaces: %s ms  %s  %s\n", msOf(q.took), q.shape, q.query)
 	}
-	all := append(append([]time.Duration{}, searches[false]...), searches[true]...)
-	s := searchbench.Percentiles(all)
-	fmt.Printf("%-42s n=%-6d p50 %s ms  p90 %s ms  p99 %s ms  max %s ms\n", "every search during the load", s.N, msOf(s.P50), msOf(s.P90), msOf(s.P99), msOf(s.Max))
+	percentiles("every search during the load", slices.Concat(searches[false], searches[true]))
 	var sum uint64
 	for _, x := range lags {
 		sum += x
@@ -482,15 +478,6 @@ func sameRows(ctx context.Context, a, b, query string) (bool, error) {
 		}
 	}
 	return out[0] == out[1], nil
-}
-
-func firstSet(vs ...string) string {
-	for _, v := range vs {
-		if v != "" {
-			return v
-		}
-	}
-	return ""
 }
 
 func msOf(d time.Duration) string { return fmt.Sprintf("%6.2f", float64(d.Microseconds())/1000) }

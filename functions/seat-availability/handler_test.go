@@ -129,6 +129,7 @@ func TestSeatAvailabilityRefuses(t *testing.T) {
 		{Name: "ErrMissingCount", Method: "PUT", ContentType: "application/json", Auth: "ticketing", Body: `{"event_id":1,"wheelchair_spaces":1,"as_of":"2026-11-20T12:00:00Z"}`, Status: 400, Code: "invalid_argument", Field: "companion_seats"},
 		{Name: "ErrMissingAsOf", Method: "PUT", ContentType: "application/json", Auth: "ticketing", Body: `{"event_id":1,"wheelchair_spaces":1,"companion_seats":0}`, Status: 400, Code: "invalid_argument", Field: "as_of"},
 		{Name: "ErrAsOf", Method: "PUT", ContentType: "application/json", Auth: "ticketing", Body: strings.Replace(update(1, 1, 1, 1), "2026-11-20T12:00:01Z", "20 Nov 2026", 1), Status: 400, Code: "invalid_argument", Field: "as_of"},
+		{Name: "ErrAsOfAncient", Method: "PUT", ContentType: "application/json", Auth: "ticketing", Body: strings.Replace(update(1, 1, 1, 1), "2026-11-20", "1999-12-31", 1), Status: 400, Code: "invalid_argument", Field: "as_of"},
 		{Name: "ErrAsOfFuture", Method: "PUT", ContentType: "application/json", Auth: "ticketing", Body: future, Status: 400, Code: "invalid_argument", Field: "as_of"},
 		{Name: "ErrTooLarge", Method: "PUT", ContentType: "application/json", Auth: "ticketing", Body: `{"event_id":` + strings.Repeat(" ", 5<<10) + `1}`, Status: 413, Code: "payload_too_large"},
 		{Name: "ErrNDJSONLine", Method: "PUT", ContentType: "application/x-ndjson", Auth: "ticketing", Body: update(1, 1, 1, 1) + "\n" + update(2, -1, 1, 1), Status: 400, Code: "invalid_argument", Field: "wheelchair_spaces", Message: "line 2: "},

@@ -4,6 +4,7 @@
 package changefeed
 
 import (
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -73,23 +74,23 @@ func (c *Change) Merge(o Change) {
 // Subject is the NATS subject changes are announced on, under namespace ns.
 func Subject(ns string) string { return strings.ToLower(ns) + ".changes" }
 
-// Summarize returns at most max events standing for the live events of evs (see Event.Until),
+// Summarize returns at most limit events standing for the live events of evs (see Event.Until),
 // so that a test of whether a change could affect an answer costs as many calls as there are
-// summaries, not events; nil when evs are too diverse for max. Events are grouped by city,
-// category and their exact sets of codes first, and, if that makes more than max groups, by
+// summaries, not events; nil when evs are too diverse for limit. Events are grouped by city,
+// category and their exact sets of codes first, and, if that makes more than limit groups, by
 // city and category alone, with the union of their yes codes and the intersection of their
 // excluded ones: a matcher that answers true for any event of a group then answers true for
 // the summary, so the summary drops at least what the events would. Deleted events are left
 // out: they affect only the answers that hold them. Changes of availability alone (Seats) are
 // grouped apart from the others, each group with the largest counts of its events.
-func Summarize(evs []Event, max int) []Event {
-	if out := summarize(evs, max, true); out != nil || max <= 0 {
+func Summarize(evs []Event, limit int) []Event {
+	if out := summarize(evs, limit, true); out != nil || limit <= 0 {
 		return out
 	}
-	return summarize(evs, max, false)
+	return summarize(evs, limit, false)
 }
 
-func summarize(evs []Event, max int, exact bool) []Event {
+func summarize(evs []Event, limit int, exact bool) []Event {
 	type group struct {
 		e        Event
 		yes, out map[string]bool
@@ -114,7 +115,7 @@ func summarize(evs []Event, max int, exact bool) []Event {
 		}
 		g, ok := index[key.String()]
 		if !ok {
-			if len(groups) == max {
+			if len(groups) == limit {
 				return nil
 			}
 			g = &group{e: Event{City: e.City, Category: e.Category, StartsAt: e.StartsAt, Until: e.Last()},
@@ -145,26 +146,14 @@ func summarize(evs []Event, max int, exact bool) []Event {
 			g.yes[c] = true
 		}
 		if e.Seats != nil {
-			g.seats.WheelchairSpaces = largest(g.seats.WheelchairSpaces, e.Seats.WheelchairSpaces)
-			g.seats.CompanionSeats = largest(g.seats.CompanionSeats, e.Seats.CompanionSeats)
+			g.seats.WheelchairSpaces = max(g.seats.WheelchairSpaces, e.Seats.WheelchairSpaces)
+			g.seats.CompanionSeats = max(g.seats.CompanionSeats, e.Seats.CompanionSeats)
 		}
 	}
 	out := make([]Event, len(groups))
 	for i, g := range groups {
-		g.e.Constraints, g.e.Excluded = sortedKeys(g.yes), sortedKeys(g.out)
+		g.e.Constraints, g.e.Excluded = slices.Sorted(maps.Keys(g.yes)), slices.Sorted(maps.Keys(g.out))
 		out[i] = g.e
 	}
-	return out
-}
-
-// largest is the builtin max, which Summarize's parameter max hides.
-func largest(a, b int) int { return max(a, b) }
-
-func sortedKeys(m map[string]bool) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	slices.Sort(out)
 	return out
 }

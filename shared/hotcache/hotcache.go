@@ -136,6 +136,7 @@ const (
 	// diverse for that, drops every entry.
 	maxExactEvents = 64
 	maxApplyGroups = 256
+	maxCompared    = 4   // a change of at most so many events is found in an answer by comparing ids
 	entryOverhead  = 200 // bytes counted per entry beyond its contents (map slot, item, headers)
 )
 
@@ -167,6 +168,7 @@ type applied struct {
 	gen    uint64
 	at     time.Time
 	ids    map[int64]bool
+	few    []int64        // the ids, when there are at most maxCompared of them
 	venues map[int64]bool // venues whose row changed: the answers showing one are affected
 	tests  []changefeed.Event
 }
@@ -489,7 +491,12 @@ func (l *Local) Apply(c changefeed.Change) {
 func prepare(c changefeed.Change) (a applied, ok bool) {
 	a.ids = make(map[int64]bool, len(c.Events))
 	for _, e := range c.Events {
-		a.ids[e.ID] = true
+		if !a.ids[e.ID] {
+			a.ids[e.ID] = true
+			if len(a.ids) <= maxCompared {
+				a.few = append(a.few, e.ID)
+			}
+		}
 	}
 	if len(c.Venues) > 0 {
 		a.venues = make(map[int64]bool, len(c.Venues))
@@ -540,11 +547,12 @@ func affected(e Entry, a applied) bool {
 			return true
 		}
 	}
-	if len(a.ids) <= 4 {
-		// The usual change (one event): comparing beats hashing.
+	if len(a.ids) <= maxCompared {
+		// The usual change (one event): comparing beats hashing. (Not with a.tests: a round of
+		// many commands about one event is summarised, and summaries carry no id.)
 		for _, id := range e.EventIDs {
-			for _, ev := range a.tests {
-				if ev.ID == id {
+			for _, x := range a.few {
+				if x == id {
 					return true
 				}
 			}

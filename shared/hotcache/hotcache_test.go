@@ -499,3 +499,32 @@ func TestReadThroughStale(t *testing.T) {
 		t.Fatal("got a stale answer from a suspended cache, want none")
 	}
 }
+
+// A round of many commands about one event (seat counts of a popular event, merged by the
+// writer into one change of more events than are tested one by one) still drops, and
+// refuses to store, every answer holding that event.
+func TestManyChangesOfOneEvent(t *testing.T) {
+	c := newCache(100)
+	never := func(changefeed.Event) bool { return false }
+	c.Set("event:7", Entry{Body: []byte("7"), EventIDs: []int64{7}})
+	c.Set("search holding 7", Entry{Body: []byte("s"), EventIDs: []int64{7}, Matches: never})
+	before := c.Gen()
+	var round changefeed.Change
+	for i := range maxExactEvents + 1 {
+		round.Merge(changefeed.Change{Seq: uint64(i + 1), Events: []changefeed.Event{{ID: 7, City: "kazan",
+			Seats: &changefeed.Seats{WheelchairSpaces: i % 3}}}})
+	}
+	c.Apply(round)
+	for _, key := range []string{"event:7", "search holding 7"} {
+		if _, ok := c.Get(key); ok {
+			t.Errorf("%s: got kept after event 7 changed, want dropped", key)
+		}
+	}
+	c.Set("late event:7", Entry{Body: []byte("7"), EventIDs: []int64{7}, Gen: before})
+	c.Set("late search", Entry{Body: []byte("s"), EventIDs: []int64{7}, Matches: never, Gen: before})
+	for _, key := range []string{"late event:7", "late search"} {
+		if _, ok := c.Get(key); ok {
+			t.Errorf("%s: got an answer read before event 7 changed stored after it, want it refused", key)
+		}
+	}
+}
