@@ -76,8 +76,8 @@ func Config(ns string) jetstream.StreamConfig {
 		Discard:              jetstream.DiscardNew,
 		DiscardNewPerSubject: true,
 		Replicas:             1,
-		AllowDirect:          true,
-		DenyPurge:            true, // one key at a time, by Destroy
+		AllowDirect:          false, // reads go to the leader (get)
+		DenyPurge:            true,  // one key at a time, by Destroy
 	}
 }
 
@@ -128,12 +128,14 @@ func (s *Store) put(ctx context.Context, name string, raw []byte) (exists bool, 
 	return false, err
 }
 
-// get returns the stored value of name and its sequence; ok is false when it has none.
+// get returns the stored value of name and its sequence; ok is false when it has none. It asks
+// the stream's leader (writelog.LeaderMsg): a replica answering a direct get may not have
+// received a key created a moment ago, and a key taken for gone erases its user's command.
 func (s *Store) get(ctx context.Context, name string) (raw []byte, seq uint64, ok bool, err error) {
 	if err := checkName(name); err != nil {
 		return nil, 0, false, err
 	}
-	m, err := s.stream.GetLastMsgForSubject(ctx, Subject(s.ns, name))
+	m, err := writelog.LeaderMsg(ctx, s.js, StreamName(s.ns), 0, Subject(s.ns, name))
 	if errors.Is(err, jetstream.ErrMsgNotFound) {
 		return nil, 0, false, nil
 	}

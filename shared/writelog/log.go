@@ -302,3 +302,15 @@ func (l *Log) get(ctx context.Context, seq uint64) (*jetstream.RawStreamMsg, boo
 	}
 	return m, true, nil
 }
+
+// getFromLeader is get asked of the stream's leader (LeaderMsg): a miss there is a hole.
+func (l *Log) getFromLeader(ctx context.Context, seq uint64) (*jetstream.RawStreamMsg, bool, error) {
+	m, err := LeaderMsg(ctx, l.js, l.name, seq, "")
+	if errors.Is(err, jetstream.ErrMsgNotFound) {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, fmt.Errorf("get command %d: %w", seq, err)
+	}
+	return m, true, nil
+}

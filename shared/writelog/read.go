@@ -3,7 +3,6 @@ package writelog
 import (
 	"context"
 	"fmt"
-	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
 
@@ -35,22 +34,15 @@ func (r *Replica) read(ctx context.Context, seq uint64) ([]pending, bool, error)
 		if !ok {
 			// Past the end, or a message removed from the stream (the stream denies
 			// deletes, but an operator can still edit it): a hole is recorded as failed
-			// rather than blocking every later command. The end is read after the miss,
-			// so a command stored in between is read again, not taken for a hole; a
-			// replica answering a direct get may also lag the stream's leader for a
-			// moment, hence the retries.
+			// rather than blocking every later command. The end is read after the miss, so
+			// a command stored in between is read again, not taken for a hole; a direct get
+			// may be answered by a replica that lags the leader, so that read again asks
+			// the leader (LeaderMsg), whose miss below the end is a hole.
 			if last, err = r.log.LastSeq(ctx); err != nil {
 				return nil, false, err
 			}
-			for try := 1; !ok && seq <= last && try <= 5; try++ {
-				if try > 1 {
-					select {
-					case <-ctx.Done():
-						return nil, false, ctx.Err()
-					case <-time.After(time.Duration(try) * 50 * time.Millisecond):
-					}
-				}
-				if m, ok, err = r.log.get(ctx, seq); err != nil {
+			if seq <= last {
+				if m, ok, err = r.log.getFromLeader(ctx, seq); err != nil {
 					return nil, false, err
 				}
 			}

@@ -516,3 +516,98 @@ func TestClusterLeaderKilledDuringImport(t *testing.T) {
 		last, accounts, len(acked), refused)
 	umu.Unlock()
 }
+
+// TestClusterKeyReadAtOnceThroughEveryServer creates users' keys through one server of the
+// cluster and reads each at once through every server, as copies applying a registration do
+// (deploy/nats-cluster-*.conf as they are, the keys' stream with three replicas), then again
+// with keys created while one server was down, read through it as soon as it is back (a
+// server catching up holds an old state of the stream for a while). A key that exists must be
+// found wherever it is asked for: a copy that does not find it takes the user for erased and
+// records the registration so, while the others apply it.
+func TestClusterKeyReadAtOnceThroughEveryServer(t *testing.T) {
+	c := startCluster(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	tlog := quiet()
+	cfg := config.Config{NatsURL: c.url(), Namespace: config.DefaultNamespace, WritelogReplicas: 3, SecretsDir: c.secrets}
+	d := instance.New("import", cfg, tlog)
+	d.NATSUser = natsauth.Ops
+	t.Cleanup(d.Close)
+	ops, err := d.NATS()
+	if err != nil {
+		t.Fatal(err)
+	}
+	until(t, 30*time.Second, "the cluster serves JetStream and the R3 streams are provisioned", func() bool {
+		pctx, pcancel := context.WithTimeout(ctx, 3*time.Second)
+		defer pcancel()
+		return natsauth.Provision(pctx, ops, cfg.Namespace, cfg.WritelogReplicas) == nil
+	})
+	// The register function creates keys and copies read them, each instance with its own
+	// connection to one server.
+	var stores [3]*userkeys.Store
+	for i := range 3 {
+		ci := cfg
+		ci.NatsURL = fmt.Sprintf("nats://127.0.0.1:%d", c.ports[i])
+		di := instance.New("register", ci, tlog)
+		t.Cleanup(di.Close)
+		if stores[i], err = di.UserKeys(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	missed := 0
+	read := func(id string, servers ...int) {
+		t.Helper()
+		for _, i := range servers {
+			_, ok, err := stores[i].Get(ctx, id)
+			if err != nil {
+				t.Fatalf("read the key of %s through nats-%d: %v", id, i+1, err)
+			}
+			if !ok {
+				missed++
+				t.Errorf("the key of %s is not found through nats-%d", id, i+1)
+			}
+		}
+		if missed > 5 {
+			t.Fatalf("stopped after %d misses", missed)
+		}
+	}
+	id := func(n int) string { return fmt.Sprintf("00000000-0000-4000-8000-%012d", n) }
+	// Many keys before the crash, few during it: a server back with most of the stream
+	// (nine tenths) answers direct gets while it still catches up.
+	const users, during = 1000, 40
+	for n := range users {
+		if _, err := stores[n%3].Create(ctx, id(n)); err != nil {
+			t.Fatal(err)
+		}
+		read(id(n), 0, 1, 2)
+	}
+	// The keys' leader crashes: keys made meanwhile through the others reach it only when it
+	// is back and catching up, and they are read through it as soon as it answers.
+	js, err := jetstream.New(ops)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys := userkeys.StreamName(cfg.Namespace)
+	leader, _ := streamLeader(ctx, js, keys)
+	if leader < 0 {
+		t.Fatal("the keys' stream has no leader")
+	}
+	c.kill(leader)
+	other := (leader + 1) % 3
+	n := users
+	for created := 0; created < during; n++ {
+		cctx, ccancel := context.WithTimeout(ctx, 2*time.Second)
+		_, err := stores[other].Create(cctx, id(n))
+		ccancel()
+		if err == nil {
+			created++ // refused while the others elect a new leader
+		}
+	}
+	c.start(leader)
+	for m := users; m < n; m++ {
+		if _, ok, err := stores[other].Get(ctx, id(m)); err != nil || !ok {
+			continue // a Create refused above may or may not have stored its key
+		}
+		read(id(m), leader)
+	}
+}

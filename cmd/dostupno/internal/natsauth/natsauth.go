@@ -153,6 +153,7 @@ func For(ns, name string) (Permissions, error) {
 		p.Publish = append(p.Publish,
 			"$JS.API.STREAM.INFO."+stream,
 			"$JS.API.DIRECT.GET."+stream,
+			"$JS.API.STREAM.MSG.GET."+stream, // a miss asked again of the leader (writelog.LeaderMsg)
 			"$JS.API.CONSUMER.CREATE."+stream+".*",
 			"$JS.API.CONSUMER.MSG.NEXT."+stream+".*",
 			"$JS.ACK."+stream+".*.>",
@@ -160,7 +161,7 @@ func For(ns, name string) (Permissions, error) {
 		keys := userkeys.StreamName(ns)
 		p.Publish = append(p.Publish,
 			"$JS.API.STREAM.INFO."+keys,
-			"$JS.API.DIRECT.GET."+keys+".>",
+			"$JS.API.STREAM.MSG.GET."+keys, // from the leader only (userkeys.Store.get)
 			"$JS.API.STREAM.MSG.DELETE."+keys)
 		p.Subscribe = append(p.Subscribe, inbox)
 	}

@@ -323,7 +323,7 @@ func TestServerRefusesWhatIsNotGranted(t *testing.T) {
 		{"LoginErasesAUser", "login", publish(writelog.Subject(a.ns, account.KindErase), admin)},
 		{"UpsertEventStoresAUserKey", "upsert-event", publish(userkeys.Subject(a.ns, "0b8f6c1e-2a3d-4e5f-8a9b-0c1d2e3f4a5b"), make([]byte, userkeys.KeySize))},
 		{"DBWriterStoresAUserKey", "db-writer", publish(userkeys.Subject(a.ns, "0b8f6c1e-2a3d-4e5f-8a9b-0c1d2e3f4a5b"), make([]byte, userkeys.KeySize))},
-		{"SearchEventsReadsTheUserKeys", "search-events", publish("$JS.API.DIRECT.GET."+userkeys.StreamName(a.ns)+"."+userkeys.Subject(a.ns, "pepper"), nil)},
+		{"SearchEventsReadsTheUserKeys", "search-events", publish("$JS.API.STREAM.MSG.GET."+userkeys.StreamName(a.ns), []byte(`{"last_by_subj":"`+userkeys.Subject(a.ns, "pepper")+`"}`))},
 		{"GetEventDestroysAUserKey", "get-event", publish("$JS.API.STREAM.MSG.DELETE."+userkeys.StreamName(a.ns), []byte(`{"seq":1}`))},
 		{"AccountPurgesTheUserKeys", "account", publish("$JS.API.STREAM.PURGE."+userkeys.StreamName(a.ns), nil)},
 		{"AccountUpdatesTheUserKeys", "account", publish("$JS.API.STREAM.UPDATE."+userkeys.StreamName(a.ns), []byte(`{}`))},
