@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -16,6 +17,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/dostupno/dostupno/cmd/dostupno/internal/devservices"
@@ -276,6 +278,25 @@ func replicas(ctx context.Context, js jetstream.JetStream, stream string) int {
 	return s.CachedInfo().Config.Replicas
 }
 
+// provisionAsOps connects as the ops CLI (dostupno migrate and import) to the cluster of cfg
+// and provisions its streams and buckets, as soon as the cluster serves JetStream.
+func provisionAsOps(ctx context.Context, t *testing.T, cfg config.Config, log *slog.Logger) (*instance.Deps, *nats.Conn) {
+	t.Helper()
+	d := instance.New("import", cfg, log)
+	d.NATSUser = natsauth.Ops
+	t.Cleanup(d.Close)
+	ops, err := d.NATS()
+	if err != nil {
+		t.Fatal(err)
+	}
+	until(t, 30*time.Second, "the cluster serves JetStream and the R3 streams and buckets are provisioned", func() bool {
+		pctx, pcancel := context.WithTimeout(ctx, 3*time.Second) // a request made before the cluster has a leader goes unanswered
+		defer pcancel()
+		return natsauth.Provision(pctx, ops, cfg.Namespace, cfg.WritelogReplicas) == nil
+	})
+	return d, ops
+}
+
 // TestClusterLeaderKilledDuringImport runs the write log on a three-node JetStream cluster
 // (deploy/nats-cluster-*.conf as they are: every connection with its own credential and the
 // permissions of the table, the servers' routes authenticated; WRITELOG_REPLICAS=3, NATS_URL
@@ -309,18 +330,7 @@ func TestClusterLeaderKilledDuringImport(t *testing.T) {
 	// The ops CLI as dostupno migrate and import run it: NATS_URL lists the three servers, and
 	// the client moves to another when its server is lost. It provisions the streams and
 	// buckets (no function may), then imports.
-	d := instance.New("import", cfg, tlog)
-	d.NATSUser = natsauth.Ops
-	t.Cleanup(d.Close)
-	ops, err := d.NATS()
-	if err != nil {
-		t.Fatal(err)
-	}
-	until(t, 30*time.Second, "the cluster serves JetStream and the R3 streams and buckets are provisioned", func() bool {
-		pctx, pcancel := context.WithTimeout(ctx, 3*time.Second) // a request made before the cluster has a leader goes unanswered
-		defer pcancel()
-		return natsauth.Provision(pctx, ops, cfg.Namespace, cfg.WritelogReplicas) == nil
-	})
+	d, ops := provisionAsOps(ctx, t, cfg, tlog)
 	w, err := d.Writer(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -530,18 +540,7 @@ func TestClusterKeyReadAtOnceThroughEveryServer(t *testing.T) {
 	defer cancel()
 	tlog := quiet()
 	cfg := config.Config{NatsURL: c.url(), Namespace: config.DefaultNamespace, WritelogReplicas: 3, SecretsDir: c.secrets}
-	d := instance.New("import", cfg, tlog)
-	d.NATSUser = natsauth.Ops
-	t.Cleanup(d.Close)
-	ops, err := d.NATS()
-	if err != nil {
-		t.Fatal(err)
-	}
-	until(t, 30*time.Second, "the cluster serves JetStream and the R3 streams are provisioned", func() bool {
-		pctx, pcancel := context.WithTimeout(ctx, 3*time.Second)
-		defer pcancel()
-		return natsauth.Provision(pctx, ops, cfg.Namespace, cfg.WritelogReplicas) == nil
-	})
+	_, ops := provisionAsOps(ctx, t, cfg, tlog)
 	// The register function creates keys and copies read them, each instance with its own
 	// connection to one server.
 	var stores [3]*userkeys.Store
@@ -550,6 +549,7 @@ func TestClusterKeyReadAtOnceThroughEveryServer(t *testing.T) {
 		ci.NatsURL = fmt.Sprintf("nats://127.0.0.1:%d", c.ports[i])
 		di := instance.New("register", ci, tlog)
 		t.Cleanup(di.Close)
+		var err error
 		if stores[i], err = di.UserKeys(ctx); err != nil {
 			t.Fatal(err)
 		}
