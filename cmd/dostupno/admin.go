@@ -31,10 +31,10 @@ func runAdmin(ctx context.Context, args []string) error {
 	}
 	fs := flag.NewFlagSet("admin create", flag.ContinueOnError)
 	role := fs.String("role", token.RoleAdmin, "the role to give: admin, or ticketing (writes seat availability and nothing else)")
-	if err := fs.Parse(args[1:]); err != nil {
+	if err := parseArgs(fs, args[1:], 1); err != nil {
 		return err
 	}
-	if fs.NArg() != 1 || (*role != token.RoleAdmin && *role != token.RoleTicketing) {
+	if *role != token.RoleAdmin && *role != token.RoleTicketing {
 		return errUsage
 	}
 	cfg, err := config.FromEnv()

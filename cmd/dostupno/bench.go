@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"flag"
 	"fmt"
@@ -58,16 +59,7 @@ func runBench(ctx context.Context, args []string) error {
 	if *events <= 0 || *questions <= 0 || fs.NArg() != 0 || !validDBName(*dbName) {
 		return errUsage
 	}
-	admin := *server
-	if admin == "" {
-		admin = os.Getenv("TEST_DATABASE_URL")
-	}
-	if admin == "" {
-		admin = os.Getenv("DATABASE_URL")
-	}
-	if admin == "" {
-		admin = pgtest.DefaultURL
-	}
+	admin := cmp.Or(*server, os.Getenv("TEST_DATABASE_URL"), os.Getenv("DATABASE_URL"), pgtest.DefaultURL)
 	url := pgtest.WithDatabase(admin, *dbName)
 	// The catalog starts on a fixed day relative to today so that "from defaults to now"
 	// questions land at the start of the data.

@@ -61,10 +61,10 @@ func runBenchSeats(ctx context.Context, args []string) error {
 	reuse := fs.Bool("reuse", false, "keep an existing benchmark database of the same size instead of loading again")
 	keep := fs.Bool("keep", false, "keep the benchmark databases afterwards")
 	cpuProfile := fs.String("cpuprofile", "", "write this process's CPU profile during the load to FILE")
-	if err := fs.Parse(args); err != nil {
+	if err := parseArgs(fs, args, 0); err != nil {
 		return err
 	}
-	if *events <= 0 || *rate <= 0 || *batch <= 0 || *duration <= 0 || fs.NArg() != 0 || !validDBName(*dbName) {
+	if *events <= 0 || *rate <= 0 || *batch <= 0 || *duration <= 0 || !validDBName(*dbName) {
 		return errUsage
 	}
 	admin := cmp.Or(*server, os.Getenv("TEST_DATABASE_URL"), os.Getenv("DATABASE_URL"), pgtest.DefaultURL)

@@ -32,11 +32,8 @@ func runImport(ctx context.Context, args []string) error {
 	strict := fs.Bool("strict", false, "stop at the first bad line")
 	batch := fs.Int("batch", eventimport.DefaultBatch, "events per command")
 	inFlight := fs.Int("in-flight", eventimport.DefaultInFlight, "commands published but not yet acknowledged")
-	if err := fs.Parse(args); err != nil {
+	if err := parseArgs(fs, args, 1); err != nil {
 		return err
-	}
-	if fs.NArg() != 1 {
-		return errUsage
 	}
 	var (
 		in   io.Reader = os.Stdin

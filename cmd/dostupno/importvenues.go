@@ -41,10 +41,10 @@ func runImportVenues(ctx context.Context, args []string) error {
 	fs.StringVar(&o.City, "city", "", "city slug of created venues")
 	fs.StringVar(&o.VerifiedAt, "verified-at", "", "when the document's facts were verified (RFC 3339 date or date-time)")
 	fs.BoolVar(&o.DryRun, "dry-run", false, "report what would change, write nothing")
-	if err := fs.Parse(args); err != nil {
+	if err := parseArgs(fs, args, 1); err != nil {
 		return err
 	}
-	if fs.NArg() != 1 || o.Create && !catalog.ValidSlug(o.City) {
+	if o.Create && !catalog.ValidSlug(o.City) {
 		return errUsage
 	}
 	var in io.Reader = os.Stdin

@@ -34,6 +34,18 @@ func register(c command) { commands[c.name] = c }
 // errUsage makes main print the command's usage and exit 2.
 var errUsage = errors.New("usage")
 
+// parseArgs parses a command's arguments into fs and wants exactly n positional arguments
+// after the flags; any other count is a usage error.
+func parseArgs(fs *flag.FlagSet, args []string, n int) error {
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() != n {
+		return errUsage
+	}
+	return nil
+}
+
 func usage() {
 	fmt.Fprintln(os.Stderr, "usage: dostupno <command> [arguments]\n\ncommands:")
 	names := make([]string, 0, len(commands))

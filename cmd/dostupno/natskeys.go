@@ -21,11 +21,8 @@ func runNATSKeys(_ context.Context, args []string) error {
 	secrets := fs.String("secrets", "", "folder of the seeds (default SECRETS_DIR)")
 	out := fs.String("out", natsauth.KeysFile, "file of the public keys, beside nats.conf")
 	routes := fs.String("routes", "", "the cluster's servers as host:port of their routes (nats-1:6222,nats-2:6222,nats-3:6222): write "+natsauth.RoutesFile+" beside --out")
-	if err := fs.Parse(args); err != nil {
+	if err := parseArgs(fs, args, 0); err != nil {
 		return err
-	}
-	if fs.NArg() != 0 {
-		return errUsage
 	}
 	if *secrets == "" {
 		cfg, err := config.FromEnv()

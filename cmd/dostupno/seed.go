@@ -29,10 +29,10 @@ func runSeed(ctx context.Context, args []string) error {
 	days := fs.Int("days", 365, "days the events are spread over")
 	firstID := fs.Int64("first-id", 1, "id of the first event")
 	out := fs.String("out", "", "write NDJSON to FILE or - (standard output) instead of the write log")
-	if err := fs.Parse(args); err != nil {
+	if err := parseArgs(fs, args, 0); err != nil {
 		return err
 	}
-	if *n <= 0 || fs.NArg() != 0 || *days <= 0 || *firstID <= 0 {
+	if *n <= 0 || *days <= 0 || *firstID <= 0 {
 		return errUsage
 	}
 	o := seed.Options{Events: *n, Seed: *s, Days: *days, FirstID: *firstID}

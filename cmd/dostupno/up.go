@@ -63,11 +63,8 @@ func runUp(ctx context.Context, args []string) error {
 	fs.StringVar(&o.Data, "data", "./.dostupno", "folder for the services up starts and the development secrets")
 	fs.StringVar(&o.Stack, "stack", "stack.yml", "the faas-cli stack file listing the functions")
 	fs.BoolVar(&o.Edge, "edge", true, "play the deployment's edge in front of the gateway: it writes the client's address (X-Real-IP) from the TCP peer; --edge=false serves the bare gateway")
-	if err := fs.Parse(args); err != nil {
+	if err := parseArgs(fs, args, 0); err != nil {
 		return err
-	}
-	if fs.NArg() != 0 {
-		return errUsage
 	}
 	return up(ctx, o)
 }

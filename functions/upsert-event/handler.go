@@ -19,17 +19,9 @@ const Name = "upsert-event"
 // Handle is the OpenFaaS entry point.
 var Handle = instance.Handle(Name, New)
 
-// Limits of a request.
-const (
-	MaxEventBody   = httpjson.MaxJSONBody // one event (application/json)
-	MaxNDJSONBody  = 10 << 20             // many events (application/x-ndjson)
-	MaxNDJSONLines = 10000                // events in one NDJSON body
-)
-
 // New builds the function's handler from its dependencies; it refuses to start without its
 // database, NATS or jwt-public-key.
 func New(d *instance.Deps) (http.Handler, error) {
-	return middleware.BatchWrite(d, httpjson.Batch{Noun: "event", MaxOne: MaxEventBody, MaxMany: MaxNDJSONBody,
-		MaxLines: MaxNDJSONLines, TooMany: "split the file or use `dostupno import`"},
+	return middleware.BatchWrite(d, middleware.AdminBatch("event", "split the file or use `dostupno import`"),
 		httpjson.Checked[catalog.Event], func(e catalog.Event) int64 { return e.ID }, catalog.SubmitEvents)
 }

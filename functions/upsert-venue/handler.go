@@ -21,17 +21,9 @@ const Name = "upsert-venue"
 // Handle is the OpenFaaS entry point.
 var Handle = instance.Handle(Name, New)
 
-// Limits of a request.
-const (
-	MaxVenueBody   = httpjson.MaxJSONBody // one venue (application/json)
-	MaxNDJSONBody  = 10 << 20             // many venues (application/x-ndjson)
-	MaxNDJSONLines = 10000                // venues in one NDJSON body
-)
-
 // New builds the function's handler from its dependencies; it refuses to start without its
 // database, NATS or jwt-public-key.
 func New(d *instance.Deps) (http.Handler, error) {
-	return middleware.BatchWrite(d, httpjson.Batch{Noun: "venue", MaxOne: MaxVenueBody, MaxMany: MaxNDJSONBody,
-		MaxLines: MaxNDJSONLines, TooMany: "split the file or use `dostupno import-venues`"},
+	return middleware.BatchWrite(d, middleware.AdminBatch("venue", "split the file or use `dostupno import-venues`"),
 		httpjson.Checked[catalog.VenueInput], func(v catalog.VenueInput) int64 { return v.ID }, catalog.SubmitVenues)
 }

@@ -17,6 +17,14 @@ import (
 // newCache is a cache of at most entries entries, the default bytes, kept a minute.
 func newCache(entries int) *Local { return New(Bounds{Entries: entries, TTL: time.Minute}) }
 
+// stored sets e under key and reports whether c then holds it: a Set is refused when a change
+// since e.Gen may affect the answer.
+func stored(c *Local, key string, e Entry) bool {
+	c.Set(key, e)
+	_, ok := c.Get(key)
+	return ok
+}
+
 // bytesOf is the size of c's entries as counted against the byte bound.
 func bytesOf(c *Local) int64 {
 	var n int64
@@ -161,8 +169,7 @@ func TestSetAfterChange(t *testing.T) {
 			if tc.genAfter {
 				e.Gen = c.Gen()
 			}
-			c.Set("k", e)
-			if _, ok := c.Get("k"); ok != tc.want {
+			if ok := stored(c, "k", e); ok != tc.want {
 				t.Fatalf("got stored=%v, want %v", ok, tc.want)
 			}
 		})
@@ -182,12 +189,10 @@ func TestSuspendServesNothing(t *testing.T) {
 	}
 	before := c.Gen()
 	c.Resume()
-	c.Set("old", Entry{Body: []byte("o"), Gen: before})
-	c.Set("new", Entry{Body: []byte("n"), Gen: c.Gen()})
-	if _, ok := c.Get("old"); ok {
+	if stored(c, "old", Entry{Body: []byte("o"), Gen: before}) {
 		t.Fatal("got an answer read before Resume stored, want it refused (a change may have been missed)")
 	}
-	if _, ok := c.Get("new"); !ok {
+	if !stored(c, "new", Entry{Body: []byte("n"), Gen: c.Gen()}) {
 		t.Fatal("got an answer read after Resume refused, want it stored")
 	}
 }
@@ -197,12 +202,10 @@ func TestForgottenChangesRefuseUncheckedSets(t *testing.T) {
 	for i := 0; i <= maxRecent; i++ {
 		c.Apply(changefeed.Change{Events: []changefeed.Event{{ID: int64(1000 + i)}}})
 	}
-	c.Set("nogen", Entry{EventIDs: []int64{1}})
-	if _, ok := c.Get("nogen"); ok {
+	if stored(c, "nogen", Entry{EventIDs: []int64{1}}) {
 		t.Fatal("got stored, want refused while forgotten changes may affect it")
 	}
-	c.Set("fresh", Entry{EventIDs: []int64{1}, Gen: c.Gen()})
-	if _, ok := c.Get("fresh"); !ok {
+	if !stored(c, "fresh", Entry{EventIDs: []int64{1}, Gen: c.Gen()}) {
 		t.Fatal("got refused, want stored (read after every change)")
 	}
 }
@@ -285,12 +288,10 @@ func TestDiverseBulkChangeDropsEverything(t *testing.T) {
 	if c.Len() != 0 {
 		t.Fatalf("got %d entries after a bulk change, want 0", c.Len())
 	}
-	c.Set("old", Entry{EventIDs: []int64{1}, Gen: before})
-	c.Set("new", Entry{EventIDs: []int64{1}, Gen: c.Gen()})
-	if _, ok := c.Get("old"); ok {
+	if stored(c, "old", Entry{EventIDs: []int64{1}, Gen: before}) {
 		t.Fatal("got an answer read before the bulk change stored, want it refused")
 	}
-	if _, ok := c.Get("new"); !ok {
+	if !stored(c, "new", Entry{EventIDs: []int64{1}, Gen: c.Gen()}) {
 		t.Fatal("got an answer read after the bulk change refused, want it stored")
 	}
 }
@@ -347,12 +348,10 @@ func TestVenueChangeDropsExactly(t *testing.T) {
 		}
 	}
 	// An answer read before the change and stored after it is checked against the summary.
-	c.Set("late search", Entry{EventIDs: []int64{7}, Matches: search("kazan", "step_free_entrance", false, start), Gen: before})
-	c.Set("late unrelated", Entry{EventIDs: []int64{7}, Matches: search("omsk", "step_free_entrance", false, start), Gen: before})
-	if _, ok := c.Get("late search"); ok {
+	if stored(c, "late search", Entry{EventIDs: []int64{7}, Matches: search("kazan", "step_free_entrance", false, start), Gen: before}) {
 		t.Error("got an answer the change affects stored after it, want it refused")
 	}
-	if _, ok := c.Get("late unrelated"); !ok {
+	if !stored(c, "late unrelated", Entry{EventIDs: []int64{7}, Matches: search("omsk", "step_free_entrance", false, start), Gen: before}) {
 		t.Error("got an answer the change does not affect refused, want it stored")
 	}
 }
@@ -418,8 +417,7 @@ func TestVenueRowChangeDropsAnswersShowingIt(t *testing.T) {
 			t.Errorf("%s: got kept %v, want %v", key, ok, kept)
 		}
 	}
-	c.Set("late page of 1", Entry{EventIDs: []int64{1}, VenueIDs: []int64{45}, Gen: before})
-	if _, ok := c.Get("late page of 1"); ok {
+	if stored(c, "late page of 1", Entry{EventIDs: []int64{1}, VenueIDs: []int64{45}, Gen: before}) {
 		t.Error("got an answer showing the venue, read before its change, stored; want it refused")
 	}
 }
@@ -520,10 +518,11 @@ func TestManyChangesOfOneEvent(t *testing.T) {
 			t.Errorf("%s: got kept after event 7 changed, want dropped", key)
 		}
 	}
-	c.Set("late event:7", Entry{Body: []byte("7"), EventIDs: []int64{7}, Gen: before})
-	c.Set("late search", Entry{Body: []byte("s"), EventIDs: []int64{7}, Matches: never, Gen: before})
-	for _, key := range []string{"late event:7", "late search"} {
-		if _, ok := c.Get(key); ok {
+	for key, e := range map[string]Entry{
+		"late event:7": {Body: []byte("7"), EventIDs: []int64{7}, Gen: before},
+		"late search":  {Body: []byte("s"), EventIDs: []int64{7}, Matches: never, Gen: before},
+	} {
+		if stored(c, key, e) {
 			t.Errorf("%s: got an answer read before event 7 changed stored after it, want it refused", key)
 		}
 	}

@@ -11,6 +11,20 @@ import (
 	"github.com/dostupno/dostupno/shared/writelog"
 )
 
+// Limits of an admin write's NDJSON body (the contract's, for upsert-event and upsert-venue
+// alike); one record as JSON is held to httpjson.MaxJSONBody.
+const (
+	MaxAdminNDJSONBody  = 10 << 20
+	MaxAdminNDJSONLines = 10000
+)
+
+// AdminBatch is the Batch of an admin write of records named noun, within the limits above;
+// tooMany says what to do with more records than an NDJSON body may hold.
+func AdminBatch(noun, tooMany string) httpjson.Batch {
+	return httpjson.Batch{Noun: noun, MaxOne: httpjson.MaxJSONBody, MaxMany: MaxAdminNDJSONBody,
+		MaxLines: MaxAdminNDJSONLines, TooMany: tooMany}
+}
+
 // BatchWrite is the handler of an admin write function (upsert-event, upsert-venue) of d:
 // PUT / (role admin) with one record or many as b describes, each decoded and checked by
 // check, all submitted through the instance's writer by submit once every one is valid. It

@@ -4,6 +4,7 @@
 package natstest
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -23,10 +24,7 @@ const DefaultURL = "nats://127.0.0.1:4222"
 
 // URL is the NATS server tests use.
 func URL() string {
-	if u := os.Getenv("TEST_NATS_URL"); u != "" {
-		return u
-	}
-	return DefaultURL
+	return cmp.Or(os.Getenv("TEST_NATS_URL"), DefaultURL)
 }
 
 // Env is one test's NATS connection and namespace.

@@ -9,6 +9,7 @@
 package pgtest
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
@@ -32,10 +33,7 @@ const DefaultURL = "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"
 
 // AdminURL is the server URL tests create databases on.
 func AdminURL() string {
-	if u := os.Getenv("TEST_DATABASE_URL"); u != "" {
-		return u
-	}
-	return DefaultURL
+	return cmp.Or(os.Getenv("TEST_DATABASE_URL"), DefaultURL)
 }
 
 // ServicesOptional reports whether a missing service skips tests instead of failing them

@@ -42,6 +42,18 @@ func inspected(t *testing.T, b []byte, contentType string) Info {
 	return info
 }
 
+// put stores img (of contentType) as a photo of event eventID in s and returns its key and
+// what Inspect read of it.
+func put(t *testing.T, s *Store, eventID int64, img []byte, contentType string) (string, Info) {
+	t.Helper()
+	info := inspected(t, img, contentType)
+	key, err := s.Put(context.Background(), eventID, info)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return key, info
+}
+
 func presigned(t *testing.T, e *s3test.Env) *URLs {
 	t.Helper()
 	u, err := PresignedURLs(e.Endpoint, false, e.Bucket, "", e.AccessKey, e.SecretKey)
@@ -72,11 +84,7 @@ func TestStorePresigned(t *testing.T) {
 	urls := presigned(t, e)
 	s := bootstrapped(t, e, urls)
 	img := phototest.PNG(t, 32, 24)
-	info := inspected(t, img, "image/png")
-	key, err := s.Put(ctx, 42, info)
-	if err != nil {
-		t.Fatal(err)
-	}
+	key, info := put(t, s, 42, img, "image/png")
 	if want := "events/42/" + info.SHA256 + ".png"; key != want {
 		t.Fatalf("got key %q, want %q", key, want)
 	}
@@ -156,11 +164,7 @@ func TestStorePublic(t *testing.T) {
 	}
 	s := bootstrapped(t, e, urls)
 	img := phototest.JPEG(t, 20, 10)
-	info := inspected(t, img, "image/jpeg")
-	key, err := s.Put(ctx, 7, info)
-	if err != nil {
-		t.Fatal(err)
-	}
+	key, _ := put(t, s, 7, img, "image/jpeg")
 	if _, err := e.Client.PutObject(ctx, e.Bucket, "private/secret.txt", strings.NewReader("secret"), 6, minio.PutObjectOptions{}); err != nil {
 		t.Fatal(err)
 	}

@@ -41,24 +41,27 @@ func loadSchemaOrg(t *testing.T) *schemaOrg {
 	if err := json.NewDecoder(zr).Decode(&doc); err != nil {
 		t.Fatal(err)
 	}
-	ids := func(v any) []string {
-		var out []string
+	// one is the id of a node reference: a string or an object's @id.
+	one := func(v any) (string, bool) {
 		switch x := v.(type) {
 		case string:
-			out = append(out, x)
+			return x, true
 		case map[string]any:
-			if id, ok := x["@id"].(string); ok {
-				out = append(out, id)
-			}
-		case []any:
+			id, ok := x["@id"].(string)
+			return id, ok
+		}
+		return "", false
+	}
+	// ids are the ids of a value: one reference or an array of them (arrays are not nested).
+	ids := func(v any) []string {
+		var out []string
+		if id, ok := one(v); ok {
+			out = append(out, id)
+		}
+		if x, ok := v.([]any); ok {
 			for _, e := range x {
-				switch y := e.(type) {
-				case string:
-					out = append(out, y)
-				case map[string]any:
-					if id, ok := y["@id"].(string); ok {
-						out = append(out, id)
-					}
+				if id, ok := one(e); ok {
+					out = append(out, id)
 				}
 			}
 		}

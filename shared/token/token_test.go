@@ -39,6 +39,16 @@ func mustKeys(t *testing.T, priv ed25519.PrivateKey, pub ...ed25519.PublicKey) *
 	return k
 }
 
+// issued is a token k issues for userID with role and token version tv, and its expiry.
+func issued(t *testing.T, k *Keys, role string, tv int64) (string, time.Time) {
+	t.Helper()
+	s, exp, err := k.Issue(userID, role, tv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s, exp
+}
+
 // sign builds a token by hand, for the cases Issue never produces.
 func sign(t *testing.T, method jwt.SigningMethod, key any, kid string, claims jwt.MapClaims) string {
 	t.Helper()
@@ -68,10 +78,7 @@ func claims(now time.Time, over map[string]any) jwt.MapClaims {
 func TestIssueVerify(t *testing.T) {
 	priv, pub := pair('a')
 	issuer := mustKeys(t, priv)
-	s, exp, err := issuer.Issue(userID, RoleAdmin, 7)
-	if err != nil {
-		t.Fatal(err)
-	}
+	s, exp := issued(t, issuer, RoleAdmin, 7)
 	verifier := mustKeys(t, nil, pub)
 	p, err := verifier.Verify(s)
 	if err != nil {
@@ -179,10 +186,7 @@ func itoa(n int64) string { return strconv.FormatInt(n, 10) }
 func TestLeeway(t *testing.T) {
 	priv, _ := pair('a')
 	k := mustKeys(t, priv)
-	s, exp, err := k.Issue(userID, RoleUser, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
+	s, exp := issued(t, k, RoleUser, 0)
 	for _, tt := range []struct {
 		name string
 		at   time.Time
@@ -206,18 +210,12 @@ func TestLeeway(t *testing.T) {
 func TestRotation(t *testing.T) {
 	oldPriv, oldPub := pair('a')
 	newPriv, newPub := pair('b')
-	oldTok, _, err := mustKeys(t, oldPriv).Issue(userID, RoleUser, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
+	oldTok, _ := issued(t, mustKeys(t, oldPriv), RoleUser, 0)
 	rotating := mustKeys(t, nil, newPub, oldPub)
 	if _, err := rotating.Verify(oldTok); err != nil {
 		t.Fatalf("got %v for a token of the previous key, want it accepted", err)
 	}
-	newTok, _, err := mustKeys(t, newPriv, newPub, oldPub).Issue(userID, RoleUser, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
+	newTok, _ := issued(t, mustKeys(t, newPriv, newPub, oldPub), RoleUser, 0)
 	if h := decode(t, strings.Split(newTok, ".")[0]); !strings.Contains(h, `"kid":"`+KeyID(newPub)+`"`) || !strings.Contains(h, `"alg":"EdDSA"`) {
 		t.Fatalf("got header %s, want alg EdDSA and kid %s", h, KeyID(newPub))
 	}
