@@ -59,6 +59,9 @@ func runBench(ctx context.Context, args []string) error {
 	if *events <= 0 || *questions <= 0 || fs.NArg() != 0 || !validDBName(*dbName) {
 		return errUsage
 	}
+	if err := searchbench.CheckShapes(*only); err != nil {
+		return err
+	}
 	admin := cmp.Or(*server, os.Getenv("TEST_DATABASE_URL"), os.Getenv("DATABASE_URL"), pgtest.DefaultURL)
 	url := pgtest.WithDatabase(admin, *dbName)
 	// The catalog starts on a fixed day relative to today so that "from defaults to now"

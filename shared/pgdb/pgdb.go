@@ -36,8 +36,10 @@ type Options struct {
 // plan_cache_mode=force_custom_plan: pgx prepares statements, and after five runs Postgres may
 // switch a prepared search to a generic plan that walks the starts_at index and filters row by
 // row (93 ms instead of 4 ms measured here); custom plans see the actual constraint values.
-// A statement whose plan never depends on its values may set force_generic_plan locally to
-// its own pipeline, as shared/search does for a page's details (search.Search).
+// A statement whose plan does not depend on its values may set force_generic_plan locally to
+// its own pipeline, as shared/search does for a page's details and for the page of a question
+// without text, whose plan-deciding values (the constraint codes) are written in its text
+// (search.Search).
 //
 // jit=off: Postgres compiles a query whose estimated cost passes jit_above_cost, and the
 // compilation costs more than these short queries ever run. A warm start's "what changed since

@@ -51,6 +51,22 @@ func TestMixHasTheIssuesShapes(t *testing.T) {
 	}
 }
 
+// TestCheckShapes: a --shapes selection that keeps no shape is refused at once, naming the
+// shapes; one that keeps some is not.
+func TestCheckShapes(t *testing.T) {
+	for _, s := range []string{"", "text", "!text", "city + 7-day window"} {
+		if err := searchbench.CheckShapes(s); err != nil {
+			t.Errorf("CheckShapes(%q): %v, want none", s, err)
+		}
+	}
+	for _, s := range []string{"no such shape", "!"} {
+		err := searchbench.CheckShapes(s)
+		if err == nil || !strings.Contains(err.Error(), `"text: number"`) {
+			t.Errorf("CheckShapes(%q): %v, want a refusal naming the shapes", s, err)
+		}
+	}
+}
+
 // TestHammer: the concurrent run asks with the cache bypassed from every client at once,
 // counts every answer, and stops at the first answer that is not 200.
 func TestHammer(t *testing.T) {

@@ -154,8 +154,28 @@ func Only(mix []Question, s string) []Question {
 	if s == "" {
 		return mix
 	}
+	return slices.DeleteFunc(mix, func(q Question) bool { return !selected(q.Shape, s) })
+}
+
+func selected(shape, s string) bool {
 	rest, not := strings.CutPrefix(s, "!")
-	return slices.DeleteFunc(mix, func(q Question) bool { return strings.Contains(q.Shape, rest) == not })
+	return strings.Contains(shape, rest) != not
+}
+
+// CheckShapes refuses an Only selection s that keeps no shape of the mix, naming the shapes,
+// so that a run says so before it loads or asks anything.
+func CheckShapes(s string) error {
+	if s == "" {
+		return nil
+	}
+	names := make([]string, 0, len(shapes))
+	for _, sh := range shapes {
+		if selected(sh.name, s) {
+			return nil
+		}
+		names = append(names, strconv.Quote(sh.name))
+	}
+	return fmt.Errorf("--shapes %q selects no shape; the shapes are %s", s, strings.Join(names, ", "))
 }
 
 // HackathonHandler answers the same questions from the hackathon's schema: the same parser,
