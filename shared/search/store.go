@@ -91,8 +91,8 @@ const (
 	walk       plan = iota // read the index in answer order and stop after the page
 	window                 // text: filter the first textBounds.Window rows in answer order
 	capped                 // text: at most textBounds.Cap matches of the text index, then sorted
-	long                   // text: filter the first textBounds.Walk rows in answer order
-	edge                   // text: the start of the last row of the window (the filters alone)
+	long                   // text, seats: filter the first textBounds.Walk rows in answer order
+	edge                   // text, seats: the start of the last row of the window (the filters alone)
 	sparse                 // text: all matches of the text index, then sorted
 	seatWindow             // seats: filter the first textBounds.Window rows in answer order
 	seatCounts             // seats: the events whose counts pass, then sorted
@@ -392,13 +392,9 @@ func searchText(ctx context.Context, db pgdb.DBTX, q *Query) ([]pageRow, *Positi
 		if k < denseMatches {
 			steps = []plan{long, capped}
 		}
-		sql, args := pageSQL(q, edge)
-		var end time.Time
-		switch err := db.QueryRow(ctx, sql, args...).Scan(&end); {
-		case errors.Is(err, pgx.ErrNoRows):
-			return rows, nil, nil // the window held every row of the filters
-		case err != nil:
-			return nil, nil, fmt.Errorf("search: %w", err)
+		end, more, err := windowEnd(ctx, db, q)
+		if err != nil || !more {
+			return rows, nil, err
 		}
 		begin := q.From
 		if q.After != nil {
@@ -425,19 +421,50 @@ func searchText(ctx context.Context, db pgdb.DBTX, q *Query) ([]pageRow, *Positi
 	return rows, next, err
 }
 
-// searchSeats reads the page of a question without text that filters by seat counts, in two
-// steps, each exact when it answers: the filters' first textBounds.Window rows in answer order
-// with their counts probed (a full page there is the page: any row that passes before the
-// page's last row is among them); else the events whose counts pass, checked against the
-// filters and sorted (seatCounts). As one walk probing every row's counts, a threshold few
-// events reach read the whole catalog: 226-384 ms on 1M events with no counts held.
+// searchSeats reads the page of a question without text that filters by seat counts in steps,
+// each exact when it answers, as a text search does (searchText):
+//  1. the first textBounds.Window rows of the other filters in answer order, their counts
+//     probed: a full page there is the page (any row that passes before the page's last row is
+//     among them), and so is what they hold when the filters have no more rows (edge);
+//  2. when k rows of the window passed, the walk of textBounds.Walk rows is expected to hold a
+//     page if Window*(Limit+1)/k is within it: a full page there is the page;
+//  3. else the events whose counts pass, each checked against the filters by its key, sorted
+//     (seatCounts): bounded by the counts held, not by the catalog.
+//
+// As one walk probing every row's counts, a threshold few events reach read the whole catalog
+// (226-384 ms on 1M events with no counts held); going to step 3 whenever the window was short,
+// rare filters read every count held (300-330 ms with 300,821 counts).
 func searchSeats(ctx context.Context, db pgdb.DBTX, q *Query) ([]pageRow, *Position, error) {
 	rows, next, _, err := readPage(ctx, db, q, seatWindow)
 	if err != nil || next != nil {
 		return rows, next, err
 	}
+	if _, more, err := windowEnd(ctx, db, q); err != nil || !more {
+		return rows, nil, err
+	}
+	b := textBounds.Load()
+	if k := len(rows); k > 0 && b.Window*(q.Limit+1)/k <= b.Walk {
+		rows, next, _, err := readPage(ctx, db, q, long)
+		if err != nil || next != nil {
+			return rows, next, err
+		}
+	}
 	rows, next, _, err = readPage(ctx, db, q, seatCounts)
 	return rows, next, err
+}
+
+// windowEnd is the start of the window's last row (edge): the filters' row at
+// textBounds.Window in answer order; more is false when the filters have no row there, so the
+// window held every row of the filters.
+func windowEnd(ctx context.Context, db pgdb.DBTX, q *Query) (end time.Time, more bool, err error) {
+	sql, args := pageSQL(q, edge)
+	switch err := db.QueryRow(ctx, sql, args...).Scan(&end); {
+	case errors.Is(err, pgx.ErrNoRows):
+		return end, false, nil
+	case err != nil:
+		return end, false, fmt.Errorf("search: %w", err)
+	}
+	return end, true, nil
 }
 
 // pageRow is one row of a page as pageSQL reads it: its position and its constraint ids.
