@@ -181,7 +181,14 @@ func pageSQL(q *Query, how plan) (string, []any) {
 	// matches until Cap of them passed (7,800 probes for a number, 50 ms). Each step stays
 	// exact: the window's (and long's) page holds every row of the filters, the text and the
 	// seats before its last row; capped's Cap and sparse's all are the text's matches, probed in
-	// answer order until the page is full.
+	// answer order until the page is full. A question without text and with seats takes the
+	// steps of searchSeats (seatWindow, edge, long, seatCounts), which probe the same way; a
+	// plain walk with seats (no caller of Search takes one) probes every row it reads.
+	if how == walk {
+		if f := seats("a"); f != "" {
+			where = append(where, f)
+		}
+	}
 	if how == edge {
 		// No text and no limit: only the filters, so that the walk is read from the index.
 		return `SELECT a.starts_at FROM event_accessibility a
