@@ -289,10 +289,10 @@ WHERE e.id = ANY($1::bigint[])`
 // queries that follow, so there the details are planned as the rest.
 const genericPlanSQL = `SELECT set_config('plan_cache_mode', 'force_generic_plan', true)`
 
-// genericPlan sends sql with args after genericPlanSQL in one pipeline, unless db is a
-// transaction (see genericPlanSQL), and returns the batch, whose next Query answers sql, and
-// generic, which reads genericPlanSQL's answer first (it does nothing in a transaction).
-func genericPlan(ctx context.Context, db pgdb.DBTX, sql string, args ...any) (pgx.BatchResults, func() error) {
+// queryGeneric runs sql with args after genericPlanSQL in one pipeline (unless db is a
+// transaction, see genericPlanSQL) and returns its rows and the batch, which the caller closes
+// once the rows are read.
+func queryGeneric(ctx context.Context, db pgdb.DBTX, sql string, args ...any) (pgx.Rows, pgx.BatchResults, error) {
 	var b pgx.Batch
 	_, inTx := db.(pgx.Tx)
 	if !inTx {
@@ -300,13 +300,13 @@ func genericPlan(ctx context.Context, db pgdb.DBTX, sql string, args ...any) (pg
 	}
 	b.Queue(sql, args...)
 	br := db.SendBatch(ctx, &b)
-	return br, func() error {
-		if inTx {
-			return nil
+	if !inTx {
+		if _, err := br.Exec(); err != nil {
+			return nil, br, err
 		}
-		_, err := br.Exec()
-		return err
 	}
+	rows, err := br.Query()
+	return rows, br, err
 }
 
 // Search runs q and returns one page. photoURL turns a photo's object key into its URL.
@@ -485,7 +485,7 @@ type pageRow struct {
 // more matches than textBounds.Cap. A text search tries several plans and reads the details
 // (summaries) of the one page it answers with alone.
 //
-// The page of a question without text (walk) runs with a generic plan (genericPlan), planned
+// The page of a question without text (walk) runs with a generic plan (queryGeneric), planned
 // once per connection and statement: what decides its plan, the constraint codes (which index
 // to walk), is written in the statement's text, and the values bound (city, category, dates,
 // cursor, seats) select along the same walk. Planning it for every question cost more Postgres
@@ -496,13 +496,10 @@ type pageRow struct {
 func readPage(ctx context.Context, db pgdb.DBTX, q *Query, how plan) (page []pageRow, next *Position, over bool, err error) {
 	sql, args := pageSQL(q, how)
 	var rows pgx.Rows
-	if how == walk && q.Text == "" {
-		br, generic := genericPlan(ctx, db, sql, args...)
-		defer br.Close() //nolint:errcheck // an error of the batch is the one generic or Query answered
-		if err := generic(); err != nil {
-			return nil, nil, false, fmt.Errorf("search: %w", err)
-		}
-		rows, err = br.Query()
+	if how == walk { // a question without text (Search), whose plan its codes decide
+		var br pgx.BatchResults
+		rows, br, err = queryGeneric(ctx, db, sql, args...)
+		defer br.Close() //nolint:errcheck // an error of the batch is the one Exec or Query answered
 	} else {
 		rows, err = db.Query(ctx, sql, args...)
 	}
@@ -593,12 +590,8 @@ type detail struct {
 // details reads the details of events ids (detailsSQL) in one round trip, with a generic
 // plan (genericPlanSQL) unless db is a transaction, by id.
 func details(ctx context.Context, db pgdb.DBTX, ids []int64) (map[int64]*detail, error) {
-	br, generic := genericPlan(ctx, db, detailsSQL, ids)
-	defer br.Close() //nolint:errcheck // an error of the batch is the one generic or Query answered
-	if err := generic(); err != nil {
-		return nil, fmt.Errorf("search: %w", err)
-	}
-	rows, err := br.Query()
+	rows, br, err := queryGeneric(ctx, db, detailsSQL, ids)
+	defer br.Close() //nolint:errcheck // an error of the batch is the one Exec or Query answered
 	if err != nil {
 		return nil, fmt.Errorf("search: details: %w", err)
 	}

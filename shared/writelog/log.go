@@ -12,7 +12,8 @@
 //
 // Applier (Replica). A copy's writelog_position.applied_seq is the only truth about what it has
 // applied. The applier reads the stream by sequence from applied_seq+1 (Stream.GetMsg, direct
-// get), which makes "exactly in stream order" trivial: a message pending redelivery can never
+// get; a miss is asked again of the stream's leader, LeaderMsg, before it counts as a hole), which
+// makes "exactly in stream order" trivial: a message pending redelivery can never
 // make it skip ahead, and a copy whose consumer state was lost still finds its place. The
 // copy's durable consumer (named after the copy, headers only, AckExplicit, DeliverAll) is the
 // JetStream-side progress and lag indicator: after each commit its deliveries up to
@@ -289,23 +290,16 @@ func (l *Log) LastSeq(ctx context.Context) (uint64, error) {
 	return info.State.LastSeq, nil
 }
 
-// get reads the message at seq; ok is false when the stream has no message there.
-func (l *Log) get(ctx context.Context, seq uint64) (*jetstream.RawStreamMsg, bool, error) {
-	ctx, cancel := context.WithTimeout(ctx, apiTimeout)
-	defer cancel()
-	m, err := l.stream.GetMsg(ctx, seq)
-	if errors.Is(err, jetstream.ErrMsgNotFound) {
-		return nil, false, nil
+// get reads the message at seq, with a direct get or (fromLeader) from the stream's leader
+// (LeaderMsg), whose miss is a hole; ok is false when the stream has no message there.
+func (l *Log) get(ctx context.Context, seq uint64, fromLeader bool) (m *jetstream.RawStreamMsg, ok bool, err error) {
+	if fromLeader {
+		m, err = LeaderMsg(ctx, l.js, l.name, seq, "")
+	} else {
+		ctx, cancel := context.WithTimeout(ctx, apiTimeout)
+		defer cancel()
+		m, err = l.stream.GetMsg(ctx, seq)
 	}
-	if err != nil {
-		return nil, false, fmt.Errorf("get command %d: %w", seq, err)
-	}
-	return m, true, nil
-}
-
-// getFromLeader is get asked of the stream's leader (LeaderMsg): a miss there is a hole.
-func (l *Log) getFromLeader(ctx context.Context, seq uint64) (*jetstream.RawStreamMsg, bool, error) {
-	m, err := LeaderMsg(ctx, l.js, l.name, seq, "")
 	if errors.Is(err, jetstream.ErrMsgNotFound) {
 		return nil, false, nil
 	}

@@ -27,7 +27,7 @@ func (r *Replica) read(ctx context.Context, seq uint64) ([]pending, bool, error)
 		last  uint64
 	)
 	for ; len(out) < MaxBatchCommands && bytes < MaxBatchBytes; seq++ {
-		m, ok, err := r.log.get(ctx, seq)
+		m, ok, err := r.log.get(ctx, seq, false)
 		if err != nil {
 			return nil, false, err
 		}
@@ -42,7 +42,7 @@ func (r *Replica) read(ctx context.Context, seq uint64) ([]pending, bool, error)
 				return nil, false, err
 			}
 			if seq <= last {
-				if m, ok, err = r.log.getFromLeader(ctx, seq); err != nil {
+				if m, ok, err = r.log.get(ctx, seq, true); err != nil {
 					return nil, false, err
 				}
 			}
