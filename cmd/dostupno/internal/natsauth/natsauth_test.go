@@ -309,6 +309,8 @@ func TestServerRefusesWhatIsNotGranted(t *testing.T) {
 		{"AnonymousPublishesAdmin", "", publish(writelog.Subject(a.ns, account.KindAdmin), admin)},
 		{"AnonymousAnnouncesChanges", "", publish(changefeed.Subject(a.ns), []byte(`{"seq":1}`))},
 		{"SearchEventsReadsTheLog", "search-events", publish("$JS.API.DIRECT.GET."+writelog.StreamName(a.ns), []byte(`{"seq":1}`))},
+		{"SearchEventsReadsTheLogFromItsLeader", "search-events", publish("$JS.API.STREAM.MSG.GET."+writelog.StreamName(a.ns), []byte(`{"seq":1}`))},
+		{"AccountReadsAUserKeyDirectly", "account", publish("$JS.API.DIRECT.GET."+userkeys.StreamName(a.ns)+"."+userkeys.Subject(a.ns, "pepper"), nil)},
 		{"DBWriterUpdatesTheStream", "db-writer", publish("$JS.API.STREAM.UPDATE."+writelog.StreamName(a.ns), []byte(`{}`))},
 		{"RegisterDeletesTheStream", "register", publish("$JS.API.STREAM.DELETE."+writelog.StreamName(a.ns), nil)},
 		{"GetEventSnoopsAnInbox", "get-event", func(nc *nats.Conn) error {
