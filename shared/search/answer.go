@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/base64"
-	"encoding/json"
 	"slices"
 	"strconv"
 	"strings"
@@ -14,6 +13,7 @@ import (
 	"github.com/dostupno/dostupno/shared/catalog"
 	"github.com/dostupno/dostupno/shared/changefeed"
 	"github.com/dostupno/dostupno/shared/hotcache"
+	"github.com/dostupno/dostupno/shared/jsoncodec"
 	"github.com/dostupno/dostupno/shared/pgdb"
 )
 
@@ -39,7 +39,7 @@ func SearchEntry(ctx context.Context, db pgdb.DBTX, vocab *catalog.Vocabulary, q
 	if err != nil {
 		return hotcache.Entry{}, err
 	}
-	body, err := json.Marshal(page)
+	body, err := jsoncodec.Marshal(page)
 	if err != nil {
 		return hotcache.Entry{}, apperr.Wrap(err, "encode search answer")
 	}
@@ -56,7 +56,7 @@ func SearchEntry(ctx context.Context, db pgdb.DBTX, vocab *catalog.Vocabulary, q
 // EventEntry loads event id and returns its cache entry: the encoded event and its ETag.
 // An unknown id is not_found.
 func EventEntry(ctx context.Context, db pgdb.DBTX, vocab *catalog.Vocabulary, id int64, photoURL func(string) string) (hotcache.Entry, error) {
-	return eventEntry(ctx, db, vocab, id, photoURL, func(e *Event) ([]byte, error) { return json.Marshal(e) })
+	return eventEntry(ctx, db, vocab, id, photoURL, func(e *Event) ([]byte, error) { return jsoncodec.Marshal(e) })
 }
 
 // EventLDEntry is EventEntry of the event's schema.org form (Event.JSONLD).
