@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -200,7 +201,14 @@ func pageSQL(q *Query, how plan) (string, []any) {
 		p := arg(q.Text)
 		text = "document @@ websearch_to_tsquery('russian', " + p + ")"
 	}
-	limit := arg(q.Limit + 1)
+	// A walk's limit is written in the statement, as its codes are: its generic plan
+	// (withDetails) would otherwise take a LIMIT parameter for a tenth of the rows, and for
+	// some questions chose to read them all and sort (a bitmap scan, 340 ms on 1M events)
+	// over walking the index for a page. q.Limit is an integer of 1 to MaxLimit.
+	limit := strconv.Itoa(q.Limit + 1)
+	if how != walk {
+		limit = arg(q.Limit + 1)
+	}
 	var page string
 	switch how {
 	case walk:
@@ -270,7 +278,12 @@ func pageSQL(q *Query, how plan) (string, []any) {
 // seat counts (migration 019) are a lateral lookup by event_availability's primary key, one
 // per row: its LIMIT keeps the planner from making it a plain left join, which the generic
 // plan hashed whole (a table of 100 to 1,000 counts, on 20k events).
-const detailsSQL = `SELECT e.id, e.title, e.category, e.city, e.venue_id,
+const detailsSQL = detailsOf + `ANY($1::bigint[])`
+
+// detailsOf is detailsSQL without the ids: the events whose id equals what follows it. The
+// walk of a question without text reads each row's details with it in the same statement
+// (withDetails).
+const detailsOf = `SELECT e.id, e.title, e.category, e.city, e.venue_id,
 	(SELECT v.name FROM venues v WHERE v.id = e.venue_id),
 	e.starts_at, e.ends_at, e.timezone,
 	(SELECT ph.object_key FROM event_photos ph WHERE ph.event_id = e.id
@@ -279,7 +292,18 @@ const detailsSQL = `SELECT e.id, e.title, e.category, e.city, e.venue_id,
 FROM events e
 LEFT JOIN LATERAL (SELECT s.wheelchair_spaces, s.companion_seats, s.as_of FROM event_availability s
 	WHERE s.event_id = e.id LIMIT 1) s ON true
-WHERE e.id = ANY($1::bigint[])`
+WHERE e.id = `
+
+// withDetails is page (a walk, pageSQL) with each row's details (detailsOf) in the same
+// statement: a lateral lookup by the events' primary key per row of the page, whose LIMIT
+// keeps the generic plan a nested loop over the page's rows (as a join, a generic plan, which
+// takes a LIMIT parameter for a tenth of the rows, hashed the whole events table). One
+// statement instead of two saves a round trip and a statement's execution per question.
+func withDetails(page string) string {
+	return `SELECT p.*, d.* FROM (` + page + `) p
+	JOIN LATERAL (` + detailsOf + `p.event_id LIMIT 1) d ON true
+	ORDER BY p.starts_at, p.event_id`
+}
 
 // genericPlanSQL makes the statements that follow it in the same pipeline (one implicit
 // transaction, up to its Sync) use generic plans: set_config(..., true) is SET LOCAL, undone
@@ -478,6 +502,7 @@ func windowEnd(ctx context.Context, db pgdb.DBTX, q *Query) (end time.Time, more
 type pageRow struct {
 	pos Position
 	ids []int16
+	d   *detail // the row's details, when read with it (withDetails), else nil
 }
 
 // readPage reads one page's rows with plan how (pageSQL); next is the position
@@ -498,7 +523,7 @@ func readPage(ctx context.Context, db pgdb.DBTX, q *Query, how plan) (page []pag
 	var rows pgx.Rows
 	if how == walk { // a question without text (Search), whose plan its codes decide
 		var br pgx.BatchResults
-		rows, br, err = queryGeneric(ctx, db, sql, args...)
+		rows, br, err = queryGeneric(ctx, db, withDetails(sql), args...)
 		defer br.Close() //nolint:errcheck // an error of the batch is the one Exec or Query answered
 	} else {
 		rows, err = db.Query(ctx, sql, args...)
@@ -514,7 +539,13 @@ func readPage(ctx context.Context, db pgdb.DBTX, q *Query, how plan) (page []pag
 			break
 		}
 		var r pageRow
-		if err := rows.Scan(&r.pos.ID, &r.pos.StartsAt, &r.ids, &over); err != nil {
+		dest := []any{&r.pos.ID, &r.pos.StartsAt, &r.ids, &over}
+		if how == walk {
+			r.d, err = scanDetail(rows, dest...)
+		} else {
+			err = rows.Scan(dest...)
+		}
+		if err != nil {
 			rows.Close()
 			return nil, nil, false, fmt.Errorf("search: read row: %w", err)
 		}
@@ -533,23 +564,33 @@ func readPage(ctx context.Context, db pgdb.DBTX, q *Query, how plan) (page []pag
 	return page, next, false, nil
 }
 
-// summaries are the answers of a page's rows, in its order, with their details (detailsSQL,
-// a generic plan) read in one more round trip. Planning the one statement that joined the
-// rows and their details cost 0.9-2 ms of Postgres CPU per question on 1M events, against
-// 0.2-0.35 ms for the rows alone (README, "Search and demo data"). An event deleted between
-// the two is left out of the page; the cursor still follows the page's last row.
+// summaries are the answers of a page's rows, in its order, with their details: read with
+// the rows (a walk, withDetails), else (detailsSQL, a generic plan) in one more round trip.
+// Planning the one statement that joined the rows and their details cost 0.9-2 ms of Postgres
+// CPU per question on 1M events, against 0.2-0.35 ms for the rows alone (README, "Search and
+// demo data"); the walk's statement, a generic plan, is planned once per connection. An event
+// deleted between the rows and their details is left out of the page; the cursor still follows
+// the page's last row.
 func summaries(ctx context.Context, db pgdb.DBTX, vocab *catalog.Vocabulary, q *Query, page []pageRow, photoURL func(string) string) ([]Summary, error) {
 	items := make([]Summary, 0, len(page))
 	if len(page) == 0 {
 		return items, nil
 	}
-	ids := make([]int64, len(page))
-	for i, r := range page {
-		ids[i] = r.pos.ID
+	found := make(map[int64]*detail, len(page))
+	var ids []int64
+	for _, r := range page {
+		if r.d != nil {
+			found[r.pos.ID] = r.d
+		} else {
+			ids = append(ids, r.pos.ID)
+		}
 	}
-	found, err := details(ctx, db, ids)
-	if err != nil {
-		return nil, err
+	if len(ids) > 0 {
+		more, err := details(ctx, db, ids)
+		if err != nil {
+			return nil, err
+		}
+		maps.Copy(found, more)
 	}
 	for _, r := range page {
 		d, ok := found[r.pos.ID]
@@ -598,16 +639,10 @@ func details(ctx context.Context, db pgdb.DBTX, ids []int64) (map[int64]*detail,
 	defer rows.Close()
 	found := make(map[int64]*detail, len(ids))
 	for rows.Next() {
-		var (
-			d      = &detail{}
-			ws, cs *int32
-			asOf   *time.Time
-		)
-		if err := rows.Scan(&d.ID, &d.Title, &d.Category, &d.City, &d.Venue.ID, &d.Venue.Name, &d.StartsAt,
-			&d.EndsAt, &d.Timezone, &d.cover, &ws, &cs, &asOf); err != nil {
+		d, err := scanDetail(rows)
+		if err != nil {
 			return nil, fmt.Errorf("search: read details: %w", err)
 		}
-		d.Availability = availability(ws, cs, asOf)
 		found[d.ID] = d
 	}
 	if err := rows.Err(); err != nil {
@@ -618,4 +653,20 @@ func details(ctx context.Context, db pgdb.DBTX, ids []int64) (map[int64]*detail,
 		return nil, fmt.Errorf("search: details: %w", err)
 	}
 	return found, nil
+}
+
+// scanDetail scans a row that ends with detailsOf's columns into a detail, and its first
+// columns into dest.
+func scanDetail(rows pgx.Rows, dest ...any) (*detail, error) {
+	var (
+		d      = &detail{}
+		ws, cs *int32
+		asOf   *time.Time
+	)
+	if err := rows.Scan(append(dest, &d.ID, &d.Title, &d.Category, &d.City, &d.Venue.ID, &d.Venue.Name, &d.StartsAt,
+		&d.EndsAt, &d.Timezone, &d.cover, &ws, &cs, &asOf)...); err != nil {
+		return nil, err
+	}
+	d.Availability = availability(ws, cs, asOf)
+	return d, nil
 }
