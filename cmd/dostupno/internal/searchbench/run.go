@@ -330,37 +330,49 @@ func Measure(ctx context.Context, pool *pgxpool.Pool, ours http.Handler, o Optio
 	res := &Result{ByShape: map[string][2]Stats{}}
 	var allOurs, allHack []time.Duration
 	byShape := map[string][2][]time.Duration{}
-	fmt.Fprintf(out, "asking %d questions of each schema through HTTP, Cache-Control: no-cache\n", o.Questions)
 	measured := mix[warm:]
 	if len(measured) == 0 {
 		measured = mix
 	}
+	// Each schema is asked the whole mix in its own pass, ours first: asked in turns, every
+	// question of ours followed a hackathon one, whose scans of up to a second over the whole
+	// catalog had just replaced what Postgres and the CPU caches held, and ours' tail measured
+	// the hackathon's. The answers are compared once both passes are done.
+	fmt.Fprintf(out, "asking %d questions of ours, then the same of the hackathon's schema, through HTTP, Cache-Control: no-cache\n", o.Questions)
+	oursIDs := make([][]int64, len(measured))
 	for i, q := range measured {
 		if i > 0 && i%500 == 0 {
-			fmt.Fprintf(out, "  %d/%d\n", i, o.Questions)
+			fmt.Fprintf(out, "  ours %d/%d\n", i, o.Questions)
 		}
-		d1, ids1, err := Ask(ctx, client, oursSrv.URL, q.Query, true)
+		d, ids, err := Ask(ctx, client, oursSrv.URL, q.Query, true)
 		if err != nil {
 			return nil, err
 		}
+		oursIDs[i] = ids
 		s := byShape[q.Shape]
-		allOurs, s[0] = append(allOurs, d1), append(s[0], d1)
-		res.Slowest = append(res.Slowest, Timed{q.Query, d1})
+		allOurs, s[0] = append(allOurs, d), append(s[0], d)
+		byShape[q.Shape] = s
+		res.Slowest = append(res.Slowest, Timed{q.Query, d})
+	}
+	for i, q := range measured {
+		if i > 0 && i%500 == 0 {
+			fmt.Fprintf(out, "  hackathon %d/%d\n", i, o.Questions)
+		}
 		if q.Text {
-			byShape[q.Shape] = s
 			continue
 		}
-		d2, ids2, err := Ask(ctx, client, hackSrv.URL, q.Query, true)
+		d, ids, err := Ask(ctx, client, hackSrv.URL, q.Query, true)
 		if err != nil {
 			return nil, err
 		}
-		if !slices.Equal(ids1, ids2) {
+		if !slices.Equal(oursIDs[i], ids) {
 			res.Mismatches++
 			if res.Mismatches <= 3 {
-				fmt.Fprintf(out, "  answers differ for ?%s:\n    ours      %v\n    hackathon %v\n", q.Query, ids1, ids2)
+				fmt.Fprintf(out, "  answers differ for ?%s:\n    ours      %v\n    hackathon %v\n", q.Query, oursIDs[i], ids)
 			}
 		}
-		allHack, s[1] = append(allHack, d2), append(s[1], d2)
+		s := byShape[q.Shape]
+		allHack, s[1] = append(allHack, d), append(s[1], d)
 		byShape[q.Shape] = s
 	}
 	res.Ours, res.Hackathon = Percentiles(allOurs), Percentiles(allHack)
