@@ -264,7 +264,8 @@ func FuzzParseQuery(f *testing.F) {
 		if strings.ContainsRune(q.Text, 0) || strings.ContainsRune(q.City, 0) {
 			t.Fatalf("ParseQuery(%q): got a NUL in text or city", raw)
 		}
-		// The SQL text depends on which filters are present, never on their values.
+		// The SQL text depends on which filters are present, never on their values (but a
+		// walk's limit, an integer, see PageSQL).
 		sql, _ := PageSQL(&q)
 		other := q
 		other.City, other.Text = strings.Repeat("x", len(q.City)), strings.Repeat("y", len(q.Text))

@@ -102,11 +102,12 @@ const (
 // PageSQL builds the query that selects one page's rows as Search first runs it: the keyset
 // walk over event_accessibility (limit+1 rows, to know whether a next page exists) answering
 // each row's event_id, starts_at, constraint_ids and capped (see plan capped). The page's
-// details (title, venue, cover photo...) are read afterwards by their ids (detailsSQL). Every
-// value of the question is a bind parameter except the constraint ids, which are written as
-// one literal "constraint_ids @> '{k}'" each: k is a small integer of the fixed vocabulary
-// (never text from the request), and only a literal lets the planner match the partial index
-// of that code (migrations 006 and 012).
+// details (title, venue, cover photo...) follow in the same rows for a question without text
+// (withDetails), else are read afterwards by their ids (detailsSQL). Every value of the
+// question is a bind parameter except the constraint ids, which are written as one literal
+// "constraint_ids @> '{k}'" each: k is a small integer of the fixed vocabulary (never text
+// from the request), and only a literal lets the planner match the partial index of that code
+// (migrations 006 and 012); and a walk's limit, an integer of 1 to MaxLimit+1 (see pageSQL).
 //
 // A filter on event_accessibility's rows (or on a table joined to them by event_id) belongs
 // in where, below; a column the answer shows belongs in detailsSQL.
@@ -117,7 +118,8 @@ func PageSQL(q *Query) (string, []any) {
 	case q.Seats():
 		return pageSQL(q, seatWindow)
 	}
-	return pageSQL(q, walk)
+	sql, args := pageSQL(q, walk)
+	return withDetails(sql), args
 }
 
 func pageSQL(q *Query, how plan) (string, []any) {
@@ -523,7 +525,8 @@ func readPage(ctx context.Context, db pgdb.DBTX, q *Query, how plan) (page []pag
 	var rows pgx.Rows
 	if how == walk { // a question without text (Search), whose plan its codes decide
 		var br pgx.BatchResults
-		rows, br, err = queryGeneric(ctx, db, withDetails(sql), args...)
+		sql = withDetails(sql)
+		rows, br, err = queryGeneric(ctx, db, sql, args...)
 		defer br.Close() //nolint:errcheck // an error of the batch is the one Exec or Query answered
 	} else {
 		rows, err = db.Query(ctx, sql, args...)
