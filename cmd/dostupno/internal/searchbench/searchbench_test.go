@@ -95,4 +95,9 @@ func TestOursAnswersAsTheHackathonDoes(t *testing.T) {
 	if res.Mismatches != 0 || res.Ours.N != 150 {
 		t.Fatalf("got %d of %d answers differing, want 0 of 150", res.Mismatches, res.Ours.N)
 	}
+	// The ratio compares the same questions: ours without text, as the hackathon's schema.
+	if res.OursWithoutText.N != res.Hackathon.N || res.Hackathon.N == 0 || res.Hackathon.N == res.Ours.N {
+		t.Fatalf("got ours without text %d, hackathon %d, ours %d; want the first two equal and fewer than ours",
+			res.OursWithoutText.N, res.Hackathon.N, res.Ours.N)
+	}
 }
