@@ -2,8 +2,10 @@ package search_test
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
+	"strings"
 	"testing"
 	"time"
 
@@ -323,5 +325,37 @@ func TestWarmStart(t *testing.T) {
 				t.Error("city=kazan: got kept after a matching change, want dropped")
 			}
 		})
+	}
+}
+
+// A large snapshot is read in parts at once (hotcache.WarmStart on a pool): every entry comes
+// back with its own body and ids, whichever part read it.
+func TestWarmStartInParts(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	const n = 250 // three parts
+	var id int64
+	if err := w.pool.QueryRow(w.ctx, `INSERT INTO cache_snapshots (taken_at, applied_seq, entries, bytes, took_ms)
+		VALUES (now(), 0, $1, 0, 0) RETURNING id`, n).Scan(&id); err != nil {
+		t.Fatal(err)
+	}
+	for i := range int64(n) {
+		if _, err := w.pool.Exec(w.ctx, `INSERT INTO cache_snapshot_entries (snapshot_id, kind, key, body, etag, score)
+			VALUES ($1, $2, $3, $4, $5, $6)`, id, search.KindEvent, search.EventCacheKey(1000+i),
+			[]byte(fmt.Sprintf(`{"id":%d,"pad":%q}`, 1000+i, strings.Repeat("x", int(i)))), fmt.Sprintf(`"e%d"`, i), float64(i%7)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c := hotcache.New(hotcache.Bounds{Entries: 1000, Bytes: 1 << 24, TTL: time.Minute})
+	got, err := hotcache.WarmStart(w.ctx, w.pool, c, w.srcs)
+	if err != nil || got != n {
+		t.Fatalf("got %d entries (%v), want %d", got, err, n)
+	}
+	for i := range int64(n) {
+		e, ok := c.Get(search.EventCacheKey(1000 + i))
+		want := fmt.Sprintf(`{"id":%d,"pad":%q}`, 1000+i, strings.Repeat("x", int(i)))
+		if !ok || string(e.Body) != want || e.ETag != fmt.Sprintf(`"e%d"`, i) {
+			t.Fatalf("entry %d: got %q %q (%v), want %q", i, e.Body, e.ETag, ok, want)
+		}
 	}
 }
