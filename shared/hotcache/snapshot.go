@@ -11,6 +11,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/klauspost/compress/s2"
 	"github.com/nats-io/nats.go"
 
 	"github.com/dostupno/dostupno/shared/apperr"
@@ -121,11 +122,13 @@ func TakeSnapshot(ctx context.Context, pool *pgxpool.Pool, o SnapshotOptions) (S
 			VALUES (clock_timestamp(), $1, $2, $3, $4) RETURNING id`, seq, res.Entries, res.Bytes, res.TookMS).Scan(&res.ID); err != nil {
 			return fmt.Errorf("insert snapshot: %w", err)
 		}
+		// The bodies are stored compressed (S2, migration 025): an instance reads the newest
+		// snapshot whole at every start.
 		if _, err := tx.CopyFrom(ctx, pgx.Identifier{"cache_snapshot_entries"},
-			[]string{"snapshot_id", "kind", "key", "body", "etag", "event_ids", "venue_ids", "has_matches", "score"},
+			[]string{"snapshot_id", "kind", "key", "body", "body_encoding", "etag", "event_ids", "venue_ids", "has_matches", "score"},
 			pgx.CopyFromSlice(len(entries), func(i int) ([]any, error) {
 				e := entries[i]
-				return []any{res.ID, e.kind, e.key, e.body, e.etag, e.eventIDs, e.venueIDs, e.hasMatches, e.score}, nil
+				return []any{res.ID, e.kind, e.key, s2.Encode(nil, e.body), encodingS2, e.etag, e.eventIDs, e.venueIDs, e.hasMatches, e.score}, nil
 			})); err != nil {
 			return fmt.Errorf("store snapshot %d: %w", res.ID, err)
 		}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/klauspost/compress/s2"
 	"github.com/nats-io/nats.go"
 
 	"github.com/dostupno/dostupno/shared/catalog"
@@ -329,7 +330,9 @@ func TestWarmStart(t *testing.T) {
 }
 
 // A large snapshot is read in parts at once (hotcache.WarmStart on a pool): every entry comes
-// back with its own body and ids, whichever part read it.
+// back with its own body and tag, whichever part read it, stored as is (rows written before
+// migration 025) or compressed with S2; a body that does not decode fails the warm start (the
+// instance then starts cold) rather than serving garbage.
 func TestWarmStartInParts(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t)
@@ -340,9 +343,13 @@ func TestWarmStartInParts(t *testing.T) {
 		t.Fatal(err)
 	}
 	for i := range int64(n) {
-		if _, err := w.pool.Exec(w.ctx, `INSERT INTO cache_snapshot_entries (snapshot_id, kind, key, body, etag, score)
-			VALUES ($1, $2, $3, $4, $5, $6)`, id, search.KindEvent, search.EventCacheKey(1000+i),
-			[]byte(fmt.Sprintf(`{"id":%d,"pad":%q}`, 1000+i, strings.Repeat("x", int(i)))), fmt.Sprintf(`"e%d"`, i), float64(i%7)); err != nil {
+		body, encoding := []byte(fmt.Sprintf(`{"id":%d,"pad":%q}`, 1000+i, strings.Repeat("x", int(i)))), ""
+		if i%2 == 1 {
+			body, encoding = s2.Encode(nil, body), "s2"
+		}
+		if _, err := w.pool.Exec(w.ctx, `INSERT INTO cache_snapshot_entries (snapshot_id, kind, key, body, body_encoding, etag, score)
+			VALUES ($1, $2, $3, $4, $5, $6, $7)`, id, search.KindEvent, search.EventCacheKey(1000+i),
+			body, encoding, fmt.Sprintf(`"e%d"`, i), float64(i%7)); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -357,5 +364,14 @@ func TestWarmStartInParts(t *testing.T) {
 		if !ok || string(e.Body) != want || e.ETag != fmt.Sprintf(`"e%d"`, i) {
 			t.Fatalf("entry %d: got %q %q (%v), want %q", i, e.Body, e.ETag, ok, want)
 		}
+	}
+
+	if _, err := w.pool.Exec(w.ctx, `UPDATE cache_snapshot_entries SET body = '\x00ff00ff'::bytea, body_encoding = 's2'
+		WHERE snapshot_id = $1 AND key = $2`, id, search.EventCacheKey(1100)); err != nil {
+		t.Fatal(err)
+	}
+	c = hotcache.New(hotcache.Bounds{Entries: 1000, Bytes: 1 << 24, TTL: time.Minute})
+	if _, err := hotcache.WarmStart(w.ctx, w.pool, c, w.srcs); err == nil || !strings.Contains(err.Error(), search.EventCacheKey(1100)) {
+		t.Fatalf("a body that does not decode: got %v, want an error naming its entry", err)
 	}
 }
