@@ -95,6 +95,9 @@ func TestOursAnswersAsTheHackathonDoes(t *testing.T) {
 	if res.Mismatches != 0 || res.Ours.N != 150 {
 		t.Fatalf("got %d of %d answers differing, want 0 of 150", res.Mismatches, res.Ours.N)
 	}
+	if res.Lenient[0].N == 0 || res.Lenient[0].N != res.Lenient[1].N {
+		t.Fatalf("got %d and %d lenient questions timed (ours, hackathon), want the same, more than 0", res.Lenient[0].N, res.Lenient[1].N)
+	}
 	// The ratio compares the same questions: ours without text, as the hackathon's schema.
 	if res.OursWithoutText.N != res.Hackathon.N || res.Hackathon.N == 0 || res.Hackathon.N == res.Ours.N {
 		t.Fatalf("got ours without text %d, hackathon %d, ours %d; want the first two equal and fewer than ours",
