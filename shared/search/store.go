@@ -202,6 +202,12 @@ func pageSQL(q *Query, how plan) (string, []any) {
 	if q.Text != "" {
 		p := arg(q.Text)
 		text = "document @@ websearch_to_tsquery('russian', " + p + ")"
+		if how == window || how == long {
+			// These walks run with a generic plan (readPage), in which the query's text is a
+			// parameter: as a scalar subquery, the tsquery is made once per execution (an
+			// InitPlan) instead of once per row the walk filters.
+			text = "document @@ (SELECT websearch_to_tsquery('russian', " + p + "))"
+		}
 	}
 	// A walk's limit is written in the statement, as its codes are: its generic plan
 	// (withDetails) would otherwise take a LIMIT parameter for a tenth of the rows, and for
@@ -519,16 +525,25 @@ type pageRow struct {
 // CPU than running it (0.2-1.2 ms against 0.1-0.5 ms on 1M events, EXPLAIN ANALYZE); without it,
 // 16 clients asking the mix's questions without text got 1,833 and 2,029 answers/s against 1,336
 // and 1,342, p99 41 and 37 ms against 44 and 47 (cmd/dostupno bench --shapes '!text', back to
-// back). A text search's steps keep custom plans: how many rows match the text decides them.
+// back). The other walks in answer order (a text search's window and long walk, a seats
+// search's window) run the same way: their plans are the walk's, the text a filter on the rows
+// it passes, made into a tsquery once per execution (pageSQL); 16 clients asking the text
+// shapes alone got 481 and 563 answers/s against 400 and 441 with custom plans, back to back
+// (the generic plan with the tsquery made per row was slower than custom ones, tried before).
+// The reads of the text index (capped, sparse) and of the counts (seatCounts) keep custom
+// plans: how many rows match decides them.
 func readPage(ctx context.Context, db pgdb.DBTX, q *Query, how plan) (page []pageRow, next *Position, over bool, err error) {
 	sql, args := pageSQL(q, how)
 	var rows pgx.Rows
-	if how == walk { // a question without text (Search), whose plan its codes decide
+	switch how {
+	case walk, window, long, seatWindow: // walks in answer order, whose plans the codes decide
 		var br pgx.BatchResults
-		sql = withDetails(sql)
+		if how == walk {
+			sql = withDetails(sql)
+		}
 		rows, br, err = queryGeneric(ctx, db, sql, args...)
 		defer br.Close() //nolint:errcheck // an error of the batch is the one Exec or Query answered
-	} else {
+	default:
 		rows, err = db.Query(ctx, sql, args...)
 	}
 	if err != nil {
@@ -543,7 +558,7 @@ func readPage(ctx context.Context, db pgdb.DBTX, q *Query, how plan) (page []pag
 		}
 		var r pageRow
 		dest := []any{&r.pos.ID, &r.pos.StartsAt, &r.ids, &over}
-		if how == walk {
+		if how == walk { // withDetails
 			r.d, err = scanDetail(rows, dest...)
 		} else {
 			err = rows.Scan(dest...)

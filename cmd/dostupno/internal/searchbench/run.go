@@ -497,7 +497,9 @@ func report(out io.Writer, r *Result) {
 	}
 	fmt.Fprintln(out, strings.Repeat("-", 114))
 	line("all (hackathon: without text)", r.Ours, r.Hackathon)
-	line("all without text", r.OursWithoutText, r.Hackathon)
+	if r.OursWithoutText.N > 0 && r.OursWithoutText.N < r.Ours.N {
+		line("all without text", r.OursWithoutText, r.Hackathon)
+	}
 	if r.Lenient[0].N > 0 {
 		line("lenient questions", r.Lenient[0], r.Lenient[1])
 	}
