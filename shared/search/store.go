@@ -214,7 +214,7 @@ func pageSQL(q *Query, how plan) (string, []any) {
 	// some questions chose to read them all and sort (a bitmap scan, 340 ms on 1M events)
 	// over walking the index for a page. q.Limit is an integer of 1 to MaxLimit.
 	limit := strconv.Itoa(q.Limit + 1)
-	if how != walk {
+	if !inOrder(how) {
 		limit = arg(q.Limit + 1)
 	}
 	var page string
@@ -301,6 +301,12 @@ FROM events e
 LEFT JOIN LATERAL (SELECT s.wheelchair_spaces, s.companion_seats, s.as_of FROM event_availability s
 	WHERE s.event_id = e.id LIMIT 1) s ON true
 WHERE e.id = `
+
+// inOrder says whether plan how walks the answer order: such a page runs with a generic plan
+// and carries its rows' details (withDetails, readPage). A text search's window that does not
+// answer read the details of the few rows it found for nothing; one that answers (a common
+// word) saves the second round trip, as the walk of a question without text does.
+func inOrder(how plan) bool { return how == walk || how == window || how == long || how == seatWindow }
 
 // withDetails is page (a walk, pageSQL) with each row's details (detailsOf) in the same
 // statement: a lateral lookup by the events' primary key per row of the page, whose LIMIT
@@ -535,15 +541,11 @@ type pageRow struct {
 func readPage(ctx context.Context, db pgdb.DBTX, q *Query, how plan) (page []pageRow, next *Position, over bool, err error) {
 	sql, args := pageSQL(q, how)
 	var rows pgx.Rows
-	switch how {
-	case walk, window, long, seatWindow: // walks in answer order, whose plans the codes decide
+	if inOrder(how) { // a walk in answer order, whose plan the codes decide
 		var br pgx.BatchResults
-		if how == walk {
-			sql = withDetails(sql)
-		}
-		rows, br, err = queryGeneric(ctx, db, sql, args...)
+		rows, br, err = queryGeneric(ctx, db, withDetails(sql), args...)
 		defer br.Close() //nolint:errcheck // an error of the batch is the one Exec or Query answered
-	default:
+	} else {
 		rows, err = db.Query(ctx, sql, args...)
 	}
 	if err != nil {
@@ -558,7 +560,7 @@ func readPage(ctx context.Context, db pgdb.DBTX, q *Query, how plan) (page []pag
 		}
 		var r pageRow
 		dest := []any{&r.pos.ID, &r.pos.StartsAt, &r.ids, &over}
-		if how == walk { // withDetails
+		if inOrder(how) {
 			r.d, err = scanDetail(rows, dest...)
 		} else {
 			err = rows.Scan(dest...)
@@ -583,7 +585,8 @@ func readPage(ctx context.Context, db pgdb.DBTX, q *Query, how plan) (page []pag
 }
 
 // summaries are the answers of a page's rows, in its order, with their details: read with
-// the rows (a walk, withDetails), else (detailsSQL, a generic plan) in one more round trip.
+// the rows (a walk in answer order, withDetails), else (detailsSQL, a generic plan) in one more
+// round trip.
 // Planning the one statement that joined the rows and their details cost 0.9-2 ms of Postgres
 // CPU per question on 1M events, against 0.2-0.35 ms for the rows alone (README, "Search and
 // demo data"); the walk's statement, a generic plan, is planned once per connection. An event
