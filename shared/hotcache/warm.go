@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -32,9 +33,12 @@ const maxWarmChanges = 50000
 // committed after the check below is announced after it, so no change falls between the two.
 // On an error c may hold part of the snapshot: clear it.
 func WarmStart(ctx context.Context, db pgdb.DBTX, c *Local, srcs map[string]Source) (int, error) {
-	var id, seq int64
-	err := db.QueryRow(ctx, `SELECT id, applied_seq FROM cache_snapshots
-		WHERE taken_at > now() - make_interval(secs => $1) ORDER BY id DESC LIMIT 1`, MaxSnapshotAge.Seconds()).Scan(&id, &seq)
+	var (
+		id, seq int64
+		entries int
+	)
+	err := db.QueryRow(ctx, `SELECT id, applied_seq, entries FROM cache_snapshots
+		WHERE taken_at > now() - make_interval(secs => $1) ORDER BY id DESC LIMIT 1`, MaxSnapshotAge.Seconds()).Scan(&id, &seq, &entries)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return 0, nil
 	}
@@ -49,21 +53,19 @@ func WarmStart(ctx context.Context, db pgdb.DBTX, c *Local, srcs map[string]Sour
 	// themselves when db is a pool (see goneSince), else after them.
 	_, inPool := db.(*pgxpool.Pool)
 	var (
-		gone    []int64
-		goneErr error
-		done    = make(chan struct{})
+		gone     []int64
+		goneRead errgroup.Group
 	)
-	if inPool {
-		go func() {
-			defer close(done)
-			gone, goneErr = goneSince(ctx, db, id, kinds)
-		}()
-	} else {
-		close(done)
+	readGone := func() (err error) {
+		gone, err = goneSince(ctx, db, id, kinds)
+		return err
 	}
-	loaded, err := loadEntries(ctx, db, id, kinds)
+	if inPool {
+		goneRead.Go(readGone)
+	}
+	loaded, err := loadEntries(ctx, db, id, kinds, entries)
 	if err != nil {
-		<-done
+		_ = goneRead.Wait() // its error says less than the load's
 		return 0, fmt.Errorf("load snapshot %d: %w", id, err)
 	}
 	n := 0
@@ -84,9 +86,9 @@ func WarmStart(ctx context.Context, db pgdb.DBTX, c *Local, srcs map[string]Sour
 			n++
 		}
 	}
-	<-done
+	goneErr := goneRead.Wait()
 	if !inPool {
-		gone, goneErr = goneSince(ctx, db, id, kinds)
+		goneErr = readGone()
 	}
 	if goneErr != nil {
 		return n, goneErr
@@ -193,31 +195,28 @@ const (
 )
 
 // loadEntries reads the entries of snapshot id whose kind is one of kinds, highest score first
-// (so that, should the cache's bounds not hold them all, the most asked for are kept): their
-// keys in that order first, then the entries in parts at once when db is a pool (a transaction
-// runs one statement at a time).
-func loadEntries(ctx context.Context, db pgdb.DBTX, id int64, kinds []string) ([]loadedEntry, error) {
-	keys, err := pgdb.Collect(ctx, db, "snapshot keys", pgx.RowTo[string], `SELECT key FROM cache_snapshot_entries
-		WHERE snapshot_id = $1 AND kind = ANY($2) ORDER BY score DESC, key`, id, kinds)
-	if err != nil || len(keys) == 0 {
-		return nil, err
-	}
+// (so that, should the cache's bounds not hold them all, the most asked for are kept): in parts
+// of that order at once when db is a pool (a transaction runs one statement at a time), their
+// number from the snapshot's count of entries, the last part taking whatever is left.
+func loadEntries(ctx context.Context, db pgdb.DBTX, id int64, kinds []string, entries int) ([]loadedEntry, error) {
 	parts := 1
 	if _, ok := db.(*pgxpool.Pool); ok {
-		parts = min(warmParts, (len(keys)+minPart-1)/minPart)
+		parts = max(1, min(warmParts, (entries+minPart-1)/minPart))
 	}
-	byKey := make([]map[string]loadedEntry, parts)
+	size := (entries + parts - 1) / parts
+	loaded := make([][]loadedEntry, parts)
 	g, gctx := errgroup.WithContext(ctx)
-	size := (len(keys) + parts - 1) / parts
 	for i := range parts {
-		part := keys[i*size : min(len(keys), (i+1)*size)]
+		var limit *int // the last part: no limit
+		if i < parts-1 {
+			limit = &size
+		}
 		g.Go(func() error {
 			rows, err := db.Query(gctx, `SELECT kind, key, body, body_encoding, etag, event_ids, venue_ids, has_matches FROM cache_snapshot_entries
-				WHERE snapshot_id = $1 AND key = ANY($2)`, id, part)
+				WHERE snapshot_id = $1 AND kind = ANY($2) ORDER BY score DESC, key OFFSET $3 LIMIT $4`, id, kinds, i*size, limit)
 			if err != nil {
 				return err
 			}
-			m := make(map[string]loadedEntry, len(part))
 			var (
 				l        loadedEntry
 				encoding string
@@ -237,21 +236,14 @@ func loadEntries(ctx context.Context, db pgdb.DBTX, id int64, kinds []string) ([
 				}
 				e.EventIDs = append([]int64(nil), l.EventIDs...)
 				e.VenueIDs = append([]int64(nil), l.VenueIDs...)
-				m[e.key] = e
+				loaded[i] = append(loaded[i], e)
 				return nil
 			})
-			byKey[i] = m
 			return err
 		})
 	}
 	if err := g.Wait(); err != nil {
 		return nil, err
 	}
-	out := make([]loadedEntry, 0, len(keys))
-	for i, k := range keys {
-		if l, ok := byKey[i/size][k]; ok { // gone: its snapshot was rotated away meanwhile
-			out = append(out, l)
-		}
-	}
-	return out, nil
+	return slices.Concat(loaded...), nil
 }

@@ -36,6 +36,9 @@ type Question struct {
 	Text  bool // asked of ours alone
 }
 
+// Lenient says whether q asks for unknown answers too (match=lenient).
+func (q Question) Lenient() bool { return strings.Contains(q.Query, "match=lenient") }
+
 // shapes are the kinds of question of the fixed mix, each with its share of the mix. A text
 // shape (q) is asked of ours alone: the hackathon's schema has no text search.
 var shapes = []struct {
@@ -365,7 +368,7 @@ func Measure(ctx context.Context, pool *pgxpool.Pool, ours http.Handler, o Optio
 		if !q.Text {
 			oursWithoutText = append(oursWithoutText, d)
 		}
-		if strings.Contains(q.Query, "match=lenient") {
+		if q.Lenient() {
 			lenient[0] = append(lenient[0], d)
 		}
 		s := byShape[q.Shape]
@@ -392,7 +395,7 @@ func Measure(ctx context.Context, pool *pgxpool.Pool, ours http.Handler, o Optio
 		}
 		s := byShape[q.Shape]
 		allHack, s[1] = append(allHack, d), append(s[1], d)
-		if strings.Contains(q.Query, "match=lenient") {
+		if q.Lenient() {
 			lenient[1] = append(lenient[1], d)
 		}
 		byShape[q.Shape] = s
