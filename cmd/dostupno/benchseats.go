@@ -187,6 +187,10 @@ func runBenchSeats(ctx context.Context, args []string) error {
 
 	// Warm up: a few searches and one update, so that connections and plans exist.
 	mix := seatsMix(400, start)
+	textShape := map[string]bool{}
+	for _, q := range mix {
+		textShape[q.Shape] = q.Text
+	}
 	client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 256}}
 	for _, q := range mix[:100] {
 		if _, _, err := searchbench.Ask(ctx, client, searchURL, q.Query, true); err != nil {
@@ -204,8 +208,9 @@ func runBenchSeats(ctx context.Context, args []string) error {
 	defer cancel()
 	var (
 		wg       sync.WaitGroup
-		searches = map[bool][]time.Duration{}
-		slowest  []slowQuestion // the slowest questions with wheelchair_spaces
+		searches = map[searchKind][]time.Duration{}
+		byShape  = map[string][]time.Duration{}
+		slowest  []slowQuestion // the slowest questions
 		smu      sync.Mutex
 		lags     []uint64
 		maxLag   uint64
@@ -223,12 +228,11 @@ func runBenchSeats(ctx context.Context, args []string) error {
 				}
 				continue
 			}
-			seated := strings.Contains(q.Query, "wheelchair_spaces")
+			kind := searchKind{seated: strings.Contains(q.Query, "wheelchair_spaces"), text: q.Text}
 			smu.Lock()
-			searches[seated] = append(searches[seated], took)
-			if seated {
-				slowest = keepSlowest(slowest, slowQuestion{took, q.Shape, q.Query}, 5)
-			}
+			searches[kind] = append(searches[kind], took)
+			byShape[q.Shape] = append(byShape[q.Shape], took)
+			slowest = keepSlowest(slowest, slowQuestion{took, q.Shape, q.Query}, 5)
 			smu.Unlock()
 		}
 	}()
@@ -286,14 +290,44 @@ func runBenchSeats(ctx context.Context, args []string) error {
 		sent, elapsed.Seconds(), float64(sent)/elapsed.Seconds(), applied, float64(applied)/elapsed.Seconds(), ignored, requestFailures)
 	percentiles := func(what string, d []time.Duration) {
 		s := searchbench.Percentiles(d)
-		fmt.Printf("%-42s n=%-6d p50 %s ms  p90 %s ms  p99 %s ms  max %s ms\n", what, s.N, msOf(s.P50), msOf(s.P90), msOf(s.P99), msOf(s.Max))
+		fmt.Printf("%-44s n=%-6d p50 %s ms  p90 %s ms  p99 %s ms  max %s ms\n", what, s.N, msOf(s.P50), msOf(s.P90), msOf(s.P99), msOf(s.Max))
 	}
-	percentiles("search, the mix, uncached", searches[false])
-	percentiles("search with wheelchair_spaces, uncached", searches[true])
+	fmt.Println("searches during the load, uncached, one client:")
+	var missed []string
+	for _, shape := range searchbench.Shapes() {
+		d := byShape[shape]
+		if len(d) == 0 {
+			continue
+		}
+		percentiles("  "+shape, d)
+		target := searchbench.ShapeTarget
+		if textShape[shape] {
+			target = searchbench.TextTarget
+		}
+		if s := searchbench.Percentiles(d); s.P99 > target {
+			missed = append(missed, fmt.Sprintf("%s (p99 %s ms)", shape, searchbench.Millis(s.P99)))
+		}
+	}
+	if len(missed) > 0 {
+		fmt.Printf("  over its p99 target during the load: %s\n", strings.Join(missed, ", "))
+	} else {
+		fmt.Println("  every shape within its p99 target during the load")
+	}
+	for _, k := range []searchKind{{false, false}, {true, false}, {false, true}, {true, true}} {
+		percentiles(k.String(), searches[k])
+	}
+	var every, withoutText []time.Duration
+	for k, d := range searches {
+		every = append(every, d...)
+		if !k.text {
+			withoutText = append(withoutText, d...)
+		}
+	}
+	percentiles("without text", withoutText)
+	percentiles("every search", every)
 	for _, q := range slowest {
-		fmt.Printf("  slow with wheelchair_spaces: %s ms  %s  %s\n", msOf(q.took), q.shape, q.query)
+		fmt.Printf("  slowest: %s ms  %s  %s\n", msOf(q.took), q.shape, q.query)
 	}
-	percentiles("every search during the load", slices.Concat(searches[false], searches[true]))
 	var sum uint64
 	for _, x := range lags {
 		sum += x
@@ -310,6 +344,18 @@ func runBenchSeats(ctx context.Context, args []string) error {
 		return fmt.Errorf("the second copy's availability differs from the primary's")
 	}
 	return nil
+}
+
+// searchKind is a kind of question of the mix during the load: with or without a seat
+// filter, with or without text.
+type searchKind struct{ seated, text bool }
+
+func (k searchKind) String() string {
+	s := map[bool]string{false: "without text", true: "text"}[k.text]
+	if k.seated {
+		return s + ", with wheelchair_spaces"
+	}
+	return s + ", without seats"
 }
 
 // slowQuestion is one question's latency during the load.

@@ -11,6 +11,7 @@ import (
 
 	"github.com/dostupno/dostupno/shared/apperr"
 	"github.com/dostupno/dostupno/shared/changefeed"
+	"github.com/dostupno/dostupno/shared/pgdb"
 	"github.com/dostupno/dostupno/shared/writelog"
 )
 
@@ -157,7 +158,10 @@ func SeatsUpdate(vocab *Vocabulary) writelog.Handler {
 			b := best[id]
 			ws[i], cs[i], asOf[i] = int32(b.WheelchairSpaces), int32(b.CompanionSeats), b.AsOf
 		}
-		rows, err := tx.Query(ctx, `
+		// A generic plan: the statement's plan does not depend on its values, and planning it
+		// weighed every index of event_accessibility (0.3-0.6 ms a command, more than it ran
+		// for 10 updates; cmd/dostupno bench-seats).
+		rows, br, err := pgdb.QueryGeneric(ctx, tx, `
 			WITH written AS (
 				INSERT INTO event_availability AS s (event_id, wheelchair_spaces, companion_seats, as_of, version)
 				SELECT u.*, $5 FROM unnest($1::bigint[], $2::int[], $3::int[], $4::timestamptz[]) AS u
@@ -170,6 +174,7 @@ func SeatsUpdate(vocab *Vocabulary) writelog.Handler {
 				a.constraint_ids, a.excluded_ids
 			FROM written w LEFT JOIN event_accessibility a ON a.event_id = w.event_id
 			ORDER BY w.event_id`, ids, ws, cs, asOf, int64(seq))
+		defer br.Close() //nolint:errcheck // closed below; this one is for the early returns
 		if err != nil {
 			return writelog.Outcome{}, fmt.Errorf("update seats: %w", err)
 		}
@@ -193,6 +198,9 @@ func SeatsUpdate(vocab *Vocabulary) writelog.Handler {
 				StartsAt: starts.UTC(), Constraints: vocab.CodesOf(yes), Excluded: vocab.CodesOf(excl), Seats: &seats})
 			return nil
 		}); err != nil {
+			return writelog.Outcome{}, fmt.Errorf("update seats: %w", err)
+		}
+		if err := br.Close(); err != nil {
 			return writelog.Outcome{}, fmt.Errorf("update seats: %w", err)
 		}
 		return writelog.Succeed(SeatsResult{Count: len(updates), Ignored: len(updates) - written}, change)

@@ -36,10 +36,10 @@ type Options struct {
 // plan_cache_mode=force_custom_plan: pgx prepares statements, and after five runs Postgres may
 // switch a prepared search to a generic plan that walks the starts_at index and filters row by
 // row (93 ms instead of 4 ms measured here); custom plans see the actual constraint values.
-// A statement whose plan does not depend on its values may set force_generic_plan locally to
-// its own pipeline, as shared/search does for a page's details and for the page of a question
+// A statement whose plan does not depend on its values runs with a generic plan through
+// QueryGeneric, as shared/search does for a page's details and for the page of a question
 // without text, whose plan-deciding values (the constraint codes) are written in its text
-// (search.Search).
+// (search.Search), and the seat counts' command does (catalog.SeatsUpdate).
 //
 // jit=off: Postgres compiles a query whose estimated cost passes jit_above_cost, and the
 // compilation costs more than these short queries ever run. A warm start's "what changed since
@@ -122,4 +122,31 @@ func Collect[T any](ctx context.Context, db DBTX, what string, to pgx.RowToFunc[
 		return nil, fmt.Errorf("%s: %w", what, err)
 	}
 	return out, nil
+}
+
+// Generic plans for one statement: set_config(..., true) is SET LOCAL, so these last until the
+// end of the transaction they run in (the pipeline's implicit one, or the caller's); the
+// statement after the query puts the connection's mode back for whatever follows it in a
+// caller's transaction.
+const (
+	genericPlans = `SELECT set_config('plan_cache_mode', 'force_generic_plan', true)`
+	customPlans  = `SELECT set_config('plan_cache_mode', 'force_custom_plan', true)`
+)
+
+// QueryGeneric runs sql with args on db with a generic plan, in one round trip: the mode set,
+// the query, the mode put back (see Connect), pipelined. The caller reads the rows, closes them,
+// then closes the batch, whose error reports a failure of the last step. It is for a statement
+// whose plan does not depend on its values: planned once per connection instead of for every
+// call, which for a statement over a table of many indexes costs more than running it.
+func QueryGeneric(ctx context.Context, db DBTX, sql string, args ...any) (pgx.Rows, pgx.BatchResults, error) {
+	var b pgx.Batch
+	b.Queue(genericPlans)
+	b.Queue(sql, args...)
+	b.Queue(customPlans)
+	br := db.SendBatch(ctx, &b)
+	if _, err := br.Exec(); err != nil {
+		return nil, br, err
+	}
+	rows, err := br.Query()
+	return rows, br, err
 }

@@ -89,14 +89,15 @@ func init() { textBounds.Store(&TextBounds{Window: 500, Cap: 2000, Walk: 50000})
 type plan int
 
 const (
-	walk       plan = iota // read the index in answer order and stop after the page
-	window                 // text: filter the first textBounds.Window rows in answer order
-	capped                 // text: at most textBounds.Cap matches of the text index, then sorted
-	long                   // text, seats: filter the first textBounds.Walk rows in answer order
-	edge                   // text, seats: the start of the last row of the window (the filters alone)
-	sparse                 // text: all matches of the text index, then sorted
-	seatWindow             // seats: filter the first textBounds.Window rows in answer order
-	seatCounts             // seats: the events whose counts pass, then sorted
+	walk           plan = iota // read the index in answer order and stop after the page
+	window                     // text: filter the first textBounds.Window rows in answer order
+	capped                     // text: at most textBounds.Cap matches of the text index, then sorted
+	long                       // text, seats: filter the first textBounds.Walk rows in answer order
+	edge                       // text, seats: the start of the last row of the window (the filters alone)
+	sparse                     // text: all matches of the text index, then sorted
+	seatWindow                 // seats: filter the first textBounds.Window rows in answer order
+	seatCounts                 // seats: the events whose counts pass, then sorted
+	textSeatWindow             // text and seats: window, every match of the text with its seats passing or not
 )
 
 // PageSQL builds the query that selects one page's rows as Search first runs it: the keyset
@@ -113,6 +114,8 @@ const (
 // in where, below; a column the answer shows belongs in detailsSQL.
 func PageSQL(q *Query) (string, []any) {
 	switch {
+	case q.Text != "" && q.Seats():
+		return statement(q, textSeatWindow)
 	case q.Text != "":
 		return statement(q, window)
 	case q.Seats():
@@ -122,10 +125,10 @@ func PageSQL(q *Query) (string, []any) {
 }
 
 // statement is the statement readPage runs for plan how: pageSQL, with its rows' details when
-// it walks the answer order (withDetails).
+// it walks the answer order for a page (withDetails).
 func statement(q *Query, how plan) (string, []any) {
 	sql, args := pageSQL(q, how)
-	if inOrder(how) {
+	if detailed(how) {
 		sql = withDetails(sql)
 	}
 	return sql, args
@@ -211,7 +214,7 @@ func pageSQL(q *Query, how plan) (string, []any) {
 	if q.Text != "" {
 		p := arg(q.Text)
 		text = "document @@ websearch_to_tsquery('russian', " + p + ")"
-		if how == window || how == long {
+		if how == window || how == long || how == textSeatWindow {
 			// These walks run with a generic plan (readPage), in which the query's text is a
 			// parameter: as a scalar subquery, the tsquery is made once per execution (an
 			// InitPlan) instead of once per row the walk filters.
@@ -223,7 +226,7 @@ func pageSQL(q *Query, how plan) (string, []any) {
 	// some questions chose to read them all and sort (a bitmap scan, 340 ms on 1M events)
 	// over walking the index for a page. q.Limit is an integer of 1 to MaxLimit.
 	limit := strconv.Itoa(q.Limit + 1)
-	if !inOrder(how) {
+	if !generic(how) {
 		limit = arg(q.Limit + 1)
 	}
 	var page string
@@ -250,6 +253,16 @@ func pageSQL(q *Query, how plan) (string, []any) {
 			ORDER BY a.starts_at, a.event_id LIMIT ` + strconv.Itoa(rows) + `) w
 		WHERE ` + strings.Join(match, " AND ") + `
 		ORDER BY w.starts_at, w.event_id LIMIT ` + limit
+	case textSeatWindow:
+		// Every match of the text in the window, each with whether its seats pass (no seat
+		// count: false), in answer order: the page is its first rows that pass, and the
+		// matches, seated or not, tell the text's density apart from the seats' (searchText).
+		page = `SELECT w.event_id, w.starts_at, w.constraint_ids, false AS capped, coalesce(` + seats("w") + `, false) AS seated FROM (
+			SELECT a.event_id, a.starts_at, a.constraint_ids, a.document FROM event_accessibility a
+			WHERE ` + strings.Join(where, "\n\t\t\t  AND ") + `
+			ORDER BY a.starts_at, a.event_id LIMIT ` + strconv.Itoa(b.Window) + `) w
+		WHERE w.` + text + `
+		ORDER BY w.starts_at, w.event_id`
 	case seatCounts:
 		// The events whose counts pass, read from event_availability apart from the LIMIT (a
 		// materialised CTE, as capped reads the text's matches), each checked against the
@@ -288,7 +301,7 @@ func pageSQL(q *Query, how plan) (string, []any) {
 }
 
 // detailsSQL reads the details of a page's events by their ids ($1, bigint[]); summaries puts
-// the rows back in the page's order. It runs with a generic plan (genericPlanSQL): its plan does
+// the rows back in the page's order. It runs with a generic plan (pgdb.QueryGeneric): its plan does
 // not depend on the ids, and building a custom one took 1.2 ms on 200k events, the plan
 // itself 0.2 ms. The venue's name is a lookup by primary key per row (events.venue_id is
 // NOT NULL): as a join, the generic plan hashed the whole venues table at every call. The
@@ -311,11 +324,16 @@ LEFT JOIN LATERAL (SELECT s.wheelchair_spaces, s.companion_seats, s.as_of FROM e
 	WHERE s.event_id = e.id LIMIT 1) s ON true
 WHERE e.id = `
 
-// inOrder says whether plan how walks the answer order: such a page runs with a generic plan
-// and carries its rows' details (withDetails, readPage). A text search's window that does not
-// answer read the details of the few rows it found for nothing; one that answers (a common
-// word) saves the second round trip, as the walk of a question without text does.
-func inOrder(how plan) bool { return how == walk || how == window || how == long || how == seatWindow }
+// generic says whether plan how walks the answer order: such a statement runs with a generic
+// plan (readPage).
+func generic(how plan) bool { return detailed(how) || how == textSeatWindow }
+
+// detailed says whether plan how walks the answer order for a page, which carries its rows'
+// details (withDetails, readPage). A text search's window that does not answer read the
+// details of the few rows it found for nothing; one that answers (a common word) saves the
+// second round trip, as the walk of a question without text does. A text search's window
+// with seats answers every match of its text, whose details it does not read.
+func detailed(how plan) bool { return how == walk || how == window || how == long || how == seatWindow }
 
 // withDetails is page (a walk, pageSQL) with each row's details (detailsOf) in the same
 // statement: a lateral lookup by the events' primary key per row of the page, whose LIMIT
@@ -326,34 +344,6 @@ func withDetails(page string) string {
 	return `SELECT p.*, d.* FROM (` + page + `) p
 	JOIN LATERAL (` + detailsOf + `p.event_id LIMIT 1) d ON true
 	ORDER BY p.starts_at, p.event_id`
-}
-
-// genericPlanSQL makes the statements that follow it in the same pipeline (one implicit
-// transaction, up to its Sync) use generic plans: set_config(..., true) is SET LOCAL, undone
-// when that transaction ends, so the connection keeps plan_cache_mode=force_custom_plan for
-// every other statement (shared/pgdb). Inside a caller's transaction (pgx.Tx: a cache
-// snapshot's recompute, hotcache) it would last until that transaction's end, over the page
-// queries that follow, so there the details are planned as the rest.
-const genericPlanSQL = `SELECT set_config('plan_cache_mode', 'force_generic_plan', true)`
-
-// queryGeneric runs sql with args after genericPlanSQL in one pipeline (unless db is a
-// transaction, see genericPlanSQL) and returns its rows and the batch, which the caller closes
-// once the rows are read.
-func queryGeneric(ctx context.Context, db pgdb.DBTX, sql string, args ...any) (pgx.Rows, pgx.BatchResults, error) {
-	var b pgx.Batch
-	_, inTx := db.(pgx.Tx)
-	if !inTx {
-		b.Queue(genericPlanSQL)
-	}
-	b.Queue(sql, args...)
-	br := db.SendBatch(ctx, &b)
-	if !inTx {
-		if _, err := br.Exec(); err != nil {
-			return nil, br, err
-		}
-	}
-	rows, err := br.Query()
-	return rows, br, err
 }
 
 // Search runs q and returns one page. photoURL turns a photo's object key into its URL.
@@ -369,8 +359,8 @@ func queryGeneric(ctx context.Context, db pgdb.DBTX, sql string, args ...any) (p
 //  3. else matches are neither dense nor few: it filters the first textBounds.Walk rows in
 //     answer order (a page is expected well within them), and a full page there is the page
 //     (when the window held two matches or more, this step comes before the second, and
-//     before both the matches of a slice of the answer order sized from the window, see
-//     searchText);
+//     before both the matches of slices of the answer order, one after the other, the first
+//     sized from the window, see searchText);
 //  4. else all matches from the text index, sorted (matches bunched late in the order).
 //
 // The work is bounded by the window, by Cap matches, by the walk expected for more than Cap
@@ -382,20 +372,20 @@ func Search(ctx context.Context, db pgdb.DBTX, vocab *catalog.Vocabulary, q *Que
 	}
 	var (
 		items []Summary
-		rows  []pageRow
-		next  *Position
+		r     read
 		err   error
 	)
 	switch {
 	case q.Text == "" && q.Seats():
-		rows, next, err = searchSeats(ctx, db, q)
+		r, err = searchSeats(ctx, db, q)
 	case q.Text == "":
-		rows, next, _, err = readPage(ctx, db, q, walk)
+		r, err = readPage(ctx, db, q, walk)
 	default:
-		rows, next, err = searchText(ctx, db, q)
+		r, err = searchText(ctx, db, q)
 	}
+	next := r.next
 	if err == nil {
-		items, err = summaries(ctx, db, vocab, q, rows, photoURL)
+		items, err = summaries(ctx, db, vocab, q, r.rows, photoURL)
 	}
 	if err != nil {
 		return nil, err
@@ -412,6 +402,10 @@ func Search(ctx context.Context, db pgdb.DBTX, vocab *catalog.Vocabulary, q *Que
 // past it (a window stretched over years), the slice is not worth it.
 const maxSlice = 10 * 365 * 24 * time.Hour
 
+// maxSlices bounds the slices of answer order, one after the other, whose matches a text
+// search reads before it walks the order or reads every match (searchText).
+const maxSlices = 3
+
 // denseMatches: with this many matches in the window or more (a share of at least 1.2% of
 // the rows the filters pass), searchText walks the answer order first. The walk reads about
 // Window * (Limit+1) / k rows before its page (1,750 at most for 6 matches); the text index
@@ -420,59 +414,116 @@ const maxSlice = 10 * 365 * 24 * time.Hour
 const denseMatches = 6
 
 // searchText runs the steps of a text search (see Search) until one is exact. The window is
-// also a sample: two or more matches in it (but not a page) put the matches' share above
-// 2/Window, so a slice of the answer order whose length is the window's times twice the page
-// over the matches seen is expected to hold a page: its matches are read from the text index
-// within that slice (at most Cap of them), and a full page there is the page. Then the walk
-// comes before the capped read. With denseMatches or more in the window, the walk comes
-// first.
-func searchText(ctx context.Context, db pgdb.DBTX, q *Query) ([]pageRow, *Position, error) {
-	rows, next, _, err := readPage(ctx, db, q, window)
-	if err != nil || next != nil {
-		return rows, next, err
+// also a sample: k rows of the page in it (the text's matches whose seats pass), kt matches
+// of the text (k without seats). With denseMatches page rows or more, the walk comes first.
+// Two matches of the text or more (but not a page) put the text's share above 2/Window, and
+// the text index would likely hand over more than Cap of them: then the page is read from
+// slices of the answer order, one after the other (searchSlices), each expected to hold
+// twice what the page still lacks, from the density of the page's rows seen so far, then the
+// walk before the capped read. Fewer than two matches: the capped read first.
+//
+// With seats, the window's k is a small sample: a common word whose matches a quarter pass
+// (kt 24, k 1 on 1M events) looked rare, and its capped read overflowed (20-45 ms) before the
+// walk answered; a word of a city (kt 10, k 2) took a slice sized from k that held 19 rows of
+// 21, then a walk of 5,000 rows (24-33 ms). The page's density is estimated as kt times the
+// seats' share among them, (k+1)/(kt+2), and the slices go on from where the last stopped.
+func searchText(ctx context.Context, db pgdb.DBTX, q *Query) (read, error) {
+	first := window
+	if q.Seats() {
+		first = textSeatWindow
 	}
+	r, err := readPage(ctx, db, q, first)
+	if err != nil || r.next != nil {
+		return r, err
+	}
+	k, kt := len(r.rows), len(r.rows)
+	if first == textSeatWindow {
+		kt = r.matches
+	}
+	est := float64(k) // the page's rows expected in the window
+	if k < kt {
+		est = float64(kt) * float64(k+1) / float64(kt+2)
+	}
+	b := textBounds.Load()
 	steps := []plan{capped, long}
-	k := len(rows)
-	if k >= denseMatches {
+	if k >= denseMatches || kt >= denseMatches && float64(b.Window*(q.Limit+1))/est <= float64(b.Walk/5) {
 		// A page is expected within Window * (Limit+1) / k rows of the walk, fewer than the
-		// matches the text index would hand over (see denseMatches).
-		rows, next, _, err := readPage(ctx, db, q, long)
-		if err != nil || next != nil {
-			return rows, next, err
+		// matches the text index would hand over (see denseMatches). With seats, a dense text
+		// whose matches few seats pass walks first too when its page is expected within a
+		// fifth of the walk: the text index would hand over every match of the text however
+		// few pass (a common word's 52,000 in 20-30 ms on 1M events), the walk stops at the
+		// page (концерт with both counts: 2.6-3.5 ms against 27-32 ms through slices).
+		r, err := readPage(ctx, db, q, long)
+		if err != nil || r.next != nil {
+			return r, err
 		}
 		steps = []plan{capped}
 	}
-	if k >= 2 {
-		if k < denseMatches {
+	if kt >= 2 {
+		if len(steps) == 2 {
 			steps = []plan{long, capped}
 		}
 		end, more, err := windowEnd(ctx, db, q)
 		if err != nil || !more {
-			return rows, nil, err
+			return r, err
 		}
-		begin := q.From
-		if q.After != nil {
-			begin = q.After.StartsAt
-		}
-		span := float64(end.Sub(begin)) * float64(2*(q.Limit+1)) / float64(k)
-		until := begin.Add(time.Duration(span))
-		if span < float64(maxSlice) && (q.To == nil || until.Before(*q.To)) {
-			slice := *q
-			slice.To = &until
-			rows, next, over, err := readPage(ctx, db, &slice, capped)
-			if err != nil || next != nil && !over {
-				return rows, next, err
-			}
+		if r, ok, err := searchSlices(ctx, db, q, end, est); err != nil || ok {
+			return r, err
 		}
 	}
 	for _, how := range steps {
-		rows, next, over, err := readPage(ctx, db, q, how)
-		if err != nil || next != nil || how == capped && !over {
-			return rows, next, err
+		r, err := readPage(ctx, db, q, how)
+		if err != nil || r.next != nil || how == capped && !r.over {
+			return r, err
 		}
 	}
-	rows, next, _, err = readPage(ctx, db, q, sparse)
-	return rows, next, err
+	return readPage(ctx, db, q, sparse)
+}
+
+// searchSlices reads the page of a text search from slices of the answer order, one after the
+// other from the question's start, each read from the text index (capped): the first sized
+// from the window, which reached end and held est of the page's rows, to hold twice the page;
+// each next one to hold twice what is still missing, from the rows found so far over the
+// slices read. A slice that holds the rest of the page (or reaches the question's end) makes
+// the page exact: its rows follow those of the slices before it. ok is false, and the page
+// must be read otherwise, when a slice holds more than Cap matches of the text, when one
+// would pass maxSlice, or after maxSlices.
+func searchSlices(ctx context.Context, db pgdb.DBTX, q *Query, end time.Time, est float64) (r read, ok bool, err error) {
+	begin := q.From
+	if q.After != nil {
+		begin = q.After.StartsAt
+	}
+	var found []pageRow
+	from, seen, span := begin, est, end.Sub(begin) // seen rows of the page over span
+	for range maxSlices {
+		want := q.Limit + 1 - len(found)
+		next := time.Duration(float64(span) * float64(2*want) / max(seen, 1))
+		if next <= 0 || next > maxSlice {
+			return read{}, false, nil
+		}
+		until, last := from.Add(next), false
+		if q.To != nil && !until.Before(*q.To) {
+			until, last = *q.To, true
+		}
+		slice := *q
+		slice.From, slice.To, slice.Limit = from, &until, want
+		if from != begin {
+			slice.After = nil // rows from the slice's start on are all past the cursor
+		}
+		s, err := readPage(ctx, db, &slice, capped)
+		if err != nil || s.over {
+			return read{}, false, err
+		}
+		found = append(found, s.rows...)
+		if len(found) > q.Limit {
+			return read{rows: found[:q.Limit], next: &found[q.Limit-1].pos}, true, nil
+		}
+		if last {
+			return read{rows: found}, true, nil
+		}
+		seen, span, from = float64(len(found)), until.Sub(begin), until
+	}
+	return read{}, false, nil
 }
 
 // searchSeats reads the page of a question without text that filters by seat counts in steps,
@@ -488,23 +539,22 @@ func searchText(ctx context.Context, db pgdb.DBTX, q *Query) ([]pageRow, *Positi
 // As one walk probing every row's counts, a threshold few events reach read the whole catalog
 // (226-384 ms on 1M events with no counts held); going to step 3 whenever the window was short,
 // rare filters read every count held (300-330 ms with 300,821 counts).
-func searchSeats(ctx context.Context, db pgdb.DBTX, q *Query) ([]pageRow, *Position, error) {
-	rows, next, _, err := readPage(ctx, db, q, seatWindow)
-	if err != nil || next != nil {
-		return rows, next, err
+func searchSeats(ctx context.Context, db pgdb.DBTX, q *Query) (read, error) {
+	r, err := readPage(ctx, db, q, seatWindow)
+	if err != nil || r.next != nil {
+		return r, err
 	}
 	if _, more, err := windowEnd(ctx, db, q); err != nil || !more {
-		return rows, nil, err
+		return r, err
 	}
 	b := textBounds.Load()
-	if k := len(rows); k > 0 && b.Window*(q.Limit+1)/k <= b.Walk {
-		rows, next, _, err := readPage(ctx, db, q, long)
-		if err != nil || next != nil {
-			return rows, next, err
+	if k := len(r.rows); k > 0 && b.Window*(q.Limit+1)/k <= b.Walk {
+		r, err := readPage(ctx, db, q, long)
+		if err != nil || r.next != nil {
+			return r, err
 		}
 	}
-	rows, next, _, err = readPage(ctx, db, q, seatCounts)
-	return rows, next, err
+	return readPage(ctx, db, q, seatCounts)
 }
 
 // windowEnd is the start of the window's last row (edge): the filters' row at
@@ -528,12 +578,10 @@ type pageRow struct {
 	d   *detail // the row's details, when read with it (withDetails), else nil
 }
 
-// readPage reads one page's rows with plan how (pageSQL); next is the position
-// after which the next page starts (nil: no row beyond the page), over (plan capped) reports
-// more matches than textBounds.Cap. A text search tries several plans and reads the details
-// (summaries) of the one page it answers with alone.
+// readPage reads one page's rows with plan how (pageSQL, read). A text search tries several
+// plans and reads the details (summaries) of the one page it answers with alone.
 //
-// The page of a question without text (walk) runs with a generic plan (queryGeneric), planned
+// The page of a question without text (walk) runs with a generic plan (pgdb.QueryGeneric), planned
 // once per connection and statement: what decides its plan, the constraint codes (which index
 // to walk), is written in the statement's text, and the values bound (city, category, dates,
 // cursor, seats) select along the same walk. Planning it for every question cost more Postgres
@@ -547,50 +595,79 @@ type pageRow struct {
 // (the generic plan with the tsquery made per row was slower than custom ones, tried before).
 // The reads of the text index (capped, sparse) and of the counts (seatCounts) keep custom
 // plans: how many rows match decides them.
-func readPage(ctx context.Context, db pgdb.DBTX, q *Query, how plan) (page []pageRow, next *Position, over bool, err error) {
+func readPage(ctx context.Context, db pgdb.DBTX, q *Query, how plan) (read, error) {
 	sql, args := statement(q, how)
-	var rows pgx.Rows
-	if inOrder(how) { // a walk in answer order, whose plan the codes decide
+	var (
+		rows pgx.Rows
+		err  error
+	)
+	if generic(how) { // a walk in answer order, whose plan the codes decide
 		var br pgx.BatchResults
-		rows, br, err = queryGeneric(ctx, db, sql, args...)
+		rows, br, err = pgdb.QueryGeneric(ctx, db, sql, args...)
 		defer br.Close() //nolint:errcheck // an error of the batch is the one Exec or Query answered
 	} else {
 		rows, err = db.Query(ctx, sql, args...)
 	}
 	if err != nil {
-		return nil, nil, false, fmt.Errorf("search: %w", err)
+		return read{}, fmt.Errorf("search: %w", err)
 	}
-	page = make([]pageRow, 0, q.Limit)
-	more := false
+	var (
+		r      = read{rows: make([]pageRow, 0, q.Limit)}
+		more   bool
+		seated bool
+	)
 	for rows.Next() {
-		if len(page) == q.Limit {
-			more = true
-			break
-		}
-		var r pageRow
-		dest := []any{&r.pos.ID, &r.pos.StartsAt, &r.ids, &over}
-		if inOrder(how) {
-			r.d, err = scanDetail(rows, dest...)
-		} else {
+		var p pageRow
+		dest := []any{&p.pos.ID, &p.pos.StartsAt, &p.ids, &r.over}
+		switch {
+		case detailed(how):
+			p.d, err = scanDetail(rows, dest...)
+		case how == textSeatWindow:
+			err = rows.Scan(append(dest, &seated)...)
+		default:
 			err = rows.Scan(dest...)
 		}
 		if err != nil {
 			rows.Close()
-			return nil, nil, false, fmt.Errorf("search: read row: %w", err)
+			return read{}, fmt.Errorf("search: read row: %w", err)
 		}
-		page = append(page, r)
+		r.matches++
+		if how == textSeatWindow && !seated {
+			continue
+		}
+		if len(r.rows) == q.Limit {
+			more = true
+			if how == textSeatWindow {
+				continue // every match is counted
+			}
+			break
+		}
+		r.rows = append(r.rows, p)
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
-		return nil, nil, false, fmt.Errorf("search: %w", err)
+		return read{}, fmt.Errorf("search: %w", err)
 	}
-	if over {
-		return nil, nil, true, nil
+	if r.over {
+		return read{over: true}, nil
 	}
 	if more {
-		next = &page[len(page)-1].pos
+		r.next = &r.rows[len(r.rows)-1].pos
 	}
-	return page, next, false, nil
+	return r, nil
+}
+
+// read is what readPage read: a page's rows in answer order, and next, the position after
+// which the next page starts (nil: no row beyond the page).
+type read struct {
+	rows []pageRow
+	next *Position
+	// over (plan capped): the text index held more than textBounds.Cap matches, and rows and
+	// next are empty.
+	over bool
+	// matches (plan textSeatWindow): the rows of the window that hold the text, whether
+	// their seats pass or not.
+	matches int
 }
 
 // summaries are the answers of a page's rows, in its order, with their details: read with
@@ -658,9 +735,9 @@ type detail struct {
 }
 
 // details reads the details of events ids (detailsSQL) in one round trip, with a generic
-// plan (genericPlanSQL) unless db is a transaction, by id.
+// plan (pgdb.QueryGeneric), by id.
 func details(ctx context.Context, db pgdb.DBTX, ids []int64) (map[int64]*detail, error) {
-	rows, br, err := queryGeneric(ctx, db, detailsSQL, ids)
+	rows, br, err := pgdb.QueryGeneric(ctx, db, detailsSQL, ids)
 	defer br.Close() //nolint:errcheck // an error of the batch is the one Exec or Query answered
 	if err != nil {
 		return nil, fmt.Errorf("search: details: %w", err)

@@ -17,8 +17,10 @@ import (
 // through exactly the matching events in answer order: dense words (the window), words in a
 // share of the events (the walk after two matches in the window, or the capped read first),
 // rare words (the capped read), dense words short of a page in the window (the walk first),
-// words bunched at the end (the walk fails, then all matches), absent words, a slice of the answer order sized from the window, a city with fewer events
-// than the window, with a city filter too; and each with a filter on the seat counts, which
+// words bunched at the end (the walk fails, then all matches), absent words, slices of the
+// answer order, the first sized from the window and the next from what the slices held (iota),
+// ending at the question's end (to), a city with fewer events than the window, with a city
+// filter too; and each with a filter on the seat counts, which
 // every step leaves to its text's matches (shared/search/store.go, pageSQL): a word over
 // Cap whose first matches read have no seat count still pages through its seated matches.
 // Questions without text and with seats go through their own two steps (searchSeats).
@@ -55,6 +57,11 @@ func TestTextSearchEveryStepIsExact(t *testing.T) {
 		if i == 13 || i == 44 || i == 71 {
 			words = append(words, "delta")
 		}
+		if i == 88 || i == 82 || i == 67 || i == 43 || i == 10 || i == 4 || i == 1 {
+			// Two in the window, then one in the first slice sized from them and one in the
+			// next (limit 3), more than Cap in all.
+			words = append(words, "iota")
+		}
 		city := []string{"moscow", "kazan"}[i%2]
 		if i%10 == 0 {
 			city = "omsk" // fewer events than the window
@@ -82,12 +89,13 @@ func TestTextSearchEveryStepIsExact(t *testing.T) {
 		}
 	}
 	startOf := func(id int64) time.Time { return start.Add(time.Duration(45-id/2) * time.Hour) }
-	want := func(word, city string, ws, cs int) []int64 {
+	want := func(word, city string, ws, cs int, to time.Time) []int64 {
 		var ids []int64
 		for _, e := range evs {
 			hasWS, hasCS := seats(e.id)
 			seated := ws == 0 && cs == 0 || e.id%5 != 0 && hasWS >= ws && hasCS >= cs
-			if (word == "" || slices.Contains(e.words, word)) && (city == "" || e.city == city) && seated {
+			before := to.IsZero() || startOf(e.id).Before(to)
+			if (word == "" || slices.Contains(e.words, word)) && (city == "" || e.city == city) && seated && before {
 				ids = append(ids, e.id)
 			}
 		}
@@ -101,12 +109,21 @@ func TestTextSearchEveryStepIsExact(t *testing.T) {
 	}
 	// No word: a question without text, whose seats take steps of their own (the window's
 	// rows, then the events whose counts pass).
-	for _, word := range []string{"", "alpha", "beta", "kappa", "eta", "gamma", "delta", "zeta", "theta", "omega"} {
+	// A question with an end (to) as well, whose slices stop there (limit 3).
+	end := start.Add(30 * time.Hour)
+	for _, word := range []string{"", "alpha", "beta", "kappa", "eta", "gamma", "delta", "zeta", "theta", "iota", "omega"} {
 		for _, city := range []string{"", "kazan", "omsk"} {
-			for _, limit := range []int{1, 3, 8, 40} {
+			for _, limit := range []int{1, 3, 8, 40, -3} {
 				for _, seat := range [][2]int{{0, 0}, {1, 0}, {1, 1}} {
-					t.Run(fmt.Sprintf("%s/%s/%d/seats%d%d", word, city, limit, seat[0], seat[1]), func(t *testing.T) {
+					to := time.Time{}
+					if limit < 0 {
+						limit, to = -limit, end
+					}
+					t.Run(fmt.Sprintf("%s/%s/%d/seats%d%d/to%v", word, city, limit, seat[0], seat[1], !to.IsZero()), func(t *testing.T) {
 						raw := fmt.Sprintf("limit=%d&from=%s", limit, url.QueryEscape(start.Format(time.RFC3339)))
+						if !to.IsZero() {
+							raw += "&to=" + url.QueryEscape(to.Format(time.RFC3339))
+						}
 						if word != "" {
 							raw += "&q=" + word
 						}
@@ -141,7 +158,7 @@ func TestTextSearchEveryStepIsExact(t *testing.T) {
 							}
 							cursor = "&cursor=" + *p.NextCursor
 						}
-						if w := want(word, city, seat[0], seat[1]); !slices.Equal(got, w) && !(len(got) == 0 && len(w) == 0) {
+						if w := want(word, city, seat[0], seat[1], to); !slices.Equal(got, w) && !(len(got) == 0 && len(w) == 0) {
 							t.Fatalf("got %v, want %v", got, w)
 						}
 					})

@@ -158,6 +158,7 @@ func (r *Replica) applyBatch(ctx context.Context) (batchResult, error) {
 		return batchResult{}, fmt.Errorf("commit apply on %s: %w", r.name, err)
 	}
 	res.applied, res.spread = len(batch), spread
+	r.rememberOutcomes(batch, outs)
 	if r.afterCommit != nil {
 		r.afterCommit(last)
 	}

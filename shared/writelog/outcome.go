@@ -9,6 +9,7 @@ import (
 
 	"github.com/dostupno/dostupno/shared/apperr"
 	"github.com/dostupno/dostupno/shared/changefeed"
+	"github.com/dostupno/dostupno/shared/pgdb"
 )
 
 // Outcome statuses.
@@ -174,14 +175,55 @@ func (r *Replica) NotApplied(ctx context.Context, seqs []uint64) (map[uint64]Out
 	return r.outcomes(ctx, seqs, true)
 }
 
-// outcomes reads the recorded outcomes of seqs (only those not applied, with notApplied).
+// recentOutcomes bounds the outcomes an applier keeps in memory (rememberOutcomes): about the
+// commands of the last seconds of a busy copy, those its writers are waiting for.
+const recentOutcomes = 4096
+
+// rememberOutcomes keeps the outcomes of a committed batch, as recordOutcomes wrote them
+// (without their changes). A command that rewrites earlier outcomes (Kind.Scrubs) makes the
+// copy's table the only source again: everything kept is dropped.
+func (r *Replica) rememberOutcomes(batch []pending, outs []Outcome) {
+	r.recentMu.Lock()
+	defer r.recentMu.Unlock()
+	for _, p := range batch {
+		if p.bad == "" && r.scrubs[p.cmd.Kind] {
+			r.recent = nil
+			return
+		}
+	}
+	if r.recent == nil || len(r.recent) >= 2*recentOutcomes {
+		keep := make(map[uint64]Outcome, 2*recentOutcomes)
+		last := batch[len(batch)-1].seq
+		for seq, o := range r.recent {
+			if seq+recentOutcomes > last {
+				keep[seq] = o
+			}
+		}
+		r.recent = keep
+	}
+	for i, p := range batch {
+		o := outs[i]
+		o.Change = changefeed.Change{}
+		r.recent[p.seq] = o
+	}
+}
+
+// outcomes reads the recorded outcomes of seqs (only those not applied, with notApplied):
+// from those this applier committed lately when it holds every one of them, else from the
+// copy.
 func (r *Replica) outcomes(ctx context.Context, seqs []uint64, notApplied bool) (map[uint64]Outcome, error) {
+	if out, ok := r.remembered(seqs, notApplied); ok {
+		return out, nil
+	}
 	ids := make([]int64, len(seqs))
 	for i, s := range seqs {
 		ids[i] = int64(s)
 	}
-	rows, err := r.pool.Query(ctx, `SELECT seq, status, code, message, result FROM writelog_outcomes
+	// A generic plan: a writer reads its command's outcome at least once before it is applied,
+	// and planning the lookup cost five times running it (cmd/dostupno bench-seats).
+	rows, br, err := pgdb.QueryGeneric(ctx, r.pool, `SELECT seq, status, code, message, result FROM writelog_outcomes
 		WHERE seq = ANY($1) AND (NOT $2 OR status <> 'applied')`, ids, notApplied)
+	defer br.Close() //nolint:errcheck // closed below; this one is for the early returns
 	if err != nil {
 		return nil, fmt.Errorf("read outcomes on %s: %w", r.name, err)
 	}
@@ -203,5 +245,27 @@ func (r *Replica) outcomes(ctx context.Context, seqs []uint64, notApplied bool) 
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("read outcomes on %s: %w", r.name, err)
 	}
+	rows.Close()
+	if err := br.Close(); err != nil {
+		return nil, fmt.Errorf("read outcomes on %s: %w", r.name, err)
+	}
 	return out, nil
+}
+
+// remembered answers outcomes from the outcomes kept in memory; ok is false unless it holds
+// every one of seqs.
+func (r *Replica) remembered(seqs []uint64, notApplied bool) (map[uint64]Outcome, bool) {
+	r.recentMu.Lock()
+	defer r.recentMu.Unlock()
+	out := make(map[uint64]Outcome, len(seqs))
+	for _, seq := range seqs {
+		o, ok := r.recent[seq]
+		if !ok {
+			return nil, false
+		}
+		if !notApplied || o.Status != Applied {
+			out[seq] = o
+		}
+	}
+	return out, true
 }

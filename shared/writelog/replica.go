@@ -49,6 +49,11 @@ type Replica struct {
 	roundMu  sync.Mutex
 	round    chan struct{}
 
+	// recent are the outcomes this applier committed lately (rememberOutcomes): a writer
+	// waiting for its command reads its outcome here rather than from the copy.
+	recentMu sync.Mutex
+	recent   map[uint64]Outcome
+
 	spreaders map[string]Spreader
 	parts     int             // connections a spread run is applied over
 	grows     []string        // tables the kinds grow (Kind.Grows), maintained after large batches

@@ -485,3 +485,75 @@ func TestAnnounce(t *testing.T) {
 		}
 	})
 }
+
+// TestOutcomesKeptByTheApplier: an applier answers the outcomes of the commands it committed
+// lately from memory (a writer waiting for its command reads no table), the same as the copy
+// recorded them; an applier that did not apply them reads the copy; a command that rewrites
+// earlier outcomes (Kind.Scrubs) makes the copy the only source again.
+func TestOutcomesKeptByTheApplier(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	pool := pgtest.New(t)
+	kinds := []writelog.Kind{
+		{Name: "test.note", Apply: func(context.Context, pgx.Tx, uint64, writelog.Command) (writelog.Outcome, error) {
+			return writelog.Succeed(map[string]int{"n": 1}, changefeed.Change{})
+		}},
+		{Name: "test.refuse", Apply: func(context.Context, pgx.Tx, uint64, writelog.Command) (writelog.Outcome, error) {
+			return writelog.Reject(apperr.Conflict, "taken"), nil
+		}},
+		{Name: "test.scrub", Scrubs: true, Apply: func(ctx context.Context, tx pgx.Tx, seq uint64, _ writelog.Command) (writelog.Outcome, error) {
+			if _, err := tx.Exec(ctx, `UPDATE writelog_outcomes SET status = 'erased', message = 'scrubbed', result = NULL WHERE seq < $1`, int64(seq)); err != nil {
+				return writelog.Outcome{}, err
+			}
+			return writelog.Succeed(nil, changefeed.Change{})
+		}},
+	}
+	r := writelog.NewReplica(e.log, pool, "primary", kinds, quiet())
+	publish := func(kind string) uint64 {
+		t.Helper()
+		seq, err := e.log.Publish(ctx, kind, kind, at, map[string]int{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := r.WaitApplied(ctx, seq); err != nil {
+			t.Fatal(err)
+		}
+		return seq
+	}
+	note, refused := publish("test.note"), publish("test.refuse")
+	kept, err := r.Outcomes(ctx, []uint64{note, refused})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Another applier of the same copy holds nothing in memory: it reads the table.
+	other := writelog.NewReplica(e.log, pool, "primary", kinds, quiet())
+	recorded, err := other.Outcomes(ctx, []uint64{note, refused})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range kept {
+		k, rec := kept[i], recorded[i]
+		var a, b any
+		_ = json.Unmarshal(k.Result, &a)
+		_ = json.Unmarshal(rec.Result, &b)
+		if k.Status != rec.Status || k.Code != rec.Code || k.Message != rec.Message || fmt.Sprint(a) != fmt.Sprint(b) {
+			t.Errorf("outcome %d: kept %+v, recorded %+v, want the same", i, k, rec)
+		}
+	}
+	if kept[0].Status != writelog.Applied || kept[1].Status != writelog.Rejected || kept[1].Code != apperr.Conflict {
+		t.Errorf("got %+v, want applied then rejected (conflict)", kept)
+	}
+	if _, err := pool.Exec(ctx, `DELETE FROM writelog_outcomes WHERE seq = $1`, int64(note)); err != nil {
+		t.Fatal(err)
+	}
+	if o, ok, err := r.Outcome(ctx, note); err != nil || !ok || o.Status != writelog.Applied {
+		t.Errorf("from memory: got %+v, %v, %v, want applied", o, ok, err)
+	}
+	if _, ok, err := other.Outcome(ctx, note); err != nil || ok {
+		t.Errorf("from the table after its row went: got found %v, %v, want not found", ok, err)
+	}
+	publish("test.scrub")
+	if o, ok, err := r.Outcome(ctx, refused); err != nil || !ok || o.Status != writelog.Erased || o.Message != "scrubbed" {
+		t.Errorf("after a scrub: got %+v, %v, %v, want the rewritten outcome (erased)", o, ok, err)
+	}
+}

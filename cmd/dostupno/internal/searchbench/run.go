@@ -165,6 +165,15 @@ func selected(shape, s string) bool {
 	return strings.Contains(shape, rest) != not
 }
 
+// Shapes are the names of the mix's shapes, in the order the reports list them.
+func Shapes() []string {
+	names := make([]string, len(shapes))
+	for i, sh := range shapes {
+		names[i] = sh.name
+	}
+	return names
+}
+
 // CheckShapes refuses an Only selection s that keeps no shape of the mix, naming the shapes,
 // so that a run says so before it loads or asks anything.
 func CheckShapes(s string) error {
