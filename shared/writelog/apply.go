@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -17,7 +18,7 @@ import (
 // outside any applying transaction: db-writer and an import apply through it, so a copy
 // that took a large batch has fresh statistics and visibility map without an operator.
 func (r *Replica) ApplyPending(ctx context.Context) (int, error) {
-	round, err := r.applyPending(ctx)
+	round, err := r.applyPending(ctx, 0)
 	if err == nil && round.drained && ctx.Err() == nil {
 		if _, merr := r.Maintain(ctx, MaintainGrowth); merr != nil {
 			// The copy is correct; its statistics wait for the next round.
@@ -27,6 +28,9 @@ func (r *Replica) ApplyPending(ctx context.Context) (int, error) {
 	return round.applied, err
 }
 
+// settleEvery is how often a writer's round settles the consumer (applyPending).
+const settleEvery = 200 * time.Millisecond
+
 // applyRound is what one applyPending did.
 type applyRound struct {
 	applied int
@@ -35,15 +39,20 @@ type applyRound struct {
 }
 
 // applyPending is ApplyPending without the maintenance: writers waiting for their own
-// command (WaitApplied) apply through it.
-func (r *Replica) applyPending(ctx context.Context) (applyRound, error) {
+// command (WaitApplied) apply through it, with target their command's sequence (0: none).
+// A writer's round stops at the end of what it finds past its target without asking the
+// stream where it ends (read), and settles the consumer at most every settleEvery unless a
+// command failed: the copy's db-writer, rung by the same write, reads to the end and settles.
+// At 100 writes a second each writer's round asked NATS for the stream's state and fetched
+// and acknowledged its delivery, most of NATS's work (cmd/dostupno bench-seats).
+func (r *Replica) applyPending(ctx context.Context, target uint64) (applyRound, error) {
 	var round applyRound
 	busy := false
 	failed := map[uint64]bool{}
 	var err error
 	for ctx.Err() == nil {
 		var b batchResult
-		b, err = r.applyBatch(ctx)
+		b, err = r.applyBatch(ctx, target)
 		round.applied += b.applied
 		round.spread = round.spread || b.spread
 		for _, s := range b.failed {
@@ -56,7 +65,9 @@ func (r *Replica) applyPending(ctx context.Context) (applyRound, error) {
 		}
 	}
 	// The applier holding the lock settles the consumer when it is done.
-	if ctx.Err() == nil && (round.applied > 0 || !busy) {
+	due := target == 0 || len(failed) > 0 || time.Since(time.Unix(0, r.settled.Load())) >= settleEvery
+	if ctx.Err() == nil && (round.applied > 0 || !busy) && due {
+		r.settled.Store(time.Now().UnixNano())
 		if serr := r.settle(ctx, failed); serr != nil {
 			// The copy is correct; only the consumer's bookkeeping lags, and the next
 			// round settles it.
@@ -74,7 +85,7 @@ type batchResult struct {
 	spread  bool // the batch was a spread run
 }
 
-func (r *Replica) applyBatch(ctx context.Context) (batchResult, error) {
+func (r *Replica) applyBatch(ctx context.Context, target uint64) (batchResult, error) {
 	var res batchResult
 	tx, err := r.pool.Begin(ctx)
 	if err != nil {
@@ -94,7 +105,7 @@ func (r *Replica) applyBatch(ctx context.Context) (batchResult, error) {
 		return res, fmt.Errorf("%s: %w", r.name, err)
 	}
 
-	batch, full, err := r.read(ctx, applied+1)
+	batch, full, err := r.read(ctx, applied+1, target)
 	if err != nil || len(batch) == 0 {
 		return res, err
 	}

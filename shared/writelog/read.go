@@ -19,8 +19,10 @@ type pending struct {
 }
 
 // read returns the commands from seq on, in order, bounded by MaxBatchCommands and
-// MaxBatchBytes; full reports that a bound (not the stream's end) stopped it.
-func (r *Replica) read(ctx context.Context, seq uint64) ([]pending, bool, error) {
+// MaxBatchBytes; full reports that a bound (not the stream's end) stopped it. Past target
+// (a writer's command, when not 0) a miss ends the read as the stream's end, unasked: what
+// is there is applied by the next round.
+func (r *Replica) read(ctx context.Context, seq, target uint64) ([]pending, bool, error) {
 	var (
 		out   []pending
 		bytes int
@@ -30,6 +32,9 @@ func (r *Replica) read(ctx context.Context, seq uint64) ([]pending, bool, error)
 		m, ok, err := r.log.get(ctx, seq, false)
 		if err != nil {
 			return nil, false, err
+		}
+		if !ok && target > 0 && seq > target {
+			return out, false, nil
 		}
 		if !ok {
 			// Past the end, or a message removed from the stream (the stream denies

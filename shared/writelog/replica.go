@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"slices"
 	"sync"
+	"sync/atomic"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/nats-io/nats.go/jetstream"
@@ -48,6 +49,7 @@ type Replica struct {
 	applying sync.Mutex
 	roundMu  sync.Mutex
 	round    chan struct{}
+	settled  atomic.Int64 // when a round last settled the consumer (UnixNano)
 
 	// recent are the outcomes this applier committed lately (rememberOutcomes): a writer
 	// waiting for its command reads its outcome here rather than from the copy.

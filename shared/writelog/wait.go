@@ -39,7 +39,7 @@ func (r *Replica) WaitApplied(ctx context.Context, seq uint64) (Outcome, error) 
 		}
 		if err == nil {
 			var round applyRound
-			round, err = r.applyPending(ctx)
+			round, err = r.applyPending(ctx, seq)
 			r.endRound()
 			r.applying.Unlock()
 			if err == nil && round.spread {
