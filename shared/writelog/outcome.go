@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -175,9 +176,21 @@ func (r *Replica) NotApplied(ctx context.Context, seqs []uint64) (map[uint64]Out
 	return r.outcomes(ctx, seqs, true)
 }
 
-// recentOutcomes bounds the outcomes an applier keeps in memory (rememberOutcomes): about the
-// commands of the last seconds of a busy copy, those its writers are waiting for.
-const recentOutcomes = 4096
+// An applier keeps in memory (rememberOutcomes) the outcomes of about the commands of the last
+// seconds of a busy copy, those its writers are waiting for: at most recentOutcomes, each
+// answered for recentFor after its commit. Past it the copy's table answers, so that an
+// outcome another process's applier rewrote (an erasure, Kind.Scrubs) is not served from here
+// for long.
+const (
+	recentOutcomes = 4096
+	recentFor      = 5 * time.Second
+)
+
+// keptOutcome is an outcome kept in memory and when its batch committed.
+type keptOutcome struct {
+	o  Outcome
+	at time.Time
+}
 
 // rememberOutcomes keeps the outcomes of a committed batch, as recordOutcomes wrote them
 // (without their changes). A command that rewrites earlier outcomes (Kind.Scrubs) makes the
@@ -191,12 +204,13 @@ func (r *Replica) rememberOutcomes(batch []pending, outs []Outcome) {
 			return
 		}
 	}
+	now := time.Now()
 	if r.recent == nil || len(r.recent) >= 2*recentOutcomes {
-		keep := make(map[uint64]Outcome, 2*recentOutcomes)
+		keep := make(map[uint64]keptOutcome, 2*recentOutcomes)
 		last := batch[len(batch)-1].seq
-		for seq, o := range r.recent {
-			if seq+recentOutcomes > last {
-				keep[seq] = o
+		for seq, k := range r.recent {
+			if seq+recentOutcomes > last && now.Sub(k.at) < recentFor {
+				keep[seq] = k
 			}
 		}
 		r.recent = keep
@@ -204,7 +218,7 @@ func (r *Replica) rememberOutcomes(batch []pending, outs []Outcome) {
 	for i, p := range batch {
 		o := outs[i]
 		o.Change = changefeed.Change{}
-		r.recent[p.seq] = o
+		r.recent[p.seq] = keptOutcome{o, now}
 	}
 }
 
@@ -259,12 +273,12 @@ func (r *Replica) remembered(seqs []uint64, notApplied bool) (map[uint64]Outcome
 	defer r.recentMu.Unlock()
 	out := make(map[uint64]Outcome, len(seqs))
 	for _, seq := range seqs {
-		o, ok := r.recent[seq]
-		if !ok {
+		k, ok := r.recent[seq]
+		if !ok || time.Since(k.at) >= recentFor {
 			return nil, false
 		}
-		if !notApplied || o.Status != Applied {
-			out[seq] = o
+		if !notApplied || k.o.Status != Applied {
+			out[seq] = k.o
 		}
 	}
 	return out, true

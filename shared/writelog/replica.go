@@ -54,7 +54,7 @@ type Replica struct {
 	// recent are the outcomes this applier committed lately (rememberOutcomes): a writer
 	// waiting for its command reads its outcome here rather than from the copy.
 	recentMu sync.Mutex
-	recent   map[uint64]Outcome
+	recent   map[uint64]keptOutcome
 
 	spreaders map[string]Spreader
 	parts     int             // connections a spread run is applied over

@@ -488,8 +488,8 @@ func TestAnnounce(t *testing.T) {
 
 // TestOutcomesKeptByTheApplier: an applier answers the outcomes of the commands it committed
 // lately from memory (a writer waiting for its command reads no table), the same as the copy
-// recorded them; an applier that did not apply them reads the copy; a command that rewrites
-// earlier outcomes (Kind.Scrubs) makes the copy the only source again.
+// recorded them, for seconds only; an applier that did not apply them reads the copy; a
+// command that rewrites earlier outcomes (Kind.Scrubs) makes the copy the only source again.
 func TestOutcomesKeptByTheApplier(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()
@@ -551,6 +551,11 @@ func TestOutcomesKeptByTheApplier(t *testing.T) {
 	}
 	if _, ok, err := other.Outcome(ctx, note); err != nil || ok {
 		t.Errorf("from the table after its row went: got found %v, %v, want not found", ok, err)
+	}
+	// Kept for seconds only: then the table answers (here, that the row went).
+	r.AgeRemembered(time.Minute)
+	if _, ok, err := r.Outcome(ctx, note); err != nil || ok {
+		t.Errorf("a minute after: got found %v, %v, want the table's answer (not found)", ok, err)
 	}
 	publish("test.scrub")
 	if o, ok, err := r.Outcome(ctx, refused); err != nil || !ok || o.Status != writelog.Erased || o.Message != "scrubbed" {
