@@ -160,20 +160,14 @@ func SeatsUpdate(vocab *Vocabulary) writelog.Handler {
 		}
 		// A generic plan: the statement's plan does not depend on its values, and planning it
 		// weighed every index of event_accessibility (0.3-0.6 ms a command, more than it ran
-		// for 10 updates; cmd/dostupno bench-seats).
-		rows, br, err := pgdb.QueryGeneric(ctx, tx, `
-			WITH written AS (
-				INSERT INTO event_availability AS s (event_id, wheelchair_spaces, companion_seats, as_of, version)
-				SELECT u.*, $5 FROM unnest($1::bigint[], $2::int[], $3::int[], $4::timestamptz[]) AS u
-				ON CONFLICT (event_id) DO UPDATE SET wheelchair_spaces = excluded.wheelchair_spaces,
-					companion_seats = excluded.companion_seats, as_of = excluded.as_of, version = excluded.version
-				WHERE excluded.as_of > s.as_of OR (excluded.as_of = s.as_of
-					AND (excluded.wheelchair_spaces, excluded.companion_seats) < (s.wheelchair_spaces, s.companion_seats))
-				RETURNING s.event_id, s.wheelchair_spaces, s.companion_seats)
-			SELECT w.event_id, w.wheelchair_spaces, w.companion_seats, a.city, a.category, a.starts_at,
-				a.constraint_ids, a.excluded_ids
-			FROM written w LEFT JOIN event_accessibility a ON a.event_id = w.event_id
-			ORDER BY w.event_id`, ids, ws, cs, asOf, int64(seq))
+		// for 10 updates; cmd/dostupno bench-seats). Only a copy that announces its changes
+		// reads the events' filters for them (random pages of event_accessibility, a lookup per
+		// update); another copy answers the same rows without them.
+		tail := seatsWritten
+		if writelog.Announces(ctx) {
+			tail = seatsAnnounced
+		}
+		rows, br, err := pgdb.QueryGeneric(ctx, tx, seatsUpsert+tail, ids, ws, cs, asOf, int64(seq))
 		defer br.Close() //nolint:errcheck // closed below; this one is for the early returns
 		if err != nil {
 			return writelog.Outcome{}, fmt.Errorf("update seats: %w", err)
@@ -206,3 +200,29 @@ func SeatsUpdate(vocab *Vocabulary) writelog.Handler {
 		return writelog.Succeed(SeatsResult{Count: len(updates), Ignored: len(updates) - written}, change)
 	}
 }
+
+// seatsUpsert writes the counts of a seats.update (SeatsUpdate) and names the rows written;
+// seatsAnnounced or seatsWritten follows it.
+const seatsUpsert = `
+	WITH written AS (
+		INSERT INTO event_availability AS s (event_id, wheelchair_spaces, companion_seats, as_of, version)
+		SELECT u.*, $5 FROM unnest($1::bigint[], $2::int[], $3::int[], $4::timestamptz[]) AS u
+		ON CONFLICT (event_id) DO UPDATE SET wheelchair_spaces = excluded.wheelchair_spaces,
+			companion_seats = excluded.companion_seats, as_of = excluded.as_of, version = excluded.version
+		WHERE excluded.as_of > s.as_of OR (excluded.as_of = s.as_of
+			AND (excluded.wheelchair_spaces, excluded.companion_seats) < (s.wheelchair_spaces, s.companion_seats))
+		RETURNING s.event_id, s.wheelchair_spaces, s.companion_seats)`
+
+// seatsAnnounced answers each written row with its event's filters (null when the catalog
+// does not hold the event), for the announcement.
+const seatsAnnounced = `
+	SELECT w.event_id, w.wheelchair_spaces, w.companion_seats, a.city, a.category, a.starts_at,
+		a.constraint_ids, a.excluded_ids
+	FROM written w LEFT JOIN event_accessibility a ON a.event_id = w.event_id
+	ORDER BY w.event_id`
+
+// seatsWritten answers each written row without its event's filters.
+const seatsWritten = `
+	SELECT w.event_id, w.wheelchair_spaces, w.companion_seats, NULL::text, NULL::text, NULL::timestamptz,
+		NULL::smallint[], NULL::smallint[]
+	FROM written w`

@@ -193,7 +193,7 @@ func (r *Replica) apply(ctx context.Context, tx pgx.Tx, p pending) (Outcome, err
 	if err != nil {
 		return Outcome{}, fmt.Errorf("savepoint: %w", err)
 	}
-	out, err := h(ctx, sp, p.seq, p.cmd)
+	out, err := h(WithAnnounces(ctx, r.announce), sp, p.seq, p.cmd)
 	if err != nil {
 		if rerr := sp.Rollback(ctx); rerr != nil {
 			return Outcome{}, errors.Join(err, rerr)
@@ -222,4 +222,20 @@ func (r *Replica) apply(ctx context.Context, tx pgx.Tx, p pending) (Outcome, err
 		return Outcome{}, err
 	}
 	return out, nil
+}
+
+type announcesKey struct{}
+
+// Announces reports whether the copy a handler applies its command to announces the changes
+// (Outcome.Change; the primary copy alone): on another copy a handler may skip reading what
+// only the announcement needs, the outcome and the rows being the same.
+func Announces(ctx context.Context) bool {
+	a, _ := ctx.Value(announcesKey{}).(bool)
+	return a
+}
+
+// WithAnnounces is ctx for a handler applying to a copy that announces its changes or not
+// (Announces); the applier sets it for every command.
+func WithAnnounces(ctx context.Context, announces bool) context.Context {
+	return context.WithValue(ctx, announcesKey{}, announces)
 }
