@@ -108,6 +108,9 @@ func runBench(ctx context.Context, args []string) error {
 		return err
 	}
 	defer closeOurs()
+	if line, err := searchbench.Memory(ctx, pool); err == nil {
+		fmt.Println(line)
+	}
 	fmt.Printf("load average before the run: %s\n", searchbench.LoadAverage())
 	if _, err = searchbench.Measure(ctx, pool, ours, searchbench.Options{
 		Questions: *questions, Warmup: *warmup, Cached: *cached, Start: start, Explain: *explain, Only: *only,

@@ -126,6 +126,9 @@ func runBenchSeats(ctx context.Context, args []string) error {
 	if err := pool.QueryRow(ctx, `SELECT count(*) FROM event_availability`).Scan(&reported); err != nil {
 		return err
 	}
+	if line, err := searchbench.Memory(ctx, pool); err == nil {
+		fmt.Println(line)
+	}
 	pool.Close()
 	if err := cloneDB(ctx, admin, *dbName, *dbName+"_2"); err != nil {
 		return err
