@@ -425,8 +425,9 @@ const denseMatches = 6
 // With seats, the window's k is a small sample: a common word whose matches a quarter pass
 // (kt 24, k 1 on 1M events) looked rare, and its capped read overflowed (20-45 ms) before the
 // walk answered; a word of a city (kt 10, k 2) took a slice sized from k that held 19 rows of
-// 21, then a walk of 5,000 rows (24-33 ms). The page's density is estimated as kt times the
-// seats' share among them, (k+1)/(kt+2), and the slices go on from where the last stopped.
+// 21, then the walk. The page's density is estimated as kt times the seats' share among them,
+// (k+1)/(kt+2): the common word now walks first (2.6-3.5 ms), the word of a city too (13.6 ms
+// against 18.6, its page 4,200 rows away), and slices go on from where the last stopped.
 func searchText(ctx context.Context, db pgdb.DBTX, q *Query) (read, error) {
 	first := window
 	if q.Seats() {

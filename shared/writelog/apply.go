@@ -235,7 +235,7 @@ func Announces(ctx context.Context) bool {
 }
 
 // WithAnnounces is ctx for a handler applying to a copy that announces its changes or not
-// (Announces); the applier sets it for every command.
+// (Announces); the applier sets it for every command and every spread run.
 func WithAnnounces(ctx context.Context, announces bool) context.Context {
 	return context.WithValue(ctx, announcesKey{}, announces)
 }

@@ -67,7 +67,7 @@ func (r *Replica) applySpread(ctx context.Context, tx pgx.Tx, parts int, run []p
 	for i, p := range run {
 		cmds[i] = Numbered{Seq: p.seq, Cmd: p.cmd}
 	}
-	outs, err := r.spreaders[run[0].cmd.Kind](ctx, sp, txs, cmds)
+	outs, err := r.spreaders[run[0].cmd.Kind](WithAnnounces(ctx, r.announce), sp, txs, cmds)
 	if err == nil && len(outs) != len(run) {
 		err = fmt.Errorf("the spreader returned %d outcomes for %d commands", len(outs), len(run))
 	}
