@@ -190,10 +190,6 @@ func runBenchSeats(ctx context.Context, args []string) error {
 
 	// Warm up: a few searches and one update, so that connections and plans exist.
 	mix := seatsMix(400, start)
-	textShape := map[string]bool{}
-	for _, q := range mix {
-		textShape[q.Shape] = q.Text
-	}
 	client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 256}}
 	for _, q := range mix[:100] {
 		if _, _, err := searchbench.Ask(ctx, client, searchURL, q.Query, true); err != nil {
@@ -303,11 +299,7 @@ func runBenchSeats(ctx context.Context, args []string) error {
 			continue
 		}
 		percentiles("  "+shape, d)
-		target := searchbench.ShapeTarget
-		if textShape[shape] {
-			target = searchbench.TextTarget
-		}
-		if s := searchbench.Percentiles(d); s.P99 > target {
+		if s := searchbench.Percentiles(d); s.P99 > searchbench.TargetOf(shape) {
 			missed = append(missed, fmt.Sprintf("%s (p99 %s ms)", shape, searchbench.Millis(s.P99)))
 		}
 	}

@@ -125,16 +125,17 @@ func Collect[T any](ctx context.Context, db DBTX, what string, to pgx.RowToFunc[
 }
 
 // Generic plans for one statement: set_config(..., true) is SET LOCAL, so these last until the
-// end of the transaction they run in (the pipeline's implicit one, or the caller's); the
-// statement after the query puts the connection's mode back for whatever follows it in a
-// caller's transaction.
+// end of the transaction they run in: the pipeline's implicit one, which ends with it, or a
+// caller's, where the statement after the query puts the connection's mode back for whatever
+// follows it.
 const (
 	genericPlans = `SELECT set_config('plan_cache_mode', 'force_generic_plan', true)`
 	customPlans  = `SELECT set_config('plan_cache_mode', 'force_custom_plan', true)`
 )
 
 // QueryGeneric runs sql with args on db with a generic plan, in one round trip: the mode set,
-// the query, the mode put back (see Connect), pipelined. The caller reads the rows, closes them,
+// the query and, in a caller's transaction (pgx.Tx), the mode put back (see Connect),
+// pipelined. The caller reads the rows, closes them,
 // then closes the batch, whose error reports a failure of the last step. It is for a statement
 // whose plan does not depend on its values: planned once per connection instead of for every
 // call, which for a statement over a table of many indexes costs more than running it.
@@ -142,7 +143,9 @@ func QueryGeneric(ctx context.Context, db DBTX, sql string, args ...any) (pgx.Ro
 	var b pgx.Batch
 	b.Queue(genericPlans)
 	b.Queue(sql, args...)
-	b.Queue(customPlans)
+	if _, inTx := db.(pgx.Tx); inTx {
+		b.Queue(customPlans)
+	}
 	br := db.SendBatch(ctx, &b)
 	if _, err := br.Exec(); err != nil {
 		return nil, br, err

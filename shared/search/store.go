@@ -229,6 +229,14 @@ func pageSQL(q *Query, how plan) (string, []any) {
 	if !generic(how) {
 		limit = arg(q.Limit + 1)
 	}
+	// first is the first rows of the filters in answer order, w, which a window or a walk
+	// filters by its text and seats.
+	first := func(rows int) string {
+		return `(
+			SELECT a.event_id, a.starts_at, a.constraint_ids, a.document FROM event_accessibility a
+			WHERE ` + strings.Join(where, "\n\t\t\t  AND ") + `
+			ORDER BY a.starts_at, a.event_id LIMIT ` + strconv.Itoa(rows) + `) w`
+	}
 	var page string
 	switch how {
 	case walk:
@@ -247,20 +255,15 @@ func pageSQL(q *Query, how plan) (string, []any) {
 		if f := seats("w"); f != "" {
 			match = append(match, f)
 		}
-		page = `SELECT w.event_id, w.starts_at, w.constraint_ids, false AS capped FROM (
-			SELECT a.event_id, a.starts_at, a.constraint_ids, a.document FROM event_accessibility a
-			WHERE ` + strings.Join(where, "\n\t\t\t  AND ") + `
-			ORDER BY a.starts_at, a.event_id LIMIT ` + strconv.Itoa(rows) + `) w
+		page = `SELECT w.event_id, w.starts_at, w.constraint_ids, false AS capped FROM ` + first(rows) + `
 		WHERE ` + strings.Join(match, " AND ") + `
 		ORDER BY w.starts_at, w.event_id LIMIT ` + limit
 	case textSeatWindow:
 		// Every match of the text in the window, each with whether its seats pass (no seat
 		// count: false), in answer order: the page is its first rows that pass, and the
 		// matches, seated or not, tell the text's density apart from the seats' (searchText).
-		page = `SELECT w.event_id, w.starts_at, w.constraint_ids, false AS capped, coalesce(` + seats("w") + `, false) AS seated FROM (
-			SELECT a.event_id, a.starts_at, a.constraint_ids, a.document FROM event_accessibility a
-			WHERE ` + strings.Join(where, "\n\t\t\t  AND ") + `
-			ORDER BY a.starts_at, a.event_id LIMIT ` + strconv.Itoa(b.Window) + `) w
+		page = `SELECT w.event_id, w.starts_at, w.constraint_ids, false AS capped, coalesce(` + seats("w") + `, false) AS seated
+		FROM ` + first(b.Window) + `
 		WHERE w.` + text + `
 		ORDER BY w.starts_at, w.event_id`
 	case seatCounts:
