@@ -7,3 +7,12 @@ func SetTextBounds(t testing.TB, b TextBounds) {
 	old := textBounds.Swap(&b)
 	t.Cleanup(func() { textBounds.Store(old) })
 }
+
+// SetStepHook calls f with the name of each step a search reads (readPage) until t ends.
+func SetStepHook(t testing.TB, f func(step string)) {
+	names := map[plan]string{walk: "walk", window: "window", capped: "capped", long: "long", sparse: "sparse",
+		seatWindow: "seatWindow", seatCounts: "seatCounts", textSeatWindow: "textSeatWindow"}
+	h := func(p plan) { f(names[p]) }
+	stepHook.Store(&h)
+	t.Cleanup(func() { stepHook.Store(nil) })
+}

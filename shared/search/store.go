@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -80,6 +81,9 @@ type TextBounds struct {
 	Walk int
 }
 
+// stepHook, when set (a test's SetStepHook), learns each step readPage reads.
+var stepHook atomic.Pointer[func(plan)]
+
 // textBounds are the bounds in use: a test makes them small enough to reach every step with a
 // few events (SetTextBounds).
 var textBounds atomic.Pointer[TextBounds]
@@ -98,6 +102,7 @@ const (
 	seatWindow                 // seats: filter the first textBounds.Window rows in answer order
 	seatCounts                 // seats: the events whose counts pass, then sorted
 	textSeatWindow             // text and seats: window, every match of the text with its seats passing or not
+	span                       // text and seats: edge, and the start of the filters' last row
 )
 
 // PageSQL builds the query that selects one page's rows as Search first runs it: the keyset
@@ -204,11 +209,18 @@ func pageSQL(q *Query, how plan) (string, []any) {
 			where = append(where, f)
 		}
 	}
-	if how == edge {
+	if how == edge || how == span {
 		// No text and no limit: only the filters, so that the walk is read from the index.
-		return `SELECT a.starts_at FROM event_accessibility a
-		WHERE ` + strings.Join(where, "\n\t\t  AND ") + `
-		ORDER BY a.starts_at, a.event_id OFFSET ` + strconv.Itoa(b.Window-1) + ` LIMIT 1`, args
+		filters := `FROM event_accessibility a
+		WHERE ` + strings.Join(where, "\n\t\t  AND ")
+		edgeSQL := `SELECT a.starts_at ` + filters + `
+		ORDER BY a.starts_at, a.event_id OFFSET ` + strconv.Itoa(b.Window-1) + ` LIMIT 1`
+		if how == edge {
+			return edgeSQL, args
+		}
+		// The same index read backwards for the last row: one descent.
+		return `SELECT (` + edgeSQL + `), (SELECT a.starts_at ` + filters + `
+		ORDER BY a.starts_at DESC, a.event_id DESC LIMIT 1)`, args
 	}
 	text := ""
 	if q.Text != "" {
@@ -450,18 +462,36 @@ func searchText(ctx context.Context, db pgdb.DBTX, q *Query) (read, error) {
 	}
 	b := textBounds.Load()
 	steps := []plan{capped, long}
-	if k >= denseMatches || kt >= denseMatches && float64(b.Window*(q.Limit+1))/est <= float64(b.Walk/5) {
+	walkRows := float64(b.Window*(q.Limit+1)) / est // the walk's rows expected before its page
+	if k >= denseMatches || kt >= denseMatches && walkRows <= float64(b.Walk/5) {
 		// A page is expected within Window * (Limit+1) / k rows of the walk, fewer than the
 		// matches the text index would hand over (see denseMatches). With seats, a dense text
 		// whose matches few seats pass walks first too when its page is expected within a
 		// fifth of the walk: the text index would hand over every match of the text however
 		// few pass (a common word's 52,000 in 20-30 ms on 1M events), the walk stops at the
 		// page (концерт with both counts: 2.6-3.5 ms against 27-32 ms through slices).
+		steps = []plan{capped}
+		if k < denseMatches {
+			// Unless the filters hold few rows (a city): then the text index holds fewer
+			// matches than the walk would read rows, and the capped read reads them alone
+			// (a number in Samara with seats: 713 matches of the text in the city against a
+			// page 6,100 rows into the walk, each row a page of the table to read).
+			end, last, more, err := windowSpan(ctx, db, q)
+			if err != nil || !more {
+				return r, err
+			}
+			if expectedMatches(q, kt, end, last) <= min(walkRows, float64(b.Cap)) {
+				r, err := readPage(ctx, db, q, capped)
+				if err != nil || !r.over {
+					return r, err
+				}
+				steps = nil
+			}
+		}
 		r, err := readPage(ctx, db, q, long)
 		if err != nil || r.next != nil {
 			return r, err
 		}
-		steps = []plan{capped}
 	}
 	if kt >= 2 {
 		if len(steps) == 2 {
@@ -561,6 +591,33 @@ func searchSeats(ctx context.Context, db pgdb.DBTX, q *Query) (read, error) {
 	return readPage(ctx, db, q, seatCounts)
 }
 
+// windowSpan is windowEnd and last, the start of the filters' last row in answer order (span).
+func windowSpan(ctx context.Context, db pgdb.DBTX, q *Query) (end, last time.Time, more bool, err error) {
+	sql, args := pageSQL(q, span)
+	var e, l *time.Time
+	if err := db.QueryRow(ctx, sql, args...).Scan(&e, &l); err != nil {
+		return end, last, false, fmt.Errorf("search: %w", err)
+	}
+	if e == nil || l == nil {
+		return end, last, false, nil
+	}
+	return *e, *l, true, nil
+}
+
+// expectedMatches is how many matches of its text the text index holds within the filters of
+// q, expected from the kt matches among the window's rows, which start from q's start (or its
+// cursor) to end, the filters' rows going on until last.
+func expectedMatches(q *Query, kt int, end, last time.Time) float64 {
+	begin := q.From
+	if q.After != nil {
+		begin = q.After.StartsAt
+	}
+	if !end.After(begin) {
+		return math.Inf(1) // the window's rows all start at one instant: no density in time
+	}
+	return float64(kt) * float64(last.Sub(begin)) / float64(end.Sub(begin))
+}
+
 // windowEnd is the start of the window's last row (edge): the filters' row at
 // textBounds.Window in answer order; more is false when the filters have no row there, so the
 // window held every row of the filters.
@@ -600,6 +657,9 @@ type pageRow struct {
 // The reads of the text index (capped, sparse) and of the counts (seatCounts) keep custom
 // plans: how many rows match decides them.
 func readPage(ctx context.Context, db pgdb.DBTX, q *Query, how plan) (read, error) {
+	if f := stepHook.Load(); f != nil {
+		(*f)(how)
+	}
 	sql, args := statement(q, how)
 	var (
 		rows pgx.Rows

@@ -120,7 +120,7 @@ func TestTextSearchEveryStepIsExact(t *testing.T) {
 						limit, to = -limit, end
 					}
 					t.Run(fmt.Sprintf("%s/%s/%d/seats%d%d/to%v", word, city, limit, seat[0], seat[1], !to.IsZero()), func(t *testing.T) {
-						raw := fmt.Sprintf("limit=%d&from=%s", limit, url.QueryEscape(start.Format(time.RFC3339)))
+						raw := "from=" + url.QueryEscape(start.Format(time.RFC3339))
 						if !to.IsZero() {
 							raw += "&to=" + url.QueryEscape(to.Format(time.RFC3339))
 						}
@@ -133,31 +133,7 @@ func TestTextSearchEveryStepIsExact(t *testing.T) {
 						if seat[0] > 0 {
 							raw += fmt.Sprintf("&wheelchair_spaces=%d&companion_seats=%d", seat[0], seat[1])
 						}
-						var got []int64
-						cursor := ""
-						for pages := 0; ; pages++ {
-							if pages > 100 {
-								t.Fatal("got more than 100 pages, want the walk to end")
-							}
-							q, err := search.ParseQuery(raw+cursor, w.vocab, time.Now())
-							if err != nil {
-								t.Fatal(err)
-							}
-							p, err := search.Search(w.ctx, w.pool, w.vocab, &q, func(string) string { return "" })
-							if err != nil {
-								t.Fatal(err)
-							}
-							if len(p.Items) > limit {
-								t.Fatalf("got %d items, want at most %d", len(p.Items), limit)
-							}
-							for _, s := range p.Items {
-								got = append(got, s.ID)
-							}
-							if p.NextCursor == nil {
-								break
-							}
-							cursor = "&cursor=" + *p.NextCursor
-						}
+						got := pageThrough(t, w, raw, limit, nil)
 						if w := want(word, city, seat[0], seat[1], to); !slices.Equal(got, w) && !(len(got) == 0 && len(w) == 0) {
 							t.Fatalf("got %v, want %v", got, w)
 						}
@@ -219,5 +195,114 @@ func TestSearchKeepsTheConnectionsPlanMode(t *testing.T) {
 		if mode != "force_custom_plan" {
 			t.Fatalf("in a transaction after a search plan_cache_mode is %s, want force_custom_plan", mode)
 		}
+	}
+}
+
+// TestTextSeatSearchReadsAFewMatchesFirst: a text dense among the filters' rows whose matches
+// few seats pass walks the answer order first, unless the text index holds fewer matches within
+// the filters (a small city) than the walk is expected to read rows: then the capped read comes
+// first (shared/search/store.go, searchText). Both page exactly.
+func TestTextSeatSearchReadsAFewMatchesFirst(t *testing.T) {
+	search.SetTextBounds(t, search.TextBounds{Window: 10, Cap: 40, Walk: 1000})
+	w := newWorld(t)
+	start := time.Now().Add(48 * time.Hour).UTC().Truncate(time.Hour)
+	type ev struct {
+		id     int64
+		city   string
+		at     time.Time
+		rho    bool // the text, in 6 of each 10 rows
+		seated bool
+	}
+	var evs []ev
+	var events []catalog.Event
+	add := func(id int64, city string, at time.Time, n int64, seated bool) {
+		e := event(id, city, nil)
+		e.StartsAt = at
+		e.Title = "Show"
+		rho := n%5 < 3
+		if rho {
+			e.Title += " rho"
+		}
+		evs = append(evs, ev{id, city, at, rho, seated})
+		events = append(events, e)
+	}
+	// Moscow: 300 events an hour apart, a wheelchair space at every 17th. Tver: 30 events
+	// over the same time, one seated, late.
+	for i := int64(1); i <= 300; i++ {
+		add(i, "moscow", start.Add(time.Duration(i)*time.Hour), i, i%17 == 0)
+	}
+	for j := int64(1); j <= 30; j++ {
+		add(1000+j, "tver", start.Add(time.Duration(10*j)*time.Hour-5*time.Minute), j, j == 25)
+	}
+	w.upsert(events...)
+	for _, e := range evs {
+		if e.seated {
+			if _, err := w.pool.Exec(w.ctx, `INSERT INTO event_availability (event_id, wheelchair_spaces, companion_seats, as_of, version)
+				VALUES ($1, 1, 0, now(), 1)`, e.id); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	for _, c := range []struct {
+		city  string
+		first []string // the steps of the first page
+	}{
+		{"tver", []string{"textSeatWindow", "capped"}}, // 18 matches in Tver, the page ~27 rows away
+		{"moscow", []string{"textSeatWindow", "long"}}, // 180 matches in Moscow
+	} {
+		t.Run(c.city, func(t *testing.T) {
+			var want []int64
+			for _, e := range evs {
+				if e.city == c.city && e.rho && e.seated {
+					want = append(want, e.id) // evs are in answer order within a city
+				}
+			}
+			var steps []string
+			search.SetStepHook(t, func(s string) { steps = append(steps, s) })
+			raw := fmt.Sprintf("city=%s&q=rho&wheelchair_spaces=1&from=%s", c.city, url.QueryEscape(start.Format(time.RFC3339)))
+			got := pageThrough(t, w, raw, 1, func(page int) {
+				if page == 0 && !slices.Equal(steps, c.first) {
+					t.Fatalf("first page read steps %v, want %v", steps, c.first)
+				}
+			})
+			if !slices.Equal(got, want) {
+				t.Fatalf("got %v, want %v", got, want)
+			}
+		})
+	}
+}
+
+// pageThrough asks the question raw with limit, following its cursors to the end, and answers
+// the events' ids in the order of its pages; after, when set, is called after each page.
+func pageThrough(t *testing.T, w *world, raw string, limit int, after func(page int)) []int64 {
+	t.Helper()
+	raw += fmt.Sprintf("&limit=%d", limit)
+	var got []int64
+	cursor := ""
+	for page := 0; ; page++ {
+		if page > 100 {
+			t.Fatal("got more than 100 pages, want the walk to end")
+		}
+		q, err := search.ParseQuery(raw+cursor, w.vocab, time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, err := search.Search(w.ctx, w.pool, w.vocab, &q, func(string) string { return "" })
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(p.Items) > limit {
+			t.Fatalf("got %d items, want at most %d", len(p.Items), limit)
+		}
+		for _, s := range p.Items {
+			got = append(got, s.ID)
+		}
+		if after != nil {
+			after(page)
+		}
+		if p.NextCursor == nil {
+			return got
+		}
+		cursor = "&cursor=" + *p.NextCursor
 	}
 }
