@@ -443,6 +443,9 @@ const denseMatches = 6
 // 21, then the walk. The page's density is estimated as kt times the seats' share among them,
 // (k+1)/(kt+2): the common word now walks first (2.6-3.5 ms), the word of a city too (13.6 ms
 // against 18.6, its page 4,200 rows away), and slices go on from where the last stopped.
+// Before such a walk, the filters' rows are counted from the time they span (windowSpan): when
+// the text's matches among them are expected fewer than the rows the walk would read (a number
+// in one city), the capped read comes first instead (expectedMatches).
 func searchText(ctx context.Context, db pgdb.DBTX, q *Query) (read, error) {
 	first := window
 	if q.Seats() {

@@ -209,7 +209,6 @@ func TestTextSeatSearchReadsAFewMatchesFirst(t *testing.T) {
 	type ev struct {
 		id     int64
 		city   string
-		at     time.Time
 		rho    bool // the text, in 6 of each 10 rows
 		seated bool
 	}
@@ -223,7 +222,7 @@ func TestTextSeatSearchReadsAFewMatchesFirst(t *testing.T) {
 		if rho {
 			e.Title += " rho"
 		}
-		evs = append(evs, ev{id, city, at, rho, seated})
+		evs = append(evs, ev{id, city, rho, seated})
 		events = append(events, e)
 	}
 	// Moscow: 300 events an hour apart, a wheelchair space at every 17th. Tver: 30 events
