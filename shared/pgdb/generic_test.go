@@ -71,3 +71,52 @@ func TestQueryGenericPlansOneStatement(t *testing.T) {
 		t.Fatal("a failing statement: got no error")
 	}
 }
+
+// TestOneConnHoldsOneConnection: on a pool, every statement of fn runs on the one connection
+// acquired for it, even while the pool hands its other connection to someone else between
+// them; a transaction is passed through as it is.
+func TestOneConnHoldsOneConnection(t *testing.T) {
+	ctx := context.Background()
+	pool, err := pgdb.Connect(ctx, pgtest.NewURL(t), pgdb.Options{MaxConns: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	pid := func(db pgdb.DBTX) (p int32) {
+		t.Helper()
+		if err := db.QueryRow(ctx, `SELECT pg_backend_pid()`).Scan(&p); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	var first, second, other int32
+	if err := pgdb.OneConn(ctx, pool, func(db pgdb.DBTX) error {
+		first = pid(db)
+		c, err := pool.Acquire(ctx) // the connection last released, were fn's not held
+		if err != nil {
+			return err
+		}
+		defer c.Release()
+		other = pid(c)
+		second = pid(db)
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if first != second || first == other {
+		t.Fatalf("fn's statements ran on backends %d and %d (another caller's: %d), want one backend of its own", first, second, other)
+	}
+	tx, err := pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback(ctx) //nolint:errcheck // read only
+	if err := pgdb.OneConn(ctx, tx, func(db pgdb.DBTX) error {
+		if db != tx {
+			t.Fatalf("OneConn on a transaction ran fn on %T, want the transaction", db)
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+}

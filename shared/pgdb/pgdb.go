@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	neturl "net/url"
+	"runtime"
 	"strings"
 	"time"
 
@@ -27,8 +28,16 @@ type DBTX interface {
 // Options tune a pool; the zero value is right for a function instance.
 type Options struct {
 	AppName  string // application_name, shown in pg_stat_activity
-	MaxConns int32  // default: pool_max_conns of the URL, else 8
+	MaxConns int32  // default: pool_max_conns of the URL, else DefaultMaxConns
 }
+
+// DefaultMaxConns is a pool's size when neither its options nor its URL set one: two
+// connections per core, four at least. Postgres runs beside the functions on the same cores
+// (one VM), and a statement holds its core while it runs: more connections than that only
+// share the cores, so a long statement takes as many times longer. On 2 cores, 16 clients of
+// search-events asking the whole mix uncached: p99 16.6-23.6 ms with 4 connections against
+// 32.6-37.7 ms with 8, back to back (cmd/dostupno bench; README, "Search and demo data").
+func DefaultMaxConns() int32 { return int32(max(4, 2*runtime.NumCPU())) }
 
 // Connect builds a pool for url. It does not wait for the server: the first query does, so a
 // function starts even while Postgres restarts.
@@ -55,11 +64,9 @@ func Connect(ctx context.Context, url string, o Options) (*pgxpool.Pool, error) 
 	case o.MaxConns > 0:
 		cfg.MaxConns = o.MaxConns
 	case urlSetsMaxConns(url):
-		// pool_max_conns in the URL, as parsed: on 2 cores, 16 clients of search-events
-		// answered 1,018-1,557 questions/s with 4 connections against 894-987 with 8 in
-		// back-to-back runs (cmd/dostupno bench; README, "Search and demo data").
+		// pool_max_conns in the URL, as parsed.
 	default:
-		cfg.MaxConns = 8
+		cfg.MaxConns = DefaultMaxConns()
 	}
 	cfg.MaxConnIdleTime = 5 * time.Minute
 	rp := cfg.ConnConfig.RuntimeParams
@@ -132,6 +139,22 @@ const (
 	genericPlans = `SELECT set_config('plan_cache_mode', 'force_generic_plan', true)`
 	customPlans  = `SELECT set_config('plan_cache_mode', 'force_custom_plan', true)`
 )
+
+// OneConn runs fn on one connection of db when db is a pool (else on db itself, a connection
+// or a transaction already): a caller that runs several statements in a row waits for a
+// connection once, instead of queueing again behind other callers before each statement.
+func OneConn(ctx context.Context, db DBTX, fn func(DBTX) error) error {
+	pool, ok := db.(*pgxpool.Pool)
+	if !ok {
+		return fn(db)
+	}
+	c, err := pool.Acquire(ctx)
+	if err != nil {
+		return fmt.Errorf("acquire a connection: %w", err)
+	}
+	defer c.Release()
+	return fn(c)
+}
 
 // QueryGeneric runs sql with args on db with a generic plan, in one round trip: the mode set,
 // the query and, in a caller's transaction (pgx.Tx), the mode put back (see Connect),
