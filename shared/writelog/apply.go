@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/dostupno/dostupno/shared/changefeed"
 )
@@ -104,6 +105,12 @@ func (r *Replica) applyBatch(ctx context.Context, target uint64) (batchResult, e
 	if err != nil {
 		return res, fmt.Errorf("%s: %w", r.name, err)
 	}
+	if applied > 0 && !r.logChecked.Load() {
+		if err := r.checkLog(ctx, tx, applied); err != nil {
+			return res, err
+		}
+		r.logChecked.Store(true)
+	}
 
 	batch, full, err := r.read(ctx, applied+1, target)
 	if err != nil || len(batch) == 0 {
@@ -177,6 +184,33 @@ func (r *Replica) applyBatch(ctx context.Context, target uint64) (batchResult, e
 		r.publishChange(change)
 	}
 	return res, nil
+}
+
+// checkLog makes sure that the stream holds, at the copy's applied sequence, the command the
+// copy applied there. A stream deleted and created anew (another NATS, a lost store) would
+// otherwise have its first commands taken as applied, and skipped, once it has grown past the
+// copy's position: read catches a copy ahead of the stream's end only. An applier checks at
+// its first batch (a process's start): one outcome read and one message.
+func (r *Replica) checkLog(ctx context.Context, tx pgx.Tx, applied uint64) error {
+	var recorded string
+	switch err := tx.QueryRow(ctx, `SELECT msg_id FROM writelog_outcomes WHERE seq = $1`, int64(applied)).Scan(&recorded); {
+	case errors.Is(err, pgx.ErrNoRows):
+		return nil // no outcome to compare with
+	case err != nil:
+		return fmt.Errorf("check the write log on %s: %w", r.name, err)
+	}
+	m, ok, err := r.log.get(ctx, applied, true)
+	if err != nil {
+		return fmt.Errorf("check the write log on %s: %w", r.name, err)
+	}
+	if !ok || recorded == "" {
+		return nil // past the stream's end (read tells), or a hole recorded as failed
+	}
+	if got := m.Header.Get(jetstream.MsgIDHeader); !sameCommand(recorded, got) {
+		return fmt.Errorf("copy %s applied %q as command %d but the stream holds %q there: the write log was recreated; restore it or rebuild the copy",
+			r.name, recorded, applied, got)
+	}
+	return nil
 }
 
 // apply runs one command's handler in a savepoint. A handler's error that is a refusal of the

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -35,6 +36,17 @@ type Outcome struct {
 	Message string            // for people
 	Result  json.RawMessage   // optional, e.g. {"id":..., "version":...}
 	Change  changefeed.Change // what to announce after commit
+	// MsgID is the Nats-Msg-Id of the command as the copy recorded it (an erasure renames its
+	// key part, ScrubOutcomes): a writer checks that the outcome at its command's sequence is
+	// its command's (Writer.Submit).
+	MsgID string
+}
+
+// sameCommand reports whether two Nats-Msg-Ids name the same command: the same content hash,
+// MsgID's part after its last '#', which ScrubOutcomes keeps.
+func sameCommand(a, b string) bool {
+	hash := func(id string) string { return id[strings.LastIndexByte(id, '#')+1:] }
+	return hash(a) == hash(b)
 }
 
 // Err turns a rejected or failed outcome into the contract's error (nil when applied). A
@@ -217,7 +229,7 @@ func (r *Replica) rememberOutcomes(batch []pending, outs []Outcome) {
 	}
 	for i, p := range batch {
 		o := outs[i]
-		o.Change = changefeed.Change{}
+		o.Change, o.MsgID = changefeed.Change{}, p.msgID
 		r.recent[p.seq] = keptOutcome{o, now}
 	}
 }
@@ -235,7 +247,7 @@ func (r *Replica) outcomes(ctx context.Context, seqs []uint64, notApplied bool) 
 	}
 	// A generic plan: a writer reads its command's outcome at least once before it is applied,
 	// and planning the lookup cost five times running it (cmd/dostupno bench-seats).
-	rows, br, err := pgdb.QueryGeneric(ctx, r.pool, `SELECT seq, status, code, message, result FROM writelog_outcomes
+	rows, br, err := pgdb.QueryGeneric(ctx, r.pool, `SELECT seq, status, code, message, result, msg_id FROM writelog_outcomes
 		WHERE seq = ANY($1) AND (NOT $2 OR status <> 'applied')`, ids, notApplied)
 	defer br.Close() //nolint:errcheck // closed below; this one is for the early returns
 	if err != nil {
@@ -250,7 +262,7 @@ func (r *Replica) outcomes(ctx context.Context, seqs []uint64, notApplied bool) 
 			code   string
 			result []byte
 		)
-		if err := rows.Scan(&seq, &o.Status, &code, &o.Message, &result); err != nil {
+		if err := rows.Scan(&seq, &o.Status, &code, &o.Message, &result, &o.MsgID); err != nil {
 			return nil, fmt.Errorf("read outcomes on %s: %w", r.name, err)
 		}
 		o.Code, o.Result = apperr.Code(code), result

@@ -50,6 +50,9 @@ type Replica struct {
 	roundMu  sync.Mutex
 	round    chan struct{}
 	settled  atomic.Int64 // when a round last settled the consumer (UnixNano)
+	// logChecked: the stream holds the command the copy applied last (checkLog), checked
+	// at this applier's first batch.
+	logChecked atomic.Bool
 
 	// recent are the outcomes this applier committed lately (rememberOutcomes): a writer
 	// waiting for its command reads its outcome here rather than from the copy.

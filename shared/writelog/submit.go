@@ -3,10 +3,12 @@ package writelog
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"time"
 
 	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/dostupno/dostupno/shared/apperr"
 )
@@ -96,6 +98,15 @@ func (w *Writer) Submit(ctx context.Context, at time.Time, writes ...Write) (Sub
 	outs, err := w.Replica.Outcomes(ctx, seqs)
 	if err != nil {
 		return Submitted{}, Unavailable(err)
+	}
+	for i, o := range outs {
+		if id := msgs[i].Header.Get(jetstream.MsgIDHeader); !sameCommand(o.MsgID, id) {
+			// The copy's command at that sequence is another's: the stream was created anew
+			// under a copy that had applied an older one (checkLog), and this write is not
+			// applied.
+			return Submitted{}, Unavailable(fmt.Errorf("command %d on %s is %q, not this write's %q: the write log was recreated; restore it or rebuild the copy",
+				seqs[i], w.Replica.name, o.MsgID, id))
+		}
 	}
 	s := Submitted{Outcomes: outs, Seq: last}
 	for _, o := range outs {

@@ -373,7 +373,7 @@ func TestFaults(t *testing.T) {
 
 	t.Run("ErrStreamRecreated", func(t *testing.T) {
 		e := newEnv(t)
-		_, r := e.copy(t, "primary", nil)
+		pool, r := e.copy(t, "primary", nil)
 		e.publish(t, "event:1", event(1, "A"))
 		e.publish(t, "event:2", event(2, "B"))
 		ctx := context.Background()
@@ -392,6 +392,29 @@ func TestFaults(t *testing.T) {
 		}
 		if _, err := r.ApplyPending(ctx); err == nil || !strings.Contains(err.Error(), "recreated") {
 			t.Errorf("got %v from a copy ahead of its stream, want the stream named as recreated", err)
+		}
+		// A writer whose command takes a sequence the copy applied from the old stream gets
+		// 503, not the old command's outcome.
+		vocab, err := catalog.LoadVocabulary(ctx, pool)
+		if err != nil {
+			t.Fatal(err)
+		}
+		w := writelog.NewWriter(l, writelog.NewReplica(l, pool, "primary", e.kinds(vocab, nil, nil), quiet()), quiet())
+		_, err = w.Submit(ctx, at, writelog.Write{Kind: catalog.KindEventUpsert, Key: "event:4", Payload: []catalog.Event{event(4, "D")}})
+		if apperr.CodeOf(err) != apperr.Unavailable || !strings.Contains(err.Error(), "recreated") {
+			t.Errorf("got %v from a write at a sequence of the old stream, want unavailable, the stream named as recreated", err)
+		}
+		// Once the new stream has grown past the copy's position, an applier starting then
+		// (a process's start) refuses it, rather than take its first commands as applied.
+		if _, err := l.Publish(ctx, catalog.KindEventUpsert, "event:5", at, []catalog.Event{event(5, "E")}); err != nil {
+			t.Fatal(err)
+		}
+		fresh := writelog.NewReplica(l, pool, "primary", e.kinds(vocab, nil, nil), quiet())
+		if _, err := fresh.ApplyPending(ctx); err == nil || !strings.Contains(err.Error(), "recreated") {
+			t.Errorf("got %v from a copy whose applied command the stream holds no more, want the stream named as recreated", err)
+		}
+		if n := pgtest.Count(t, pool, `SELECT count(*) FROM events`); n != 2 {
+			t.Errorf("got %d events in the copy, want the old stream's 2", n)
 		}
 	})
 
