@@ -200,6 +200,14 @@ func ParseQuery(raw string, vocab *catalog.Vocabulary, now time.Time) (Query, er
 // Seats reports whether q asks for free seats (a reported count of at least so many).
 func (q *Query) Seats() bool { return q.WheelchairSpaces > 0 || q.CompanionSeats > 0 }
 
+// begin is where q's rows start in time: its cursor's start, else its from.
+func (q *Query) begin() time.Time {
+	if q.After != nil {
+		return q.After.StartsAt
+	}
+	return q.From
+}
+
 // SetCodes makes codes (known codes, any order, repeats allowed) the required constraints.
 func (q *Query) SetCodes(vocab *catalog.Vocabulary, codes []string) {
 	q.IDs = vocab.IDs(codes)

@@ -477,6 +477,7 @@ func searchText(ctx context.Context, db pgdb.DBTX, q *Query) (read, error) {
 	}
 	b := textBounds.Load()
 	steps := []plan{capped, long}
+	var end time.Time                               // the window's end, once read (windowSpan, windowEnd)
 	walkRows := float64(b.Window*(q.Limit+1)) / est // the walk's rows expected before its page
 	if k >= denseMatches || kt >= denseMatches && walkRows <= float64(b.Walk/5) {
 		// A page is expected within Window * (Limit+1) / k rows of the walk, fewer than the
@@ -491,7 +492,11 @@ func searchText(ctx context.Context, db pgdb.DBTX, q *Query) (read, error) {
 			// matches than the walk would read rows, and the capped read reads them alone
 			// (a number in Samara with seats: 713 matches of the text in the city against a
 			// page 6,100 rows into the walk, each row a page of the table to read).
-			end, last, more, err := windowSpan(ctx, db, q)
+			var (
+				last time.Time
+				more bool
+			)
+			end, last, more, err = windowSpan(ctx, db, q)
 			if err != nil || !more {
 				return r, err
 			}
@@ -512,9 +517,11 @@ func searchText(ctx context.Context, db pgdb.DBTX, q *Query) (read, error) {
 		if len(steps) == 2 {
 			steps = []plan{long, capped}
 		}
-		end, more, err := windowEnd(ctx, db, q)
-		if err != nil || !more {
-			return r, err
+		if end.IsZero() {
+			var more bool
+			if end, more, err = windowEnd(ctx, db, q); err != nil || !more {
+				return r, err
+			}
 		}
 		if r, ok, err := searchSlices(ctx, db, q, end, est); err != nil || ok {
 			return r, err
@@ -538,10 +545,7 @@ func searchText(ctx context.Context, db pgdb.DBTX, q *Query) (read, error) {
 // must be read otherwise, when a slice holds more than Cap matches of the text, when one
 // would pass maxSlice, or after maxSlices.
 func searchSlices(ctx context.Context, db pgdb.DBTX, q *Query, end time.Time, est float64) (r read, ok bool, err error) {
-	begin := q.From
-	if q.After != nil {
-		begin = q.After.StartsAt
-	}
+	begin := q.begin()
 	var found []pageRow
 	from, seen, span := begin, est, end.Sub(begin) // seen rows of the page over span
 	for range maxSlices {
@@ -623,10 +627,7 @@ func windowSpan(ctx context.Context, db pgdb.DBTX, q *Query) (end, last time.Tim
 // q, expected from the kt matches among the window's rows, which start from q's start (or its
 // cursor) to end, the filters' rows going on until last.
 func expectedMatches(q *Query, kt int, end, last time.Time) float64 {
-	begin := q.From
-	if q.After != nil {
-		begin = q.After.StartsAt
-	}
+	begin := q.begin()
 	if !end.After(begin) {
 		return math.Inf(1) // the window's rows all start at one instant: no density in time
 	}

@@ -207,8 +207,7 @@ func (r *Replica) checkLog(ctx context.Context, tx pgx.Tx, applied uint64) error
 		return nil // past the stream's end (read tells), or a hole recorded as failed
 	}
 	if got := m.Header.Get(jetstream.MsgIDHeader); !sameCommand(recorded, got) {
-		return fmt.Errorf("copy %s applied %q as command %d but the stream holds %q there: the write log was recreated; restore it or rebuild the copy",
-			r.name, recorded, applied, got)
+		return fmt.Errorf("copy %s applied %q as command %d but the stream holds %q there: %w", r.name, recorded, applied, got, errRecreated)
 	}
 	return nil
 }

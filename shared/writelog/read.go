@@ -2,12 +2,18 @@ package writelog
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/dostupno/dostupno/shared/jsoncodec"
 )
+
+// errRecreated ends what a copy cannot apply because its stream is not the one it followed:
+// ahead of the stream's end (read), another command at its applied sequence (checkLog), or at
+// a writer's sequence (Writer.Submit).
+var errRecreated = errors.New("the write log was recreated; restore it or rebuild the copy")
 
 // pending is a command read from the stream for applying; bad says why it cannot be applied,
 // if it cannot (it is then recorded as failed).
@@ -56,7 +62,7 @@ func (r *Replica) read(ctx context.Context, seq, target uint64) ([]pending, bool
 			if seq-1 > last {
 				// Writes would be lost silently: the copy is ahead of the stream, which
 				// was deleted and created anew (or lost its storage).
-				return nil, false, fmt.Errorf("copy %s has applied sequence %d but the stream ends at %d: the write log was recreated; restore it or rebuild the copy", r.name, seq-1, last)
+				return nil, false, fmt.Errorf("copy %s has applied sequence %d but the stream ends at %d: %w", r.name, seq-1, last, errRecreated)
 			}
 			if seq > last {
 				return out, false, nil

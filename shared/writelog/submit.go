@@ -104,8 +104,7 @@ func (w *Writer) Submit(ctx context.Context, at time.Time, writes ...Write) (Sub
 			// The copy's command at that sequence is another's: the stream was created anew
 			// under a copy that had applied an older one (checkLog), and this write is not
 			// applied.
-			return Submitted{}, Unavailable(fmt.Errorf("command %d on %s is %q, not this write's %q: the write log was recreated; restore it or rebuild the copy",
-				seqs[i], w.Replica.name, o.MsgID, id))
+			return Submitted{}, Unavailable(fmt.Errorf("command %d on %s is %q, not this write's %q: %w", seqs[i], w.Replica.name, o.MsgID, id, errRecreated))
 		}
 	}
 	s := Submitted{Outcomes: outs, Seq: last}
