@@ -180,13 +180,9 @@ func showLog(log string) {
 }
 
 // buildHandler runs the build step of template/dostupno-go/Dockerfile in the build context
-// dir, offline, sharing this machine's module and build caches.
+// dir, offline, sharing this machine's module and build caches (filled first, FetchModules).
 func buildHandler(ctx context.Context, dir string) error {
-	sum, err := os.ReadFile(filepath.Join(dir, "function", "go.sum"))
-	if err != nil {
-		return err
-	}
-	if err := os.WriteFile(filepath.Join(dir, "go.sum"), sum, 0o644); err != nil {
+	if err := buildctx.FetchModules(ctx, dir); err != nil {
 		return err
 	}
 	cmd := exec.CommandContext(ctx, "go", "build", "-mod=mod", "-trimpath", "-ldflags", "-s -w", "-o", "handler", ".")

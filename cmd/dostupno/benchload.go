@@ -102,6 +102,12 @@ func benchConcurrent(ctx context.Context, pool *pgxpool.Pool, ours http.Handler,
 		fmt.Printf(", Postgres backends %s", share(pgCPU))
 	}
 	fmt.Printf("\n  load average after: %s\n", searchbench.LoadAverage())
+	fmt.Printf("  %-42s %6s %7s %7s %7s\n", "per shape under the load (ms)", "n", "p50", "p99", "max")
+	for _, shape := range searchbench.Shapes() {
+		if s, ok := l.ByShape[shape]; ok {
+			fmt.Printf("    %-40s %6d %7s %7s %7s\n", shape, s.N, searchbench.Millis(s.P50), searchbench.Millis(s.P99), searchbench.Millis(s.Max))
+		}
+	}
 	return nil
 }
 

@@ -7,11 +7,13 @@
 package buildctx
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
 	"io/fs"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 
@@ -148,4 +150,26 @@ func copyFile(src, dst string, perm fs.FileMode) error {
 		return fmt.Errorf("copy %s: %w", src, err)
 	}
 	return out.Close()
+}
+
+// FetchModules readies the build context at dir for the Dockerfile's offline build stage
+// (GOPROXY=off) on this machine: it puts the handler's go.sum beside the context's go.mod, as
+// the Dockerfile does, and the modules of the build's graph in this machine's module cache
+// through its own GOPROXY, as a real image build fetches them. Without it, a machine whose
+// cache never held a module of the graph (a go.mod the build only reads) fails the build.
+func FetchModules(ctx context.Context, dir string) error {
+	sum, err := os.ReadFile(filepath.Join(dir, HandlerOverlay, "go.sum"))
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(dir, "go.sum"), sum, 0o644); err != nil {
+		return err
+	}
+	cmd := exec.CommandContext(ctx, "go", "list", "-deps", ".")
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "GOFLAGS=-mod=mod -buildvcs=false", "GOWORK=off", "CGO_ENABLED=0")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("fetch the modules of %s: %w\n%s", dir, err, out)
+	}
+	return nil
 }

@@ -3,6 +3,7 @@ package buildctx
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"debug/elf"
 	"fmt"
 	"go/format"
@@ -361,21 +362,11 @@ func runStage(t *testing.T, stage []instruction, ctx string, tests bool) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// A real image build fetches the modules it needs; here the module graph's go.mod files
-	// are put in this machine's module cache first (through its own GOPROXY), so that the
-	// stage below can run offline on a machine whose cache has never held them.
-	sum, err := os.ReadFile(filepath.Join(ctx, "function", "go.sum"))
-	if err != nil {
+	// The stage below runs offline on a machine whose module cache may never have held the
+	// modules of the build's graph.
+	if err := FetchModules(context.Background(), ctx); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join(ctx, "go.sum"), sum, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	proxy, err := exec.Command("go", "env", "GOPROXY").Output()
-	if err != nil {
-		t.Fatal(err)
-	}
-	goCmd(t, ctx, []string{"GOPROXY=" + strings.TrimSpace(string(proxy))}, "list", "-deps", ".")
 	modCache := strings.TrimSpace(goCmd(t, ctx, nil, "env", "GOMODCACHE"))
 	buildCache := strings.TrimSpace(goCmd(t, ctx, nil, "env", "GOCACHE"))
 	buildArgs := map[string]string{

@@ -14,12 +14,14 @@ import (
 	"time"
 )
 
-// Throughput is what a concurrent run measured: answers, wall time and latency percentiles.
+// Throughput is what a concurrent run measured: answers, wall time and latency percentiles,
+// over all answers and per shape (which shapes make the tail under load).
 type Throughput struct {
 	Clients int
 	N       int
 	Elapsed time.Duration
 	Latency Stats
+	ByShape map[string]Stats
 }
 
 // PerSecond is the answers per second of the run.
@@ -47,6 +49,7 @@ func Hammer(ctx context.Context, base string, mix []Question, clients int, d tim
 		next     atomic.Int64
 		mu       sync.Mutex
 		all      []time.Duration
+		byShape  = map[string][]time.Duration{}
 		firstErr error
 		wg       sync.WaitGroup
 	)
@@ -57,6 +60,7 @@ func Hammer(ctx context.Context, base string, mix []Question, clients int, d tim
 		go func() {
 			defer wg.Done()
 			own := make([]time.Duration, 0, 4096)
+			shapes := make([]string, 0, 4096)
 			buf := make([]byte, 32<<10)
 			for time.Now().Before(stop) && ctx.Err() == nil {
 				q := mix[int(next.Add(1)-1)%len(mix)]
@@ -71,9 +75,13 @@ func Hammer(ctx context.Context, base string, mix []Question, clients int, d tim
 					break
 				}
 				own = append(own, took)
+				shapes = append(shapes, q.Shape)
 			}
 			mu.Lock()
 			all = append(all, own...)
+			for i, sh := range shapes {
+				byShape[sh] = append(byShape[sh], own[i])
+			}
 			mu.Unlock()
 		}()
 	}
@@ -82,7 +90,11 @@ func Hammer(ctx context.Context, base string, mix []Question, clients int, d tim
 	if firstErr != nil {
 		return Throughput{}, firstErr
 	}
-	return Throughput{Clients: clients, N: len(all), Elapsed: elapsed, Latency: Percentiles(all)}, nil
+	l := Throughput{Clients: clients, N: len(all), Elapsed: elapsed, Latency: Percentiles(all), ByShape: map[string]Stats{}}
+	for sh, d := range byShape {
+		l.ByShape[sh] = Percentiles(d)
+	}
+	return l, nil
 }
 
 // hit asks one question with the cache bypassed and returns the time to its last byte.

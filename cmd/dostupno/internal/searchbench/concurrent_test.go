@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -93,6 +94,16 @@ func TestHammer(t *testing.T) {
 	}
 	if most.Load() < 2 || most.Load() > 4 {
 		t.Fatalf("got at most %d questions in flight, want 2..4 with 4 clients", most.Load())
+	}
+	perShape := 0
+	for sh, st := range l.ByShape {
+		if !slices.Contains(searchbench.Shapes(), sh) || st.P50 < time.Millisecond {
+			t.Errorf("got shape %q with p50 %v, want a shape of the mix at the server's 1 ms at least", sh, st.P50)
+		}
+		perShape += st.N
+	}
+	if perShape != l.N {
+		t.Fatalf("got %d answers over the shapes, %d in all", perShape, l.N)
 	}
 	if l.Latency.P50 < time.Millisecond || l.PerSecond() <= 0 {
 		t.Fatalf("got p50 %v and %.0f/s, want at least the server's 1 ms", l.Latency.P50, l.PerSecond())
