@@ -12,7 +12,8 @@ import (
 
 // TestQueryGenericPlansOneStatement: the statement runs under force_generic_plan, and the
 // connection is back to force_custom_plan (Connect) after it, inside a caller's transaction
-// too; a statement that fails reports its error.
+// too; the indexed variant's also without sequential scans, put back on after it; a
+// connection runs no parallel workers; a statement that fails reports its error.
 func TestQueryGenericPlansOneStatement(t *testing.T) {
 	ctx := context.Background()
 	pool, err := pgdb.Connect(ctx, pgtest.NewURL(t), pgdb.Options{MaxConns: 1})
@@ -60,6 +61,49 @@ func TestQueryGenericPlansOneStatement(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
+	// The indexed variant: sequential scans off for its statement alone, in a transaction too.
+	setting := func(db pgdb.DBTX, name string) string {
+		t.Helper()
+		var v string
+		if err := db.QueryRow(ctx, `SELECT current_setting($1)`, name).Scan(&v); err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	for _, tx := range []bool{false, true} {
+		run := func(db pgdb.DBTX) error {
+			rows, br, err := pgdb.QueryGenericIndexed(ctx, db, `SELECT current_setting('plan_cache_mode') || ' ' || current_setting('enable_seqscan')`)
+			if err != nil {
+				return err
+			}
+			got, err := pgx.CollectExactlyOneRow(rows, pgx.RowTo[string])
+			if err != nil {
+				return err
+			}
+			if err := br.Close(); err != nil {
+				return err
+			}
+			if got != "force_generic_plan off" {
+				t.Errorf("in a transaction %v the indexed statement ran with %q, want force_generic_plan off", tx, got)
+			}
+			if m, s := setting(db, "plan_cache_mode"), setting(db, "enable_seqscan"); m != "force_custom_plan" || s != "on" {
+				t.Errorf("in a transaction %v after it: %s, enable_seqscan %s; want force_custom_plan, on", tx, m, s)
+			}
+			return nil
+		}
+		if tx {
+			err = pgdb.InTx(ctx, pool, func(tx pgx.Tx) error { return run(tx) })
+		} else {
+			err = run(pool)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := setting(pool, "max_parallel_workers_per_gather"); got != "0" {
+		t.Fatalf("the connection has max_parallel_workers_per_gather %s, want 0", got)
+	}
+
 	rows, br, err := pgdb.QueryGeneric(ctx, pool, `SELECT 1/0`)
 	if err == nil {
 		rows.Next()

@@ -55,6 +55,11 @@ func DefaultMaxConns() int32 { return int32(max(4, 2*runtime.NumCPU())) }
 // the snapshot" (hotcache.WarmStart) ran 2.5 ms and took 400-600 ms with the compilation on
 // 200k events, and text searches whose estimate was large paid it the same way (cmd/dostupno
 // bench; README, "Search and demo data").
+//
+// max_parallel_workers_per_gather=0: a statement's parallel workers are processes Postgres
+// starts for it, on the cores the other callers' statements need (one VM, as DefaultMaxConns
+// says); a generic plan of a text search's month read gathered two workers and took 5-6 ms
+// for a 0.6 ms read (cmd/dostupno bench).
 func Connect(ctx context.Context, url string, o Options) (*pgxpool.Pool, error) {
 	cfg, err := pgxpool.ParseConfig(url)
 	if err != nil {
@@ -75,6 +80,7 @@ func Connect(ctx context.Context, url string, o Options) (*pgxpool.Pool, error) 
 	}
 	rp["plan_cache_mode"] = "force_custom_plan"
 	rp["jit"] = "off"
+	rp["max_parallel_workers_per_gather"] = "0"
 	rp["timezone"] = "UTC"
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
@@ -138,6 +144,10 @@ func Collect[T any](ctx context.Context, db DBTX, what string, to pgx.RowToFunc[
 const (
 	genericPlans = `SELECT set_config('plan_cache_mode', 'force_generic_plan', true)`
 	customPlans  = `SELECT set_config('plan_cache_mode', 'force_custom_plan', true)`
+	// The same for a statement that must read through an index (QueryGenericIndexed), in one
+	// statement each.
+	genericIndexedPlans = `SELECT set_config('plan_cache_mode', 'force_generic_plan', true), set_config('enable_seqscan', 'off', true)`
+	customPlansSeqScans = `SELECT set_config('plan_cache_mode', 'force_custom_plan', true), set_config('enable_seqscan', 'on', true)`
 )
 
 // OneConn runs fn on one connection of db when db is a pool (else on db itself, a connection
@@ -163,11 +173,28 @@ func OneConn(ctx context.Context, db DBTX, fn func(DBTX) error) error {
 // whose plan does not depend on its values: planned once per connection instead of for every
 // call, which for a statement over a table of many indexes costs more than running it.
 func QueryGeneric(ctx context.Context, db DBTX, sql string, args ...any) (pgx.Rows, pgx.BatchResults, error) {
+	return queryGeneric(ctx, db, false, sql, args...)
+}
+
+// QueryGenericIndexed is QueryGeneric for a statement whose rows must be read through an
+// index whatever the planner estimates: sequential scans are off for it (enable_seqscan, set
+// and put back as the plan mode is). A generic plan estimates a condition on a parameter by a
+// default selectivity, and for an expression index's condition that can make a sequential
+// scan under a LIMIT look cheaper, which computes the expression for every row.
+func QueryGenericIndexed(ctx context.Context, db DBTX, sql string, args ...any) (pgx.Rows, pgx.BatchResults, error) {
+	return queryGeneric(ctx, db, true, sql, args...)
+}
+
+func queryGeneric(ctx context.Context, db DBTX, indexed bool, sql string, args ...any) (pgx.Rows, pgx.BatchResults, error) {
+	set, reset := genericPlans, customPlans
+	if indexed {
+		set, reset = genericIndexedPlans, customPlansSeqScans
+	}
 	var b pgx.Batch
-	b.Queue(genericPlans)
+	b.Queue(set)
 	b.Queue(sql, args...)
 	if _, inTx := db.(pgx.Tx); inTx {
-		b.Queue(customPlans)
+		b.Queue(reset)
 	}
 	br := db.SendBatch(ctx, &b)
 	if _, err := br.Exec(); err != nil {

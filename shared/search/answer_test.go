@@ -70,6 +70,15 @@ func (w *world) upsert(events ...catalog.Event) {
 	}
 }
 
+// seats gives event id a count of ws wheelchair spaces and cs companion seats.
+func (w *world) seats(id int64, ws, cs int) {
+	w.t.Helper()
+	if _, err := w.pool.Exec(w.ctx, `INSERT INTO event_availability (event_id, wheelchair_spaces, companion_seats, as_of, version)
+		VALUES ($1, $2, $3, now(), 1)`, id, ws, cs); err != nil {
+		w.t.Fatal(err)
+	}
+}
+
 func event(id int64, city string, access map[string]string) catalog.Event {
 	return catalog.Event{ID: id, Title: "Concert", Category: "concert", City: city,
 		Venue:    catalog.Venue{ID: 1, Name: "Hall"},

@@ -11,8 +11,14 @@ func SetTextBounds(t testing.TB, b TextBounds) {
 // SetStepHook calls f with the name of each step a search reads (readPage) until t ends.
 func SetStepHook(t testing.TB, f func(step string)) {
 	names := map[plan]string{walk: "walk", window: "window", capped: "capped", long: "long", sparse: "sparse",
-		seatWindow: "seatWindow", seatCounts: "seatCounts", textSeatWindow: "textSeatWindow"}
+		seatWindow: "seatWindow", seatCounts: "seatCounts", textSeatWindow: "textSeatWindow", month: "month"}
 	h := func(p plan) { f(names[p]) }
 	stepHook.Store(&h)
 	t.Cleanup(func() { stepHook.Store(nil) })
 }
+
+// AllWords is Query.allWords.
+func (q *Query) AllWords() (int, bool) { return q.allWords() }
+
+// MonthSQL is the statement of plan month for q (whose To must be set).
+func MonthSQL(q *Query) (string, []any) { return statement(q, month) }

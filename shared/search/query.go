@@ -208,6 +208,36 @@ func (q *Query) begin() time.Time {
 	return q.From
 }
 
+// allWords says whether q's text requires every word it holds, and how many words that is:
+// websearch_to_tsquery makes an AND of a text's words (and a phrase of a hyphenated word's
+// parts) unless the text quotes a phrase, says "or", or puts a minus before a word. Only such a
+// text may read its matches through the month keys (searchMonths, migration 026), which ask
+// for every word. The test is strict: a word of letters and digits, joined by single inner
+// hyphens, and no word "or"; any other character, though websearch_to_tsquery may ignore it,
+// answers false, and the search takes its other steps.
+func (q *Query) allWords() (words int, ok bool) {
+	if q.Text == "" {
+		return 0, false
+	}
+	for _, w := range strings.Split(q.Text, " ") {
+		if strings.EqualFold(w, "or") {
+			return 0, false
+		}
+		prev := '-' // a word may not start with a hyphen
+		for _, r := range w {
+			if r == '-' && prev == '-' || r != '-' && !unicode.IsLetter(r) && !unicode.IsDigit(r) {
+				return 0, false
+			}
+			prev = r
+		}
+		if prev == '-' {
+			return 0, false // nor end with one
+		}
+		words++
+	}
+	return words, true
+}
+
 // SetCodes makes codes (known codes, any order, repeats allowed) the required constraints.
 func (q *Query) SetCodes(vocab *catalog.Vocabulary, codes []string) {
 	q.IDs = vocab.IDs(codes)

@@ -103,6 +103,7 @@ const (
 	seatCounts                 // seats: the events whose counts pass, then sorted
 	textSeatWindow             // text and seats: window, every match of the text with its seats passing or not
 	span                       // text and seats: edge, and the start of the filters' last row
+	month                      // text: capped, within one month, read through the month keys (searchMonths)
 )
 
 // PageSQL builds the query that selects one page's rows as Search first runs it: the keyset
@@ -149,14 +150,17 @@ func pageSQL(q *Query, how plan) (string, []any) {
 		args = append(args, v)
 		return "$" + strconv.Itoa(len(args))
 	}
-	where = append(where, "a.starts_at >= "+arg(q.From))
+	from := arg(q.From)
+	where = append(where, "a.starts_at >= "+from)
 	if q.To != nil {
 		where = append(where, "a.starts_at < "+arg(*q.To))
 	}
+	city := "NULL"
 	if q.City != "" {
 		// A text search's capped and sparse steps read the text's matches in the city from
 		// the text index, which holds the city (migration 022).
-		where = append(where, "a.city = "+arg(q.City))
+		city = arg(q.City)
+		where = append(where, "a.city = "+city)
 	}
 	switch len(q.Categories) {
 	case 0:
@@ -222,9 +226,9 @@ func pageSQL(q *Query, how plan) (string, []any) {
 		return `SELECT (` + edgeSQL + `), (SELECT a.starts_at ` + filters + `
 		ORDER BY a.starts_at DESC, a.event_id DESC LIMIT 1)`, args
 	}
-	text := ""
+	text, p := "", ""
 	if q.Text != "" {
-		p := arg(q.Text)
+		p = arg(q.Text)
 		text = "document @@ websearch_to_tsquery('russian', " + p + ")"
 		if how == window || how == long || how == textSeatWindow {
 			// These walks run with a generic plan (readPage), in which the query's text is a
@@ -311,6 +315,45 @@ func pageSQL(q *Query, how plan) (string, []any) {
 			page = `SELECT o.* FROM (` + page + ` OFFSET 0) o WHERE ` + keep + f
 		}
 		page += ` LIMIT ` + limit
+	case month:
+		// The candidates of a slice of whole months (q's From and To are within its first and
+		// last month): the events whose text holds every word of the question's (allWords) in
+		// one of its months, in the city when there is one, read through the keys of those
+		// words in each month (migration 026), at most Cap+1 of them; then the question's
+		// filters and text on them, outside the read. Inside, Postgres ANDed the keys' few
+		// entries with a bitmap of the whole city (51,790 entries for Samara on 1M events,
+		// 5.2 ms of a 5.6 ms read), or would the text index's whole lists. The candidates'
+		// count, not the matches', says capped: more than Cap of them may hold fewer matches,
+		// and then the page is read otherwise, as after capped. When capped, every row comes
+		// out (none may pass), the first to say so.
+		keys := "search_text_months(a.document, a.starts_at)"
+		if q.City != "" {
+			keys = "search_text_city_months(a.document, a.starts_at, a.city)"
+		}
+		// One condition per month (a time within the month names it): Postgres ORs their
+		// bitmaps, each read from the month's lists.
+		var months []string
+		for t := q.From; t.Before(*q.To); t = monthAfter(t, 1) {
+			at := from
+			if t != q.From {
+				at = arg(t)
+			}
+			months = append(months, keys+` @> search_text_month_keys(`+p+`, `+at+`, `+city+`)`)
+		}
+		over := `(SELECT count(*) FROM m) > ` + strconv.Itoa(b.Cap)
+		page = `WITH m AS MATERIALIZED (
+			SELECT a.event_id, a.starts_at, a.constraint_ids, a.excluded_ids, a.city, a.category, a.document
+			FROM event_accessibility a
+			WHERE ` + strings.Join(months, "\n\t\t\t   OR ") + `
+			LIMIT ` + strconv.Itoa(b.Cap+1) + `)
+		SELECT a.event_id, a.starts_at, a.constraint_ids, ` + over + ` AS capped
+		FROM m a
+		WHERE ` + over + ` OR (` + strings.Join(append(where, "a."+text), "\n\t\t  AND ") + `)
+		ORDER BY a.starts_at, a.event_id`
+		if f := seats("o"); f != "" {
+			page = `SELECT o.* FROM (` + page + ` OFFSET 0) o WHERE o.capped OR ` + f
+		}
+		page += ` LIMIT ` + limit
 	}
 	return page, args
 }
@@ -339,16 +382,22 @@ LEFT JOIN LATERAL (SELECT s.wheelchair_spaces, s.companion_seats, s.as_of FROM e
 	WHERE s.event_id = e.id LIMIT 1) s ON true
 WHERE e.id = `
 
-// generic says whether plan how walks the answer order: such a statement runs with a generic
-// plan (readPage).
+// generic says whether plan how walks the answer order, or reads a slice's candidates through
+// the month keys (whose plan their values do not decide: the keys' indexes, the other filters
+// after): such a statement runs with a generic plan (readPage), planned once per connection
+// (a custom plan of a month read cost 0.3-0.5 ms to plan on 1M events, about what it ran).
 func generic(how plan) bool { return detailed(how) || how == textSeatWindow }
 
 // detailed says whether plan how walks the answer order for a page, which carries its rows'
 // details (withDetails, readPage). A text search's window that does not answer read the
 // details of the few rows it found for nothing; one that answers (a common word) saves the
 // second round trip, as the walk of a question without text does. A text search's window
-// with seats answers every match of its text, whose details it does not read.
-func detailed(how plan) bool { return how == walk || how == window || how == long || how == seatWindow }
+// with seats answers every match of its text, whose details it does not read. A slice of
+// months (searchMonths) reads its rows' details too: the page's rows are those of the slices
+// read, and a slice that holds more than Cap candidates has its Limit+1 read for nothing.
+func detailed(how plan) bool {
+	return how == walk || how == window || how == long || how == seatWindow || how == month
+}
 
 // withDetails is page (a walk, pageSQL) with each row's details (detailsOf) in the same
 // statement: a lateral lookup by the events' primary key per row of the page, whose LIMIT
@@ -377,6 +426,10 @@ func withDetails(page string) string {
 //     before both the matches of slices of the answer order, one after the other, the first
 //     sized from the window, see searchText);
 //  4. else all matches from the text index, sorted (matches bunched late in the order).
+//
+// A text that requires every word it holds (Query.allWords) reads slices of whole months
+// instead of slices of the answer order, from indexes of its words keyed by month (and city),
+// and, when it has two words or more, before the second step too (searchMonths).
 //
 // The work is bounded by the window, by Cap matches, by the walk expected for more than Cap
 // matches, and only in the last, unexpected case by the matches.
@@ -458,6 +511,13 @@ const denseMatches = 6
 // Before such a walk, the filters' rows are counted from the time they span (windowSpan): when
 // the text's matches among them are expected fewer than the rows the walk would read (a number
 // in one city), the capped read comes first instead (expectedMatches).
+//
+// A text that requires every word (allWords) reads slices of whole months through its words'
+// month keys (searchMonths) where slices of the answer order would be read, and, with two words
+// or more, before the capped read too: an AND of words each in a share of the events whose
+// intersection is sparse costs the text index the words' whole lists (4.4-6.7 ms on 1M events
+// for three of them), the months a twelfth of them (1.0-1.5 ms for the question), and a word in
+// a large city the city's whole list, the months none of it ("xx" in Samara 3.8 → 1.3 ms).
 func searchText(ctx context.Context, db pgdb.DBTX, q *Query) (read, error) {
 	first := window
 	if q.Seats() {
@@ -513,7 +573,19 @@ func searchText(ctx context.Context, db pgdb.DBTX, q *Query) (read, error) {
 			return r, err
 		}
 	}
-	if kt >= 2 {
+	words, all := q.allWords()
+	if all && (kt >= 2 || words >= 2) {
+		// The text's matches month by month (searchMonths): with two matches in the window
+		// or more, instead of slices of the text index; with fewer, an AND of words, before
+		// the capped read of their whole lists (one rare word's lists are short: the capped
+		// read first).
+		if r, ok, err := searchMonths(ctx, db, q); err != nil || ok {
+			return r, err
+		}
+		if kt >= 2 && len(steps) == 2 {
+			steps = []plan{long, capped}
+		}
+	} else if kt >= 2 {
 		if len(steps) == 2 {
 			steps = []plan{long, capped}
 		}
@@ -536,34 +608,93 @@ func searchText(ctx context.Context, db pgdb.DBTX, q *Query) (read, error) {
 	return readPage(ctx, db, q, sparse)
 }
 
-// searchSlices reads the page of a text search from slices of the answer order, one after the
-// other from the question's start, each read from the text index (capped): the first sized
-// from the window, which reached end and held est of the page's rows, to hold twice the page;
-// each next one to hold twice what is still missing, from the rows found so far over the
-// slices read. A slice that holds the rest of the page (or reaches the question's end) makes
-// the page exact: its rows follow those of the slices before it. ok is false, and the page
-// must be read otherwise, when a slice holds more than Cap matches of the text, when one
-// would pass maxSlice, or after maxSlices.
+// searchSlices reads the page of a text search from slices of the answer order (readSlices),
+// each read from the text index (capped): the first sized from the window, which reached end
+// and held est of the page's rows, to hold twice the page; each next one to hold twice what
+// is still missing, from the rows found so far over the slices read. A slice that would pass
+// maxSlice ends them (ok false), as maxSlices do.
 func searchSlices(ctx context.Context, db pgdb.DBTX, q *Query, end time.Time, est float64) (r read, ok bool, err error) {
 	begin := q.begin()
-	var found []pageRow
-	from, seen, span := begin, est, end.Sub(begin) // seen rows of the page over span
-	for range maxSlices {
-		want := q.Limit + 1 - len(found)
-		next := time.Duration(float64(span) * float64(2*want) / max(seen, 1))
+	seen, span := est, end.Sub(begin) // seen rows of the page over span
+	return readSlices(ctx, db, q, capped, maxSlices, func(from time.Time, found int) (time.Time, bool) {
+		if from != begin {
+			seen, span = float64(found), from.Sub(begin)
+		}
+		next := time.Duration(float64(span) * float64(2*(q.Limit+1-found)) / max(seen, 1))
 		if next <= 0 || next > maxSlice {
+			return time.Time{}, false
+		}
+		return from.Add(next), true
+	})
+}
+
+// maxMonthSlices bounds the slices of whole months whose matches a text search reads, one
+// after the other (searchMonths), before it reads them otherwise; maxSliceMonths bounds the
+// months of one slice: a text whose page is expected further away is sparse enough for the
+// capped read of its whole lists, one index scan where a slice's months are one each.
+const (
+	maxMonthSlices = 3
+	maxSliceMonths = 12
+)
+
+// searchMonths reads the page of a text search that requires every word of its text
+// (allWords) from slices of whole months (readSlices), each slice's matches read through the
+// keys of its words in each of its months (plan month, migration 026): an AND of words each in
+// a share of the events whose intersection is sparse, or a word in a large city, costs the
+// text index the whole catalog's lists of its words or of the city, and a month a twelfth of
+// them. The first slice is the question's month and the next (its start may be the month's
+// last day); each next one is sized, as searchSlices' are, to hold twice what the page still
+// lacks from the rows found so far, in whole months; a slice that would span more than
+// maxSliceMonths ends them (ok false). The months are UTC months, as the keys'.
+func searchMonths(ctx context.Context, db pgdb.DBTX, q *Query) (r read, ok bool, err error) {
+	begin := q.begin()
+	return readSlices(ctx, db, q, month, maxMonthSlices, func(from time.Time, found int) (time.Time, bool) {
+		if from == begin {
+			return monthAfter(begin, 2), true
+		}
+		need := from.Add(time.Duration(float64(from.Sub(begin)) * float64(2*(q.Limit+1-found)) / float64(max(found, 1))))
+		n := 1
+		for monthAfter(from, n).Before(need) {
+			if n++; n > maxSliceMonths {
+				return time.Time{}, false
+			}
+		}
+		return monthAfter(from, n), true
+	})
+}
+
+// monthAfter is the start of the n-th UTC month after the month of t (n 1: the next one).
+func monthAfter(t time.Time, n int) time.Time {
+	t = t.UTC()
+	return time.Date(t.Year(), t.Month()+time.Month(n), 1, 0, 0, 0, 0, time.UTC)
+}
+
+// readSlices reads the page of a text search from slices of the answer order, one after the
+// other from the question's start, each read with plan how (capped or month); next gives a
+// slice's end from its start and the page's rows found before it (ok false: no such slice). A
+// slice that holds the rest of the page (or reaches the question's end) makes the page exact:
+// its rows follow those of the slices before it. ok is false, and the page must be read
+// otherwise, when a slice holds more than Cap matches of the text, when next gives no slice,
+// or after slices slices.
+func readSlices(ctx context.Context, db pgdb.DBTX, q *Query, how plan, slices int, next func(from time.Time, found int) (time.Time, bool)) (r read, ok bool, err error) {
+	begin := q.begin()
+	var found []pageRow
+	from := begin
+	for range slices {
+		until, more := next(from, len(found))
+		if !more {
 			return read{}, false, nil
 		}
-		until, last := from.Add(next), false
+		last := false
 		if q.To != nil && !until.Before(*q.To) {
 			until, last = *q.To, true
 		}
 		slice := *q
-		slice.From, slice.To, slice.Limit = from, &until, want
+		slice.From, slice.To, slice.Limit = from, &until, q.Limit+1-len(found)
 		if from != begin {
 			slice.After = nil // rows from the slice's start on are all past the cursor
 		}
-		s, err := readPage(ctx, db, &slice, capped)
+		s, err := readPage(ctx, db, &slice, how)
 		if err != nil || s.over {
 			return read{}, false, err
 		}
@@ -574,7 +705,7 @@ func searchSlices(ctx context.Context, db pgdb.DBTX, q *Query, end time.Time, es
 		if last {
 			return read{rows: found}, true, nil
 		}
-		seen, span, from = float64(len(found)), until.Sub(begin), until
+		from = until
 	}
 	return read{}, false, nil
 }
@@ -681,9 +812,16 @@ func readPage(ctx context.Context, db pgdb.DBTX, q *Query, how plan) (read, erro
 		rows pgx.Rows
 		err  error
 	)
-	if generic(how) { // a walk in answer order, whose plan the codes decide
+	if generic(how) { // a walk in answer order, whose plan the codes decide, or a month read
+		query := pgdb.QueryGeneric
+		if how == month {
+			// Its only index conditions are the month keys': read through their indexes, not
+			// by a scan that computes every row's keys (the generic plan's estimate of a
+			// slice of twelve months made one look cheaper under its LIMIT).
+			query = pgdb.QueryGenericIndexed
+		}
 		var br pgx.BatchResults
-		rows, br, err = pgdb.QueryGeneric(ctx, db, sql, args...)
+		rows, br, err = query(ctx, db, sql, args...)
 		defer br.Close() //nolint:errcheck // an error of the batch is the one Exec or Query answered
 	} else {
 		rows, err = db.Query(ctx, sql, args...)

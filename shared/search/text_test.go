@@ -83,10 +83,7 @@ func TestTextSearchEveryStepIsExact(t *testing.T) {
 			continue
 		}
 		ws, cs := seats(e.id)
-		if _, err := w.pool.Exec(w.ctx, `INSERT INTO event_availability (event_id, wheelchair_spaces, companion_seats, as_of, version)
-			VALUES ($1, $2, $3, now(), 1)`, e.id, ws, cs); err != nil {
-			t.Fatal(err)
-		}
+		w.seats(e.id, ws, cs)
 	}
 	startOf := func(id int64) time.Time { return start.Add(time.Duration(45-id/2) * time.Hour) }
 	want := func(word, city string, ws, cs int, to time.Time) []int64 {
@@ -236,10 +233,7 @@ func TestTextSeatSearchReadsAFewMatchesFirst(t *testing.T) {
 	w.upsert(events...)
 	for _, e := range evs {
 		if e.seated {
-			if _, err := w.pool.Exec(w.ctx, `INSERT INTO event_availability (event_id, wheelchair_spaces, companion_seats, as_of, version)
-				VALUES ($1, 1, 0, now(), 1)`, e.id); err != nil {
-				t.Fatal(err)
-			}
+			w.seats(e.id, 1, 0)
 		}
 	}
 	for _, c := range []struct {
