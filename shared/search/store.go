@@ -103,7 +103,7 @@ const (
 	seatCounts                 // seats: the events whose counts pass, then sorted
 	textSeatWindow             // text and seats: window, every match of the text with its seats passing or not
 	span                       // text and seats: edge, and the start of the filters' last row
-	month                      // text: capped, within one month, read through the month keys (searchMonths)
+	month                      // text: capped, within a slice of whole months, read through the month keys (searchMonths)
 )
 
 // PageSQL builds the query that selects one page's rows as Search first runs it: the keyset
