@@ -1,0 +1,244 @@
+package search
+
+import (
+	"context"
+	"time"
+
+	"github.com/dostupno/dostupno/shared/pgdb"
+)
+
+// The steps of a text search (Search): searchText runs them, reading slices of the answer order
+// (searchSlices) or of whole months (searchMonths) through readSlices; the statements of each
+// step are pageSQL's.
+
+// maxSlice bounds the slice of answer order a text search reads the matches of (searchText):
+// past it (a window stretched over years), the slice is not worth it.
+const maxSlice = 10 * 365 * 24 * time.Hour
+
+// maxSlices bounds the slices of answer order, one after the other, whose matches a text
+// search reads before it walks the order or reads every match (searchText).
+const maxSlices = 3
+
+// denseMatches: with this many matches in the window or more (a share of at least 1.2% of
+// the rows the filters pass), searchText walks the answer order first. The walk reads about
+// Window * (Limit+1) / k rows before its page (1,750 at most for 6 matches); the text index
+// hands over every match of the text in the whole catalog, and a common word's 50,000 matches
+// cost 8-10 ms on 1M events (cmd/dostupno bench, "text: common word"), the walk 1-2 ms.
+const denseMatches = 6
+
+// searchText runs the steps of a text search (see Search) until one is exact. The window is
+// also a sample: k rows of the page in it (the text's matches whose seats pass), kt matches
+// of the text (k without seats). With denseMatches page rows or more, the walk comes first.
+// Two matches of the text or more (but not a page) put the text's share above 2/Window, and
+// the text index would likely hand over more than Cap of them: then the page is read from
+// slices of the answer order, one after the other (searchSlices), each expected to hold
+// twice what the page still lacks, from the density of the page's rows seen so far, then the
+// walk before the capped read. Fewer than two matches: the capped read first.
+//
+// With seats, the window's k is a small sample: a common word whose matches a quarter pass
+// (kt 24, k 1 on 1M events) looked rare, and its capped read overflowed (20-45 ms) before the
+// walk answered; a word of a city (kt 10, k 2) took a slice sized from k that held 19 rows of
+// 21, then the walk. The page's density is estimated as kt times the seats' share among them,
+// (k+1)/(kt+2): the common word now walks first (2.6-3.5 ms), the word of a city too (13.6 ms
+// against 18.6, its page 4,200 rows away), and slices go on from where the last stopped.
+// Before such a walk, the filters' rows are counted from the time they span (windowSpan): when
+// the text's matches among them are expected fewer than the rows the walk would read (a number
+// in one city), the capped read comes first instead (expectedMatches).
+//
+// A text that requires every word (allWords) reads slices of whole months through its words'
+// month keys (searchMonths) where slices of the answer order would be read, and, with two words
+// or more, before the capped read too: an AND of words each in a share of the events whose
+// intersection is sparse costs the text index the words' whole lists (4.4-6.7 ms on 1M events
+// for three of them), the months a twelfth of them (1.0-1.5 ms for the question), and a word in
+// a large city the city's whole list, the months none of it ("xx" in Samara 3.8 → 1.3 ms).
+func searchText(ctx context.Context, db pgdb.DBTX, q *Query) (read, error) {
+	first := window
+	if q.Seats() {
+		first = textSeatWindow
+	}
+	r, err := readPage(ctx, db, q, first)
+	if err != nil || r.next != nil {
+		return r, err
+	}
+	k, kt := len(r.rows), len(r.rows)
+	if first == textSeatWindow {
+		kt = r.matches
+	}
+	est := float64(k) // the page's rows expected in the window
+	if k < kt {
+		est = float64(kt) * float64(k+1) / float64(kt+2)
+	}
+	b := textBounds.Load()
+	steps := []plan{capped, long}
+	var end time.Time                               // the window's end, once read (windowSpan, windowEnd)
+	walkRows := float64(b.Window*(q.Limit+1)) / est // the walk's rows expected before its page
+	if k >= denseMatches || kt >= denseMatches && walkRows <= float64(b.Walk/5) {
+		// A page is expected within Window * (Limit+1) / k rows of the walk, fewer than the
+		// matches the text index would hand over (see denseMatches). With seats, a dense text
+		// whose matches few seats pass walks first too when its page is expected within a
+		// fifth of the walk: the text index would hand over every match of the text however
+		// few pass (a common word's 52,000 in 20-30 ms on 1M events), the walk stops at the
+		// page (концерт with both counts: 2.6-3.5 ms against 27-32 ms through slices).
+		steps = []plan{capped}
+		if k < denseMatches {
+			// Unless the filters hold few rows (a city): then the text index holds fewer
+			// matches than the walk would read rows, and the capped read reads them alone
+			// (a number in Samara with seats: 713 matches of the text in the city against a
+			// page 6,100 rows into the walk, each row a page of the table to read).
+			var (
+				last time.Time
+				more bool
+			)
+			end, last, more, err = windowSpan(ctx, db, q)
+			if err != nil || !more {
+				return r, err
+			}
+			if expectedMatches(q, kt, end, last) <= min(walkRows, float64(b.Cap)) {
+				r, err := readPage(ctx, db, q, capped)
+				if err != nil || !r.over {
+					return r, err
+				}
+				steps = nil
+			}
+		}
+		r, err := readPage(ctx, db, q, long)
+		if err != nil || r.next != nil {
+			return r, err
+		}
+	}
+	words, all := q.allWords()
+	if all && (kt >= 2 || words >= 2) {
+		// The text's matches month by month (searchMonths): with two matches in the window
+		// or more, instead of slices of the text index; with fewer, an AND of words, before
+		// the capped read of their whole lists (one rare word's lists are short: the capped
+		// read first).
+		if r, ok, err := searchMonths(ctx, db, q); err != nil || ok {
+			return r, err
+		}
+		if kt >= 2 && len(steps) == 2 {
+			steps = []plan{long, capped}
+		}
+	} else if kt >= 2 {
+		if len(steps) == 2 {
+			steps = []plan{long, capped}
+		}
+		if end.IsZero() {
+			var more bool
+			if end, more, err = windowEnd(ctx, db, q); err != nil || !more {
+				return r, err
+			}
+		}
+		if r, ok, err := searchSlices(ctx, db, q, end, est); err != nil || ok {
+			return r, err
+		}
+	}
+	for _, how := range steps {
+		r, err := readPage(ctx, db, q, how)
+		if err != nil || r.next != nil || how == capped && !r.over {
+			return r, err
+		}
+	}
+	return readPage(ctx, db, q, sparse)
+}
+
+// searchSlices reads the page of a text search from slices of the answer order (readSlices),
+// each read from the text index (capped): the first sized from the window, which reached end
+// and held est of the page's rows, to hold twice the page; each next one to hold twice what
+// is still missing, from the rows found so far over the slices read. A slice that would pass
+// maxSlice ends them (ok false), as maxSlices do.
+func searchSlices(ctx context.Context, db pgdb.DBTX, q *Query, end time.Time, est float64) (r read, ok bool, err error) {
+	begin := q.begin()
+	seen, span := est, end.Sub(begin) // seen rows of the page over span
+	return readSlices(ctx, db, q, capped, maxSlices, func(from time.Time, found int) (time.Time, bool) {
+		if from != begin {
+			seen, span = float64(found), from.Sub(begin)
+		}
+		next := time.Duration(float64(span) * float64(2*(q.Limit+1-found)) / max(seen, 1))
+		if next <= 0 || next > maxSlice {
+			return time.Time{}, false
+		}
+		return from.Add(next), true
+	})
+}
+
+// maxMonthSlices bounds the slices of whole months whose matches a text search reads, one
+// after the other (searchMonths), before it reads them otherwise; maxSliceMonths bounds the
+// months of one slice: a text whose page is expected further away is sparse enough for the
+// capped read of its whole lists, one index scan where a slice's months are one each.
+const (
+	maxMonthSlices = 3
+	maxSliceMonths = 12
+)
+
+// searchMonths reads the page of a text search that requires every word of its text
+// (allWords) from slices of whole months (readSlices), each slice's matches read through the
+// keys of its words in each of its months (plan month, migration 026): an AND of words each in
+// a share of the events whose intersection is sparse, or a word in a large city, costs the
+// text index the whole catalog's lists of its words or of the city, and a month a twelfth of
+// them. The first slice is the question's month and the next (its start may be the month's
+// last day); each next one is sized, as searchSlices' are, to hold twice what the page still
+// lacks from the rows found so far, in whole months; a slice that would span more than
+// maxSliceMonths ends them (ok false). The months are UTC months, as the keys'.
+func searchMonths(ctx context.Context, db pgdb.DBTX, q *Query) (r read, ok bool, err error) {
+	begin := q.begin()
+	return readSlices(ctx, db, q, month, maxMonthSlices, func(from time.Time, found int) (time.Time, bool) {
+		if from == begin {
+			return monthAfter(begin, 2), true
+		}
+		need := from.Add(time.Duration(float64(from.Sub(begin)) * float64(2*(q.Limit+1-found)) / float64(max(found, 1))))
+		n := 1
+		for monthAfter(from, n).Before(need) {
+			if n++; n > maxSliceMonths {
+				return time.Time{}, false
+			}
+		}
+		return monthAfter(from, n), true
+	})
+}
+
+// monthAfter is the start of the n-th UTC month after the month of t (n 1: the next one).
+func monthAfter(t time.Time, n int) time.Time {
+	t = t.UTC()
+	return time.Date(t.Year(), t.Month()+time.Month(n), 1, 0, 0, 0, 0, time.UTC)
+}
+
+// readSlices reads the page of a text search from slices of the answer order, one after the
+// other from the question's start, each read with plan how (capped or month); next gives a
+// slice's end from its start and the page's rows found before it (ok false: no such slice). A
+// slice that holds the rest of the page (or reaches the question's end) makes the page exact:
+// its rows follow those of the slices before it. ok is false, and the page must be read
+// otherwise, when a slice holds more than Cap matches of the text, when next gives no slice,
+// or after slices slices.
+func readSlices(ctx context.Context, db pgdb.DBTX, q *Query, how plan, slices int, next func(from time.Time, found int) (time.Time, bool)) (r read, ok bool, err error) {
+	begin := q.begin()
+	var found []pageRow
+	from := begin
+	for range slices {
+		until, more := next(from, len(found))
+		if !more {
+			return read{}, false, nil
+		}
+		last := false
+		if q.To != nil && !until.Before(*q.To) {
+			until, last = *q.To, true
+		}
+		slice := *q
+		slice.From, slice.To, slice.Limit = from, &until, q.Limit+1-len(found)
+		if from != begin {
+			slice.After = nil // rows from the slice's start on are all past the cursor
+		}
+		s, err := readPage(ctx, db, &slice, how)
+		if err != nil || s.over {
+			return read{}, false, err
+		}
+		found = append(found, s.rows...)
+		if len(found) > q.Limit {
+			return read{rows: found[:q.Limit], next: &found[q.Limit-1].pos}, true, nil
+		}
+		if last {
+			return read{rows: found}, true, nil
+		}
+		from = until
+	}
+	return read{}, false, nil
+}
