@@ -5,7 +5,7 @@
 -- the whole lists ("выставка победа вступительное" on 1M events: 50,000, 37,000 and 310,000
 -- entries for 450 matches, 4.4-6.3 ms), and a word in a large city the city's list (313,000 in
 -- Moscow, 4.9 ms for "гамлет" there); the first page of such a question lies in its first
--- month or two, whose lists are a twelfth of those (0.4-1.0 ms). shared/search/store.go
+-- month or two, whose lists are a twelfth of those (0.4-1.0 ms). shared/search/text.go
 -- (searchMonths) reads a text's matches month by month through these indexes.
 --
 -- A key is 'word|month' (search_month) or 'word|month|city'. The text's own condition stays

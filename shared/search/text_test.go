@@ -198,7 +198,7 @@ func TestSearchKeepsTheConnectionsPlanMode(t *testing.T) {
 // TestTextSeatSearchReadsAFewMatchesFirst: a text dense among the filters' rows whose matches
 // few seats pass walks the answer order first, unless the text index holds fewer matches within
 // the filters (a small city) than the walk is expected to read rows: then the capped read comes
-// first (shared/search/store.go, searchText). Both page exactly.
+// first (shared/search/text.go, searchText). Both page exactly.
 func TestTextSeatSearchReadsAFewMatchesFirst(t *testing.T) {
 	search.SetTextBounds(t, search.TextBounds{Window: 10, Cap: 40, Walk: 1000})
 	w := newWorld(t)
