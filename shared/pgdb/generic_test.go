@@ -21,17 +21,18 @@ func TestQueryGenericPlansOneStatement(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer pool.Close()
-	mode := func(db pgdb.DBTX) string {
+	setting := func(db pgdb.DBTX, name string) string {
 		t.Helper()
-		var m string
-		if err := db.QueryRow(ctx, `SHOW plan_cache_mode`).Scan(&m); err != nil {
+		var v string
+		if err := db.QueryRow(ctx, `SELECT current_setting($1)`, name).Scan(&v); err != nil {
 			t.Fatal(err)
 		}
-		return m
+		return v
 	}
-	inside := func(db pgdb.DBTX) string {
+	// inside is what sql, one text, answers when query runs it.
+	inside := func(query func(context.Context, pgdb.DBTX, string, ...any) (pgx.Rows, pgx.BatchResults, error), db pgdb.DBTX, sql string) string {
 		t.Helper()
-		rows, br, err := pgdb.QueryGeneric(ctx, db, `SELECT current_setting('plan_cache_mode')`)
+		rows, br, err := query(ctx, db, sql)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -44,17 +45,18 @@ func TestQueryGenericPlansOneStatement(t *testing.T) {
 		}
 		return m
 	}
-	if got := inside(pool); got != "force_generic_plan" {
+	const modeSQL = `SELECT current_setting('plan_cache_mode')`
+	if got := inside(pgdb.QueryGeneric, pool, modeSQL); got != "force_generic_plan" {
 		t.Fatalf("the statement ran with %s, want force_generic_plan", got)
 	}
-	if got := mode(pool); got != "force_custom_plan" {
+	if got := setting(pool, "plan_cache_mode"); got != "force_custom_plan" {
 		t.Fatalf("after it the connection has %s, want force_custom_plan", got)
 	}
 	if err := pgdb.InTx(ctx, pool, func(tx pgx.Tx) error {
-		if got := inside(tx); got != "force_generic_plan" {
+		if got := inside(pgdb.QueryGeneric, tx, modeSQL); got != "force_generic_plan" {
 			t.Errorf("in a transaction the statement ran with %s, want force_generic_plan", got)
 		}
-		if got := mode(tx); got != "force_custom_plan" {
+		if got := setting(tx, "plan_cache_mode"); got != "force_custom_plan" {
 			t.Errorf("in a transaction after it: %s, want force_custom_plan", got)
 		}
 		return nil
@@ -62,27 +64,9 @@ func TestQueryGenericPlansOneStatement(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The indexed variant: sequential scans off for its statement alone, in a transaction too.
-	setting := func(db pgdb.DBTX, name string) string {
-		t.Helper()
-		var v string
-		if err := db.QueryRow(ctx, `SELECT current_setting($1)`, name).Scan(&v); err != nil {
-			t.Fatal(err)
-		}
-		return v
-	}
 	for _, tx := range []bool{false, true} {
 		run := func(db pgdb.DBTX) error {
-			rows, br, err := pgdb.QueryGenericIndexed(ctx, db, `SELECT current_setting('plan_cache_mode') || ' ' || current_setting('enable_seqscan')`)
-			if err != nil {
-				return err
-			}
-			got, err := pgx.CollectExactlyOneRow(rows, pgx.RowTo[string])
-			if err != nil {
-				return err
-			}
-			if err := br.Close(); err != nil {
-				return err
-			}
+			got := inside(pgdb.QueryGenericIndexed, db, `SELECT current_setting('plan_cache_mode') || ' ' || current_setting('enable_seqscan')`)
 			if got != "force_generic_plan off" {
 				t.Errorf("in a transaction %v the indexed statement ran with %q, want force_generic_plan off", tx, got)
 			}

@@ -243,6 +243,7 @@ func FuzzParseQuery(f *testing.F) {
 		"from=2030-01-01T00:00:00Z&to=2030-02-01T00:00:00Z", "cursor=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
 		"q=%ff", "category=a,b,c&category=d", "q=';DROP TABLE events;--", "limit=-1", "personalize=false",
 		"city=%00", "q=a%00b", "from=9999-12-31T23:59:59Z", "profile=wheelchair&match=lenient",
+		"q=гамлет+or+космос", "q=-гамлет+космос", "q=%22гамлет+космос%22", "q=кто-то+2-й", "q=a--b+c-",
 	} {
 		f.Add(s)
 	}
@@ -272,6 +273,25 @@ func FuzzParseQuery(f *testing.F) {
 		other.Categories = slices.Repeat([]string{"z"}, len(q.Categories))
 		if otherSQL, _ := PageSQL(&other); otherSQL != sql {
 			t.Fatalf("ParseQuery(%q): the SQL text depends on the values:\n%s\n%s", raw, sql, otherSQL)
+		}
+		// A text taken as all words (the month keys, searchMonths) holds no operator of
+		// websearch_to_tsquery; the month read's SQL text binds the text too.
+		if words, ok := q.allWords(); ok {
+			for _, w := range strings.Fields(q.Text) {
+				if strings.EqualFold(w, "or") || strings.HasPrefix(w, "-") || strings.ContainsRune(w, '"') {
+					t.Fatalf("ParseQuery(%q): %q taken as all words, with the operator %q", raw, q.Text, w)
+				}
+			}
+			if words != len(strings.Fields(q.Text)) {
+				t.Fatalf("ParseQuery(%q): %d words in %q", raw, words, q.Text)
+			}
+			until := q.From.AddDate(0, 1, 0)
+			mq, mo := q, other
+			mq.To, mo.To = &until, &until
+			a, _ := statement(&mq, month)
+			if b, _ := statement(&mo, month); a != b {
+				t.Fatalf("ParseQuery(%q): the month read's SQL text depends on the values", raw)
+			}
 		}
 		_, rest, _ := strings.Cut(q.CacheKey(), ":")
 		again, err := ParseQuery(rest, v, now)

@@ -106,6 +106,9 @@ func searchText(ctx context.Context, db pgdb.DBTX, q *Query) (read, error) {
 			return r, err
 		}
 	}
+	if kt >= 2 && len(steps) == 2 {
+		steps = []plan{long, capped}
+	}
 	words, all := q.allWords()
 	if all && (kt >= 2 || words >= 2) {
 		// The text's matches month by month (searchMonths): with two matches in the window
@@ -115,13 +118,7 @@ func searchText(ctx context.Context, db pgdb.DBTX, q *Query) (read, error) {
 		if r, ok, err := searchMonths(ctx, db, q); err != nil || ok {
 			return r, err
 		}
-		if kt >= 2 && len(steps) == 2 {
-			steps = []plan{long, capped}
-		}
 	} else if kt >= 2 {
-		if len(steps) == 2 {
-			steps = []plan{long, capped}
-		}
 		if end.IsZero() {
 			var more bool
 			if end, more, err = windowEnd(ctx, db, q); err != nil || !more {

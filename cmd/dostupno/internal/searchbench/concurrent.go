@@ -59,8 +59,11 @@ func Hammer(ctx context.Context, base string, mix []Question, clients int, d tim
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			own := make([]time.Duration, 0, 4096)
-			shapes := make([]string, 0, 4096)
+			type answer struct {
+				shape string
+				took  time.Duration
+			}
+			own := make([]answer, 0, 4096)
 			buf := make([]byte, 32<<10)
 			for time.Now().Before(stop) && ctx.Err() == nil {
 				q := mix[int(next.Add(1)-1)%len(mix)]
@@ -74,13 +77,12 @@ func Hammer(ctx context.Context, base string, mix []Question, clients int, d tim
 					cancel()
 					break
 				}
-				own = append(own, took)
-				shapes = append(shapes, q.Shape)
+				own = append(own, answer{q.Shape, took})
 			}
 			mu.Lock()
-			all = append(all, own...)
-			for i, sh := range shapes {
-				byShape[sh] = append(byShape[sh], own[i])
+			for _, a := range own {
+				all = append(all, a.took)
+				byShape[a.shape] = append(byShape[a.shape], a.took)
 			}
 			mu.Unlock()
 		}()
