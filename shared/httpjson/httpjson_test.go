@@ -1,15 +1,18 @@
 package httpjson
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"reflect"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/dostupno/dostupno/shared/apperr"
@@ -133,4 +136,75 @@ func TestDecodeBytesIsDecodeReader(t *testing.T) {
 			t.Errorf("%q: got %+v, %v; DecodeReader gives %+v, %v", in, a, errA, b, errB)
 		}
 	}
+}
+
+// TestWriteRawOneWriteForTheBody: an answer of a page's size (~9 KiB) reaches the client whole,
+// newline included, in two writes on the connection (the 4 KiB buffer holding the headers and
+// the body's start, then the rest), not three (a newline written apart, flushed on its own);
+// a small answer goes in one. The cached body it was given is left as it was.
+func TestWriteRawOneWriteForTheBody(t *testing.T) {
+	for _, c := range []struct {
+		size, writes int
+	}{{9 << 10, 2}, {300, 1}} {
+		body := bytes.Repeat([]byte("a"), c.size)
+		body[0], body[len(body)-1] = '"', '"'
+		cached := append(make([]byte, 0, len(body)+64), body...) // room to append into: it must not be
+		ln := &countingListener{Listener: mustListen(t)}
+		srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+			WriteRaw(w, http.StatusOK, cached)
+		})}
+		go srv.Serve(ln) //nolint:errcheck // closed below
+		resp, err := http.Get("http://" + ln.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		srv.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := append(append([]byte{}, body...), '\n'); !bytes.Equal(got, want) || resp.ContentLength != int64(len(want)) {
+			t.Fatalf("%d bytes: got %d bytes (Content-Length %d), want the body and a newline", c.size, len(got), resp.ContentLength)
+		}
+		if n := ln.writes.Load(); n != int64(c.writes) {
+			t.Errorf("%d bytes: the answer took %d writes on the connection, want %d", c.size, n, c.writes)
+		}
+		if !bytes.Equal(cached, body) || cached[:len(body)+1][len(body)] != 0 {
+			t.Errorf("%d bytes: the cached body was written into", c.size)
+		}
+	}
+}
+
+func mustListen(t *testing.T) net.Listener {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ln
+}
+
+// countingListener counts the writes on the connections it accepts.
+type countingListener struct {
+	net.Listener
+	writes atomic.Int64
+}
+
+func (l *countingListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	return &countingConn{Conn: c, writes: &l.writes}, nil
+}
+
+type countingConn struct {
+	net.Conn
+	writes *atomic.Int64
+}
+
+func (c *countingConn) Write(p []byte) (int, error) {
+	c.writes.Add(1)
+	return c.Conn.Write(p)
 }

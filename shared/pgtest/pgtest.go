@@ -207,3 +207,49 @@ func randomHex(n int) string {
 	_, _ = rand.Read(b) // crypto/rand never fails on Linux
 	return hex.EncodeToString(b)
 }
+
+// GenericPlan is the plan Postgres makes of sql as a generic plan (plan_cache_mode
+// force_generic_plan, as pgdb.QueryGeneric runs a statement), with settings (e.g.
+// "enable_seqscan = off") set for it too, explained by explain ("EXPLAIN", or "EXPLAIN
+// (ANALYZE, COSTS OFF, TIMING OFF)" to run it) with args. Explaining sql itself would plan it
+// with args' values: it is prepared, then executed by name, inside a transaction rolled back.
+func GenericPlan(t testing.TB, pool *pgxpool.Pool, explain, sql string, args []any, settings ...string) string {
+	t.Helper()
+	ctx := context.Background()
+	conn, err := pool.Acquire(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Release()
+	tx, err := conn.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback(ctx) //nolint:errcheck // read only, undone
+	for _, s := range append([]string{"plan_cache_mode = force_generic_plan"}, settings...) {
+		if _, err := tx.Exec(ctx, "SET LOCAL "+s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// A prepared statement outlives the transaction: the connection goes back without it.
+	if _, err := tx.Exec(ctx, "PREPARE generic_plan AS "+sql); err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Exec(ctx, "DEALLOCATE generic_plan") //nolint:errcheck // after the rollback; a failure leaves a test's connection with it
+	params := make([]string, len(args))
+	for i := range args {
+		params[i] = fmt.Sprintf("$%d", i+1)
+	}
+	// EXECUTE's arguments take no bind parameters: the simple protocol writes args into the
+	// statement as literals.
+	rows, err := tx.Query(ctx, explain+" EXECUTE generic_plan("+strings.Join(params, ", ")+")",
+		append([]any{pgx.QueryExecModeSimpleProtocol}, args...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.Join(lines, "\n")
+}

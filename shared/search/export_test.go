@@ -22,3 +22,6 @@ func (q *Query) AllWords() (int, bool) { return q.allWords() }
 
 // MonthSQL is the statement of plan month for q (whose To must be set).
 func MonthSQL(q *Query) (string, []any) { return statement(q, month) }
+
+// CappedSQL is the statement of plan capped for q.
+func CappedSQL(q *Query) (string, []any) { return statement(q, capped) }

@@ -8,10 +8,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/dostupno/dostupno/shared/catalog"
-	"github.com/dostupno/dostupno/shared/pgdb"
+	"github.com/dostupno/dostupno/shared/pgtest"
 	"github.com/dostupno/dostupno/shared/search"
 )
 
@@ -194,20 +192,188 @@ func TestTextSearchByMonths(t *testing.T) {
 		until := start.AddDate(0, 3, 0)
 		q.To = &until
 		sql, args := search.MonthSQL(&q)
-		rows, br, err := pgdb.QueryGenericIndexed(w.ctx, w.pool, "EXPLAIN "+sql, args...)
-		var lines []string
-		if err == nil {
-			lines, err = pgx.CollectRows(rows, pgx.RowTo[string])
+		plan := pgtest.GenericPlan(t, w.pool, "EXPLAIN", sql, args, "enable_seqscan = off")
+		if !strings.Contains(plan, "Bitmap Index Scan on "+c.index+" ") || strings.Contains(plan, "Seq Scan on event_accessibility") {
+			t.Errorf("%s: the month read's plan does not read %s alone:\n%s", c.raw, c.index, plan)
 		}
-		if err := br.Close(); err != nil { // it holds a connection until closed
-			t.Fatal(err)
+		if strings.Contains(plan, "@@ websearch_to_tsquery") {
+			t.Errorf("%s: the month read's plan makes the tsquery for each candidate it checks, not once (an InitPlan):\n%s", c.raw, plan)
 		}
+	}
+}
+
+// TestDenseWordInACityReadsMonthsBeforeTheWalk: a word whose window holds denseMatches of its
+// matches or more, but not a page, reads its first month slice before the walk when its
+// density in time puts at most half of Cap in the slice (a word of a city: monthsNear), and
+// walks first when it would not (the same word in a city with events every few hours, or in
+// the whole catalog), when the question has other filters than its time and city (a code,
+// whose rows the month keys do not know), or when the text is not all words. Every question
+// pages exactly.
+func TestDenseWordInACityReadsMonthsBeforeTheWalk(t *testing.T) {
+	search.SetTextBounds(t, search.TextBounds{Window: 10, Cap: 60, Walk: 40})
+	w := newWorld(t)
+	now := time.Now().UTC()
+	start := time.Date(now.Year(), now.Month()+2, 1, 6, 0, 0, 0, time.UTC)
+	type ev struct {
+		id       int64
+		city     string
+		rho, mu  bool
+		stepFree bool
+	}
+	var evs []ev
+	var events []catalog.Event
+	add := func(id int64, city string, at time.Time, n int64) {
+		x := ev{id: id, city: city, rho: n%5 < 3, mu: n%7 == 0, stepFree: n%2 == 0}
+		access := map[string]string{}
+		if x.stepFree {
+			access["step_free_entrance"] = "yes"
+		}
+		e := event(id, city, access)
+		e.StartsAt, e.Title = at, "Show"
+		if x.rho {
+			e.Title += " rho"
+		}
+		if x.mu {
+			e.Title += " mu"
+		}
+		evs = append(evs, x)
+		events = append(events, e)
+	}
+	// Kazan: an event every 36 hours for four months, rho in 6 of each 10 (the window's 10
+	// rows hold 6 matches over 15 days: about 24 in the first slice's two months). Moscow:
+	// every 6 hours, rho alike (the window spans 2.5 days: about 150 in the slice).
+	for n := int64(1); n <= 80; n++ {
+		add(n, "kazan", start.Add(time.Duration(n)*36*time.Hour-time.Hour), n)
+	}
+	for n := int64(1); n <= 480; n++ {
+		add(1000+n, "moscow", start.Add(time.Duration(n)*6*time.Hour-2*time.Hour), n)
+	}
+	slices.SortFunc(evs, func(a, b ev) int { // answer order
+		ea, eb := events[slices.IndexFunc(events, func(e catalog.Event) bool { return e.ID == a.id })], events[slices.IndexFunc(events, func(e catalog.Event) bool { return e.ID == b.id })]
+		return ea.StartsAt.Compare(eb.StartsAt)
+	})
+	w.upsert(events...)
+	for _, c := range []struct {
+		raw   string
+		match func(e ev) bool
+		first []string // the steps of the first page
+	}{
+		{"city=kazan&q=rho", func(e ev) bool { return e.city == "kazan" && e.rho }, []string{"window", "month"}},
+		{"city=moscow&q=rho", func(e ev) bool { return e.city == "moscow" && e.rho }, []string{"window", "long"}},
+		{"q=rho", func(e ev) bool { return e.rho }, []string{"window", "long"}},
+		{"city=kazan&q=rho&constraints=step_free_entrance", func(e ev) bool { return e.city == "kazan" && e.rho && e.stepFree }, nil},
+		{"city=kazan&q=rho+-mu", func(e ev) bool { return e.city == "kazan" && e.rho && !e.mu }, nil},
+	} {
+		t.Run(c.raw, func(t *testing.T) {
+			var want []int64
+			for _, e := range evs {
+				if c.match(e) {
+					want = append(want, e.id)
+				}
+			}
+			var steps []string
+			search.SetStepHook(t, func(s string) { steps = append(steps, s) })
+			raw := c.raw + "&from=" + url.QueryEscape(start.Format(time.RFC3339))
+			got := pageThrough(t, w, raw, 11, func(page int) {
+				if page != 0 {
+					return
+				}
+				if c.first != nil && !slices.Equal(steps, c.first) || c.first == nil && slices.Contains(steps, "month") {
+					t.Errorf("first page read steps %v, want %v (nil: no month slice)", steps, c.first)
+				}
+			})
+			if !slices.Equal(got, want) {
+				t.Fatalf("got %v, want %v", got, want)
+			}
+		})
+	}
+}
+
+// TestTextIndexReadPlans: a read of the text index (capped) for the first page of a question
+// whose only other filters are its start and city runs with a generic plan (planned once per
+// connection), which reads the text index, scans no table and makes the tsquery once; with a
+// constraint code, a category, an end or a cursor it keeps a custom plan, which sees the values.
+func TestTextIndexReadPlans(t *testing.T) {
+	w := newWorld(t)
+	var events []catalog.Event
+	for i := int64(1); i <= 200; i++ {
+		e := event(i, []string{"moscow", "kazan"}[i%2], map[string]string{"step_free_entrance": "yes"})
+		e.Title = fmt.Sprintf("Show %d", i)
+		events = append(events, e)
+	}
+	w.upsert(events...)
+	// The plans are those of a catalog: 24,000 more rows over a year in twelve cities (rows of
+	// event_accessibility alone, which the plans read; their words are not the questions').
+	if _, err := w.pool.Exec(w.ctx, `INSERT INTO event_accessibility (event_id, starts_at, city, category, document)
+		SELECT 100000 + i, now() + i * interval '22 minutes', 'city' || (i % 12), 'concert',
+			to_tsvector('russian', 'вечер концерт программа ' || (i % 300))
+		FROM generate_series(1, 24000) i`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.pool.Exec(w.ctx, `VACUUM ANALYZE event_accessibility`); err != nil {
+		t.Fatal(err)
+	}
+	from := url.QueryEscape(time.Now().UTC().Format(time.RFC3339))
+	for _, raw := range []string{"q=zeppelin", "q=zeppelin&city=kazan", "q=zeppelin+show&city=kazan&wheelchair_spaces=1"} {
+		{
+			q, err := search.ParseQuery(raw+"&from="+from, w.vocab, time.Now())
+			if err != nil {
+				t.Fatal(err)
+			}
+			sql, args := search.CappedSQL(&q)
+			plan := pgtest.GenericPlan(t, w.pool, "EXPLAIN", sql, args, "enable_seqscan = off")
+			if !strings.Contains(plan, "Bitmap Index Scan on event_accessibility_city_document") || strings.Contains(plan, "Seq Scan") {
+				t.Errorf("%s: the generic plan of the capped read does not read the text index alone:\n%s", raw, plan)
+			}
+			if strings.Contains(plan, "@@ websearch_to_tsquery") {
+				t.Errorf("%s: the generic plan of the capped read makes the tsquery for each row it rechecks, not once (an InitPlan):\n%s", raw, plan)
+			}
+		}
+	}
+
+	// The plans readPage chose, on one connection: generic for the capped read of a first page
+	// without a code, a category or an end; custom with one, or after the first page
+	// (pg_prepared_statements counts each statement's plans).
+	cursor := search.Position{StartsAt: time.Now().Add(time.Hour), ID: 5}
+	for _, c := range []struct {
+		raw     string
+		after   bool
+		generic bool
+	}{
+		{"q=zeppelin&city=kazan", false, true},
+		{"q=zeppelin", false, true},
+		{"q=zeppelin&city=kazan&constraints=step_free_entrance", false, false},
+		{"q=zeppelin&category=concert", false, false},
+		{"q=zeppelin&city=kazan&to=" + url.QueryEscape(time.Now().AddDate(1, 0, 0).UTC().Format(time.RFC3339)), false, false},
+		{"q=zeppelin&city=kazan", true, false},
+	} {
+		conn, err := w.pool.Acquire(w.ctx)
 		if err != nil {
 			t.Fatal(err)
 		}
-		plan := strings.Join(lines, "\n")
-		if !strings.Contains(plan, "Bitmap Index Scan on "+c.index+" ") || strings.Contains(plan, "Seq Scan on event_accessibility") {
-			t.Errorf("%s: the month read's plan does not read %s alone:\n%s", c.raw, c.index, plan)
+		q, err := search.ParseQuery(c.raw, w.vocab, time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.after {
+			q.After = &cursor
+		}
+		var steps []string
+		search.SetStepHook(t, func(s string) { steps = append(steps, s) })
+		if _, err := search.Search(w.ctx, conn, w.vocab, &q, func(string) string { return "" }); err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Contains(steps, "capped") {
+			t.Fatalf("%s (cursor %v): read steps %v, want a capped read", c.raw, c.after, steps)
+		}
+		sql, _ := search.CappedSQL(&q)
+		var generic, custom int64
+		if err := conn.QueryRow(w.ctx, `SELECT generic_plans, custom_plans FROM pg_prepared_statements WHERE statement = $1`, sql).Scan(&generic, &custom); err != nil {
+			t.Fatalf("%s (cursor %v): the capped read's prepared statement: %v", c.raw, c.after, err)
+		}
+		conn.Release()
+		if got := generic > 0 && custom == 0; got != c.generic || generic+custom == 0 {
+			t.Errorf("%s (cursor %v): the capped read ran %d generic and %d custom plans, want generic %v", c.raw, c.after, generic, custom, c.generic)
 		}
 	}
 }

@@ -230,10 +230,10 @@ func pageSQL(q *Query, how plan) (string, []any) {
 	if q.Text != "" {
 		p = arg(q.Text)
 		text = "document @@ websearch_to_tsquery('russian', " + p + ")"
-		if how == window || how == long || how == textSeatWindow {
-			// These walks run with a generic plan (readPage), in which the query's text is a
-			// parameter: as a scalar subquery, the tsquery is made once per execution (an
-			// InitPlan) instead of once per row the walk filters.
+		if generic(q, how) {
+			// A generic plan (readPage) takes the query's text as a parameter: as a scalar
+			// subquery, the tsquery is made once per execution (an InitPlan) instead of once
+			// per row a walk filters, a month read checks or a read of the text index rechecks.
 			text = "document @@ (SELECT websearch_to_tsquery('russian', " + p + "))"
 		}
 	}
@@ -242,7 +242,7 @@ func pageSQL(q *Query, how plan) (string, []any) {
 	// some questions chose to read them all and sort (a bitmap scan, 340 ms on 1M events)
 	// over walking the index for a page. q.Limit is an integer of 1 to MaxLimit.
 	limit := strconv.Itoa(q.Limit + 1)
-	if !generic(how) {
+	if !generic(q, how) {
 		limit = arg(q.Limit + 1)
 	}
 	// first is the first rows of the filters in answer order, w, which a window or a walk
@@ -382,11 +382,27 @@ LEFT JOIN LATERAL (SELECT s.wheelchair_spaces, s.companion_seats, s.as_of FROM e
 	WHERE s.event_id = e.id LIMIT 1) s ON true
 WHERE e.id = `
 
-// generic says whether plan how walks the answer order, or reads a slice's candidates through
-// the month keys (whose plan their values do not decide: the keys' indexes, the other filters
-// after): such a statement runs with a generic plan (readPage), planned once per connection
-// (a custom plan of a month read cost 0.3-0.5 ms to plan on 1M events, about what it ran).
-func generic(how plan) bool { return detailed(how) || how == textSeatWindow }
+// generic says whether plan how for q walks the answer order, reads a slice's candidates
+// through the month keys (whose plan their values do not decide: the keys' indexes, the other
+// filters after), or reads the text index for a question whose only other filters are its
+// time and city (genericText): such a statement runs with a generic plan (readPage), planned
+// once per connection (a custom plan of a month read cost 0.3-0.5 ms to plan on 1M events,
+// about what it ran; of a capped read of an absent word 0.2-0.3 ms, which ran in 0.05).
+func generic(q *Query, how plan) bool {
+	return detailed(how) || how == textSeatWindow || genericText(q, how)
+}
+
+// genericText says whether plan how reads the text index (capped, sparse) for a question whose
+// filters are its start and city alone (and seats, which filter its matches after the read), on
+// its first page: the text index, which holds the city, is then its one way in, whatever the
+// text's matches (a generic plan estimates them from no text). With constraint codes or
+// categories, how many rows match the text decides whether their indexes or the text's are
+// read first; with an end or a cursor, a generic plan takes the time range for a narrow one
+// and ANDs the text's matches with the starts index's rows over it (every row of the catalog
+// for an end a year away): a custom plan, which sees the values.
+func genericText(q *Query, how plan) bool {
+	return (how == capped || how == sparse) && len(q.IDs) == 0 && len(q.Categories) == 0 && q.To == nil && q.After == nil
+}
 
 // detailed says whether plan how walks the answer order for a page, which carries its rows'
 // details (withDetails, readPage). A text search's window that does not answer read the
@@ -569,8 +585,8 @@ type pageRow struct {
 // it passes, made into a tsquery once per execution (pageSQL); 16 clients asking the text
 // shapes alone got 481 and 563 answers/s against 400 and 441 with custom plans, back to back
 // (the generic plan with the tsquery made per row was slower than custom ones, tried before).
-// The reads of the text index (capped, sparse) and of the counts (seatCounts) keep custom
-// plans: how many rows match decides them.
+// The reads of the text index (capped, sparse) with constraint codes or categories, and of the
+// counts (seatCounts), keep custom plans: how many rows match decides them (genericText).
 func readPage(ctx context.Context, db pgdb.DBTX, q *Query, how plan) (read, error) {
 	if f := stepHook.Load(); f != nil {
 		(*f)(how)
@@ -580,12 +596,13 @@ func readPage(ctx context.Context, db pgdb.DBTX, q *Query, how plan) (read, erro
 		rows pgx.Rows
 		err  error
 	)
-	if generic(how) { // a walk in answer order, whose plan the codes decide, or a month read
+	if generic(q, how) { // a walk in answer order, whose plan the codes decide, a month read or a read of the text index
 		query := pgdb.QueryGeneric
-		if how == month {
-			// Its only index conditions are the month keys': read through their indexes, not
-			// by a scan that computes every row's keys (the generic plan's estimate of a
-			// slice of twelve months made one look cheaper under its LIMIT).
+		if how == month || genericText(q, how) {
+			// Its only index conditions are the month keys' or the text's: read through
+			// their indexes, not by a scan that computes every row's keys or tests every
+			// row's text (the generic plan's estimate of a slice of twelve months made one
+			// look cheaper under its LIMIT).
 			query = pgdb.QueryGenericIndexed
 		}
 		var br pgx.BatchResults

@@ -51,6 +51,8 @@ const denseMatches = 6
 // intersection is sparse costs the text index the words' whole lists (4.4-6.7 ms on 1M events
 // for three of them), the months a twelfth of them (1.0-1.5 ms for the question), and a word in
 // a large city the city's whole list, the months none of it ("xx" in Samara 3.8 → 1.3 ms).
+// Such a text dense in the window but short of a page reads its first month slice before the
+// walk when the slice is expected to hold few of its matches (monthsNear: a word of a city).
 func searchText(ctx context.Context, db pgdb.DBTX, q *Query) (read, error) {
 	first := window
 	if q.Seats() {
@@ -69,6 +71,8 @@ func searchText(ctx context.Context, db pgdb.DBTX, q *Query) (read, error) {
 		est = float64(kt) * float64(k+1) / float64(kt+2)
 	}
 	b := textBounds.Load()
+	words, all := q.allWords()
+	monthsRead := false // searchMonths was read, and did not answer
 	steps := []plan{capped, long}
 	var end time.Time                               // the window's end, once read (windowSpan, windowEnd)
 	walkRows := float64(b.Window*(q.Limit+1)) / est // the walk's rows expected before its page
@@ -101,6 +105,12 @@ func searchText(ctx context.Context, db pgdb.DBTX, q *Query) (read, error) {
 				steps = nil
 			}
 		}
+		if all && monthsNear(q, r) {
+			if r, ok, err := searchMonths(ctx, db, q); err != nil || ok {
+				return r, err
+			}
+			monthsRead = true
+		}
 		r, err := readPage(ctx, db, q, long)
 		if err != nil || r.next != nil {
 			return r, err
@@ -109,8 +119,7 @@ func searchText(ctx context.Context, db pgdb.DBTX, q *Query) (read, error) {
 	if kt >= 2 && len(steps) == 2 {
 		steps = []plan{long, capped}
 	}
-	words, all := q.allWords()
-	if all && (kt >= 2 || words >= 2) {
+	if all && (kt >= 2 || words >= 2) && !monthsRead {
 		// The text's matches month by month (searchMonths): with two matches in the window
 		// or more, instead of slices of the text index; with fewer, an AND of words, before
 		// the capped read of their whole lists (one rare word's lists are short: the capped
@@ -136,6 +145,30 @@ func searchText(ctx context.Context, db pgdb.DBTX, q *Query) (read, error) {
 		}
 	}
 	return readPage(ctx, db, q, sparse)
+}
+
+// monthsNear says whether a text whose window (r, no seats) held denseMatches of its matches
+// or more, but not a page, has few enough candidates in the first slice of searchMonths for it
+// to be read before the walk: when the question's only other filters are its time and city,
+// whose rows the month keys hold (so that its candidates are its matches), and the matches'
+// density in time over the window, k of them up to the last one's start, gives at most half of
+// Cap in that slice. A word of a city is where it pays: the walk reads the city's rows in
+// answer order, each from a page of its own, the month read its matches in the months alone
+// (80 in a city on 1M events, its page some 2,000 rows away: 4.5-6 ms against 0.7-2.0 ms, the
+// window's read apart; cmd/dostupno bench, "text + city"). In the whole catalog,
+// the window spans a few hours, and a slice of weeks holds far more than Cap of such a word.
+func monthsNear(q *Query, r read) bool {
+	k := len(r.rows)
+	if q.Seats() || len(q.IDs) > 0 || len(q.Categories) > 0 || k == 0 {
+		return false
+	}
+	begin := q.begin()
+	seen := r.rows[k-1].pos.StartsAt.Sub(begin) // k matches within it
+	if seen <= 0 {
+		return false // every match starts at the question's start: no density in time
+	}
+	slice := monthAfter(begin, 2).Sub(begin)
+	return float64(k)*float64(slice)/float64(seen) <= float64(textBounds.Load().Cap)/2
 }
 
 // searchSlices reads the page of a text search from slices of the answer order (readSlices),

@@ -6,17 +6,16 @@ import (
 	"context"
 	"encoding/json"
 	"io"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/dostupno/dostupno/cmd/dostupno/internal/eventimport"
 	"github.com/dostupno/dostupno/cmd/dostupno/internal/seed"
 	"github.com/dostupno/dostupno/shared/catalog"
+	"github.com/dostupno/dostupno/shared/pgtest"
 	"github.com/dostupno/dostupno/shared/search"
 )
 
@@ -84,57 +83,11 @@ func TestImportLeavesTheCopyReadyToSearch(t *testing.T) {
 		t.Fatal(err)
 	}
 	sql, args = search.PageSQL(&q)
-	plan = genericPlan(t, e.pool, sql, args)
+	plan = pgtest.GenericPlan(t, e.pool, "EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF)", sql, args)
 	if !strings.Contains(plan, "_city_category_starts") || !strings.Contains(plan, "Index Only Scan") || strings.Contains(plan, "Bitmap") ||
 		strings.Contains(plan, "Hash") || strings.Contains(plan, "Sort Key: a.starts_at") || strings.Contains(plan, "Sort Key: p.starts_at") {
 		t.Errorf("got the generic plan\n%s\nwant an index-only walk of a code's index led by city and category, each row's details by key, no bitmap, hash or sort", plan)
 	}
-}
-
-// genericPlan is the plan Postgres runs sql with as a generic plan (plan_cache_mode
-// force_generic_plan, as search runs the page of a question without text), executed with args.
-func genericPlan(t *testing.T, pool *pgxpool.Pool, sql string, args []any) string {
-	t.Helper()
-	ctx := context.Background()
-	conn, err := pool.Acquire(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Release()
-	tx, err := conn.Begin(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tx.Rollback(ctx) //nolint:errcheck // a read-only transaction, undone
-	if _, err := tx.Exec(ctx, "SET LOCAL plan_cache_mode = force_generic_plan"); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := tx.Exec(ctx, "PREPARE page AS "+sql); err != nil {
-		t.Fatal(err)
-	}
-	// EXECUTE takes no bind parameters: the values are written as literals.
-	values := make([]string, len(args))
-	for i, a := range args {
-		switch v := a.(type) {
-		case string:
-			values[i] = "'" + strings.ReplaceAll(v, "'", "''") + "'"
-		case time.Time:
-			values[i] = "'" + v.Format(time.RFC3339Nano) + "'"
-		case int:
-			values[i] = strconv.Itoa(v)
-		default:
-			t.Fatalf("genericPlan: no literal for %T", a)
-		}
-	}
-	rows, err := tx.Query(ctx, "EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF) EXECUTE page("+strings.Join(values, ", ")+")")
-	if err != nil {
-		t.Fatal(err)
-	}
-	lines, err := pgx.CollectRows(rows, pgx.RowTo[string])
-	if err != nil {
-		t.Fatal(err)
-	}
-	return strings.Join(lines, "\n")
 }
 
 // writeSeeded writes the seeded demo catalog of n events from day start (seed 1, as dostupno
