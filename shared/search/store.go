@@ -585,8 +585,9 @@ type pageRow struct {
 // it passes, made into a tsquery once per execution (pageSQL); 16 clients asking the text
 // shapes alone got 481 and 563 answers/s against 400 and 441 with custom plans, back to back
 // (the generic plan with the tsquery made per row was slower than custom ones, tried before).
-// The reads of the text index (capped, sparse) with constraint codes or categories, and of the
-// counts (seatCounts), keep custom plans: how many rows match decides them (genericText).
+// The reads of the text index (capped, sparse) with constraint codes, categories, an end or a
+// cursor, and of the counts (seatCounts), keep custom plans: how many rows match decides them
+// (genericText).
 func readPage(ctx context.Context, db pgdb.DBTX, q *Query, how plan) (read, error) {
 	if f := stepHook.Load(); f != nil {
 		(*f)(how)

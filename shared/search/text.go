@@ -52,7 +52,8 @@ const denseMatches = 6
 // for three of them), the months a twelfth of them (1.0-1.5 ms for the question), and a word in
 // a large city the city's whole list, the months none of it ("xx" in Samara 3.8 → 1.3 ms).
 // Such a text dense in the window but short of a page reads its first month slice before the
-// walk when the slice is expected to hold few of its matches (monthsNear: a word of a city).
+// walk when the slice is expected to hold few of its matches (monthsNear: a word of a city,
+// whose rows the walk reads each from a page of its own).
 func searchText(ctx context.Context, db pgdb.DBTX, q *Query) (read, error) {
 	first := window
 	if q.Seats() {
@@ -167,7 +168,7 @@ func monthsNear(q *Query, r read) bool {
 	if seen <= 0 {
 		return false // every match starts at the question's start: no density in time
 	}
-	slice := monthAfter(begin, 2).Sub(begin)
+	slice := firstMonthsEnd(begin).Sub(begin)
 	return float64(k)*float64(slice)/float64(seen) <= float64(textBounds.Load().Cap)/2
 }
 
@@ -213,7 +214,7 @@ func searchMonths(ctx context.Context, db pgdb.DBTX, q *Query) (r read, ok bool,
 	begin := q.begin()
 	return readSlices(ctx, db, q, month, maxMonthSlices, func(from time.Time, found int) (time.Time, bool) {
 		if from == begin {
-			return monthAfter(begin, 2), true
+			return firstMonthsEnd(begin), true
 		}
 		need := from.Add(time.Duration(float64(from.Sub(begin)) * float64(2*(q.Limit+1-found)) / float64(max(found, 1))))
 		n := 1
@@ -225,6 +226,10 @@ func searchMonths(ctx context.Context, db pgdb.DBTX, q *Query) (r read, ok bool,
 		return monthAfter(from, n), true
 	})
 }
+
+// firstMonthsEnd is the end of searchMonths' first slice from begin: the end of the month
+// after begin's (begin may be its month's last day).
+func firstMonthsEnd(begin time.Time) time.Time { return monthAfter(begin, 2) }
 
 // monthAfter is the start of the n-th UTC month after the month of t (n 1: the next one).
 func monthAfter(t time.Time, n int) time.Time {
