@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/dostupno/dostupno/shared/catalog"
+	"github.com/dostupno/dostupno/shared/pgtest"
 	"github.com/dostupno/dostupno/shared/search"
 )
 
@@ -297,5 +298,38 @@ func pageThrough(t *testing.T, w *world, raw string, limit int, after func(page 
 			return got
 		}
 		cursor = "&cursor=" + *p.NextCursor
+	}
+}
+
+// TestCoverIsTheFirstPhotoReadInOrder: a summary's cover is its event's first photo by position,
+// then key, and the page's statement reads it in that order from an index, without a sort per
+// row (migration 027).
+func TestCoverIsTheFirstPhotoReadInOrder(t *testing.T) {
+	w := newWorld(t)
+	w.upsert(event(1, "kazan", nil), event(2, "kazan", nil))
+	for _, p := range []struct {
+		key      string
+		position int
+	}{{"b.jpg", 1}, {"a.jpg", 1}, {"0.jpg", 2}} {
+		if _, err := w.pool.Exec(w.ctx, `INSERT INTO event_photos (event_id, object_key, content_type, width, height, bytes, position, version)
+			VALUES (1, $1, 'image/jpeg', 10, 10, 100, $2, 1)`, p.key, p.position); err != nil {
+			t.Fatal(err)
+		}
+	}
+	q, err := search.ParseQuery("city=kazan", w.vocab, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := search.Search(w.ctx, w.pool, w.vocab, &q, func(key string) string { return "/photos/" + key })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(p.Items) != 2 || p.Items[0].CoverURL == nil || *p.Items[0].CoverURL != "/photos/a.jpg" || p.Items[1].CoverURL != nil {
+		t.Fatalf("got %+v, want event 1 with cover a.jpg, event 2 without", p.Items)
+	}
+	sql, args := search.PageSQL(&q)
+	plan := pgtest.GenericPlan(t, w.pool, "EXPLAIN (COSTS OFF)", sql, args, "enable_seqscan = off")
+	if !strings.Contains(plan, "event_photos_in_cover_order") || strings.Contains(plan, "Sort") {
+		t.Errorf("the page's cover is not read in order from event_photos_in_cover_order:\n%s", plan)
 	}
 }
