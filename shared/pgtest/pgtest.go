@@ -221,6 +221,9 @@ func GenericPlan(t testing.TB, pool *pgxpool.Pool, explain, sql string, args []a
 		t.Fatal(err)
 	}
 	defer conn.Release()
+	// A prepared statement outlives the transaction: the connection goes back without it,
+	// dropped after the rollback (in an aborted transaction DEALLOCATE would fail).
+	defer conn.Exec(ctx, "DEALLOCATE generic_plan") //nolint:errcheck // not prepared when the test failed before
 	tx, err := conn.Begin(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -231,11 +234,9 @@ func GenericPlan(t testing.TB, pool *pgxpool.Pool, explain, sql string, args []a
 			t.Fatal(err)
 		}
 	}
-	// A prepared statement outlives the transaction: the connection goes back without it.
 	if _, err := tx.Exec(ctx, "PREPARE generic_plan AS "+sql); err != nil {
 		t.Fatal(err)
 	}
-	defer conn.Exec(ctx, "DEALLOCATE generic_plan") //nolint:errcheck // after the rollback; a failure leaves a test's connection with it
 	params := make([]string, len(args))
 	for i := range args {
 		params[i] = fmt.Sprintf("$%d", i+1)
