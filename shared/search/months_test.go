@@ -315,19 +315,17 @@ func TestTextIndexReadPlans(t *testing.T) {
 	}
 	from := url.QueryEscape(time.Now().UTC().Format(time.RFC3339))
 	for _, raw := range []string{"q=zeppelin", "q=zeppelin&city=kazan", "q=zeppelin+show&city=kazan&wheelchair_spaces=1"} {
-		{
-			q, err := search.ParseQuery(raw+"&from="+from, w.vocab, time.Now())
-			if err != nil {
-				t.Fatal(err)
-			}
-			sql, args := search.CappedSQL(&q)
-			plan := pgtest.GenericPlan(t, w.pool, "EXPLAIN", sql, args, "enable_seqscan = off")
-			if !strings.Contains(plan, "Bitmap Index Scan on event_accessibility_city_document") || strings.Contains(plan, "Seq Scan") {
-				t.Errorf("%s: the generic plan of the capped read does not read the text index alone:\n%s", raw, plan)
-			}
-			if strings.Contains(plan, "@@ websearch_to_tsquery") {
-				t.Errorf("%s: the generic plan of the capped read makes the tsquery for each row it rechecks, not once (an InitPlan):\n%s", raw, plan)
-			}
+		q, err := search.ParseQuery(raw+"&from="+from, w.vocab, time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		sql, args := search.CappedSQL(&q)
+		plan := pgtest.GenericPlan(t, w.pool, "EXPLAIN", sql, args, "enable_seqscan = off")
+		if !strings.Contains(plan, "Bitmap Index Scan on event_accessibility_city_document") || strings.Contains(plan, "Seq Scan") {
+			t.Errorf("%s: the generic plan of the capped read does not read the text index alone:\n%s", raw, plan)
+		}
+		if strings.Contains(plan, "@@ websearch_to_tsquery") {
+			t.Errorf("%s: the generic plan of the capped read makes the tsquery for each row it rechecks, not once (an InitPlan):\n%s", raw, plan)
 		}
 	}
 
@@ -347,10 +345,6 @@ func TestTextIndexReadPlans(t *testing.T) {
 		{"q=zeppelin&city=kazan&to=" + url.QueryEscape(time.Now().AddDate(1, 0, 0).UTC().Format(time.RFC3339)), false, false},
 		{"q=zeppelin&city=kazan", true, false},
 	} {
-		conn, err := w.pool.Acquire(w.ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
 		q, err := search.ParseQuery(c.raw, w.vocab, time.Now())
 		if err != nil {
 			t.Fatal(err)
@@ -360,18 +354,24 @@ func TestTextIndexReadPlans(t *testing.T) {
 		}
 		var steps []string
 		search.SetStepHook(t, func(s string) { steps = append(steps, s) })
-		if _, err := search.Search(w.ctx, conn, w.vocab, &q, func(string) string { return "" }); err != nil {
-			t.Fatal(err)
-		}
-		if !slices.Contains(steps, "capped") {
-			t.Fatalf("%s (cursor %v): read steps %v, want a capped read", c.raw, c.after, steps)
-		}
 		sql, _ := search.CappedSQL(&q)
 		var generic, custom int64
-		if err := conn.QueryRow(w.ctx, `SELECT generic_plans, custom_plans FROM pg_prepared_statements WHERE statement = $1`, sql).Scan(&generic, &custom); err != nil {
-			t.Fatalf("%s (cursor %v): the capped read's prepared statement: %v", c.raw, c.after, err)
-		}
-		conn.Release()
+		func() { // the connection goes back to the pool whatever fails (its close waits for it)
+			conn, err := w.pool.Acquire(w.ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer conn.Release()
+			if _, err := search.Search(w.ctx, conn, w.vocab, &q, func(string) string { return "" }); err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Contains(steps, "capped") {
+				t.Fatalf("%s (cursor %v): read steps %v, want a capped read", c.raw, c.after, steps)
+			}
+			if err := conn.QueryRow(w.ctx, `SELECT generic_plans, custom_plans FROM pg_prepared_statements WHERE statement = $1`, sql).Scan(&generic, &custom); err != nil {
+				t.Fatalf("%s (cursor %v): the capped read's prepared statement: %v", c.raw, c.after, err)
+			}
+		}()
 		if got := generic > 0 && custom == 0; got != c.generic || generic+custom == 0 {
 			t.Errorf("%s (cursor %v): the capped read ran %d generic and %d custom plans, want generic %v", c.raw, c.after, generic, custom, c.generic)
 		}
