@@ -200,6 +200,11 @@ func ParseQuery(raw string, vocab *catalog.Vocabulary, now time.Time) (Query, er
 // Seats reports whether q asks for free seats (a reported count of at least so many).
 func (q *Query) Seats() bool { return q.WheelchairSpaces > 0 || q.CompanionSeats > 0 }
 
+// timeAndCityAlone says whether q filters its rows by time and city alone (besides seats): no
+// constraint codes, no categories. Such a question's matches of its text are the text index's
+// (which holds the city) and the month keys' (which hold the month and city) within its time.
+func (q *Query) timeAndCityAlone() bool { return len(q.IDs) == 0 && len(q.Categories) == 0 }
+
 // begin is where q's rows start in time: its cursor's start, else its from.
 func (q *Query) begin() time.Time {
 	if q.After != nil {

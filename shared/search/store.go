@@ -401,8 +401,14 @@ func generic(q *Query, how plan) bool {
 // and ANDs the text's matches with the starts index's rows over it (every row of the catalog
 // for an end a year away): a custom plan, which sees the values.
 func genericText(q *Query, how plan) bool {
-	return (how == capped || how == sparse) && len(q.IDs) == 0 && len(q.Categories) == 0 && q.To == nil && q.After == nil
+	return (how == capped || how == sparse) && q.timeAndCityAlone() && q.To == nil && q.After == nil
 }
+
+// indexed says whether the generic plan of how for q must read its rows through an index
+// (pgdb.QueryGenericIndexed): its only index conditions are the month keys' or the text's, and a
+// scan would compute every row's keys or test every row's text (the generic plan's estimate of
+// a slice of twelve months made one look cheaper under its LIMIT).
+func indexed(q *Query, how plan) bool { return how == month || genericText(q, how) }
 
 // detailed says whether plan how walks the answer order for a page, which carries its rows'
 // details (withDetails, readPage). A text search's window that does not answer read the
@@ -599,11 +605,7 @@ func readPage(ctx context.Context, db pgdb.DBTX, q *Query, how plan) (read, erro
 	)
 	if generic(q, how) { // a walk in answer order, whose plan the codes decide, a month read or a read of the text index
 		query := pgdb.QueryGeneric
-		if how == month || genericText(q, how) {
-			// Its only index conditions are the month keys' or the text's: read through
-			// their indexes, not by a scan that computes every row's keys or tests every
-			// row's text (the generic plan's estimate of a slice of twelve months made one
-			// look cheaper under its LIMIT).
+		if indexed(q, how) {
 			query = pgdb.QueryGenericIndexed
 		}
 		var br pgx.BatchResults

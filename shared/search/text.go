@@ -160,7 +160,7 @@ func searchText(ctx context.Context, db pgdb.DBTX, q *Query) (read, error) {
 // the window spans a few hours, and a slice of weeks holds far more than Cap of such a word.
 func monthsNear(q *Query, r read) bool {
 	k := len(r.rows)
-	if q.Seats() || len(q.IDs) > 0 || len(q.Categories) > 0 || k == 0 {
+	if q.Seats() || !q.timeAndCityAlone() || k == 0 {
 		return false
 	}
 	begin := q.begin()
