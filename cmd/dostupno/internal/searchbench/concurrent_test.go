@@ -2,6 +2,7 @@ package searchbench_test
 
 import (
 	"context"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -107,6 +108,40 @@ func TestHammer(t *testing.T) {
 	}
 	if l.Latency.P50 < time.Millisecond || l.PerSecond() <= 0 {
 		t.Fatalf("got p50 %v and %.0f/s, want at least the server's 1 ms", l.Latency.P50, l.PerSecond())
+	}
+
+	// Each client keeps its connection: no more connections than clients, unless the server
+	// closes them, when the client dials again and goes on. Every answer is read to its last
+	// byte, chunked or not (a client that stopped short would read the rest as its next
+	// answer, and fail), and the base URL's path is kept.
+	var conns, asks atomic.Int64
+	big := strings.Repeat("x", 50<<10)
+	keep := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/function/search-events/" || r.URL.RawQuery == "" {
+			http.Error(w, "wrong path "+r.URL.String(), http.StatusNotFound)
+			return
+		}
+		n := asks.Add(1)
+		if n%7 == 0 {
+			w.Header().Set("Connection", "close")
+		}
+		w.Write([]byte(big[:len(big)/2]))
+		w.(http.Flusher).Flush() // chunked from here
+		w.Write([]byte(big[len(big)/2:]))
+	}))
+	keep.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		if s == http.StateNew {
+			conns.Add(1)
+		}
+	}
+	keep.Start()
+	defer keep.Close()
+	l, err = searchbench.Hammer(context.Background(), keep.URL+"/function/search-events", searchbench.Mix(50, start), 3, 300*time.Millisecond)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := int64(l.N)/7 + 3; l.N < 21 || int64(l.N) != asks.Load() || conns.Load() > want || conns.Load() < int64(l.N)/7 {
+		t.Fatalf("got %d answers, %d asked, over %d connections, want %d at most, a new one after every 7th answer", l.N, asks.Load(), conns.Load(), want)
 	}
 
 	failing := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
