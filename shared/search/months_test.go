@@ -195,11 +195,12 @@ func TestTextSearchByMonths(t *testing.T) {
 
 // TestDenseWordInACityReadsMonthsBeforeTheWalk: a word whose window holds denseMatches of its
 // matches or more, but not a page, reads its first month slice before the walk when its
-// density in time puts at most half of Cap in the slice (a word of a city: monthsNear), and
-// walks first when it would not (the same word in a city with events every few hours, or in
-// the whole catalog), when the question has other filters than its time and city (a code,
-// whose rows the month keys do not know), or when the text is not all words. Every question
-// pages exactly.
+// density in time puts at most half of Cap in the slice and at most a quarter of the rows the
+// walk expects before its page (a word of a city: monthsNear), and walks first when it would
+// not (the same word in a city with events every few hours, or every three days, whose slice
+// holds fewer than half of Cap but more than the walk's rows over four; or in the whole
+// catalog), when the question has other filters than its time and city (a code, whose rows the
+// month keys do not know), or when the text is not all words. Every question pages exactly.
 func TestDenseWordInACityReadsMonthsBeforeTheWalk(t *testing.T) {
 	search.SetTextBounds(t, search.TextBounds{Window: 10, Cap: 60, Walk: 40})
 	w := newWorld(t)
@@ -231,11 +232,15 @@ func TestDenseWordInACityReadsMonthsBeforeTheWalk(t *testing.T) {
 		evs = append(evs, x)
 		events = append(events, e)
 	}
-	// Kazan: an event every 36 hours for four months, rho in 6 of each 10 (the window's 10
-	// rows hold 6 matches over 15 days: about 24 in the first slice's two months). Moscow:
-	// every 6 hours, rho alike (the window spans 2.5 days: about 150 in the slice).
+	// Kazan: an event every 10 days, rho in 6 of each 10 (the window's 10 rows hold 6
+	// matches over 100 days: about 4 in the first slice's two months, the rest of the page in
+	// the next slice, against a page of 12 expected 20 rows into the walk). Perm: every 3 days,
+	// rho alike (6 over 30 days: about 12 in the slice, fewer than half of Cap but more than
+	// the walk's 20 rows over four). Moscow: every 6 hours (the window spans 2.5 days: about
+	// 150 in the slice).
 	for n := int64(1); n <= 80; n++ {
-		add(n, "kazan", start.Add(time.Duration(n)*36*time.Hour-time.Hour), n)
+		add(n, "kazan", start.Add(time.Duration(n)*10*24*time.Hour-time.Hour), n)
+		add(500+n, "perm", start.Add(time.Duration(n)*3*24*time.Hour-3*time.Hour), n)
 	}
 	for n := int64(1); n <= 480; n++ {
 		add(1000+n, "moscow", start.Add(time.Duration(n)*6*time.Hour-2*time.Hour), n)
@@ -247,7 +252,8 @@ func TestDenseWordInACityReadsMonthsBeforeTheWalk(t *testing.T) {
 		match func(e ev) bool
 		first []string // the steps of the first page
 	}{
-		{"city=kazan&q=rho", func(e ev) bool { return e.city == "kazan" && e.rho }, []string{"window", "month"}},
+		{"city=kazan&q=rho", func(e ev) bool { return e.city == "kazan" && e.rho }, []string{"window", "month", "month"}},
+		{"city=perm&q=rho", func(e ev) bool { return e.city == "perm" && e.rho }, []string{"window", "long"}},
 		{"city=moscow&q=rho", func(e ev) bool { return e.city == "moscow" && e.rho }, []string{"window", "long"}},
 		{"q=rho", func(e ev) bool { return e.rho }, []string{"window", "long"}},
 		{"city=kazan&q=rho&constraints=step_free_entrance", func(e ev) bool { return e.city == "kazan" && e.rho && e.stepFree }, nil},
