@@ -195,12 +195,11 @@ func TestTextSearchByMonths(t *testing.T) {
 
 // TestDenseWordInACityReadsMonthsBeforeTheWalk: a word whose window holds denseMatches of its
 // matches or more, but not a page, reads its first month slice before the walk when its
-// density in time puts at most half of Cap in the slice and at most a quarter of the rows the
-// walk expects before its page (a word of a city: monthsNear), and walks first when it would
-// not (the same word in a city with events every few hours, or every three days, whose slice
-// holds fewer than half of Cap but more than the walk's rows over four; or in the whole
-// catalog), when the question has other filters than its time and city (a code, whose rows the
-// month keys do not know), or when the text is not all words. Every question pages exactly.
+// density in time puts at most half of Cap in the slice (a word of a city: monthsNear), and
+// walks first when it would not (the same word in a city with events every few hours, or in
+// the whole catalog), when the question has other filters than its time and city (a code,
+// whose rows the month keys do not know), or when the text is not all words. Every question
+// pages exactly.
 func TestDenseWordInACityReadsMonthsBeforeTheWalk(t *testing.T) {
 	search.SetTextBounds(t, search.TextBounds{Window: 10, Cap: 60, Walk: 40})
 	w := newWorld(t)
@@ -232,15 +231,11 @@ func TestDenseWordInACityReadsMonthsBeforeTheWalk(t *testing.T) {
 		evs = append(evs, x)
 		events = append(events, e)
 	}
-	// Kazan: an event every 10 days, rho in 6 of each 10 (the window's 10 rows hold 6
-	// matches over 100 days: about 4 in the first slice's two months, the rest of the page in
-	// the next slice, against a page of 12 expected 20 rows into the walk). Perm: every 3 days,
-	// rho alike (6 over 30 days: about 12 in the slice, fewer than half of Cap but more than
-	// the walk's 20 rows over four). Moscow: every 6 hours (the window spans 2.5 days: about
-	// 150 in the slice).
+	// Kazan: an event every 36 hours for four months, rho in 6 of each 10 (the window's 10
+	// rows hold 6 matches over 15 days: about 24 in the first slice's two months). Moscow:
+	// every 6 hours, rho alike (the window spans 2.5 days: about 150 in the slice).
 	for n := int64(1); n <= 80; n++ {
-		add(n, "kazan", start.Add(time.Duration(n)*10*24*time.Hour-time.Hour), n)
-		add(500+n, "perm", start.Add(time.Duration(n)*3*24*time.Hour-3*time.Hour), n)
+		add(n, "kazan", start.Add(time.Duration(n)*36*time.Hour-time.Hour), n)
 	}
 	for n := int64(1); n <= 480; n++ {
 		add(1000+n, "moscow", start.Add(time.Duration(n)*6*time.Hour-2*time.Hour), n)
@@ -252,8 +247,7 @@ func TestDenseWordInACityReadsMonthsBeforeTheWalk(t *testing.T) {
 		match func(e ev) bool
 		first []string // the steps of the first page
 	}{
-		{"city=kazan&q=rho", func(e ev) bool { return e.city == "kazan" && e.rho }, []string{"window", "month", "month"}},
-		{"city=perm&q=rho", func(e ev) bool { return e.city == "perm" && e.rho }, []string{"window", "long"}},
+		{"city=kazan&q=rho", func(e ev) bool { return e.city == "kazan" && e.rho }, []string{"window", "month"}},
 		{"city=moscow&q=rho", func(e ev) bool { return e.city == "moscow" && e.rho }, []string{"window", "long"}},
 		{"q=rho", func(e ev) bool { return e.rho }, []string{"window", "long"}},
 		{"city=kazan&q=rho&constraints=step_free_entrance", func(e ev) bool { return e.city == "kazan" && e.rho && e.stepFree }, nil},
@@ -275,6 +269,79 @@ func TestDenseWordInACityReadsMonthsBeforeTheWalk(t *testing.T) {
 				}
 				if c.first != nil && !slices.Equal(steps, c.first) || c.first == nil && slices.Contains(steps, "month") {
 					t.Errorf("first page read steps %v, want %v (nil: no month slice)", steps, c.first)
+				}
+			})
+			if !slices.Equal(got, want) {
+				t.Fatalf("got %v, want %v", got, want)
+			}
+		})
+	}
+}
+
+// TestDenseWordOfTheWholeCatalogWalksUnlessTheSliceHoldsFew: in the whole catalog, a word
+// whose window holds denseMatches of its matches or more, but not a page, reads its first
+// month slice before the walk only when the slice is expected to hold fewer than a quarter of
+// the rows the walk expects before its page (monthsPerWalkRow); in a city, at most half of Cap
+// is enough (monthsNear). Every question pages exactly.
+func TestDenseWordOfTheWholeCatalogWalksUnlessTheSliceHoldsFew(t *testing.T) {
+	search.SetTextBounds(t, search.TextBounds{Window: 10, Cap: 60, Walk: 40})
+	w := newWorld(t)
+	now := time.Now().UTC()
+	start := time.Date(now.Year(), now.Month()+2, 1, 6, 0, 0, 0, time.UTC)
+	later := start.AddDate(0, 0, 300)
+	type ev struct {
+		id  int64
+		at  time.Time
+		rho bool
+	}
+	var (
+		evs    []ev
+		events []catalog.Event
+	)
+	// Perm, from start: an event every 3 days for 240 days, rho in 6 of each 10 (the window's
+	// 10 rows hold 6 matches over 30 days: about 12 in the first slice's two months, fewer
+	// than half of Cap but more than a page of 12's 20 rows of walk over four). Kazan, from
+	// 300 days on: every 10 days (6 over 100 days: about 4 in the slice).
+	for n := int64(1); n <= 80; n++ {
+		for _, c := range []struct {
+			id    int64
+			city  string
+			from  time.Time
+			every time.Duration
+		}{{n, "perm", start, 3 * 24 * time.Hour}, {500 + n, "kazan", later, 10 * 24 * time.Hour}} {
+			x := ev{id: c.id, at: c.from.Add(time.Duration(n)*c.every - time.Hour), rho: n%5 < 3}
+			e := event(c.id, c.city, nil)
+			e.StartsAt, e.Title = x.at, "Show"
+			if x.rho {
+				e.Title += " rho"
+			}
+			evs, events = append(evs, x), append(events, e)
+		}
+	}
+	slices.SortFunc(evs, func(a, b ev) int { return a.at.Compare(b.at) })
+	w.upsert(events...)
+	for _, c := range []struct {
+		raw   string
+		from  time.Time
+		city  bool // perm's alone
+		first []string
+	}{
+		{"q=rho", start, false, []string{"window", "long"}},
+		{"city=perm&q=rho", start, true, []string{"window", "month", "month"}},
+		{"q=rho", later, false, []string{"window", "month", "month"}},
+	} {
+		t.Run(c.raw+" from "+c.from.Format(time.DateOnly), func(t *testing.T) {
+			var want []int64
+			for _, e := range evs {
+				if e.rho && !e.at.Before(c.from) && (!c.city || e.id < 500) {
+					want = append(want, e.id)
+				}
+			}
+			var steps []string
+			search.SetStepHook(t, func(s string) { steps = append(steps, s) })
+			got := pageThrough(t, w, c.raw+"&from="+url.QueryEscape(c.from.Format(time.RFC3339)), 11, func(page int) {
+				if page == 0 && !slices.Equal(steps, c.first) {
+					t.Errorf("first page read steps %v, want %v", steps, c.first)
 				}
 			})
 			if !slices.Equal(got, want) {

@@ -52,8 +52,9 @@ const denseMatches = 6
 // for three of them), the months a twelfth of them (1.0-1.5 ms for the question), and a word in
 // a large city the city's whole list, the months none of it ("xx" in Samara 3.8 → 1.3 ms).
 // Such a text dense in the window but short of a page reads its first month slice before the
-// walk when the slice is expected to hold few of its matches against the rows the walk would
-// read (monthsNear: a word of a city of a few events a day).
+// walk when the slice is expected to hold few of its matches (monthsNear: a word of a city,
+// whose rows the walk reads each from a page of its own; in the whole catalog, only when the
+// slice holds far fewer than the rows the walk would read).
 func searchText(ctx context.Context, db pgdb.DBTX, q *Query) (read, error) {
 	first := window
 	if q.Seats() {
@@ -153,14 +154,17 @@ func searchText(ctx context.Context, db pgdb.DBTX, q *Query) (read, error) {
 // to be read before the walk, whose rows, walkRows of them, are expected before its page: when
 // the question's only other filters are its time and city, whose rows the month keys hold (so
 // that its candidates are its matches), and the matches' density in time over the window, k of
-// them up to the last one's start, gives at most half of Cap in that slice and at most a
-// quarter of walkRows (monthsPerWalkRow). A word of a city is where it pays: the walk reads the
-// city's rows in answer order, the month read its matches in the months alone (80 in Samara or
-// Kazan on 1M events, some 80 expected against 1,300-1,750 rows: 4.5-6 ms against 0.7-2.0 ms,
-// the window's read apart; cmd/dostupno bench, "text + city"). In the whole catalog, or a
-// city with events every few minutes, the window spans hours, and the slice holds about as
-// many candidates as the walk reads rows, each dearer (80 in the whole catalog: 576 expected,
-// 1,224 read, against 1,750; 3.6-6.9 ms with the month slice, 1.5-2.6 ms walking, alternated).
+// them up to the last one's start, gives at most half of Cap in that slice. A word of a city
+// is where it pays: the walk reads the city's rows in answer order, each from a page of its
+// own, the month read its matches in the months alone (80 in a city on 1M events, its page
+// some 2,000 rows away: 4.5-6 ms against 0.7-2.0 ms, the window's read apart; cmd/dostupno
+// bench, "text + city"), and when the table's pages are cold it reads the fewer of them (80 in
+// Saint Petersburg walked took 30.8 and 41.3 ms in two benchmark runs, its pages read from
+// disk). In the whole catalog the window spans hours, and a word seen there six times holds
+// about as many candidates in the slice as the walk reads rows, each dearer: there the slice
+// is read first only when it is expected to hold fewer than a quarter of walkRows
+// (monthsPerWalkRow; 80 on 1M events: 576 expected, 1,224 read, against 1,750 rows: 3.6-6.9 ms
+// with the month slice, 1.5-2.6 ms walking, alternated).
 func monthsNear(q *Query, r read, walkRows float64) bool {
 	k := len(r.rows)
 	if q.Seats() || !q.timeAndCityAlone() || k == 0 {
@@ -173,14 +177,15 @@ func monthsNear(q *Query, r read, walkRows float64) bool {
 	}
 	slice := firstMonthsEnd(begin).Sub(begin)
 	expected := float64(k) * float64(slice) / float64(seen)
-	return expected <= float64(textBounds.Load().Cap)/2 && monthsPerWalkRow*expected <= walkRows
+	return expected <= float64(textBounds.Load().Cap)/2 && (q.City != "" || monthsPerWalkRow*expected <= walkRows)
 }
 
-// monthsPerWalkRow weighs a candidate of a month slice against a row of the walk (monthsNear):
-// each is a page of the table, but a month read reads its candidates through the keys'
-// bitmap, then checks, filters and sorts them, about three times a walk's row on 1M events
-// (80 in the whole catalog: 1,224 candidates in 3.6-6.9 ms, 1,500 rows walked in 1.5-2.6),
-// and the window's sample put the slice's candidates at half of those read.
+// monthsPerWalkRow weighs a candidate of a month slice of the whole catalog against a row of
+// the walk (monthsNear): each is a page of the table, but a month read reads all of its
+// candidates through the keys' bitmap, then checks, filters and sorts them, where the walk
+// stops at its page: about three times a walk's row on 1M events (80: 1,224 candidates in
+// 3.6-6.9 ms, 1,500 rows walked in 1.5-2.6), and the window's sample put the slice's
+// candidates at half of those read.
 const monthsPerWalkRow = 4
 
 // searchSlices reads the page of a text search from slices of the answer order (readSlices),
