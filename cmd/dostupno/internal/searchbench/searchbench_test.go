@@ -3,6 +3,7 @@ package searchbench_test
 import (
 	"context"
 	"io"
+	"slices"
 	"testing"
 	"time"
 
@@ -62,6 +63,20 @@ func TestLoadWritesWhatUpsertWrites(t *testing.T) {
 	}
 	if _, err := catalog.UpsertEvents(ctx, slow, vocab, 1, start, events); err != nil {
 		t.Fatal(err)
+	}
+	// The copy is left as an import leaves it: every table written analysed and vacuumed.
+	for _, table := range searchbench.LoadedTables(vocab) {
+		var analysed, vacuumed bool
+		if err := fast.QueryRow(ctx, `SELECT last_analyze IS NOT NULL, last_vacuum IS NOT NULL
+			FROM pg_stat_user_tables WHERE relid = $1::regclass`, table).Scan(&analysed, &vacuumed); err != nil {
+			t.Fatal(err)
+		}
+		if !analysed || !vacuumed {
+			t.Errorf("%s: analysed %v, vacuumed %v after Load", table, analysed, vacuumed)
+		}
+	}
+	if got := searchbench.LoadedTables(vocab); !slices.Contains(got, "venue_accessibility") || !slices.Contains(got, "event_accessibility") {
+		t.Errorf("Load maintains %v, want the venues' facts and the events' index among them", got)
 	}
 	a, b := dump(t, fast), dump(t, slow)
 	if len(a) != 300 || len(b) != 300 {
