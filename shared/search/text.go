@@ -158,11 +158,11 @@ func searchText(ctx context.Context, db pgdb.DBTX, q *Query) (read, error) {
 // is where it pays: the walk reads the city's rows in answer order, each from a page of its
 // own, the month read its matches in the months alone (80 in a city on 1M events, its page
 // some 2,000 rows away: 4.5-6 ms against 0.7-2.0 ms, the window's read apart; cmd/dostupno
-// bench, "text + city"), and when the table's pages are cold it reads the fewer of them (80 in
-// Saint Petersburg walked took 30.8 and 41.3 ms in two benchmark runs, its pages read from
-// disk). In the whole catalog the window spans hours, and a word seen there six times holds
-// about as many candidates in the slice as the walk reads rows, each dearer: there the slice
-// is read first only when it is expected to hold fewer than a quarter of walkRows
+// bench, "text + city"); in the larger cities the two were within each other's noise (80 in
+// Moscow and Saint Petersburg, 1.4-3.9 ms either way at two start times, alternated), and the
+// slice stays first. In the whole catalog the window spans hours, and a word seen there six
+// times holds about as many candidates in the slice as the walk reads rows, each dearer: there
+// the slice is read first only when it is expected to hold fewer than a quarter of walkRows
 // (monthsPerWalkRow; 80 on 1M events: 576 expected, 1,224 read, against 1,750 rows: 3.6-6.9 ms
 // with the month slice, 1.5-2.6 ms walking, alternated).
 func monthsNear(q *Query, r read, walkRows float64) bool {

@@ -78,7 +78,7 @@ func Hammer(ctx context.Context, base string, mix []Question, clients int, d tim
 				took  time.Duration
 			}
 			own := make([]answer, 0, 4096)
-			c := &client{addr: u.Host, buf: make([]byte, 32<<10)}
+			c := &client{addr: u.Host, until: stop.Add(time.Minute)}
 			defer c.close()
 			for time.Now().Before(stop) && ctx.Err() == nil {
 				i := int(next.Add(1)-1) % len(mix)
@@ -115,16 +115,18 @@ func Hammer(ctx context.Context, base string, mix []Question, clients int, d tim
 }
 
 // client is one of Hammer's clients: its connection to the server, kept alive between
-// questions.
+// questions, and the time by which the run must be over (a server that stops answering
+// fails the run then, instead of holding it).
 type client struct {
-	addr string
-	conn net.Conn
-	br   *bufio.Reader
-	buf  []byte
+	addr  string
+	until time.Time
+	conn  net.Conn
+	br    *bufio.Reader
+	stop  func() bool // stops the watch of the run's context on conn
 }
 
 // ask writes req (a whole HTTP/1.1 request) and returns the time to its answer's last byte;
-// an answer other than 200 is an error.
+// an answer other than 200 is an error, and so is the run's context ending while it waits.
 func (c *client) ask(ctx context.Context, req []byte) (time.Duration, error) {
 	if c.conn == nil {
 		var d net.Dialer
@@ -132,8 +134,12 @@ func (c *client) ask(ctx context.Context, req []byte) (time.Duration, error) {
 		if err != nil {
 			return 0, err
 		}
-		c.conn = conn
-		c.br = bufio.NewReaderSize(conn, 16<<10)
+		if err := conn.SetDeadline(c.until); err != nil {
+			conn.Close()
+			return 0, err
+		}
+		c.conn, c.br = conn, bufio.NewReaderSize(conn, 16<<10)
+		c.stop = context.AfterFunc(ctx, func() { conn.SetDeadline(time.Now()) }) //nolint:errcheck // the blocked read fails either way
 	}
 	start := time.Now()
 	if _, err := c.conn.Write(req); err != nil {
@@ -145,7 +151,7 @@ func (c *client) ask(ctx context.Context, req []byte) (time.Duration, error) {
 		c.close()
 		return 0, err
 	}
-	_, err = io.CopyBuffer(io.Discard, resp.Body, c.buf)
+	_, err = io.Copy(io.Discard, resp.Body)
 	took := time.Since(start)
 	resp.Body.Close()
 	switch {
@@ -163,6 +169,7 @@ func (c *client) ask(ctx context.Context, req []byte) (time.Duration, error) {
 
 func (c *client) close() {
 	if c.conn != nil {
+		c.stop()
 		c.conn.Close()
 		c.conn, c.br = nil, nil
 	}

@@ -144,6 +144,18 @@ func TestHammer(t *testing.T) {
 		t.Fatalf("got %d answers, %d asked, over %d connections, want %d at most, a new one after every 7th answer", l.N, asks.Load(), conns.Load(), want)
 	}
 
+	// A server that stops answering fails the run once the run's context ends, instead of
+	// holding it.
+	hung := make(chan struct{})
+	stuck := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { <-hung }))
+	defer stuck.Close()
+	defer close(hung)
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	if _, err := searchbench.Hammer(ctx, stuck.URL, searchbench.Mix(5, start), 2, time.Hour); err == nil {
+		t.Fatal("got no error from a server that never answers")
+	}
+
 	failing := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "no", http.StatusServiceUnavailable)
 	}))
