@@ -84,6 +84,9 @@ func benchColdStarts(ctx context.Context, pool *pgxpool.Pool, dbURL, natsURL str
 	}
 	srcs := search.Sources(search.NewVocab(pool, time.Minute), func(string) string { return "" }, time.Now)
 	paths := map[string]string{searchevents.Name: "/?" + searchKey, getevent.Name: fmt.Sprintf("/%d", eventID)}
+	if line, err := searchbench.StartCosts(ctx, deployedMode(dbURL)); err == nil {
+		fmt.Printf("  %s\n", line)
+	}
 	fmt.Printf("  time from the process's start to its first answer (ms), %d starts each; load average %s\n", coldRuns, searchbench.LoadAverage())
 	fmt.Printf("  %-16s %-34s %-8s %s\n", "function", "newest snapshot", "answer", "ms")
 	for _, snap := range []struct {
