@@ -86,6 +86,8 @@ func benchColdStarts(ctx context.Context, pool *pgxpool.Pool, dbURL, natsURL str
 	paths := map[string]string{searchevents.Name: "/?" + searchKey, getevent.Name: fmt.Sprintf("/%d", eventID)}
 	if line, err := searchbench.StartCosts(ctx, deployedMode(dbURL)); err == nil {
 		fmt.Printf("  %s\n", line)
+	} else {
+		fmt.Printf("  (what a start pays this machine was not measured: %v)\n", err)
 	}
 	fmt.Printf("  time from the process's start to its first answer (ms), %d starts each; load average %s\n", coldRuns, searchbench.LoadAverage())
 	fmt.Printf("  %-16s %-34s %-8s %s\n", "function", "newest snapshot", "answer", "ms")
