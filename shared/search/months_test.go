@@ -260,17 +260,10 @@ func TestDenseWordInACityReadsMonthsBeforeTheWalk(t *testing.T) {
 					want = append(want, e.id)
 				}
 			}
-			var steps []string
-			search.SetStepHook(t, func(s string) { steps = append(steps, s) })
-			raw := c.raw + "&from=" + url.QueryEscape(start.Format(time.RFC3339))
-			got := pageThrough(t, w, raw, 11, func(page int) {
-				if page != 0 {
-					return
-				}
-				if c.first != nil && !slices.Equal(steps, c.first) || c.first == nil && slices.Contains(steps, "month") {
-					t.Errorf("first page read steps %v, want %v (nil: no month slice)", steps, c.first)
-				}
-			})
+			got, steps := pageThroughSteps(t, w, c.raw+"&from="+url.QueryEscape(start.Format(time.RFC3339)), 11)
+			if c.first != nil && !slices.Equal(steps, c.first) || c.first == nil && slices.Contains(steps, "month") {
+				t.Errorf("first page read steps %v, want %v (nil: no month slice)", steps, c.first)
+			}
 			if !slices.Equal(got, want) {
 				t.Fatalf("got %v, want %v", got, want)
 			}
@@ -337,13 +330,10 @@ func TestDenseWordOfTheWholeCatalogWalksUnlessTheSliceHoldsFew(t *testing.T) {
 					want = append(want, e.id)
 				}
 			}
-			var steps []string
-			search.SetStepHook(t, func(s string) { steps = append(steps, s) })
-			got := pageThrough(t, w, c.raw+"&from="+url.QueryEscape(c.from.Format(time.RFC3339)), 11, func(page int) {
-				if page == 0 && !slices.Equal(steps, c.first) {
-					t.Errorf("first page read steps %v, want %v", steps, c.first)
-				}
-			})
+			got, steps := pageThroughSteps(t, w, c.raw+"&from="+url.QueryEscape(c.from.Format(time.RFC3339)), 11)
+			if !slices.Equal(steps, c.first) {
+				t.Errorf("first page read steps %v, want %v", steps, c.first)
+			}
 			if !slices.Equal(got, want) {
 				t.Fatalf("got %v, want %v", got, want)
 			}

@@ -251,14 +251,11 @@ func TestTextSeatSearchReadsAFewMatchesFirst(t *testing.T) {
 					want = append(want, e.id) // evs are in answer order within a city
 				}
 			}
-			var steps []string
-			search.SetStepHook(t, func(s string) { steps = append(steps, s) })
 			raw := fmt.Sprintf("city=%s&q=rho&wheelchair_spaces=1&from=%s", c.city, url.QueryEscape(start.Format(time.RFC3339)))
-			got := pageThrough(t, w, raw, 1, func(page int) {
-				if page == 0 && !slices.Equal(steps, c.first) {
-					t.Fatalf("first page read steps %v, want %v", steps, c.first)
-				}
-			})
+			got, steps := pageThroughSteps(t, w, raw, 1)
+			if !slices.Equal(steps, c.first) {
+				t.Fatalf("first page read steps %v, want %v", steps, c.first)
+			}
 			if !slices.Equal(got, want) {
 				t.Fatalf("got %v, want %v", got, want)
 			}
@@ -332,4 +329,17 @@ func TestCoverIsTheFirstPhotoReadInOrder(t *testing.T) {
 	if !strings.Contains(plan, "event_photos_in_cover_order") || strings.Contains(plan, "Sort") {
 		t.Errorf("the page's cover is not read in order from event_photos_in_cover_order:\n%s", plan)
 	}
+}
+
+// pageThroughSteps is pageThrough, with the steps the first page read (SetStepHook).
+func pageThroughSteps(t *testing.T, w *world, raw string, limit int) (got []int64, first []string) {
+	t.Helper()
+	var steps []string
+	search.SetStepHook(t, func(s string) { steps = append(steps, s) })
+	got = pageThrough(t, w, raw, limit, func(page int) {
+		if page == 0 {
+			first = slices.Clone(steps)
+		}
+	})
+	return got, first
 }
