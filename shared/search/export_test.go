@@ -8,13 +8,22 @@ func SetTextBounds(t testing.TB, b TextBounds) {
 	t.Cleanup(func() { textBounds.Store(old) })
 }
 
-// SetStepHook calls f with the name of each step a search reads (readPage) until t ends.
+// SetStepHook calls f with the name of each step a search reads (readPage) until t ends, and
+// starts t with no route remembered (ForgetRoutes).
 func SetStepHook(t testing.TB, f func(step string)) {
+	ForgetRoutes(t)
 	names := map[plan]string{walk: "walk", window: "window", capped: "capped", long: "long", sparse: "sparse",
 		seatWindow: "seatWindow", seatCounts: "seatCounts", textSeatWindow: "textSeatWindow", month: "month"}
 	h := func(p plan) { f(names[p]) }
 	stepHook.Store(&h)
 	t.Cleanup(func() { stepHook.Store(nil) })
+}
+
+// ForgetRoutes makes a search remember no route from before t, nor after it any that t's
+// searches learned: each test asks its questions of its own catalog.
+func ForgetRoutes(t testing.TB) {
+	old := routes.Swap(newRoutes())
+	t.Cleanup(func() { routes.Store(old) })
 }
 
 // AllWords is Query.allWords.

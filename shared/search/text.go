@@ -55,14 +55,38 @@ const denseMatches = 6
 // walk when the slice is expected to hold few of its matches (monthsNear: a word of a city,
 // whose rows the walk reads each from a page of its own; in the whole catalog, only when the
 // slice holds far fewer than the rows the walk would read).
+//
+// The first page of a question asked before reads the step that answered it then alone, its
+// route (shared/search/route.go).
 func searchText(ctx context.Context, db pgdb.DBTX, q *Query) (read, error) {
+	if q.After != nil { // a later page: its rows are fewer, and would teach the first its steps
+		r, _, err := textSteps(ctx, db, q)
+		return r, err
+	}
+	key, memo := q.routeKey(time.Now()), routes.Load()
+	if how, ok := memo.get(key); ok {
+		if r, ok, err := readRoute(ctx, db, q, how); err != nil || ok {
+			return r, err
+		}
+	}
+	r, how, err := textSteps(ctx, db, q)
+	if err == nil {
+		memo.learn(key, how)
+	}
+	return r, err
+}
+
+// textSteps runs the steps of searchText from the window on, and says which step answered:
+// window for the window, or for a step that depends on what the window read (the slices);
+// else the step readRoute can read alone.
+func textSteps(ctx context.Context, db pgdb.DBTX, q *Query) (read, plan, error) {
 	first := window
 	if q.Seats() {
 		first = textSeatWindow
 	}
 	r, err := readPage(ctx, db, q, first)
 	if err != nil || r.next != nil {
-		return r, err
+		return r, window, err
 	}
 	k, kt := len(r.rows), len(r.rows)
 	if first == textSeatWindow {
@@ -97,25 +121,25 @@ func searchText(ctx context.Context, db pgdb.DBTX, q *Query) (read, error) {
 			)
 			end, last, more, err = windowSpan(ctx, db, q)
 			if err != nil || !more {
-				return r, err
+				return r, window, err
 			}
 			if expectedMatches(q, kt, end, last) <= min(walkRows, float64(b.Cap)) {
 				r, err := readPage(ctx, db, q, capped)
 				if err != nil || !r.over {
-					return r, err
+					return r, capped, err
 				}
 				steps = nil
 			}
 		}
 		if all && monthsNear(q, r, walkRows) {
 			if r, ok, err := searchMonths(ctx, db, q); err != nil || ok {
-				return r, err
+				return r, month, err
 			}
 			monthsRead = true
 		}
 		r, err := readPage(ctx, db, q, long)
 		if err != nil || r.next != nil {
-			return r, err
+			return r, long, err
 		}
 	}
 	if kt >= 2 && len(steps) == 2 {
@@ -127,26 +151,27 @@ func searchText(ctx context.Context, db pgdb.DBTX, q *Query) (read, error) {
 		// the capped read of their whole lists (one rare word's lists are short: the capped
 		// read first).
 		if r, ok, err := searchMonths(ctx, db, q); err != nil || ok {
-			return r, err
+			return r, month, err
 		}
 	} else if kt >= 2 {
 		if end.IsZero() {
 			var more bool
 			if end, more, err = windowEnd(ctx, db, q); err != nil || !more {
-				return r, err
+				return r, window, err
 			}
 		}
 		if r, ok, err := searchSlices(ctx, db, q, end, est); err != nil || ok {
-			return r, err
+			return r, window, err // the slices are sized from the window
 		}
 	}
 	for _, how := range steps {
 		r, err := readPage(ctx, db, q, how)
 		if err != nil || r.next != nil || how == capped && !r.over {
-			return r, err
+			return r, how, err
 		}
 	}
-	return readPage(ctx, db, q, sparse)
+	r, err = readPage(ctx, db, q, sparse)
+	return r, sparse, err
 }
 
 // monthsNear says whether a text whose window (r, no seats) held denseMatches of its matches
