@@ -9,12 +9,15 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"path/filepath"
+	"runtime/debug"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 
 	"github.com/dostupno/dostupno/cmd/dostupno/internal/searchbench"
 	"github.com/dostupno/dostupno/cmd/dostupno/internal/seed"
+	"github.com/dostupno/dostupno/cmd/dostupno/internal/stack"
 	searchevents "github.com/dostupno/dostupno/functions/search-events"
 	"github.com/dostupno/dostupno/migrations"
 	"github.com/dostupno/dostupno/shared/config"
@@ -108,6 +111,7 @@ func runBench(ctx context.Context, args []string) error {
 		return err
 	}
 	defer closeOurs()
+	fmt.Println(deployedGC())
 	if line, err := searchbench.Memory(ctx, pool); err == nil {
 		fmt.Println(line)
 	}
@@ -186,6 +190,41 @@ func dropBenchDB(admin, name string) {
 	if _, err := c.Exec(ctx, `DROP DATABASE IF EXISTS `+name+` WITH (FORCE)`); err != nil {
 		fmt.Fprintf(os.Stderr, "drop %s: %v\n", name, err)
 	}
+}
+
+// deployedGC sets this process's garbage collection as stack.yml sets search-events' (GOGC,
+// GOMEMLIMIT), so that the server it runs collects as the deployed one does, unless the
+// environment sets either; it answers the line that says which.
+func deployedGC() string {
+	if os.Getenv("GOGC") != "" || os.Getenv("GOMEMLIMIT") != "" {
+		return "search-events' garbage collection: GOGC and GOMEMLIMIT from the environment"
+	}
+	g, err := stackGC(searchevents.Name)
+	if err != nil {
+		return fmt.Sprintf("search-events' garbage collection: the runtime's defaults (%v)", err)
+	}
+	debug.SetGCPercent(g.Percent)
+	if g.Limit > 0 {
+		debug.SetMemoryLimit(g.Limit)
+	}
+	return fmt.Sprintf("search-events' garbage collection as stack.yml sets it: GOGC=%d, GOMEMLIMIT %d MiB", g.Percent, g.Limit>>20)
+}
+
+// stackGC is the garbage collection stack.yml gives the function called name.
+func stackGC(name string) (stack.GC, error) {
+	root, err := repoRoot()
+	if err != nil {
+		return stack.GC{}, err
+	}
+	st, err := stack.Load(filepath.Join(root, "stack.yml"))
+	if err != nil {
+		return stack.GC{}, err
+	}
+	f, ok := st.Function(name)
+	if !ok {
+		return stack.GC{}, fmt.Errorf("no function %s in stack.yml", name)
+	}
+	return f.GC()
 }
 
 // newSearchEvents builds a search-events instance on the database at url, logging nothing;

@@ -45,7 +45,7 @@ const coldRuns = 3
 func benchColdStarts(ctx context.Context, pool *pgxpool.Pool, dbURL, natsURL string, start time.Time) error {
 	root, err := repoRoot()
 	if err != nil {
-		return err
+		return fmt.Errorf("cold starts: %w", err)
 	}
 	st, err := stack.Load(filepath.Join(root, "stack.yml"))
 	if err != nil {
@@ -103,7 +103,8 @@ func benchColdStarts(ctx context.Context, pool *pgxpool.Pool, dbURL, natsURL str
 		}
 		label := fmt.Sprintf("%s (%d answers, %.1f MiB)", snap.name, res.Entries, float64(res.Bytes)/(1<<20))
 		for _, name := range []string{searchevents.Name, getevent.Name} {
-			if err := coldStart(ctx, bins[name], env, name, label, paths[name]); err != nil {
+			f, _ := st.Function(name)
+			if err := coldStart(ctx, bins[name], withGC(env, f), name, label, paths[name]); err != nil {
 				return err
 			}
 		}
@@ -112,11 +113,26 @@ func benchColdStarts(ctx context.Context, pool *pgxpool.Pool, dbURL, natsURL str
 		if f.Name == searchevents.Name || f.Name == getevent.Name {
 			continue
 		}
-		if err := coldStart(ctx, bins[f.Name], env, f.Name, "(loads none)", "/"); err != nil {
+		if err := coldStart(ctx, bins[f.Name], withGC(env, f), f.Name, "(loads none)", "/"); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// withGC is env with the garbage collection settings stack.yml gives f (GOGC, GOMEMLIMIT),
+// which its deployed process starts with, where env sets neither.
+func withGC(env []string, f stack.Function) []string {
+	if os.Getenv("GOGC") != "" || os.Getenv("GOMEMLIMIT") != "" {
+		return env
+	}
+	out := slices.Clip(env)
+	for _, k := range []string{"GOGC", "GOMEMLIMIT"} {
+		if v, ok := f.Environment[k]; ok {
+			out = append(out, k+"="+v)
+		}
+	}
+	return out
 }
 
 // coldStart starts bin coldRuns times and prints the time to its first answer to GET path.
@@ -211,7 +227,7 @@ func repoRoot() (string, error) {
 		}
 		up := filepath.Dir(dir)
 		if up == dir {
-			return "", errors.New("cold starts: run bench inside the repository (no stack.yml above the working directory)")
+			return "", errors.New("run bench inside the repository (no stack.yml above the working directory)")
 		}
 		dir = up
 	}

@@ -91,6 +91,9 @@ func Parse(b []byte) (*Stack, error) {
 		case f.Lang == "" || f.Handler == "" || f.Image == "":
 			return nil, fmt.Errorf("stack.yml: function %s needs lang, handler and image", name)
 		}
+		if _, err := f.GC(); err != nil {
+			return nil, fmt.Errorf("stack.yml: %w", err)
+		}
 		seen[name] = true
 		s.Functions = append(s.Functions, f)
 	}
