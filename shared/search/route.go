@@ -13,7 +13,8 @@ import (
 )
 
 // A text search's route: the step that answered the first page of a text question past its
-// window (capped, long, month or sparse), remembered per question without its start
+// window (capped, long, month or sparse; for the month slices, how many months the page
+// needed, read the next time as one slice), remembered per question without its start
 // (routeKey), so that the same text with the same filters reads that step alone the next
 // time, without the window and the steps before it. Every step is exact when it answers
 // (searchText), so a route changes what a search costs, never what it answers; a route that no
@@ -39,11 +40,20 @@ var routes atomic.Pointer[routeMemo]
 
 func init() { routes.Store(newRoutes()) }
 
+// route is a step that answered a text question's first page: how, and for the month slices
+// how many months from the question's start's month held the page (searchMonths), read the
+// next time as one slice; more than maxSliceMonths, or none known, and the slices are read one
+// after the other again.
+type route struct {
+	how    plan
+	months int
+}
+
 // routeMemo is a bounded memory of routes, safe for concurrent use.
-type routeMemo struct{ c *lru.Cache[string, plan] }
+type routeMemo struct{ c *lru.Cache[string, route] }
 
 func newRoutes() *routeMemo {
-	c, err := lru.New[string, plan](maxRoutes)
+	c, err := lru.New[string, route](maxRoutes)
 	if err != nil {
 		panic(err) // only for a size below 1
 	}
@@ -51,28 +61,32 @@ func newRoutes() *routeMemo {
 }
 
 // get is the route remembered for key, if any.
-func (m *routeMemo) get(key string) (plan, bool) { return m.c.Get(key) }
+func (m *routeMemo) get(key string) (route, bool) { return m.c.Get(key) }
 
-// learn remembers how as key's route; window (the window answered, or the steps it sized)
+// learn remembers rt as key's route; the window (the window answered, or the steps it sized)
 // is no route, and forgets any.
-func (m *routeMemo) learn(key string, how plan) {
-	if how == window {
+func (m *routeMemo) learn(key string, rt route) {
+	if rt.how == window {
 		m.c.Remove(key)
 		return
 	}
-	m.c.Add(key, how)
+	m.c.Add(key, rt)
 }
 
-// readRoute reads q's page with route how alone; ok is false when that step does not answer
-// (capped: more than Cap matches; long: no page within the walk; month: the slices did not
+// readRoute reads q's page with route rt alone; ok is false when that step does not answer
+// (capped: more than Cap matches; long: no page within the walk; month: the months did not
 // hold it), and the page must be read by the steps from the window.
-func readRoute(ctx context.Context, db pgdb.DBTX, q *Query, how plan) (r read, ok bool, err error) {
-	switch how {
+func readRoute(ctx context.Context, db pgdb.DBTX, q *Query, rt route) (r read, ok bool, err error) {
+	switch rt.how {
 	case month:
-		return searchMonths(ctx, db, q)
+		if rt.months < 1 || rt.months > maxSliceMonths {
+			r, _, ok, err = searchMonths(ctx, db, q)
+			return r, ok, err
+		}
+		return readMonths(ctx, db, q, rt.months)
 	case capped, long, sparse:
-		r, err = readPage(ctx, db, q, how)
-		return r, err == nil && (how == sparse || r.next != nil || how == capped && !r.over), err
+		r, err = readPage(ctx, db, q, rt.how)
+		return r, err == nil && (rt.how == sparse || r.next != nil || rt.how == capped && !r.over), err
 	}
 	return read{}, false, nil
 }

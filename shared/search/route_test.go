@@ -14,8 +14,8 @@ import (
 // TestTextRouteSkipsTheWindowWhenAskedAgain: the step that answered the first page of a text
 // question past its window is read alone the next time the same text comes with the same
 // filters and a start as far ahead (shared/search/route.go): an absent word reads the capped
-// read alone, an AND of words whose intersection is sparse its month slices, a word over Cap
-// the walk; a common word, answered by its window, takes its window again, and so does the
+// read alone, an AND of words whose intersection is sparse the months its page needed as one
+// slice (sigma tau: two slices the first time), a word over Cap the walk; a common word, answered by its window, takes its window again, and so does the
 // same text in a city or two months further ahead. A route that no longer answers (the absent
 // word grew past Cap) falls back to the steps from the window, and the step that answers then
 // is the route. Every answer pages through the matching events in answer order.
@@ -53,6 +53,14 @@ func TestTextRouteSkipsTheWindowWhenAskedAgain(t *testing.T) {
 		}
 		events = append(events, add(n, start.Add(time.Duration(n)*6*time.Hour), []string{"perm", "kazan"}[n%2], words...))
 	}
+	// sigma tau: on the 1st and the 15th of the month after start's, then on the 1st of each
+	// of the seven months after that: the first slice (start's month and the next) holds two,
+	// the next, sized from them, the rest of the page.
+	for k, at := range []struct{ month, day int }{{1, 1}, {1, 15}, {2, 1}, {3, 1}, {4, 1}, {5, 1}, {6, 1}, {7, 1}, {8, 1}} {
+		t := time.Date(start.Year(), start.Month()+time.Month(at.month), at.day, 12, 0, 0, 0, time.UTC)
+		events = append(events, add(int64(2000+k), t, "kazan", "sigma", "tau"))
+	}
+	slices.SortStableFunc(evs, func(a, b ev) int { return a.at.Compare(b.at) })
 	w.upsert(events...)
 	var steps []string
 	search.SetStepHook(t, func(s string) { steps = append(steps, s) })
@@ -99,6 +107,7 @@ func TestTextRouteSkipsTheWindowWhenAskedAgain(t *testing.T) {
 	}{
 		{"omega", []string{"window", "capped"}, "capped"},
 		{"beta gamma", []string{"window", "month"}, "month"},
+		{"sigma tau", []string{"window", "month", "month"}, "month"}, // the months the page needed, in one slice
 		{"rho", []string{"window", "capped", "long"}, "long"},
 		{"common", []string{"window"}, "window"},
 	} {

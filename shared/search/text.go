@@ -64,14 +64,14 @@ func searchText(ctx context.Context, db pgdb.DBTX, q *Query) (read, error) {
 		return r, err
 	}
 	key, memo := q.routeKey(time.Now()), routes.Load()
-	if how, ok := memo.get(key); ok {
-		if r, ok, err := readRoute(ctx, db, q, how); err != nil || ok {
+	if rt, ok := memo.get(key); ok {
+		if r, ok, err := readRoute(ctx, db, q, rt); err != nil || ok {
 			return r, err
 		}
 	}
-	r, how, err := textSteps(ctx, db, q)
+	r, rt, err := textSteps(ctx, db, q)
 	if err == nil {
-		memo.learn(key, how)
+		memo.learn(key, rt)
 	}
 	return r, err
 }
@@ -79,14 +79,14 @@ func searchText(ctx context.Context, db pgdb.DBTX, q *Query) (read, error) {
 // textSteps runs the steps of searchText from the window on, and says which step answered:
 // window for the window, or for a step that depends on what the window read (the slices);
 // else the step readRoute can read alone.
-func textSteps(ctx context.Context, db pgdb.DBTX, q *Query) (read, plan, error) {
+func textSteps(ctx context.Context, db pgdb.DBTX, q *Query) (read, route, error) {
 	first := window
 	if q.Seats() {
 		first = textSeatWindow
 	}
 	r, err := readPage(ctx, db, q, first)
 	if err != nil || r.next != nil {
-		return r, window, err
+		return r, route{how: window}, err
 	}
 	k, kt := len(r.rows), len(r.rows)
 	if first == textSeatWindow {
@@ -121,25 +121,25 @@ func textSteps(ctx context.Context, db pgdb.DBTX, q *Query) (read, plan, error) 
 			)
 			end, last, more, err = windowSpan(ctx, db, q)
 			if err != nil || !more {
-				return r, window, err
+				return r, route{how: window}, err
 			}
 			if expectedMatches(q, kt, end, last) <= min(walkRows, float64(b.Cap)) {
 				r, err := readPage(ctx, db, q, capped)
 				if err != nil || !r.over {
-					return r, capped, err
+					return r, route{how: capped}, err
 				}
 				steps = nil
 			}
 		}
 		if all && monthsNear(q, r, walkRows) {
-			if r, ok, err := searchMonths(ctx, db, q); err != nil || ok {
-				return r, month, err
+			if r, months, ok, err := searchMonths(ctx, db, q); err != nil || ok {
+				return r, route{month, months}, err
 			}
 			monthsRead = true
 		}
 		r, err := readPage(ctx, db, q, long)
 		if err != nil || r.next != nil {
-			return r, long, err
+			return r, route{how: long}, err
 		}
 	}
 	if kt >= 2 && len(steps) == 2 {
@@ -150,28 +150,28 @@ func textSteps(ctx context.Context, db pgdb.DBTX, q *Query) (read, plan, error) 
 		// or more, instead of slices of the text index; with fewer, an AND of words, before
 		// the capped read of their whole lists (one rare word's lists are short: the capped
 		// read first).
-		if r, ok, err := searchMonths(ctx, db, q); err != nil || ok {
-			return r, month, err
+		if r, months, ok, err := searchMonths(ctx, db, q); err != nil || ok {
+			return r, route{month, months}, err
 		}
 	} else if kt >= 2 {
 		if end.IsZero() {
 			var more bool
 			if end, more, err = windowEnd(ctx, db, q); err != nil || !more {
-				return r, window, err
+				return r, route{how: window}, err
 			}
 		}
 		if r, ok, err := searchSlices(ctx, db, q, end, est); err != nil || ok {
-			return r, window, err // the slices are sized from the window
+			return r, route{how: window}, err // the slices are sized from the window
 		}
 	}
 	for _, how := range steps {
 		r, err := readPage(ctx, db, q, how)
 		if err != nil || r.next != nil || how == capped && !r.over {
-			return r, how, err
+			return r, route{how: how}, err
 		}
 	}
 	r, err = readPage(ctx, db, q, sparse)
-	return r, sparse, err
+	return r, route{how: sparse}, err
 }
 
 // monthsNear says whether a text whose window (r, no seats) held denseMatches of its matches
@@ -221,7 +221,7 @@ const monthsPerWalkRow = 4
 func searchSlices(ctx context.Context, db pgdb.DBTX, q *Query, end time.Time, est float64) (r read, ok bool, err error) {
 	begin := q.begin()
 	seen, span := est, end.Sub(begin) // seen rows of the page over span
-	return readSlices(ctx, db, q, capped, maxSlices, func(from time.Time, found int) (time.Time, bool) {
+	r, _, ok, err = readSlices(ctx, db, q, capped, maxSlices, func(from time.Time, found int) (time.Time, bool) {
 		if from != begin {
 			seen, span = float64(found), from.Sub(begin)
 		}
@@ -231,6 +231,7 @@ func searchSlices(ctx context.Context, db pgdb.DBTX, q *Query, end time.Time, es
 		}
 		return from.Add(next), true
 	})
+	return r, ok, err
 }
 
 // maxMonthSlices bounds the slices of whole months whose matches a text search reads, one
@@ -250,10 +251,12 @@ const (
 // them. The first slice is the question's month and the next (its start may be the month's
 // last day); each next one is sized, as searchSlices' are, to hold twice what the page still
 // lacks from the rows found so far, in whole months; a slice that would span more than
-// maxSliceMonths ends them (ok false). The months are UTC months, as the keys'.
-func searchMonths(ctx context.Context, db pgdb.DBTX, q *Query) (r read, ok bool, err error) {
+// maxSliceMonths ends them (ok false). The months are UTC months, as the keys'. months is how
+// many the page needed, from the question's start's month through the one that holds the row
+// after the page (or the question's end): a route reads them as one slice (readMonths).
+func searchMonths(ctx context.Context, db pgdb.DBTX, q *Query) (r read, months int, ok bool, err error) {
 	begin := q.begin()
-	return readSlices(ctx, db, q, month, maxMonthSlices, func(from time.Time, found int) (time.Time, bool) {
+	r, reach, ok, err := readSlices(ctx, db, q, month, maxMonthSlices, func(from time.Time, found int) (time.Time, bool) {
 		if from == begin {
 			return firstMonthsEnd(begin), true
 		}
@@ -266,6 +269,29 @@ func searchMonths(ctx context.Context, db pgdb.DBTX, q *Query) (r read, ok bool,
 		}
 		return monthAfter(from, n), true
 	})
+	if ok {
+		if r.next == nil {
+			reach = reach.Add(-time.Nanosecond) // the question's end, itself past the page
+		}
+		months = monthsFrom(begin, reach)
+	}
+	return r, months, ok, err
+}
+
+// readMonths reads the page of a text search from one slice of whole months (plan month), the
+// months months from its start's month on (searchMonths' count): ok false when the slice does
+// not hold the page.
+func readMonths(ctx context.Context, db pgdb.DBTX, q *Query, months int) (r read, ok bool, err error) {
+	r, _, ok, err = readSlices(ctx, db, q, month, 1, func(from time.Time, _ int) (time.Time, bool) {
+		return monthAfter(from, months), true
+	})
+	return r, ok, err
+}
+
+// monthsFrom is how many UTC months from the month of begin through that of t (1: the same).
+func monthsFrom(begin, t time.Time) int {
+	b, e := begin.UTC(), t.UTC()
+	return (e.Year()-b.Year())*12 + int(e.Month()) - int(b.Month()) + 1
 }
 
 // firstMonthsEnd is the end of searchMonths' first slice from begin: the end of the month
@@ -282,17 +308,18 @@ func monthAfter(t time.Time, n int) time.Time {
 // other from the question's start, each read with plan how (capped or month); next gives a
 // slice's end from its start and the page's rows found before it (ok false: no such slice). A
 // slice that holds the rest of the page (or reaches the question's end) makes the page exact:
-// its rows follow those of the slices before it. ok is false, and the page must be read
-// otherwise, when a slice holds more than Cap matches of the text, when next gives no slice,
-// or after slices slices.
-func readSlices(ctx context.Context, db pgdb.DBTX, q *Query, how plan, slices int, next func(from time.Time, found int) (time.Time, bool)) (r read, ok bool, err error) {
+// its rows follow those of the slices before it; reach is then how far the page needed the
+// answer order: the start of the row after it, else the question's end. ok is false, and the
+// page must be read otherwise, when a slice holds more than Cap matches of the text, when next
+// gives no slice, or after slices slices.
+func readSlices(ctx context.Context, db pgdb.DBTX, q *Query, how plan, slices int, next func(from time.Time, found int) (time.Time, bool)) (r read, reach time.Time, ok bool, err error) {
 	begin := q.begin()
 	var found []pageRow
 	from := begin
 	for range slices {
 		until, more := next(from, len(found))
 		if !more {
-			return read{}, false, nil
+			return read{}, reach, false, nil
 		}
 		last := false
 		if q.To != nil && !until.Before(*q.To) {
@@ -305,16 +332,16 @@ func readSlices(ctx context.Context, db pgdb.DBTX, q *Query, how plan, slices in
 		}
 		s, err := readPage(ctx, db, &slice, how)
 		if err != nil || s.over {
-			return read{}, false, err
+			return read{}, reach, false, err
 		}
 		found = append(found, s.rows...)
 		if len(found) > q.Limit {
-			return read{rows: found[:q.Limit], next: &found[q.Limit-1].pos}, true, nil
+			return read{rows: found[:q.Limit], next: &found[q.Limit-1].pos}, found[q.Limit].pos.StartsAt, true, nil
 		}
 		if last {
-			return read{rows: found}, true, nil
+			return read{rows: found}, until, true, nil
 		}
 		from = until
 	}
-	return read{}, false, nil
+	return read{}, reach, false, nil
 }
