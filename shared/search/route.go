@@ -25,10 +25,12 @@ import (
 //
 // Asked again, at 16 clients on 1M events (Postgres CPU per answer, each question alone,
 // routes against none): an absent word 317-456 → 61-79 µs (the capped read alone), an AND of
-// three words whose intersection is sparse 3,145 → 2,098 µs (its month slices), one with none
-// at all 3,459 → 2,240 µs (the capped read, without the window and an empty month slice), a
-// number the walk answers 3,025 → 2,377 µs; the bench's whole mix, builds in turns, 2,139-2,273
-// → 2,704-2,754 answers/s, p99 18.3-20.1 → 14.3-14.5 ms (cmd/dostupno bench).
+// three words whose intersection is sparse 3,145 → 2,098 µs (its two month slices), then
+// 1,367-1,451 µs (the months they held, as one slice), one with none at all 3,459 → 2,240 µs
+// (the capped read, without the window and an empty month slice), a number the walk answers
+// 3,025 → 2,377 µs; the bench's whole mix, builds in turns, 2,139-2,273 → 2,704-2,754
+// answers/s, p99 18.3-20.1 → 14.3-14.5 ms, then with the months as one slice 2,862-3,203 →
+// 3,100-3,302 (cmd/dostupno bench).
 
 // maxRoutes bounds the questions whose route is remembered: the least recently used is
 // dropped first. A route is a few hundred bytes (its key holds the text, at most
