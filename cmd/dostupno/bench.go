@@ -196,7 +196,7 @@ func dropBenchDB(admin, name string) {
 // GOMEMLIMIT), so that the server it runs collects as the deployed one does, unless the
 // environment sets either; it answers the line that says which.
 func deployedGC() string {
-	if os.Getenv("GOGC") != "" || os.Getenv("GOMEMLIMIT") != "" {
+	if gcFromEnvironment() {
 		return "search-events' garbage collection: GOGC and GOMEMLIMIT from the environment"
 	}
 	g, err := stackGC(searchevents.Name)
@@ -209,6 +209,10 @@ func deployedGC() string {
 	}
 	return fmt.Sprintf("search-events' garbage collection as stack.yml sets it: GOGC=%d, GOMEMLIMIT %d MiB", g.Percent, g.Limit>>20)
 }
+
+// gcFromEnvironment says whether this process's environment sets GOGC or GOMEMLIMIT, which
+// then win over stack.yml's, for the bench's server and its cold starts alike.
+func gcFromEnvironment() bool { return os.Getenv("GOGC") != "" || os.Getenv("GOMEMLIMIT") != "" }
 
 // stackGC is the garbage collection stack.yml gives the function called name.
 func stackGC(name string) (stack.GC, error) {

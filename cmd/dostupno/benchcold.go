@@ -123,7 +123,7 @@ func benchColdStarts(ctx context.Context, pool *pgxpool.Pool, dbURL, natsURL str
 // withGC is env with the garbage collection settings stack.yml gives f (GOGC, GOMEMLIMIT),
 // which its deployed process starts with, where env sets neither.
 func withGC(env []string, f stack.Function) []string {
-	if os.Getenv("GOGC") != "" || os.Getenv("GOMEMLIMIT") != "" {
+	if gcFromEnvironment() {
 		return env
 	}
 	out := slices.Clip(env)

@@ -88,9 +88,15 @@ func readRoute(ctx context.Context, db pgdb.DBTX, q *Query, rt route) (r read, o
 		return readMonths(ctx, db, q, rt.months)
 	case capped, long, sparse:
 		r, err = readPage(ctx, db, q, rt.how)
-		return r, err == nil && (rt.how == sparse || r.next != nil || rt.how == capped && !r.over), err
+		return r, err == nil && answered(rt.how, r), err
 	}
 	return read{}, false, nil
+}
+
+// answered says whether r, read with plan how, is the page: a page with a row past it (any
+// plan), every match of the text within Cap (capped), every match (sparse).
+func answered(how plan, r read) bool {
+	return r.next != nil || how == capped && !r.over || how == sparse
 }
 
 // routeKey is q, a first page (no cursor) asked at now, without what its route does not

@@ -125,7 +125,7 @@ func textSteps(ctx context.Context, db pgdb.DBTX, q *Query) (read, route, error)
 			}
 			if expectedMatches(q, kt, end, last) <= min(walkRows, float64(b.Cap)) {
 				r, err := readPage(ctx, db, q, capped)
-				if err != nil || !r.over {
+				if err != nil || answered(capped, r) {
 					return r, route{how: capped}, err
 				}
 				steps = nil
@@ -138,7 +138,7 @@ func textSteps(ctx context.Context, db pgdb.DBTX, q *Query) (read, route, error)
 			monthsRead = true
 		}
 		r, err := readPage(ctx, db, q, long)
-		if err != nil || r.next != nil {
+		if err != nil || answered(long, r) {
 			return r, route{how: long}, err
 		}
 	}
@@ -166,7 +166,7 @@ func textSteps(ctx context.Context, db pgdb.DBTX, q *Query) (read, route, error)
 	}
 	for _, how := range steps {
 		r, err := readPage(ctx, db, q, how)
-		if err != nil || r.next != nil || how == capped && !r.over {
+		if err != nil || answered(how, r) {
 			return r, route{how: how}, err
 		}
 	}
