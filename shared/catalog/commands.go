@@ -178,6 +178,7 @@ func EventUpsertSpread(vocab *Vocabulary) writelog.Spreader {
 		if err != nil {
 			return nil, err
 		}
+		names := places.VenueNames()
 		var (
 			next    atomic.Int64
 			failed  atomic.Bool
@@ -194,7 +195,7 @@ func EventUpsertSpread(vocab *Vocabulary) writelog.Spreader {
 		for p := range parts {
 			g.Go(func() error {
 				for b := next.Add(1) - 1; b < int64(len(buckets)) && !failed.Load(); b = next.Add(1) - 1 {
-					if _, err := UpsertRows(ctx, parts[p], vocab, buckets[b], facts); err != nil {
+					if _, err := UpsertRows(ctx, parts[p], vocab, buckets[b], facts, names); err != nil {
 						failed.Store(true)
 						return err
 					}

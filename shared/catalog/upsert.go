@@ -77,7 +77,7 @@ func upsertEvents(ctx context.Context, db pgdb.DBTX, vocab *Vocabulary, version 
 	if err := p.queue(batch); err != nil {
 		return written{}, err
 	}
-	if err := queueRows(batch, vocab, rows, facts); err != nil {
+	if err := queueRows(batch, vocab, rows, facts, p.VenueNames()); err != nil {
 		return written{}, err
 	}
 	ch, changed, err := runUpsert(ctx, db, batch, true)
@@ -99,16 +99,17 @@ type Versioned struct {
 
 // UpsertRows writes the events' own rows (events and event_accessibility), each with its own
 // version, last writer wins, and returns the ids it changed; facts are the venue facts the
-// events inherit, by venue id (PlaceSet.VenueFacts). Of a repeated id only the last occurrence is
+// events inherit and names the names their venues hold once the places are written, by venue
+// id (PlaceSet.VenueFacts, PlaceSet.VenueNames). Of a repeated id only the last occurrence is
 // written, so rows must be in stream order. It leaves cities, categories and venues to
 // PlaceSet: the write-log applier writes those in its own transaction while other connections
 // write a run's rows in parts.
-func UpsertRows(ctx context.Context, db pgdb.DBTX, vocab *Vocabulary, rows []Versioned, facts map[int64]Facts) ([]int64, error) {
+func UpsertRows(ctx context.Context, db pgdb.DBTX, vocab *Vocabulary, rows []Versioned, facts map[int64]Facts, names map[int64]string) ([]int64, error) {
 	if len(rows) == 0 {
 		return nil, nil
 	}
 	batch := &pgx.Batch{}
-	if err := queueRows(batch, vocab, rows, facts); err != nil {
+	if err := queueRows(batch, vocab, rows, facts, names); err != nil {
 		return nil, err
 	}
 	_, changed, err := runUpsert(ctx, db, batch, false)
@@ -195,6 +196,17 @@ func (p *PlaceSet) keepFirst(cities, categories map[string]string) {
 			p.categories[k] = v
 		}
 	}
+}
+
+// VenueNames returns the name of every venue gathered as the set writes it (the last command's):
+// the name an event at the venue carries (events.venue_name, migration 028), whichever of the
+// commands named the event.
+func (p *PlaceSet) VenueNames() map[int64]string {
+	out := make(map[int64]string, len(p.venues))
+	for id, v := range p.venues {
+		out[id] = v.Name
+	}
+	return out
 }
 
 // VenueFacts returns the facts of every venue gathered as they stand once the set is written: the
@@ -315,7 +327,7 @@ const placeStatements = 4
 
 // queueRows queues the statement that writes the rows' events and their accessibility index,
 // the effective sets of each computed from its own facts and its venue's (facts).
-func queueRows(batch *pgx.Batch, vocab *Vocabulary, rows []Versioned, facts map[int64]Facts) error {
+func queueRows(batch *pgx.Batch, vocab *Vocabulary, rows []Versioned, facts map[int64]Facts, names map[int64]string) error {
 	last := make(map[int64]int, len(rows))
 	for i, r := range rows {
 		last[r.Event.ID] = i
@@ -338,6 +350,7 @@ func queueRows(batch *pgx.Batch, vocab *Vocabulary, rows []Versioned, facts map[
 		yes          = make([]string, 0, n)
 		excluded     = make([]string, 0, n)
 		venueNames   = make([]string, 0, n)
+		heldNames    = make([]string, 0, n)
 		versions     = make([]int64, 0, n)
 		ats          = make([]time.Time, 0, n)
 		buf          []byte
@@ -354,6 +367,11 @@ func queueRows(batch *pgx.Batch, vocab *Vocabulary, rows []Versioned, facts map[
 		citys = append(citys, e.City)
 		venueIDs = append(venueIDs, e.Venue.ID)
 		venueNames = append(venueNames, e.Venue.Name)
+		held, ok := names[e.Venue.ID]
+		if !ok {
+			held = e.Venue.Name // every event's venue is among the places gathered; this is a guard
+		}
+		heldNames = append(heldNames, held)
 		starts = append(starts, e.StartsAt)
 		ends = append(ends, e.EndsAt)
 		tzs = append(tzs, e.Timezone)
@@ -382,16 +400,18 @@ func queueRows(batch *pgx.Batch, vocab *Vocabulary, rows []Versioned, facts map[
 		WITH input AS (
 			SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bigint[],
 				$7::timestamptz[], $8::timestamptz[], $9::text[], $10::text[], $11::float8[], $12::float8[], $13::text[],
-				$14::jsonb[], $15::text[], $16::text[], $17::bigint[], $18::timestamptz[], $19::text[])
+				$14::jsonb[], $15::text[], $16::text[], $17::bigint[], $18::timestamptz[], $19::text[], $20::text[])
 				AS t (id, title, description, category, city, venue_id, starts_at, ends_at, timezone, age_rating,
-				      price_min, price_max, currency, sheet, yes_text, venue_name, version, updated_at, excluded_text)
+				      price_min, price_max, currency, sheet, yes_text, venue_name, version, updated_at, excluded_text,
+				      held_name)
 		), written AS (
-			INSERT INTO events AS e (id, title, description, category, city, venue_id, starts_at, ends_at, timezone,
-				age_rating, price_min, price_max, currency, version, updated_at)
-			SELECT id, title, description, category, city, venue_id, starts_at, ends_at, timezone, age_rating,
+			INSERT INTO events AS e (id, title, description, category, city, venue_id, venue_name, starts_at, ends_at,
+				timezone, age_rating, price_min, price_max, currency, version, updated_at)
+			SELECT id, title, description, category, city, venue_id, held_name, starts_at, ends_at, timezone, age_rating,
 				price_min, price_max, currency, version, updated_at FROM input
 			ON CONFLICT (id) DO UPDATE SET title = excluded.title, description = excluded.description,
 				category = excluded.category, city = excluded.city, venue_id = excluded.venue_id,
+				venue_name = excluded.venue_name,
 				starts_at = excluded.starts_at, ends_at = excluded.ends_at, timezone = excluded.timezone,
 				age_rating = excluded.age_rating, price_min = excluded.price_min, price_max = excluded.price_max,
 				currency = excluded.currency, version = excluded.version, updated_at = excluded.updated_at
@@ -408,7 +428,7 @@ func queueRows(batch *pgx.Batch, vocab *Vocabulary, rows []Versioned, facts map[
 			category = excluded.category, document = excluded.document
 		RETURNING a.event_id`,
 		ids, titles, descs, cats, citys, venueIDs, starts, ends, tzs, ages, pmins, pmaxs, currs,
-		sheets, yes, venueNames, versions, ats, excluded)
+		sheets, yes, venueNames, versions, ats, excluded, heldNames)
 	return nil
 }
 
@@ -462,6 +482,21 @@ func collectIDs(br pgx.BatchResults) ([]int64, error) {
 // (every answer showing one is affected; their events' answers are not).
 func (ch VenueChanges) reach(ctx context.Context, db pgdb.DBTX, vocab *Vocabulary, skip map[int64]bool) (changefeed.Change, error) {
 	out := changefeed.Change{Venues: ch.Rows}
+	if len(ch.Rows) > 0 {
+		// The name every event carries (migration 028) follows its venue's row; skip's rows
+		// are written with it (queueRows), by other connections in a spread run, whose
+		// uncommitted rows this statement must not wait for.
+		own := make([]int64, 0, len(skip)) // not nil: <> ALL(NULL) would be true of no row
+		for id := range skip {
+			own = append(own, id)
+		}
+		if _, err := db.Exec(ctx, `
+			UPDATE events e SET venue_name = v.name FROM venues v
+			WHERE v.id = ANY($1) AND e.venue_id = v.id AND e.venue_name IS DISTINCT FROM v.name AND e.id <> ALL($2)`,
+			ch.Rows, own); err != nil {
+			return out, fmt.Errorf("follow venue names in events: %w", err)
+		}
+	}
 	if ch.documents && len(ch.Rows) > 0 {
 		if _, err := db.Exec(ctx, `
 			UPDATE event_accessibility a SET document = d.document

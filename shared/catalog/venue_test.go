@@ -49,6 +49,25 @@ func wantSets(t *testing.T, db pgdb.DBTX, id int64, yes, excluded []int16) {
 	}
 }
 
+// wantVenueNamesHeld checks that every event carries its venue's name as the venue's row holds
+// it (events.venue_name, migration 028), which a search answer shows.
+func wantVenueNamesHeld(t *testing.T, db pgdb.DBTX) {
+	t.Helper()
+	rows, err := db.Query(context.Background(), `SELECT e.id, e.venue_name, v.name FROM events e JOIN venues v ON v.id = e.venue_id
+		WHERE e.venue_name IS DISTINCT FROM v.name ORDER BY e.id LIMIT 5`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var id int64
+	var got, want string
+	if _, err := pgx.ForEachRow(rows, []any{&id, &got, &want}, func() error {
+		t.Errorf("event %d carries venue name %q, its venue's row holds %q", id, got, want)
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // feed follows the change feed of e's namespace.
 type feed struct{ sub *nats.Subscription }
 
@@ -205,6 +224,8 @@ func TestVenueFacts(t *testing.T) {
 		if n := pgtest.Count(t, e.Pool, `SELECT count(*) FROM event_accessibility WHERE document @@ websearch_to_tsquery('russian', 'новый')`); n != 1 {
 			t.Errorf("got %d events found by the new name, want the renaming event alone", n)
 		}
+		// But every event at the venue carries its new name, which answers show.
+		wantVenueNamesHeld(t, e.Pool)
 	})
 
 	t.Run("RenameThroughTheVenueReindexesItsEvents", func(t *testing.T) {
@@ -216,6 +237,7 @@ func TestVenueFacts(t *testing.T) {
 		if n := pgtest.Count(t, e.Pool, `SELECT count(*) FROM event_accessibility WHERE document @@ websearch_to_tsquery('russian', 'Неглинная')`); n != 5 {
 			t.Errorf("got %d events found by the venue's new name, want 5", n)
 		}
+		wantVenueNamesHeld(t, e.Pool)
 		if got, venues := f.nextWithVenues(t); len(got) != 0 || !slices.Equal(venues, []int64{10}) {
 			t.Errorf("got events %v and venues %v announced, want venue 10 alone", keys(got), venues)
 		}
@@ -329,6 +351,10 @@ func TestSpreadRunWithVenueFacts(t *testing.T) {
 	attempt(false)
 	outs := attempt(true)
 	writelogtest.Equal(t, spreadDB, serialDB)
+	// Event 300 names venue 10 "Зал на Арбате", and a later event of its command "Зал" again:
+	// the venue keeps "Зал", and so does every event at it.
+	wantVenueNamesHeld(t, spreadDB)
+	wantVenueNamesHeld(t, serialDB)
 	wantSets(t, spreadDB, 1, []int16{stepFree}, []int16{elevator})                 // written before the run
 	wantSets(t, spreadDB, 102, []int16{stepFree, signLanguage}, []int16{elevator}) // at venue 10
 	if len(outs) != len(serialOuts) {

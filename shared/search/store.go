@@ -361,9 +361,10 @@ func pageSQL(q *Query, how plan) (string, []any) {
 // detailsSQL reads the details of a page's events by their ids ($1, bigint[]); summaries puts
 // the rows back in the page's order. It runs with a generic plan (pgdb.QueryGeneric): its plan does
 // not depend on the ids, and building a custom one took 1.2 ms on 200k events, the plan
-// itself 0.2 ms. The venue's name is a lookup by primary key per row (events.venue_id is
-// NOT NULL): as a join, the generic plan hashed the whole venues table at every call. The
-// seat counts (migration 019) are a lateral lookup by event_availability's primary key, one
+// itself 0.2 ms. The venue's name is the event's own copy (events.venue_name, migration
+// 028): looked up by venues' primary key per row, it cost about 8% of the whole mix's answers a
+// second at 16 clients (cmd/dostupno bench, in turns), and as a join the generic plan hashed
+// the whole venues table at every call. The seat counts (migration 019) are a lateral lookup by event_availability's primary key, one
 // per row: its LIMIT keeps the planner from making it a plain left join, which the generic
 // plan hashed whole (a table of 100 to 1,000 counts, on 20k events).
 const detailsSQL = detailsOf + `ANY($1::bigint[])`
@@ -371,8 +372,7 @@ const detailsSQL = detailsOf + `ANY($1::bigint[])`
 // detailsOf is detailsSQL without the ids: the events whose id equals what follows it. The
 // walk of a question without text reads each row's details with it in the same statement
 // (withDetails).
-const detailsOf = `SELECT e.id, e.title, e.category, e.city, e.venue_id,
-	(SELECT v.name FROM venues v WHERE v.id = e.venue_id),
+const detailsOf = `SELECT e.id, e.title, e.category, e.city, e.venue_id, e.venue_name,
 	e.starts_at, e.ends_at, e.timezone,
 	(SELECT ph.object_key FROM event_photos ph WHERE ph.event_id = e.id
 	 ORDER BY ph.position, ph.object_key LIMIT 1),

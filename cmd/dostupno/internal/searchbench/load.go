@@ -242,14 +242,14 @@ func copyEvents(ctx context.Context, conn *pgx.Conn, o seed.Options, at time.Tim
 				cur = &e.Price.Currency
 			}
 		}
-		return []any{e.ID, e.Title, e.Description, e.Category, e.City, e.Venue.ID, e.StartsAt, e.EndsAt, e.Timezone,
+		return []any{e.ID, e.Title, e.Description, e.Category, e.City, e.Venue.ID, e.Venue.Name, e.StartsAt, e.EndsAt, e.Timezone,
 			e.AgeRating, pmin, pmax, cur, int64(1), at}, nil
 	})
 	if err != nil {
 		return err
 	}
 	_, err = conn.CopyFrom(ctx, pgx.Identifier{"events"}, []string{"id", "title", "description", "category", "city",
-		"venue_id", "starts_at", "ends_at", "timezone", "age_rating", "price_min", "price_max", "currency", "version",
+		"venue_id", "venue_name", "starts_at", "ends_at", "timezone", "age_rating", "price_min", "price_max", "currency", "version",
 		"updated_at"}, src)
 	return err
 }
