@@ -34,3 +34,6 @@ func MonthSQL(q *Query) (string, []any) { return statement(q, month) }
 
 // CappedSQL is the statement of plan capped for q.
 func CappedSQL(q *Query) (string, []any) { return statement(q, capped) }
+
+// WordsAlone is wordsAlone.
+func WordsAlone(p string) string { return wordsAlone(p) }

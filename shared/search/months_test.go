@@ -193,6 +193,24 @@ func TestTextSearchByMonths(t *testing.T) {
 	}
 }
 
+// TestWordsAloneTellsAnANDOfLexemes: a month read tests its candidates' text only for a
+// question whose tsquery asks for more than its words' lexemes, all of them.
+func TestWordsAloneTellsAnANDOfLexemes(t *testing.T) {
+	w := newWorld(t)
+	for text, want := range map[string]bool{
+		"80": true, "xx": true, "гамлет космос антракт": true, "Щелкунчик": true, "и на": true,
+		"красно-синий": false, "mu-nu pi": false, `"mu nu"`: false, "mu -nu": false, "mu or nu": false,
+	} {
+		var got bool
+		if err := w.pool.QueryRow(w.ctx, `SELECT `+search.WordsAlone("$1::text"), text).Scan(&got); err != nil {
+			t.Fatal(err)
+		}
+		if got != want {
+			t.Errorf("%q: got words alone %v, want %v", text, got, want)
+		}
+	}
+}
+
 // TestDenseWordInACityReadsMonthsBeforeTheWalk: a word whose window holds denseMatches of its
 // matches or more, but not a page, reads its first month slice before the walk when its
 // density in time puts at most half of Cap in the slice (a word of a city: monthsNear), and
