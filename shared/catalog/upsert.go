@@ -326,7 +326,9 @@ func (p *PlaceSet) queue(batch *pgx.Batch) error {
 const placeStatements = 4
 
 // queueRows queues the statement that writes the rows' events and their accessibility index,
-// the effective sets of each computed from its own facts and its venue's (facts).
+// the effective sets of each computed from its own facts and its venue's (facts), each event
+// with the name its venue holds once the places are written (names); its text vector indexes
+// the name its own venue object gave, as it always has.
 func queueRows(batch *pgx.Batch, vocab *Vocabulary, rows []Versioned, facts map[int64]Facts, names map[int64]string) error {
 	last := make(map[int64]int, len(rows))
 	for i, r := range rows {
