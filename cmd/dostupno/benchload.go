@@ -101,6 +101,10 @@ func benchConcurrent(ctx context.Context, pool *pgxpool.Pool, ours http.Handler,
 	if pgSeen {
 		fmt.Printf(", Postgres backends %s", share(pgCPU))
 	}
+	fmt.Printf("\n  CPU per answer: load generator %s, server %s", micros(l.PerAnswer(genCPU)), micros(l.PerAnswer(selfCPU)))
+	if pgSeen {
+		fmt.Printf(", Postgres %s", micros(l.PerAnswer(pgCPU)))
+	}
 	fmt.Printf("\n  load average after: %s\n", searchbench.LoadAverage())
 	fmt.Printf("  %-42s %6s %7s %7s %7s\n", "per shape under the load (ms)", "n", "p50", "p99", "max")
 	for _, shape := range searchbench.Shapes() {
@@ -110,6 +114,9 @@ func benchConcurrent(ctx context.Context, pool *pgxpool.Pool, ours http.Handler,
 	}
 	return nil
 }
+
+// micros is d in whole microseconds.
+func micros(d time.Duration) string { return fmt.Sprintf("%d µs", d.Microseconds()) }
 
 // ownCPU is the CPU time (user + system) this process has used.
 func ownCPU() time.Duration {

@@ -35,6 +35,16 @@ func (l Throughput) PerSecond() float64 {
 	return float64(l.N) / l.Elapsed.Seconds()
 }
 
+// PerAnswer is cpu, a process's CPU time over the run, per answer of the run: what a change
+// costs or saves each side, which its share of the cores hides when the answers per second
+// move too.
+func (l Throughput) PerAnswer(cpu time.Duration) time.Duration {
+	if l.N <= 0 {
+		return 0
+	}
+	return cpu / time.Duration(l.N)
+}
+
 // Hammer asks the questions of mix, in turn, from clients goroutines at once, each waiting
 // for its answer before the next question, for d, through HTTP with the cache bypassed
 // (Cache-Control: no-cache). Each client keeps one connection (an HTTP/1.1 keep-alive,

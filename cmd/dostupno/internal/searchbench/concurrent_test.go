@@ -182,3 +182,15 @@ func TestProcCPU(t *testing.T) {
 		t.Fatal("got a CPU time for pid -1")
 	}
 }
+
+// TestPerAnswer: a process's CPU over a run, per answer of the run; none for a run with no
+// answer.
+func TestPerAnswer(t *testing.T) {
+	l := searchbench.Throughput{N: 2000, Elapsed: 10 * time.Second}
+	if got := l.PerAnswer(900 * time.Millisecond); got != 450*time.Microsecond {
+		t.Errorf("900 ms over 2,000 answers: got %v, want 450µs", got)
+	}
+	if got := (searchbench.Throughput{}).PerAnswer(time.Second); got != 0 {
+		t.Errorf("no answers: got %v, want 0", got)
+	}
+}
