@@ -5,8 +5,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"slices"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 
 	getevent "github.com/dostupno/dostupno/functions/get-event"
 	searchevents "github.com/dostupno/dostupno/functions/search-events"
@@ -15,6 +19,7 @@ import (
 	"github.com/dostupno/dostupno/shared/changefeed"
 	"github.com/dostupno/dostupno/shared/config"
 	"github.com/dostupno/dostupno/shared/instance"
+	"github.com/dostupno/dostupno/shared/writelog"
 	"github.com/dostupno/dostupno/shared/writelog/writelogtest"
 )
 
@@ -183,6 +188,78 @@ func TestRestartStartsWarm(t *testing.T) {
 		}
 	}
 	t.Logf("four instances served the new answers %v after the write", time.Since(written))
+}
+
+// TestWarmStartDropsAnswersOfVenuesChangedSince: a venue renamed between a snapshot and an
+// instance's start, through upsert-venue (its events' rows keep their versions): the new
+// instance serves none of the snapshot's answers showing it (a search, the event's page), and
+// the others from the snapshot as before.
+func TestWarmStartDropsAnswersOfVenuesChangedSince(t *testing.T) {
+	t.Parallel()
+	s := newStack(t)
+	play := concert(2, "Jazz night")
+	play.Category, play.Venue = "theatre", catalog.Venue{ID: 2, Name: "Club"}
+	s.upsert(1, concert(1, "Opening night"), play)
+	renamed := []string{"/?category=concert", "/1"} // venue 1
+	kept := []string{"/?category=theatre", "/2"}    // venue 2
+	searchA, eventA := s.start(searchevents.Name, searchevents.New), s.start(getevent.Name, getevent.New)
+	before := map[string]answer{}
+	for _, p := range slices.Concat(renamed, kept) {
+		u := searchA + p
+		if p[1] != '?' {
+			u = eventA + p
+		}
+		if a, again := call(t, "GET", u), call(t, "GET", u); a.status != 200 || again.cache != "hit" {
+			t.Fatalf("%s: got %d then %s, want 200 then a hit", u, a.status, again.cache)
+		}
+		before[p] = call(t, "GET", u)
+	}
+	snap := s.start(Name, waitingFor(2))
+	if got := call(t, "POST", snap+"/"); got.status != 204 {
+		t.Fatalf("snapshot: got %d %s", got.status, got.body)
+	}
+	if got := s.snapshots(); len(got) != 1 || got[0].entries != 4 {
+		t.Fatalf("got snapshots %+v, want one of the 4 answers asked", got)
+	}
+
+	// Venue 1 renamed at write-log position 2, as the applier applies upsert-venue; the
+	// running instances would learn it from the change feed, the next ones start after it.
+	ctx := context.Background()
+	vocab, err := catalog.LoadVocabulary(ctx, s.shared.Pool)
+	if err != nil {
+		t.Fatal(err)
+	}
+	payload, err := json.Marshal([]catalog.VenueInput{{Venue: catalog.Venue{ID: 1, Name: "Great Hall"}, City: "moscow"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := pgx.BeginFunc(ctx, s.shared.Pool, func(tx pgx.Tx) error {
+		o, err := catalog.VenueUpsert(vocab)(ctx, tx, 2, writelog.Command{Kind: catalog.KindVenueUpsert, At: time.Now(), Payload: payload})
+		if err == nil && o.Status != writelog.Applied {
+			err = fmt.Errorf("got %s: %s", o.Status, o.Message)
+		}
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := writelogtest.SetApplied(ctx, s.shared.Pool, 2); err != nil {
+		t.Fatal(err)
+	}
+
+	searchB, eventB := s.start(searchevents.Name, searchevents.New), s.start(getevent.Name, getevent.New)
+	for _, p := range slices.Concat(renamed, kept) {
+		u := searchB + p
+		if p[1] != '?' {
+			u = eventB + p
+		}
+		a := call(t, "GET", u)
+		switch {
+		case slices.Contains(renamed, p) && (a.status != 200 || a.cache != "miss" || !strings.Contains(a.body, "Great Hall")):
+			t.Errorf("%s: got %d %s %.120s, want the venue's new name read anew (a miss)", u, a.status, a.cache, a.body)
+		case slices.Contains(kept, p) && (a.cache != "hit" || a.body != before[p].body):
+			t.Errorf("%s: got %s, want the snapshot's answer (a hit, the same body)", u, a.cache)
+		}
+	}
 }
 
 func TestSnapshotRequests(t *testing.T) {

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -109,7 +111,7 @@ func TakeSnapshot(ctx context.Context, pool *pgxpool.Pool, o SnapshotOptions) (S
 		if err != nil {
 			return err
 		}
-		entries, seq, err := recompute(ctx, pool, o, keys)
+		entries, seq, venues, err := recompute(ctx, pool, o, keys)
 		if err != nil {
 			return err
 		}
@@ -118,8 +120,9 @@ func TakeSnapshot(ctx context.Context, pool *pgxpool.Pool, o SnapshotOptions) (S
 		}
 		res.Entries = len(entries)
 		res.TookMS = time.Since(start).Milliseconds()
-		if err := tx.QueryRow(ctx, `INSERT INTO cache_snapshots (taken_at, applied_seq, entries, bytes, took_ms)
-			VALUES (clock_timestamp(), $1, $2, $3, $4) RETURNING id`, seq, res.Entries, res.Bytes, res.TookMS).Scan(&res.ID); err != nil {
+		if err := tx.QueryRow(ctx, `INSERT INTO cache_snapshots (taken_at, applied_seq, entries, bytes, took_ms, venue_ids, venue_digests)
+			VALUES (clock_timestamp(), $1, $2, $3, $4, $5, $6) RETURNING id`,
+			seq, res.Entries, res.Bytes, res.TookMS, venues.ids, venues.digests).Scan(&res.ID); err != nil {
 			return fmt.Errorf("insert snapshot: %w", err)
 		}
 		// The bodies are stored compressed (S2, migration 025): an instance reads the newest
@@ -225,17 +228,28 @@ type snapEntry struct {
 	score           float64
 }
 
+// venueDigest is the digest of a venue's row v (every column) that a snapshot keeps for each
+// venue its answers show and a warm start compares (changedSince).
+const venueDigest = `md5(v::text)`
+
+// venueRows are the venues a snapshot's answers show, by id, and their rows' digests then.
+type venueRows struct {
+	ids     []int64
+	digests []string
+}
+
 // recompute answers keys in one repeatable-read transaction and returns them with the
-// write-log position that transaction saw.
-func recompute(ctx context.Context, pool *pgxpool.Pool, o SnapshotOptions, keys []hotKey) ([]snapEntry, int64, error) {
+// write-log position that transaction saw and the digests of the venues they show.
+func recompute(ctx context.Context, pool *pgxpool.Pool, o SnapshotOptions, keys []hotKey) ([]snapEntry, int64, venueRows, error) {
+	venues := venueRows{ids: []int64{}, digests: []string{}} // not nil: the columns are NOT NULL
 	tx, err := pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
 	if err != nil {
-		return nil, 0, fmt.Errorf("begin recompute: %w", err)
+		return nil, 0, venues, fmt.Errorf("begin recompute: %w", err)
 	}
 	defer tx.Rollback(ctx) //nolint:errcheck // read only: nothing to keep
 	applied, err := writelog.AppliedSeq(ctx, tx)
 	if err != nil {
-		return nil, 0, err
+		return nil, 0, venues, err
 	}
 	seq := int64(applied)
 	var out []snapEntry
@@ -245,7 +259,7 @@ func recompute(ctx context.Context, pool *pgxpool.Pool, o SnapshotOptions, keys 
 		e, err := o.Sources[k.kind].Load(ctx, tx, k.key)
 		if err != nil {
 			if ctx.Err() != nil || apperr.CodeOf(err) == apperr.Internal {
-				return nil, 0, fmt.Errorf("recompute %s: %w", k.key, err)
+				return nil, 0, venues, fmt.Errorf("recompute %s: %w", k.key, err)
 			}
 			skipped++ // e.g. an event deleted since, or a key no longer valid
 			continue
@@ -261,5 +275,26 @@ func recompute(ctx context.Context, pool *pgxpool.Pool, o SnapshotOptions, keys 
 	if skipped > 0 {
 		o.Log.Info("cache snapshot: keys no longer answerable skipped", "skipped", skipped)
 	}
-	return out, seq, nil
+	shown := map[int64]bool{}
+	for _, e := range out {
+		for _, id := range e.venueIDs {
+			shown[id] = true
+		}
+	}
+	rows, err := tx.Query(ctx, `SELECT v.id, `+venueDigest+` FROM venues v WHERE v.id = ANY($1) ORDER BY v.id`,
+		slices.Sorted(maps.Keys(shown)))
+	if err != nil {
+		return nil, 0, venues, fmt.Errorf("venues shown: %w", err)
+	}
+	var (
+		id     int64
+		digest string
+	)
+	if _, err := pgx.ForEachRow(rows, []any{&id, &digest}, func() error {
+		venues.ids, venues.digests = append(venues.ids, id), append(venues.digests, digest)
+		return nil
+	}); err != nil {
+		return nil, 0, venues, fmt.Errorf("venues shown: %w", err)
+	}
+	return out, seq, venues, nil
 }

@@ -36,9 +36,11 @@ func WarmStart(ctx context.Context, db pgdb.DBTX, c *Local, srcs map[string]Sour
 	var (
 		id, seq int64
 		entries int
+		venues  venueRows
 	)
-	err := db.QueryRow(ctx, `SELECT id, applied_seq, entries FROM cache_snapshots
-		WHERE taken_at > now() - make_interval(secs => $1) ORDER BY id DESC LIMIT 1`, MaxSnapshotAge.Seconds()).Scan(&id, &seq, &entries)
+	err := db.QueryRow(ctx, `SELECT id, applied_seq, entries, venue_ids, venue_digests FROM cache_snapshots
+		WHERE taken_at > now() - make_interval(secs => $1) ORDER BY id DESC LIMIT 1`, MaxSnapshotAge.Seconds()).
+		Scan(&id, &seq, &entries, &venues.ids, &venues.digests)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return 0, nil
 	}
@@ -96,7 +98,7 @@ func WarmStart(ctx context.Context, db pgdb.DBTX, c *Local, srcs map[string]Sour
 	if n == 0 {
 		return 0, nil
 	}
-	ch, err := changedSince(ctx, db, seq)
+	ch, err := changedSince(ctx, db, seq, venues)
 	if err != nil {
 		return n, err
 	}
@@ -112,9 +114,21 @@ func WarmStart(ctx context.Context, db pgdb.DBTX, c *Local, srcs map[string]Sour
 }
 
 // changedSince names the events written after write-log position seq: their row or their
-// photos, or the facts of their venue.
-func changedSince(ctx context.Context, db pgdb.DBTX, seq int64) (changefeed.Change, error) {
+// photos, or the facts of their venue; and the venues of shown (the snapshot's) whose row
+// differs from its digest then, or is gone: their rows carry no write-log position, and a
+// rename (upsert-venue) moves none of their events' versions.
+func changedSince(ctx context.Context, db pgdb.DBTX, seq int64, shown venueRows) (changefeed.Change, error) {
 	var ch changefeed.Change
+	if len(shown.ids) > 0 {
+		var err error
+		ch.Venues, err = pgdb.Collect(ctx, db, "venues changed since the snapshot", pgx.RowTo[int64], `
+			SELECT u.id FROM unnest($1::bigint[], $2::text[]) AS u (id, digest)
+			LEFT JOIN venues v ON v.id = u.id
+			WHERE v.id IS NULL OR `+venueDigest+` <> u.digest`, shown.ids, shown.digests)
+		if err != nil {
+			return ch, err
+		}
+	}
 	rows, err := db.Query(ctx, `
 		SELECT e.id, e.city, e.category, e.starts_at,
 		       coalesce((SELECT array_agg(k.code ORDER BY k.position) FROM accessibility_constraints k WHERE k.id = ANY (a.constraint_ids)), '{}'),
