@@ -229,7 +229,8 @@ type snapEntry struct {
 }
 
 // venueDigest is the digest of a venue's row v (every column) that a snapshot keeps for each
-// venue its answers show and a warm start compares (changedSince).
+// venue its answers show and a warm start compares (changedSince): md5 tells a changed row,
+// and the rows are the catalog's own, not an adversary's.
 const venueDigest = `md5(v::text)`
 
 // venueRows are the venues a snapshot's answers show, by id, and their rows' digests then.
