@@ -52,8 +52,12 @@ func WarmStart(ctx context.Context, db pgdb.DBTX, c *Local, srcs map[string]Sour
 		kinds = append(kinds, k)
 	}
 	// The events of the snapshot's answers that no longer exist are read beside the answers
-	// themselves when db is a pool (see goneSince), else after them.
-	_, inPool := db.(*pgxpool.Pool)
+	// themselves when those are read in parts (see goneSince, loadParts), else after them, on
+	// the connection the answers were read on: a snapshot of a few answers checks a few
+	// events, and another connection would cost more than the check (a new connection to
+	// Postgres was 12-29 ms on one machine, the check a few; search-events' first answer with a
+	// 3-entry snapshot there, builds in turns: see the README's cold starts).
+	beside := loadParts(db, entries) > 1
 	var (
 		gone     []int64
 		goneRead errgroup.Group
@@ -62,7 +66,7 @@ func WarmStart(ctx context.Context, db pgdb.DBTX, c *Local, srcs map[string]Sour
 		gone, err = goneSince(ctx, db, id, kinds)
 		return err
 	}
-	if inPool {
+	if beside {
 		goneRead.Go(readGone)
 	}
 	loaded, err := loadEntries(ctx, db, id, kinds, entries)
@@ -89,7 +93,7 @@ func WarmStart(ctx context.Context, db pgdb.DBTX, c *Local, srcs map[string]Sour
 		}
 	}
 	goneErr := goneRead.Wait()
-	if !inPool {
+	if !beside {
 		goneErr = readGone()
 	}
 	if goneErr != nil {
@@ -156,7 +160,7 @@ func changedSince(ctx context.Context, db pgdb.DBTX, seq int64, shown venueRows)
 // goneSince names the events of snapshot id's answers (of kinds) that no longer exist. It is
 // most of a large snapshot's warm start, one primary-key probe per event the answers hold
 // (45,570 events for the largest snapshot on 1M events, 100-135 ms), so WarmStart runs it on a
-// connection of its own while the answers load; the ids are read from the snapshot itself and
+// connection of its own while the answers load in parts; the ids are read from the snapshot itself and
 // probed in order, which reads the key's pages in order (123 ms against 211 ms in a random
 // order, EXPLAIN ANALYZE on the same ids).
 func goneSince(ctx context.Context, db pgdb.DBTX, id int64, kinds []string) ([]int64, error) {
@@ -208,15 +212,20 @@ const (
 	minPart   = 100
 )
 
+// loadParts is how many parts loadEntries reads a snapshot of entries answers in on db.
+func loadParts(db pgdb.DBTX, entries int) int {
+	if _, ok := db.(*pgxpool.Pool); !ok {
+		return 1
+	}
+	return max(1, min(warmParts, (entries+minPart-1)/minPart))
+}
+
 // loadEntries reads the entries of snapshot id whose kind is one of kinds, highest score first
 // (so that, should the cache's bounds not hold them all, the most asked for are kept): in parts
 // of that order at once when db is a pool (a transaction runs one statement at a time), their
 // number from the snapshot's count of entries, the last part taking whatever is left.
 func loadEntries(ctx context.Context, db pgdb.DBTX, id int64, kinds []string, entries int) ([]loadedEntry, error) {
-	parts := 1
-	if _, ok := db.(*pgxpool.Pool); ok {
-		parts = max(1, min(warmParts, (entries+minPart-1)/minPart))
-	}
+	parts := loadParts(db, entries)
 	size := (entries + parts - 1) / parts
 	loaded := make([][]loadedEntry, parts)
 	g, gctx := errgroup.WithContext(ctx)

@@ -352,6 +352,32 @@ func TestWarmStart(t *testing.T) {
 // back with its own body and tag, whichever part read it, stored as is (rows written before
 // migration 025) or compressed with S2; a body that does not decode fails the warm start (the
 // instance then starts cold) rather than serving garbage.
+// TestWarmStartOfAFewAnswersOnOneConnection: a snapshot read in one part is checked for its
+// events gone and what changed after the answers, on the connection they were read on, not
+// beside them on another: a new connection to Postgres costs more than the checks of a few
+// answers (shared/hotcache/warm.go, WarmStart).
+func TestWarmStartOfAFewAnswersOnOneConnection(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	w.upsert(event(1, "moscow", map[string]string{"elevator": "yes"}), event(2, "kazan", nil))
+	w.instance(map[string]int{search.EventCacheKey(1): 2, search.EventCacheKey(2): 2, w.searchKey("city=moscow"): 2})
+	if res := w.snapshot(); res.Entries != 3 {
+		t.Fatalf("got %d entries in the snapshot, want 3", res.Entries)
+	}
+	pool, err := pgdb.Connect(w.ctx, w.url, pgdb.Options{AppName: "test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Close)
+	c := hotcache.New(hotcache.Bounds{Entries: 100, Bytes: 1 << 20, TTL: time.Minute})
+	if n, err := hotcache.WarmStart(w.ctx, pool, c, w.srcs); err != nil || n != 3 {
+		t.Fatalf("got %d entries (%v), want 3", n, err)
+	}
+	if n := pool.Stat().NewConnsCount(); n != 1 {
+		t.Fatalf("the warm start opened %d connections, want 1", n)
+	}
+}
+
 func TestWarmStartInParts(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t)
