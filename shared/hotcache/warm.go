@@ -54,9 +54,9 @@ func WarmStart(ctx context.Context, db pgdb.DBTX, c *Local, srcs map[string]Sour
 	// The events of the snapshot's answers that no longer exist are read beside the answers
 	// themselves when those are read in parts (see goneSince, loadParts), else after them, on
 	// the connection the answers were read on: a snapshot of a few answers checks a few
-	// events, and another connection would cost more than the check (a new connection to
-	// Postgres was 12-29 ms on one machine, the check a few; search-events' first answer with a
-	// 3-entry snapshot there, builds in turns: see the README's cold starts).
+	// events, and opening another connection costs more than the check (12-35 ms on one
+	// machine, where search-events' first answer from a 3-entry snapshot came 25-30 ms sooner
+	// this way, builds in turns; README, "Search and demo data").
 	beside := loadParts(db, entries) > 1
 	var (
 		gone     []int64
