@@ -5,8 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"maps"
-	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -242,7 +240,7 @@ type venueRows struct {
 // recompute answers keys in one repeatable-read transaction and returns them with the
 // write-log position that transaction saw and the digests of the venues they show.
 func recompute(ctx context.Context, pool *pgxpool.Pool, o SnapshotOptions, keys []hotKey) ([]snapEntry, int64, venueRows, error) {
-	venues := venueRows{ids: []int64{}, digests: []string{}} // not nil: the columns are NOT NULL
+	var venues venueRows
 	tx, err := pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
 	if err != nil {
 		return nil, 0, venues, fmt.Errorf("begin recompute: %w", err)
@@ -276,25 +274,12 @@ func recompute(ctx context.Context, pool *pgxpool.Pool, o SnapshotOptions, keys 
 	if skipped > 0 {
 		o.Log.Info("cache snapshot: keys no longer answerable skipped", "skipped", skipped)
 	}
-	shown := map[int64]bool{}
+	var shown []int64
 	for _, e := range out {
-		for _, id := range e.venueIDs {
-			shown[id] = true
-		}
+		shown = append(shown, e.venueIDs...)
 	}
-	rows, err := tx.Query(ctx, `SELECT v.id, `+venueDigest+` FROM venues v WHERE v.id = ANY($1) ORDER BY v.id`,
-		slices.Sorted(maps.Keys(shown)))
-	if err != nil {
-		return nil, 0, venues, fmt.Errorf("venues shown: %w", err)
-	}
-	var (
-		id     int64
-		digest string
-	)
-	if _, err := pgx.ForEachRow(rows, []any{&id, &digest}, func() error {
-		venues.ids, venues.digests = append(venues.ids, id), append(venues.digests, digest)
-		return nil
-	}); err != nil {
+	if err := tx.QueryRow(ctx, `SELECT coalesce(array_agg(v.id ORDER BY v.id), '{}'), coalesce(array_agg(`+venueDigest+` ORDER BY v.id), '{}')
+		FROM venues v WHERE v.id = ANY($1)`, shown).Scan(&venues.ids, &venues.digests); err != nil {
 		return nil, 0, venues, fmt.Errorf("venues shown: %w", err)
 	}
 	return out, seq, venues, nil
