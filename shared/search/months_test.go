@@ -272,19 +272,7 @@ func TestDenseWordInACityReadsMonthsBeforeTheWalk(t *testing.T) {
 		{"city=kazan&q=rho+-mu", func(e ev) bool { return e.city == "kazan" && e.rho && !e.mu }, nil},
 	} {
 		t.Run(c.raw, func(t *testing.T) {
-			var want []int64
-			for _, e := range evs {
-				if c.match(e) {
-					want = append(want, e.id)
-				}
-			}
-			got, steps := pageThroughSteps(t, w, c.raw+"&from="+url.QueryEscape(start.Format(time.RFC3339)), 11)
-			if c.first != nil && !slices.Equal(steps, c.first) || c.first == nil && slices.Contains(steps, "month") {
-				t.Errorf("first page read steps %v, want %v (nil: no month slice)", steps, c.first)
-			}
-			if !slices.Equal(got, want) {
-				t.Fatalf("got %v, want %v", got, want)
-			}
+			checkPagesAndSteps(t, w, c.raw, start, evs, func(e ev) int64 { return e.id }, c.match, c.first)
 		})
 	}
 }
@@ -342,19 +330,60 @@ func TestDenseWordOfTheWholeCatalogWalksUnlessTheSliceHoldsFew(t *testing.T) {
 		{"q=rho", later, false, []string{"window", "month", "month"}},
 	} {
 		t.Run(c.raw+" from "+c.from.Format(time.DateOnly), func(t *testing.T) {
-			var want []int64
-			for _, e := range evs {
-				if e.rho && !e.at.Before(c.from) && (!c.city || e.id < 500) {
-					want = append(want, e.id)
-				}
-			}
-			got, steps := pageThroughSteps(t, w, c.raw+"&from="+url.QueryEscape(c.from.Format(time.RFC3339)), 11)
-			if !slices.Equal(steps, c.first) {
-				t.Errorf("first page read steps %v, want %v", steps, c.first)
-			}
-			if !slices.Equal(got, want) {
-				t.Fatalf("got %v, want %v", got, want)
-			}
+			checkPagesAndSteps(t, w, c.raw, c.from, evs, func(e ev) int64 { return e.id }, func(e ev) bool {
+				return e.rho && !e.at.Before(c.from) && (!c.city || e.id < 500)
+			}, c.first)
+		})
+	}
+}
+
+// TestRareWordInACityReadsMonthsBeforeTheCappedRead: a word the window holds once, but not
+// twice, reads its first month slice before the capped read in a city (the capped read
+// decodes the city's whole list in the text index, the month keys the word's months in the
+// city alone), and the capped read first in the whole catalog, or in a city when the window
+// holds none of its matches (an absent word's capped read finds nothing at once). Every
+// question pages exactly.
+func TestRareWordInACityReadsMonthsBeforeTheCappedRead(t *testing.T) {
+	search.SetTextBounds(t, search.TextBounds{Window: 10, Cap: 60, Walk: 40})
+	w := newWorld(t)
+	now := time.Now().UTC()
+	start := time.Date(now.Year(), now.Month()+2, 1, 6, 0, 0, 0, time.UTC)
+	type ev struct {
+		id       int64
+		at       time.Time
+		rho, tau bool
+	}
+	var (
+		evs    []ev
+		events []catalog.Event
+	)
+	// Kazan, from start: an event every 12 hours for 120 days. rho in one of each 8, the
+	// window's 10 rows holding one (the fifth): about 15 in the first slice's two months,
+	// more than a page of 11 needs; tau as dense, none of it in the window.
+	for n := int64(1); n <= 240; n++ {
+		x := ev{id: n, at: start.Add(time.Duration(n)*12*time.Hour - time.Hour), rho: n%8 == 5, tau: n > 10 && n%8 == 7}
+		e := event(n, "kazan", nil)
+		e.StartsAt, e.Title = x.at, "Show"
+		if x.rho {
+			e.Title += " rho"
+		}
+		if x.tau {
+			e.Title += " tau"
+		}
+		evs, events = append(evs, x), append(events, e)
+	}
+	w.upsert(events...)
+	for _, c := range []struct {
+		raw   string
+		match func(e ev) bool
+		first []string
+	}{
+		{"city=kazan&q=rho", func(e ev) bool { return e.rho }, []string{"window", "month"}},
+		{"q=rho", func(e ev) bool { return e.rho }, []string{"window", "capped"}},
+		{"city=kazan&q=tau", func(e ev) bool { return e.tau }, []string{"window", "capped"}},
+	} {
+		t.Run(c.raw, func(t *testing.T) {
+			checkPagesAndSteps(t, w, c.raw, start, evs, func(e ev) int64 { return e.id }, c.match, c.first)
 		})
 	}
 }
@@ -453,5 +482,25 @@ func checkIndexedPlan(t *testing.T, w *world, what, index, sql string, args []an
 	}
 	if strings.Contains(plan, "@@ websearch_to_tsquery") {
 		t.Errorf("%s: the generic plan makes the tsquery for each row it checks, not once (an InitPlan):\n%s", what, plan)
+	}
+}
+
+// checkPagesAndSteps pages through question raw from from, 11 rows a page, and wants the ids
+// of the events of evs (in answer order) that match, and its first page to read the steps
+// first; first nil: any steps but a month slice.
+func checkPagesAndSteps[E any](t *testing.T, w *world, raw string, from time.Time, evs []E, id func(E) int64, match func(E) bool, first []string) {
+	t.Helper()
+	var want []int64
+	for _, e := range evs {
+		if match(e) {
+			want = append(want, id(e))
+		}
+	}
+	got, steps := pageThroughSteps(t, w, raw+"&from="+url.QueryEscape(from.Format(time.RFC3339)), 11)
+	if first != nil && !slices.Equal(steps, first) || first == nil && slices.Contains(steps, "month") {
+		t.Errorf("first page read steps %v, want %v (nil: no month slice)", steps, first)
+	}
+	if !slices.Equal(got, want) {
+		t.Fatalf("got %v, want %v", got, want)
 	}
 }

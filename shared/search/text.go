@@ -47,10 +47,14 @@ const denseMatches = 6
 //
 // A text that requires every word (allWords) reads slices of whole months through its words'
 // month keys (searchMonths) where slices of the answer order would be read, and, with two words
-// or more, before the capped read too: an AND of words each in a share of the events whose
-// intersection is sparse costs the text index the words' whole lists (4.4-6.7 ms on 1M events
-// for three of them), the months a twelfth of them (1.0-1.5 ms for the question), and a word in
-// a large city the city's whole list, the months none of it ("xx" in Samara 3.8 → 1.3 ms).
+// or more, or one word the window holds once in a city, before the capped read too: an AND of
+// words each in a share of the events whose intersection is sparse costs the text index the
+// words' whole lists (4.4-6.7 ms on 1M events for three of them), the months a twelfth of them
+// (1.0-1.5 ms for the question), and a word in a large city the city's whole list, the months
+// none of it ("xx" in Samara 3.8 → 1.3 ms; "гамлет", in 0.5% of the events, once in Moscow's
+// window: 4.4 → 0.6 ms, its 1,640 matches in the city read by the capped read). A word the
+// window holds none of reads the capped read first: an absent word's finds nothing at once
+// (0.2 ms), where the month slice before it added 0.3-0.4 ms.
 // Such a text dense in the window but short of a page reads its first month slice before the
 // walk when the slice is expected to hold few of its matches (monthsNear: a word of a city,
 // whose rows the walk reads each from a page of its own; in the whole catalog, only when the
@@ -145,11 +149,12 @@ func textSteps(ctx context.Context, db pgdb.DBTX, q *Query) (read, route, error)
 	if kt >= 2 && len(steps) == 2 {
 		steps = []plan{long, capped}
 	}
-	if all && (kt >= 2 || words >= 2) && !monthsRead {
+	if all && (kt >= 2 || words >= 2 || kt == 1 && q.City != "") && !monthsRead {
 		// The text's matches month by month (searchMonths): with two matches in the window
-		// or more, instead of slices of the text index; with fewer, an AND of words, before
-		// the capped read of their whole lists (one rare word's lists are short: the capped
-		// read first).
+		// or more, instead of slices of the text index; with fewer, an AND of words, or a
+		// word seen once in a city's window, before the capped read of their whole lists and
+		// of the city's (one rare word's list in the whole catalog is short, and a word
+		// the window holds none of may be absent: the capped read first).
 		if r, months, ok, err := searchMonths(ctx, db, q); err != nil || ok {
 			return r, route{month, months}, err
 		}
