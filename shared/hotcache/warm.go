@@ -56,7 +56,7 @@ func WarmStart(ctx context.Context, db pgdb.DBTX, c *Local, srcs map[string]Sour
 	// the connection the answers were read on: a snapshot of a few answers checks a few
 	// events, and opening another connection costs more than the check (12-35 ms on one
 	// machine, where search-events' first answer from a 3-entry snapshot came 25-30 ms sooner
-	// this way, builds in turns; README, "Search and demo data").
+	// this way, builds in turns; docs/PERFORMANCE.md, the eleventh machine).
 	beside := loadParts(db, entries) > 1
 	var (
 		gone     []int64

@@ -36,7 +36,7 @@ type Options struct {
 // (one VM), and a statement holds its core while it runs: more connections than that only
 // share the cores, so a long statement takes as many times longer. On 2 cores, 16 clients of
 // search-events asking the whole mix uncached: p99 16.6-23.6 ms with 4 connections against
-// 32.6-37.7 ms with 8, back to back (cmd/dostupno bench; README, "Search and demo data").
+// 32.6-37.7 ms with 8, back to back (cmd/dostupno bench; docs/PERFORMANCE.md, the fifth machine).
 func DefaultMaxConns() int32 { return int32(max(4, 2*runtime.NumCPU())) }
 
 // Connect builds a pool for url. It does not wait for the server: the first query does, so a
@@ -54,7 +54,7 @@ func DefaultMaxConns() int32 { return int32(max(4, 2*runtime.NumCPU())) }
 // compilation costs more than these short queries ever run. A warm start's "what changed since
 // the snapshot" (hotcache.WarmStart) ran 2.5 ms and took 400-600 ms with the compilation on
 // 200k events, and text searches whose estimate was large paid it the same way (cmd/dostupno
-// bench; README, "Search and demo data").
+// bench).
 //
 // max_parallel_workers_per_gather=0: a statement's parallel workers are processes Postgres
 // starts for it, on the cores the other callers' statements need (one VM, as DefaultMaxConns

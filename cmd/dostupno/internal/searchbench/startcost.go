@@ -14,7 +14,7 @@ import (
 // connection to the Postgres of url (the backend's start; three, the fastest and the
 // slowest). The cold starts' figures follow from them as much as from the code: on a machine
 // whose first-touched page costs 12-16 µs and a new connection 16-67 ms, a function that loads
-// nothing took 42-81 ms to its first answer (README, "Search and demo data").
+// nothing took 42-81 ms to its first answer (docs/PERFORMANCE.md, the eighth machine).
 func StartCosts(ctx context.Context, url string) (string, error) {
 	const size, page = 64 << 20, 4 << 10
 	t := time.Now()
