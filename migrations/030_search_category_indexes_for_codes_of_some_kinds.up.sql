@@ -6,7 +6,7 @@
 -- rarely holds, hundreds of tuples a match (on 1M seeded events: wheelchair seating at
 -- exhibitions 294 of the code's tuples a match, tactile exhibits at the theatre 234, a relaxed
 -- performance at exhibitions 100, subtitles at exhibitions 82; every other code at most 53
--- for its rarest category, most 20-35). Led by the category, the walk is that category's
+-- for its rarest category, most 19-38). Led by the category, the walk is that category's
 -- events of the code alone: exhibitions with subtitles 0.94-1.23 → 0.47-0.52 ms, the theatre
 -- with tactile exhibits 1.35-1.42 → 0.43-0.44, films with tactile exhibits 1.25-1.79 →
 -- 0.43-0.49, exhibitions with wheelchair seating 0.76-1.18 → 0.43-0.54 (one connection, warm,
