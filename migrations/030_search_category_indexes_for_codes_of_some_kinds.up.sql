@@ -11,9 +11,10 @@
 -- with tactile exhibits 1.35-1.42 → 0.43-0.44, films with tactile exhibits 1.25-1.79 →
 -- 0.43-0.49, exhibitions with wheelchair seating 0.76-1.18 → 0.43-0.54 (one connection, warm,
 -- the indexes made and dropped in turns), exhibitions with a relaxed performance 1.11 → 0.59.
--- The codes with a city and a category keep migration 023's indexes. Their upkeep: a third of the events enter one of them (wheelchair seating,
--- 23%, the most); 100,000 rows inserted into a copy of the table with every index, in turns,
--- took 135-144 µs an event without them and 138-151 with them, within the insert's noise.
+-- The codes with a city and a category keep migration 023's indexes. Their upkeep: a third of
+-- the events enter one of them (wheelchair seating, 23%, the most); 100,000 rows inserted into
+-- a copy of the table with every index, in turns, took 135-144 µs an event without them and
+-- 138-151 with them, within the insert's noise.
 CREATE INDEX IF NOT EXISTS event_accessibility_c3_category_starts ON event_accessibility (category, starts_at, event_id) INCLUDE (constraint_ids, city) WHERE constraint_ids @> '{3}';
 CREATE INDEX IF NOT EXISTS event_accessibility_c10_category_starts ON event_accessibility (category, starts_at, event_id) INCLUDE (constraint_ids, city) WHERE constraint_ids @> '{10}';
 CREATE INDEX IF NOT EXISTS event_accessibility_c13_category_starts ON event_accessibility (category, starts_at, event_id) INCLUDE (constraint_ids, city) WHERE constraint_ids @> '{13}';

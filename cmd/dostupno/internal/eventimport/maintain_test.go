@@ -71,7 +71,7 @@ func TestImportLeavesTheCopyReadyToSearch(t *testing.T) {
 	}
 	plan := strings.Join(lines, "\n")
 	if !strings.Contains(plan, "Index Only Scan using event_accessibility_c") || strings.Contains(plan, "Bitmap Heap Scan") ||
-		strings.Contains(plan, "Sort Key: a.starts_at") || strings.Contains(plan, "Sort Key: p.starts_at") || !strings.Contains(plan, "Heap Fetches: 0") {
+		sortsByStart(plan) || !strings.Contains(plan, "Heap Fetches: 0") {
 		t.Errorf("got the plan\n%s\nwant an index-only walk of one code's index, no heap fetched, no bitmap scan, no sort", plan)
 	}
 
@@ -86,7 +86,7 @@ func TestImportLeavesTheCopyReadyToSearch(t *testing.T) {
 	sql, args = search.PageSQL(&q)
 	plan = pgtest.GenericPlan(t, e.pool, "EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF)", sql, args)
 	if !strings.Contains(plan, "_city_category_starts") || !strings.Contains(plan, "Index Only Scan") || strings.Contains(plan, "Bitmap") ||
-		strings.Contains(plan, "Hash") || strings.Contains(plan, "Sort Key: a.starts_at") || strings.Contains(plan, "Sort Key: p.starts_at") {
+		strings.Contains(plan, "Hash") || sortsByStart(plan) {
 		t.Errorf("got the generic plan\n%s\nwant an index-only walk of a code's index led by city and category, each row's details by key, no bitmap, hash or sort", plan)
 	}
 
@@ -102,10 +102,16 @@ func TestImportLeavesTheCopyReadyToSearch(t *testing.T) {
 		plan = pgtest.GenericPlan(t, e.pool, "EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF)", sql, args)
 		c, _ := vocab.Constraint(code)
 		if want := fmt.Sprintf("Index Only Scan using event_accessibility_c%d_category_starts", c.ID); !strings.Contains(plan, want) ||
-			strings.Contains(plan, "Bitmap") || strings.Contains(plan, "Sort Key: a.starts_at") || strings.Contains(plan, "Sort Key: p.starts_at") {
+			strings.Contains(plan, "Bitmap") || sortsByStart(plan) {
 			t.Errorf("%s at the theatre: got the generic plan\n%s\nwant %q, no bitmap or sort", code, plan, want)
 		}
 	}
+}
+
+// sortsByStart says whether a page's plan sorts its rows by start, where a walk would read them
+// in answer order.
+func sortsByStart(plan string) bool {
+	return strings.Contains(plan, "Sort Key: a.starts_at") || strings.Contains(plan, "Sort Key: p.starts_at")
 }
 
 // writeSeeded writes the seeded demo catalog of n events from day start (seed 1, as dostupno
