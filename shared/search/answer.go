@@ -39,7 +39,7 @@ func SearchEntry(ctx context.Context, db pgdb.DBTX, vocab *catalog.Vocabulary, q
 	if err != nil {
 		return hotcache.Entry{}, err
 	}
-	body, err := jsoncodec.Marshal(page)
+	body, err := jsoncodec.MarshalTrusted(page)
 	if err != nil {
 		return hotcache.Entry{}, apperr.Wrap(err, "encode search answer")
 	}
@@ -56,7 +56,7 @@ func SearchEntry(ctx context.Context, db pgdb.DBTX, vocab *catalog.Vocabulary, q
 // EventEntry loads event id and returns its cache entry: the encoded event and its ETag.
 // An unknown id is not_found.
 func EventEntry(ctx context.Context, db pgdb.DBTX, vocab *catalog.Vocabulary, id int64, photoURL func(string) string) (hotcache.Entry, error) {
-	return eventEntry(ctx, db, vocab, id, photoURL, func(e *Event) ([]byte, error) { return jsoncodec.Marshal(e) })
+	return eventEntry(ctx, db, vocab, id, photoURL, func(e *Event) ([]byte, error) { return jsoncodec.MarshalTrusted(e) })
 }
 
 // EventLDEntry is EventEntry of the event's schema.org form (Event.JSONLD).

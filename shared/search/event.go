@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgtype"
+
 	"github.com/dostupno/dostupno/shared/apperr"
 	"github.com/dostupno/dostupno/shared/catalog"
 	"github.com/dostupno/dostupno/shared/pgdb"
@@ -122,8 +124,8 @@ func LoadEvent(ctx context.Context, db pgdb.DBTX, vocab *catalog.Vocabulary, id 
 		e          Event
 		price      Price
 		own, venue catalog.Facts
-		ws, cs     *int32
-		asOf       *time.Time
+		ws, cs     pgtype.Int4
+		asOf       pgtype.Timestamptz
 	)
 	err := db.QueryRow(ctx, `
 		SELECT e.id, e.title, e.description, e.category, e.city, coalesce(c.name, e.city), v.id, v.name, v.address, v.lat, v.lon,

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/dostupno/dostupno/shared/catalog"
 	"github.com/dostupno/dostupno/shared/pgdb"
@@ -53,11 +54,11 @@ type Availability struct {
 }
 
 // availability is the Availability of nullable columns (nil when the event has no count).
-func availability(ws, cs *int32, asOf *time.Time) *Availability {
-	if ws == nil || cs == nil || asOf == nil {
+func availability(ws, cs pgtype.Int4, asOf pgtype.Timestamptz) *Availability {
+	if !ws.Valid || !cs.Valid || !asOf.Valid {
 		return nil
 	}
-	return &Availability{WheelchairSpaces: int(*ws), CompanionSeats: int(*cs), AsOf: asOf.UTC()}
+	return &Availability{WheelchairSpaces: int(ws.Int32), CompanionSeats: int(cs.Int32), AsOf: asOf.Time.UTC()}
 }
 
 // Page is a search answer (SearchPage in shared/apidoc/openapi.yaml).
@@ -639,6 +640,12 @@ func readPage(ctx context.Context, db pgdb.DBTX, q *Query, how plan) (read, erro
 		seated bool
 	)
 	for rows.Next() {
+		if len(r.rows) == q.Limit && how != textSeatWindow {
+			// The row past the page says only that there is a next page, which starts after
+			// the page's last row: its columns are not read (a walk's details are a dozen).
+			more = true
+			break
+		}
 		var p pageRow
 		dest := []any{&p.pos.ID, &p.pos.StartsAt, &p.ids, &r.over}
 		switch {
@@ -741,8 +748,8 @@ func summaries(ctx context.Context, db pgdb.DBTX, vocab *catalog.Vocabulary, q *
 			}
 			s.Unknown = &unknown
 		}
-		if d.cover != nil {
-			u := photoURL(*d.cover)
+		if d.cover.Valid {
+			u := photoURL(d.cover.String)
 			s.CoverURL = &u
 		}
 		items = append(items, s)
@@ -750,10 +757,13 @@ func summaries(ctx context.Context, db pgdb.DBTX, vocab *catalog.Vocabulary, q *
 	return items, nil
 }
 
-// detail is one row of detailsSQL.
+// detail is one row of detailsSQL. Its nullable columns, but the end that the answer shows as
+// a pointer, are scanned into its own values (scanDetail), not into pointers each allocated.
 type detail struct {
 	Summary
-	cover *string
+	cover  pgtype.Text
+	ws, cs pgtype.Int4
+	asOf   pgtype.Timestamptz
 }
 
 // details reads the details of events ids (detailsSQL) in one round trip, with a generic
@@ -785,16 +795,17 @@ func details(ctx context.Context, db pgdb.DBTX, ids []int64) (map[int64]*detail,
 
 // scanDetail scans a row that ends with detailsOf's columns into a detail, and its first
 // columns into dest.
-func scanDetail(rows pgx.Rows, dest ...any) (*detail, error) {
-	var (
-		d      = &detail{}
-		ws, cs *int32
-		asOf   *time.Time
-	)
-	if err := rows.Scan(append(dest, &d.ID, &d.Title, &d.Category, &d.City, &d.Venue.ID, &d.Venue.Name, &d.StartsAt,
-		&d.EndsAt, &d.Timezone, &d.cover, &ws, &cs, &asOf)...); err != nil {
+func scanDetail(rows pgx.Rows, first ...any) (*detail, error) {
+	d := &detail{}
+	var buf [maxFirst + 13]any
+	dest := append(append(buf[:0], first...), &d.ID, &d.Title, &d.Category, &d.City, &d.Venue.ID, &d.Venue.Name,
+		&d.StartsAt, &d.EndsAt, &d.Timezone, &d.cover, &d.ws, &d.cs, &d.asOf)
+	if err := rows.Scan(dest...); err != nil {
 		return nil, err
 	}
-	d.Availability = availability(ws, cs, asOf)
+	d.Availability = availability(d.ws, d.cs, d.asOf)
 	return d, nil
 }
+
+// maxFirst is how many columns a row has before detailsOf's (readPage's four).
+const maxFirst = 4
