@@ -49,6 +49,7 @@ func runBench(ctx context.Context, args []string) error {
 	viaImport := fs.String("via-import", "", "load the catalog through the write log (dostupno import) on this NATS URL instead of COPY, then ask the first questions at once and stop")
 	natsURL := fs.String("cold-nats", "", "NATS URL the cold-started functions follow the change feed on (default: none)")
 	coldStart := fs.Bool("cold-start", true, "build each function's binary and time its first answer after its process starts")
+	concurrentOnly := fs.Bool("concurrent-only", false, "skip the one-at-a-time comparison: ask each question of the mix once, unmeasured, then the concurrent run (to compare builds in turns)")
 	// The concurrent run's load generator is this command in a process of its own, so that
 	// its CPU is counted apart from the server's.
 	loadURL := fs.String("load-url", "", "(internal) be the load generator of a concurrent run against this URL")
@@ -116,12 +117,20 @@ func runBench(ctx context.Context, args []string) error {
 		fmt.Println(line)
 	}
 	fmt.Printf("load average before the run: %s\n", searchbench.LoadAverage())
-	if _, err = searchbench.Measure(ctx, pool, ours, searchbench.Options{
-		Questions: *questions, Warmup: *warmup, Cached: *cached, Start: start, Explain: *explain, Only: *only,
-	}, os.Stdout); err != nil {
-		return err
+	if *concurrentOnly {
+		// Each question once, as the one-at-a-time run would ask it first: the concurrent run
+		// then meets the routes and caches that run leaves.
+		if err := searchbench.AskOnce(ctx, ours, searchbench.Only(searchbench.Mix(*questions+*warmup, start), *only)); err != nil {
+			return err
+		}
+	} else {
+		if _, err = searchbench.Measure(ctx, pool, ours, searchbench.Options{
+			Questions: *questions, Warmup: *warmup, Cached: *cached, Start: start, Explain: *explain, Only: *only,
+		}, os.Stdout); err != nil {
+			return err
+		}
+		fmt.Printf("load average after the run: %s\n", searchbench.LoadAverage())
 	}
-	fmt.Printf("load average after the run: %s\n", searchbench.LoadAverage())
 	if *concurrency > 0 {
 		if err := benchConcurrent(ctx, pool, ours, start, *questions, *concurrency, *concurrentFor, *only, *cpuProfile); err != nil {
 			return err

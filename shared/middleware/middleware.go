@@ -93,6 +93,9 @@ func AccessLog(log *slog.Logger, next http.Handler) http.Handler {
 		if sw.status >= 500 {
 			level = slog.LevelError
 		}
+		if !log.Enabled(r.Context(), level) {
+			return // a request's line is debug: its fields are not even built
+		}
 		log.Log(r.Context(), level, "request", "method", r.Method, "path", r.URL.Path,
 			"status", sw.status, "bytes", sw.bytes, "ms", float64(time.Since(start).Microseconds())/1000)
 	})

@@ -194,3 +194,35 @@ func TestPerAnswer(t *testing.T) {
 		t.Errorf("no answers: got %v, want 0", got)
 	}
 }
+
+// TestAskOnce: bench --concurrent-only asks each question of the mix once, uncached, before
+// its concurrent run, and stops at the first answer that is not 200.
+func TestAskOnce(t *testing.T) {
+	mix := searchbench.Mix(40, start)
+	var asked []string
+	failOn := ""
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Cache-Control") != "no-cache" {
+			t.Errorf("?%s asked without Cache-Control: no-cache", r.URL.RawQuery)
+		}
+		asked = append(asked, r.URL.RawQuery)
+		if r.URL.RawQuery == failOn {
+			http.Error(w, "down", http.StatusServiceUnavailable)
+		}
+	})
+	if err := searchbench.AskOnce(context.Background(), h, mix); err != nil {
+		t.Fatal(err)
+	}
+	want := make([]string, len(mix))
+	for i, q := range mix {
+		want[i] = q.Query
+	}
+	if !slices.Equal(asked, want) {
+		t.Fatalf("asked %d questions, want the mix's %d in order", len(asked), len(want))
+	}
+	asked, failOn = nil, mix[3].Query
+	err := searchbench.AskOnce(context.Background(), h, mix)
+	if err == nil || !strings.Contains(err.Error(), "503") || len(asked) != 4 {
+		t.Fatalf("a 503 on the fourth question: error %v after %d questions", err, len(asked))
+	}
+}

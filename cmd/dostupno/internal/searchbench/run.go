@@ -448,6 +448,21 @@ func Measure(ctx context.Context, pool *pgxpool.Pool, ours http.Handler, o Optio
 	return res, nil
 }
 
+// AskOnce asks each question of mix once of the search-events handler ours, uncached, one at a
+// time, and measures nothing: an answer other than 200 is an error.
+func AskOnce(ctx context.Context, ours http.Handler, mix []Question) error {
+	for _, q := range mix {
+		req := httptest.NewRequestWithContext(ctx, http.MethodGet, "/?"+q.Query, nil)
+		req.Header.Set("Cache-Control", "no-cache")
+		rec := httptest.NewRecorder()
+		ours.ServeHTTP(rec, req)
+		if rec.Code != http.StatusOK {
+			return fmt.Errorf("?%s: %d %s", q.Query, rec.Code, rec.Body.Bytes())
+		}
+	}
+	return nil
+}
+
 // Ask sends one question of the mix to a search-events handler served at base, bypassing its
 // cache when noCache, and returns the time to the answer's last byte and the ids in it.
 func Ask(ctx context.Context, c *http.Client, base, query string, noCache bool) (time.Duration, []int64, error) {
