@@ -1,6 +1,11 @@
 package search
 
-import "testing"
+import (
+	"context"
+	"testing"
+
+	"github.com/dostupno/dostupno/shared/pgdb"
+)
 
 // SetTextBounds makes b the bounds of text searches until t ends.
 func SetTextBounds(t testing.TB, b TextBounds) {
@@ -20,10 +25,22 @@ func SetStepHook(t testing.TB, f func(step string)) {
 }
 
 // ForgetRoutes makes a search remember no route from before t, nor after it any that t's
-// searches learned: each test asks its questions of its own catalog.
+// searches learned, and no probe either: each test asks its questions of its own catalog.
 func ForgetRoutes(t testing.TB) {
-	old := routes.Swap(newRoutes())
-	t.Cleanup(func() { routes.Store(old) })
+	old, oldProbes := routes.Swap(newRoutes()), probes.Swap(newProbes())
+	t.Cleanup(func() { routes.Store(old); probes.Store(oldProbes) })
+}
+
+// ProbeWords is probeWords.
+func ProbeWords(words []string, freq []float64) []string { return probeWords(words, freq) }
+
+// WithProbe is q with its probe (withProbe), and the probe.
+func WithProbe(ctx context.Context, db pgdb.DBTX, q *Query) (*Query, string, error) {
+	p, err := withProbe(ctx, db, q)
+	if err != nil {
+		return nil, "", err
+	}
+	return p, p.probe, nil
 }
 
 // AllWords is Query.allWords.

@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
+
 	"github.com/dostupno/dostupno/shared/catalog"
 	"github.com/dostupno/dostupno/shared/pgtest"
 	"github.com/dostupno/dostupno/shared/search"
@@ -89,21 +91,11 @@ func TestTextSearchByMonths(t *testing.T) {
 	var evs []ev
 	var events []catalog.Event
 	for i := int64(1); i <= 240; i++ {
-		words := []string{"alpha"}
-		for _, x := range []struct {
-			word string
-			in   bool
-		}{
+		words := append([]string{"alpha"}, wordsIn([]wordIn{
 			{"mu", i%4 == 0}, {"nu", i%5 == 0}, {"omicron", i%3 == 0}, {"rho", i%2 == 0}, {"pi", i > 200 && i%3 == 1},
-		} {
-			if x.in {
-				words = append(words, x.word)
-			}
-		}
+		})...)
 		city := []string{"moscow", "kazan"}[i%2]
-		e := event(i, city, nil)
-		e.Title = "Show " + strings.Join(words, " ")
-		e.StartsAt = start.Add(time.Duration(i-1) * 18 * time.Hour)
+		e := show(i, city, start.Add(time.Duration(i-1)*18*time.Hour), words)
 		evs = append(evs, ev{i, city, e.StartsAt, words, i%3 != 2})
 		events = append(events, e)
 	}
@@ -401,17 +393,7 @@ func TestTextIndexReadPlans(t *testing.T) {
 		events = append(events, e)
 	}
 	w.upsert(events...)
-	// The plans are those of a catalog: 24,000 more rows over a year in twelve cities (rows of
-	// event_accessibility alone, which the plans read; their words are not the questions').
-	if _, err := w.pool.Exec(w.ctx, `INSERT INTO event_accessibility (event_id, starts_at, city, category, document)
-		SELECT 100000 + i, now() + i * interval '22 minutes', 'city' || (i % 12), 'concert',
-			to_tsvector('russian', 'вечер концерт программа ' || (i % 300))
-		FROM generate_series(1, 24000) i`); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := w.pool.Exec(w.ctx, `VACUUM ANALYZE event_accessibility`); err != nil {
-		t.Fatal(err)
-	}
+	fillCatalog(t, w, "вечер концерт программа")
 	from := url.QueryEscape(time.Now().UTC().Format(time.RFC3339))
 	for _, raw := range []string{"q=zeppelin", "q=zeppelin&city=kazan", "q=zeppelin+show&city=kazan&wheelchair_spaces=1"} {
 		q, err := search.ParseQuery(raw+"&from="+from, w.vocab, time.Now())
@@ -449,25 +431,80 @@ func TestTextIndexReadPlans(t *testing.T) {
 		search.SetStepHook(t, func(s string) { steps = append(steps, s) })
 		sql, _ := search.CappedSQL(&q)
 		var generic, custom int64
-		func() { // the connection goes back to the pool whatever fails (its close waits for it)
-			conn, err := w.pool.Acquire(w.ctx)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer conn.Release()
-			if _, err := search.Search(w.ctx, conn, w.vocab, &q, func(string) string { return "" }); err != nil {
-				t.Fatal(err)
-			}
+		searchOnOneConn(t, w, &q, func(conn *pgxpool.Conn) {
 			if !slices.Contains(steps, "capped") {
 				t.Fatalf("%s (cursor %v): read steps %v, want a capped read", c.raw, c.after, steps)
 			}
 			if err := conn.QueryRow(w.ctx, `SELECT generic_plans, custom_plans FROM pg_prepared_statements WHERE statement = $1`, sql).Scan(&generic, &custom); err != nil {
 				t.Fatalf("%s (cursor %v): the capped read's prepared statement: %v", c.raw, c.after, err)
 			}
-		}()
+		})
 		if got := generic > 0 && custom == 0; got != c.generic || generic+custom == 0 {
 			t.Errorf("%s (cursor %v): the capped read ran %d generic and %d custom plans, want generic %v", c.raw, c.after, generic, custom, c.generic)
 		}
+	}
+}
+
+// searchOnOneConn runs q on one connection of w's pool, then check with it (whose session knows
+// the statements the search prepared); the connection goes back to the pool whatever fails.
+func searchOnOneConn(t *testing.T, w *world, q *search.Query, check func(conn *pgxpool.Conn)) {
+	t.Helper()
+	conn, err := w.pool.Acquire(w.ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Release()
+	if _, err := search.Search(w.ctx, conn, w.vocab, q, func(string) string { return "" }); err != nil {
+		t.Fatal(err)
+	}
+	check(conn)
+}
+
+// wordEvent is an event of a text test: its id, city and the words of its title.
+type wordEvent struct {
+	id    int64
+	city  string
+	words []string
+}
+
+// wordIn is a word and whether an event's title holds it.
+type wordIn struct {
+	word string
+	in   bool
+}
+
+// wordsIn are the words of ws an event's title holds, in order.
+func wordsIn(ws []wordIn) []string {
+	var out []string
+	for _, w := range ws {
+		if w.in {
+			out = append(out, w.word)
+		}
+	}
+	return out
+}
+
+// show is event id in city at at, titled "Show" and words.
+func show(id int64, city string, at time.Time, words []string) catalog.Event {
+	e := event(id, city, nil)
+	e.Title = "Show " + strings.Join(words, " ")
+	e.StartsAt = at
+	return e
+}
+
+// fillCatalog makes the plans of w's searches those of a catalog: 24,000 more rows over a year
+// in twelve cities (rows of event_accessibility alone, which the plans read), each holding
+// words and a number of 300, then VACUUM ANALYZE.
+func fillCatalog(t *testing.T, w *world, words string) {
+	t.Helper()
+	if _, err := w.pool.Exec(w.ctx, `INSERT INTO event_accessibility (event_id, starts_at, city, category, document)
+		SELECT 100000 + i, now() + i * interval '22 minutes', 'city' || (i % 12), 'concert',
+			to_tsvector('russian', $1 || ' ' || (i % 300))
+		FROM generate_series(1, 24000) i`, words); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.pool.Exec(w.ctx, `VACUUM ANALYZE event_accessibility`); err != nil {
+		t.Fatal(err)
 	}
 }
 

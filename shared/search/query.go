@@ -54,6 +54,10 @@ type Query struct {
 	// personalize=false was given. Saved needs apply only when !Asked && Personalize.
 	Asked       bool
 	Personalize bool
+
+	// probe, set by a text search for the reads of the text index and of the month keys, are
+	// the words of Text whose lists those reads read (shared/search/probe.go); "": all.
+	probe string
 }
 
 // Position is a place in the answer order (starts_at, id).

@@ -228,14 +228,21 @@ func pageSQL(q *Query, how plan) (string, []any) {
 		ORDER BY a.starts_at DESC, a.event_id DESC LIMIT 1)`, args
 	}
 	text, p := "", ""
+	tsquery := func(p string) string { return "websearch_to_tsquery('russian', " + p + ")" }
+	if generic(q, how) {
+		// A generic plan (readPage) takes the query's text as a parameter: as a scalar
+		// subquery, the tsquery is made once per execution (an InitPlan) instead of once per
+		// row a walk filters, a month read checks or a read of the text index rechecks.
+		tsquery = func(p string) string { return "(SELECT websearch_to_tsquery('russian', " + p + "))" }
+	}
+	// probed is the condition of a read of the text index with a probe (withProbe): the
+	// probe's words through the index, the whole text tested on each of their candidates.
+	probed := ""
 	if q.Text != "" {
 		p = arg(q.Text)
-		text = "document @@ websearch_to_tsquery('russian', " + p + ")"
-		if generic(q, how) {
-			// A generic plan (readPage) takes the query's text as a parameter: as a scalar
-			// subquery, the tsquery is made once per execution (an InitPlan) instead of once
-			// per row a walk filters, a month read checks or a read of the text index rechecks.
-			text = "document @@ (SELECT websearch_to_tsquery('russian', " + p + "))"
+		text = "document @@ " + tsquery(p)
+		if q.probe != "" && (how == capped || how == sparse) {
+			probed = "a.document @@ " + tsquery(arg(q.probe)) + " AND ts_match_vq(a.document, " + tsquery(p) + ")"
 		}
 	}
 	// A walk's limit is written in the statement, as its codes are: its generic plan
@@ -307,9 +314,13 @@ func pageSQL(q *Query, how plan) (string, []any) {
 			over = `(SELECT count(*) FROM m) > ` + strconv.Itoa(b.Cap)
 			keep = "o.capped OR " // the first row says capped, whatever its seats
 		}
+		match := "a." + text
+		if probed != "" {
+			match = probed
+		}
 		page = `WITH m AS MATERIALIZED (
 			SELECT a.event_id, a.starts_at, a.constraint_ids FROM event_accessibility a
-			WHERE ` + strings.Join(append(where, "a."+text), "\n\t\t\t  AND ") + read + `)
+			WHERE ` + strings.Join(append(where, match), "\n\t\t\t  AND ") + read + `)
 		SELECT m.*, ` + over + ` AS capped
 		FROM m ORDER BY m.starts_at, m.event_id`
 		if f := seats("o"); f != "" {
@@ -339,6 +350,12 @@ func pageSQL(q *Query, how plan) (string, []any) {
 		if q.City != "" {
 			keys = "search_text_city_months(a.document, a.starts_at, a.city)"
 		}
+		// The keys are the probe's words' when it has some (withProbe), and then every
+		// candidate's text is tested against the whole text's query.
+		kp, holds := p, `(`+wordsAlone(p)+` OR a.`+text+`)`
+		if q.probe != "" {
+			kp, holds = arg(q.probe), "ts_match_vq(a.document, "+tsquery(p)+")"
+		}
 		// One condition per month (a time within the month names it): Postgres ORs their
 		// bitmaps, each read from the month's lists.
 		var months []string
@@ -347,14 +364,14 @@ func pageSQL(q *Query, how plan) (string, []any) {
 			if t != q.From {
 				at = arg(t)
 			}
-			months = append(months, keys+` @> search_text_month_keys(`+p+`, `+at+`, `+city+`)`)
+			months = append(months, keys+` @> search_text_month_keys(`+kp+`, `+at+`, `+city+`)`)
 		}
 		over := `(SELECT count(*) FROM m) > ` + strconv.Itoa(b.Cap)
 		page = `WITH m AS MATERIALIZED (
 			SELECT a.event_id, a.starts_at, a.constraint_ids, a.excluded_ids, a.city, a.category
 			FROM event_accessibility a
 			WHERE (` + strings.Join(months, "\n\t\t\t   OR ") + `)
-			  AND (` + wordsAlone(p) + ` OR a.` + text + `)
+			  AND ` + holds + `
 			LIMIT ` + strconv.Itoa(b.Cap+1) + `)
 		SELECT a.event_id, a.starts_at, a.constraint_ids, ` + over + ` AS capped
 		FROM m a

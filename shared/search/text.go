@@ -61,8 +61,13 @@ const denseMatches = 6
 // slice holds far fewer than the rows the walk would read).
 //
 // The first page of a question asked before reads the step that answered it then alone, its
-// route (shared/search/route.go).
+// route (shared/search/route.go). An AND of words that holds a common one reads the text index
+// and the month keys with its other words alone, its probe (shared/search/probe.go).
 func searchText(ctx context.Context, db pgdb.DBTX, q *Query) (read, error) {
+	q, err := withProbe(ctx, db, q)
+	if err != nil {
+		return read{}, err
+	}
 	if q.After != nil { // a later page: its rows are fewer, and would teach the first its steps
 		r, _, err := textSteps(ctx, db, q)
 		return r, err

@@ -31,12 +31,7 @@ func TestTextSearchEveryStepIsExact(t *testing.T) {
 	search.ForgetRoutes(t)
 	w := newWorld(t)
 	start := time.Now().Add(48 * time.Hour).UTC().Truncate(time.Second)
-	type ev struct {
-		id    int64
-		city  string
-		words []string
-	}
-	var evs []ev
+	var evs []wordEvent
 	var events []catalog.Event
 	for i := int64(1); i <= 90; i++ {
 		words := []string{"alpha"}
@@ -69,7 +64,7 @@ func TestTextSearchEveryStepIsExact(t *testing.T) {
 		if i%10 == 0 {
 			city = "omsk" // fewer events than the window
 		}
-		evs = append(evs, ev{i, city, words})
+		evs = append(evs, wordEvent{i, city, words})
 		e := event(i, city, nil)
 		e.Title = "Show " + strings.Join(words, " ")
 		// Pairs share a start, so the order falls back to the id; the ids run against time (gamma
