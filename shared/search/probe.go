@@ -10,6 +10,7 @@ import (
 	"time"
 
 	lru "github.com/hashicorp/golang-lru/v2"
+	"github.com/jackc/pgx/v5"
 
 	"github.com/dostupno/dostupno/shared/pgdb"
 )
@@ -123,24 +124,19 @@ func withProbe(ctx context.Context, db pgdb.DBTX, q *Query) (*Query, error) {
 		if err != nil {
 			return nil, fmt.Errorf("search: words' frequencies: %w", err)
 		}
-		freq := make([]float64, 0, len(words))
-		for rows.Next() {
-			var f *float64
-			if err := rows.Scan(&f); err != nil {
-				rows.Close()
-				return nil, fmt.Errorf("search: words' frequencies: %w", err)
-			}
-			if f == nil {
-				freq = append(freq, -1) // no lexeme (or no statistics yet)
-			} else {
-				freq = append(freq, *f)
-			}
-		}
-		if err := rows.Err(); err != nil {
+		fs, err := pgx.CollectRows(rows, pgx.RowTo[*float64])
+		if err != nil {
 			return nil, fmt.Errorf("search: words' frequencies: %w", err)
 		}
-		if len(freq) != len(words) {
-			return nil, fmt.Errorf("search: words' frequencies: %d for %d words", len(freq), len(words))
+		if len(fs) != len(words) {
+			return nil, fmt.Errorf("search: words' frequencies: %d for %d words", len(fs), len(words))
+		}
+		freq := make([]float64, len(fs))
+		for i, f := range fs {
+			freq[i] = -1 // no lexeme (or no statistics yet)
+			if f != nil {
+				freq[i] = *f
+			}
 		}
 		m = probeMemo{probe: strings.Join(probeWords(words, freq), " "), at: time.Now()}
 		memo.Add(q.Text, m)

@@ -79,6 +79,11 @@ func (m *routeMemo) learn(key string, rt route) {
 // (capped: more than Cap matches; long: no page within the walk; month: the months did not
 // hold it), and the page must be read by the steps from the window.
 func readRoute(ctx context.Context, db pgdb.DBTX, q *Query, rt route) (r read, ok bool, err error) {
+	if rt.how != long { // the walk reads no index of the text
+		if q, err = withProbe(ctx, db, q); err != nil {
+			return read{}, false, err
+		}
+	}
 	switch rt.how {
 	case month:
 		if rt.months < 1 || rt.months > maxSliceMonths {

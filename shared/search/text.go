@@ -64,10 +64,6 @@ const denseMatches = 6
 // route (shared/search/route.go). An AND of words that holds a common one reads the text index
 // and the month keys with its other words alone, its probe (shared/search/probe.go).
 func searchText(ctx context.Context, db pgdb.DBTX, q *Query) (read, error) {
-	q, err := withProbe(ctx, db, q)
-	if err != nil {
-		return read{}, err
-	}
 	if q.After != nil { // a later page: its rows are fewer, and would teach the first its steps
 		r, _, err := textSteps(ctx, db, q)
 		return r, err
@@ -96,6 +92,11 @@ func textSteps(ctx context.Context, db pgdb.DBTX, q *Query) (read, route, error)
 	r, err := readPage(ctx, db, q, first)
 	if err != nil || r.next != nil {
 		return r, route{how: window}, err
+	}
+	// The steps after the window read the text index or the month keys: with the probe, asked
+	// for only when the window did not answer.
+	if q, err = withProbe(ctx, db, q); err != nil {
+		return read{}, route{how: window}, err
 	}
 	k, kt := len(r.rows), len(r.rows)
 	if first == textSeatWindow {
