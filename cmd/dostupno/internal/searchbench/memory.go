@@ -3,13 +3,19 @@ package searchbench
 import (
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
 
 	"github.com/dostupno/dostupno/shared/pgdb"
 )
 
 // Memory says how much of what the searches read the server's shared buffers can hold: the
 // rest comes from the kernel's page cache, which a machine may take back when it is idle for
-// seconds (README, "Seat availability"), and then the figures include disk reads.
+// seconds (README, "Seat availability"), and then the figures include disk reads. Where the
+// kernel's DAMON pages out memory idle for a set time (PageOut), the line says how long.
 func Memory(ctx context.Context, db pgdb.DBTX) (string, error) {
 	var buffers, tables int64
 	if err := db.QueryRow(ctx, `SELECT pg_size_bytes(current_setting('shared_buffers')),
@@ -17,17 +23,75 @@ func Memory(ctx context.Context, db pgdb.DBTX) (string, error) {
 		Scan(&buffers, &tables); err != nil {
 		return "", fmt.Errorf("shared buffers: %w", err)
 	}
-	return memoryLine(buffers, tables), nil
+	idle, _ := PageOut(damonAdmin)
+	return memoryLine(buffers, tables, idle), nil
 }
 
 // memoryLine is Memory's line for shared buffers of buffers bytes and tables of the searches
-// of tables bytes (with their indexes).
-func memoryLine(buffers, tables int64) string {
+// of tables bytes (with their indexes), on a kernel that pages out memory idle for idle (0:
+// none that PageOut found).
+func memoryLine(buffers, tables int64, idle time.Duration) string {
 	line := fmt.Sprintf("Postgres's shared buffers %s, the searches' tables and indexes %s", bytesOf(buffers), bytesOf(tables))
-	if buffers < tables {
-		return line + fmt.Sprintf(": %d%% of them fit, the rest is read through the page cache (disk when the kernel took it back)", buffers*100/tables)
+	if buffers >= tables {
+		return line + ": they fit"
 	}
-	return line + ": they fit"
+	line += fmt.Sprintf(": %d%% of them fit, the rest is read through the page cache (disk when the kernel took it back)", buffers*100/tables)
+	if idle > 0 {
+		line += fmt.Sprintf("; this kernel pages out memory idle for %s (DAMON): a question that reads a page no question read for that long waits for the disk", idle)
+	}
+	return line
+}
+
+// damonAdmin is the root of DAMON's sysfs interface.
+const damonAdmin = "/sys/kernel/mm/damon/admin"
+
+// PageOut reads under root (DAMON's sysfs interface, damonAdmin) the shortest time memory must
+// be idle before a running kdamond that monitors physical memory pages it out: a "pageout"
+// scheme's least age (in aggregation intervals) times its context's aggregation interval. ok
+// is false when no such scheme runs (or the interface is not there). A machine that does this
+// loses the page cache of whatever the questions have not read for that long, and the first
+// question to read it again reads the disk (docs/PERFORMANCE.md, the fourteenth machine).
+func PageOut(root string) (idle time.Duration, ok bool) {
+	read := func(parts ...string) string {
+		b, err := os.ReadFile(filepath.Join(append([]string{root}, parts...)...))
+		if err != nil {
+			return ""
+		}
+		return strings.TrimSpace(string(b))
+	}
+	number := func(parts ...string) (int64, bool) {
+		n, err := strconv.ParseInt(read(parts...), 10, 64)
+		return n, err == nil && n >= 0
+	}
+	kdamonds, _ := filepath.Glob(filepath.Join(root, "kdamonds", "[0-9]*"))
+	for _, k := range kdamonds {
+		k := filepath.Base(k)
+		if read("kdamonds", k, "state") != "on" {
+			continue
+		}
+		contexts, _ := filepath.Glob(filepath.Join(root, "kdamonds", k, "contexts", "[0-9]*"))
+		for _, c := range contexts {
+			c := filepath.Base(c)
+			ctxDir := []string{"kdamonds", k, "contexts", c}
+			aggr, okAggr := number(append(ctxDir, "monitoring_attrs", "intervals", "aggr_us")...)
+			if read(append(ctxDir, "operations")...) != "paddr" || !okAggr {
+				continue
+			}
+			schemes, _ := filepath.Glob(filepath.Join(append(append([]string{root}, ctxDir...), "schemes", "[0-9]*")...))
+			for _, s := range schemes {
+				sDir := append(append([]string{}, ctxDir...), "schemes", filepath.Base(s))
+				age, okAge := number(append(sDir, "access_pattern", "age", "min")...)
+				if read(append(sDir, "action")...) != "pageout" || !okAge {
+					continue
+				}
+				d := time.Duration(age*aggr) * time.Microsecond
+				if !ok || d < idle {
+					idle, ok = d, true
+				}
+			}
+		}
+	}
+	return idle, ok
 }
 
 func bytesOf(n int64) string {
