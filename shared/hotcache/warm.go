@@ -33,23 +33,33 @@ const maxWarmChanges = 50000
 // committed after the check below is announced after it, so no change falls between the two.
 // On an error c may hold part of the snapshot: clear it.
 func WarmStart(ctx context.Context, db pgdb.DBTX, c *Local, srcs map[string]Source) (int, error) {
+	kinds := make([]string, 0, len(srcs))
+	for k := range srcs {
+		kinds = append(kinds, k)
+	}
+	// The snapshot's entries of kinds and their stored size decide how it is read (loadParts):
+	// the snapshot's own count is of every kind's, and a function that loads one kind of few
+	// answers (get-event's events beside search-events' pages) would read them in parts.
 	var (
 		id, seq int64
 		entries int
+		bytes   int64
 		venues  venueRows
 	)
-	err := db.QueryRow(ctx, `SELECT id, applied_seq, entries, venue_ids, venue_digests FROM cache_snapshots
-		WHERE taken_at > now() - make_interval(secs => $1) ORDER BY id DESC LIMIT 1`, MaxSnapshotAge.Seconds()).
-		Scan(&id, &seq, &entries, &venues.ids, &venues.digests)
+	err := db.QueryRow(ctx, `SELECT s.id, s.applied_seq, s.venue_ids, s.venue_digests, k.entries, k.bytes
+		FROM (SELECT id, applied_seq, venue_ids, venue_digests FROM cache_snapshots
+			WHERE taken_at > now() - make_interval(secs => $1) ORDER BY id DESC LIMIT 1) s
+		CROSS JOIN LATERAL (SELECT count(*)::int AS entries, coalesce(sum(pg_column_size(e.body)), 0)::bigint AS bytes
+			FROM cache_snapshot_entries e WHERE e.snapshot_id = s.id AND e.kind = ANY($2)) k`,
+		MaxSnapshotAge.Seconds(), kinds).Scan(&id, &seq, &venues.ids, &venues.digests, &entries, &bytes)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return 0, nil
 	}
 	if err != nil {
 		return 0, fmt.Errorf("newest snapshot: %w", err)
 	}
-	kinds := make([]string, 0, len(srcs))
-	for k := range srcs {
-		kinds = append(kinds, k)
+	if entries == 0 {
+		return 0, nil
 	}
 	// The events of the snapshot's answers that no longer exist are read beside the answers
 	// themselves when those are read in parts (see goneSince, loadParts), else after them, on
@@ -57,7 +67,8 @@ func WarmStart(ctx context.Context, db pgdb.DBTX, c *Local, srcs map[string]Sour
 	// events, and opening another connection costs more than the check (12-35 ms on one
 	// machine, where search-events' first answer from a 3-entry snapshot came 25-30 ms sooner
 	// this way, builds in turns; docs/PERFORMANCE.md, the eleventh machine).
-	beside := loadParts(db, entries) > 1
+	parts := loadParts(db, entries, bytes)
+	beside := parts > 1
 	var (
 		gone     []int64
 		goneRead errgroup.Group
@@ -69,7 +80,7 @@ func WarmStart(ctx context.Context, db pgdb.DBTX, c *Local, srcs map[string]Sour
 	if beside {
 		goneRead.Go(readGone)
 	}
-	loaded, err := loadEntries(ctx, db, id, kinds, entries)
+	loaded, err := loadEntries(ctx, db, id, kinds, entries, parts)
 	if err != nil {
 		_ = goneRead.Wait() // its error says less than the load's
 		return 0, fmt.Errorf("load snapshot %d: %w", id, err)
@@ -202,30 +213,35 @@ type loadedEntry struct {
 	hasMatches bool
 }
 
-// warmParts: a snapshot of more than minPart entries is read in up to warmParts parts at
-// once, on as many connections of a pool. Reading the largest snapshot cache-snapshot writes
-// (1,000 answers, 22 MiB) is mostly Postgres reading the bodies' TOAST chunks and the client
+// warmParts: a snapshot whose entries of the kinds an instance loads are stored in more than
+// partBytes is read in up to warmParts parts at once, a part per partBytes, on as many
+// connections of a pool. Reading the largest snapshot cache-snapshot writes (1,000 answers, 22
+// MiB, 3.6 MB stored) is mostly Postgres reading the bodies' TOAST chunks and the client
 // copying them, one core each; in parts both cores work (search-events' first answer after
-// its process starts: 217-353 ms in one read on 1M events, see the README's cold starts).
+// its process starts: 217-353 ms in one read on 1M events, see the README's cold starts). A
+// part costs a new connection (2-3 ms on most machines, 15-32 on one whose kernel is dear to
+// enter), worth it for a read of a megabyte, not for get-event's 150 answers of that snapshot
+// (180 KB), which in four parts started in 174-222 ms there and in one in 100-122
+// (docs/PERFORMANCE.md, the fourteenth machine).
 const (
 	warmParts = 4
-	minPart   = 100
+	partBytes = 1 << 20
 )
 
-// loadParts is how many parts loadEntries reads a snapshot of entries answers in on db.
-func loadParts(db pgdb.DBTX, entries int) int {
+// loadParts is how many parts loadEntries reads entries answers stored in bytes in, on db.
+func loadParts(db pgdb.DBTX, entries int, bytes int64) int {
 	if _, ok := db.(*pgxpool.Pool); !ok {
 		return 1
 	}
-	return max(1, min(warmParts, (entries+minPart-1)/minPart))
+	return int(max(1, min(warmParts, int64(entries), (bytes+partBytes-1)/partBytes)))
 }
 
 // loadEntries reads the entries of snapshot id whose kind is one of kinds, highest score first
 // (so that, should the cache's bounds not hold them all, the most asked for are kept): in parts
-// of that order at once when db is a pool (a transaction runs one statement at a time), their
-// number from the snapshot's count of entries, the last part taking whatever is left.
-func loadEntries(ctx context.Context, db pgdb.DBTX, id int64, kinds []string, entries int) ([]loadedEntry, error) {
-	parts := loadParts(db, entries)
+// parts of that order at once (loadParts: one unless db is a pool, as a transaction runs one
+// statement at a time), each of an equal share of the kinds' entries entries, the last
+// taking whatever is left.
+func loadEntries(ctx context.Context, db pgdb.DBTX, id int64, kinds []string, entries, parts int) ([]loadedEntry, error) {
 	size := (entries + parts - 1) / parts
 	loaded := make([][]loadedEntry, parts)
 	g, gctx := errgroup.WithContext(ctx)

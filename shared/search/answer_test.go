@@ -2,9 +2,11 @@ package search_test
 
 import (
 	"context"
+	"encoding/base64"
 	"fmt"
 	"io"
 	"log/slog"
+	"math/rand/v2"
 	"strings"
 	"testing"
 	"time"
@@ -348,10 +350,6 @@ func TestWarmStart(t *testing.T) {
 	}
 }
 
-// A large snapshot is read in parts at once (hotcache.WarmStart on a pool): every entry comes
-// back with its own body and tag, whichever part read it, stored as is (rows written before
-// migration 025) or compressed with S2; a body that does not decode fails the warm start (the
-// instance then starts cold) rather than serving garbage.
 // TestWarmStartOfAFewAnswersOnOneConnection: a snapshot read in one part is checked for its
 // events gone and what changed after the answers, on the connection they were read on, not
 // beside them on another: a new connection to Postgres costs more than the checks of a few
@@ -378,17 +376,36 @@ func TestWarmStartOfAFewAnswersOnOneConnection(t *testing.T) {
 	}
 }
 
+// A large snapshot is read in parts at once (hotcache.WarmStart on a pool), a part per
+// megabyte of the kinds the instance loads: every entry comes back with its own body and tag,
+// whichever part read it, stored as is (rows written before migration 025) or compressed with
+// S2; a body that does not decode fails the warm start (the instance then starts cold) rather
+// than serving garbage. An instance that loads only the snapshot's few small answers of one
+// kind reads them on one connection, however large the others are.
 func TestWarmStartInParts(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t)
-	const n = 250 // three parts
+	const (
+		n     = 250 // of 10 KB each that neither S2 nor TOAST shrinks much: three parts
+		pages = 300 // of a few bytes: one
+	)
 	var id int64
 	if err := w.pool.QueryRow(w.ctx, `INSERT INTO cache_snapshots (taken_at, applied_seq, entries, bytes, took_ms)
-		VALUES (now(), 0, $1, 0, 0) RETURNING id`, n).Scan(&id); err != nil {
+		VALUES (now(), 0, $1, 0, 0) RETURNING id`, n+pages).Scan(&id); err != nil {
 		t.Fatal(err)
 	}
+	rnd := rand.New(rand.NewPCG(1, 2))
+	pad := func() string {
+		b := make([]byte, 7500)
+		for i := range b {
+			b[i] = byte(rnd.Uint32())
+		}
+		return base64.StdEncoding.EncodeToString(b)
+	}
+	bodies := make([]string, n)
 	for i := range int64(n) {
-		body, encoding := []byte(fmt.Sprintf(`{"id":%d,"pad":%q}`, 1000+i, strings.Repeat("x", int(i)))), ""
+		bodies[i] = fmt.Sprintf(`{"id":%d,"pad":%q}`, 1000+i, pad())
+		body, encoding := []byte(bodies[i]), ""
 		if i%2 == 1 {
 			body, encoding = s2.Encode(nil, body), "s2"
 		}
@@ -398,25 +415,52 @@ func TestWarmStartInParts(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	c := hotcache.New(hotcache.Bounds{Entries: 1000, Bytes: 1 << 24, TTL: time.Minute})
-	got, err := hotcache.WarmStart(w.ctx, w.pool, c, w.srcs)
-	if err != nil || got != n {
-		t.Fatalf("got %d entries (%v), want %d", got, err, n)
+	// Small answers of another kind, more of them than the big ones, which an instance of
+	// search answers alone reads.
+	for i := range pages {
+		if _, err := w.pool.Exec(w.ctx, `INSERT INTO cache_snapshot_entries (snapshot_id, kind, key, body, etag)
+			VALUES ($1, $2, $3, '{"events":[]}', '"p"')`, id, search.KindSearch,
+			w.searchKey(fmt.Sprintf("city=%s&limit=%d", []string{"moscow", "kazan", "omsk"}[i%3], 1+i/3))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// warm starts on a pool of their own, so that its connections count those it opened.
+	warm := func(srcs map[string]hotcache.Source) (*hotcache.Local, int, int64, error) {
+		pool, err := pgdb.Connect(w.ctx, w.url, pgdb.Options{AppName: "test"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer pool.Close()
+		c := hotcache.New(hotcache.Bounds{Entries: 1000, Bytes: 1 << 24, TTL: time.Minute})
+		got, err := hotcache.WarmStart(w.ctx, pool, c, srcs)
+		return c, got, pool.Stat().NewConnsCount(), err
+	}
+	c, got, conns, err := warm(w.srcs)
+	if err != nil || got != n+pages {
+		t.Fatalf("got %d entries (%v), want %d", got, err, n+pages)
+	}
+	if conns < 3 {
+		t.Errorf("the warm start of %d answers of 10 KB opened %d connections, want its parts' (3 at least)", n, conns)
 	}
 	for i := range int64(n) {
 		e, ok := c.Get(search.EventCacheKey(1000 + i))
-		want := fmt.Sprintf(`{"id":%d,"pad":%q}`, 1000+i, strings.Repeat("x", int(i)))
-		if !ok || string(e.Body) != want || e.ETag != fmt.Sprintf(`"e%d"`, i) {
-			t.Fatalf("entry %d: got %q %q (%v), want %q", i, e.Body, e.ETag, ok, want)
+		if !ok || string(e.Body) != bodies[i] || e.ETag != fmt.Sprintf(`"e%d"`, i) {
+			t.Fatalf("entry %d: got %.40q %q (%v), want %.40q", i, e.Body, e.ETag, ok, bodies[i])
 		}
+	}
+	c, got, conns, err = warm(map[string]hotcache.Source{search.KindSearch: w.srcs[search.KindSearch]})
+	if err != nil || got != pages || conns != 1 {
+		t.Fatalf("the pages alone: got %d entries (%v) on %d connections, want %d on 1", got, err, conns, pages)
+	}
+	if e, ok := c.Get(w.searchKey("city=omsk&limit=100")); !ok || string(e.Body) != `{"events":[]}` {
+		t.Fatalf("the pages alone: got %q (%v)", e.Body, ok)
 	}
 
 	if _, err := w.pool.Exec(w.ctx, `UPDATE cache_snapshot_entries SET body = '\x00ff00ff'::bytea, body_encoding = 's2'
 		WHERE snapshot_id = $1 AND key = $2`, id, search.EventCacheKey(1100)); err != nil {
 		t.Fatal(err)
 	}
-	c = hotcache.New(hotcache.Bounds{Entries: 1000, Bytes: 1 << 24, TTL: time.Minute})
-	if _, err := hotcache.WarmStart(w.ctx, w.pool, c, w.srcs); err == nil || !strings.Contains(err.Error(), search.EventCacheKey(1100)) {
+	if _, _, _, err := warm(w.srcs); err == nil || !strings.Contains(err.Error(), search.EventCacheKey(1100)) {
 		t.Fatalf("a body that does not decode: got %v, want an error naming its entry", err)
 	}
 }
