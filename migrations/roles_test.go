@@ -102,6 +102,12 @@ func TestRolePrivileges(t *testing.T) {
 		{"WriterReadsUsers", writer, `SELECT email, password_hash, token_version, email_hash FROM users`, ""},
 		{"WriterClaims", writer, `INSERT INTO user_claims (user_id, email_hash) VALUES (gen_random_uuid(), 'h')`, ""},
 		{"WriterErasesClaims", writer, `DELETE FROM user_claims`, ""},
+		// A deletion is recorded whoever deletes (migration 031: the trigger's function runs as
+		// its owner), and the readers and cache-snapshot read the record.
+		{"WriterDeletesAnEvent", writer, `DELETE FROM events WHERE id = -1`, ""},
+		{"ReaderDeletions", reader, `SELECT event_id, xid FROM events_deleted`, ""},
+		{"ErrReaderDeletions", unlocked, `DELETE FROM events_deleted`, denied},
+		{"SnapshotDropsDeletions", snapshot, `DELETE FROM events_deleted WHERE xid < '1'`, ""},
 		{"ErrWriterCreate", writer, `CREATE TABLE sneaky (x int)`, denied},
 		{"ErrWriterDrop", writer, `DROP TABLE events`, denied},
 		{"ErrWriterAlter", writer, `ALTER TABLE users ADD COLUMN sneaky int`, denied},

@@ -109,7 +109,7 @@ func TakeSnapshot(ctx context.Context, pool *pgxpool.Pool, o SnapshotOptions) (S
 		if err != nil {
 			return err
 		}
-		entries, seq, venues, err := recompute(ctx, pool, o, keys)
+		entries, seq, venues, seen, err := recompute(ctx, pool, o, keys)
 		if err != nil {
 			return err
 		}
@@ -118,9 +118,9 @@ func TakeSnapshot(ctx context.Context, pool *pgxpool.Pool, o SnapshotOptions) (S
 		}
 		res.Entries = len(entries)
 		res.TookMS = time.Since(start).Milliseconds()
-		if err := tx.QueryRow(ctx, `INSERT INTO cache_snapshots (taken_at, applied_seq, entries, bytes, took_ms, venue_ids, venue_digests)
-			VALUES (clock_timestamp(), $1, $2, $3, $4, $5, $6) RETURNING id`,
-			seq, res.Entries, res.Bytes, res.TookMS, venues.ids, venues.digests).Scan(&res.ID); err != nil {
+		if err := tx.QueryRow(ctx, `INSERT INTO cache_snapshots (taken_at, applied_seq, entries, bytes, took_ms, venue_ids, venue_digests, seen)
+			VALUES (clock_timestamp(), $1, $2, $3, $4, $5, $6, $7::text::pg_snapshot) RETURNING id`,
+			seq, res.Entries, res.Bytes, res.TookMS, venues.ids, venues.digests, seen).Scan(&res.ID); err != nil {
 			return fmt.Errorf("insert snapshot: %w", err)
 		}
 		// The bodies are stored compressed (S2, migration 025): an instance reads the newest
@@ -136,6 +136,12 @@ func TakeSnapshot(ctx context.Context, pool *pgxpool.Pool, o SnapshotOptions) (S
 		if _, err := tx.Exec(ctx, `DELETE FROM cache_snapshots WHERE id NOT IN
 			(SELECT id FROM cache_snapshots ORDER BY id DESC LIMIT $1)`, o.Keep); err != nil {
 			return fmt.Errorf("drop old snapshots: %w", err)
+		}
+		// A deletion every kept snapshot's read saw is one no warm start needs (migration 031);
+		// while a kept snapshot has no read recorded, none is dropped.
+		if _, err := tx.Exec(ctx, `DELETE FROM events_deleted d WHERE NOT EXISTS (SELECT FROM cache_snapshots s
+			WHERE s.seen IS NULL OR NOT pg_visible_in_snapshot(d.xid, s.seen))`); err != nil {
+			return fmt.Errorf("drop old deletions: %w", err)
 		}
 		o.Log.Info("cache snapshot taken", "snapshot_id", res.ID, "entries", res.Entries, "bytes", res.Bytes,
 			"applied_seq", seq, "took_ms", res.TookMS)
@@ -238,17 +244,24 @@ type venueRows struct {
 }
 
 // recompute answers keys in one repeatable-read transaction and returns them with the
-// write-log position that transaction saw and the digests of the venues they show.
-func recompute(ctx context.Context, pool *pgxpool.Pool, o SnapshotOptions, keys []hotKey) ([]snapEntry, int64, venueRows, error) {
+// write-log position that transaction saw, the digests of the venues they show and its
+// snapshot of the database (pg_current_snapshot, as text).
+func recompute(ctx context.Context, pool *pgxpool.Pool, o SnapshotOptions, keys []hotKey) ([]snapEntry, int64, venueRows, string, error) {
 	var venues venueRows
 	tx, err := pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
 	if err != nil {
-		return nil, 0, venues, fmt.Errorf("begin recompute: %w", err)
+		return nil, 0, venues, "", fmt.Errorf("begin recompute: %w", err)
 	}
 	defer tx.Rollback(ctx) //nolint:errcheck // read only: nothing to keep
 	applied, err := writelog.AppliedSeq(ctx, tx)
 	if err != nil {
-		return nil, 0, venues, err
+		return nil, 0, venues, "", err
+	}
+	// The read's own snapshot (repeatable read: every statement below sees this one): the
+	// events deleted by a transaction not visible in it may be in the answers (goneSince).
+	var seen string
+	if err := tx.QueryRow(ctx, `SELECT pg_current_snapshot()::text`).Scan(&seen); err != nil {
+		return nil, 0, venues, "", fmt.Errorf("read's snapshot: %w", err)
 	}
 	seq := int64(applied)
 	var out []snapEntry
@@ -258,7 +271,7 @@ func recompute(ctx context.Context, pool *pgxpool.Pool, o SnapshotOptions, keys 
 		e, err := o.Sources[k.kind].Load(ctx, tx, k.key)
 		if err != nil {
 			if ctx.Err() != nil || apperr.CodeOf(err) == apperr.Internal {
-				return nil, 0, venues, fmt.Errorf("recompute %s: %w", k.key, err)
+				return nil, 0, venues, "", fmt.Errorf("recompute %s: %w", k.key, err)
 			}
 			skipped++ // e.g. an event deleted since, or a key no longer valid
 			continue
@@ -280,7 +293,7 @@ func recompute(ctx context.Context, pool *pgxpool.Pool, o SnapshotOptions, keys 
 	}
 	if err := tx.QueryRow(ctx, `SELECT coalesce(array_agg(v.id ORDER BY v.id), '{}'), coalesce(array_agg(`+venueDigest+` ORDER BY v.id), '{}')
 		FROM venues v WHERE v.id = ANY($1)`, shown).Scan(&venues.ids, &venues.digests); err != nil {
-		return nil, 0, venues, fmt.Errorf("venues shown: %w", err)
+		return nil, 0, venues, "", fmt.Errorf("venues shown: %w", err)
 	}
-	return out, seq, venues, nil
+	return out, seq, venues, seen, nil
 }

@@ -45,13 +45,14 @@ func WarmStart(ctx context.Context, db pgdb.DBTX, c *Local, srcs map[string]Sour
 		entries int
 		bytes   int64
 		venues  venueRows
+		seen    *string // the snapshot's read (migration 031), nil in one taken before
 	)
-	err := db.QueryRow(ctx, `SELECT s.id, s.applied_seq, s.venue_ids, s.venue_digests, k.entries, k.bytes
-		FROM (SELECT id, applied_seq, venue_ids, venue_digests FROM cache_snapshots
+	err := db.QueryRow(ctx, `SELECT s.id, s.applied_seq, s.venue_ids, s.venue_digests, s.seen::text, k.entries, k.bytes
+		FROM (SELECT id, applied_seq, venue_ids, venue_digests, seen FROM cache_snapshots
 			WHERE taken_at > now() - make_interval(secs => $1) ORDER BY id DESC LIMIT 1) s
 		CROSS JOIN LATERAL (SELECT count(*)::int AS entries, coalesce(sum(pg_column_size(e.body)), 0)::bigint AS bytes
 			FROM cache_snapshot_entries e WHERE e.snapshot_id = s.id AND e.kind = ANY($2)) k`,
-		MaxSnapshotAge.Seconds(), kinds).Scan(&id, &seq, &venues.ids, &venues.digests, &entries, &bytes)
+		MaxSnapshotAge.Seconds(), kinds).Scan(&id, &seq, &venues.ids, &venues.digests, &seen, &entries, &bytes)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return 0, nil
 	}
@@ -61,19 +62,27 @@ func WarmStart(ctx context.Context, db pgdb.DBTX, c *Local, srcs map[string]Sour
 	if entries == 0 {
 		return 0, nil
 	}
-	// The events of the snapshot's answers that no longer exist are read beside the answers
-	// themselves when those are read in parts (see goneSince, loadParts), else after them, on
-	// the connection the answers were read on: a snapshot of a few answers checks a few
-	// events, and opening another connection costs more than the check (12-35 ms on one
+	// The events of the snapshot's answers that no longer exist: the deletions its read did not
+	// see, a short read after the answers on their connection; in a snapshot taken before those
+	// were recorded, a probe of every event its answers hold, beside the answers when those are
+	// read in parts, else after them on the same connection: a snapshot of a few answers checks
+	// a few events, and opening another connection costs more than the check (12-35 ms on one
 	// machine, where search-events' first answer from a 3-entry snapshot came 25-30 ms sooner
 	// this way, builds in turns; docs/PERFORMANCE.md, the eleventh machine).
 	parts := loadParts(db, entries, bytes)
-	beside := parts > 1
+	beside := seen == nil && parts > 1
 	var (
 		gone     []int64
+		all      bool // every event deleted since (TRUNCATE)
 		goneRead errgroup.Group
 	)
 	readGone := func() (err error) {
+		if seen != nil {
+			var ok bool
+			if gone, all, ok, err = deletedSince(ctx, db, *seen); err != nil || ok {
+				return err
+			}
+		}
 		gone, err = goneSince(ctx, db, id, kinds)
 		return err
 	}
@@ -110,7 +119,8 @@ func WarmStart(ctx context.Context, db pgdb.DBTX, c *Local, srcs map[string]Sour
 	if goneErr != nil {
 		return n, goneErr
 	}
-	if n == 0 {
+	if n == 0 || all {
+		c.Clear()
 		return 0, nil
 	}
 	ch, err := changedSince(ctx, db, seq, venues)
@@ -168,12 +178,34 @@ func changedSince(ctx context.Context, db pgdb.DBTX, seq int64, shown venueRows)
 	return ch, nil
 }
 
-// goneSince names the events of snapshot id's answers (of kinds) that no longer exist. It is
-// most of a large snapshot's warm start, one primary-key probe per event the answers hold
-// (45,570 events for the largest snapshot on 1M events, 100-135 ms), so WarmStart runs it on a
-// connection of its own while the answers load in parts; the ids are read from the snapshot itself and
-// probed in order, which reads the key's pages in order (123 ms against 211 ms in a random
-// order, EXPLAIN ANALYZE on the same ids).
+// deletedSince names the events deleted by the transactions that a snapshot's read, seen (its
+// pg_snapshot as text), did not see (events_deleted, migration 031), and says whether one of
+// them deleted every event (TRUNCATE). Its rows are the few an operator's deletions left,
+// read through their transaction ids from the read's oldest on: any answer of the snapshot
+// that holds one of these events is dropped, and no other event of the answers can be gone.
+// ok is false when seen is ahead of this server's transactions (the database restored into
+// another server since): its ids then tell nothing here, and the caller probes (goneSince).
+func deletedSince(ctx context.Context, db pgdb.DBTX, seen string) (ids []int64, all, ok bool, err error) {
+	err = db.QueryRow(ctx, `SELECT pg_snapshot_xmax($1::text::pg_snapshot) <= pg_snapshot_xmax(pg_current_snapshot()),
+			ARRAY(SELECT DISTINCT d.event_id FROM events_deleted d WHERE `+unseen+` AND d.event_id IS NOT NULL),
+			EXISTS (SELECT FROM events_deleted d WHERE `+unseen+` AND d.event_id IS NULL)`, seen).Scan(&ok, &ids, &all)
+	if err != nil {
+		return nil, false, false, fmt.Errorf("events deleted since the snapshot: %w", err)
+	}
+	return ids, all, ok, nil
+}
+
+// unseen is deletedSince's condition on a row d of events_deleted: its transaction is not
+// visible in the snapshot $1.
+const unseen = `d.xid >= pg_snapshot_xmin($1::text::pg_snapshot) AND NOT pg_visible_in_snapshot(d.xid, $1::text::pg_snapshot)`
+
+// goneSince names the events of snapshot id's answers (of kinds) that no longer exist, for a
+// snapshot taken before deletions were recorded (deletedSince). It was most of a large
+// snapshot's warm start, one primary-key probe per event the answers hold (45,570 events for
+// the largest snapshot on 1M events, 100-135 ms; 189 ms on the fourteenth machine), so
+// WarmStart runs it on a connection of its own while the answers load in parts; the ids are
+// read from the snapshot itself and probed in order, which reads the key's pages in order (123
+// ms against 211 ms in a random order, EXPLAIN ANALYZE on the same ids).
 func goneSince(ctx context.Context, db pgdb.DBTX, id int64, kinds []string) ([]int64, error) {
 	return pgdb.Collect(ctx, db, fmt.Sprintf("events of snapshot %d deleted since", id), pgx.RowTo[int64],
 		`SELECT x FROM (SELECT DISTINCT x FROM cache_snapshot_entries s, unnest(s.event_ids) AS x

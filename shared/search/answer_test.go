@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/klauspost/compress/s2"
 	"github.com/nats-io/nats.go"
@@ -347,6 +348,149 @@ func TestWarmStart(t *testing.T) {
 				t.Error("city=kazan: got kept after a matching change, want dropped")
 			}
 		})
+	}
+}
+
+// TestWarmStartReadsTheDeletionsItsSnapshotDidNotSee: a warm start learns the events gone
+// since its snapshot from the deletions recorded after the snapshot's read (migration 031,
+// hotcache's deletedSince), not by probing every event its answers hold: an event that a
+// transaction open during the read deleted is gone, an id that never existed is not looked
+// for, and a truncated table leaves nothing to start from. A snapshot without its read
+// recorded (taken before), or whose read is ahead of this server (a restored database), is
+// checked by the probe.
+func TestWarmStartReadsTheDeletionsItsSnapshotDidNotSee(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name    string
+		during  string // run in a transaction open while the snapshot is taken, committed after
+		after   string // after the snapshot
+		hits    []string
+		misses  []string
+		nothing bool // the warm start loads no entry
+	}{
+		{name: "NothingDeleted", hits: []string{"event:1", "event:2", "city=moscow"}},
+		{name: "DeletedDuringTheRead", during: `DELETE FROM events WHERE id = 1`,
+			hits: []string{"event:2"}, misses: []string{"event:1", "city=moscow"}},
+		{name: "DeletedAfter", after: `DELETE FROM events WHERE id = 2`,
+			hits: []string{"event:1", "city=moscow"}, misses: []string{"event:2"}},
+		{name: "Truncated", after: `TRUNCATE events CASCADE`, nothing: true},
+		// The answer of event 2 is made to hold an id that never existed: only a probe drops it.
+		{name: "SnapshotWithoutItsRead", after: `UPDATE cache_snapshots SET seen = NULL`,
+			hits: []string{"event:1", "city=moscow"}, misses: []string{"event:2"}},
+		{name: "ReadAheadOfThisServer", after: `UPDATE cache_snapshots SET seen = '4000000000:4000000000:'`,
+			hits: []string{"event:1", "city=moscow"}, misses: []string{"event:2"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			w := newWorld(t)
+			w.upsert(event(1, "moscow", map[string]string{"elevator": "yes"}), event(2, "kazan", nil))
+			key := map[string]string{"event:1": search.EventCacheKey(1), "event:2": search.EventCacheKey(2),
+				"city=moscow": w.searchKey("city=moscow")}
+			w.instance(map[string]int{key["event:1"]: 2, key["event:2"]: 2, key["city=moscow"]: 2})
+			var open pgx.Tx
+			if tt.during != "" {
+				var err error
+				if open, err = w.pool.Begin(w.ctx); err != nil {
+					t.Fatal(err)
+				}
+				defer open.Rollback(w.ctx) //nolint:errcheck // committed below
+				if _, err := open.Exec(w.ctx, tt.during); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if res := w.snapshot(); res.Entries != 3 {
+				t.Fatalf("got %d entries in the snapshot, want 3", res.Entries)
+			}
+			if open != nil {
+				if err := open.Commit(w.ctx); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if _, err := w.pool.Exec(w.ctx, `UPDATE cache_snapshot_entries SET event_ids = event_ids || 987654321::bigint
+				WHERE key = $1`, key["event:2"]); err != nil {
+				t.Fatal(err)
+			}
+			if tt.after != "" {
+				if _, err := w.pool.Exec(w.ctx, tt.after); err != nil {
+					t.Fatal(err)
+				}
+			}
+			pool, err := pgdb.Connect(w.ctx, w.url, pgdb.Options{AppName: "test"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(pool.Close)
+			c := hotcache.New(hotcache.Bounds{Entries: 100, Bytes: 1 << 20, TTL: time.Minute})
+			n, err := hotcache.WarmStart(w.ctx, pool, c, w.srcs)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tt.nothing {
+				if n != 0 || c.Len() != 0 {
+					t.Fatalf("got %d entries (%d cached), want none", n, c.Len())
+				}
+				return
+			}
+			for _, k := range tt.hits {
+				if _, ok := c.Get(key[k]); !ok {
+					t.Errorf("%s: got miss, want hit", k)
+				}
+			}
+			for _, k := range tt.misses {
+				if _, ok := c.Get(key[k]); ok {
+					t.Errorf("%s: got hit, want it dropped", k)
+				}
+			}
+		})
+	}
+}
+
+// TestSnapshotDropsTheDeletionsEveryKeptReadSaw: taking a snapshot drops the recorded
+// deletions that every kept snapshot's read saw, and none while a kept snapshot has no read
+// recorded.
+func TestSnapshotDropsTheDeletionsEveryKeptReadSaw(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	w.upsert(event(1, "moscow", nil), event(2, "kazan", nil))
+	w.instance(map[string]int{search.EventCacheKey(1): 2})
+	deletions := func() (n int) {
+		t.Helper()
+		if err := w.pool.QueryRow(w.ctx, `SELECT count(*) FROM events_deleted`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	take := func(keep int) {
+		t.Helper()
+		w.age()
+		o := w.options()
+		o.Keep = keep
+		if _, err := hotcache.TakeSnapshot(w.ctx, w.pool, o); err != nil {
+			t.Fatal(err)
+		}
+	}
+	take(2)
+	if _, err := w.pool.Exec(w.ctx, `DELETE FROM events WHERE id = 2`); err != nil {
+		t.Fatal(err)
+	}
+	if n := deletions(); n != 1 {
+		t.Fatalf("got %d deletions recorded, want 1", n)
+	}
+	take(2) // the first snapshot, which did not see the deletion, is kept
+	if n := deletions(); n != 1 {
+		t.Fatalf("got %d deletions recorded with a snapshot that did not see it kept, want 1", n)
+	}
+	if _, err := w.pool.Exec(w.ctx, `UPDATE cache_snapshots SET seen = NULL`); err != nil {
+		t.Fatal(err)
+	}
+	take(2) // kept: the second, without its read recorded, and this one
+	if n := deletions(); n != 1 {
+		t.Fatalf("got %d deletions recorded with a kept snapshot's read unknown, want 1", n)
+	}
+	take(2) // kept: the last two, which both saw it
+	if n := deletions(); n != 0 {
+		t.Fatalf("got %d deletions recorded once every kept snapshot saw them, want 0", n)
 	}
 }
 
