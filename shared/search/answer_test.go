@@ -73,6 +73,14 @@ func (w *world) upsert(events ...catalog.Event) {
 	}
 }
 
+// exec runs sql on the world's database.
+func (w *world) exec(sql string) {
+	w.t.Helper()
+	if _, err := w.pool.Exec(w.ctx, sql); err != nil {
+		w.t.Fatal(err)
+	}
+}
+
 // seats gives event id a count of ws wheelchair spaces and cs companion seats.
 func (w *world) seats(id int64, ws, cs int) {
 	w.t.Helper()
@@ -277,6 +285,27 @@ func TestWarmStart(t *testing.T) {
 		// a warm start sees in the snapshot's digest of its row.
 		{name: "VenueMovedAfterSnapshot",
 			change: func(w *world) { w.upsert(event(3, "moscow", moscow)) },
+			misses: []string{"event:1", "event:2", "city=kazan", "city=moscow"}},
+		// The other writes a warm start looks for by their write-log position (changedSince),
+		// each past the snapshot's: a photo, seat counts, the venue's facts (venue 1 holds both
+		// events).
+		{name: "PhotoAddedAfterSnapshot",
+			change: func(w *world) {
+				w.exec(`INSERT INTO event_photos (event_id, object_key, content_type, width, height, bytes, position, version)
+					VALUES (2, 'events/2/a.jpg', 'image/jpeg', 1, 1, 1, 0, 1000)`)
+			},
+			hits: []string{"city=moscow", "event:1"}, misses: []string{"event:2", "city=kazan"}},
+		{name: "SeatsCountedAfterSnapshot",
+			change: func(w *world) {
+				w.exec(`INSERT INTO event_availability (event_id, wheelchair_spaces, companion_seats, as_of, version)
+					VALUES (2, 3, 1, now(), 1000)`)
+			},
+			hits: []string{"city=moscow", "event:1"}, misses: []string{"event:2", "city=kazan"}},
+		{name: "VenueFactsAfterSnapshot",
+			change: func(w *world) {
+				w.exec(`INSERT INTO venue_accessibility (venue_id, version, updated_at) VALUES (1, 1000, now())
+					ON CONFLICT (venue_id) DO UPDATE SET version = 1000`)
+			},
 			misses: []string{"event:1", "event:2", "city=kazan", "city=moscow"}},
 		{name: "SnapshotTooOld",
 			change: func(w *world) {
