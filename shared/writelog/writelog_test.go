@@ -16,6 +16,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/dostupno/dostupno/shared/apitest"
 	"github.com/dostupno/dostupno/shared/apperr"
 	"github.com/dostupno/dostupno/shared/catalog"
 	"github.com/dostupno/dostupno/shared/changefeed"
@@ -128,13 +129,16 @@ func consumerSettled(t *testing.T, r *writelog.Replica) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	info, err := c.Info(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if info.NumPending != 0 || info.NumAckPending != 0 {
-		t.Errorf("consumer %s: got pending %d, ack pending %d, want 0 and 0", r.Name(), info.NumPending, info.NumAckPending)
-	}
+	// The acknowledgements are sent without waiting for the server's reply (the settling's
+	// Ack), so the consumer's counts reach zero after the round returns, not always before.
+	apitest.Eventually(t, 10*time.Second, "consumer "+r.Name()+" settled", func() (bool, string) {
+		info, err := c.Info(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return info.NumPending == 0 && info.NumAckPending == 0,
+			fmt.Sprintf("pending %d, ack pending %d (want 0 and 0)", info.NumPending, info.NumAckPending)
+	})
 }
 
 func TestOpen(t *testing.T) {
