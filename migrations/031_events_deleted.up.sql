@@ -1,14 +1,14 @@
 -- The events deleted, each with the transaction that deleted it, so that an instance starting
 -- from a cache snapshot learns which of its answers' events are gone from the deletions the
--- snapshot's read did not see (shared/hotcache/warm.go, goneSince), instead of probing every
--- event its answers hold (45,570 for the largest snapshot on 1M events, 100-190 ms of a warm
--- start). The service never deletes an event; an operator may, with DELETE (a row each) or
--- TRUNCATE (a row without an event: every event). Rows older than every kept snapshot's read
+-- snapshot's read did not see (shared/hotcache/warm.go, deletedSince), instead of probing
+-- every event its answers hold (45,570 for the largest snapshot on 1M events, 100-190 ms of a
+-- warm start). The service never deletes an event; an operator may, with DELETE (a row each)
+-- or TRUNCATE (a row without an event: every event). Rows that every kept snapshot's read saw
 -- are dropped when a snapshot is taken (shared/hotcache/snapshot.go).
 CREATE TABLE events_deleted (
     event_id   bigint,                                    -- NULL: every event (TRUNCATE)
     xid        xid8 NOT NULL DEFAULT pg_current_xact_id(),
-    deleted_at timestamptz NOT NULL DEFAULT now()
+    deleted_at timestamptz NOT NULL DEFAULT now()        -- for an operator's reading only
 );
 CREATE INDEX events_deleted_xid ON events_deleted (xid);
 

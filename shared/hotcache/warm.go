@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -159,10 +160,7 @@ func changedSince(ctx context.Context, db pgdb.DBTX, seq int64, shown venueRows)
 	// ms on the fourteenth machine against 2.0-2.5 for this one), and an instance started
 	// within minutes of its snapshot often finds nothing changed.
 	var changed bool
-	if err := db.QueryRow(ctx, `SELECT EXISTS (SELECT FROM events WHERE version > $1)
-		OR EXISTS (SELECT FROM event_photos WHERE version > $1)
-		OR EXISTS (SELECT FROM event_availability WHERE version > $1)
-		OR EXISTS (SELECT FROM venue_accessibility WHERE version > $1)`, seq).Scan(&changed); err != nil {
+	if err := db.QueryRow(ctx, `SELECT EXISTS (`+strings.Join(changedEvents, `) OR EXISTS (`)+`)`, seq).Scan(&changed); err != nil {
 		return ch, fmt.Errorf("events changed since %d: %w", seq, err)
 	}
 	if !changed {
@@ -173,10 +171,7 @@ func changedSince(ctx context.Context, db pgdb.DBTX, seq int64, shown venueRows)
 		       coalesce((SELECT array_agg(k.code ORDER BY k.position) FROM accessibility_constraints k WHERE k.id = ANY (a.constraint_ids)), '{}'),
 		       coalesce((SELECT array_agg(k.code ORDER BY k.position) FROM accessibility_constraints k WHERE k.id = ANY (a.excluded_ids)), '{}')
 		FROM events e LEFT JOIN event_accessibility a ON a.event_id = e.id
-		WHERE e.id IN (SELECT id FROM events WHERE version > $1
-		               UNION SELECT event_id FROM event_photos WHERE version > $1
-		               UNION SELECT event_id FROM event_availability WHERE version > $1
-		               UNION SELECT x.id FROM events x JOIN venue_accessibility v ON v.venue_id = x.venue_id WHERE v.version > $1)
+		WHERE e.id IN (`+strings.Join(changedEvents, ` UNION `)+`)
 		LIMIT $2`, seq, maxWarmChanges+1)
 	if err != nil {
 		return ch, fmt.Errorf("events changed since %d: %w", seq, err)
@@ -192,6 +187,16 @@ func changedSince(ctx context.Context, db pgdb.DBTX, seq int64, shown venueRows)
 	return ch, nil
 }
 
+// changedEvents select the ids of the events written past write-log position $1, one
+// statement for each way an event changes: its row, its photos, its seat counts, its venue's
+// facts. changedSince asks whether any returns a row, then names the events they return.
+var changedEvents = []string{
+	`SELECT id FROM events WHERE version > $1`,
+	`SELECT event_id FROM event_photos WHERE version > $1`,
+	`SELECT event_id FROM event_availability WHERE version > $1`,
+	`SELECT x.id FROM events x JOIN venue_accessibility v ON v.venue_id = x.venue_id WHERE v.version > $1`,
+}
+
 // deletedSince names the events deleted by the transactions that a snapshot's read, seen (its
 // pg_snapshot as text), did not see (events_deleted, migration 031), and says whether one of
 // them deleted every event (TRUNCATE). Its rows are the few an operator's deletions left,
@@ -200,9 +205,10 @@ func changedSince(ctx context.Context, db pgdb.DBTX, seq int64, shown venueRows)
 // ok is false when seen is ahead of this server's transactions (the database restored into
 // another server since): its ids then tell nothing here, and the caller probes (goneSince).
 func deletedSince(ctx context.Context, db pgdb.DBTX, seen string) (ids []int64, all, ok bool, err error) {
-	err = db.QueryRow(ctx, `SELECT pg_snapshot_xmax($1::text::pg_snapshot) <= pg_snapshot_xmax(pg_current_snapshot()),
+	err = db.QueryRow(ctx, `SELECT pg_snapshot_xmax(s.seen) <= pg_snapshot_xmax(pg_current_snapshot()),
 			ARRAY(SELECT DISTINCT d.event_id FROM events_deleted d WHERE `+unseen+` AND d.event_id IS NOT NULL),
-			EXISTS (SELECT FROM events_deleted d WHERE `+unseen+` AND d.event_id IS NULL)`, seen).Scan(&ok, &ids, &all)
+			EXISTS (SELECT FROM events_deleted d WHERE `+unseen+` AND d.event_id IS NULL)
+		FROM (SELECT $1::text::pg_snapshot AS seen) s`, seen).Scan(&ok, &ids, &all)
 	if err != nil {
 		return nil, false, false, fmt.Errorf("events deleted since the snapshot: %w", err)
 	}
@@ -210,8 +216,8 @@ func deletedSince(ctx context.Context, db pgdb.DBTX, seen string) (ids []int64, 
 }
 
 // unseen is deletedSince's condition on a row d of events_deleted: its transaction is not
-// visible in the snapshot $1.
-const unseen = `d.xid >= pg_snapshot_xmin($1::text::pg_snapshot) AND NOT pg_visible_in_snapshot(d.xid, $1::text::pg_snapshot)`
+// visible in the snapshot s.seen.
+const unseen = `d.xid >= pg_snapshot_xmin(s.seen) AND NOT pg_visible_in_snapshot(d.xid, s.seen)`
 
 // goneSince names the events of snapshot id's answers (of kinds) that no longer exist, for a
 // snapshot taken before deletions were recorded (deletedSince). It was most of a large
