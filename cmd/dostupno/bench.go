@@ -24,6 +24,7 @@ import (
 	"github.com/dostupno/dostupno/shared/instance"
 	"github.com/dostupno/dostupno/shared/pgdb"
 	"github.com/dostupno/dostupno/shared/pgtest"
+	"github.com/dostupno/dostupno/shared/search"
 )
 
 func init() {
@@ -107,7 +108,7 @@ func runBench(ctx context.Context, args []string) error {
 		fmt.Printf("reusing %s (%d events from %s)\n", *dbName, *events, start.Format(time.DateOnly))
 	}
 
-	ours, closeOurs, err := newSearchEvents(url)
+	ours, kept, closeOurs, err := newSearchEvents(url)
 	if err != nil {
 		return err
 	}
@@ -132,7 +133,7 @@ func runBench(ctx context.Context, args []string) error {
 		fmt.Printf("load average after the run: %s\n", searchbench.LoadAverage())
 	}
 	if *concurrency > 0 {
-		if err := benchConcurrent(ctx, pool, ours, start, *questions, *concurrency, *concurrentFor, *only, *cpuProfile); err != nil {
+		if err := benchConcurrent(ctx, pool, ours, kept, start, *questions, *concurrency, *concurrentFor, *only, *cpuProfile); err != nil {
 			return err
 		}
 	}
@@ -242,13 +243,13 @@ func stackGC(name string) (stack.GC, error) {
 
 // newSearchEvents builds a search-events instance on the database at url, logging nothing;
 // closing it releases its pools.
-func newSearchEvents(url string) (http.Handler, func(), error) {
+func newSearchEvents(url string) (http.Handler, *search.KeptDetails, func(), error) {
 	d := instance.New(searchevents.Name, config.Config{DatabaseURL: url, CacheEntries: config.DefaultCacheEntries, CacheTTL: config.DefaultCacheTTL},
 		slog.New(slog.NewTextHandler(io.Discard, nil)))
-	h, err := searchevents.New(d)
+	s, err := searchevents.NewServer(d)
 	if err != nil {
 		d.Close()
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
-	return h, d.Close, nil
+	return s.Handler(), s.Kept, d.Close, nil
 }

@@ -55,7 +55,7 @@ func benchAfterImport(ctx context.Context, admin, url, dbName, natsURL string, s
 // firstQuestions builds a search-events instance on url and asks it the first questions of
 // the mix (searchbench.First).
 func firstQuestions(ctx context.Context, url string, start time.Time, questions int) error {
-	ours, closeOurs, err := newSearchEvents(url)
+	ours, _, closeOurs, err := newSearchEvents(url)
 	if err != nil {
 		return err
 	}

@@ -18,6 +18,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/dostupno/dostupno/cmd/dostupno/internal/searchbench"
+	"github.com/dostupno/dostupno/shared/search"
 )
 
 // runLoadGenerator is bench's concurrent load generator, in a process of its own: it asks
@@ -38,8 +39,9 @@ func runLoadGenerator(ctx context.Context, base, start string, questions, client
 // benchConcurrent serves ours on a real HTTP listener in this process and runs the load
 // generator as a child process against it, then reports throughput and latency with the CPU
 // each side used: the load generator (its rusage), this process (the server: handler, pool,
-// HTTP) and the Postgres backends of the benchmark database (/proc, when Postgres runs here).
-func benchConcurrent(ctx context.Context, pool *pgxpool.Pool, ours http.Handler, start time.Time, questions, clients int, d time.Duration, only, cpuProfile string) error {
+// HTTP) and the Postgres backends of the benchmark database (/proc, when Postgres runs here),
+// and how many of the pages' rows took their details from those ours kept (kept).
+func benchConcurrent(ctx context.Context, pool *pgxpool.Pool, ours http.Handler, kept *search.KeptDetails, start time.Time, questions, clients int, d time.Duration, only, cpuProfile string) error {
 	srv := httptest.NewServer(ours)
 	defer srv.Close()
 	exe, err := os.Executable()
@@ -70,7 +72,7 @@ func benchConcurrent(ctx context.Context, pool *pgxpool.Pool, ours http.Handler,
 		}
 		defer pprof.StopCPUProfile()
 	}
-	selfBefore := ownCPU()
+	selfBefore, keptBefore := ownCPU(), kept.Stats()
 	cmd := exec.CommandContext(ctx, exe, "bench", "--load-url", srv.URL, "--load-start", start.Format(time.DateOnly),
 		"--questions", strconv.Itoa(questions), "--concurrency", strconv.Itoa(clients), "--concurrent-for", d.String(), "--shapes", only)
 	cmd.Stderr = os.Stderr
@@ -104,6 +106,11 @@ func benchConcurrent(ctx context.Context, pool *pgxpool.Pool, ours http.Handler,
 	fmt.Printf("\n  CPU per answer: load generator %s, server %s", micros(l.PerAnswer(genCPU)), micros(l.PerAnswer(selfCPU)))
 	if pgSeen {
 		fmt.Printf(", Postgres %s", micros(l.PerAnswer(pgCPU)))
+	}
+	k := kept.Stats()
+	if hits, misses := k.Hits-keptBefore.Hits, k.Misses-keptBefore.Misses; hits+misses > 0 {
+		fmt.Printf("\n  details of the pages' rows: %d kept, %d read from Postgres (%.1f%% kept; the mix's questions were asked before the run)",
+			hits, misses, 100*float64(hits)/float64(hits+misses))
 	}
 	fmt.Printf("\n  load average after: %s\n", searchbench.LoadAverage())
 	fmt.Printf("  %-42s %6s %7s %7s %7s\n", "per shape under the load (ms)", "n", "p50", "p99", "max")

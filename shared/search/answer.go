@@ -32,10 +32,11 @@ func Sources(vocab *Vocab, photoURL func(string) string, now func() time.Time) m
 	}
 }
 
-// SearchEntry runs q and returns its cache entry: the encoded page, the events it holds, and
-// q's test of whether a changed event could join it.
-func SearchEntry(ctx context.Context, db pgdb.DBTX, vocab *catalog.Vocabulary, q *Query, photoURL func(string) string) (hotcache.Entry, error) {
-	page, err := Search(ctx, db, vocab, q, photoURL)
+// SearchEntry runs q (SearchWith, with the details kept, which may be nil) and returns its
+// cache entry: the encoded page, the events it holds, and q's test of whether a changed event
+// could join it.
+func SearchEntry(ctx context.Context, db pgdb.DBTX, kept *KeptDetails, vocab *catalog.Vocabulary, q *Query, photoURL func(string) string) (hotcache.Entry, error) {
+	page, err := SearchWith(ctx, db, kept, vocab, q, photoURL)
 	if err != nil {
 		return hotcache.Entry{}, err
 	}
@@ -121,7 +122,7 @@ func (s *SearchSource) Load(ctx context.Context, db pgdb.DBTX, key string) (hotc
 	if err != nil {
 		return hotcache.Entry{}, err
 	}
-	return SearchEntry(ctx, db, vocab, q, s.PhotoURL)
+	return SearchEntry(ctx, db, nil, vocab, q, s.PhotoURL)
 }
 
 // Matcher rebuilds the invalidation test of key.

@@ -14,6 +14,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgtype"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/dostupno/dostupno/shared/catalog"
 	"github.com/dostupno/dostupno/shared/pgdb"
@@ -131,11 +132,15 @@ func PageSQL(q *Query) (string, []any) {
 	return statement(q, walk)
 }
 
-// statement is the statement readPage runs for plan how: pageSQL, with its rows' details when
-// it walks the answer order for a page (withDetails).
+// statement is the statement readPage runs for plan how: pageSQL, with the details'
+// generation for a lean question (withGeneration), else with its rows' details when it walks
+// the answer order for a page (withDetails).
 func statement(q *Query, how plan) (string, []any) {
 	sql, args := pageSQL(q, how)
-	if detailed(how) {
+	switch {
+	case q.lean:
+		sql = withGeneration(sql)
+	case detailed(how):
 		sql = withDetails(sql)
 	}
 	return sql, args
@@ -466,7 +471,28 @@ func withDetails(page string) string {
 	ORDER BY p.starts_at, p.event_id`
 }
 
-// Search runs q and returns one page. photoURL turns a photo's object key into its URL.
+// withGeneration is page (pageSQL) with the generation of the events' details (migration 032:
+// the database's epoch and the sum of the generation's counters) on each of its rows, read
+// once per execution (two InitPlans) in the page's snapshot.
+func withGeneration(page string) string {
+	return `SELECT p.*, ` + generationColumns + ` FROM (` + page + `) p`
+}
+
+// generationColumns are the details' epoch and generation, each a scalar subquery.
+const generationColumns = `(SELECT e.epoch FROM details_epoch e), (SELECT sum(g.n)::bigint FROM details_generation g)`
+
+// detailsGenerationSQL is detailsSQL with the details' generation on each row (withGeneration).
+var detailsGenerationSQL = withGeneration(detailsSQL)
+
+// Search runs q and returns one page (SearchWith, keeping no details).
+func Search(ctx context.Context, db pgdb.DBTX, vocab *catalog.Vocabulary, q *Query, photoURL func(string) string) (*Page, error) {
+	return SearchWith(ctx, db, nil, vocab, q, photoURL)
+}
+
+// SearchWith runs q and returns one page. photoURL turns a photo's object key into its URL.
+// kept, when not nil and db is a pool (a read outside any transaction), keeps the page's
+// events' details and gives those it kept under the generation the page was read at
+// (KeptDetails); a transaction's reads never use it.
 //
 // A text search cannot be served by one ordered walk: a common word is met within a few rows
 // of the answer order, a rare one (or one absent from the catalog) only after reading the
@@ -489,19 +515,28 @@ func withDetails(page string) string {
 //
 // The work is bounded by the window, by Cap matches, by the walk expected for more than Cap
 // matches, and only in the last, unexpected case by the matches.
-func Search(ctx context.Context, db pgdb.DBTX, vocab *catalog.Vocabulary, q *Query, photoURL func(string) string) (page *Page, err error) {
+func SearchWith(ctx context.Context, db pgdb.DBTX, kept *KeptDetails, vocab *catalog.Vocabulary, q *Query, photoURL func(string) string) (page *Page, err error) {
+	if _, pooled := db.(*pgxpool.Pool); !pooled {
+		kept = nil
+	}
+	if kept != nil {
+		lean := *q
+		lean.lean = true
+		q = &lean
+	}
 	// A search's steps and its details run on one connection: a text search's four or five
 	// statements queued for a connection once, not before each of them behind every other
 	// client's (16 clients asking the whole mix on 2 cores: p99 16.6-23.6 ms against 26.5-30.2,
 	// 4 connections each; cmd/dostupno bench).
 	err = pgdb.OneConn(ctx, db, func(db pgdb.DBTX) error {
-		page, err = search(ctx, db, vocab, q, photoURL)
+		page, err = search(ctx, db, kept, vocab, q, photoURL)
 		return err
 	})
 	return page, err
 }
 
-func search(ctx context.Context, db pgdb.DBTX, vocab *catalog.Vocabulary, q *Query, photoURL func(string) string) (*Page, error) {
+func search(ctx context.Context, db pgdb.DBTX, kept *KeptDetails, vocab *catalog.Vocabulary, q *Query, photoURL func(string) string) (*Page, error) {
+	started := time.Now()
 	page := &Page{AppliedConstraints: q.Codes}
 	if page.AppliedConstraints == nil {
 		page.AppliedConstraints = []string{}
@@ -521,7 +556,7 @@ func search(ctx context.Context, db pgdb.DBTX, vocab *catalog.Vocabulary, q *Que
 	}
 	next := r.next
 	if err == nil {
-		items, err = summaries(ctx, db, vocab, q, r.rows, photoURL)
+		items, err = summaries(ctx, db, vocab, q, r.rows, photoURL, kept.at(r.gen, started))
 	}
 	if err != nil {
 		return nil, err
@@ -665,11 +700,15 @@ func readPage(ctx context.Context, db pgdb.DBTX, q *Query, how plan) (read, erro
 		}
 		var p pageRow
 		dest := []any{&p.pos.ID, &p.pos.StartsAt, &p.ids, &r.over}
+		if how == textSeatWindow {
+			dest = append(dest, &seated)
+		}
 		switch {
+		case q.lean:
+			err = rows.Scan(append(dest, &r.gen.epoch, &r.gen.n)...)
+			r.gen.ok = err == nil
 		case detailed(how):
-			p.d, err = scanDetail(rows, dest...)
-		case how == textSeatWindow:
-			err = rows.Scan(append(dest, &seated)...)
+			p.d, err = scanDetail(rows, dest)
 		default:
 			err = rows.Scan(dest...)
 		}
@@ -714,16 +753,18 @@ type read struct {
 	// matches (plan textSeatWindow): the rows of the window that hold the text, whether
 	// their seats pass or not.
 	matches int
+	// gen (a lean question's read): the generation of the details the rows were read at.
+	gen generation
 }
 
 // summaries are the answers of a page's rows, in its order, with their details: read with
-// the rows (a walk in answer order, withDetails), else (detailsSQL, a generic plan) in one more
-// round trip. Planning the one statement that joined the rows and their details cost 0.9-2 ms of Postgres
+// the rows (a walk in answer order, withDetails), or kept (k, the KeptDetails' keep of the
+// generation the rows were read at), else (detailsSQL, a generic plan) in one more round trip. Planning the one statement that joined the rows and their details cost 0.9-2 ms of Postgres
 // CPU per question on 1M events, against 0.2-0.35 ms for the rows alone (README, "Search and
 // demo data"); the walk's statement, a generic plan, is planned once per connection. An event
 // deleted between the rows and their details is left out of the page; the cursor still follows
 // the page's last row.
-func summaries(ctx context.Context, db pgdb.DBTX, vocab *catalog.Vocabulary, q *Query, page []pageRow, photoURL func(string) string) ([]Summary, error) {
+func summaries(ctx context.Context, db pgdb.DBTX, vocab *catalog.Vocabulary, q *Query, page []pageRow, photoURL func(string) string, k *keep) ([]Summary, error) {
 	items := make([]Summary, 0, len(page))
 	if len(page) == 0 {
 		return items, nil
@@ -737,12 +778,21 @@ func summaries(ctx context.Context, db pgdb.DBTX, vocab *catalog.Vocabulary, q *
 			ids = append(ids, r.pos.ID)
 		}
 	}
+	if k != nil {
+		n := len(ids)
+		ids = k.lookup(ids, found)
+		k.owner.hits.Add(int64(n - len(ids)))
+		k.owner.misses.Add(int64(len(ids)))
+	}
 	if len(ids) > 0 {
-		more, err := details(ctx, db, ids)
+		more, gen, err := details(ctx, db, ids, q.lean)
 		if err != nil {
 			return nil, err
 		}
 		maps.Copy(found, more)
+		if k != nil && gen == k.gen {
+			k.owner.store(k, more)
+		}
 	}
 	for _, r := range page {
 		d, ok := found[r.pos.ID]
@@ -784,39 +834,50 @@ type detail struct {
 }
 
 // details reads the details of events ids (detailsSQL) in one round trip, with a generic
-// plan (pgdb.QueryGeneric), by id.
-func details(ctx context.Context, db pgdb.DBTX, ids []int64) (map[int64]*detail, error) {
-	rows, br, err := pgdb.QueryGeneric(ctx, db, detailsSQL, ids)
+// plan (pgdb.QueryGeneric), by id; with gen, also the generation they were read at
+// (detailsGenerationSQL), which is not ok when no event was found.
+func details(ctx context.Context, db pgdb.DBTX, ids []int64, gen bool) (map[int64]*detail, generation, error) {
+	sql := detailsSQL
+	var (
+		g    generation
+		last []any
+	)
+	if gen {
+		sql, last = detailsGenerationSQL, []any{&g.epoch, &g.n}
+	}
+	rows, br, err := pgdb.QueryGeneric(ctx, db, sql, ids)
 	defer br.Close() //nolint:errcheck // an error of the batch is the one Exec or Query answered
 	if err != nil {
-		return nil, fmt.Errorf("search: details: %w", err)
+		return nil, g, fmt.Errorf("search: details: %w", err)
 	}
 	defer rows.Close()
 	found := make(map[int64]*detail, len(ids))
 	for rows.Next() {
-		d, err := scanDetail(rows)
+		d, err := scanDetail(rows, nil, last...)
 		if err != nil {
-			return nil, fmt.Errorf("search: read details: %w", err)
+			return nil, generation{}, fmt.Errorf("search: read details: %w", err)
 		}
 		found[d.ID] = d
+		g.ok = gen
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("search: details: %w", err)
+		return nil, generation{}, fmt.Errorf("search: details: %w", err)
 	}
 	rows.Close()
 	if err := br.Close(); err != nil {
-		return nil, fmt.Errorf("search: details: %w", err)
+		return nil, generation{}, fmt.Errorf("search: details: %w", err)
 	}
-	return found, nil
+	return found, g, nil
 }
 
-// scanDetail scans a row that ends with detailsOf's columns into a detail, and its first
-// columns into dest.
-func scanDetail(rows pgx.Rows, first ...any) (*detail, error) {
+// scanDetail scans a row that ends with detailsOf's columns, then last, into a detail, its
+// first columns into first, and its last into last.
+func scanDetail(rows pgx.Rows, first []any, last ...any) (*detail, error) {
 	d := &detail{}
-	var buf [maxFirst + 13]any
+	var buf [maxFirst + 13 + 2]any
 	dest := append(append(buf[:0], first...), &d.ID, &d.Title, &d.Category, &d.City, &d.Venue.ID, &d.Venue.Name,
 		&d.StartsAt, &d.EndsAt, &d.Timezone, &d.cover, &d.ws, &d.cs, &d.asOf)
+	dest = append(dest, last...)
 	if err := rows.Scan(dest...); err != nil {
 		return nil, err
 	}

@@ -325,7 +325,10 @@ func monthAfter(t time.Time, n int) time.Time {
 // gives no slice, or after slices slices.
 func readSlices(ctx context.Context, db pgdb.DBTX, q *Query, how plan, slices int, next func(from time.Time, found int) (time.Time, bool)) (r read, reach time.Time, ok bool, err error) {
 	begin := q.begin()
-	var found []pageRow
+	var (
+		found []pageRow
+		gen   generation // the slices' generation: not ok if they differ
+	)
 	from := begin
 	for range slices {
 		until, more := next(from, len(found))
@@ -346,11 +349,18 @@ func readSlices(ctx context.Context, db pgdb.DBTX, q *Query, how plan, slices in
 			return read{}, reach, false, err
 		}
 		found = append(found, s.rows...)
+		switch {
+		case len(s.rows) == 0: // an empty slice read no generation
+		case len(found) == len(s.rows):
+			gen = s.gen
+		case gen != s.gen:
+			gen = generation{}
+		}
 		if len(found) > q.Limit {
-			return read{rows: found[:q.Limit], next: &found[q.Limit-1].pos}, found[q.Limit].pos.StartsAt, true, nil
+			return read{rows: found[:q.Limit], next: &found[q.Limit-1].pos, gen: gen}, found[q.Limit].pos.StartsAt, true, nil
 		}
 		if last {
-			return read{rows: found}, until, true, nil
+			return read{rows: found, gen: gen}, until, true, nil
 		}
 		from = until
 	}

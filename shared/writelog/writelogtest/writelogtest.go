@@ -12,10 +12,11 @@ import (
 	"github.com/dostupno/dostupno/shared/pgdb"
 )
 
-// Excluded reports whether table is left out of a comparison: the migration record and the
-// cache snapshots, which each copy writes for itself.
+// Excluded reports whether table is left out of a comparison: the migration record, the
+// cache snapshots and the details' generation (migration 032: a count of the copy's own
+// writing statements, and its epoch), which each copy writes for itself.
 func Excluded(table string) bool {
-	return table == "schema_migrations" || strings.HasPrefix(table, "cache_")
+	return table == "schema_migrations" || strings.HasPrefix(table, "cache_") || strings.HasPrefix(table, "details_")
 }
 
 // Tables lists the compared tables of db's public schema, by name.

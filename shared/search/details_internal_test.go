@@ -1,0 +1,56 @@
+package search
+
+import (
+	"testing"
+	"time"
+)
+
+// TestKeepOfAGeneration: a read takes the keep of the generation it read; one that read an
+// older generation than the keep's takes none, unless it started after the keep was made
+// (the database went back); a newer generation or another database's starts an empty keep;
+// a read without a generation takes none; a full keep starts over.
+func TestKeepOfAGeneration(t *testing.T) {
+	d := NewKeptDetails(2)
+	g := generation{epoch: 7, n: 5, ok: true}
+	before := time.Now()
+	k := d.at(g, before)
+	if k == nil || d.at(g, time.Now()) != k {
+		t.Fatal("a generation's reads do not share its keep")
+	}
+	d.store(k, map[int64]*detail{1: {}, 2: {}})
+	if missing := k.lookup([]int64{1, 2, 3}, map[int64]*detail{}); len(missing) != 1 || missing[0] != 3 {
+		t.Fatalf("missing %v, want [3]", missing)
+	}
+	if d.at(generation{epoch: 7, n: 4, ok: true}, before) != nil {
+		t.Error("a read of an older generation, started before the keep, takes a keep")
+	}
+	if d.keep.Load() != k {
+		t.Error("a read of an older generation replaced the keep")
+	}
+	if d.at(generation{}, time.Now()) != nil {
+		t.Error("a read without a generation takes a keep")
+	}
+	d.store(k, map[int64]*detail{3: {}})
+	if missing := k.lookup([]int64{1, 2, 3}, map[int64]*detail{}); len(missing) != 2 {
+		t.Errorf("a full keep (2) given a third event: missing %v, want 1 and 2", missing)
+	}
+	for _, c := range []struct {
+		name    string
+		g       generation
+		started time.Time
+	}{
+		{"newer", generation{epoch: 7, n: 6, ok: true}, before},
+		{"another database", generation{epoch: 8, n: 1, ok: true}, before},
+		{"restored", generation{epoch: 8, n: 0, ok: true}, time.Now().Add(time.Second)},
+	} {
+		old := d.keep.Load()
+		n := d.at(c.g, c.started)
+		if n == nil || n == old || n.gen != c.g || len(n.m) != 0 {
+			t.Errorf("%s: got %+v, want an empty keep of %+v", c.name, n, c.g)
+		}
+	}
+	var none *KeptDetails
+	if none.at(g, time.Now()) != nil {
+		t.Error("no KeptDetails gives a keep")
+	}
+}

@@ -1,0 +1,196 @@
+package search_test
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/dostupno/dostupno/shared/catalog"
+	"github.com/dostupno/dostupno/shared/pgdb"
+	"github.com/dostupno/dostupno/shared/search"
+)
+
+// TestKeptDetailsAreWhatPostgresAnswers: a page that takes its rows' details from those kept
+// (search.KeptDetails) is the page read without them, right after every way a detail changes
+// (the event's row, its venue's name, a cover photo given or taken, seat counts given or
+// changed, an event deleted and written again, text questions and seat questions among them),
+// with no wait; and the details are kept (a second asking reads none from Postgres).
+func TestKeptDetailsAreWhatPostgresAnswers(t *testing.T) {
+	w := newWorld(t)
+	titled := func(id int64, title string) catalog.Event {
+		e := event(id, "kazan", map[string]string{"step_free_entrance": "yes"})
+		e.Title = title
+		e.StartsAt = e.StartsAt.Add(time.Duration(id) * time.Hour)
+		return e
+	}
+	w.upsert(titled(1, "Hamlet"), titled(2, "Carmen"), titled(3, "Hamlet again"))
+	kept := search.NewKeptDetails(0)
+	questions := []string{"city=kazan", "constraints=step_free_entrance", "q=hamlet", "city=kazan&wheelchair_spaces=1", "city=kazan&limit=2"}
+	answer := func(raw string, with *search.KeptDetails) string {
+		t.Helper()
+		q, err := search.ParseQuery(raw, w.vocab, time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, err := search.SearchWith(w.ctx, w.pool, with, w.vocab, &q, func(key string) string { return "/photos/" + key })
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := json.Marshal(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(b)
+	}
+	check := func(step, want string) {
+		t.Helper()
+		for _, raw := range questions {
+			before := kept.Stats()
+			got, fresh := answer(raw, kept), answer(raw, nil)
+			if got != fresh {
+				t.Errorf("%s, %s: with the details kept\n%s\nwant, as read without them,\n%s", step, raw, got, fresh)
+			}
+			if again := answer(raw, kept); again != fresh {
+				t.Errorf("%s, %s: asked again\n%s\nwant\n%s", step, raw, again, fresh)
+			}
+			after := kept.Stats()
+			if rows := strings.Count(fresh, `"id":`) - strings.Count(fresh, `"venue":{"id":`); rows > 0 && after.Hits-before.Hits < int64(rows) {
+				t.Errorf("%s, %s: %d of %d rows' details taken from those kept when asked twice, want them all the second time",
+					step, raw, after.Hits-before.Hits, rows)
+			}
+		}
+		if want != "" && !strings.Contains(answer("city=kazan", kept), want) {
+			t.Errorf("%s: the page does not show %q", step, want)
+		}
+	}
+	check("first", "Hamlet again")
+	for _, c := range []struct{ step, sql, want string }{
+		{"title", `UPDATE events SET title = 'Hamlet, renamed' WHERE id = 1`, "Hamlet, renamed"},
+		{"venue name", `UPDATE events SET venue_name = 'New Hall' WHERE id = 2`, "New Hall"},
+		{"cover given", `INSERT INTO event_photos (event_id, object_key, content_type, width, height, bytes, position, version)
+			VALUES (3, 'c.jpg', 'image/jpeg', 10, 10, 100, 1, 1)`, "/photos/c.jpg"},
+		{"cover before it", `INSERT INTO event_photos (event_id, object_key, content_type, width, height, bytes, position, version)
+			VALUES (3, 'b.jpg', 'image/jpeg', 10, 10, 100, 0, 1)`, "/photos/b.jpg"},
+		{"covers taken", `DELETE FROM event_photos WHERE event_id = 3`, ""},
+		{"seats given", `INSERT INTO event_availability (event_id, wheelchair_spaces, companion_seats, as_of, version)
+			VALUES (1, 4, 2, now(), 1)`, `"wheelchair_spaces":4`},
+		{"seats changed", `UPDATE event_availability SET wheelchair_spaces = 7 WHERE event_id = 1`, `"wheelchair_spaces":7`},
+		{"deleted", `DELETE FROM events WHERE id = 2`, ""},
+	} {
+		w.exec(c.sql)
+		check(c.step, c.want)
+	}
+	w.upsert(titled(2, "Carmen, written again"))
+	check("written again", "Carmen, written again")
+}
+
+// TestKeptDetailsStayOutOfTransactions: a search in a transaction sees the transaction's own
+// writes and neither uses nor fills the details kept, which the other readers keep reading as
+// committed.
+func TestKeptDetailsStayOutOfTransactions(t *testing.T) {
+	w := newWorld(t)
+	w.upsert(event(1, "kazan", nil))
+	kept := search.NewKeptDetails(0)
+	title := func(db pgdb.DBTX, with *search.KeptDetails) string {
+		t.Helper()
+		q, err := search.ParseQuery("city=kazan", w.vocab, time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, err := search.SearchWith(w.ctx, db, with, w.vocab, &q, func(string) string { return "" })
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(p.Items) != 1 {
+			t.Fatalf("got %d items, want 1", len(p.Items))
+		}
+		return p.Items[0].Title
+	}
+	if got := title(w.pool, kept); got != "Concert" {
+		t.Fatalf("got %q, want Concert", got)
+	}
+	tx, err := w.pool.Begin(w.ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback(w.ctx) //nolint:errcheck // rolled back below
+	if _, err := tx.Exec(w.ctx, `UPDATE events SET title = 'Uncommitted' WHERE id = 1`); err != nil {
+		t.Fatal(err)
+	}
+	before := kept.Stats()
+	if got := title(tx, kept); got != "Uncommitted" {
+		t.Errorf("in the transaction: got %q, want its own write", got)
+	}
+	if s := kept.Stats(); s != before {
+		t.Errorf("a transaction's search used the details kept: %+v, then %+v", before, s)
+	}
+	if got := title(w.pool, kept); got != "Concert" {
+		t.Errorf("outside the transaction: got %q, want Concert", got)
+	}
+	if err := tx.Rollback(w.ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := title(w.pool, kept); got != "Concert" {
+		t.Errorf("after the rollback: got %q, want Concert", got)
+	}
+}
+
+// TestDetailsGenerationNeverWaits: writers of the catalog in open transactions, more of them
+// than the generation has rows, never wait on each other for it (migration 032), and each
+// commit moves the generation on.
+func TestDetailsGenerationNeverWaits(t *testing.T) {
+	w := newWorld(t)
+	var evs []catalog.Event
+	for id := int64(1); id <= 12; id++ {
+		evs = append(evs, event(id, "kazan", nil))
+	}
+	w.upsert(evs...)
+	sum := func() int64 {
+		t.Helper()
+		var n int64
+		if err := w.pool.QueryRow(w.ctx, `SELECT sum(n)::bigint FROM details_generation`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	start := sum()
+	var txs []pgx.Tx
+	for id := int64(1); id <= 12; id++ {
+		c, err := pgx.Connect(w.ctx, w.url) // a writer's own session, beside the pool's few
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close(w.ctx) //nolint:errcheck // a test's session
+		tx, err := c.Begin(w.ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer tx.Rollback(w.ctx) //nolint:errcheck // committed below
+		// Each writes its own event and photos; a wait for another's lock fails at once.
+		if _, err := tx.Exec(w.ctx, `SET LOCAL lock_timeout = '2s'`); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := tx.Exec(w.ctx, `UPDATE events SET title = 'Written' WHERE id = $1`, id); err != nil {
+			t.Fatalf("writer %d: %v", id, err)
+		}
+		if _, err := tx.Exec(w.ctx, `DELETE FROM event_photos WHERE event_id = $1`, id); err != nil {
+			t.Fatalf("writer %d, a second statement: %v", id, err)
+		}
+		txs = append(txs, tx)
+	}
+	if got := sum(); got != start {
+		t.Errorf("uncommitted writes moved the generation from %d to %d", start, got)
+	}
+	for i, tx := range txs {
+		before := sum()
+		if err := tx.Commit(w.ctx); err != nil {
+			t.Fatal(err)
+		}
+		if got := sum(); got <= before {
+			t.Errorf("commit %d: the generation stayed at %d", i+1, got)
+		}
+	}
+}
