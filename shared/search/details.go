@@ -11,8 +11,10 @@ import (
 // of the database's details it was read at (details_generation, migration 032). A page's
 // rows carry the generation of the snapshot they were read in (withGeneration): a detail kept
 // under that generation is what Postgres would answer in that snapshot, so the page's walk
-// reads no details (leanWalk) and only the events it has not kept are read, in one more
-// round trip (detailsSQL). Every write of the catalog moves the generation on, and the first
+// reads no details (keepLean) and only the events it has not kept are read, in one more
+// round trip (detailsSQL). A page reads its details with its rows, as without a keep, and
+// keeps them, until the keep holds most of the rows pages show (mode): right after a write,
+// and always while writes come faster than pages come back. Every write of the catalog moves the generation on, and the first
 // page read past it starts an empty keep for the new one.
 //
 // Read per row of the page in the walk, the details were about 40% of Postgres's CPU an
@@ -52,8 +54,84 @@ type keep struct {
 	gen   generation
 	made  time.Time // when the first read past the previous generation made it
 
+	// looked and held count the pages' rows since the keep was made, and those whose details
+	// it held when they came (mode).
+	looked, held atomic.Int64
+
 	mu sync.RWMutex
 	m  map[int64]*detail
+}
+
+// keepMode is how a question of an instance that keeps details reads a page (Query.keep).
+type keepMode uint8
+
+const (
+	keepNone keepMode = iota // no details kept: as before KeptDetails
+	keepFull                 // the rows' details read with them, and kept
+	keepLean                 // the rows without their details, taken from the keep
+)
+
+// Lean pages come once the keep holds the details of at least half the rows it has seen,
+// after leanAfter rows (64; a test's SetLeanAfter): a page whose details are mostly kept
+// reads fewer rows' worth, but one whose details are mostly not costs a round trip more than
+// reading them with its rows. So while writes move the generation on faster than pages come
+// back (every write makes an empty keep), pages read their details with their rows, as
+// without a keep, and fill it.
+var leanAfter atomic.Int64
+
+func init() { leanAfter.Store(64) }
+
+// mode is how the next question reads its page: lean when the current keep held at least
+// half the rows it has seen (of leanAfter or more), else full.
+func (d *KeptDetails) mode() keepMode {
+	k := d.keep.Load()
+	if k == nil {
+		return keepFull
+	}
+	looked := k.looked.Load()
+	if looked < leanAfter.Load() || 2*k.held.Load() < looked {
+		return keepFull
+	}
+	return keepLean
+}
+
+// take takes from k the details of page's rows: those read with the rows (a full read at k's
+// generation, with their details) are kept, the others (ids) are taken from k where it
+// holds them, into found; it returns the ids whose details are still to read.
+func (k *keep) take(page []pageRow, ids []int64, found map[int64]*detail) (missing []int64) {
+	var read map[int64]*detail
+	for _, r := range page {
+		if r.d != nil {
+			if read == nil {
+				read = make(map[int64]*detail, len(page))
+			}
+			read[r.pos.ID] = r.d
+		}
+	}
+	k.mu.RLock()
+	held := 0
+	for id := range read {
+		if _, ok := k.m[id]; ok {
+			held++
+		}
+	}
+	for _, id := range ids {
+		if dt, ok := k.m[id]; ok {
+			found[id] = dt
+		} else {
+			missing = append(missing, id)
+		}
+	}
+	k.mu.RUnlock()
+	hits := len(ids) - len(missing)
+	k.looked.Add(int64(len(page)))
+	k.held.Add(int64(held + hits))
+	k.owner.hits.Add(int64(hits))
+	k.owner.misses.Add(int64(len(read) + len(missing)))
+	if len(read) > held {
+		k.owner.store(k, read)
+	}
+	return missing
 }
 
 // at returns the keep of generation g, for a read that started at started; nil when the read
@@ -78,20 +156,6 @@ func (d *KeptDetails) at(g generation, started time.Time) *keep {
 			return n
 		}
 	}
-}
-
-// lookup returns the kept details of ids, and the ids it does not keep.
-func (k *keep) lookup(ids []int64, found map[int64]*detail) (missing []int64) {
-	k.mu.RLock()
-	defer k.mu.RUnlock()
-	for _, id := range ids {
-		if dt, ok := k.m[id]; ok {
-			found[id] = dt
-		} else {
-			missing = append(missing, id)
-		}
-	}
-	return missing
 }
 
 // store keeps read, details read at k's generation. A full keep starts over (the pages asked

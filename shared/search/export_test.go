@@ -54,3 +54,9 @@ func CappedSQL(q *Query) (string, []any) { return statement(q, capped) }
 
 // WordsAlone is wordsAlone.
 func WordsAlone(p string) string { return wordsAlone(p) }
+
+// SetLeanAfter makes a keep turn lean after n rows until t ends (leanAfter).
+func SetLeanAfter(t testing.TB, n int64) {
+	old := leanAfter.Swap(n)
+	t.Cleanup(func() { leanAfter.Store(old) })
+}

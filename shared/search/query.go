@@ -58,10 +58,10 @@ type Query struct {
 	// probe, set by a text search for the reads of the text index and of the month keys, are
 	// the words of Text whose lists those reads read (shared/search/probe.go); "": all.
 	probe string
-	// lean, set by SearchWith when the instance keeps its pages' details (KeptDetails), makes
-	// every read of a page's rows read the details' generation with them instead of their
-	// details (withGeneration).
-	lean bool
+	// keep, set by SearchWith when the instance keeps its pages' details (KeptDetails), makes
+	// every read of a page's rows read the details' generation with them (withGeneration):
+	// keepFull with their details where the plan reads them (withDetails), keepLean without.
+	keep keepMode
 }
 
 // Position is a place in the answer order (starts_at, id).

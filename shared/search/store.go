@@ -132,16 +132,16 @@ func PageSQL(q *Query) (string, []any) {
 	return statement(q, walk)
 }
 
-// statement is the statement readPage runs for plan how: pageSQL, with the details'
-// generation for a lean question (withGeneration), else with its rows' details when it walks
-// the answer order for a page (withDetails).
+// statement is the statement readPage runs for plan how: pageSQL, with its rows' details when
+// it walks the answer order for a page (withDetails) unless the question is lean (keepLean),
+// and with the details' generation when the instance keeps them (withGeneration).
 func statement(q *Query, how plan) (string, []any) {
 	sql, args := pageSQL(q, how)
-	switch {
-	case q.lean:
-		sql = withGeneration(sql)
-	case detailed(how):
+	if detailed(how) && q.keep != keepLean {
 		sql = withDetails(sql)
+	}
+	if q.keep != keepNone {
+		sql = withGeneration(sql)
 	}
 	return sql, args
 }
@@ -520,9 +520,9 @@ func SearchWith(ctx context.Context, db pgdb.DBTX, kept *KeptDetails, vocab *cat
 		kept = nil
 	}
 	if kept != nil {
-		lean := *q
-		lean.lean = true
-		q = &lean
+		kq := *q
+		kq.keep = kept.mode()
+		q = &kq
 	}
 	// A search's steps and its details run on one connection: a text search's four or five
 	// statements queued for a connection once, not before each of them behind every other
@@ -703,15 +703,16 @@ func readPage(ctx context.Context, db pgdb.DBTX, q *Query, how plan) (read, erro
 		if how == textSeatWindow {
 			dest = append(dest, &seated)
 		}
-		switch {
-		case q.lean:
-			err = rows.Scan(append(dest, &r.gen.epoch, &r.gen.n)...)
-			r.gen.ok = err == nil
-		case detailed(how):
-			p.d, err = scanDetail(rows, dest)
-		default:
-			err = rows.Scan(dest...)
+		var gen []any
+		if q.keep != keepNone {
+			gen = []any{&r.gen.epoch, &r.gen.n}
 		}
+		if detailed(how) && q.keep != keepLean {
+			p.d, err = scanDetail(rows, dest, gen...)
+		} else {
+			err = rows.Scan(append(dest, gen...)...)
+		}
+		r.gen.ok = gen != nil && err == nil
 		if err != nil {
 			rows.Close()
 			return read{}, fmt.Errorf("search: read row: %w", err)
@@ -753,7 +754,8 @@ type read struct {
 	// matches (plan textSeatWindow): the rows of the window that hold the text, whether
 	// their seats pass or not.
 	matches int
-	// gen (a lean question's read): the generation of the details the rows were read at.
+	// gen (a question of an instance that keeps details): the generation of the details the
+	// rows were read at.
 	gen generation
 }
 
@@ -779,13 +781,10 @@ func summaries(ctx context.Context, db pgdb.DBTX, vocab *catalog.Vocabulary, q *
 		}
 	}
 	if k != nil {
-		n := len(ids)
-		ids = k.lookup(ids, found)
-		k.owner.hits.Add(int64(n - len(ids)))
-		k.owner.misses.Add(int64(len(ids)))
+		ids = k.take(page, ids, found)
 	}
 	if len(ids) > 0 {
-		more, gen, err := details(ctx, db, ids, q.lean)
+		more, gen, err := details(ctx, db, ids, q.keep != keepNone)
 		if err != nil {
 			return nil, err
 		}
