@@ -21,7 +21,8 @@ CREATE TABLE details_generation (
 ) WITH (fillfactor = 10);
 -- Each move leaves the row's old version behind on its page, which every read of the sum
 -- passes until the page is pruned; a read prunes a page whose free space fell below its fill
--- factor's reserve, so with 10% the page is pruned every few dozen moves, autovacuum or not.
+-- factor's reserve, so with 10% the page is pruned every few dozen moves, autovacuum or not
+-- (after 400 moves, 17 versions on the page against 90 at 100%).
 INSERT INTO details_generation (n) SELECT 0 FROM generate_series(1, 8);
 
 -- epoch tells databases apart: a cache that meets another epoch, or a generation that went
