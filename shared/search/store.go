@@ -137,7 +137,7 @@ func PageSQL(q *Query) (string, []any) {
 // and with the details' generation when the instance keeps them (withGeneration).
 func statement(q *Query, how plan) (string, []any) {
 	sql, args := pageSQL(q, how)
-	if detailed(how) && q.keep != keepLean {
+	if withRowDetails(q, how) {
 		sql = withDetails(sql)
 	}
 	if q.keep != keepNone {
@@ -460,6 +460,10 @@ func detailed(how plan) bool {
 	return how == walk || how == window || how == long || how == seatWindow || how == month
 }
 
+// withRowDetails says whether plan how reads q's page with its rows' details (withDetails): a
+// walk in answer order (detailed) of a question that is not lean.
+func withRowDetails(q *Query, how plan) bool { return detailed(how) && q.keep != keepLean }
+
 // withDetails is page (a walk, pageSQL) with each row's details (detailsOf) in the same
 // statement: a lateral lookup by the events' primary key per row of the page, whose LIMIT
 // keeps the generic plan a nested loop over the page's rows (as a join, a generic plan, which
@@ -690,7 +694,11 @@ func readPage(ctx context.Context, db pgdb.DBTX, q *Query, how plan) (read, erro
 		r      = read{rows: make([]pageRow, 0, q.Limit)}
 		more   bool
 		seated bool
+		gen    []any // the details' generation, the last columns of a kept question's rows
 	)
+	if q.keep != keepNone {
+		gen = []any{&r.gen.epoch, &r.gen.n}
+	}
 	for rows.Next() {
 		if len(r.rows) == q.Limit && how != textSeatWindow {
 			// The row past the page says only that there is a next page, which starts after
@@ -703,11 +711,7 @@ func readPage(ctx context.Context, db pgdb.DBTX, q *Query, how plan) (read, erro
 		if how == textSeatWindow {
 			dest = append(dest, &seated)
 		}
-		var gen []any
-		if q.keep != keepNone {
-			gen = []any{&r.gen.epoch, &r.gen.n}
-		}
-		if detailed(how) && q.keep != keepLean {
+		if withRowDetails(q, how) {
 			p.d, err = scanDetail(rows, dest, gen...)
 		} else {
 			err = rows.Scan(append(dest, gen...)...)
@@ -761,9 +765,11 @@ type read struct {
 
 // summaries are the answers of a page's rows, in its order, with their details: read with
 // the rows (a walk in answer order, withDetails), or kept (k, the KeptDetails' keep of the
-// generation the rows were read at), else (detailsSQL, a generic plan) in one more round trip. Planning the one statement that joined the rows and their details cost 0.9-2 ms of Postgres
-// CPU per question on 1M events, against 0.2-0.35 ms for the rows alone (README, "Search and
-// demo data"); the walk's statement, a generic plan, is planned once per connection. An event
+// generation the rows were read at), else (detailsSQL, a generic plan) in one more round
+// trip. Planning the one statement that joined the rows and their details cost 0.9-2 ms of
+// Postgres CPU per question on 1M events, against 0.2-0.35 ms for the rows alone (README,
+// "Search and demo data"); the walk's statement, a generic plan, is planned once per
+// connection. An event
 // deleted between the rows and their details is left out of the page; the cursor still follows
 // the page's last row.
 func summaries(ctx context.Context, db pgdb.DBTX, vocab *catalog.Vocabulary, q *Query, page []pageRow, photoURL func(string) string, k *keep) ([]Summary, error) {
@@ -873,7 +879,7 @@ func details(ctx context.Context, db pgdb.DBTX, ids []int64, gen bool) (map[int6
 // first columns into first, and its last into last.
 func scanDetail(rows pgx.Rows, first []any, last ...any) (*detail, error) {
 	d := &detail{}
-	var buf [maxFirst + 13 + 2]any
+	var buf [maxFirst + 13 + maxLast]any
 	dest := append(append(buf[:0], first...), &d.ID, &d.Title, &d.Category, &d.City, &d.Venue.ID, &d.Venue.Name,
 		&d.StartsAt, &d.EndsAt, &d.Timezone, &d.cover, &d.ws, &d.cs, &d.asOf)
 	dest = append(dest, last...)
@@ -884,5 +890,6 @@ func scanDetail(rows pgx.Rows, first []any, last ...any) (*detail, error) {
 	return d, nil
 }
 
-// maxFirst is how many columns a row has before detailsOf's (readPage's four).
-const maxFirst = 4
+// maxFirst and maxLast are how many columns a row has before detailsOf's (readPage's four)
+// and after them (the details' generation, withGeneration).
+const maxFirst, maxLast = 4, 2
