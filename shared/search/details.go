@@ -97,8 +97,9 @@ func (d *KeptDetails) mode() keepMode {
 
 // take takes from k the details of page's rows: those read with the rows (a full read at k's
 // generation, with their details) are kept, the others (ids) are taken from k where it
-// holds them, into found; it returns the ids whose details are still to read.
-func (k *keep) take(page []pageRow, ids []int64, found map[int64]*detail) (missing []int64) {
+// holds them, into found; it returns the ids whose details are still to read, and those of
+// the events taken from k that have seat counts (kept without them).
+func (k *keep) take(page []pageRow, ids []int64, found map[int64]*detail) (missing, counted []int64) {
 	var read map[int64]*detail
 	for _, r := range page {
 		if r.d != nil {
@@ -118,6 +119,9 @@ func (k *keep) take(page []pageRow, ids []int64, found map[int64]*detail) (missi
 	for _, id := range ids {
 		if dt, ok := k.m[id]; ok {
 			found[id] = dt
+			if dt.counted {
+				counted = append(counted, id)
+			}
 		} else {
 			missing = append(missing, id)
 		}
@@ -131,7 +135,7 @@ func (k *keep) take(page []pageRow, ids []int64, found map[int64]*detail) (missi
 	if len(read) > held {
 		k.owner.store(k, read)
 	}
-	return missing
+	return missing, counted
 }
 
 // at returns the keep of generation g, for a read that started at started; nil when the read
@@ -158,16 +162,23 @@ func (d *KeptDetails) at(g generation, started time.Time) *keep {
 	}
 }
 
-// store keeps read, details read at k's generation. A full keep starts over (the pages asked
-// move on with time), so it holds the events of the latest pages.
+// store keeps read, details read at k's generation, without their seat counts but whether
+// the event has some (a page reads them: withSeats, seatsOf). A full keep starts over (the
+// pages asked move on with time), so it holds the events of the latest pages.
 func (d *KeptDetails) store(k *keep, read map[int64]*detail) {
+	kept, ids := make([]detail, 0, len(read)), make([]int64, 0, len(read))
+	for id, dt := range read {
+		kept = append(kept, detail{Summary: dt.Summary, cover: dt.cover, counted: dt.Availability != nil})
+		kept[len(kept)-1].Availability = nil
+		ids = append(ids, id)
+	}
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	if len(k.m)+len(read) > d.max {
 		k.m = make(map[int64]*detail, len(read))
 	}
-	for id, dt := range read {
-		k.m[id] = dt
+	for i, id := range ids {
+		k.m[id] = &kept[i]
 	}
 }
 

@@ -18,7 +18,7 @@ func TestKeepOfAGeneration(t *testing.T) {
 		t.Fatal("a generation's reads do not share its keep")
 	}
 	d.store(k, map[int64]*detail{1: {}, 2: {}})
-	if missing := k.take(rows(1, 2, 3), []int64{1, 2, 3}, map[int64]*detail{}); len(missing) != 1 || missing[0] != 3 {
+	if missing, _ := k.take(rows(1, 2, 3), []int64{1, 2, 3}, map[int64]*detail{}); len(missing) != 1 || missing[0] != 3 {
 		t.Fatalf("missing %v, want [3]", missing)
 	}
 	if d.at(generation{epoch: 7, n: 4, ok: true}, before) != nil {
@@ -31,7 +31,7 @@ func TestKeepOfAGeneration(t *testing.T) {
 		t.Error("a read without a generation takes a keep")
 	}
 	d.store(k, map[int64]*detail{3: {}})
-	if missing := k.take(rows(1, 2, 3), []int64{1, 2, 3}, map[int64]*detail{}); len(missing) != 2 {
+	if missing, _ := k.take(rows(1, 2, 3), []int64{1, 2, 3}, map[int64]*detail{}); len(missing) != 2 {
 		t.Errorf("a full keep (2) given a third event: missing %v, want 1 and 2", missing)
 	}
 	for _, c := range []struct {
@@ -80,7 +80,7 @@ func TestKeepTurnsLeanWhenItHoldsMostRows(t *testing.T) {
 		for id := from; id < to; id++ {
 			page = append(page, pageRow{pos: Position{ID: id}, d: &detail{}})
 		}
-		if missing := k.take(page, nil, map[int64]*detail{}); len(missing) != 0 {
+		if missing, _ := k.take(page, nil, map[int64]*detail{}); len(missing) != 0 {
 			t.Fatalf("rows read with their details are missing %v", missing)
 		}
 	}
@@ -97,7 +97,7 @@ func TestKeepTurnsLeanWhenItHoldsMostRows(t *testing.T) {
 		ids[i] = int64(1000 + i)
 	}
 	found := map[int64]*detail{}
-	if missing := k.take(rows(ids...), ids, found); len(missing) != len(ids) || len(found) != 0 {
+	if missing, _ := k.take(rows(ids...), ids, found); len(missing) != len(ids) || len(found) != 0 {
 		t.Fatalf("unknown rows: %d missing, %d found", len(missing), len(found))
 	}
 	if d.mode() != keepFull {

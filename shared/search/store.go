@@ -137,8 +137,11 @@ func PageSQL(q *Query) (string, []any) {
 // and with the details' generation when the instance keeps them (withGeneration).
 func statement(q *Query, how plan) (string, []any) {
 	sql, args := pageSQL(q, how)
-	if withRowDetails(q, how) {
+	switch {
+	case withRowDetails(q, how):
 		sql = withDetails(sql)
+	case withRowSeats(q, how):
+		sql = withSeats(sql)
 	}
 	if q.keep != keepNone {
 		sql = withGeneration(sql)
@@ -464,6 +467,24 @@ func detailed(how plan) bool {
 // walk in answer order (detailed) of a question that is not lean.
 func withRowDetails(q *Query, how plan) bool { return detailed(how) && q.keep != keepLean }
 
+// withRowSeats says whether plan how reads q's page with its rows' seat counts alone
+// (withSeats): the rows of a question that filters by seat counts, of an instance that keeps
+// details, when they come without them, so that the counts it shows are those it filtered by.
+// The counts are not kept (KeptDetails: they change at ticket-sale rates); a page of another
+// question reads those of its events that have counts after its rows (seatsOf).
+func withRowSeats(q *Query, how plan) bool {
+	return q.keep != keepNone && q.Seats() && !withRowDetails(q, how)
+}
+
+// withSeats is page (pageSQL) with each row's seat counts, a lateral lookup by
+// event_availability's primary key, as detailsOf reads them.
+func withSeats(page string) string {
+	return `SELECT p.*, s.wheelchair_spaces, s.companion_seats, s.as_of FROM (` + page + `) p
+	LEFT JOIN LATERAL (SELECT s.wheelchair_spaces, s.companion_seats, s.as_of FROM event_availability s
+		WHERE s.event_id = p.event_id LIMIT 1) s ON true
+	ORDER BY p.starts_at, p.event_id`
+}
+
 // withDetails is page (a walk, pageSQL) with each row's details (detailsOf) in the same
 // statement: a lateral lookup by the events' primary key per row of the page, whose LIMIT
 // keeps the generic plan a nested loop over the page's rows (as a join, a generic plan, which
@@ -647,6 +668,10 @@ type pageRow struct {
 	pos Position
 	ids []int16
 	d   *detail // the row's details, when read with it (withDetails), else nil
+	// seats are the row's seat counts and seated says they were read with it (withSeats),
+	// for details kept without them or read after it.
+	seats  *Availability
+	seated bool
 }
 
 // readPage reads one page's rows with plan how (pageSQL, read). A text search tries several
@@ -694,10 +719,16 @@ func readPage(ctx context.Context, db pgdb.DBTX, q *Query, how plan) (read, erro
 		r      = read{rows: make([]pageRow, 0, q.Limit)}
 		more   bool
 		seated bool
-		gen    []any // the details' generation, the last columns of a kept question's rows
+		after  []any // the last columns of a kept question's rows: seats, the details' generation
+		seats  = withRowSeats(q, how)
+		ws, cs pgtype.Int4
+		asOf   pgtype.Timestamptz
 	)
+	if seats {
+		after = []any{&ws, &cs, &asOf}
+	}
 	if q.keep != keepNone {
-		gen = []any{&r.gen.epoch, &r.gen.n}
+		after = append(after, &r.gen.epoch, &r.gen.n)
 	}
 	for rows.Next() {
 		if len(r.rows) == q.Limit && how != textSeatWindow {
@@ -712,11 +743,14 @@ func readPage(ctx context.Context, db pgdb.DBTX, q *Query, how plan) (read, erro
 			dest = append(dest, &seated)
 		}
 		if withRowDetails(q, how) {
-			p.d, err = scanDetail(rows, dest, gen...)
+			p.d, err = scanDetail(rows, dest, after...)
 		} else {
-			err = rows.Scan(append(dest, gen...)...)
+			err = rows.Scan(append(dest, after...)...)
 		}
-		r.gen.ok = gen != nil && err == nil
+		r.gen.ok = q.keep != keepNone && err == nil
+		if seats {
+			p.seats, p.seated = availability(ws, cs, asOf), true
+		}
 		if err != nil {
 			rows.Close()
 			return read{}, fmt.Errorf("search: read row: %w", err)
@@ -786,8 +820,9 @@ func summaries(ctx context.Context, db pgdb.DBTX, vocab *catalog.Vocabulary, q *
 			ids = append(ids, r.pos.ID)
 		}
 	}
+	var counted []int64 // events whose details came from the keep and that have seat counts
 	if k != nil {
-		ids = k.take(page, ids, found)
+		ids, counted = k.take(page, ids, found)
 	}
 	if len(ids) > 0 {
 		more, gen, err := details(ctx, db, ids, q.keep != keepNone)
@@ -799,12 +834,22 @@ func summaries(ctx context.Context, db pgdb.DBTX, vocab *catalog.Vocabulary, q *
 			k.owner.store(k, more)
 		}
 	}
+	seats, err := seatsOf(ctx, db, page, counted)
+	if err != nil {
+		return nil, err
+	}
 	for _, r := range page {
 		d, ok := found[r.pos.ID]
 		if !ok {
 			continue
 		}
 		s := d.Summary
+		switch {
+		case r.seated:
+			s.Availability = r.seats
+		case d.counted:
+			s.Availability = seats[r.pos.ID]
+		}
 		s.StartsAt = s.StartsAt.UTC()
 		if s.EndsAt != nil {
 			t := s.EndsAt.UTC()
@@ -829,6 +874,36 @@ func summaries(ctx context.Context, db pgdb.DBTX, vocab *catalog.Vocabulary, q *
 	return items, nil
 }
 
+// seatsOf reads the seat counts of the events ids of a page whose details came from the keep
+// without them (KeptDetails), unless page's rows came with their counts (withSeats), by
+// event_availability's primary key, in one more round trip: a page of events none of which
+// has counts reads nothing.
+func seatsOf(ctx context.Context, db pgdb.DBTX, page []pageRow, ids []int64) (map[int64]*Availability, error) {
+	if len(ids) == 0 || page[0].seated {
+		return nil, nil
+	}
+	seats := make(map[int64]*Availability, len(ids))
+	var (
+		id     int64
+		ws, cs pgtype.Int4
+		asOf   pgtype.Timestamptz
+	)
+	rows, err := db.Query(ctx, seatsSQL, ids)
+	if err != nil {
+		return nil, fmt.Errorf("search: seat counts: %w", err)
+	}
+	if _, err := pgx.ForEachRow(rows, []any{&id, &ws, &cs, &asOf}, func() error {
+		seats[id] = availability(ws, cs, asOf)
+		return nil
+	}); err != nil {
+		return nil, fmt.Errorf("search: seat counts: %w", err)
+	}
+	return seats, nil
+}
+
+// seatsSQL reads the seat counts of events $1 (bigint[]).
+const seatsSQL = `SELECT event_id, wheelchair_spaces, companion_seats, as_of FROM event_availability WHERE event_id = ANY($1::bigint[])`
+
 // detail is one row of detailsSQL. Its nullable columns, but the end that the answer shows as
 // a pointer, are scanned into its own values (scanDetail), not into pointers each allocated.
 type detail struct {
@@ -836,6 +911,9 @@ type detail struct {
 	cover  pgtype.Text
 	ws, cs pgtype.Int4
 	asOf   pgtype.Timestamptz
+	// counted, in a detail the keep holds (without its counts), says the event has seat
+	// counts (seatsOf).
+	counted bool
 }
 
 // details reads the details of events ids (detailsSQL) in one round trip, with a generic
