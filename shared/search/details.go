@@ -7,15 +7,17 @@ import (
 )
 
 // KeptDetails keeps the details of the events a search-events instance showed (detail: the
-// event's row, cover photo and seat counts as a page shows them), each under the generation
-// of the database's details it was read at (details_generation, migration 032). A page's
-// rows carry the generation of the snapshot they were read in (withGeneration): a detail kept
-// under that generation is what Postgres would answer in that snapshot, so the page's walk
-// reads no details (keepLean) and only the events it has not kept are read, in one more
-// round trip (detailsSQL). A page reads its details with its rows, as without a keep, and
-// keeps them, until the keep holds most of the rows pages show (mode): right after a write,
-// and always while writes come faster than pages come back. Every write of the catalog moves the generation on, and the first
-// page read past it starts an empty keep for the new one.
+// event's row and cover photo as a page shows them, and whether it has seat counts, not the
+// counts), each under the generation of the database's details it was read at
+// (details_generation, migration 032). A page's rows carry the generation of the snapshot
+// they were read in (withGeneration): a detail kept under that generation is what Postgres
+// would answer in that snapshot, so a lean page's walk reads no details (keepLean); the events
+// it has not kept are read by id in one more round trip (detailsSQL), and so are the counts of
+// those that have some (seatsOf). A page reads its details with its rows, as without a keep,
+// and keeps them, until the keep holds most of the rows pages show (mode): right after a
+// write, and always while writes come faster than pages come back. Every write of an event
+// or a photo, and every addition of seat counts, moves the generation on, and the first page
+// read past it starts an empty keep for the new one.
 //
 // Read per row of the page in the walk, the details were about 40% of Postgres's CPU an
 // answer at 16 clients, uncached, on 1M events (docs/PERFORMANCE.md, "A fifteenth machine").
@@ -34,7 +36,8 @@ type KeptDetails struct {
 // heap, 28 MiB in all (measured on 1M events), beside the answer cache's 64 MiB.
 const MaxKeptDetails = 65536
 
-// NewKeptDetails returns an empty Details that keeps up to max events (MaxKeptDetails when max <= 0).
+// NewKeptDetails returns an empty KeptDetails that keeps up to max events (MaxKeptDetails when
+// max <= 0).
 func NewKeptDetails(max int) *KeptDetails {
 	if max <= 0 {
 		max = MaxKeptDetails
