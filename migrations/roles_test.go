@@ -118,6 +118,7 @@ func TestRolePrivileges(t *testing.T) {
 		{"ErrWriterDetailsEpoch", writer, `UPDATE details_epoch SET epoch = 0`, denied},
 		{"ErrWriterNewDetailsGeneration", writer, `INSERT INTO details_generation (n) VALUES (0)`, denied},
 		{"ErrSnapshotDetailsGeneration", snapshot, `UPDATE details_generation SET n = 0`, denied},
+		{"ErrWriterMovesTheGenerationAlone", writer, `SELECT details_generation_add()`, denied},
 		{"ErrWriterCreate", writer, `CREATE TABLE sneaky (x int)`, denied},
 		{"ErrWriterDrop", writer, `DROP TABLE events`, denied},
 		{"ErrWriterAlter", writer, `ALTER TABLE users ADD COLUMN sneaky int`, denied},
