@@ -2,6 +2,7 @@ package search_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -216,4 +217,96 @@ func TestDetailsGenerationNeverWaits(t *testing.T) {
 			t.Errorf("commit %d: the generation stayed at %d", i+1, got)
 		}
 	}
+}
+
+// TestKeptDetailsAfterConcurrentWrites: pages asked by several clients while titles, covers
+// and seat counts are written leave no stale detail behind: once the writes stop, every page
+// taken from the keep is the page read without it.
+func TestKeptDetailsAfterConcurrentWrites(t *testing.T) {
+	search.SetLeanAfter(t, 1)
+	w := newWorld(t)
+	var evs []catalog.Event
+	for id := int64(1); id <= 30; id++ {
+		e := event(id, "kazan", map[string]string{"step_free_entrance": "yes"})
+		e.StartsAt = e.StartsAt.Add(time.Duration(id) * time.Minute)
+		evs = append(evs, e)
+	}
+	w.upsert(evs...)
+	kept := search.NewKeptDetails(0)
+	questions := []string{"city=kazan", "city=kazan&limit=5", "constraints=step_free_entrance&limit=7", "q=concert"}
+	answer := func(raw string, with *search.KeptDetails) (string, error) {
+		q, err := search.ParseQuery(raw, w.vocab, time.Now())
+		if err != nil {
+			return "", err
+		}
+		p, err := search.SearchWith(w.ctx, w.pool, with, w.vocab, &q, func(key string) string { return "/photos/" + key })
+		if err != nil {
+			return "", err
+		}
+		b, err := json.Marshal(p)
+		return string(b), err
+	}
+	stop := make(chan struct{})
+	errs := make(chan error, 4)
+	for c := range 3 {
+		go func() {
+			for i := c; ; i++ {
+				select {
+				case <-stop:
+					errs <- nil
+					return
+				default:
+				}
+				if _, err := answer(questions[i%len(questions)], kept); err != nil {
+					errs <- err
+					return
+				}
+			}
+		}()
+	}
+	for i := range 150 {
+		id := 1 + i%30
+		var sql string
+		switch i % 3 {
+		case 0:
+			sql = fmt.Sprintf(`UPDATE events SET title = 'Concert %d' WHERE id = %d`, i, id)
+		case 1:
+			sql = fmt.Sprintf(`INSERT INTO event_photos (event_id, object_key, content_type, width, height, bytes, position, version)
+				VALUES (%d, 'p%d.jpg', 'image/jpeg', 10, 10, 100, %d, 1)`, id, i, 100-i)
+		default:
+			sql = fmt.Sprintf(`INSERT INTO event_availability (event_id, wheelchair_spaces, companion_seats, as_of, version)
+				VALUES (%d, %d, 1, now(), 1) ON CONFLICT (event_id) DO UPDATE SET wheelchair_spaces = excluded.wheelchair_spaces`, id, i)
+		}
+		w.exec(sql)
+	}
+	close(stop)
+	for range 3 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if s := kept.Stats(); s.Hits == 0 {
+		t.Fatalf("no page took details from the keep during the writes: %+v", s)
+	}
+	compare := func(when string) {
+		t.Helper()
+		for _, raw := range questions {
+			for range 3 {
+				got, err := answer(raw, kept)
+				if err != nil {
+					t.Fatal(err)
+				}
+				fresh, err := answer(raw, nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if got != fresh {
+					t.Errorf("%s, %s: with the details kept\n%s\nwant\n%s", when, raw, got, fresh)
+				}
+			}
+		}
+	}
+	compare("after the writes")
+	w.exec(`UPDATE events SET title = title || ', last'`)
+	compare("after one more write")
 }
