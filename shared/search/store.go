@@ -409,20 +409,27 @@ func wordsAlone(p string) string {
 // the whole venues table at every call. The seat counts (migration 019) are a lateral lookup by event_availability's primary key, one
 // per row: its LIMIT keeps the planner from making it a plain left join, which the generic
 // plan hashed whole (a table of 100 to 1,000 counts, on 20k events).
-const detailsSQL = detailsOf + `ANY($1::bigint[])`
+var detailsSQL = detailsOf + `ANY($1::bigint[])`
 
 // detailsOf is detailsSQL without the ids: the events whose id equals what follows it. The
 // walk of a question without text reads each row's details with it in the same statement
 // (withDetails).
-const detailsOf = `SELECT e.id, e.title, e.category, e.city, e.venue_id, e.venue_name,
+var detailsOf = `SELECT e.id, e.title, e.category, e.city, e.venue_id, e.venue_name,
 	e.starts_at, e.ends_at, e.timezone,
 	(SELECT ph.object_key FROM event_photos ph WHERE ph.event_id = e.id
 	 ORDER BY ph.position, ph.object_key LIMIT 1),
 	s.wheelchair_spaces, s.companion_seats, s.as_of
 FROM events e
-LEFT JOIN LATERAL (SELECT s.wheelchair_spaces, s.companion_seats, s.as_of FROM event_availability s
-	WHERE s.event_id = e.id LIMIT 1) s ON true
+` + seatsLateral("e.id") + `
 WHERE e.id = `
+
+// seatsLateral joins the seat counts of the event whose id is the column id as s (NULL when it
+// has none), a lateral lookup by event_availability's primary key whose LIMIT keeps the planner
+// from hashing the whole table for a generic plan.
+func seatsLateral(id string) string {
+	return `LEFT JOIN LATERAL (SELECT s.wheelchair_spaces, s.companion_seats, s.as_of FROM event_availability s
+	WHERE s.event_id = ` + id + ` LIMIT 1) s ON true`
+}
 
 // generic says whether plan how for q walks the answer order, reads a slice's candidates
 // through the month keys (whose plan their values do not decide: the keys' indexes, the other
@@ -476,12 +483,11 @@ func withRowSeats(q *Query, how plan) bool {
 	return q.keep != keepNone && q.Seats() && !withRowDetails(q, how)
 }
 
-// withSeats is page (pageSQL) with each row's seat counts, a lateral lookup by
-// event_availability's primary key, as detailsOf reads them.
+// withSeats is page (pageSQL) with each row's seat counts, read as detailsOf reads them
+// (seatsLateral).
 func withSeats(page string) string {
 	return `SELECT p.*, s.wheelchair_spaces, s.companion_seats, s.as_of FROM (` + page + `) p
-	LEFT JOIN LATERAL (SELECT s.wheelchair_spaces, s.companion_seats, s.as_of FROM event_availability s
-		WHERE s.event_id = p.event_id LIMIT 1) s ON true
+	` + seatsLateral("p.event_id") + `
 	ORDER BY p.starts_at, p.event_id`
 }
 
