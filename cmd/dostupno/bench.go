@@ -47,6 +47,7 @@ func runBench(ctx context.Context, args []string) error {
 	only := fs.String("shapes", "", "ask only the shapes whose name contains this (e.g. \"text\"; \"!text\": all but those)")
 	concurrency := fs.Int("concurrency", 16, "clients asking at once in the concurrent run (0: no concurrent run)")
 	concurrentFor := fs.Duration("concurrent-for", 10*time.Second, "how long the concurrent run lasts")
+	concurrentWarm := fs.Duration("concurrent-warmup", 3*time.Second, "how long the same clients ask the same mix first, not measured (0: none)")
 	viaImport := fs.String("via-import", "", "load the catalog through the write log (dostupno import) on this NATS URL instead of COPY, then ask the first questions at once and stop")
 	natsURL := fs.String("cold-nats", "", "NATS URL the cold-started functions follow the change feed on (default: none)")
 	coldStart := fs.Bool("cold-start", true, "build each function's binary and time its first answer after its process starts")
@@ -108,7 +109,7 @@ func runBench(ctx context.Context, args []string) error {
 		fmt.Printf("reusing %s (%d events from %s)\n", *dbName, *events, start.Format(time.DateOnly))
 	}
 
-	ours, kept, closeOurs, err := newSearchEvents(url)
+	ours, shared, closeOurs, err := newSearchEvents(url)
 	if err != nil {
 		return err
 	}
@@ -133,7 +134,7 @@ func runBench(ctx context.Context, args []string) error {
 		fmt.Printf("load average after the run: %s\n", searchbench.LoadAverage())
 	}
 	if *concurrency > 0 {
-		if err := benchConcurrent(ctx, pool, ours, kept, start, *questions, *concurrency, *concurrentFor, *only, *cpuProfile); err != nil {
+		if err := benchConcurrent(ctx, pool, ours, shared, start, *questions, *concurrency, *concurrentWarm, *concurrentFor, *only, *cpuProfile); err != nil {
 			return err
 		}
 	}
@@ -243,13 +244,13 @@ func stackGC(name string) (stack.GC, error) {
 
 // newSearchEvents builds a search-events instance on the database at url, logging nothing;
 // closing it releases its pools.
-func newSearchEvents(url string) (http.Handler, *search.KeptDetails, func(), error) {
+func newSearchEvents(url string) (http.Handler, search.Shared, func(), error) {
 	d := instance.New(searchevents.Name, config.Config{DatabaseURL: url, CacheEntries: config.DefaultCacheEntries, CacheTTL: config.DefaultCacheTTL},
 		slog.New(slog.NewTextHandler(io.Discard, nil)))
 	s, err := searchevents.NewServer(d)
 	if err != nil {
 		d.Close()
-		return nil, nil, nil, err
+		return nil, search.Shared{}, nil, err
 	}
-	return s.Handler(), s.Kept, d.Close, nil
+	return s.Handler(), s.Shared, d.Close, nil
 }

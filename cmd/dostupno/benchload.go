@@ -40,13 +40,40 @@ func runLoadGenerator(ctx context.Context, base, start string, questions, client
 // generator as a child process against it, then reports throughput and latency with the CPU
 // each side used: the load generator (its rusage), this process (the server: handler, pool,
 // HTTP) and the Postgres backends of the benchmark database (/proc, when Postgres runs here),
-// and how many of the pages' rows took their details from those ours kept (kept).
-func benchConcurrent(ctx context.Context, pool *pgxpool.Pool, ours http.Handler, kept *search.KeptDetails, start time.Time, questions, clients int, d time.Duration, only, cpuProfile string) error {
+// how many of the pages' rows took their details from those ours kept, and how many walks
+// shared a round trip (shared).
+func benchConcurrent(ctx context.Context, pool *pgxpool.Pool, ours http.Handler, shared search.Shared, start time.Time, questions, clients int, warm, d time.Duration, only, cpuProfile string) error {
 	srv := httptest.NewServer(ours)
 	defer srv.Close()
 	exe, err := os.Executable()
 	if err != nil {
 		return err
+	}
+	hammer := func(d time.Duration) (searchbench.Throughput, time.Duration, error) {
+		cmd := exec.CommandContext(ctx, exe, "bench", "--load-url", srv.URL, "--load-start", start.Format(time.DateOnly),
+			"--questions", strconv.Itoa(questions), "--concurrency", strconv.Itoa(clients), "--concurrent-for", d.String(), "--shapes", only)
+		cmd.Stderr = os.Stderr
+		out, err := cmd.Output()
+		if err != nil {
+			return searchbench.Throughput{}, 0, fmt.Errorf("load generator: %w", err)
+		}
+		var l searchbench.Throughput
+		if err := json.Unmarshal(out, &l); err != nil {
+			return l, 0, fmt.Errorf("load generator's answer: %w", err)
+		}
+		return l, cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime(), nil
+	}
+	if warm > 0 {
+		// The run's first second, on a new instance, is its pool's connections' first: each
+		// plans every statement of the mix once (a one-at-a-time warm-up reads on one of
+		// them), answers a second as slow as the rest (p99 35.7 against 9.6-15.6 ms, 16
+		// clients). The warm-up asks as the run does, and is reported apart.
+		l, _, err := hammer(warm)
+		if err != nil {
+			return err
+		}
+		fmt.Printf("\nwarm-up, not measured: %d clients for %s, %d answers, %.0f req/s, latency p50 %s  p99 %s  max %s ms\n", clients, warm, l.N, l.PerSecond(),
+			searchbench.Millis(l.Latency.P50), searchbench.Millis(l.Latency.P99), searchbench.Millis(l.Latency.Max))
 	}
 	fmt.Printf("\nconcurrent run: %d clients for %s, uncached (Cache-Control: no-cache), load generator in its own process\n", clients, d)
 	backends := func() []int {
@@ -72,13 +99,10 @@ func benchConcurrent(ctx context.Context, pool *pgxpool.Pool, ours http.Handler,
 		}
 		defer pprof.StopCPUProfile()
 	}
-	selfBefore, keptBefore := ownCPU(), kept.Stats()
-	cmd := exec.CommandContext(ctx, exe, "bench", "--load-url", srv.URL, "--load-start", start.Format(time.DateOnly),
-		"--questions", strconv.Itoa(questions), "--concurrency", strconv.Itoa(clients), "--concurrent-for", d.String(), "--shapes", only)
-	cmd.Stderr = os.Stderr
-	out, err := cmd.Output()
+	selfBefore, keptBefore, batchBefore := ownCPU(), shared.Kept.Stats(), shared.Batch.Stats()
+	l, genCPU, err := hammer(d)
 	if err != nil {
-		return fmt.Errorf("load generator: %w", err)
+		return err
 	}
 	selfCPU := ownCPU() - selfBefore
 	var pgCPU time.Duration
@@ -89,11 +113,6 @@ func benchConcurrent(ctx context.Context, pool *pgxpool.Pool, ours http.Handler,
 			pgSeen = true
 		}
 	}
-	var l searchbench.Throughput
-	if err := json.Unmarshal(out, &l); err != nil {
-		return fmt.Errorf("load generator's answer: %w", err)
-	}
-	genCPU := cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
 	share := func(t time.Duration) string {
 		return fmt.Sprintf("%5.1f%%", 100*t.Seconds()/(l.Elapsed.Seconds()*float64(goruntime.NumCPU())))
 	}
@@ -107,7 +126,11 @@ func benchConcurrent(ctx context.Context, pool *pgxpool.Pool, ours http.Handler,
 	if pgSeen {
 		fmt.Printf(", Postgres %s", micros(l.PerAnswer(pgCPU)))
 	}
-	k := kept.Stats()
+	if b := shared.Batch.Stats(); b.RoundTrips > batchBefore.RoundTrips {
+		reads, trips := b.Reads-batchBefore.Reads, b.RoundTrips-batchBefore.RoundTrips
+		fmt.Printf("\n  walks of questions without text: %d in %d round trips to Postgres (%.2f a round trip)", reads, trips, float64(reads)/float64(trips))
+	}
+	k := shared.Kept.Stats()
 	if hits, misses := k.Hits-keptBefore.Hits, k.Misses-keptBefore.Misses; hits+misses > 0 {
 		fmt.Printf("\n  details of the pages' rows: %d kept, %d read from Postgres (%.1f%% kept; the mix's questions were asked before the run)",
 			hits, misses, 100*float64(hits)/float64(hits+misses))

@@ -98,7 +98,7 @@ func (s *Server) search(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	entry, from, err := hotcache.ReadThrough(s.Cache, q.CacheKey(), !middleware.NoCache(r), func() (hotcache.Entry, error) {
-		return search.SearchEntry(ctx, s.DB, s.Kept, vocab, &q, s.PhotoURL)
+		return search.SearchEntry(ctx, s.DB, s.Shared, vocab, &q, s.PhotoURL)
 	})
 	if err != nil {
 		s.Fail(w, r, internal(err, "search"))

@@ -39,7 +39,8 @@ func openReader(d *Deps, open func() (*pgxpool.Pool, error)) (*search.Reader, er
 	if err != nil {
 		return nil, err
 	}
-	return &search.Reader{DB: pool, Vocab: search.NewVocab(pool, time.Minute), PhotoURL: photoURL, Kept: search.NewKeptDetails(0)}, nil
+	return &search.Reader{DB: pool, Vocab: search.NewVocab(pool, time.Minute), PhotoURL: photoURL,
+		Shared: search.Shared{Kept: search.NewKeptDetails(0), Batch: pgdb.NewBatcher(pool, 0)}}, nil
 }
 
 // PhotoURL returns the function that turns a photo's object key into the URL the answers

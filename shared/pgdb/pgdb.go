@@ -148,6 +148,9 @@ const (
 	// statement each.
 	genericIndexedPlans = `SELECT set_config('plan_cache_mode', 'force_generic_plan', true), set_config('enable_seqscan', 'off', true)`
 	customPlansSeqScans = `SELECT set_config('plan_cache_mode', 'force_custom_plan', true), set_config('enable_seqscan', 'on', true)`
+	// A generic plan with sequential scans on again, after a read of a Batcher's that needed
+	// them off, in the same transaction.
+	genericPlansSeqScans = `SELECT set_config('plan_cache_mode', 'force_generic_plan', true), set_config('enable_seqscan', 'on', true)`
 )
 
 // OneConn runs fn on one connection of db when db is a pool (else on db itself, a connection

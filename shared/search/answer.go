@@ -32,11 +32,11 @@ func Sources(vocab *Vocab, photoURL func(string) string, now func() time.Time) m
 	}
 }
 
-// SearchEntry runs q (SearchWith, with the details kept, which may be nil) and returns its
+// SearchEntry runs q (SearchWith, with what the instance's searches share) and returns its
 // cache entry: the encoded page, the events it holds, and q's test of whether a changed event
 // could join it.
-func SearchEntry(ctx context.Context, db pgdb.DBTX, kept *KeptDetails, vocab *catalog.Vocabulary, q *Query, photoURL func(string) string) (hotcache.Entry, error) {
-	page, err := SearchWith(ctx, db, kept, vocab, q, photoURL)
+func SearchEntry(ctx context.Context, db pgdb.DBTX, shared Shared, vocab *catalog.Vocabulary, q *Query, photoURL func(string) string) (hotcache.Entry, error) {
+	page, err := SearchWith(ctx, db, shared, vocab, q, photoURL)
 	if err != nil {
 		return hotcache.Entry{}, err
 	}
@@ -122,7 +122,7 @@ func (s *SearchSource) Load(ctx context.Context, db pgdb.DBTX, key string) (hotc
 	if err != nil {
 		return hotcache.Entry{}, err
 	}
-	return SearchEntry(ctx, db, nil, vocab, q, s.PhotoURL)
+	return SearchEntry(ctx, db, Shared{}, vocab, q, s.PhotoURL)
 }
 
 // Matcher rebuilds the invalidation test of key.

@@ -18,9 +18,9 @@ import (
 // (search.KeptDetails), or reads them with its rows and keeps them, is the page read without
 // a keep, right after every way a detail changes (the event's row, its venue's name, a cover
 // photo given or taken, seat counts given or changed, an event deleted and written again; text
-// questions and seat questions among them), with no wait; and once lean, a page takes every
-// row's details from the keep. Without lean pages (Full), a page reads them with its rows
-// where its plan does, else takes them from the keep.
+// questions and seat questions among them; walks through a pgdb.Batcher), with no wait; and
+// once lean, a page takes every row's details from the keep. Without lean pages (Full), a
+// page reads them with its rows where its plan does, else takes them from the keep.
 func TestKeptDetailsAreWhatPostgresAnswers(t *testing.T) {
 	t.Run("Lean", func(t *testing.T) {
 		search.SetLeanAfter(t, 1)
@@ -41,7 +41,7 @@ func keptDetailsAreWhatPostgresAnswers(t *testing.T, lean bool) {
 		return e
 	}
 	w.upsert(titled(1, "Hamlet"), titled(2, "Carmen"), titled(3, "Hamlet again"))
-	kept := search.NewKeptDetails(0)
+	kept, batch := search.NewKeptDetails(0), pgdb.NewBatcher(w.pool, 0)
 	questions := []string{"city=kazan", "constraints=step_free_entrance", "q=hamlet", "city=kazan&wheelchair_spaces=1", "city=kazan&limit=2"}
 	answer := func(raw string, with *search.KeptDetails) string {
 		t.Helper()
@@ -49,7 +49,11 @@ func keptDetailsAreWhatPostgresAnswers(t *testing.T, lean bool) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		p, err := search.SearchWith(w.ctx, w.pool, with, w.vocab, &q, func(key string) string { return "/photos/" + key })
+		shared := search.Shared{}
+		if with != nil {
+			shared = search.Shared{Kept: with, Batch: batch}
+		}
+		p, err := search.SearchWith(w.ctx, w.pool, shared, w.vocab, &q, func(key string) string { return "/photos/" + key })
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -109,6 +113,9 @@ func keptDetailsAreWhatPostgresAnswers(t *testing.T, lean bool) {
 	}
 	w.upsert(titled(2, "Carmen, written again"))
 	check("written again", "Carmen, written again", false)
+	if batch.Stats().Reads == 0 {
+		t.Error("no walk went through the Batcher")
+	}
 }
 
 // TestKeptDetailsStayOutOfTransactions: a search in a transaction sees the transaction's own
@@ -124,7 +131,7 @@ func TestKeptDetailsStayOutOfTransactions(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		p, err := search.SearchWith(w.ctx, db, with, w.vocab, &q, func(string) string { return "" })
+		p, err := search.SearchWith(w.ctx, db, search.Shared{Kept: with}, w.vocab, &q, func(string) string { return "" })
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -220,8 +227,9 @@ func TestDetailsGenerationNeverWaits(t *testing.T) {
 }
 
 // TestKeptDetailsAfterConcurrentWrites: pages asked by several clients while titles, covers
-// and seat counts are written leave no stale detail behind: once the writes stop, every page
-// taken from the keep is the page read without it.
+// and seat counts are written, their walks sharing round trips (pgdb.Batcher), leave no stale
+// detail behind: once the writes stop, every page taken from the keep is the page read
+// without it.
 func TestKeptDetailsAfterConcurrentWrites(t *testing.T) {
 	search.SetLeanAfter(t, 1)
 	w := newWorld(t)
@@ -232,14 +240,18 @@ func TestKeptDetailsAfterConcurrentWrites(t *testing.T) {
 		evs = append(evs, e)
 	}
 	w.upsert(evs...)
-	kept := search.NewKeptDetails(0)
+	kept, batch := search.NewKeptDetails(0), pgdb.NewBatcher(w.pool, 0)
 	questions := []string{"city=kazan", "city=kazan&limit=5", "constraints=step_free_entrance&limit=7", "q=concert"}
 	answer := func(raw string, with *search.KeptDetails) (string, error) {
 		q, err := search.ParseQuery(raw, w.vocab, time.Now())
 		if err != nil {
 			return "", err
 		}
-		p, err := search.SearchWith(w.ctx, w.pool, with, w.vocab, &q, func(key string) string { return "/photos/" + key })
+		shared := search.Shared{}
+		if with != nil {
+			shared = search.Shared{Kept: with, Batch: batch}
+		}
+		p, err := search.SearchWith(w.ctx, w.pool, shared, w.vocab, &q, func(key string) string { return "/photos/" + key })
 		if err != nil {
 			return "", err
 		}

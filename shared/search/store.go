@@ -517,13 +517,23 @@ var detailsGenerationSQL = withGeneration(detailsSQL)
 
 // Search runs q and returns one page (SearchWith, keeping no details).
 func Search(ctx context.Context, db pgdb.DBTX, vocab *catalog.Vocabulary, q *Query, photoURL func(string) string) (*Page, error) {
-	return SearchWith(ctx, db, nil, vocab, q, photoURL)
+	return SearchWith(ctx, db, Shared{}, vocab, q, photoURL)
+}
+
+// Shared is what an instance's searches share besides its pool, each part optional: the
+// details of the events its pages showed (KeptDetails) and the round trips of their walks
+// (pgdb.Batcher, on the pool the searches read).
+type Shared struct {
+	Kept  *KeptDetails
+	Batch *pgdb.Batcher
 }
 
 // SearchWith runs q and returns one page. photoURL turns a photo's object key into its URL.
-// kept, when not nil and db is a pool (a read outside any transaction), keeps the page's
+// When db is a pool (a read outside any transaction), shared's keep, if any, keeps the page's
 // events' details and gives those it kept under the generation the page was read at
-// (KeptDetails); a transaction's reads never use it.
+// (KeptDetails), and shared's Batcher, if any, sends the walk of a question without text or
+// seats in a round trip shared with other callers' (its details the keep lacks are read after
+// it, on a connection of their own); a transaction's reads use neither.
 //
 // A text search cannot be served by one ordered walk: a common word is met within a few rows
 // of the answer order, a rare one (or one absent from the catalog) only after reading the
@@ -546,14 +556,22 @@ func Search(ctx context.Context, db pgdb.DBTX, vocab *catalog.Vocabulary, q *Que
 //
 // The work is bounded by the window, by Cap matches, by the walk expected for more than Cap
 // matches, and only in the last, unexpected case by the matches.
-func SearchWith(ctx context.Context, db pgdb.DBTX, kept *KeptDetails, vocab *catalog.Vocabulary, q *Query, photoURL func(string) string) (page *Page, err error) {
-	if _, pooled := db.(*pgxpool.Pool); !pooled {
-		kept = nil
+func SearchWith(ctx context.Context, db pgdb.DBTX, shared Shared, vocab *catalog.Vocabulary, q *Query, photoURL func(string) string) (page *Page, err error) {
+	pool, pooled := db.(*pgxpool.Pool)
+	if !pooled {
+		shared = Shared{}
 	}
+	kept := shared.Kept
 	if kept != nil {
 		kq := *q
 		kq.keep = kept.mode()
 		q = &kq
+	}
+	if b := shared.Batch; b != nil && b.Pool() == pool && q.Text == "" && !q.Seats() {
+		// One walk: batched. A text or seat search takes several steps of different costs,
+		// and their reads, batched too, made a light walk wait behind a heavy step (16
+		// clients asking the whole mix: p99 13.8 and 14.5 ms against 12.1 and 11.1).
+		return search(ctx, batched{pool, b}, kept, vocab, q, photoURL)
 	}
 	// A search's steps and its details run on one connection: a text search's four or five
 	// statements queued for a connection once, not before each of them behind every other
@@ -564,6 +582,14 @@ func SearchWith(ctx context.Context, db pgdb.DBTX, kept *KeptDetails, vocab *cat
 		return err
 	})
 	return page, err
+}
+
+// batched is a pool whose searches send their pages' reads with generic plans (readPage)
+// through a Batcher on it, in round trips they may share with other callers', and their other
+// statements (the details the keep lacks) on a connection of the pool each.
+type batched struct {
+	*pgxpool.Pool
+	b *pgdb.Batcher
 }
 
 func search(ctx context.Context, db pgdb.DBTX, kept *KeptDetails, vocab *catalog.Vocabulary, q *Query, photoURL func(string) string) (*Page, error) {
@@ -707,6 +733,20 @@ func readPage(ctx context.Context, db pgdb.DBTX, q *Query, how plan) (read, erro
 		rows pgx.Rows
 		err  error
 	)
+	if bd, ok := db.(batched); ok && generic(q, how) {
+		query := bd.b.QueryGeneric
+		if indexed(q, how) {
+			query = bd.b.QueryGenericIndexed
+		}
+		var r read
+		if err := query(ctx, sql, args, func(rows pgx.Rows) (err error) {
+			r, err = scanPage(q, how, rows)
+			return err
+		}); err != nil {
+			return read{}, fmt.Errorf("search: %w", err)
+		}
+		return r, nil
+	}
 	if generic(q, how) { // a walk in answer order, whose plan the codes decide, a month read or a read of the text index
 		query := pgdb.QueryGeneric
 		if indexed(q, how) {
@@ -721,7 +761,17 @@ func readPage(ctx context.Context, db pgdb.DBTX, q *Query, how plan) (read, erro
 	if err != nil {
 		return read{}, fmt.Errorf("search: %w", err)
 	}
+	r, err := scanPage(q, how, rows)
+	if err != nil {
+		return read{}, fmt.Errorf("search: %w", err)
+	}
+	return r, nil
+}
+
+// scanPage reads the rows of plan how's statement for q (statement) and closes them.
+func scanPage(q *Query, how plan, rows pgx.Rows) (read, error) {
 	var (
+		err    error
 		r      = read{rows: make([]pageRow, 0, q.Limit)}
 		more   bool
 		seated bool
@@ -759,7 +809,7 @@ func readPage(ctx context.Context, db pgdb.DBTX, q *Query, how plan) (read, erro
 		}
 		if err != nil {
 			rows.Close()
-			return read{}, fmt.Errorf("search: read row: %w", err)
+			return read{}, fmt.Errorf("read row: %w", err)
 		}
 		r.matches++
 		if how == textSeatWindow && !seated {
@@ -776,7 +826,7 @@ func readPage(ctx context.Context, db pgdb.DBTX, q *Query, how plan) (read, erro
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
-		return read{}, fmt.Errorf("search: %w", err)
+		return read{}, err
 	}
 	if r.over {
 		return read{over: true}, nil
