@@ -707,7 +707,8 @@ type pageRow struct {
 }
 
 // readPage reads one page's rows with plan how (pageSQL, read). A text search tries several
-// plans and reads the details (summaries) of the one page it answers with alone.
+// plans and reads the details (summaries) of the one page it answers with alone. On a batched
+// pool (SearchWith), a generic plan's statement goes through its pgdb.Batcher.
 //
 // The page of a question without text (walk) runs with a generic plan (pgdb.QueryGeneric), planned
 // once per connection and statement: what decides its plan, the constraint codes (which index
