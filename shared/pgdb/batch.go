@@ -12,16 +12,18 @@ import (
 )
 
 // Batcher runs the generic-plan reads (QueryGeneric, QueryGenericIndexed) of callers that ask
-// at once in shared round trips. A read joins a queue and waits for a connection of the pool; the caller that
-// gets one takes its own read and those queued before it (up to the batch's size), sends them
-// in one write and reads their answers in one, and hands each caller its rows; the callers
-// whose reads it took stop waiting for a connection. No goroutine runs in the background: a
-// lone caller sends its read alone, as QueryGeneric does.
+// at once in shared round trips. A read joins a queue and waits for a connection of the pool;
+// the caller that gets one takes its own read and the oldest others of the queue (up to the
+// batch's size: the caller that gets a connection is the oldest waiter, so those behind it),
+// sends them in one write and reads their answers in one, and hands each caller its rows; the
+// callers whose reads it took stop waiting for a connection. No goroutine runs in the
+// background: a lone caller sends its read alone, as QueryGeneric does.
 //
 // On loopback, each round trip's write and the wake-up it causes cost each side more than a
 // short statement runs (a write 12-21 µs of search-events' CPU, the send a quarter of a
-// Postgres backend's); 16 clients asking the whole mix, uncached, on 2 cores: 4,558-4,728
-// answers/s against 3,980-4,026 one read a round trip, back to back (cmd/dostupno bench).
+// Postgres backend's); 16 clients asking the whole mix, uncached, on 2 cores: 3,331-3,963
+// answers/s one walk a round trip against 3,798-4,595 batched, five pairs in turns
+// (cmd/dostupno bench; README, "Search and demo data").
 type Batcher struct {
 	pool *pgxpool.Pool
 	max  int
@@ -161,24 +163,21 @@ func (b *Batcher) send(conn *pgxpool.Conn, batch []*batchJob) {
 	alone := b.sendOn(conn, batch)
 	conn.Release()
 	for _, j := range alone {
-		b.trips.Add(1)
-		query := QueryGeneric
-		if j.indexed {
-			query = QueryGenericIndexed
-		}
-		rows, br, err := query(j.ctx, b.pool, j.sql, j.args...)
-		if err == nil {
-			j.err = j.scan(rows)
-			rows.Close()
-			err = rows.Err()
-		}
-		if cerr := br.Close(); err == nil {
-			err = cerr
-		}
-		if err != nil {
-			j.err = err
-		}
-		close(j.done)
+		b.sendAlone(j)
+	}
+}
+
+// sendAlone sends j in a round trip of its own, on a connection it waits for with j's context.
+func (b *Batcher) sendAlone(j *batchJob) {
+	b.trips.Add(1)
+	conn, err := b.pool.Acquire(j.ctx)
+	if err != nil {
+		answerAll([]*batchJob{j}, fmt.Errorf("acquire a connection: %w", err))
+		return
+	}
+	defer conn.Release()
+	if _, err := sendOnce(j.ctx, conn, []*batchJob{j}); err != nil {
+		answerAll([]*batchJob{j}, err)
 	}
 }
 
@@ -224,13 +223,11 @@ func answerAll(batch []*batchJob, err error) {
 // Each read's plan mode is set before it when it differs from the read's before it (set_config
 // lasts until the batch's implicit transaction ends).
 func sendOnce(ctx context.Context, conn *pgxpool.Conn, batch []*batchJob) (failed int, err error) {
-	var (
-		pb    pgx.Batch
-		modes = make([]bool, len(batch)) // a plan mode's statement comes before the read
-	)
+	// setsMode says whether the read at i is preceded by its plan mode's statement.
+	setsMode := func(i int) bool { return i == 0 || batch[i].indexed != batch[i-1].indexed }
+	var pb pgx.Batch
 	for i, j := range batch {
-		if i == 0 || j.indexed != batch[i-1].indexed {
-			modes[i] = true
+		if setsMode(i) {
 			if j.indexed {
 				pb.Queue(genericIndexedPlans)
 			} else {
@@ -243,7 +240,7 @@ func sendOnce(ctx context.Context, conn *pgxpool.Conn, batch []*batchJob) (faile
 	defer br.Close() //nolint:errcheck // each statement's error is its read's
 	for i, j := range batch {
 		var rows pgx.Rows
-		if modes[i] {
+		if setsMode(i) {
 			_, err = br.Exec()
 		}
 		switch {
