@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"net/http/httptest"
 	"os"
 	"time"
 
@@ -60,7 +59,7 @@ func firstQuestions(ctx context.Context, url string, start time.Time, questions 
 		return err
 	}
 	defer closeOurs()
-	srv := httptest.NewServer(ours)
+	srv := searchbench.Serve(ours)
 	defer srv.Close()
 	return searchbench.First(ctx, srv.URL, searchbench.Mix(questions, start), questions, os.Stdout)
 }

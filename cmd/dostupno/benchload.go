@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"os/exec"
 	goruntime "runtime"
@@ -43,7 +42,7 @@ func runLoadGenerator(ctx context.Context, base, start string, questions, client
 // how many of the pages' rows took their details from those ours kept, and how many walks
 // shared a round trip (shared).
 func benchConcurrent(ctx context.Context, pool *pgxpool.Pool, ours http.Handler, shared search.Shared, start time.Time, questions, clients int, warm, d time.Duration, only, cpuProfile string) error {
-	srv := httptest.NewServer(ours)
+	srv := searchbench.Serve(ours)
 	defer srv.Close()
 	exe, err := os.Executable()
 	if err != nil {

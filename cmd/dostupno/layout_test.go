@@ -104,11 +104,22 @@ func httpServerUses(t *testing.T, file string, names []string) []use {
 var harness = []string{"pgtest", "natstest", "s3test", "apitest", "apidoc", "writelog/writelogtest", "photo/phototest"}
 
 // TestBuildContextsHoldWhatFunctionsRun: stack.yml copies shared/ into every function's build
-// context, so every package there is one some function imports or a test harness; what only
-// the ops CLI, the local runner or a benchmark uses lives under cmd/dostupno/internal.
+// context, so every package there is one some function or the template's entrypoint (every
+// function's process, a module of its own) imports, or a test harness; what only the ops CLI,
+// the local runner or a benchmark uses lives under cmd/dostupno/internal.
 func TestBuildContextsHoldWhatFunctionsRun(t *testing.T) {
 	run := map[string]bool{}
-	for _, p := range goList(t, "-deps", "./functions/...") {
+	roots := []string{"./functions/..."}
+	f, err := parser.ParseFile(token.NewFileSet(), "../../template/dostupno-go/main.go", nil, parser.ImportsOnly)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, imp := range f.Imports {
+		if p := strings.Trim(imp.Path.Value, `"`); strings.HasPrefix(p, module+"/shared/") {
+			roots = append(roots, p)
+		}
+	}
+	for _, p := range goList(t, append([]string{"-deps"}, roots...)...) {
 		run[p] = true
 	}
 	for _, pkg := range goList(t, "./shared/...") {

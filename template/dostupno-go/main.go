@@ -17,6 +17,7 @@ import (
 	"time"
 
 	function "github.com/dostupno/dostupno"
+	"github.com/dostupno/dostupno/shared/httpconn"
 )
 
 const defaultTimeout = 10 * time.Second
@@ -45,12 +46,13 @@ func main() {
 }
 
 // serve runs srv on ln until SIGTERM or SIGINT, then stops accepting connections and lets the
-// requests in flight finish within grace.
+// requests in flight finish within grace. Each answer leaves in one write to the watchdog, not
+// in net/http's 4 KiB pieces (shared/httpconn).
 func serve(srv *http.Server, ln net.Listener, grace time.Duration) error {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
 	defer stop()
 	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
+	go func() { errc <- srv.Serve(httpconn.Listen(ln)) }()
 	select {
 	case err := <-errc:
 		return err

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"os"
 	"strconv"
@@ -15,6 +16,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/dostupno/dostupno/shared/httpconn"
 )
 
 // Throughput is what a concurrent run measured: answers, wall time and latency percentiles,
@@ -260,4 +263,13 @@ func First(ctx context.Context, base string, mix []Question, n int, out io.Write
 		}
 	}
 	return nil
+}
+
+// Serve serves h on a loopback listener as a function's entrypoint does (template/dostupno-go/main.go):
+// on httpconn's connections, each answer in one write.
+func Serve(h http.Handler) *httptest.Server {
+	srv := httptest.NewUnstartedServer(h)
+	srv.Listener = httpconn.Listen(srv.Listener)
+	srv.Start()
+	return srv
 }

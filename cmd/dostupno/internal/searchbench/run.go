@@ -326,9 +326,9 @@ func Measure(ctx context.Context, pool *pgxpool.Pool, ours http.Handler, o Optio
 	if err != nil {
 		return nil, err
 	}
-	oursSrv := httptest.NewServer(ours)
+	oursSrv := Serve(ours)
 	defer oursSrv.Close()
-	hackSrv := httptest.NewServer(HackathonHandler(pool, vocab))
+	hackSrv := Serve(HackathonHandler(pool, vocab))
 	defer hackSrv.Close()
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 4}}
 
