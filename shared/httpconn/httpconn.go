@@ -42,12 +42,34 @@ func (l listener) Accept() (net.Conn, error) {
 }
 
 // conn holds its writes in held until flush. net/http reads a connection on a goroutine of
-// its own while a handler writes (to see the client leave), so mu guards held and err.
+// its own while a handler writes (to see the client leave), so mu guards held and err. held is
+// a buffer of MaxHeld from buffers while c holds anything, nil otherwise: a kept-alive
+// connection between answers holds no memory.
 type conn struct {
 	net.Conn
 	mu   sync.Mutex
-	held []byte
+	held *[]byte
 	err  error // the first failed write: every later one fails with it
+}
+
+// buffers are the connections' held bytes, each of capacity MaxHeld.
+var buffers = sync.Pool{New: func() any { b := make([]byte, 0, MaxHeld); return &b }}
+
+// release gives c's buffer back; c holds nothing after it.
+func (c *conn) release() {
+	if c.held != nil {
+		*c.held = (*c.held)[:0]
+		buffers.Put(c.held)
+		c.held = nil
+	}
+}
+
+// holding is how many bytes c holds.
+func (c *conn) holding() int {
+	if c.held == nil {
+		return 0
+	}
+	return len(*c.held)
 }
 
 func (c *conn) Write(p []byte) (int, error) {
@@ -56,17 +78,20 @@ func (c *conn) Write(p []byte) (int, error) {
 	if c.err != nil {
 		return 0, c.err
 	}
-	if len(c.held)+len(p) <= MaxHeld {
-		c.held = append(c.held, p...)
+	if c.holding()+len(p) <= MaxHeld {
+		if c.held == nil {
+			c.held = buffers.Get().(*[]byte)
+		}
+		*c.held = append(*c.held, p...) // within its capacity
 		return len(p), nil
 	}
 	var err error
-	if len(c.held) == 0 {
+	if c.holding() == 0 {
 		_, err = c.Conn.Write(p)
 	} else {
-		bufs := net.Buffers{c.held, p}
+		bufs := net.Buffers{*c.held, p}
 		_, err = bufs.WriteTo(c.Conn) // one writev for both on TCP
-		c.held = c.held[:0]
+		c.release()
 	}
 	if err != nil {
 		c.err = err
@@ -79,15 +104,11 @@ func (c *conn) Write(p []byte) (int, error) {
 func (c *conn) flush() error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.err != nil || len(c.held) == 0 {
+	if c.err != nil || c.holding() == 0 {
 		return c.err
 	}
-	_, err := c.Conn.Write(c.held)
-	if cap(c.held) > 2*MaxHeld {
-		c.held = nil // not kept: the bound applies to what is written, not to its buffer
-	} else {
-		c.held = c.held[:0]
-	}
+	_, err := c.Conn.Write(*c.held)
+	c.release()
 	c.err = err
 	return err
 }
