@@ -734,23 +734,24 @@ func readPage(ctx context.Context, db pgdb.DBTX, q *Query, how plan) (read, erro
 		rows pgx.Rows
 		err  error
 	)
-	if bd, ok := db.(batched); ok && generic(q, how) {
-		query := bd.b.QueryGeneric
-		if indexed(q, how) {
-			query = bd.b.QueryGenericIndexed
-		}
-		var r read
-		if err := query(ctx, sql, args, func(rows pgx.Rows) (err error) {
-			r, err = scanPage(q, how, rows)
-			return err
-		}); err != nil {
-			return read{}, fmt.Errorf("search: %w", err)
-		}
-		return r, nil
-	}
 	if generic(q, how) { // a walk in answer order, whose plan the codes decide, a month read or a read of the text index
+		idx := indexed(q, how)
+		if bd, ok := db.(batched); ok {
+			query := bd.b.QueryGeneric
+			if idx {
+				query = bd.b.QueryGenericIndexed
+			}
+			var r read
+			if err := query(ctx, sql, args, func(rows pgx.Rows) (err error) {
+				r, err = scanPage(q, how, rows)
+				return err
+			}); err != nil {
+				return read{}, fmt.Errorf("search: %w", err)
+			}
+			return r, nil
+		}
 		query := pgdb.QueryGeneric
-		if indexed(q, how) {
+		if idx {
 			query = pgdb.QueryGenericIndexed
 		}
 		var br pgx.BatchResults

@@ -74,6 +74,10 @@ func (r *Replica) Maintain(ctx context.Context, growth float64) ([]string, error
 // older than their rows, still held, defeats them all. It skips a table another session holds
 // locked, as the first did, when skipLocked.
 func (r *Replica) vacuumAgain(ctx context.Context, tables []string, skipLocked bool) ([]string, error) {
+	vacuum := "VACUUM "
+	if skipLocked {
+		vacuum += "(SKIP_LOCKED) "
+	}
 	var vacuumed []string
 	for pass := range vacuumPasses {
 		again, names, err := r.tablesWhere(ctx, "visibility", tables, "c.relallvisible < c.relpages * 9 / 10")
@@ -87,10 +91,6 @@ func (r *Replica) vacuumAgain(ctx context.Context, tables []string, skipLocked b
 		case <-ctx.Done():
 			return nil, ctx.Err()
 		case <-time.After(vacuumBackoff << (2 * pass)):
-		}
-		vacuum := "VACUUM "
-		if skipLocked {
-			vacuum += "(SKIP_LOCKED) "
 		}
 		if _, err := r.pool.Exec(ctx, vacuum+names); err != nil {
 			return nil, fmt.Errorf("vacuum %v again on %s: %w", again, r.name, err)
