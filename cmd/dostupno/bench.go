@@ -60,7 +60,7 @@ func runBench(ctx context.Context, args []string) error {
 		return err
 	}
 	if *loadURL != "" {
-		return runLoadGenerator(ctx, *loadURL, *loadStart, *questions, *concurrency, *concurrentFor, *only)
+		return runLoadGenerator(ctx, os.Stdout, *loadURL, *loadStart, *questions, *concurrency, *concurrentFor, *only)
 	}
 	if *events <= 0 || *questions <= 0 || fs.NArg() != 0 || !validDBName(*dbName) {
 		return errUsage

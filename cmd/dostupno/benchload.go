@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"os/exec"
@@ -20,10 +21,12 @@ import (
 	"github.com/dostupno/dostupno/shared/search"
 )
 
-// runLoadGenerator is bench's concurrent load generator, in a process of its own: it asks
-// the mix of a catalog starting on start (YYYY-MM-DD) of the search-events handler at base
-// and prints what it measured as JSON on stdout.
-func runLoadGenerator(ctx context.Context, base, start string, questions, clients int, d time.Duration, only string) error {
+// runLoadGenerator is bench's concurrent load generator, in a process of its own, on
+// searchbench.LoadProcs threads of Go code: it asks the mix of a catalog starting on start
+// (YYYY-MM-DD) of the search-events handler at base and writes what it measured as JSON to
+// out.
+func runLoadGenerator(ctx context.Context, out io.Writer, base, start string, questions, clients int, d time.Duration, only string) error {
+	goruntime.GOMAXPROCS(searchbench.LoadProcs)
 	day, err := time.Parse(time.DateOnly, start)
 	if err != nil {
 		return fmt.Errorf("--load-start: %w", err)
@@ -32,7 +35,7 @@ func runLoadGenerator(ctx context.Context, base, start string, questions, client
 	if err != nil {
 		return err
 	}
-	return json.NewEncoder(os.Stdout).Encode(l)
+	return json.NewEncoder(out).Encode(l)
 }
 
 // benchConcurrent serves ours on a real HTTP listener in this process and runs the load
@@ -117,7 +120,7 @@ func benchConcurrent(ctx context.Context, pool *pgxpool.Pool, ours http.Handler,
 	}
 	fmt.Printf("  %d answers in %.1fs: %.0f req/s   latency p50 %s  p90 %s  p99 %s  max %s ms\n", l.N, l.Elapsed.Seconds(), l.PerSecond(),
 		searchbench.Millis(l.Latency.P50), searchbench.Millis(l.Latency.P90), searchbench.Millis(l.Latency.P99), searchbench.Millis(l.Latency.Max))
-	fmt.Printf("  CPU over the run, share of %d cores: load generator %s, search-events server (this process) %s", goruntime.NumCPU(), share(genCPU), share(selfCPU))
+	fmt.Printf("  CPU over the run, share of %d cores: load generator (GOMAXPROCS %d) %s, search-events server (this process) %s", goruntime.NumCPU(), l.Procs, share(genCPU), share(selfCPU))
 	if pgSeen {
 		fmt.Printf(", Postgres backends %s", share(pgCPU))
 	}

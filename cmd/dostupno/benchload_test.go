@@ -1,0 +1,39 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	goruntime "runtime"
+	"testing"
+	"time"
+
+	"github.com/dostupno/dostupno/cmd/dostupno/internal/searchbench"
+)
+
+// TestLoadGeneratorProcess: bench's load generator process asks on searchbench.LoadProcs
+// threads of Go code, and says so in what it reports.
+func TestLoadGeneratorProcess(t *testing.T) {
+	defer goruntime.GOMAXPROCS(goruntime.GOMAXPROCS(0))
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Write([]byte(`{"items":[]}`)) //nolint:errcheck // the client counts what it read
+	}))
+	defer srv.Close()
+	var out bytes.Buffer
+	start := time.Now().UTC().Format(time.DateOnly)
+	if err := runLoadGenerator(context.Background(), &out, srv.URL, start, 20, 2, 100*time.Millisecond, ""); err != nil {
+		t.Fatal(err)
+	}
+	if got := goruntime.GOMAXPROCS(0); got != searchbench.LoadProcs {
+		t.Errorf("GOMAXPROCS %d during the run, want %d", got, searchbench.LoadProcs)
+	}
+	var l searchbench.Throughput
+	if err := json.Unmarshal(out.Bytes(), &l); err != nil {
+		t.Fatalf("report %q: %v", out.String(), err)
+	}
+	if l.N == 0 || l.Procs != searchbench.LoadProcs || l.Clients != 2 {
+		t.Fatalf("got %d answers from %d clients on GOMAXPROCS %d, want some from 2 on %d", l.N, l.Clients, l.Procs, searchbench.LoadProcs)
+	}
+}
