@@ -21,12 +21,14 @@ import (
 	"github.com/dostupno/dostupno/shared/search"
 )
 
-// runLoadGenerator is bench's concurrent load generator, in a process of its own, on
-// searchbench.LoadProcs threads of Go code: it asks the mix of a catalog starting on start
+// runLoadGenerator is bench's concurrent load generator, in a process of its own with
+// searchbench.MinLoadProcs processors at least: it asks the mix of a catalog starting on start
 // (YYYY-MM-DD) of the search-events handler at base and writes what it measured as JSON to
 // out.
 func runLoadGenerator(ctx context.Context, out io.Writer, base, start string, questions, clients int, d time.Duration, only string) error {
-	goruntime.GOMAXPROCS(searchbench.LoadProcs)
+	if goruntime.GOMAXPROCS(0) < searchbench.MinLoadProcs {
+		goruntime.GOMAXPROCS(searchbench.MinLoadProcs)
+	}
 	day, err := time.Parse(time.DateOnly, start)
 	if err != nil {
 		return fmt.Errorf("--load-start: %w", err)

@@ -13,10 +13,11 @@ import (
 	"github.com/dostupno/dostupno/cmd/dostupno/internal/searchbench"
 )
 
-// TestLoadGeneratorProcess: bench's load generator process asks on searchbench.LoadProcs
-// threads of Go code, and says so in what it reports.
+// TestLoadGeneratorProcess: bench's load generator process asks with
+// searchbench.MinLoadProcs processors at least, even when started with fewer, and says so in
+// what it reports.
 func TestLoadGeneratorProcess(t *testing.T) {
-	defer goruntime.GOMAXPROCS(goruntime.GOMAXPROCS(0))
+	defer goruntime.GOMAXPROCS(goruntime.GOMAXPROCS(1))
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Write([]byte(`{"items":[]}`)) //nolint:errcheck // the client counts what it read
 	}))
@@ -26,14 +27,11 @@ func TestLoadGeneratorProcess(t *testing.T) {
 	if err := runLoadGenerator(context.Background(), &out, srv.URL, start, 20, 2, 100*time.Millisecond, ""); err != nil {
 		t.Fatal(err)
 	}
-	if got := goruntime.GOMAXPROCS(0); got != searchbench.LoadProcs {
-		t.Errorf("GOMAXPROCS %d during the run, want %d", got, searchbench.LoadProcs)
-	}
 	var l searchbench.Throughput
 	if err := json.Unmarshal(out.Bytes(), &l); err != nil {
 		t.Fatalf("report %q: %v", out.String(), err)
 	}
-	if l.N == 0 || l.Procs != searchbench.LoadProcs || l.Clients != 2 {
-		t.Fatalf("got %d answers from %d clients on GOMAXPROCS %d, want some from 2 on %d", l.N, l.Clients, l.Procs, searchbench.LoadProcs)
+	if l.N == 0 || l.Procs < searchbench.MinLoadProcs || l.Clients != 2 {
+		t.Fatalf("got %d answers from %d clients on GOMAXPROCS %d, want some from 2 on %d at least", l.N, l.Clients, l.Procs, searchbench.MinLoadProcs)
 	}
 }

@@ -1,12 +1,10 @@
 package searchbench
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -14,8 +12,6 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/dostupno/dostupno/shared/httpconn"
@@ -25,7 +21,8 @@ import (
 // over all answers and per shape (which shapes make the tail under load).
 type Throughput struct {
 	Clients int
-	// Procs is the load generator's GOMAXPROCS over the run (LoadProcs in its process).
+	// Procs is the load generator's GOMAXPROCS over the run (MinLoadProcs at least in its
+	// process).
 	Procs   int
 	N       int
 	Elapsed time.Duration
@@ -51,23 +48,27 @@ func (l Throughput) PerAnswer(cpu time.Duration) time.Duration {
 	return cpu / time.Duration(l.N)
 }
 
-// LoadProcs is the GOMAXPROCS of bench's load generator process: its clients' goroutines on
-// one thread at a time. On two cores, with two, its threads took turns through the kernel's
-// futex and the runtime's monitor with the server's and Postgres's: 16 clients asking the
-// whole mix of 1M events, eight pairs in turns, one thread used 2-8 µs less CPU an answer in
-// every pair, its slowest answer 31-66 ms against 46-148, its p99 lower in six (by 0.74 ms
-// at the median).
-const LoadProcs = 1
+// MinLoadProcs is the least GOMAXPROCS of bench's load generator process. Its clients run on
+// one goroutine (askLoop), mostly in epoll_wait; with no idle processor beside it, the
+// runtime's monitor took its processor back from every wait that outlasted 20 µs, and polled
+// every 20 µs while it did (one processor against two, three pairs in turns: 44-52 µs of its
+// CPU an answer against 32-36).
+const MinLoadProcs = 2
 
-// Hammer asks the questions of mix, in turn, from clients goroutines at once, each waiting
-// for its answer before the next question, for d, through HTTP with the cache bypassed
-// (Cache-Control: no-cache). Each client keeps one connection (an HTTP/1.1 keep-alive,
-// dialled again if the server closes it), writes each question's request as bytes made once
-// for the run, and reads its answer with http.ReadResponse to its last byte, checking its
-// status but not decoding it: the load generator shares the machine with what it measures,
-// and http.Client's transport (a reader and a writer goroutine per connection, a request
-// and its headers built for every question) cost it 1.7 times the CPU per answer (176-188
-// µs against 99-113 over the whole mix on 1M events, 16 clients, runs in turns).
+// Hammer asks the questions of mix, in turn, from clients at once, each waiting for its answer
+// before the next question, for d, through HTTP with the cache bypassed (Cache-Control:
+// no-cache). Each client keeps one connection (an HTTP/1.1 keep-alive, dialled again if the
+// server closes it), writes each question's request as bytes made once for the run, and reads
+// its answer to its last byte, checking its status but not decoding it.
+//
+// The load generator shares the machine with what it measures. http.Client's transport (a
+// reader and a writer goroutine per connection, a request and its headers built for every
+// question) cost it 1.7 times the CPU an answer of a goroutine per client reading with
+// http.ReadResponse (176-188 µs against 99-113 over the whole mix on 1M events, 16 clients,
+// runs in turns); those goroutines, on a machine whose system calls are dear, spent a fifth of
+// their samples under the runtime's monitor, which handed their processor to another thread
+// whenever a write to the server's socket outlasted its 20 µs tick. The clients therefore
+// share one thread and one epoll set (askLoop), as wrk's do.
 func Hammer(ctx context.Context, base string, mix []Question, clients int, d time.Duration) (Throughput, error) {
 	if clients < 1 || len(mix) == 0 {
 		return Throughput{}, errors.New("hammer: no clients or no questions")
@@ -81,122 +82,28 @@ func Hammer(ctx context.Context, base string, mix []Question, clients int, d tim
 		reqs[i] = []byte("GET " + u.Path + "/?" + q.Query + " HTTP/1.1\r\nHost: " + u.Host +
 			"\r\nCache-Control: no-cache\r\nUser-Agent: dostupno-bench\r\n\r\n")
 	}
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
 	var (
-		next     atomic.Int64
-		mu       sync.Mutex
-		all      []time.Duration
-		byShape  = map[string][]time.Duration{}
-		firstErr error
-		wg       sync.WaitGroup
+		asked   int
+		all     = make([]time.Duration, 0, 1<<16)
+		byShape = map[string][]time.Duration{}
 	)
 	start := time.Now()
 	stop := start.Add(d)
-	for range clients {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			type answer struct {
-				shape string
-				took  time.Duration
-			}
-			own := make([]answer, 0, 4096)
-			c := &client{addr: u.Host, until: stop.Add(time.Minute)}
-			defer c.close()
-			for time.Now().Before(stop) && ctx.Err() == nil {
-				i := int(next.Add(1)-1) % len(mix)
-				took, err := c.ask(ctx, reqs[i])
-				if err != nil {
-					mu.Lock()
-					if firstErr == nil {
-						firstErr = fmt.Errorf("?%s: %w", mix[i].Query, err)
-					}
-					mu.Unlock()
-					cancel()
-					break
-				}
-				own = append(own, answer{mix[i].Shape, took})
-			}
-			mu.Lock()
-			for _, a := range own {
-				all = append(all, a.took)
-				byShape[a.shape] = append(byShape[a.shape], a.took)
-			}
-			mu.Unlock()
-		}()
-	}
-	wg.Wait()
+	err = askLoop(ctx, u.Host, reqs, func(q int) string { return "?" + mix[q].Query },
+		func() int { asked++; return (asked - 1) % len(mix) }, clients, stop, stop.Add(time.Minute),
+		func(q int, took time.Duration) {
+			all = append(all, took)
+			byShape[mix[q].Shape] = append(byShape[mix[q].Shape], took)
+		})
 	elapsed := time.Since(start)
-	if firstErr != nil {
-		return Throughput{}, firstErr
+	if err != nil {
+		return Throughput{}, err
 	}
 	l := Throughput{Clients: clients, Procs: runtime.GOMAXPROCS(0), N: len(all), Elapsed: elapsed, Latency: Percentiles(all), ByShape: map[string]Stats{}}
 	for sh, d := range byShape {
 		l.ByShape[sh] = Percentiles(d)
 	}
 	return l, nil
-}
-
-// client is one of Hammer's clients: its connection to the server, kept alive between
-// questions, and the time by which the run must be over (a server that stops answering
-// fails the run then, instead of holding it).
-type client struct {
-	addr  string
-	until time.Time
-	conn  net.Conn
-	br    *bufio.Reader
-	stop  func() bool // stops the watch of the run's context on conn
-}
-
-// ask writes req (a whole HTTP/1.1 request) and returns the time to its answer's last byte;
-// an answer other than 200 is an error, and so is the run's context ending while it waits.
-func (c *client) ask(ctx context.Context, req []byte) (time.Duration, error) {
-	if c.conn == nil {
-		var d net.Dialer
-		conn, err := d.DialContext(ctx, "tcp", c.addr)
-		if err != nil {
-			return 0, err
-		}
-		if err := conn.SetDeadline(c.until); err != nil {
-			conn.Close()
-			return 0, err
-		}
-		c.conn, c.br = conn, bufio.NewReaderSize(conn, 16<<10)
-		c.stop = context.AfterFunc(ctx, func() { conn.SetDeadline(time.Now()) }) //nolint:errcheck // the blocked read fails either way
-	}
-	start := time.Now()
-	if _, err := c.conn.Write(req); err != nil {
-		c.close()
-		return 0, err
-	}
-	resp, err := http.ReadResponse(c.br, nil)
-	if err != nil {
-		c.close()
-		return 0, err
-	}
-	_, err = io.Copy(io.Discard, resp.Body)
-	took := time.Since(start)
-	resp.Body.Close()
-	switch {
-	case err != nil:
-		c.close()
-		return 0, err
-	case resp.StatusCode != http.StatusOK:
-		c.close()
-		return 0, fmt.Errorf("got %d", resp.StatusCode)
-	case resp.Close:
-		c.close() // the server will not read another request on it
-	}
-	return took, nil
-}
-
-func (c *client) close() {
-	if c.conn != nil {
-		c.stop()
-		c.conn.Close()
-		c.conn, c.br = nil, nil
-	}
 }
 
 // ClockTicks is the unit of the CPU times in /proc/<pid>/stat (USER_HZ, 100 on Linux).
