@@ -68,7 +68,7 @@ const MinLoadProcs = 2
 // runs in turns); those goroutines, on a machine whose system calls are dear, spent a fifth of
 // their samples under the runtime's monitor, which handed their processor to another thread
 // whenever a write to the server's socket outlasted its 20 µs tick. The clients therefore
-// share one thread and one epoll set (askLoop), as wrk's do.
+// share one goroutine and one epoll set (askLoop), as wrk's share a thread.
 func Hammer(ctx context.Context, base string, mix []Question, clients int, d time.Duration) (Throughput, error) {
 	if clients < 1 || len(mix) == 0 {
 		return Throughput{}, errors.New("hammer: no clients or no questions")

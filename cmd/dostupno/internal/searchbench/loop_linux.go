@@ -12,7 +12,7 @@ import (
 	"time"
 )
 
-// askLoop is Hammer's clients: one thread of its own waiting on all their connections in one
+// askLoop is Hammer's clients: one goroutine waiting on all their connections in one
 // epoll set, each client writing its next question once it has read its answer whole (ask).
 // Every answer is timed from the write of its question to the read of its last byte and
 // handed to took with its question's index; after stop no client asks again, and the loop
