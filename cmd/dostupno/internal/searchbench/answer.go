@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+
+	"golang.org/x/net/http/httpguts"
 )
 
 // answer is an HTTP/1.1 answer at the start of what a client has read: n, its length (0 while
@@ -19,9 +21,9 @@ type answer struct {
 const maxHead = 64 << 10
 
 var (
-	crlf     = []byte("\r\n")
-	headEnd  = []byte("\r\n\r\n")
-	errShort = errors.New("malformed answer")
+	crlf         = []byte("\r\n")
+	headEnd      = []byte("\r\n\r\n")
+	errMalformed = errors.New("malformed answer")
 )
 
 // parseAnswer finds the answer at the start of b, all the connection held when eof: its status
@@ -38,17 +40,17 @@ func parseAnswer(b []byte, eof bool) (answer, error) {
 		return answer{}, nil
 	}
 	if bytes.Count(b[:h], []byte("\n")) != bytes.Count(b[:h], crlf) {
-		return answer{}, fmt.Errorf("%w: a line of the headers ends without CR", errShort)
+		return answer{}, fmt.Errorf("%w: a line of the headers ends without CR", errMalformed)
 	}
 	line, rest, _ := bytes.Cut(b[:h+2], crlf)
 	// HTTP/1.x 200 ...
 	if len(line) < 12 || !bytes.HasPrefix(line, []byte("HTTP/1.")) || line[7] != '0' && line[7] != '1' || line[8] != ' ' ||
-		(len(line) > 12 && line[12] != ' ') || !fieldValue(line) {
-		return answer{}, fmt.Errorf("%w: status line %q", errShort, truncate(line))
+		(len(line) > 12 && line[12] != ' ') || !httpguts.ValidHeaderFieldValue(string(line)) {
+		return answer{}, fmt.Errorf("%w: status line %q", errMalformed, truncate(line))
 	}
 	status, err := strconv.Atoi(string(line[9:12]))
 	if err != nil || status < 100 {
-		return answer{}, fmt.Errorf("%w: status line %q", errShort, truncate(line))
+		return answer{}, fmt.Errorf("%w: status line %q", errMalformed, truncate(line))
 	}
 	a := answer{status: status, closing: line[7] == '0'} // HTTP/1.0 closes unless told otherwise
 	length, chunked := -1, false
@@ -56,19 +58,19 @@ func parseAnswer(b []byte, eof bool) (answer, error) {
 		var l []byte
 		l, rest, _ = bytes.Cut(rest, crlf)
 		k, v, ok := bytes.Cut(l, []byte(":"))
-		if !ok || !token(k) || !fieldValue(v) {
-			return answer{}, fmt.Errorf("%w: header %q", errShort, truncate(l))
+		if !ok || !httpguts.ValidHeaderFieldName(string(k)) || !httpguts.ValidHeaderFieldValue(string(v)) {
+			return answer{}, fmt.Errorf("%w: header %q", errMalformed, truncate(l))
 		}
 		v = bytes.TrimSpace(v)
 		switch {
 		case bytes.EqualFold(k, []byte("Content-Length")):
 			if length, err = strconv.Atoi(string(v)); err != nil || length < 0 || v[0] == '+' {
-				return answer{}, fmt.Errorf("%w: Content-Length %q", errShort, truncate(v))
+				return answer{}, fmt.Errorf("%w: Content-Length %q", errMalformed, truncate(v))
 			}
 		case bytes.EqualFold(k, []byte("Transfer-Encoding")):
 			chunked = bytes.EqualFold(v, []byte("chunked"))
 			if !chunked {
-				return answer{}, fmt.Errorf("%w: Transfer-Encoding %q", errShort, truncate(v))
+				return answer{}, fmt.Errorf("%w: Transfer-Encoding %q", errMalformed, truncate(v))
 			}
 		case bytes.EqualFold(k, []byte("Connection")):
 			a.closing = bytes.EqualFold(v, []byte("close"))
@@ -109,7 +111,7 @@ func chunksEnd(b []byte) (int, error) {
 		size, _, _ := bytes.Cut(b[i:i+j], []byte(";")) // a chunk's extensions
 		n, err := strconv.ParseUint(string(bytes.TrimRight(size, " \t")), 16, 31)
 		if err != nil {
-			return 0, fmt.Errorf("%w: chunk size %q", errShort, truncate(size))
+			return 0, fmt.Errorf("%w: chunk size %q", errMalformed, truncate(size))
 		}
 		i += j + len(crlf)
 		if n == 0 {
@@ -128,30 +130,10 @@ func chunksEnd(b []byte) (int, error) {
 			return 0, nil
 		}
 		if !bytes.Equal(b[i+int(n):i+int(n)+len(crlf)], crlf) {
-			return 0, fmt.Errorf("%w: a chunk longer than its size", errShort)
+			return 0, fmt.Errorf("%w: a chunk longer than its size", errMalformed)
 		}
 		i += int(n) + len(crlf)
 	}
-}
-
-// token says whether b is a header's name: one or more of RFC 9110's tchar.
-func token(b []byte) bool {
-	for _, c := range b {
-		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || bytes.IndexByte([]byte("!#$%&'*+-.^_`|~"), c) >= 0) {
-			return false
-		}
-	}
-	return len(b) > 0
-}
-
-// fieldValue says whether b may be a header's value: no control bytes but tabs.
-func fieldValue(b []byte) bool {
-	for _, c := range b {
-		if c < ' ' && c != '\t' || c == 0x7f {
-			return false
-		}
-	}
-	return true
 }
 
 // truncate is b cut to 40 bytes, for an error.

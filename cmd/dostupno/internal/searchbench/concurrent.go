@@ -90,7 +90,7 @@ func Hammer(ctx context.Context, base string, mix []Question, clients int, d tim
 	start := time.Now()
 	stop := start.Add(d)
 	err = askLoop(ctx, u.Host, reqs, func(q int) string { return "?" + mix[q].Query },
-		func() int { asked++; return (asked - 1) % len(mix) }, clients, stop, stop.Add(time.Minute),
+		func() int { q := asked % len(mix); asked++; return q }, clients, stop, stop.Add(time.Minute),
 		func(q int, took time.Duration) {
 			all = append(all, took)
 			byShape[mix[q].Shape] = append(byShape[mix[q].Shape], took)

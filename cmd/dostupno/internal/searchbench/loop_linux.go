@@ -74,11 +74,11 @@ func askLoop(ctx context.Context, addr string, reqs [][]byte, name func(q int) s
 		for _, ev := range events[:n] {
 			c := cs[ev.Fd]
 			a, err := c.read()
-			if err != nil || a.n == 0 {
-				if err != nil {
-					return fmt.Errorf("%s: %w", name(c.q), err)
-				}
-				continue
+			switch {
+			case err != nil:
+				return fmt.Errorf("%s: %w", name(c.q), err)
+			case a.n == 0:
+				continue // not whole yet
 			}
 			now := time.Now()
 			if a.status != 200 {
