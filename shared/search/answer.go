@@ -40,7 +40,7 @@ func SearchEntry(ctx context.Context, db pgdb.DBTX, shared Shared, vocab *catalo
 	if err != nil {
 		return hotcache.Entry{}, err
 	}
-	body, err := jsoncodec.MarshalTrusted(page)
+	body, err := encodePage(page)
 	if err != nil {
 		return hotcache.Entry{}, apperr.Wrap(err, "encode search answer")
 	}

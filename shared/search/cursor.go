@@ -5,8 +5,11 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/binary"
+	"hash"
+	"io"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/dostupno/dostupno/shared/apperr"
@@ -59,12 +62,17 @@ func (q *Query) Fingerprint() string {
 }
 
 func tag(fingerprint string, payload []byte) []byte {
-	m := hmac.New(sha256.New, cursorKey)
-	m.Write([]byte(fingerprint))
+	m := macs.Get().(hash.Hash)
+	defer macs.Put(m)
+	m.Reset()
+	io.WriteString(m, fingerprint) //nolint:errcheck // a hash's Write never fails
 	m.Write([]byte{0})
 	m.Write(payload)
-	return m.Sum(nil)[:tagLen]
+	return m.Sum(make([]byte, 0, sha256.Size))[:tagLen]
 }
+
+// macs are tag's keyed hashes, kept between cursors: keying one hashes two blocks.
+var macs = sync.Pool{New: func() any { return hmac.New(sha256.New, cursorKey) }}
 
 // NextCursor is the cursor of the page after the one that ends at p.
 func (q *Query) NextCursor(p Position) string {

@@ -171,8 +171,14 @@ func (d *KeptDetails) at(g generation, started time.Time) *keep {
 func (d *KeptDetails) store(k *keep, read map[int64]*detail) {
 	kept, ids := make([]detail, 0, len(read)), make([]int64, 0, len(read))
 	for id, dt := range read {
-		kept = append(kept, detail{Summary: dt.Summary, cover: dt.cover, counted: dt.Availability != nil})
-		kept[len(kept)-1].Availability = nil
+		kept = append(kept, detail{Summary: dt.Summary, head: encodeHead(&dt.Summary), cover: dt.cover, counted: dt.Availability != nil})
+		d := &kept[len(kept)-1]
+		d.Availability = nil
+		d.StartsAt = d.StartsAt.UTC() // as summaries gives them
+		if d.EndsAt != nil {
+			t := d.EndsAt.UTC()
+			d.EndsAt = &t
+		}
 		ids = append(ids, id)
 	}
 	k.mu.Lock()

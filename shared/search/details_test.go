@@ -16,7 +16,8 @@ import (
 
 // TestKeptDetailsAreWhatPostgresAnswers: a page that takes its rows' details from those kept
 // (search.KeptDetails), or reads them with its rows and keeps them, is the page read without
-// a keep, right after every way a detail changes (the event's row, its venue's name, a cover
+// a keep, to the byte of its answer (SearchEntry: a page of kept details is written from their
+// encoded heads, one read without a keep encoded whole), right after every way a detail changes (the event's row, its venue's name, a cover
 // photo given or taken, seat counts given or changed, an event deleted and written again; text
 // questions and seat questions among them; walks through a pgdb.Batcher), with no wait; and
 // once lean, a page takes every row's details from the keep. Without lean pages (Full), a
@@ -53,15 +54,11 @@ func keptDetailsAreWhatPostgresAnswers(t *testing.T, lean bool) {
 		if with != nil {
 			shared = search.Shared{Kept: with, Batch: batch}
 		}
-		p, err := search.SearchWith(w.ctx, w.pool, shared, w.vocab, &q, func(key string) string { return "/photos/" + key })
+		e, err := search.SearchEntry(w.ctx, w.pool, shared, w.vocab, &q, func(key string) string { return "/photos/" + key })
 		if err != nil {
 			t.Fatal(err)
 		}
-		b, err := json.Marshal(p)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return string(b)
+		return string(e.Body)
 	}
 	// check asks each question three times after a write: full, full, then lean (a keep turns
 	// lean once it held half the rows it saw), each the page read without a keep; a write that

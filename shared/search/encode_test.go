@@ -22,11 +22,11 @@ func TestAnswersEncodeAsEncodingJSON(t *testing.T) {
 	unknown := []string{}
 	page := search.Page{
 		Items: []search.Summary{
-			{ID: 1, Title: odd, Category: "theatre", City: "moscow", Venue: search.VenueRef{ID: 7, Name: odd},
-				StartsAt: time.Date(2027, 1, 2, 19, 0, 0, 0, time.UTC), EndsAt: &ends, Timezone: "Europe/Moscow",
+			{SummaryHead: search.SummaryHead{ID: 1, Title: odd, Category: "theatre", City: "moscow", Venue: search.VenueRef{ID: 7, Name: odd},
+				StartsAt: time.Date(2027, 1, 2, 19, 0, 0, 0, time.UTC), EndsAt: &ends, Timezone: "Europe/Moscow"},
 				Accessibility: []string{"step_free_entrance"}, CoverURL: &url, Unknown: &unknown,
 				Availability: &search.Availability{WheelchairSpaces: 2, CompanionSeats: 0, AsOf: ends}},
-			{ID: 2, Title: "", Accessibility: nil},
+			{SummaryHead: search.SummaryHead{ID: 2, Title: ""}, Accessibility: nil},
 		},
 		AppliedConstraints: []string{},
 	}

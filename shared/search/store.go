@@ -26,24 +26,34 @@ type VenueRef struct {
 	Name string `json:"name"`
 }
 
-// Summary is one item of a search answer (Summary in shared/apidoc/openapi.yaml).
+// Summary is one item of a search answer (Summary in shared/apidoc/openapi.yaml): its
+// event's details (SummaryHead), then what the page decides.
 type Summary struct {
-	ID            int64      `json:"id"`
-	Title         string     `json:"title"`
-	Category      string     `json:"category"`
-	City          string     `json:"city"`
-	Venue         VenueRef   `json:"venue"`
-	StartsAt      time.Time  `json:"starts_at"`
-	EndsAt        *time.Time `json:"ends_at"`
-	Timezone      string     `json:"timezone"`
-	Accessibility []string   `json:"accessibility"`
-	CoverURL      *string    `json:"cover_url"`
+	SummaryHead
+	Accessibility []string `json:"accessibility"`
+	CoverURL      *string  `json:"cover_url"`
 	// Unknown, in a lenient answer alone, are the required codes whose answer for the event
 	// is still unknown (the others are yes).
 	Unknown *[]string `json:"unknown,omitempty"`
 	// Availability is the event's live seat count (null when the ticketing side never
 	// reported one).
 	Availability *Availability `json:"availability"`
+	// head, in a summary of a kept detail, is its SummaryHead's encoding (encodeHead), which
+	// encodePage copies.
+	head []byte
+}
+
+// SummaryHead are the fields of a Summary its event's details decide, the first of its JSON
+// object.
+type SummaryHead struct {
+	ID       int64      `json:"id"`
+	Title    string     `json:"title"`
+	Category string     `json:"category"`
+	City     string     `json:"city"`
+	Venue    VenueRef   `json:"venue"`
+	StartsAt time.Time  `json:"starts_at"`
+	EndsAt   *time.Time `json:"ends_at"`
+	Timezone string     `json:"timezone"`
 }
 
 // Availability is an event's free wheelchair spaces and companion seats as the ticketing
@@ -788,6 +798,16 @@ func scanPage(q *Query, how plan, rows pgx.Rows) (read, error) {
 	if q.keep != keepNone {
 		after = append(after, &r.gen.epoch, &r.gen.n)
 	}
+	// Each row is scanned into p, through the one dest, then copied into the page.
+	var p pageRow
+	dest := []any{&p.pos.ID, &p.pos.StartsAt, &p.ids, &r.over}
+	if how == textSeatWindow {
+		dest = append(dest, &seated)
+	}
+	detailed := withRowDetails(q, how)
+	if !detailed {
+		dest = append(dest, after...)
+	}
 	for rows.Next() {
 		if len(r.rows) == q.Limit && how != textSeatWindow {
 			// The row past the page says only that there is a next page, which starts after
@@ -795,15 +815,11 @@ func scanPage(q *Query, how plan, rows pgx.Rows) (read, error) {
 			more = true
 			break
 		}
-		var p pageRow
-		dest := []any{&p.pos.ID, &p.pos.StartsAt, &p.ids, &r.over}
-		if how == textSeatWindow {
-			dest = append(dest, &seated)
-		}
-		if withRowDetails(q, how) {
+		p = pageRow{} // a new ids slice for each row
+		if detailed {
 			p.d, err = scanDetail(rows, dest, after...)
 		} else {
-			err = rows.Scan(append(dest, after...)...)
+			err = rows.Scan(dest...)
 		}
 		r.gen.ok = q.keep != keepNone && err == nil
 		if seats {
@@ -870,7 +886,7 @@ func summaries(ctx context.Context, db pgdb.DBTX, vocab *catalog.Vocabulary, q *
 		return items, nil
 	}
 	found := make(map[int64]*detail, len(page))
-	var ids []int64
+	ids := make([]int64, 0, len(page))
 	for _, r := range page {
 		if r.d != nil {
 			found[r.pos.ID] = r.d
@@ -902,6 +918,7 @@ func summaries(ctx context.Context, db pgdb.DBTX, vocab *catalog.Vocabulary, q *
 			continue
 		}
 		s := d.Summary
+		s.head = d.head
 		switch {
 		case r.seated:
 			s.Availability = r.seats
@@ -909,7 +926,7 @@ func summaries(ctx context.Context, db pgdb.DBTX, vocab *catalog.Vocabulary, q *
 			s.Availability = seats[r.pos.ID]
 		}
 		s.StartsAt = s.StartsAt.UTC()
-		if s.EndsAt != nil {
+		if s.EndsAt != nil && s.EndsAt.Location() != time.UTC { // a kept detail's is already
 			t := s.EndsAt.UTC()
 			s.EndsAt = &t
 		}
@@ -966,6 +983,8 @@ const seatsSQL = `SELECT event_id, wheelchair_spaces, companion_seats, as_of FRO
 // a pointer, are scanned into its own values (scanDetail), not into pointers each allocated.
 type detail struct {
 	Summary
+	// head, in a detail the keep holds, is its Summary's encodeHead.
+	head   []byte
 	cover  pgtype.Text
 	ws, cs pgtype.Int4
 	asOf   pgtype.Timestamptz
