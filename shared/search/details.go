@@ -171,7 +171,7 @@ func (d *KeptDetails) at(g generation, started time.Time) *keep {
 func (d *KeptDetails) store(k *keep, read map[int64]*detail) {
 	kept, ids := make([]detail, 0, len(read)), make([]int64, 0, len(read))
 	for id, dt := range read {
-		kept = append(kept, detail{Summary: dt.Summary, head: encodeHead(&dt.Summary), cover: dt.cover, counted: dt.Availability != nil})
+		kept = append(kept, detail{Summary: dt.Summary, cover: dt.cover, counted: dt.Availability != nil})
 		d := &kept[len(kept)-1]
 		d.Availability = nil
 		d.StartsAt = d.StartsAt.UTC() // as summaries gives them
@@ -179,6 +179,7 @@ func (d *KeptDetails) store(k *keep, read map[int64]*detail) {
 			t := d.EndsAt.UTC()
 			d.EndsAt = &t
 		}
+		d.head = encodeHead(&d.Summary) // its Summary's, which summaries copies with it
 		ids = append(ids, id)
 	}
 	k.mu.Lock()

@@ -917,8 +917,7 @@ func summaries(ctx context.Context, db pgdb.DBTX, vocab *catalog.Vocabulary, q *
 		if !ok {
 			continue
 		}
-		s := d.Summary
-		s.head = d.head
+		s := d.Summary // with its head when kept
 		switch {
 		case r.seated:
 			s.Availability = r.seats
@@ -983,8 +982,6 @@ const seatsSQL = `SELECT event_id, wheelchair_spaces, companion_seats, as_of FRO
 // a pointer, are scanned into its own values (scanDetail), not into pointers each allocated.
 type detail struct {
 	Summary
-	// head, in a detail the keep holds, is its Summary's encodeHead.
-	head   []byte
 	cover  pgtype.Text
 	ws, cs pgtype.Int4
 	asOf   pgtype.Timestamptz
