@@ -12,9 +12,10 @@ import (
 // bytes encoding/json writes). Most of a page's summaries come from the details an instance
 // keeps (KeptDetails), whose fields before the accessibility codes do not change while they
 // are kept: encodePage copies those fields' encoding, made once when the detail is kept
-// (SummaryHead, encodeHead), and writes the rest of each summary and of the page itself. On 1M events
-// with 16 clients, the page's encoding and its copies took 14% of search-events' CPU
-// (cmd/dostupno bench --cpuprofile; docs/PERFORMANCE.md, a nineteenth machine).
+// (SummaryHead, encodeHead), and writes the rest of each summary and of the page itself. On
+// 1M events with 16 clients, the page's summaries and their encoding took 14% of
+// search-events' CPU (cmd/dostupno bench --cpuprofile; docs/PERFORMANCE.md, a nineteenth
+// machine).
 
 // encodeHead is the encoding of s's SummaryHead as summaries gives it (times in UTC),
 // opened as a JSON object and ending with the comma before Accessibility; nil if they cannot

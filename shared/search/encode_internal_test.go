@@ -48,19 +48,24 @@ func TestEncodePageAsMarshalTrusted(t *testing.T) {
 	starts := time.Date(2027, 1, 2, 19, 0, 0, 0, msk)
 	ends := time.Date(2027, 1, 2, 21, 30, 0, 123456789, time.UTC)
 	asOf := time.Date(2026, 12, 1, 8, 0, 0, 5000, msk)
-	plainURL, oddURL, badURL := "https://photos.example/events/1/cover.jpg", "https://photos.example/a?b=1&c=<2>", "https://p.example/\xff"
+	plainURL := "https://photos.example/events/1/cover.jpg"
+	oddURL, badURL := "https://photos.example/a?b=1&c=<2>", "https://p.example/\xff"
 	cursor, oddCursor := "eyJzIjoiMjAyNy0wMS0wMlQxOTowMDowMFoiLCJpIjoxfQ.c2ln", "a<b>&\u2028"
 	none, empty, two := (*[]string)(nil), []string{}, []string{"braille", "hearing_loop"}
 	var nilList []string
-	full := Summary{SummaryHead: SummaryHead{ID: 1, Title: odd, Category: "theatre", City: "moscow", Venue: VenueRef{ID: 7, Name: odd},
-		StartsAt: starts, EndsAt: &ends, Timezone: "Europe/Moscow"}, Accessibility: []string{"step_free_entrance", "elevator"},
-		CoverURL: &oddURL, Unknown: &two, Availability: &Availability{WheelchairSpaces: 2, CompanionSeats: 0, AsOf: asOf}}
+	full := Summary{
+		SummaryHead: SummaryHead{ID: 1, Title: odd, Category: "theatre", City: "moscow",
+			Venue: VenueRef{ID: 7, Name: odd}, StartsAt: starts, EndsAt: &ends, Timezone: "Europe/Moscow"},
+		Accessibility: []string{"step_free_entrance", "elevator"}, CoverURL: &oddURL, Unknown: &two,
+		Availability: &Availability{WheelchairSpaces: 2, CompanionSeats: 0, AsOf: asOf},
+	}
 	bare := Summary{SummaryHead: SummaryHead{ID: 2}}
 	pages := map[string]*Page{
 		"empty":                     {Items: []Summary{}, AppliedConstraints: []string{}},
 		"nil items and constraints": {},
-		"full":                      {Items: []Summary{summaryOf(full)}, NextCursor: &cursor, AppliedConstraints: []string{"braille"}},
-		"bare":                      {Items: []Summary{summaryOf(bare)}, NextCursor: &oddCursor, AppliedConstraints: []string{}},
+		"full": {Items: []Summary{summaryOf(full)}, NextCursor: &cursor,
+			AppliedConstraints: []string{"braille"}},
+		"bare": {Items: []Summary{summaryOf(bare)}, NextCursor: &oddCursor, AppliedConstraints: []string{}},
 	}
 	variants := []func(*Summary){
 		func(s *Summary) { s.Accessibility = nil },
@@ -98,7 +103,8 @@ func TestEncodePageAsMarshalTrusted(t *testing.T) {
 // A time encoding/json cannot write (past year 9999) leaves the summary without a head: the
 // page is encoded whole, and fails as jsoncodec fails.
 func TestEncodeHeadRefusesWhatJSONCannotWrite(t *testing.T) {
-	s := Summary{SummaryHead: SummaryHead{ID: 1, StartsAt: time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC)}}
+	late := time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC)
+	s := Summary{SummaryHead: SummaryHead{ID: 1, StartsAt: late}}
 	if h := encodeHead(&s); h != nil {
 		t.Fatalf("head of a year-10000 summary: %s", h)
 	}
@@ -108,17 +114,22 @@ func TestEncodeHeadRefusesWhatJSONCannotWrite(t *testing.T) {
 	}
 }
 
+// FuzzEncodePage: whatever a page's strings, times and seat counts hold, encodePage writes the
+// bytes jsoncodec.MarshalTrusted writes.
 func FuzzEncodePage(f *testing.F) {
 	f.Add("Гамлет", "https://photos.example/a.jpg", "cursor", "braille", int64(1798916400), int64(0), 2)
 	f.Add("<b>&\u2028", "a?b=1&c=<2>", "\xff", "\x00", int64(-62135596800), int64(999999999), -3)
 	f.Fuzz(func(t *testing.T, title, url, cursor, code string, sec, nsec int64, seats int) {
 		const span = 253402300799 + 62135596800 // years 1-9999
 		at := time.Unix((sec%span+span)%span-62135596800, nsec%1e9)
-		s := Summary{SummaryHead: SummaryHead{ID: sec, Title: title, Category: code, City: title, Venue: VenueRef{ID: nsec, Name: url},
-			StartsAt: at, EndsAt: &at, Timezone: title}, Accessibility: []string{code, title}, CoverURL: &url,
-			Unknown: &[]string{code}, Availability: &Availability{WheelchairSpaces: seats, CompanionSeats: -seats, AsOf: at}}
-		p := &Page{Items: []Summary{summaryOf(s), summaryOf(Summary{SummaryHead: SummaryHead{ID: 3}})}, NextCursor: &cursor, AppliedConstraints: []string{code}}
-		checkEncodePage(t, p)
+		s := Summary{
+			SummaryHead: SummaryHead{ID: sec, Title: title, Category: code, City: title,
+				Venue: VenueRef{ID: nsec, Name: url}, StartsAt: at, EndsAt: &at, Timezone: title},
+			Accessibility: []string{code, title}, CoverURL: &url, Unknown: &[]string{code},
+			Availability: &Availability{WheelchairSpaces: seats, CompanionSeats: -seats, AsOf: at},
+		}
+		items := []Summary{summaryOf(s), summaryOf(Summary{SummaryHead: SummaryHead{ID: 3}})}
+		checkEncodePage(t, &Page{Items: items, NextCursor: &cursor, AppliedConstraints: []string{code}})
 	})
 }
 
@@ -126,7 +137,8 @@ func FuzzEncodePage(f *testing.F) {
 // heads (encodePage) and whole (jsoncodec.MarshalTrusted).
 func BenchmarkEncodePage(b *testing.B) {
 	starts := time.Date(2027, 1, 2, 19, 0, 0, 0, time.UTC)
-	url, cursor := "https://photos.example/events/1/cover.jpg", "eyJzIjoiMjAyNy0wMS0wMlQxOTowMDowMFoiLCJpIjoxfQ.c2lnbmF0dXJlLW9mLXRoZS1jdXJzb3I"
+	url := "https://photos.example/events/1/cover.jpg"
+	cursor := "eyJzIjoiMjAyNy0wMS0wMlQxOTowMDowMFoiLCJpIjoxfQ.c2lnbmF0dXJlLW9mLXRoZS1jdXJzb3I"
 	p := &Page{NextCursor: &cursor, AppliedConstraints: []string{"step_free_entrance", "braille"}}
 	for i := range 20 {
 		ends := starts.Add(2 * time.Hour)
