@@ -174,11 +174,7 @@ func (d *KeptDetails) store(k *keep, read map[int64]*detail) {
 		kept = append(kept, detail{Summary: dt.Summary, cover: dt.cover, counted: dt.Availability != nil})
 		d := &kept[len(kept)-1]
 		d.Availability = nil
-		d.StartsAt = d.StartsAt.UTC() // as summaries gives them
-		if d.EndsAt != nil {
-			t := d.EndsAt.UTC()
-			d.EndsAt = &t
-		}
+		d.inUTC()                       // as summaries gives them, once
 		d.head = encodeHead(&d.Summary) // its Summary's, which summaries copies with it
 		ids = append(ids, id)
 	}

@@ -17,17 +17,12 @@ import (
 // search-events' CPU (cmd/dostupno bench --cpuprofile; docs/PERFORMANCE.md, a nineteenth
 // machine).
 
-// encodeHead is the encoding of s's SummaryHead as summaries gives it (times in UTC),
-// opened as a JSON object and ending with the comma before Accessibility; nil if they cannot
-// be encoded (a time past year 9999), and the page is then encoded whole.
+// encodeHead is the encoding of s's SummaryHead, whose times are in UTC as summaries gives
+// them (SummaryHead.inUTC), opened as a JSON object and ending with the comma before
+// Accessibility; nil if it cannot be encoded (a time past year 9999), and the page is then
+// encoded whole.
 func encodeHead(s *Summary) []byte {
-	h := s.SummaryHead
-	h.StartsAt = h.StartsAt.UTC()
-	if h.EndsAt != nil {
-		t := h.EndsAt.UTC()
-		h.EndsAt = &t
-	}
-	b, err := jsoncodec.MarshalTrusted(h)
+	b, err := jsoncodec.MarshalTrusted(s.SummaryHead)
 	if err != nil || len(b) < 2 || b[len(b)-1] != '}' {
 		return nil
 	}

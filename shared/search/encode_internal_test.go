@@ -12,11 +12,7 @@ import (
 // summaryOf is a summary as summaries makes it from a kept detail: times in UTC, its head
 // encoded (encodeHead).
 func summaryOf(s Summary) Summary {
-	s.StartsAt = s.StartsAt.UTC()
-	if s.EndsAt != nil {
-		t := s.EndsAt.UTC()
-		s.EndsAt = &t
-	}
+	s.inUTC()
 	s.head = encodeHead(&s)
 	return s
 }

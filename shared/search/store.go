@@ -56,6 +56,16 @@ type SummaryHead struct {
 	Timezone string     `json:"timezone"`
 }
 
+// inUTC sets h's times in UTC, as an answer gives them; an end already in UTC is left as it
+// is (a new one is not allocated).
+func (h *SummaryHead) inUTC() {
+	h.StartsAt = h.StartsAt.UTC()
+	if h.EndsAt != nil && h.EndsAt.Location() != time.UTC {
+		t := h.EndsAt.UTC()
+		h.EndsAt = &t
+	}
+}
+
 // Availability is an event's free wheelchair spaces and companion seats as the ticketing
 // system counted them at AsOf (Availability in shared/apidoc/openapi.yaml).
 type Availability struct {
@@ -924,11 +934,7 @@ func summaries(ctx context.Context, db pgdb.DBTX, vocab *catalog.Vocabulary, q *
 		case d.counted:
 			s.Availability = seats[r.pos.ID]
 		}
-		s.StartsAt = s.StartsAt.UTC()
-		if s.EndsAt != nil && s.EndsAt.Location() != time.UTC { // a kept detail's is already
-			t := s.EndsAt.UTC()
-			s.EndsAt = &t
-		}
+		s.inUTC() // a kept detail's times are already
 		s.Accessibility = vocab.CodesOf(r.ids)
 		if q.Lenient {
 			unknown := make([]string, 0, len(q.Codes))

@@ -50,7 +50,8 @@ func askLoop(ctx context.Context, addr string, reqs [][]byte, name func(q int) s
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		wait := time.Until(until)
+		now := time.Now()
+		wait := until.Sub(now)
 		if wait <= 0 {
 			return fmt.Errorf("no answer for %s", until.Sub(stop))
 		}
@@ -60,7 +61,7 @@ func askLoop(ctx context.Context, addr string, reqs [][]byte, name func(q int) s
 		// 1,460 nanosleeps a second). Yielding every few milliseconds starts its time slice
 		// anew (96 a second); yielding at every round woke the idle processor's thread each
 		// time (4,000 futex calls a second against 800).
-		if now := time.Now(); now.Sub(yielded) > yieldEvery {
+		if now.Sub(yielded) > yieldEvery {
 			runtime.Gosched()
 			yielded = now
 		}
