@@ -118,6 +118,9 @@ func runBench(ctx context.Context, args []string) error {
 	if line, err := searchbench.Memory(ctx, pool); err == nil {
 		fmt.Println(line)
 	}
+	if line, err := searchbench.HugePages(ctx, pool, "/proc"); err == nil {
+		fmt.Println(line)
+	}
 	fmt.Printf("load average before the run: %s\n", searchbench.LoadAverage())
 	if *concurrentOnly {
 		// Each question once, as the one-at-a-time run would ask it first: the concurrent run

@@ -6,7 +6,9 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -86,6 +88,11 @@ func TestPostgresStartsPrivateClusterAndRestarts(t *testing.T) {
 		if got := query(pg, `SELECT current_setting('`+name+`')`); got != want {
 			t.Errorf("got %s = %s, want %s", name, got, want)
 		}
+	}
+	// The huge pages the deployment's VM reserves hold the shared memory Postgres asks for
+	// with these settings (in pages of the kernel's huge page size).
+	if need, have := query(pg, `SHOW shared_memory_size_in_huge_pages`), reservedHugePages(t); atoi(t, need) > have {
+		t.Errorf("Postgres with the deployment's settings asks for %s huge pages; deploy/60-dostupno-hugepages.conf reserves %d", need, have)
 	}
 	c, err := pgx.Connect(ctx, pg.URL)
 	if err != nil {
@@ -310,4 +317,27 @@ func TestEnsureSecretsKeepsExisting(t *testing.T) {
 	if err != nil || again.KeyID() != keys.KeyID() {
 		t.Fatalf("got %v, kid %s; want the same key pair kept (kid %s)", err, again.KeyID(), keys.KeyID())
 	}
+}
+
+// reservedHugePages is the vm.nr_hugepages of the deployment's sysctl file.
+func reservedHugePages(t *testing.T) int {
+	t.Helper()
+	b, err := os.ReadFile("../../../../deploy/60-dostupno-hugepages.conf")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile(`(?m)^vm\.nr_hugepages\s*=\s*(\d+)\s*$`).FindSubmatch(b)
+	if m == nil {
+		t.Fatal("deploy/60-dostupno-hugepages.conf sets no vm.nr_hugepages")
+	}
+	return atoi(t, string(m[1]))
+}
+
+func atoi(t *testing.T, s string) int {
+	t.Helper()
+	n, err := strconv.Atoi(s)
+	if err != nil {
+		t.Fatalf("%q: %v", s, err)
+	}
+	return n
 }

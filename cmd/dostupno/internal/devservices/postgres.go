@@ -115,12 +115,21 @@ func runAs() (*syscall.Credential, string, error) {
 // stock 128 MB of shared buffers and 1 GB of WAL between checkpoints, pages were evicted and
 // written again before their next use, and every checkpoint restarted full-page images. The
 // README's import section has the figures.
+//
+// huge_pages=try (Postgres's default, stated): the shared memory in 2 MB pages where the
+// kernel has them reserved (the deployment's VM does: deploy/60-dostupno-hugepages.conf, whose
+// count a test checks against what Postgres asks for with these settings), else in 4 KB ones.
+// Every backend maps each page of the shared memory it touches on its first touch: in 4 KB
+// pages, a new backend's first statements paid 7-8 ms for 500 buffers already in memory, and a
+// function's cold start with the largest snapshot 290-360 ms against 220-260 in 2 MB pages
+// (docs/PERFORMANCE.md, the twentieth machine).
 var PostgresSettings = []string{
 	"shared_buffers=1GB",
 	"max_wal_size=8GB",
 	"checkpoint_timeout=30min",
 	"wal_compression=lz4",
 	"wal_buffers=64MB",
+	"huge_pages=try",
 }
 
 // StartPostgres starts (creating it on first use) a private cluster under dir on a free

@@ -1,6 +1,7 @@
 package searchbench
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"os"
@@ -99,4 +100,95 @@ func bytesOf(n int64) string {
 		return fmt.Sprintf("%.1f GiB", float64(n)/(1<<30))
 	}
 	return fmt.Sprintf("%d MiB", n>>20)
+}
+
+// HugePages says whether the server's shared memory is in huge pages: as Postgres 17 and
+// later say (huge_pages_status), else as the memory map of one of its backends says when the
+// server runs here (under proc, /proc), else its setting and the huge pages this machine's
+// kernel holds. In 4 KB pages, each backend faults in every page of the shared memory the
+// first time it touches it (docs/PERFORMANCE.md, the twentieth machine).
+func HugePages(ctx context.Context, db pgdb.DBTX, proc string) (string, error) {
+	var setting string
+	var status *string
+	var pid int
+	if err := db.QueryRow(ctx, `SELECT current_setting('huge_pages'), current_setting('huge_pages_status', true), pg_backend_pid()`).
+		Scan(&setting, &status, &pid); err != nil {
+		return "", fmt.Errorf("huge pages: %w", err)
+	}
+	said, source := deref(status), "huge_pages_status"
+	if said == "" {
+		said, source = sharedPages(proc, pid), "its backend's memory map"
+	}
+	total, used := kernelHugePages(filepath.Join(proc, "meminfo"))
+	return hugePagesLine(setting, said, source, total, used), nil
+}
+
+// hugePagesLine is HugePages' line for Postgres's huge_pages setting, whether its shared
+// memory is in huge pages ("on", "off", or "" when unknown) and who says so, and the kernel's
+// huge pages, total and used or reserved.
+func hugePagesLine(setting, status, source string, total, used int) string {
+	switch {
+	case status == "on":
+		return fmt.Sprintf("Postgres's shared memory is in huge pages (%s)", source)
+	case status == "off" || setting == "off":
+		return fmt.Sprintf("Postgres's shared memory is in 4 KB pages (%s): a backend faults in each page of it the first time it touches it", cmp.Or(source, "huge_pages=off"))
+	case total == 0:
+		return fmt.Sprintf("Postgres's huge_pages=%s, and this machine's kernel holds no huge pages: its shared memory is in 4 KB pages, and a backend faults in each the first time it touches it", setting)
+	}
+	return fmt.Sprintf("Postgres's huge_pages=%s (not said where its shared memory is); this machine's kernel holds %d huge pages, %d of them in use or reserved", setting, total, used)
+}
+
+// sharedPages is "on" when the memory map of process pid under proc, a Postgres backend here,
+// maps its shared memory in huge pages (/anon_hugepage), "off" when in ordinary ones
+// (/dev/zero), "" when it cannot tell (a server on another machine, another process with that
+// number here, a map it cannot read).
+func sharedPages(proc string, pid int) string {
+	comm, err := os.ReadFile(filepath.Join(proc, strconv.Itoa(pid), "comm"))
+	if err != nil || !strings.HasPrefix(string(comm), "postgres") {
+		return ""
+	}
+	maps, err := os.ReadFile(filepath.Join(proc, strconv.Itoa(pid), "maps"))
+	if err != nil {
+		return ""
+	}
+	said := ""
+	for _, line := range strings.Split(string(maps), "\n") {
+		f := strings.Fields(line)
+		if len(f) < 6 || !strings.Contains(f[1], "s") { // a shared mapping
+			continue
+		}
+		switch {
+		case strings.HasPrefix(f[5], "/anon_hugepage"):
+			return "on"
+		case f[5] == "/dev/zero":
+			said = "off"
+		}
+	}
+	return said
+}
+
+// kernelHugePages reads the kernel's huge pages from meminfo (/proc/meminfo): all of them,
+// and those in use or reserved (HugePages_Total - HugePages_Free + HugePages_Rsvd); 0, 0 when
+// it cannot.
+func kernelHugePages(meminfo string) (total, used int) {
+	b, err := os.ReadFile(meminfo)
+	if err != nil {
+		return 0, 0
+	}
+	n := map[string]int{}
+	for _, line := range strings.Split(string(b), "\n") {
+		k, v, ok := strings.Cut(line, ":")
+		if !ok || !strings.HasPrefix(k, "HugePages_") {
+			continue
+		}
+		n[k], _ = strconv.Atoi(strings.TrimSpace(v))
+	}
+	return n["HugePages_Total"], n["HugePages_Total"] - n["HugePages_Free"] + n["HugePages_Rsvd"]
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
 }
