@@ -90,8 +90,10 @@ func TestPostgresStartsPrivateClusterAndRestarts(t *testing.T) {
 		}
 	}
 	// The huge pages the deployment's VM reserves hold the shared memory Postgres asks for
-	// with these settings (in pages of the kernel's huge page size).
-	if need, have := query(pg, `SHOW shared_memory_size_in_huge_pages`), reservedHugePages(t); atoi(t, need) > have {
+	// with these settings (in pages of the kernel's huge page size; Postgres 15 and later say).
+	if need := query(pg, `SELECT coalesce(current_setting('shared_memory_size_in_huge_pages', true), '')`); need == "" {
+		t.Logf("Postgres before 15 does not say how many huge pages it asks for: not compared with deploy/60-dostupno-hugepages.conf")
+	} else if have := reservedHugePages(t); atoi(t, need) > have {
 		t.Errorf("Postgres with the deployment's settings asks for %s huge pages; deploy/60-dostupno-hugepages.conf reserves %d", need, have)
 	}
 	c, err := pgx.Connect(ctx, pg.URL)
