@@ -1,6 +1,7 @@
 // Package natstest gives each test its own namespace (stream, bucket and subject prefix) on a
 // real NATS server with JetStream at TEST_NATS_URL (default nats://127.0.0.1:4222), and
-// deletes what the test created under it.
+// deletes what the test created under it. One empty stream stays on the server for good
+// (anchorStream, below).
 package natstest
 
 import (
@@ -10,6 +11,7 @@ import (
 	"encoding/hex"
 	"os"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -47,6 +49,10 @@ func New(t testing.TB) *Env {
 		nc.Close()
 		t.Fatalf("natstest: %v", err)
 	}
+	if err := anchor(js); err != nil {
+		nc.Close()
+		t.Fatalf("natstest: the anchor stream %s: %v", anchorStream, err)
+	}
 	b := make([]byte, 5)
 	_, _ = rand.Read(b) // crypto/rand never fails on Linux
 	e := &Env{URL: URL(), Namespace: "t" + hex.EncodeToString(b), Conn: nc, JS: js}
@@ -72,4 +78,29 @@ func New(t testing.TB) *Env {
 		nc.Close()
 	})
 	return e
+}
+
+// anchorStream is a stream the tests never delete, so that the server's account always holds
+// one stream on disk. nats-server 2.9 removes the account's folder of streams when its last
+// stream is deleted, and a stream created at that moment fails to make its folder in it ("error
+// creating store for stream", 10049; a fresh-clone CI run met it as parallel tests' cleanups
+// deleted every stream at once). It holds no message and takes a few bytes.
+const anchorStream = "DOSTUPNO_TESTS_ANCHOR"
+
+var anchored sync.Map // server URL -> struct{}: the anchor is made once per process and server
+
+// anchor makes sure anchorStream exists on js's server.
+func anchor(js jetstream.JetStream) error {
+	if _, ok := anchored.Load(URL()); ok {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	_, err := js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
+		Name: anchorStream, Subjects: []string{"dostupno.tests.anchor"}, Storage: jetstream.FileStorage, MaxMsgs: 1,
+	})
+	if err == nil {
+		anchored.Store(URL(), struct{}{})
+	}
+	return err
 }
