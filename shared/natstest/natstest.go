@@ -11,7 +11,7 @@ import (
 	"encoding/hex"
 	"os"
 	"strings"
-	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -87,11 +87,12 @@ func New(t testing.TB) *Env {
 // deleted every stream at once). It holds no message and takes a few bytes.
 const anchorStream = "DOSTUPNO_TESTS_ANCHOR"
 
-var anchored sync.Map // server URL -> struct{}: the anchor is made once per process and server
+// anchored says the anchor exists on the test server (URL): it is made once a process.
+var anchored atomic.Bool
 
 // anchor makes sure anchorStream exists on js's server.
 func anchor(js jetstream.JetStream) error {
-	if _, ok := anchored.Load(URL()); ok {
+	if anchored.Load() {
 		return nil
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -100,7 +101,7 @@ func anchor(js jetstream.JetStream) error {
 		Name: anchorStream, Subjects: []string{"dostupno.tests.anchor"}, Storage: jetstream.FileStorage, MaxMsgs: 1,
 	})
 	if err == nil {
-		anchored.Store(URL(), struct{}{})
+		anchored.Store(true)
 	}
 	return err
 }

@@ -108,14 +108,13 @@ func bytesOf(n int64) string {
 // kernel holds. In 4 KB pages, each backend faults in every page of the shared memory the
 // first time it touches it (docs/PERFORMANCE.md, the twentieth machine).
 func HugePages(ctx context.Context, db pgdb.DBTX, proc string) (string, error) {
-	var setting string
-	var status *string
+	var setting, said string
 	var pid int
-	if err := db.QueryRow(ctx, `SELECT current_setting('huge_pages'), current_setting('huge_pages_status', true), pg_backend_pid()`).
-		Scan(&setting, &status, &pid); err != nil {
+	if err := db.QueryRow(ctx, `SELECT current_setting('huge_pages'), coalesce(current_setting('huge_pages_status', true), ''), pg_backend_pid()`).
+		Scan(&setting, &said, &pid); err != nil {
 		return "", fmt.Errorf("huge pages: %w", err)
 	}
-	said, source := deref(status), "huge_pages_status"
+	source := "huge_pages_status"
 	if said == "" {
 		said, source = sharedPages(proc, pid), "its backend's memory map"
 	}
@@ -184,11 +183,4 @@ func kernelHugePages(meminfo string) (total, used int) {
 		n[k], _ = strconv.Atoi(strings.TrimSpace(v))
 	}
 	return n["HugePages_Total"], n["HugePages_Total"] - n["HugePages_Free"] + n["HugePages_Rsvd"]
-}
-
-func deref(s *string) string {
-	if s == nil {
-		return ""
-	}
-	return *s
 }
