@@ -47,7 +47,8 @@ func runLoadGenerator(ctx context.Context, out io.Writer, base, start string, qu
 // how many of the pages' rows took their details from those ours kept, and how many walks
 // shared a round trip (shared).
 func benchConcurrent(ctx context.Context, pool *pgxpool.Pool, ours http.Handler, shared search.Shared, start time.Time, questions, clients int, warm, d time.Duration, only, cpuProfile string) error {
-	srv := searchbench.Serve(ours)
+	var bd searchbench.Breakdown
+	srv := searchbench.Serve(bd.Handler(ours))
 	defer srv.Close()
 	exe, err := os.Executable()
 	if err != nil {
@@ -104,7 +105,13 @@ func benchConcurrent(ctx context.Context, pool *pgxpool.Pool, ours http.Handler,
 		defer pprof.StopCPUProfile()
 	}
 	selfBefore, keptBefore, batchBefore := ownCPU(), shared.Kept.Stats(), shared.Batch.Stats()
+	if shared.Batch != nil {
+		shared.Batch.Observe(bd.Read)
+		defer shared.Batch.Observe(nil)
+	}
+	bd.Start()
 	l, genCPU, err := hammer(d)
+	bd.Stop()
 	if err != nil {
 		return err
 	}
@@ -140,6 +147,7 @@ func benchConcurrent(ctx context.Context, pool *pgxpool.Pool, ours http.Handler,
 			hits, misses, 100*float64(hits)/float64(hits+misses))
 	}
 	fmt.Printf("\n  load average after: %s\n", searchbench.LoadAverage())
+	bd.Report(os.Stdout, l.Latency)
 	fmt.Printf("  %-42s %6s %7s %7s %7s\n", "per shape under the load (ms)", "n", "p50", "p99", "max")
 	for _, shape := range searchbench.Shapes() {
 		if s, ok := l.ByShape[shape]; ok {

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -32,6 +33,28 @@ type Batcher struct {
 	queue []*batchJob // reads waiting, oldest first
 
 	reads, trips atomic.Int64 // reads sent, round trips they took
+
+	observe atomic.Pointer[func(ReadTimes)] // Observe's
+}
+
+// ReadTimes is where one read's time went: how long it waited to be sent (from its call until
+// a caller holding a connection took it into a batch), how long its batch then took to answer
+// it (Postgres runs a batch's statements in order, so those before it are in it), and its place
+// in the batch (0 first).
+type ReadTimes struct {
+	Waited, Answered time.Duration
+	Place            int
+}
+
+// Observe has f called with the times of each read answered from then on (f nil: no more),
+// on the reading caller's goroutine after its answer; the benchmark tells from them where an
+// answer's time goes under load. A read taken before Observe was called is not reported.
+func (b *Batcher) Observe(f func(ReadTimes)) {
+	if f == nil {
+		b.observe.Store(nil)
+		return
+	}
+	b.observe.Store(&f)
 }
 
 // BatchStats are the reads a Batcher sent and the round trips they took.
@@ -54,6 +77,9 @@ type batchJob struct {
 	args    []any
 	scan    func(pgx.Rows) error
 	stopped context.CancelFunc // stops the caller's wait for a connection
+	asked   time.Time          // when the caller asked, if observed (Observe)
+	takenAt time.Time          // when it was taken into a batch, if asked is set
+	place   int                // its place in its batch
 	taken   bool
 	err     error
 	done    chan struct{}
@@ -98,6 +124,9 @@ func (b *Batcher) query(ctx context.Context, indexed bool, sql string, args []an
 	wait, stop := context.WithCancel(ctx)
 	defer stop()
 	j := &batchJob{ctx: ctx, indexed: indexed, sql: sql, args: args, scan: scan, stopped: stop, done: make(chan struct{})}
+	if b.observe.Load() != nil {
+		j.asked = time.Now()
+	}
 	b.mu.Lock()
 	b.queue = append(b.queue, j)
 	b.mu.Unlock()
@@ -124,6 +153,9 @@ func (b *Batcher) query(ctx context.Context, indexed bool, sql string, args []an
 	}
 	select {
 	case <-j.done:
+		if f := b.observe.Load(); f != nil && !j.asked.IsZero() {
+			(*f)(ReadTimes{Waited: j.takenAt.Sub(j.asked), Answered: time.Since(j.takenAt), Place: j.place})
+		}
 		return j.err
 	case <-ctx.Done():
 		return ctx.Err()
@@ -144,7 +176,14 @@ func (b *Batcher) take(j *batchJob) []*batchJob {
 		batch = append(batch, q)
 		return true
 	})
-	for _, t := range batch {
+	var now time.Time
+	for i, t := range batch {
+		if !t.asked.IsZero() {
+			if now.IsZero() {
+				now = time.Now()
+			}
+			t.takenAt, t.place = now, i
+		}
 		t.taken = true
 		if t != j {
 			t.stopped()

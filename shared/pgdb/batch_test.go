@@ -318,3 +318,54 @@ func TestBatcherSetsEachReadsPlanMode(t *testing.T) {
 		t.Errorf("after the batch the connection has %q (%v), want force_custom_plan on", mode, err)
 	}
 }
+
+// TestBatcherObserved: with an observer, each read of a batch reports its wait and its place,
+// and the time its answer took includes the statements before it (each sleeps 20 ms, so the
+// read at place p waited (p+1) × 20 ms at least); with none, nothing is reported.
+func TestBatcherObserved(t *testing.T) {
+	pool := batchPool(t, 1)
+	b := pgdb.NewBatcher(pool, 8)
+	var (
+		mu  sync.Mutex
+		got []pgdb.ReadTimes
+	)
+	b.Observe(func(r pgdb.ReadTimes) {
+		mu.Lock()
+		defer mu.Unlock()
+		got = append(got, r)
+	})
+	const nap = 20 * time.Millisecond
+	sql := fmt.Sprintf(`SELECT pg_sleep(%g)::text || $1::text`, nap.Seconds())
+	reads := make([]func() answer, 3)
+	for i := range reads {
+		reads[i] = func() answer { return ask(context.Background(), b, sql, fmt.Sprint(i)) }
+	}
+	for i, a := range queued(t, pool, b, reads...) {
+		if a.err != nil || a.got != fmt.Sprint(i) {
+			t.Fatalf("read %d: %q, %v", i, a.got, a.err)
+		}
+	}
+	if len(got) != 3 {
+		t.Fatalf("%d reads reported, want 3: %+v", len(got), got)
+	}
+	places := map[int]bool{}
+	for _, r := range got {
+		places[r.Place] = true
+		if r.Waited <= 0 {
+			t.Errorf("%+v: a read queued behind a held connection reports no wait", r)
+		}
+		if least := time.Duration(r.Place+1) * nap; r.Answered < least {
+			t.Errorf("%+v: answered in less than the %s its statement and those before it slept", r, least)
+		}
+	}
+	if len(places) != 3 || !places[0] || !places[1] || !places[2] {
+		t.Errorf("places %v, want 0, 1 and 2", places)
+	}
+	b.Observe(nil)
+	if a := ask(context.Background(), b, `SELECT $1::text`, "x"); a.err != nil {
+		t.Fatal(a.err)
+	}
+	if len(got) != 3 {
+		t.Errorf("a read after Observe(nil) was reported: %+v", got[3:])
+	}
+}
