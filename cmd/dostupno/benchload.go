@@ -104,6 +104,9 @@ func benchConcurrent(ctx context.Context, pool *pgxpool.Pool, ours http.Handler,
 		}
 		defer pprof.StopCPUProfile()
 	}
+	// What a system call costs just before and after: the machine's phase, which moves the
+	// answers per second more than most changes do (searchbench.SyscallCost).
+	syscallBefore := searchbench.SyscallCost()
 	selfBefore, keptBefore, batchBefore := ownCPU(), shared.Kept.Stats(), shared.Batch.Stats()
 	if shared.Batch != nil {
 		shared.Batch.Observe(bd.Read)
@@ -146,7 +149,8 @@ func benchConcurrent(ctx context.Context, pool *pgxpool.Pool, ours http.Handler,
 		fmt.Printf("\n  details of the pages' rows: %d kept, %d read from Postgres (%.1f%% kept; the mix's questions were asked before the run)",
 			hits, misses, 100*float64(hits)/float64(hits+misses))
 	}
-	fmt.Printf("\n  load average after: %s\n", searchbench.LoadAverage())
+	fmt.Printf("\n  load average after: %s; a system call %s µs before the run, %s after (the machine's phase)\n",
+		searchbench.LoadAverage(), nanosAsMicros(syscallBefore), nanosAsMicros(searchbench.SyscallCost()))
 	bd.Report(os.Stdout, l.Latency)
 	fmt.Printf("  %-42s %6s %7s %7s %7s\n", "per shape under the load (ms)", "n", "p50", "p99", "max")
 	for _, shape := range searchbench.Shapes() {
@@ -156,6 +160,9 @@ func benchConcurrent(ctx context.Context, pool *pgxpool.Pool, ours http.Handler,
 	}
 	return nil
 }
+
+// nanosAsMicros is d in microseconds with two decimals.
+func nanosAsMicros(d time.Duration) string { return fmt.Sprintf("%.2f", float64(d.Nanoseconds())/1000) }
 
 // micros is d in whole microseconds.
 func micros(d time.Duration) string { return fmt.Sprintf("%d µs", d.Microseconds()) }

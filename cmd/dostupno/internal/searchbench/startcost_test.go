@@ -5,6 +5,7 @@ import (
 	"regexp"
 	"strconv"
 	"testing"
+	"time"
 
 	"github.com/dostupno/dostupno/cmd/dostupno/internal/searchbench"
 	"github.com/dostupno/dostupno/shared/pgtest"
@@ -31,4 +32,16 @@ func TestStartCosts(t *testing.T) {
 	if _, err := searchbench.StartCosts(context.Background(), "postgres://nobody@127.0.0.1:1/none?sslmode=disable&connect_timeout=2"); err == nil {
 		t.Fatal("got no error from a server that is not there")
 	}
+}
+
+// TestSyscallCost: the cost is per call and the fastest run's: three runs of 20,000 calls
+// took at least 60,000 times it, and it is not nothing.
+func TestSyscallCost(t *testing.T) {
+	start := time.Now()
+	c := searchbench.SyscallCost()
+	took := time.Since(start)
+	if c <= 0 || c*60_000 > took {
+		t.Fatalf("a system call %v, in three runs of 20,000 calls that took %v in all", c, took)
+	}
+	t.Logf("a system call %v", c)
 }
