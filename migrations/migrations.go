@@ -13,6 +13,8 @@ import (
 	"strconv"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/dostupno/dostupno/shared/pgdb"
 )
 
 //go:embed *.up.sql
@@ -113,7 +115,7 @@ func ApplyTo(ctx context.Context, conn *pgx.Conn, last int) ([]int, error) {
 
 // ApplyURL connects to url, applies the migrations and disconnects.
 func ApplyURL(ctx context.Context, url string) ([]int, error) {
-	conn, err := pgx.Connect(ctx, url)
+	conn, err := pgdb.ConnectOne(ctx, url)
 	if err != nil {
 		return nil, fmt.Errorf("connect to migrate: %w", err)
 	}

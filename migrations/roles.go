@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/dostupno/dostupno/shared/pgdb"
 )
 
 // The database roles of a deployment (roles.sql; README, "Security").
@@ -34,7 +36,7 @@ func SetUpRoles(ctx context.Context, conn *pgx.Conn) error {
 
 // SetUpRolesURL connects to url as a superuser, runs SetUpRoles and disconnects.
 func SetUpRolesURL(ctx context.Context, url string) error {
-	conn, err := pgx.Connect(ctx, url)
+	conn, err := pgdb.ConnectOne(ctx, url)
 	if err != nil {
 		return fmt.Errorf("connect to set up the database roles: %w", err)
 	}

@@ -3,6 +3,7 @@ package migrations_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -198,5 +199,20 @@ func TestReaderStatementTimeout(t *testing.T) {
 	var pg *pgconn.PgError
 	if !errors.As(err, &pg) || pg.Code != "57014" {
 		t.Fatalf("got %v after %v, want query_canceled (57014) by the statement timeout", err, time.Since(start))
+	}
+}
+
+// TestApplyURLWithPoolSettings: migrating a copy through the URL the functions use, which
+// may set their pool's size (pool_max_conns), connects (Postgres itself would refuse the
+// setting as an unknown parameter): an up-to-date copy has nothing to apply.
+func TestApplyURLWithPoolSettings(t *testing.T) {
+	u := migrations.RoleURL(pgtest.NewURL(t), migrations.OwnerRole)
+	sep := "?"
+	if strings.Contains(u, "?") {
+		sep = "&"
+	}
+	done, err := migrations.ApplyURL(context.Background(), u+sep+"pool_max_conns=3")
+	if err != nil || len(done) != 0 {
+		t.Fatalf("applied %v, %v; want nothing to apply and no error", done, err)
 	}
 }

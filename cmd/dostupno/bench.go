@@ -13,8 +13,6 @@ import (
 	"runtime/debug"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/dostupno/dostupno/cmd/dostupno/internal/searchbench"
 	"github.com/dostupno/dostupno/cmd/dostupno/internal/seed"
 	"github.com/dostupno/dostupno/cmd/dostupno/internal/stack"
@@ -160,7 +158,7 @@ func validDBName(s string) bool {
 // reuse, an existing one holding exactly n events is kept and loaded is true.
 func prepareBenchDB(ctx context.Context, admin, url, name string, reuse bool, n int) (loaded bool, err error) {
 	if reuse {
-		if c, err := pgx.Connect(ctx, url); err == nil {
+		if c, err := pgdb.ConnectOne(ctx, url); err == nil {
 			var count int
 			var hack bool
 			err := c.QueryRow(ctx, `SELECT (SELECT count(*) FROM event_accessibility), to_regclass('hackathon.event_constraints') IS NOT NULL`).Scan(&count, &hack)
@@ -172,7 +170,7 @@ func prepareBenchDB(ctx context.Context, admin, url, name string, reuse bool, n 
 			}
 		}
 	}
-	c, err := pgx.Connect(ctx, admin)
+	c, err := pgdb.ConnectOne(ctx, admin)
 	if err != nil {
 		return false, fmt.Errorf("connect to %s: %w", "the Postgres server", err)
 	}
@@ -195,7 +193,7 @@ func prepareBenchDB(ctx context.Context, admin, url, name string, reuse bool, n 
 func dropBenchDB(admin, name string) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	c, err := pgx.Connect(ctx, admin)
+	c, err := pgdb.ConnectOne(ctx, admin)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "drop %s: %v\n", name, err)
 		return

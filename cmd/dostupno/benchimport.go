@@ -6,11 +6,10 @@ import (
 	"os"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/dostupno/dostupno/cmd/dostupno/internal/searchbench"
 	"github.com/dostupno/dostupno/cmd/dostupno/internal/seed"
 	"github.com/dostupno/dostupno/shared/config"
+	"github.com/dostupno/dostupno/shared/pgdb"
 )
 
 // benchAfterImport loads the catalog of so into a fresh benchmark database the way an
@@ -66,7 +65,7 @@ func firstQuestions(ctx context.Context, url string, start time.Time, questions 
 
 // showSetting is a Postgres setting of the server at url ("?" when it cannot be read).
 func showSetting(ctx context.Context, url, name string) string {
-	c, err := pgx.Connect(ctx, url)
+	c, err := pgdb.ConnectOne(ctx, url)
 	if err != nil {
 		return "?"
 	}

@@ -21,7 +21,6 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5"
 
 	"github.com/dostupno/dostupno/cmd/dostupno/internal/devservices"
 	"github.com/dostupno/dostupno/cmd/dostupno/internal/searchbench"
@@ -491,7 +490,7 @@ func serveLoopback(h http.Handler) (string, func(), error) {
 
 // cloneDB makes database to a copy of from (which must have no other connection).
 func cloneDB(ctx context.Context, admin, from, to string) error {
-	c, err := pgx.Connect(ctx, admin)
+	c, err := pgdb.ConnectOne(ctx, admin)
 	if err != nil {
 		return err
 	}
@@ -508,7 +507,7 @@ func cloneDB(ctx context.Context, admin, from, to string) error {
 func sameRows(ctx context.Context, a, b, query string) (bool, error) {
 	var out [2]string
 	for i, url := range []string{a, b} {
-		c, err := pgx.Connect(ctx, url)
+		c, err := pgdb.ConnectOne(ctx, url)
 		if err != nil {
 			return false, err
 		}

@@ -89,6 +89,18 @@ func Connect(ctx context.Context, url string, o Options) (*pgxpool.Pool, error) 
 	return pool, nil
 }
 
+// ConnectOne opens one connection to url, outside any pool (migrations, an administrator's
+// statement): url may carry a pool's settings (pool_max_conns, which the deployment's
+// DATABASE_URL may set), which Postgres would refuse as unknown parameters; they are read and
+// left aside, as Connect's pool reads them.
+func ConnectOne(ctx context.Context, url string) (*pgx.Conn, error) {
+	cfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		return nil, fmt.Errorf("parse database URL: %w", redact(err))
+	}
+	return pgx.ConnectConfig(ctx, cfg.ConnConfig)
+}
+
 // urlSetsMaxConns reports whether url (a URL or a key=value DSN) sets pool_max_conns.
 func urlSetsMaxConns(url string) bool {
 	if u, err := neturl.Parse(url); err == nil && u.Scheme != "" {

@@ -59,7 +59,7 @@ func NewURL(t testing.TB) string {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	admin, err := pgx.Connect(ctx, AdminURL())
+	admin, err := pgdb.ConnectOne(ctx, AdminURL())
 	if err != nil {
 		Missing(t, "PostgreSQL", "TEST_DATABASE_URL", "start it with 'pg_ctlcluster 15 main start'", err)
 	}
@@ -84,7 +84,7 @@ func NewURL(t testing.TB) string {
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
-		c, err := pgx.Connect(ctx, AdminURL())
+		c, err := pgdb.ConnectOne(ctx, AdminURL())
 		if err != nil {
 			t.Errorf("pgtest: drop %s: %v", name, err)
 			return

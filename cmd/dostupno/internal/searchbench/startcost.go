@@ -7,7 +7,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/jackc/pgx/v5"
+	"github.com/dostupno/dostupno/shared/pgdb"
 )
 
 // StartCosts measures what a function's start pays this machine for, apart from the code:
@@ -28,7 +28,7 @@ func StartCosts(ctx context.Context, url string) (string, error) {
 	var fastest, slowest time.Duration
 	for i := range 3 {
 		t := time.Now()
-		conn, err := pgx.Connect(ctx, url)
+		conn, err := pgdb.ConnectOne(ctx, url)
 		if err != nil {
 			return "", fmt.Errorf("connect: %w", err)
 		}
