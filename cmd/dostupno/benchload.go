@@ -93,6 +93,9 @@ func benchConcurrent(ctx context.Context, pool *pgxpool.Pool, ours http.Handler,
 	for _, pid := range backends() {
 		pgBefore[pid], _ = searchbench.ProcCPU(pid)
 	}
+	// What a system call costs just before and after: the machine's phase, which moves the
+	// answers per second more than most changes do (searchbench.SyscallCost).
+	syscallBefore := searchbench.SyscallCost()
 	if cpuProfile != "" {
 		f, err := os.Create(cpuProfile)
 		if err != nil {
@@ -104,9 +107,6 @@ func benchConcurrent(ctx context.Context, pool *pgxpool.Pool, ours http.Handler,
 		}
 		defer pprof.StopCPUProfile()
 	}
-	// What a system call costs just before and after: the machine's phase, which moves the
-	// answers per second more than most changes do (searchbench.SyscallCost).
-	syscallBefore := searchbench.SyscallCost()
 	selfBefore, keptBefore, batchBefore := ownCPU(), shared.Kept.Stats(), shared.Batch.Stats()
 	if shared.Batch != nil {
 		shared.Batch.Observe(bd.Read)
