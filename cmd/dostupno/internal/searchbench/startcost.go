@@ -48,7 +48,7 @@ func StartCosts(ctx context.Context, url string) (string, error) {
 // (a PVM guest re-enables interrupts in the host's kernel), it drifts with the host's load, and
 // the answers per second loosely with it: 1.03-1.07 µs just before 16 clients got 4,224-4,712
 // answers/s, 1.24-1.31 µs before 3,688-3,764, in turns within ten minutes, while the CPU a fixed
-// computation takes did not move; but 1.04 and 1.08 µs came before 4,282 and 3,717 later
+// computation takes did not move; but 1.04-1.10 µs came before 3,717-4,930 later
 // (docs/PERFORMANCE.md, the twenty-first machine).
 func SyscallCost() time.Duration {
 	const calls = 20_000
