@@ -46,9 +46,10 @@ func TestImportLeavesTheCopyReadyToSearch(t *testing.T) {
 			Scan(&analyzed, &vacuumed, &pages, &visible, &onDisk); err != nil {
 			t.Fatal(err)
 		}
-		if analyzed == nil || vacuumed == nil || pages != onDisk || visible < pages*9/10 {
-			t.Errorf("%s: got analysed %v, vacuumed %v, %d of %d pages recorded, %d all-visible; want analysed, vacuumed, every page recorded and all-visible",
-				table, analyzed, vacuumed, pages, onDisk, visible)
+		holding := int64(pgtest.PagesHoldingRows(t, e.pool, table))
+		if analyzed == nil || vacuumed == nil || pages != onDisk || visible < holding*9/10 {
+			t.Errorf("%s: got analysed %v, vacuumed %v, %d of %d pages recorded, %d all-visible of the %d that hold rows; want analysed, vacuumed, every page recorded and all-visible",
+				table, analyzed, vacuumed, pages, onDisk, visible, holding)
 		}
 	}
 
