@@ -68,17 +68,27 @@ func benchConcurrent(ctx context.Context, pool *pgxpool.Pool, ours http.Handler,
 		}
 		return l, cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime(), nil
 	}
+	// diskSince says what the disks read since reads and bytes were taken (DiskReads), when
+	// they can be read.
+	diskSince := func(reads, bytes int64, ok bool) string {
+		r, b, now := searchbench.DiskReads("/sys/block")
+		if !ok || !now {
+			return ""
+		}
+		return fmt.Sprintf("; %d reads from disk (%.1f MiB)", r-reads, float64(b-bytes)/(1<<20))
+	}
 	if warm > 0 {
 		// The run's first second, on a new instance, is its pool's connections' first: each
 		// plans every statement of the mix once (a one-at-a-time warm-up reads on one of
 		// them), answers a second as slow as the rest (p99 35.7 against 9.6-15.6 ms, 16
 		// clients). The warm-up asks as the run does, and is reported apart.
+		r, b, ok := searchbench.DiskReads("/sys/block")
 		l, _, err := hammer(warm)
 		if err != nil {
 			return err
 		}
-		fmt.Printf("\nwarm-up, not measured: %d clients for %s, %d answers, %.0f req/s, latency p50 %s  p99 %s  max %s ms\n", clients, warm, l.N, l.PerSecond(),
-			searchbench.Millis(l.Latency.P50), searchbench.Millis(l.Latency.P99), searchbench.Millis(l.Latency.Max))
+		fmt.Printf("\nwarm-up, not measured: %d clients for %s, %d answers, %.0f req/s, latency p50 %s  p99 %s  max %s ms%s\n", clients, warm, l.N, l.PerSecond(),
+			searchbench.Millis(l.Latency.P50), searchbench.Millis(l.Latency.P99), searchbench.Millis(l.Latency.Max), diskSince(r, b, ok))
 	}
 	fmt.Printf("\nconcurrent run: %d clients for %s, uncached (Cache-Control: no-cache), load generator in its own process\n", clients, d)
 	backends := func() []int {
@@ -107,6 +117,7 @@ func benchConcurrent(ctx context.Context, pool *pgxpool.Pool, ours http.Handler,
 		}
 		defer pprof.StopCPUProfile()
 	}
+	diskReads, diskBytes, diskOK := searchbench.DiskReads("/sys/block")
 	selfBefore, keptBefore, batchBefore := ownCPU(), shared.Kept.Stats(), shared.Batch.Stats()
 	if shared.Batch != nil {
 		shared.Batch.Observe(bd.Read)
@@ -118,6 +129,7 @@ func benchConcurrent(ctx context.Context, pool *pgxpool.Pool, ours http.Handler,
 	if err != nil {
 		return err
 	}
+	disk := diskSince(diskReads, diskBytes, diskOK)
 	selfCPU := ownCPU() - selfBefore
 	var pgCPU time.Duration
 	pgSeen := false
@@ -149,8 +161,8 @@ func benchConcurrent(ctx context.Context, pool *pgxpool.Pool, ours http.Handler,
 		fmt.Printf("\n  details of the pages' rows: %d kept, %d read from Postgres (%.1f%% kept; the mix's questions were asked before the run)",
 			hits, misses, 100*float64(hits)/float64(hits+misses))
 	}
-	fmt.Printf("\n  load average after: %s; a system call %s µs before the run, %s after (the machine's phase)\n",
-		searchbench.LoadAverage(), nanosAsMicros(syscallBefore), nanosAsMicros(searchbench.SyscallCost()))
+	fmt.Printf("\n  load average after: %s; a system call %s µs before the run, %s after (the machine's phase)%s\n",
+		searchbench.LoadAverage(), nanosAsMicros(syscallBefore), nanosAsMicros(searchbench.SyscallCost()), disk)
 	bd.Report(os.Stdout, l.Latency)
 	fmt.Printf("  %-42s %6s %7s %7s %7s\n", "per shape under the load (ms)", "n", "p50", "p99", "max")
 	for _, shape := range searchbench.Shapes() {

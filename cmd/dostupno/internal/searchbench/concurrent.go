@@ -191,3 +191,36 @@ func Serve(h http.Handler) *httptest.Server {
 	srv.Start()
 	return srv
 }
+
+// DiskReads are the reads the machine's disks completed and the bytes they read since boot,
+// from /sys/block/<disk>/stat (whole disks: a partition's reads are its disk's; loop and RAM
+// devices left out); ok is false where that cannot be read. A run's share of them tells
+// whether its questions waited for the disk (pages the kernel had taken back, see Memory).
+func DiskReads(sysBlock string) (reads, bytes int64, ok bool) {
+	disks, err := os.ReadDir(sysBlock)
+	if err != nil {
+		return 0, 0, false
+	}
+	for _, d := range disks {
+		name := d.Name()
+		if strings.HasPrefix(name, "loop") || strings.HasPrefix(name, "ram") || strings.HasPrefix(name, "zram") {
+			continue
+		}
+		b, err := os.ReadFile(sysBlock + "/" + name + "/stat")
+		if err != nil {
+			continue
+		}
+		// Fields: reads completed, reads merged, sectors read (512 bytes each), ...
+		f := strings.Fields(string(b))
+		if len(f) < 3 {
+			continue
+		}
+		r, err1 := strconv.ParseInt(f[0], 10, 64)
+		s, err2 := strconv.ParseInt(f[2], 10, 64)
+		if err1 != nil || err2 != nil {
+			continue
+		}
+		reads, bytes, ok = reads+r, bytes+s*512, true
+	}
+	return reads, bytes, ok
+}

@@ -226,3 +226,31 @@ func TestAskOnce(t *testing.T) {
 		t.Fatalf("a 503 on the fourth question: error %v after %d questions", err, len(asked))
 	}
 }
+
+// TestDiskReads: the reads and bytes of every whole disk are summed, loop and RAM devices
+// left out, a device without its figures skipped; no such folder is not ok.
+func TestDiskReads(t *testing.T) {
+	dir := t.TempDir()
+	disk := func(name, stat string) {
+		if err := os.MkdirAll(dir+"/"+name, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if stat != "" {
+			if err := os.WriteFile(dir+"/"+name+"/stat", []byte(stat), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	disk("vda", "  497948    36216 16983746   464164   300093   147317 45524768   376379        0   115308   895429\n")
+	disk("vdb", "10 0 8 0 0 0 0 0 0 0 0\n")
+	disk("loop0", "999 0 999 0 0 0 0 0 0 0 0\n")
+	disk("ram0", "999 0 999 0 0 0 0 0 0 0 0\n")
+	disk("nvme0n1", "")
+	reads, bytes, ok := searchbench.DiskReads(dir)
+	if !ok || reads != 497948+10 || bytes != (16983746+8)*512 {
+		t.Fatalf("got %d reads, %d bytes, ok %v", reads, bytes, ok)
+	}
+	if _, _, ok := searchbench.DiskReads(dir + "/none"); ok {
+		t.Fatal("a folder that is not there was read")
+	}
+}
