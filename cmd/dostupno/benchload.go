@@ -71,7 +71,7 @@ func benchConcurrent(ctx context.Context, pool *pgxpool.Pool, ours http.Handler,
 	// diskSince says what the disks read since reads and bytes were taken (DiskReads), when
 	// they can be read.
 	diskSince := func(reads, bytes int64, ok bool) string {
-		r, b, now := searchbench.DiskReads("/sys/block")
+		r, b, now := searchbench.DiskReads(sysBlock)
 		if !ok || !now {
 			return ""
 		}
@@ -82,7 +82,7 @@ func benchConcurrent(ctx context.Context, pool *pgxpool.Pool, ours http.Handler,
 		// plans every statement of the mix once (a one-at-a-time warm-up reads on one of
 		// them), answers a second as slow as the rest (p99 35.7 against 9.6-15.6 ms, 16
 		// clients). The warm-up asks as the run does, and is reported apart.
-		r, b, ok := searchbench.DiskReads("/sys/block")
+		r, b, ok := searchbench.DiskReads(sysBlock)
 		l, _, err := hammer(warm)
 		if err != nil {
 			return err
@@ -117,7 +117,7 @@ func benchConcurrent(ctx context.Context, pool *pgxpool.Pool, ours http.Handler,
 		}
 		defer pprof.StopCPUProfile()
 	}
-	diskReads, diskBytes, diskOK := searchbench.DiskReads("/sys/block")
+	diskReads, diskBytes, diskOK := searchbench.DiskReads(sysBlock)
 	selfBefore, keptBefore, batchBefore := ownCPU(), shared.Kept.Stats(), shared.Batch.Stats()
 	if shared.Batch != nil {
 		shared.Batch.Observe(bd.Read)
@@ -162,7 +162,7 @@ func benchConcurrent(ctx context.Context, pool *pgxpool.Pool, ours http.Handler,
 			hits, misses, 100*float64(hits)/float64(hits+misses))
 	}
 	fmt.Printf("\n  load average after: %s; a system call %s µs before the run, %s after (the machine's phase)%s\n",
-		searchbench.LoadAverage(), nanosAsMicros(syscallBefore), nanosAsMicros(searchbench.SyscallCost()), disk)
+		searchbench.LoadAverage(), searchbench.Micros(syscallBefore), searchbench.Micros(searchbench.SyscallCost()), disk)
 	bd.Report(os.Stdout, l.Latency)
 	fmt.Printf("  %-42s %6s %7s %7s %7s\n", "per shape under the load (ms)", "n", "p50", "p99", "max")
 	for _, shape := range searchbench.Shapes() {
@@ -173,8 +173,8 @@ func benchConcurrent(ctx context.Context, pool *pgxpool.Pool, ours http.Handler,
 	return nil
 }
 
-// nanosAsMicros is d in microseconds with two decimals.
-func nanosAsMicros(d time.Duration) string { return fmt.Sprintf("%.2f", float64(d.Nanoseconds())/1000) }
+// sysBlock is where the kernel lists the machine's disks (searchbench.DiskReads).
+const sysBlock = "/sys/block"
 
 // micros is d in whole microseconds.
 func micros(d time.Duration) string { return fmt.Sprintf("%d µs", d.Microseconds()) }

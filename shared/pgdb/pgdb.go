@@ -101,6 +101,16 @@ func ConnectOne(ctx context.Context, url string) (*pgx.Conn, error) {
 	return pgx.ConnectConfig(ctx, cfg.ConnConfig)
 }
 
+// PagesHoldingRows is how many of table's pages hold a row: those a VACUUM can mark
+// all-visible. Sessions inserting into a table at once make Postgres extend it by many pages
+// at a time, and the pages none of them wrote to stay all zeroes, which VACUUM never marks. It
+// reads the whole table.
+func PagesHoldingRows(ctx context.Context, db DBTX, table string) (int64, error) {
+	var n int64
+	err := db.QueryRow(ctx, `SELECT count(DISTINCT (ctid::text::point)[0]) FROM `+pgx.Identifier{table}.Sanitize()).Scan(&n)
+	return n, err
+}
+
 // urlSetsMaxConns reports whether url (a URL or a key=value DSN) sets pool_max_conns.
 func urlSetsMaxConns(url string) bool {
 	if u, err := neturl.Parse(url); err == nil && u.Scheme != "" {

@@ -123,13 +123,14 @@ func Count(t testing.TB, db pgdb.DBTX, q string) int {
 	return n
 }
 
-// PagesHoldingRows is how many of table's pages hold a row: those a VACUUM can mark
-// all-visible. Sessions inserting into a table at once make Postgres extend it by many pages
-// at a time, and the pages none of them wrote to stay all zeroes, which VACUUM never marks
-// (writelog.Replica.Maintain counts the same way).
+// PagesHoldingRows is pgdb.PagesHoldingRows, failing t on an error.
 func PagesHoldingRows(t testing.TB, db pgdb.DBTX, table string) int {
 	t.Helper()
-	return Count(t, db, `SELECT count(DISTINCT (ctid::text::point)[0]) FROM `+pgx.Identifier{table}.Sanitize())
+	n, err := pgdb.PagesHoldingRows(context.Background(), db, table)
+	if err != nil {
+		t.Fatalf("pages holding rows of %s: %v", table, err)
+	}
+	return int(n)
 }
 
 // WithDatabase returns base with its database name replaced by name.

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/dostupno/dostupno/shared/pgdb"
 )
 
 // Maintenance after large batches. Postgres plans a search well only with statistics of the
@@ -112,19 +114,28 @@ func (r *Replica) vacuumAgain(ctx context.Context, tables []string, skipLocked b
 // only for a table whose recorded pages (pg_class.relpages, zeroed ones included) are more
 // than a tenth unmarked.
 func (r *Replica) unmarked(ctx context.Context, tables []string) ([]string, error) {
-	candidates, _, err := r.tablesWhere(ctx, "visibility", tables, "c.relallvisible < c.relpages * 9 / 10")
+	rows, err := r.pool.Query(ctx, `SELECT c.relname, c.relallvisible FROM pg_class c
+		WHERE c.oid = ANY($1::text[]::regclass[]) AND c.relallvisible < c.relpages * 9 / 10
+		ORDER BY c.relname`, tables)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("visibility of %v on %s: %w", tables, r.name, err)
+	}
+	type table struct {
+		Name   string
+		Marked int64
+	}
+	candidates, err := pgx.CollectRows(rows, pgx.RowToStructByPos[table])
+	if err != nil {
+		return nil, fmt.Errorf("visibility of %v on %s: %w", tables, r.name, err)
 	}
 	var out []string
 	for _, t := range candidates {
-		var marked, holding int64
-		if err := r.pool.QueryRow(ctx, `SELECT c.relallvisible, (SELECT count(DISTINCT (ctid::text::point)[0]) FROM `+
-			pgx.Identifier{t}.Sanitize()+`) FROM pg_class c WHERE c.oid = $1::regclass`, t).Scan(&marked, &holding); err != nil {
-			return nil, fmt.Errorf("pages holding rows of %s on %s: %w", t, r.name, err)
+		holding, err := pgdb.PagesHoldingRows(ctx, r.pool, t.Name)
+		if err != nil {
+			return nil, fmt.Errorf("pages holding rows of %s on %s: %w", t.Name, r.name, err)
 		}
-		if marked < holding*9/10 {
-			out = append(out, t)
+		if t.Marked < holding*9/10 {
+			out = append(out, t.Name)
 		}
 	}
 	return out, nil

@@ -507,6 +507,9 @@ func ms(d time.Duration) string { return fmt.Sprintf("%7s", Millis(d)) }
 // Millis is d in milliseconds with two decimals ("12.34").
 func Millis(d time.Duration) string { return fmt.Sprintf("%.2f", float64(d.Microseconds())/1000) }
 
+// Micros is d in microseconds with two decimals (a page fault, a system call).
+func Micros(d time.Duration) string { return fmt.Sprintf("%.2f", float64(d.Nanoseconds())/1000) }
+
 func report(out io.Writer, r *Result) {
 	fmt.Fprintf(out, "\n%-42s %5s | %-29s | %-29s\n", "", "", "ours (ms)", "hackathon (ms)")
 	fmt.Fprintf(out, "%-42s %5s | %7s %7s %7s %7s | %7s %7s %7s %7s\n", "shape", "n", "p50", "p90", "p99", "max", "p50", "p90", "p99", "max")

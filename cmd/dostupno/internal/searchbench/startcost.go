@@ -39,8 +39,8 @@ func StartCosts(ctx context.Context, url string) (string, error) {
 		}
 		slowest = max(slowest, d)
 	}
-	return fmt.Sprintf("what a start pays this machine: a page of memory touched first %.2f µs, a new connection to Postgres %s-%s ms",
-		float64(fault.Nanoseconds())/1000, Millis(fastest), Millis(slowest)), nil
+	return fmt.Sprintf("what a start pays this machine: a page of memory touched first %s µs, a new connection to Postgres %s-%s ms",
+		Micros(fault), Millis(fastest), Millis(slowest)), nil
 }
 
 // SyscallCost is what one system call costs this machine now: the fastest of three runs of
