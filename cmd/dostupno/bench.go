@@ -45,6 +45,7 @@ func runBench(ctx context.Context, args []string) error {
 	only := fs.String("shapes", "", "ask only the shapes whose name contains this (e.g. \"text\"; \"!text\": all but those)")
 	concurrency := fs.Int("concurrency", 16, "clients asking at once in the concurrent run (0: no concurrent run)")
 	concurrentFor := fs.Duration("concurrent-for", 10*time.Second, "how long the concurrent run lasts")
+	paced := fs.Float64("paced", 3000, "after the concurrent run, the same clients ask this many questions a second in all for as long, each timed from its time on the schedule (0: no paced run)")
 	concurrentWarm := fs.Duration("concurrent-warmup", 3*time.Second, "how long the same clients ask the same mix first, not measured (0: none)")
 	viaImport := fs.String("via-import", "", "load the catalog through the write log (dostupno import) on this NATS URL instead of COPY, then ask the first questions at once and stop")
 	natsURL := fs.String("cold-nats", "", "NATS URL the cold-started functions follow the change feed on (default: none)")
@@ -54,13 +55,14 @@ func runBench(ctx context.Context, args []string) error {
 	// its CPU is counted apart from the server's.
 	loadURL := fs.String("load-url", "", "(internal) be the load generator of a concurrent run against this URL")
 	loadStart := fs.String("load-start", "", "(internal) the catalog's first day, for the load generator's mix")
+	loadRate := fs.Float64("load-rate", 0, "(internal) the questions a second the load generator's clients ask in all (0: each as soon as it has its answer)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if *loadURL != "" {
-		return runLoadGenerator(ctx, os.Stdout, *loadURL, *loadStart, *questions, *concurrency, *concurrentFor, *only)
+		return runLoadGenerator(ctx, os.Stdout, *loadURL, *loadStart, *questions, *concurrency, *loadRate, *concurrentFor, *only)
 	}
-	if *events <= 0 || *questions <= 0 || fs.NArg() != 0 || !validDBName(*dbName) {
+	if *events <= 0 || *questions <= 0 || *paced < 0 || fs.NArg() != 0 || !validDBName(*dbName) {
 		return errUsage
 	}
 	if err := searchbench.CheckShapes(*only); err != nil {
@@ -135,7 +137,7 @@ func runBench(ctx context.Context, args []string) error {
 		fmt.Printf("load average after the run: %s\n", searchbench.LoadAverage())
 	}
 	if *concurrency > 0 {
-		if err := benchConcurrent(ctx, pool, ours, shared, start, *questions, *concurrency, *concurrentWarm, *concurrentFor, *only, *cpuProfile); err != nil {
+		if err := benchConcurrent(ctx, pool, ours, shared, start, *questions, *concurrency, *paced, *concurrentWarm, *concurrentFor, *only, *cpuProfile); err != nil {
 			return err
 		}
 	}

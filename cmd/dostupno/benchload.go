@@ -23,9 +23,9 @@ import (
 
 // runLoadGenerator is bench's concurrent load generator, in a process of its own with
 // searchbench.MinLoadProcs processors at least: it asks the mix of a catalog starting on start
-// (YYYY-MM-DD) of the search-events handler at base and writes what it measured as JSON to
-// out.
-func runLoadGenerator(ctx context.Context, out io.Writer, base, start string, questions, clients int, d time.Duration, only string) error {
+// (YYYY-MM-DD) of the search-events handler at base, paced to rate questions a second in all
+// (0: as fast as the clients can), and writes what it measured as JSON to out.
+func runLoadGenerator(ctx context.Context, out io.Writer, base, start string, questions, clients int, rate float64, d time.Duration, only string) error {
 	if goruntime.GOMAXPROCS(0) < searchbench.MinLoadProcs {
 		goruntime.GOMAXPROCS(searchbench.MinLoadProcs)
 	}
@@ -33,7 +33,7 @@ func runLoadGenerator(ctx context.Context, out io.Writer, base, start string, qu
 	if err != nil {
 		return fmt.Errorf("--load-start: %w", err)
 	}
-	l, err := searchbench.Hammer(ctx, base, searchbench.Only(searchbench.Mix(questions, day), only), clients, d)
+	l, err := searchbench.Hammer(ctx, base, searchbench.Only(searchbench.Mix(questions, day), only), clients, rate, d)
 	if err != nil {
 		return err
 	}
@@ -45,8 +45,9 @@ func runLoadGenerator(ctx context.Context, out io.Writer, base, start string, qu
 // each side used: the load generator (its rusage), this process (the server: handler, pool,
 // HTTP) and the Postgres backends of the benchmark database (/proc, when Postgres runs here),
 // how many of the pages' rows took their details from those ours kept, and how many walks
-// shared a round trip (shared).
-func benchConcurrent(ctx context.Context, pool *pgxpool.Pool, ours http.Handler, shared search.Shared, start time.Time, questions, clients int, warm, d time.Duration, only, cpuProfile string) error {
+// shared a round trip (shared). With a rate, a paced run follows (searchbench.Hammer): the
+// same clients asking rate questions a second in all, reported the same way.
+func benchConcurrent(ctx context.Context, pool *pgxpool.Pool, ours http.Handler, shared search.Shared, start time.Time, questions, clients int, rate float64, warm, d time.Duration, only, cpuProfile string) error {
 	var bd searchbench.Breakdown
 	srv := searchbench.Serve(bd.Handler(ours))
 	defer srv.Close()
@@ -54,9 +55,10 @@ func benchConcurrent(ctx context.Context, pool *pgxpool.Pool, ours http.Handler,
 	if err != nil {
 		return err
 	}
-	hammer := func(d time.Duration) (searchbench.Throughput, time.Duration, error) {
+	hammer := func(rate float64, d time.Duration) (searchbench.Throughput, time.Duration, error) {
 		cmd := exec.CommandContext(ctx, exe, "bench", "--load-url", srv.URL, "--load-start", start.Format(time.DateOnly),
-			"--questions", strconv.Itoa(questions), "--concurrency", strconv.Itoa(clients), "--concurrent-for", d.String(), "--shapes", only)
+			"--questions", strconv.Itoa(questions), "--concurrency", strconv.Itoa(clients), "--load-rate", strconv.FormatFloat(rate, 'f', -1, 64),
+			"--concurrent-for", d.String(), "--shapes", only)
 		cmd.Stderr = os.Stderr
 		out, err := cmd.Output()
 		if err != nil {
@@ -83,14 +85,13 @@ func benchConcurrent(ctx context.Context, pool *pgxpool.Pool, ours http.Handler,
 		// them), answers a second as slow as the rest (p99 35.7 against 9.6-15.6 ms, 16
 		// clients). The warm-up asks as the run does, and is reported apart.
 		r, b, ok := searchbench.DiskReads(sysBlock)
-		l, _, err := hammer(warm)
+		l, _, err := hammer(0, warm)
 		if err != nil {
 			return err
 		}
 		fmt.Printf("\nwarm-up, not measured: %d clients for %s, %d answers, %.0f req/s, latency p50 %s  p99 %s  max %s ms%s\n", clients, warm, l.N, l.PerSecond(),
 			searchbench.Millis(l.Latency.P50), searchbench.Millis(l.Latency.P99), searchbench.Millis(l.Latency.Max), diskSince(r, b, ok))
 	}
-	fmt.Printf("\nconcurrent run: %d clients for %s, uncached (Cache-Control: no-cache), load generator in its own process\n", clients, d)
 	backends := func() []int {
 		rows, err := pool.Query(ctx, `SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()`)
 		if err != nil {
@@ -99,13 +100,70 @@ func benchConcurrent(ctx context.Context, pool *pgxpool.Pool, ours http.Handler,
 		pids, _ := pgx.CollectRows(rows, pgx.RowTo[int])
 		return pids
 	}
-	pgBefore := map[int]time.Duration{}
-	for _, pid := range backends() {
-		pgBefore[pid], _ = searchbench.ProcCPU(pid)
+	// measure runs the load generator at rate (0: closed loop) for d and reports it.
+	measure := func(rate float64) error {
+		pgBefore := map[int]time.Duration{}
+		for _, pid := range backends() {
+			pgBefore[pid], _ = searchbench.ProcCPU(pid)
+		}
+		// What a system call costs just before and after: the machine's phase, which moves the
+		// answers per second more than most changes do (searchbench.SyscallCost).
+		syscallBefore := searchbench.SyscallCost()
+		diskReads, diskBytes, diskOK := searchbench.DiskReads(sysBlock)
+		selfBefore, keptBefore, batchBefore := ownCPU(), shared.Kept.Stats(), shared.Batch.Stats()
+		bd.Start()
+		l, genCPU, err := hammer(rate, d)
+		bd.Stop()
+		if err != nil {
+			return err
+		}
+		disk := diskSince(diskReads, diskBytes, diskOK)
+		selfCPU := ownCPU() - selfBefore
+		var pgCPU time.Duration
+		pgSeen := false
+		for _, pid := range backends() {
+			if t, ok := searchbench.ProcCPU(pid); ok {
+				pgCPU += t - pgBefore[pid]
+				pgSeen = true
+			}
+		}
+		share := func(t time.Duration) string {
+			return fmt.Sprintf("%5.1f%%", 100*t.Seconds()/(l.Elapsed.Seconds()*float64(goruntime.NumCPU())))
+		}
+		fmt.Printf("  %d answers in %.1fs: %.0f req/s   latency p50 %s  p90 %s  p99 %s  max %s ms\n", l.N, l.Elapsed.Seconds(), l.PerSecond(),
+			searchbench.Millis(l.Latency.P50), searchbench.Millis(l.Latency.P90), searchbench.Millis(l.Latency.P99), searchbench.Millis(l.Latency.Max))
+		if l.Rate > 0 {
+			fmt.Printf("  questions written more than %s ms after their time: %d of %d (the latest %s ms late)\n",
+				searchbench.Millis(searchbench.LateBy), l.Late, l.N, searchbench.Millis(l.Behind))
+		}
+		fmt.Printf("  CPU over the run, share of %d cores: load generator (GOMAXPROCS %d) %s, search-events server (this process) %s", goruntime.NumCPU(), l.Procs, share(genCPU), share(selfCPU))
+		if pgSeen {
+			fmt.Printf(", Postgres backends %s", share(pgCPU))
+		}
+		fmt.Printf("\n  CPU per answer: load generator %s, server %s", micros(l.PerAnswer(genCPU)), micros(l.PerAnswer(selfCPU)))
+		if pgSeen {
+			fmt.Printf(", Postgres %s", micros(l.PerAnswer(pgCPU)))
+		}
+		if b := shared.Batch.Stats(); b.RoundTrips > batchBefore.RoundTrips {
+			reads, trips := b.Reads-batchBefore.Reads, b.RoundTrips-batchBefore.RoundTrips
+			fmt.Printf("\n  walks of questions without text: %d in %d round trips to Postgres (%.2f a round trip)", reads, trips, float64(reads)/float64(trips))
+		}
+		k := shared.Kept.Stats()
+		if hits, misses := k.Hits-keptBefore.Hits, k.Misses-keptBefore.Misses; hits+misses > 0 {
+			fmt.Printf("\n  details of the pages' rows: %d kept, %d read from Postgres (%.1f%% kept; the mix's questions were asked before the run)",
+				hits, misses, 100*float64(hits)/float64(hits+misses))
+		}
+		fmt.Printf("\n  load average after: %s; a system call %s µs before the run, %s after (the machine's phase)%s\n",
+			searchbench.LoadAverage(), searchbench.Micros(syscallBefore), searchbench.Micros(searchbench.SyscallCost()), disk)
+		bd.Report(os.Stdout, l.Latency)
+		fmt.Printf("  %-42s %6s %7s %7s %7s\n", "per shape under the load (ms)", "n", "p50", "p99", "max")
+		for _, shape := range searchbench.Shapes() {
+			if s, ok := l.ByShape[shape]; ok {
+				fmt.Printf("    %-40s %6d %7s %7s %7s\n", shape, s.N, searchbench.Millis(s.P50), searchbench.Millis(s.P99), searchbench.Millis(s.Max))
+			}
+		}
+		return nil
 	}
-	// What a system call costs just before and after: the machine's phase, which moves the
-	// answers per second more than most changes do (searchbench.SyscallCost).
-	syscallBefore := searchbench.SyscallCost()
 	if cpuProfile != "" {
 		f, err := os.Create(cpuProfile)
 		if err != nil {
@@ -117,60 +175,18 @@ func benchConcurrent(ctx context.Context, pool *pgxpool.Pool, ours http.Handler,
 		}
 		defer pprof.StopCPUProfile()
 	}
-	diskReads, diskBytes, diskOK := searchbench.DiskReads(sysBlock)
-	selfBefore, keptBefore, batchBefore := ownCPU(), shared.Kept.Stats(), shared.Batch.Stats()
 	if shared.Batch != nil {
 		shared.Batch.Observe(bd.Read)
 		defer shared.Batch.Observe(nil)
 	}
-	bd.Start()
-	l, genCPU, err := hammer(d)
-	bd.Stop()
-	if err != nil {
+	fmt.Printf("\nconcurrent run: %d clients for %s, each asking again once it has its answer, uncached (Cache-Control: no-cache), load generator in its own process\n", clients, d)
+	err = measure(0)
+	pprof.StopCPUProfile() // the profile is the closed loop's
+	if err != nil || rate <= 0 {
 		return err
 	}
-	disk := diskSince(diskReads, diskBytes, diskOK)
-	selfCPU := ownCPU() - selfBefore
-	var pgCPU time.Duration
-	pgSeen := false
-	for _, pid := range backends() {
-		if t, ok := searchbench.ProcCPU(pid); ok {
-			pgCPU += t - pgBefore[pid]
-			pgSeen = true
-		}
-	}
-	share := func(t time.Duration) string {
-		return fmt.Sprintf("%5.1f%%", 100*t.Seconds()/(l.Elapsed.Seconds()*float64(goruntime.NumCPU())))
-	}
-	fmt.Printf("  %d answers in %.1fs: %.0f req/s   latency p50 %s  p90 %s  p99 %s  max %s ms\n", l.N, l.Elapsed.Seconds(), l.PerSecond(),
-		searchbench.Millis(l.Latency.P50), searchbench.Millis(l.Latency.P90), searchbench.Millis(l.Latency.P99), searchbench.Millis(l.Latency.Max))
-	fmt.Printf("  CPU over the run, share of %d cores: load generator (GOMAXPROCS %d) %s, search-events server (this process) %s", goruntime.NumCPU(), l.Procs, share(genCPU), share(selfCPU))
-	if pgSeen {
-		fmt.Printf(", Postgres backends %s", share(pgCPU))
-	}
-	fmt.Printf("\n  CPU per answer: load generator %s, server %s", micros(l.PerAnswer(genCPU)), micros(l.PerAnswer(selfCPU)))
-	if pgSeen {
-		fmt.Printf(", Postgres %s", micros(l.PerAnswer(pgCPU)))
-	}
-	if b := shared.Batch.Stats(); b.RoundTrips > batchBefore.RoundTrips {
-		reads, trips := b.Reads-batchBefore.Reads, b.RoundTrips-batchBefore.RoundTrips
-		fmt.Printf("\n  walks of questions without text: %d in %d round trips to Postgres (%.2f a round trip)", reads, trips, float64(reads)/float64(trips))
-	}
-	k := shared.Kept.Stats()
-	if hits, misses := k.Hits-keptBefore.Hits, k.Misses-keptBefore.Misses; hits+misses > 0 {
-		fmt.Printf("\n  details of the pages' rows: %d kept, %d read from Postgres (%.1f%% kept; the mix's questions were asked before the run)",
-			hits, misses, 100*float64(hits)/float64(hits+misses))
-	}
-	fmt.Printf("\n  load average after: %s; a system call %s µs before the run, %s after (the machine's phase)%s\n",
-		searchbench.LoadAverage(), searchbench.Micros(syscallBefore), searchbench.Micros(searchbench.SyscallCost()), disk)
-	bd.Report(os.Stdout, l.Latency)
-	fmt.Printf("  %-42s %6s %7s %7s %7s\n", "per shape under the load (ms)", "n", "p50", "p99", "max")
-	for _, shape := range searchbench.Shapes() {
-		if s, ok := l.ByShape[shape]; ok {
-			fmt.Printf("    %-40s %6d %7s %7s %7s\n", shape, s.N, searchbench.Millis(s.P50), searchbench.Millis(s.P99), searchbench.Millis(s.Max))
-		}
-	}
-	return nil
+	fmt.Printf("\npaced run: %d clients asking %.0f questions a second in all for %s, each question timed from its time on the schedule (a late one's wait counted), uncached\n", clients, rate, d)
+	return measure(rate)
 }
 
 // sysBlock is where the kernel lists the machine's disks (searchbench.DiskReads).

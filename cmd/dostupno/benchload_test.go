@@ -24,7 +24,7 @@ func TestLoadGeneratorProcess(t *testing.T) {
 	defer srv.Close()
 	var out bytes.Buffer
 	start := time.Now().UTC().Format(time.DateOnly)
-	if err := runLoadGenerator(context.Background(), &out, srv.URL, start, 20, 2, 100*time.Millisecond, ""); err != nil {
+	if err := runLoadGenerator(context.Background(), &out, srv.URL, start, 20, 2, 0, 100*time.Millisecond, ""); err != nil {
 		t.Fatal(err)
 	}
 	var l searchbench.Throughput

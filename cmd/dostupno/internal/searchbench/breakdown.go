@@ -25,9 +25,14 @@ type Breakdown struct {
 	first    []time.Duration // answered, for the reads first in their batch
 }
 
-// Start starts collecting, Stop stops.
-func (b *Breakdown) Start() { b.on.Store(true) }
-func (b *Breakdown) Stop()  { b.on.Store(false) }
+// Start starts collecting anew (what an earlier run collected is dropped), Stop stops.
+func (b *Breakdown) Start() {
+	b.mu.Lock()
+	b.handler, b.waited, b.answered, b.first = nil, nil, nil, nil
+	b.mu.Unlock()
+	b.on.Store(true)
+}
+func (b *Breakdown) Stop() { b.on.Store(false) }
 
 // Handler is h timed while b is on.
 func (b *Breakdown) Handler(h http.Handler) http.Handler {

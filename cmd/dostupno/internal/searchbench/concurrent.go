@@ -21,6 +21,13 @@ import (
 // over all answers and per shape (which shapes make the tail under load).
 type Throughput struct {
 	Clients int
+	// Rate is the answers a second the clients were paced to ask in all (Hammer's rate), 0
+	// when each asked again as soon as it had its answer.
+	Rate float64
+	// Late are the questions of a paced run written more than LateBy after their time (the
+	// clients fell behind: the machine could not keep the pace), Behind the latest of them.
+	Late   int
+	Behind time.Duration
 	// Procs is the load generator's GOMAXPROCS over the run (MinLoadProcs at least in its
 	// process).
 	Procs   int
@@ -61,6 +68,17 @@ const MinLoadProcs = 2
 // server closes it), writes each question's request as bytes made once for the run, and reads
 // its answer to its last byte, checking its status but not decoding it.
 //
+// With rate 0 each client asks again as soon as it has its answer (a closed loop): the run
+// finds the most answers a second the machine gives, and its latencies are those of a machine
+// kept busy to its last cycle, each question queued behind the others'. With a rate, the
+// clients ask that many questions a second in all, each on a schedule of its own (client i's
+// k-th question at (k*clients + i) / rate after the start, as wrk2 paces its connections): the
+// latency at a given load. A question is timed from its time on the schedule, not from its
+// write: a client still waiting for an answer when its next question is due writes that
+// question late, and the wait counts in the question's latency, as it would for a user who
+// asked then (a stall's latency is not hidden by the questions it kept from being asked); the
+// run counts such questions (Late).
+//
 // The load generator shares the machine with what it measures. http.Client's transport (a
 // reader and a writer goroutine per connection, a request and its headers built for every
 // question) cost it 1.7 times the CPU an answer of a goroutine per client reading with
@@ -69,9 +87,9 @@ const MinLoadProcs = 2
 // their samples under the runtime's monitor, which handed their processor to another thread
 // whenever a write to the server's socket outlasted its 20 µs tick. The clients therefore
 // share one goroutine and one epoll set (askLoop), as wrk's share a thread.
-func Hammer(ctx context.Context, base string, mix []Question, clients int, d time.Duration) (Throughput, error) {
-	if clients < 1 || len(mix) == 0 {
-		return Throughput{}, errors.New("hammer: no clients or no questions")
+func Hammer(ctx context.Context, base string, mix []Question, clients int, rate float64, d time.Duration) (Throughput, error) {
+	if clients < 1 || len(mix) == 0 || rate < 0 {
+		return Throughput{}, errors.New("hammer: no clients, no questions or a negative rate")
 	}
 	u, err := url.Parse(base)
 	if err != nil || u.Scheme != "http" || u.Host == "" {
@@ -82,28 +100,55 @@ func Hammer(ctx context.Context, base string, mix []Question, clients int, d tim
 		reqs[i] = []byte("GET " + u.Path + "/?" + q.Query + " HTTP/1.1\r\nHost: " + u.Host +
 			"\r\nCache-Control: no-cache\r\nUser-Agent: dostupno-bench\r\n\r\n")
 	}
+	var every time.Duration // each client's time between questions, paced
+	if rate > 0 {
+		every = time.Duration(float64(clients) * float64(time.Second) / rate)
+		if every <= 0 {
+			return Throughput{}, fmt.Errorf("hammer: %.0f questions a second from %d clients is too many", rate, clients)
+		}
+	}
 	var (
 		asked   int
 		all     = make([]time.Duration, 0, 1<<16)
 		byShape = map[string][]time.Duration{}
+		late    lateness
 	)
 	start := time.Now()
 	stop := start.Add(d)
 	err = askLoop(ctx, u.Host, reqs, func(q int) string { return "?" + mix[q].Query },
-		func() int { q := asked % len(mix); asked++; return q }, clients, stop, stop.Add(time.Minute),
+		func() int { q := asked % len(mix); asked++; return q }, clients, every, start, stop, stop.Add(time.Minute),
 		func(q int, took time.Duration) {
 			all = append(all, took)
 			byShape[mix[q].Shape] = append(byShape[mix[q].Shape], took)
-		})
+		}, &late)
 	elapsed := time.Since(start)
 	if err != nil {
 		return Throughput{}, err
 	}
-	l := Throughput{Clients: clients, Procs: runtime.GOMAXPROCS(0), N: len(all), Elapsed: elapsed, Latency: Percentiles(all), ByShape: map[string]Stats{}}
+	l := Throughput{Clients: clients, Rate: rate, Late: late.n, Behind: late.most, Procs: runtime.GOMAXPROCS(0), N: len(all), Elapsed: elapsed,
+		Latency: Percentiles(all), ByShape: map[string]Stats{}}
 	for sh, d := range byShape {
 		l.ByShape[sh] = Percentiles(d)
 	}
 	return l, nil
+}
+
+// LateBy is how late a paced question may be written before the run counts it late
+// (Throughput.Late): the load generator's own wake-up on a busy machine is about as much.
+const LateBy = time.Millisecond
+
+// lateness counts the paced questions written more than LateBy after their time, and the
+// latest.
+type lateness struct {
+	n    int
+	most time.Duration
+}
+
+func (l *lateness) add(d time.Duration) {
+	if d > LateBy {
+		l.n++
+	}
+	l.most = max(l.most, d)
 }
 
 // ClockTicks is the unit of the CPU times in /proc/<pid>/stat (USER_HZ, 100 on Linux).

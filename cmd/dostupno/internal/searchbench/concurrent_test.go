@@ -86,7 +86,7 @@ func TestHammer(t *testing.T) {
 		w.Write([]byte(`{"items":[]}`))
 	}))
 	defer srv.Close()
-	l, err := searchbench.Hammer(context.Background(), srv.URL, searchbench.Mix(50, start), 4, 200*time.Millisecond)
+	l, err := searchbench.Hammer(context.Background(), srv.URL, searchbench.Mix(50, start), 4, 0, 200*time.Millisecond)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -136,7 +136,7 @@ func TestHammer(t *testing.T) {
 	}
 	keep.Start()
 	defer keep.Close()
-	l, err = searchbench.Hammer(context.Background(), keep.URL+"/function/search-events", searchbench.Mix(50, start), 3, 300*time.Millisecond)
+	l, err = searchbench.Hammer(context.Background(), keep.URL+"/function/search-events", searchbench.Mix(50, start), 3, 0, 300*time.Millisecond)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -152,7 +152,7 @@ func TestHammer(t *testing.T) {
 	defer close(hung)
 	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 	defer cancel()
-	if _, err := searchbench.Hammer(ctx, stuck.URL, searchbench.Mix(5, start), 2, time.Hour); err == nil {
+	if _, err := searchbench.Hammer(ctx, stuck.URL, searchbench.Mix(5, start), 2, 0, time.Hour); err == nil {
 		t.Fatal("got no error from a server that never answers")
 	}
 
@@ -160,8 +160,75 @@ func TestHammer(t *testing.T) {
 		http.Error(w, "no", http.StatusServiceUnavailable)
 	}))
 	defer failing.Close()
-	if _, err := searchbench.Hammer(context.Background(), failing.URL, searchbench.Mix(5, start), 2, time.Second); err == nil || !strings.Contains(err.Error(), "503") {
+	if _, err := searchbench.Hammer(context.Background(), failing.URL, searchbench.Mix(5, start), 2, 0, time.Second); err == nil || !strings.Contains(err.Error(), "503") {
 		t.Fatalf("got %v, want the 503 reported", err)
+	}
+}
+
+// TestHammerPaced: a paced run asks every question its schedule holds before the run's end,
+// rate times its length whatever the server's speed, each client on its own connection with
+// one question in flight; an answer is timed from its question's time on the schedule, so a
+// server that stalls one answer shows in the latencies of the questions the stall kept its
+// client from asking on time, which the run counts late.
+func TestHammerPaced(t *testing.T) {
+	var asked, inFlight, most, conns atomic.Int64
+	var stalled atomic.Bool
+	const stall = 100 * time.Millisecond
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		asked.Add(1)
+		n := inFlight.Add(1)
+		defer inFlight.Add(-1)
+		for m := most.Load(); n > m && !most.CompareAndSwap(m, n); m = most.Load() {
+		}
+		if r.URL.Query().Get("stall") != "" && stalled.CompareAndSwap(false, true) {
+			time.Sleep(stall) // the server's stall, which the run must show
+		}
+		w.Write([]byte(`{"items":[]}`))
+	}))
+	srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		if s == http.StateNew {
+			conns.Add(1)
+		}
+	}
+	srv.Start()
+	defer srv.Close()
+
+	// 4 clients at 400 a second for 250 ms: each asks every 10 ms, client i from 2.5*i ms on,
+	// 25 questions each before the end.
+	l, err := searchbench.Hammer(context.Background(), srv.URL, searchbench.Mix(50, start), 4, 400, 250*time.Millisecond)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if l.N != 100 || asked.Load() != 100 || l.Rate != 400 || conns.Load() != 4 || most.Load() > 4 {
+		t.Fatalf("got %d answers, %d asked over %d connections, at most %d in flight, rate %v: want 100 over 4, 4 at most, rate 400",
+			l.N, asked.Load(), conns.Load(), most.Load(), l.Rate)
+	}
+	if l.Elapsed < 240*time.Millisecond {
+		t.Fatalf("the run took %v, want its schedule's 247.5 ms at least", l.Elapsed)
+	}
+
+	// One client at 100 a second for 200 ms (every 10 ms); its first question is answered
+	// after a stall of 100 ms. Its next questions, due 10, 20, ... 90 ms after it, are asked
+	// once it is answered: five of them waited 50 ms or more, and with the stalled one a
+	// tenth of the run's 20 answers and more took that long, where timed from their writes
+	// they would have been quick. Each of the nine was written late.
+	mix := []searchbench.Question{{Shape: "stall", Query: "stall=1"}, {Shape: "quick", Query: "q=2"}}
+	l, err = searchbench.Hammer(context.Background(), srv.URL, mix, 1, 100, 200*time.Millisecond)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !stalled.Load() || l.N != 20 {
+		t.Fatalf("got %d answers (stalled %v), want the schedule's 20", l.N, stalled.Load())
+	}
+	if l.Latency.Max < stall || l.Latency.P90 < stall/2 || l.Late < 9 || l.Behind < stall*8/10 {
+		t.Fatalf("got max %v, p90 %v, %d written late, the latest %v behind: want the stall's %v, p90 %v at least, 9 late, 80 ms behind",
+			l.Latency.Max, l.Latency.P90, l.Late, l.Behind, stall, stall/2)
+	}
+
+	for _, rate := range []float64{-1, 1e12} {
+		if _, err := searchbench.Hammer(context.Background(), srv.URL, searchbench.Mix(5, start), 2, rate, time.Second); err == nil {
+			t.Errorf("rate %v: got no error", rate)
+		}
 	}
 }
 

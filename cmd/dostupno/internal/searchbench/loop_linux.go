@@ -10,17 +10,22 @@ import (
 	"runtime"
 	"syscall"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // askLoop is Hammer's clients: one goroutine waiting on all their connections in one
-// epoll set, each client writing its next question once it has read its answer whole (ask).
-// Every answer is timed from the write of its question to the read of its last byte and
-// handed to took with its question's index; after stop no client asks again, and the loop
-// ends once the last answers are in. A client whose server closes its connection after an
-// answer (Connection: close) dials again. An answer other than 200, a connection lost in the
-// middle of an answer, until passing or ctx ending fails the run.
+// epoll set. With every 0, each client writes its next question once it has read its answer
+// whole (ask), and each answer is timed from its question's write; with every, client i asks
+// at i*every/clients after start and every after that, a timerfd in the same set
+// waking the loop when the next question is due, and each answer is timed from its question's
+// time on that schedule (late holds how late the questions were written). Every answer is
+// handed to took with its question's index; no question is asked at or after stop, and the
+// loop ends once the last answers are in. A client whose server closes its connection after
+// an answer (Connection: close) dials again. An answer other than 200, a connection lost in
+// the middle of an answer, until passing or ctx ending fails the run.
 func askLoop(ctx context.Context, addr string, reqs [][]byte, name func(q int) string, next func() int, clients int,
-	stop, until time.Time, took func(q int, d time.Duration)) error {
+	every time.Duration, start, stop, until time.Time, took func(q int, d time.Duration), late *lateness) error {
 	sa, family, err := sockaddr(addr)
 	if err != nil {
 		return err
@@ -38,15 +43,35 @@ func askLoop(ctx context.Context, addr string, reqs [][]byte, name func(q int) s
 			}
 		}
 	}()
-	for i := range cs {
-		cs[i] = &loopClient{id: int32(i), ep: ep, family: family, sa: sa, fd: -1, buf: make([]byte, 32<<10)}
-		if err := cs[i].ask(next(), reqs, name); err != nil {
+	var pace *pacer
+	if every > 0 {
+		if pace, err = newPacer(ep, int32(clients)); err != nil {
 			return err
 		}
+		defer pace.close()
 	}
-	events := make([]syscall.EpollEvent, clients)
+	asking := clients // the clients not done yet
+	for i := range cs {
+		c := &loopClient{id: int32(i), ep: ep, family: family, sa: sa, fd: -1, buf: make([]byte, 32<<10)}
+		cs[i] = c
+		if pace == nil {
+			if err := c.ask(next(), reqs, name); err != nil {
+				return err
+			}
+			continue
+		}
+		// A paced client dials before its first question's time, which its answer is timed from.
+		if err := c.dial(); err != nil {
+			return err
+		}
+		c.due = start.Add(every * time.Duration(i) / time.Duration(clients))
+		if c.waiting = c.due.Before(stop); !c.waiting {
+			asking--
+		}
+	}
+	events := make([]syscall.EpollEvent, clients+1)
 	yielded := time.Now()
-	for asking := clients; asking > 0; {
+	for asking > 0 {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
@@ -54,6 +79,11 @@ func askLoop(ctx context.Context, addr string, reqs [][]byte, name func(q int) s
 		wait := until.Sub(now)
 		if wait <= 0 {
 			return fmt.Errorf("no answer for %s", until.Sub(stop))
+		}
+		if pace != nil {
+			if err := pace.ask(cs, now, next, reqs, name, late); err != nil {
+				return err
+			}
 		}
 		// The loop never waits in the scheduler: the runtime's monitor takes it for one
 		// goroutine running for 10 ms, takes its processor back at every epoll_wait after
@@ -73,6 +103,12 @@ func askLoop(ctx context.Context, addr string, reqs [][]byte, name func(q int) s
 			return fmt.Errorf("epoll: %w", err)
 		}
 		for _, ev := range events[:n] {
+			if pace != nil && ev.Fd == pace.id {
+				if err := pace.rang(); err != nil {
+					return err
+				}
+				continue
+			}
 			c := cs[ev.Fd]
 			a, err := c.read()
 			switch {
@@ -89,18 +125,80 @@ func askLoop(ctx context.Context, addr string, reqs [][]byte, name func(q int) s
 			if a.closing {
 				c.close()
 			}
-			if !now.Before(stop) {
+			if pace != nil {
+				c.due = c.due.Add(every)
+				c.waiting = c.due.Before(stop)
+			}
+			if pace != nil && !c.waiting || pace == nil && !now.Before(stop) {
 				c.close()
 				asking--
 				continue
 			}
-			if err := c.ask(next(), reqs, name); err != nil {
-				return err
+			if pace == nil {
+				if err := c.ask(next(), reqs, name); err != nil {
+					return err
+				}
 			}
 		}
 	}
 	return nil
 }
+
+// pacer is a paced askLoop's timer: a timerfd in the loop's epoll set (its event's data id),
+// armed for the next question due.
+type pacer struct {
+	fd    int
+	id    int32
+	armed time.Time // when it rings, zero when it is not armed
+}
+
+func newPacer(ep int, id int32) (*pacer, error) {
+	fd, err := unix.TimerfdCreate(unix.CLOCK_MONOTONIC, unix.TFD_CLOEXEC|unix.TFD_NONBLOCK)
+	if err != nil {
+		return nil, fmt.Errorf("timerfd: %w", err)
+	}
+	if err := syscall.EpollCtl(ep, syscall.EPOLL_CTL_ADD, fd, &syscall.EpollEvent{Events: syscall.EPOLLIN, Fd: id}); err != nil {
+		syscall.Close(fd) //nolint:errcheck // the epoll's error is the one to report
+		return nil, fmt.Errorf("epoll: %w", err)
+	}
+	return &pacer{fd: fd, id: id}, nil
+}
+
+// ask writes the question of every waiting client whose time has come (late ones counted in
+// late; each is timed from its time), then arms the timer for the soonest still to come.
+func (p *pacer) ask(cs []*loopClient, now time.Time, next func() int, reqs [][]byte, name func(int) string, late *lateness) error {
+	var soonest time.Time
+	for _, c := range cs {
+		switch {
+		case !c.waiting:
+		case !c.due.After(now):
+			if err := c.ask(next(), reqs, name); err != nil {
+				return err
+			}
+			late.add(c.start.Sub(c.due))
+			c.start, c.waiting = c.due, false
+		case soonest.IsZero() || c.due.Before(soonest):
+			soonest = c.due
+		}
+	}
+	if soonest.IsZero() || soonest.Equal(p.armed) {
+		return nil
+	}
+	p.armed = soonest
+	return unix.TimerfdSettime(p.fd, 0, &unix.ItimerSpec{Value: unix.NsecToTimespec(int64(soonest.Sub(now)))}, nil)
+}
+
+// rang clears the timer's expiry (the epoll set is level-triggered).
+func (p *pacer) rang() error {
+	var b [8]byte
+	if _, err := syscall.Read(p.fd, b[:]); err != nil && !errors.Is(err, syscall.EAGAIN) {
+		return fmt.Errorf("timerfd: %w", err)
+	}
+	p.armed = time.Time{}
+	return nil
+}
+
+func (p *pacer) close() { syscall.Close(p.fd) } //nolint:errcheck // nothing was written through it
 
 // yieldEvery is how often askLoop yields, well within the monitor's 10 ms.
 const yieldEvery = 2 * time.Millisecond
@@ -114,9 +212,12 @@ type loopClient struct {
 	sa     syscall.Sockaddr
 	fd     int
 	q      int
-	start  time.Time
-	buf    []byte
-	n      int
+	start  time.Time // the question's write, or its time on a paced run's schedule
+	due    time.Time // a paced client's next question's time
+	// waiting: a paced client has read its last answer and waits for its next question's time
+	waiting bool
+	buf     []byte
+	n       int
 }
 
 // ask writes question q of reqs (named by name in errors), dialling first when the client
