@@ -133,8 +133,8 @@ func benchConcurrent(ctx context.Context, pool *pgxpool.Pool, ours http.Handler,
 		fmt.Printf("  %d answers in %.1fs: %.0f req/s   latency p50 %s  p90 %s  p99 %s  max %s ms\n", l.N, l.Elapsed.Seconds(), l.PerSecond(),
 			searchbench.Millis(l.Latency.P50), searchbench.Millis(l.Latency.P90), searchbench.Millis(l.Latency.P99), searchbench.Millis(l.Latency.Max))
 		if l.Rate > 0 {
-			fmt.Printf("  questions written more than %s ms after their time: %d of %d (the latest %s ms late)\n",
-				searchbench.Millis(searchbench.LateBy), l.Late, l.N, searchbench.Millis(l.Behind))
+			fmt.Printf("  questions written more than %s ms after their time: %d of %d, %d of them held by their client's previous answer, the others by the load generator's wake-up (the latest %s ms late)\n",
+				searchbench.Millis(searchbench.LateBy), l.Late, l.N, l.Held, searchbench.Millis(l.Behind))
 		}
 		fmt.Printf("  CPU over the run, share of %d cores: load generator (GOMAXPROCS %d) %s, search-events server (this process) %s", goruntime.NumCPU(), l.Procs, share(genCPU), share(selfCPU))
 		if pgSeen {

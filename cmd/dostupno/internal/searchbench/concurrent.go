@@ -24,10 +24,12 @@ type Throughput struct {
 	// Rate is the answers a second the clients were paced to ask in all (Hammer's rate), 0
 	// when each asked again as soon as it had its answer.
 	Rate float64
-	// Late are the questions of a paced run written more than LateBy after their time (the
-	// clients fell behind: the machine could not keep the pace), Behind the latest of them.
-	Late   int
-	Behind time.Duration
+	// Late are the questions of a paced run written more than LateBy after their time, Behind
+	// how late the latest was. Of them, Held were late because their client had its previous
+	// answer only after their time (a client has one question in flight); the others, because
+	// the load generator woke late (it shares the cores).
+	Late, Held int
+	Behind     time.Duration
 	// Procs is the load generator's GOMAXPROCS over the run (MinLoadProcs at least in its
 	// process).
 	Procs   int
@@ -125,7 +127,7 @@ func Hammer(ctx context.Context, base string, mix []Question, clients int, rate 
 	if err != nil {
 		return Throughput{}, err
 	}
-	l := Throughput{Clients: clients, Rate: rate, Late: late.n, Behind: late.most, Procs: runtime.GOMAXPROCS(0), N: len(all), Elapsed: elapsed,
+	l := Throughput{Clients: clients, Rate: rate, Late: late.n, Held: late.held, Behind: late.most, Procs: runtime.GOMAXPROCS(0), N: len(all), Elapsed: elapsed,
 		Latency: Percentiles(all), ByShape: map[string]Stats{}}
 	for sh, d := range byShape {
 		l.ByShape[sh] = Percentiles(d)
@@ -137,18 +139,23 @@ func Hammer(ctx context.Context, base string, mix []Question, clients int, rate 
 // (Throughput.Late): the load generator's own wake-up on a busy machine is about as much.
 const LateBy = time.Millisecond
 
-// lateness counts the paced questions written more than LateBy after their time, and the
-// latest.
+// lateness counts the paced questions written more than LateBy after their time (held: of
+// them, those whose client read its previous answer after their time), and the latest.
 type lateness struct {
-	n    int
-	most time.Duration
+	n, held int
+	most    time.Duration
 }
 
-func (l *lateness) add(d time.Duration) {
-	if d > LateBy {
+// add counts a question written by after its time, whose client was held by its previous
+// answer past that time or not.
+func (l *lateness) add(by time.Duration, held bool) {
+	if by > LateBy {
 		l.n++
+		if held {
+			l.held++
+		}
 	}
-	l.most = max(l.most, d)
+	l.most = max(l.most, by)
 }
 
 // ClockTicks is the unit of the CPU times in /proc/<pid>/stat (USER_HZ, 100 on Linux).

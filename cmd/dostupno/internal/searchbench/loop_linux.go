@@ -122,6 +122,7 @@ func askLoop(ctx context.Context, addr string, reqs [][]byte, name func(q int) s
 				return fmt.Errorf("%s: got %d", name(c.q), a.status)
 			}
 			took(c.q, now.Sub(c.start))
+			c.answered = now
 			if a.closing {
 				c.close()
 			}
@@ -175,7 +176,7 @@ func (p *pacer) ask(cs []*loopClient, now time.Time, next func() int, reqs [][]b
 			if err := c.ask(next(), reqs, name); err != nil {
 				return err
 			}
-			late.add(c.start.Sub(c.due))
+			late.add(c.start.Sub(c.due), c.answered.After(c.due))
 			c.start, c.waiting = c.due, false
 		case soonest.IsZero() || c.due.Before(soonest):
 			soonest = c.due
@@ -214,6 +215,8 @@ type loopClient struct {
 	q      int
 	start  time.Time // the question's write, or its time on a paced run's schedule
 	due    time.Time // a paced client's next question's time
+	// answered: when the client read its last answer whole
+	answered time.Time
 	// waiting: a paced client has read its last answer and waits for its next question's time
 	waiting bool
 	buf     []byte
