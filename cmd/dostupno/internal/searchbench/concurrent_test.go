@@ -225,6 +225,30 @@ func TestHammerPaced(t *testing.T) {
 			l.Latency.Max, l.Latency.P90, l.Late, l.Held, l.Behind, stall, stall/2)
 	}
 
+	// A server that closes idle connections sooner than a client's next question: each
+	// client dials again and the run goes on.
+	var served atomic.Int64
+	idle := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		served.Add(1)
+		w.Write([]byte(`{"items":[]}`))
+	}))
+	idle.Config.IdleTimeout = time.Millisecond
+	var idleConns atomic.Int64
+	idle.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		if s == http.StateNew {
+			idleConns.Add(1)
+		}
+	}
+	idle.Start()
+	defer idle.Close()
+	l, err = searchbench.Hammer(context.Background(), idle.URL, searchbench.Mix(5, start), 2, 20, 350*time.Millisecond)
+	if err != nil {
+		t.Fatalf("a server closing idle connections: %v", err)
+	}
+	if l.N != 7 || served.Load() != 7 || idleConns.Load() < 3 {
+		t.Fatalf("got %d answers, %d served, over %d connections: want the schedule's 7, dialled again after idle closes", l.N, served.Load(), idleConns.Load())
+	}
+
 	for _, rate := range []float64{-1, 1e12} {
 		if _, err := searchbench.Hammer(context.Background(), srv.URL, searchbench.Mix(5, start), 2, rate, time.Second); err == nil {
 			t.Errorf("rate %v: got no error", rate)

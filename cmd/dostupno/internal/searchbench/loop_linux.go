@@ -22,7 +22,7 @@ import (
 // time on that schedule (late holds how late the questions were written). Every answer is
 // handed to took with its question's index; no question is asked at or after stop, and the
 // loop ends once the last answers are in. A client whose server closes its connection after
-// an answer (Connection: close) dials again. An answer other than 200, a connection lost in
+// an answer (Connection: close) or, paced, between questions (an idle timeout) dials again. An answer other than 200, a connection lost in
 // the middle of an answer, until passing or ctx ending fails the run.
 func askLoop(ctx context.Context, addr string, reqs [][]byte, name func(q int) string, next func() int, clients int,
 	every time.Duration, start, stop, until time.Time, took func(q int, d time.Duration), late *lateness) error {
@@ -110,6 +110,12 @@ func askLoop(ctx context.Context, addr string, reqs [][]byte, name func(q int) s
 				continue
 			}
 			c := cs[ev.Fd]
+			if c.waiting {
+				// A paced client between questions: the server closed the idle connection
+				// (its idle timeout). It dials again for its next question.
+				c.close()
+				continue
+			}
 			a, err := c.read()
 			switch {
 			case err != nil:
