@@ -62,8 +62,11 @@ func runBench(ctx context.Context, args []string) error {
 	if *loadURL != "" {
 		return runLoadGenerator(ctx, os.Stdout, *loadURL, *loadStart, *questions, *concurrency, *loadRate, *concurrentFor, *only)
 	}
-	if *events <= 0 || *questions <= 0 || *paced < 0 || fs.NArg() != 0 || !validDBName(*dbName) {
+	if *events <= 0 || *questions <= 0 || fs.NArg() != 0 || !validDBName(*dbName) {
 		return errUsage
+	}
+	if !(*paced >= 0 && *paced <= maxPaced) {
+		return fmt.Errorf("--paced %v: want the questions a second of the paced run, 0 (none) to %.0f", *paced, maxPaced)
 	}
 	if err := searchbench.CheckShapes(*only); err != nil {
 		return err
@@ -146,6 +149,9 @@ func runBench(ctx context.Context, args []string) error {
 	}
 	return nil
 }
+
+// maxPaced bounds --paced: a million questions a second is far past any machine this runs on.
+const maxPaced = 1e6
 
 func validDBName(s string) bool {
 	for _, r := range s {

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	goruntime "runtime"
+	"strings"
 	"testing"
 	"time"
 
@@ -33,5 +34,16 @@ func TestLoadGeneratorProcess(t *testing.T) {
 	}
 	if l.N == 0 || l.Procs < searchbench.MinLoadProcs || l.Clients != 2 {
 		t.Fatalf("got %d answers from %d clients on GOMAXPROCS %d, want some from 2 on %d at least", l.N, l.Clients, l.Procs, searchbench.MinLoadProcs)
+	}
+}
+
+// TestBenchRefusesABadPace: a paced run's rate that is not 0 to maxPaced questions a second
+// is refused before anything is loaded, naming the flag.
+func TestBenchRefusesABadPace(t *testing.T) {
+	for _, v := range []string{"-1", "NaN", "+Inf", "2e6"} {
+		err := runBench(context.Background(), []string{"--paced", v, "--server", "postgres://nobody@127.0.0.1:1/none"})
+		if err == nil || !strings.Contains(err.Error(), "--paced") {
+			t.Errorf("--paced %s: got %v, want a refusal naming --paced", v, err)
+		}
 	}
 }

@@ -21,7 +21,7 @@ import (
 // over all answers and per shape (which shapes make the tail under load).
 type Throughput struct {
 	Clients int
-	// Rate is the answers a second the clients were paced to ask in all (Hammer's rate), 0
+	// Rate is the questions a second the clients were paced to ask in all (Hammer's rate), 0
 	// when each asked again as soon as it had its answer.
 	Rate float64
 	// Late are the questions of a paced run written more than LateBy after their time, Behind
@@ -90,8 +90,8 @@ const MinLoadProcs = 2
 // whenever a write to the server's socket outlasted its 20 µs tick. The clients therefore
 // share one goroutine and one epoll set (askLoop), as wrk's share a thread.
 func Hammer(ctx context.Context, base string, mix []Question, clients int, rate float64, d time.Duration) (Throughput, error) {
-	if clients < 1 || len(mix) == 0 || rate < 0 {
-		return Throughput{}, errors.New("hammer: no clients, no questions or a negative rate")
+	if clients < 1 || len(mix) == 0 || !(rate >= 0) {
+		return Throughput{}, errors.New("hammer: no clients, no questions or a rate that is not a number of zero or more")
 	}
 	u, err := url.Parse(base)
 	if err != nil || u.Scheme != "http" || u.Host == "" {

@@ -2,6 +2,7 @@ package searchbench_test
 
 import (
 	"context"
+	"math"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -249,7 +250,7 @@ func TestHammerPaced(t *testing.T) {
 		t.Fatalf("got %d answers, %d served, over %d connections: want the schedule's 7, dialled again after idle closes", l.N, served.Load(), idleConns.Load())
 	}
 
-	for _, rate := range []float64{-1, 1e12} {
+	for _, rate := range []float64{-1, math.NaN(), math.Inf(1), 1e12} {
 		if _, err := searchbench.Hammer(context.Background(), srv.URL, searchbench.Mix(5, start), 2, rate, time.Second); err == nil {
 			t.Errorf("rate %v: got no error", rate)
 		}
