@@ -42,17 +42,21 @@ func (r *Replica) Maintain(ctx context.Context, growth float64) ([]string, error
 	if len(r.grows) == 0 {
 		return nil, nil
 	}
-	due, names, err := r.tablesWhere(ctx, "sizes", r.grows,
+	grown, err := r.tablesWhere(ctx, "sizes", r.grows,
 		`pg_relation_size(c.oid) / current_setting('block_size')::bigint - c.relpages >= $2 + $3 * c.relpages`, MaintainMinPages, growth)
-	if err != nil || len(due) == 0 {
+	if err != nil || len(grown) == 0 {
 		return nil, err
+	}
+	due := make([]string, len(grown))
+	for i, t := range grown {
+		due[i] = t.Name
 	}
 	opts := "ANALYZE, SKIP_LOCKED"
 	if growth == 0 {
 		opts = "ANALYZE"
 	}
 	start := time.Now()
-	if _, err := r.pool.Exec(ctx, "VACUUM ("+opts+") "+names); err != nil {
+	if _, err := r.pool.Exec(ctx, "VACUUM ("+opts+") "+identifiers(due)); err != nil {
 		return nil, fmt.Errorf("vacuum and analyse %v on %s: %w", due, r.name, err)
 	}
 	if r.afterVacuum != nil {
@@ -114,19 +118,9 @@ func (r *Replica) vacuumAgain(ctx context.Context, tables []string, skipLocked b
 // only for a table whose recorded pages (pg_class.relpages, zeroed ones included) are more
 // than a tenth unmarked.
 func (r *Replica) unmarked(ctx context.Context, tables []string) ([]string, error) {
-	rows, err := r.pool.Query(ctx, `SELECT c.relname, c.relallvisible FROM pg_class c
-		WHERE c.oid = ANY($1::text[]::regclass[]) AND c.relallvisible < c.relpages * 9 / 10
-		ORDER BY c.relname`, tables)
+	candidates, err := r.tablesWhere(ctx, "visibility", tables, "c.relallvisible < c.relpages * 9 / 10")
 	if err != nil {
-		return nil, fmt.Errorf("visibility of %v on %s: %w", tables, r.name, err)
-	}
-	type table struct {
-		Name   string
-		Marked int64
-	}
-	candidates, err := pgx.CollectRows(rows, pgx.RowToStructByPos[table])
-	if err != nil {
-		return nil, fmt.Errorf("visibility of %v on %s: %w", tables, r.name, err)
+		return nil, err
 	}
 	var out []string
 	for _, t := range candidates {
@@ -150,20 +144,26 @@ const (
 )
 
 // tablesWhere answers those of tables for which cond holds (an expression of pg_class c, with
-// args from $2 on), in name order, and them as a list of identifiers for a statement; what
-// names the read in an error.
-func (r *Replica) tablesWhere(ctx context.Context, what string, tables []string, cond string, args ...any) (names []string, list string, err error) {
-	rows, err := r.pool.Query(ctx, `SELECT c.relname FROM pg_class c
+// args as $2 on), by name, each with its pages marked all-visible; what names the query in
+// errors.
+func (r *Replica) tablesWhere(ctx context.Context, what string, tables []string, cond string, args ...any) ([]catalogTable, error) {
+	rows, err := r.pool.Query(ctx, `SELECT c.relname, c.relallvisible FROM pg_class c
 		WHERE c.oid = ANY($1::text[]::regclass[]) AND `+cond+`
 		ORDER BY c.relname`, append([]any{tables}, args...)...)
 	if err != nil {
-		return nil, "", fmt.Errorf("%s of %v on %s: %w", what, tables, r.name, err)
+		return nil, fmt.Errorf("%s of %v on %s: %w", what, tables, r.name, err)
 	}
-	names, err = pgx.CollectRows(rows, pgx.RowTo[string])
+	found, err := pgx.CollectRows(rows, pgx.RowToStructByPos[catalogTable])
 	if err != nil {
-		return nil, "", fmt.Errorf("%s of %v on %s: %w", what, tables, r.name, err)
+		return nil, fmt.Errorf("%s of %v on %s: %w", what, tables, r.name, err)
 	}
-	return names, identifiers(names), nil
+	return found, nil
+}
+
+// catalogTable is a table as pg_class records it: its name and its pages marked all-visible.
+type catalogTable struct {
+	Name   string
+	Marked int64
 }
 
 // identifiers is tables as a list of identifiers for a statement.
