@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"maps"
 	"slices"
-	"strconv"
 	"testing"
 	"time"
 
@@ -110,30 +109,7 @@ func TestOldCommandsReplayToTheSameRows(t *testing.T) {
 func oldCopy(t *testing.T) *pgx.Conn {
 	t.Helper()
 	ctx := context.Background()
-	admin, err := pgx.Connect(ctx, pgtest.AdminURL())
-	if err != nil {
-		pgtest.Missing(t, "PostgreSQL", "TEST_DATABASE_URL", "start it with 'pg_ctlcluster 15 main start'", err)
-	}
-	defer admin.Close(ctx)
-	name := "dostupno_test_old_" + strconv.FormatInt(time.Now().UnixNano(), 36)
-	if _, err := admin.Exec(ctx, `CREATE DATABASE `+name); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		c, err := pgx.Connect(ctx, pgtest.AdminURL())
-		if err != nil {
-			t.Error(err)
-			return
-		}
-		defer c.Close(ctx)
-		if _, err := c.Exec(ctx, `DROP DATABASE IF EXISTS `+name+` WITH (FORCE)`); err != nil {
-			t.Error(err)
-		}
-	})
-	url := pgtest.WithDatabase(pgtest.AdminURL(), name)
-	if err := migrations.SetUpRolesURL(ctx, url); err != nil {
-		t.Fatal(err)
-	}
+	url := pgtest.NewEmptyURL(t)
 	conn, err := pgx.Connect(ctx, pgtest.RoleURL(url, migrations.OwnerRole))
 	if err != nil {
 		t.Fatal(err)

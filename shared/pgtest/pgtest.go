@@ -59,10 +59,7 @@ func NewURL(t testing.TB) string {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	admin, err := pgdb.ConnectOne(ctx, AdminURL())
-	if err != nil {
-		Missing(t, "PostgreSQL", "TEST_DATABASE_URL", "start it with 'pg_ctlcluster 15 main start'", err)
-	}
+	admin := adminConn(ctx, t)
 	defer admin.Close(context.Background())
 
 	// Building the template and cloning it happen under one lock, so a process with another
@@ -81,6 +78,43 @@ func NewURL(t testing.TB) string {
 	if err != nil {
 		t.Fatalf("pgtest: create database %s from the migrated template: %v", name, err)
 	}
+	dropWhenDone(t, name)
+	return WithDatabase(AdminURL(), name)
+}
+
+// NewEmptyURL creates a fresh database for t with the service's roles and no migration applied,
+// for a test that migrates it itself (migrations.ApplyTo, as the owner role, RoleURL), and
+// returns its URL; it is dropped when t ends.
+func NewEmptyURL(t testing.TB) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	admin := adminConn(ctx, t)
+	defer admin.Close(context.Background())
+	name := "dostupno_test_empty_" + randomHex(6)
+	if _, err := admin.Exec(ctx, `CREATE DATABASE `+name); err != nil {
+		t.Fatalf("pgtest: create database %s: %v", name, err)
+	}
+	dropWhenDone(t, name)
+	url := WithDatabase(AdminURL(), name)
+	if err := migrations.SetUpRolesURL(ctx, url); err != nil {
+		t.Fatalf("pgtest: set up the roles of %s: %v", name, err)
+	}
+	return url
+}
+
+// adminConn is a connection to AdminURL, or t skips or fails as Missing says.
+func adminConn(ctx context.Context, t testing.TB) *pgx.Conn {
+	t.Helper()
+	admin, err := pgdb.ConnectOne(ctx, AdminURL())
+	if err != nil {
+		Missing(t, "PostgreSQL", "TEST_DATABASE_URL", "start it with 'pg_ctlcluster 15 main start'", err)
+	}
+	return admin
+}
+
+// dropWhenDone drops database name when t ends.
+func dropWhenDone(t testing.TB, name string) {
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
@@ -94,7 +128,6 @@ func NewURL(t testing.TB) string {
 			t.Errorf("pgtest: drop %s: %v", name, err)
 		}
 	})
-	return WithDatabase(AdminURL(), name)
 }
 
 // RoleURL is url (a database of NewURL) as role connects to it: one of migrations.OwnerRole,

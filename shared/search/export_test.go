@@ -60,3 +60,6 @@ func SetLeanAfter(t testing.TB, n int64) {
 	old := leanAfter.Swap(n)
 	t.Cleanup(func() { leanAfter.Store(old) })
 }
+
+// WindowSQL is the statement of plan window for q.
+func WindowSQL(q *Query) (string, []any) { return statement(q, window) }

@@ -58,6 +58,9 @@ type Query struct {
 	// probe, set by a text search for the reads of the text index and of the month keys, are
 	// the words of Text whose lists those reads read (shared/search/probe.go); "": all.
 	probe string
+	// dense, set by a text search for a text its route says is dense (route.dense), makes its
+	// window test each row's text rather than its signature first (signed).
+	dense bool
 	// keep, set by SearchWith when the instance keeps its pages' details (KeptDetails), makes
 	// every read of a page's rows read the details' generation with them (withGeneration):
 	// keepFull with their details where the plan reads them (withDetails), keepLean without.

@@ -266,10 +266,14 @@ func FuzzParseQuery(f *testing.F) {
 			t.Fatalf("ParseQuery(%q): got a NUL in text or city", raw)
 		}
 		// The SQL text depends on which filters are present, never on their values (but a
-		// walk's limit, an integer, see PageSQL).
+		// walk's limit, an integer, see PageSQL, and whether a text requires all its words,
+		// whose window tests the rows' text signatures first: signed).
 		sql, _ := PageSQL(&q)
 		other := q
 		other.City, other.Text = strings.Repeat("x", len(q.City)), strings.Repeat("y", len(q.Text))
+		if _, all := q.allWords(); !all && q.Text != "" {
+			other.Text = "y or " + other.Text
+		}
 		other.Categories = slices.Repeat([]string{"z"}, len(q.Categories))
 		if otherSQL, _ := PageSQL(&other); otherSQL != sql {
 			t.Fatalf("ParseQuery(%q): the SQL text depends on the values:\n%s\n%s", raw, sql, otherSQL)

@@ -91,7 +91,7 @@ func textSteps(ctx context.Context, db pgdb.DBTX, q *Query) (read, route, error)
 	}
 	r, err := readPage(ctx, db, q, first)
 	if err != nil || r.next != nil {
-		return r, route{how: window}, err
+		return r, denseWindow(r), err
 	}
 	// The steps after the window read the text index or the month keys: with the probe, asked
 	// for only when the window did not answer.
@@ -143,7 +143,7 @@ func textSteps(ctx context.Context, db pgdb.DBTX, q *Query) (read, route, error)
 		}
 		if all && monthsNear(q, r, walkRows) {
 			if r, months, ok, err := searchMonths(ctx, db, q); err != nil || ok {
-				return r, route{month, months}, err
+				return r, route{how: month, months: months}, err
 			}
 			monthsRead = true
 		}
@@ -162,7 +162,7 @@ func textSteps(ctx context.Context, db pgdb.DBTX, q *Query) (read, route, error)
 		// of the city's (one rare word's list in the whole catalog is short, and a word
 		// the window holds none of may be absent: the capped read first).
 		if r, months, ok, err := searchMonths(ctx, db, q); err != nil || ok {
-			return r, route{month, months}, err
+			return r, route{how: month, months: months}, err
 		}
 	} else if kt >= 2 {
 		if end.IsZero() {

@@ -1,0 +1,198 @@
+package search_test
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"net/url"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/dostupno/dostupno/shared/catalog"
+	"github.com/dostupno/dostupno/shared/pgtest"
+	"github.com/dostupno/dostupno/shared/search"
+)
+
+// signatureWords are word forms whose lexemes the 'russian' configuration makes alike or
+// apart: inflections, ё and е, case, hyphenated words (a phrase of their parts), numbers,
+// Latin words, stop words.
+var signatureWords = []string{
+	"концерт", "Концерты", "концертов", "ёлка", "Елки", "ёлочный", "кто-то", "2-й", "XX", "xx", "80",
+	"1812", "Гамлет", "гамлета", "и", "на", "orchestra", "Orchestras", "космос-2", "Космос", "вечер",
+	"вечера", "программа", "выставка", "щелкунчик", "Маяк", "маяка",
+}
+
+// TestTextSignatureHoldsEveryMatch: every event whose text matches a text that requires all its
+// words (Query.allWords) has a text signature holding the signature of those words (migration
+// 033), as the walks in answer order test it before the text itself (shared/search/store.go,
+// pageSQL): the signature read from the event's row, made from its text vector as the catalog
+// writes it (title, venue, description). Most events the text does not match fail the
+// signature test, or the walk would read their text all the same.
+func TestTextSignatureHoldsEveryMatch(t *testing.T) {
+	w := newWorld(t)
+	r := rand.New(rand.NewPCG(33, 3))
+	some := func(n int) string {
+		ws := make([]string, n)
+		for i := range ws {
+			ws[i] = signatureWords[r.IntN(len(signatureWords))]
+		}
+		return strings.Join(ws, " ")
+	}
+	var events []catalog.Event
+	for i := int64(1); i <= 300; i++ {
+		e := event(i, "moscow", nil)
+		e.Title, e.Venue.Name, e.Description = some(1+r.IntN(3)), some(1), some(r.IntN(6))
+		events = append(events, e)
+	}
+	w.upsert(events...)
+
+	texts := append([]string{}, signatureWords...)
+	for range 60 {
+		texts = append(texts, some(2+r.IntN(2)))
+	}
+	for _, text := range texts {
+		q, err := search.ParseQuery("q="+url.QueryEscape(text), w.vocab, time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, all := q.AllWords(); !all {
+			t.Fatalf("%q: not taken as all words", text)
+		}
+	}
+	var matches, lost, others, passed int
+	if err := w.pool.QueryRow(w.ctx, `
+		WITH q AS (SELECT websearch_to_tsquery('russian', x) AS query, search_text_sig(to_tsvector('russian', x)) AS sig
+			FROM unnest($1::text[]) x)
+		SELECT count(*) FILTER (WHERE a.document @@ q.query),
+			count(*) FILTER (WHERE a.document @@ q.query AND (a.text_sig & q.sig) <> q.sig),
+			count(*) FILTER (WHERE NOT a.document @@ q.query),
+			count(*) FILTER (WHERE NOT a.document @@ q.query AND (a.text_sig & q.sig) = q.sig)
+		FROM event_accessibility a, q`, texts).Scan(&matches, &lost, &others, &passed); err != nil {
+		t.Fatal(err)
+	}
+	if lost > 0 {
+		t.Errorf("%d of %d matches fail their text's signature", lost, matches)
+	}
+	if matches < 1000 || others < 1000 {
+		t.Fatalf("%d matches and %d others: the catalog does not test the signature", matches, others)
+	}
+	if passed*10 > others {
+		t.Errorf("%d of %d events the text does not match pass its signature, want under a tenth", passed, others)
+	}
+}
+
+// TestTextWindowReadsSignaturesFromTheIndex: the window of a text that requires all its words,
+// without a code or leniently, reads the rows of the filters from an index in answer order alone
+// (their codes and text signatures, migration 033), and each text it tests by the event's
+// primary key; a text with an OR, or a question with a code, reads each row's text vector from
+// the table as before (signed).
+func TestTextWindowReadsSignaturesFromTheIndex(t *testing.T) {
+	w := newWorld(t)
+	var events []catalog.Event
+	for i := int64(1); i <= 2000; i++ {
+		e := event(i, []string{"moscow", "kazan"}[i%2], map[string]string{"step_free_entrance": "yes"})
+		e.Title = fmt.Sprintf("Show %d", i)
+		e.StartsAt = e.StartsAt.Add(time.Duration(i) * time.Minute)
+		events = append(events, e)
+	}
+	w.upsert(events...)
+	// With statistics, as the copies keep them: on a table Postgres takes for empty, a generic
+	// plan sorts the rows of a bitmap scan rather than walk an index.
+	if _, err := w.pool.Exec(w.ctx, `VACUUM (ANALYZE) event_accessibility`); err != nil {
+		t.Fatal(err)
+	}
+	walkAlone := regexp.MustCompile(`Index Only Scan using event_accessibility_(city_|category_)?starts on event_accessibility a\b`)
+	for _, c := range []struct {
+		raw    string
+		signed bool
+	}{
+		{"q=80", true},
+		{"q=80&city=kazan", true},
+		{"q=кто-то+80&category=concert", true},
+		{"q=80&city=kazan&category=concert,theatre", true},
+		{"q=80&constraints=step_free_entrance&match=lenient", true},
+		{"q=80+or+show", false},
+		{"q=80&constraints=step_free_entrance", false},
+	} {
+		q, err := search.ParseQuery(c.raw+"&from="+url.QueryEscape(time.Now().UTC().Format(time.RFC3339)), w.vocab, time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		sql, args := search.WindowSQL(&q)
+		plan := pgtest.GenericPlan(t, w.pool, "EXPLAIN (COSTS OFF)", sql, args, "enable_seqscan = off")
+		byKey := strings.Contains(plan, "Index Scan using event_accessibility_pkey on event_accessibility t")
+		if got := walkAlone.MatchString(plan) && byKey; got != c.signed {
+			t.Errorf("%s: the window reads the index alone and the text by key: %v, want %v:\n%s", c.raw, got, c.signed, plan)
+		}
+	}
+}
+
+// TestDenseTextWindowTestsEachRowsText: a text whose window filled its page from few of the
+// rows it walked (a word in every event, or in a third of them) is asked the next time through
+// the window that tests each row's text (its route, route.dense), not the signatures; a text
+// whose page needed many rows (a word in a tenth) keeps the signatures; each answer exact.
+func TestDenseTextWindowTestsEachRowsText(t *testing.T) {
+	search.ForgetRoutes(t)
+	w := newWorld(t)
+	start := time.Now().Add(time.Hour).UTC().Truncate(time.Second)
+	var events []catalog.Event
+	for i := int64(1); i <= 300; i++ {
+		e := event(i, "moscow", nil)
+		e.Title = "alpha"
+		if i%3 == 0 {
+			e.Title += " gamma"
+		}
+		if i%10 == 0 {
+			e.Title += " beta"
+		}
+		e.StartsAt = start.Add(time.Duration(i) * time.Minute)
+		events = append(events, e)
+	}
+	w.upsert(events...)
+	for _, c := range []struct {
+		word  string
+		every int64
+		dense bool
+	}{{"alpha", 1, true}, {"gamma", 3, true}, {"beta", 10, false}} {
+		q, err := search.ParseQuery("q="+c.word+"&from="+url.QueryEscape(start.Format(time.RFC3339)), w.vocab, time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		var want []int64
+		for i := c.every; len(want) < q.Limit; i += c.every {
+			want = append(want, i)
+		}
+		conn, err := w.pool.Acquire(w.ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := conn.Conn().DeallocateAll(w.ctx); err != nil { // the statements of this text's asks alone
+			t.Fatal(err)
+		}
+		for ask := range 2 {
+			page, err := search.Search(w.ctx, conn, w.vocab, &q, func(string) string { return "" })
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []int64
+			for _, s := range page.Items {
+				got = append(got, s.ID)
+			}
+			if !slices.Equal(got, want) {
+				t.Fatalf("%s, ask %d: got %v, want %v", c.word, ask, got, want)
+			}
+		}
+		var signed, rowByRow int
+		if err := conn.QueryRow(w.ctx, `SELECT count(*) FILTER (WHERE statement LIKE '%row_number()%'),
+			count(*) FILTER (WHERE statement LIKE '%WHERE w.document @@%')
+			FROM pg_prepared_statements WHERE statement NOT LIKE '%pg_prepared_statements%'`).Scan(&signed, &rowByRow); err != nil {
+			t.Fatal(err)
+		}
+		conn.Release()
+		if signed != 1 || (rowByRow == 1) != c.dense {
+			t.Errorf("%s: %d signed windows and %d testing each row's text prepared, want 1 and dense %v", c.word, signed, rowByRow, c.dense)
+		}
+	}
+}
