@@ -87,6 +87,9 @@ func TestQueryGenericPlansOneStatement(t *testing.T) {
 	if got := setting(pool, "max_parallel_workers_per_gather"); got != "0" {
 		t.Fatalf("the connection has max_parallel_workers_per_gather %s, want 0", got)
 	}
+	if got := setting(pool, "effective_io_concurrency"); got != "64" {
+		t.Fatalf("the connection has effective_io_concurrency %s, want 64", got)
+	}
 
 	rows, br, err := pgdb.QueryGeneric(ctx, pool, `SELECT 1/0`)
 	if err == nil {

@@ -205,11 +205,12 @@ func TestWordsAloneTellsAnANDOfLexemes(t *testing.T) {
 
 // TestDenseWordInACityReadsMonthsBeforeTheWalk: a word whose window holds denseMatches of its
 // matches or more, but not a page, reads its first month slice before the walk when its
-// density in time puts at most half of Cap in the slice (a word of a city: monthsNear), and
-// walks first when it would not (the same word in a city with events every few hours, or in
-// the whole catalog), when the question has other filters than its time and city (a code,
-// whose rows the month keys do not know), or when the text is not all words. Every question
-// pages exactly.
+// density in time puts few candidates in the slice against the rows the walk expects
+// (monthsNear: a word of a city whose events are weeks apart), and walks first when it would
+// not (the same word in a city with events every day and a half, or every few hours, or in the
+// whole catalog: the signed walk reads the index alone), when the question has other filters
+// than its time and city (a code, whose rows the month keys do not know), or when the text is
+// not all words. Every question pages exactly.
 func TestDenseWordInACityReadsMonthsBeforeTheWalk(t *testing.T) {
 	search.SetTextBounds(t, search.TextBounds{Window: 10, Cap: 60, Walk: 40})
 	w := newWorld(t)
@@ -241,11 +242,14 @@ func TestDenseWordInACityReadsMonthsBeforeTheWalk(t *testing.T) {
 		evs = append(evs, x)
 		events = append(events, e)
 	}
-	// Kazan: an event every 36 hours for four months, rho in 6 of each 10 (the window's 10
-	// rows hold 6 matches over 15 days: about 24 in the first slice's two months). Moscow:
-	// every 6 hours, rho alike (the window spans 2.5 days: about 150 in the slice).
+	// Kazan: an event every 14 days for three years, rho in 6 of each 10 (the window's 10 rows
+	// hold 6 matches over 140 days: about 2.6 in the first slice's two months, against 20 rows
+	// of walk for a page of 11, seven a candidate). Omsk: every 36 hours for four months, rho alike (over 15
+	// days: about 24 in the slice). Moscow: every 6 hours, rho alike (the window spans 2.5
+	// days: about 150 in the slice).
 	for n := int64(1); n <= 80; n++ {
-		add(n, "kazan", start.Add(time.Duration(n)*36*time.Hour-time.Hour), n)
+		add(n, "kazan", start.Add(time.Duration(n)*14*24*time.Hour-time.Hour), n)
+		add(500+n, "omsk", start.Add(time.Duration(n)*36*time.Hour-3*time.Hour), n)
 	}
 	for n := int64(1); n <= 480; n++ {
 		add(1000+n, "moscow", start.Add(time.Duration(n)*6*time.Hour-2*time.Hour), n)
@@ -257,7 +261,10 @@ func TestDenseWordInACityReadsMonthsBeforeTheWalk(t *testing.T) {
 		match func(e ev) bool
 		first []string // the steps of the first page
 	}{
-		{"city=kazan&q=rho", func(e ev) bool { return e.city == "kazan" && e.rho }, []string{"window", "month"}},
+		// The slice holds 2 of the page's 11, too few to size the next within twelve months:
+		// the walk after it.
+		{"city=kazan&q=rho", func(e ev) bool { return e.city == "kazan" && e.rho }, []string{"window", "month", "long"}},
+		{"city=omsk&q=rho", func(e ev) bool { return e.city == "omsk" && e.rho }, []string{"window", "long"}},
 		{"city=moscow&q=rho", func(e ev) bool { return e.city == "moscow" && e.rho }, []string{"window", "long"}},
 		{"q=rho", func(e ev) bool { return e.rho }, []string{"window", "long"}},
 		{"city=kazan&q=rho&constraints=step_free_entrance", func(e ev) bool { return e.city == "kazan" && e.rho && e.stepFree }, nil},
@@ -269,11 +276,11 @@ func TestDenseWordInACityReadsMonthsBeforeTheWalk(t *testing.T) {
 	}
 }
 
-// TestDenseWordOfTheWholeCatalogWalksUnlessTheSliceHoldsFew: in the whole catalog, a word
-// whose window holds denseMatches of its matches or more, but not a page, reads its first
-// month slice before the walk only when the slice is expected to hold fewer than a quarter of
-// the rows the walk expects before its page (monthsPerWalkRow); in a city, at most half of Cap
-// is enough (monthsNear). Every question pages exactly.
+// TestDenseWordOfTheWholeCatalogWalksUnlessTheSliceHoldsFew: a word whose window holds
+// denseMatches of its matches or more, but not a page, reads its first month slice before the
+// walk only when the slice is expected to hold fewer than a seventh of the rows the walk
+// expects before its page (monthsPerWalkRow), in the whole catalog as in a city (monthsNear).
+// Every question pages exactly.
 func TestDenseWordOfTheWholeCatalogWalksUnlessTheSliceHoldsFew(t *testing.T) {
 	search.SetTextBounds(t, search.TextBounds{Window: 10, Cap: 60, Walk: 40})
 	w := newWorld(t)
@@ -291,8 +298,9 @@ func TestDenseWordOfTheWholeCatalogWalksUnlessTheSliceHoldsFew(t *testing.T) {
 	)
 	// Perm, from start: an event every 3 days for 240 days, rho in 6 of each 10 (the window's
 	// 10 rows hold 6 matches over 30 days: about 12 in the first slice's two months, fewer
-	// than half of Cap but more than a page of 12's 20 rows of walk over four). Kazan, from
-	// 300 days on: every 10 days (6 over 100 days: about 4 in the slice).
+	// than half of Cap but more than a page of 12's 20 rows of walk over seven). Kazan, from
+	// 300 days on (the 24th to 29th of a month): every 10 days (6 over 100 days: about 2 in the
+	// slice to the end of the next month).
 	for n := int64(1); n <= 80; n++ {
 		for _, c := range []struct {
 			id    int64
@@ -318,7 +326,7 @@ func TestDenseWordOfTheWholeCatalogWalksUnlessTheSliceHoldsFew(t *testing.T) {
 		first []string
 	}{
 		{"q=rho", start, false, []string{"window", "long"}},
-		{"city=perm&q=rho", start, true, []string{"window", "month", "month"}},
+		{"city=perm&q=rho", start, true, []string{"window", "long"}},
 		{"q=rho", later, false, []string{"window", "month", "month"}},
 	} {
 		t.Run(c.raw+" from "+c.from.Format(time.DateOnly), func(t *testing.T) {

@@ -196,3 +196,36 @@ func TestDenseTextWindowTestsEachRowsText(t *testing.T) {
 		}
 	}
 }
+
+// TestSignedWalkComesBeforeTheMonths: a word the window holds twice, short of denseMatches,
+// whose page the walk expects within a fifth of its rows, walks first (its walk reads the
+// index alone, signed) instead of reading month slices whose candidates are many (each a
+// table page): the walk answers; the page is exact throughout.
+func TestSignedWalkComesBeforeTheMonths(t *testing.T) {
+	search.SetTextBounds(t, search.TextBounds{Window: 10, Cap: 60, Walk: 300})
+	w := newWorld(t)
+	now := time.Now().UTC()
+	start := time.Date(now.Year(), now.Month()+2, 1, 6, 0, 0, 0, time.UTC)
+	type ev struct {
+		id    int64
+		sigma bool
+	}
+	var (
+		evs    []ev
+		events []catalog.Event
+	)
+	// Every 6 hours, sigma in 2 of each 10: the window holds 2 matches over 2.5 days (about 50
+	// in the first month slice) and a page of 11 is expected within 60 rows of walk.
+	for n := int64(1); n <= 400; n++ {
+		e := event(n, "moscow", nil)
+		e.StartsAt, e.Title = start.Add(time.Duration(n)*6*time.Hour-time.Hour), "Show"
+		x := ev{n, n%5 == 0}
+		if x.sigma {
+			e.Title += " sigma"
+		}
+		evs, events = append(evs, x), append(events, e)
+	}
+	w.upsert(events...)
+	checkPagesAndSteps(t, w, "q=sigma", start, evs, func(e ev) int64 { return e.id }, func(e ev) bool { return e.sigma },
+		[]string{"window", "long"})
+}

@@ -56,9 +56,11 @@ const denseMatches = 6
 // window holds none of reads the capped read first: an absent word's finds nothing at once
 // (0.2 ms), where the month slice before it added 0.3-0.4 ms.
 // Such a text dense in the window but short of a page reads its first month slice before the
-// walk when the slice is expected to hold few of its matches (monthsNear: a word of a city,
-// whose rows the walk reads each from a page of its own; in the whole catalog, only when the
-// slice holds far fewer than the rows the walk would read).
+// walk only when the slice is expected to hold far fewer candidates than the rows the walk
+// would read (monthsNear): its walk is signed (migration 033), reading the index alone, where
+// a month read reads each candidate's table page. For the same reason such a text walks first
+// with two matches in the window, not denseMatches, when its page is expected within a fifth
+// of the walk (cheap); before signatures a walk's row was a table page too.
 //
 // The first page of a question asked before reads the step that answered it then alone, its
 // route (shared/search/route.go). An AND of words that holds a common one reads the text index
@@ -112,7 +114,13 @@ func textSteps(ctx context.Context, db pgdb.DBTX, q *Query) (read, route, error)
 	steps := []plan{capped, long}
 	var end time.Time                               // the window's end, once read (windowSpan, windowEnd)
 	walkRows := float64(b.Window*(q.Limit+1)) / est // the walk's rows expected before its page
-	if k >= denseMatches || kt >= denseMatches && walkRows <= float64(b.Walk/5) {
+	// A signed walk (signed, no seats) reads the index alone and the text of the rows whose
+	// signature holds the words: with two matches in the window or more it walks first too,
+	// when its page is expected within a fifth of the walk (xx, in 0.8% of 1M events: 1.3-1.4 ms
+	// walking against 4.6-4.9 for its first month slice's 1,300 candidates, each a table page;
+	// pgbench, generic plans, in turns), unless the slice holds few (monthsNear).
+	cheap := signed(q) && !q.Seats() && k >= 2 && walkRows <= float64(b.Walk/5)
+	if k >= denseMatches || kt >= denseMatches && walkRows <= float64(b.Walk/5) || cheap {
 		// A page is expected within Window * (Limit+1) / k rows of the walk, fewer than the
 		// matches the text index would hand over (see denseMatches). With seats, a dense text
 		// whose matches few seats pass walks first too when its page is expected within a
@@ -120,7 +128,7 @@ func textSteps(ctx context.Context, db pgdb.DBTX, q *Query) (read, route, error)
 		// few pass (a common word's 52,000 in 20-30 ms on 1M events), the walk stops at the
 		// page (концерт with both counts: 2.6-3.5 ms against 27-32 ms through slices).
 		steps = []plan{capped}
-		if k < denseMatches {
+		if k < denseMatches && !cheap {
 			// Unless the filters hold few rows (a city): then the text index holds fewer
 			// matches than the walk would read rows, and the capped read reads them alone
 			// (a number in Samara with seats: 713 matches of the text in the city against a
@@ -185,22 +193,14 @@ func textSteps(ctx context.Context, db pgdb.DBTX, q *Query) (read, route, error)
 	return r, route{how: sparse}, err
 }
 
-// monthsNear says whether a text whose window (r, no seats) held denseMatches of its matches
-// or more, but not a page, has few enough candidates in the first slice of searchMonths for it
-// to be read before the walk, whose rows, walkRows of them, are expected before its page: when
-// the question's only other filters are its time and city, whose rows the month keys hold (so
+// monthsNear says whether a text whose window (r, no seats) held two of its matches or more,
+// but not a page, has few enough candidates in the first slice of searchMonths for it to be
+// read before the walk, whose rows, walkRows of them, are expected before its page: when the
+// question's only other filters are its time and city, whose rows the month keys hold (so
 // that its candidates are its matches), and the matches' density in time over the window, k of
-// them up to the last one's start, gives at most half of Cap in that slice. A word of a city
-// is where it pays: the walk reads the city's rows in answer order, each from a page of its
-// own, the month read its matches in the months alone (80 in a city on 1M events, its page
-// some 2,000 rows away: 4.5-6 ms against 0.7-2.0 ms, the window's read apart; cmd/dostupno
-// bench, "text + city"); in the larger cities the two were within each other's noise (80 in
-// Moscow and Saint Petersburg, 1.4-3.9 ms either way at two start times, alternated), and the
-// slice stays first. In the whole catalog the window spans hours, and a word seen there six
-// times holds about as many candidates in the slice as the walk reads rows, each dearer: there
-// the slice is read first only when it is expected to hold fewer than a quarter of walkRows
-// (monthsPerWalkRow; 80 on 1M events: 576 expected, 1,224 read, against 1,750 rows: 3.6-6.9 ms
-// with the month slice, 1.5-2.6 ms walking, alternated).
+// them up to the last one's start, gives at most half of Cap in that slice and fewer than
+// walkRows / monthsPerWalkRow. Such a text is signed: its walk reads the index alone, in a
+// city as in the whole catalog, where a month read reads each candidate's table page.
 func monthsNear(q *Query, r read, walkRows float64) bool {
 	k := len(r.rows)
 	if q.Seats() || !q.timeAndCityAlone() || k == 0 {
@@ -213,16 +213,16 @@ func monthsNear(q *Query, r read, walkRows float64) bool {
 	}
 	slice := firstMonthsEnd(begin).Sub(begin)
 	expected := float64(k) * float64(slice) / float64(seen)
-	return expected <= float64(textBounds.Load().Cap)/2 && (q.City != "" || monthsPerWalkRow*expected <= walkRows)
+	return expected <= float64(textBounds.Load().Cap)/2 && monthsPerWalkRow*expected <= walkRows
 }
 
-// monthsPerWalkRow weighs a candidate of a month slice of the whole catalog against a row of
-// the walk (monthsNear): each is a page of the table, but a month read reads all of its
-// candidates through the keys' bitmap, then checks, filters and sorts them, where the walk
-// stops at its page: about three times a walk's row on 1M events (80: 1,224 candidates in
-// 3.6-6.9 ms, 1,500 rows walked in 1.5-2.6), and the window's sample put the slice's
-// candidates at half of those read.
-const monthsPerWalkRow = 4
+// monthsPerWalkRow weighs a candidate of a month slice against a row of a signed walk
+// (monthsNear): the month read reads each candidate's table page through the keys' bitmap,
+// then checks, filters and sorts them all, where the walk reads an index row and the text of
+// the rows whose signature holds the words, and stops at its page: xx on 1M events, 1,300
+// candidates in 4.6-4.9 ms against 2,600 rows walked in 1.3-1.4 ms (pgbench, generic plans, in
+// turns), about seven times a walk's row.
+const monthsPerWalkRow = 7
 
 // searchSlices reads the page of a text search from slices of the answer order (readSlices),
 // each read from the text index (capped): the first sized from the window, which reached end
