@@ -119,7 +119,7 @@ func ApplyTo(ctx context.Context, conn *pgx.Conn, last int) ([]int, error) {
 }
 
 // vacuumUnmarked vacuums and analyses the tables of the schema that hold at least
-// unmarkedMinPages pages and whose visibility map marks fewer than nine in ten of them
+// pgdb.MaintainMinPages pages and whose visibility map marks fewer than nine in ten of them
 // all-visible. A migration that rewrites a table (a column with a stored value added, as 033
 // adds the text signatures; a column's type changed) leaves it with an empty visibility map and
 // its new column without statistics: until a VACUUM, every walk of an index that covers a
@@ -132,7 +132,7 @@ func vacuumUnmarked(ctx context.Context, conn *pgx.Conn) error {
 		CROSS JOIN LATERAL (SELECT pg_relation_size(c.oid) / current_setting('block_size')::bigint AS pages) s
 		WHERE c.relnamespace = current_schema()::regnamespace AND c.relkind = 'r'
 		  AND s.pages >= $1 AND c.relallvisible < s.pages * 9 / 10
-		ORDER BY c.relname`, unmarkedMinPages)
+		ORDER BY c.relname`, pgdb.MaintainMinPages)
 	if err != nil {
 		return fmt.Errorf("find tables to vacuum after migrating: %w", err)
 	}
@@ -147,10 +147,6 @@ func vacuumUnmarked(ctx context.Context, conn *pgx.Conn) error {
 	}
 	return nil
 }
-
-// unmarkedMinPages is the least size of a table vacuumUnmarked vacuums: 64 pages of 8 KiB,
-// as the copies maintain the tables a batch grows (shared/writelog/maintain.go).
-const unmarkedMinPages = 64
 
 // ApplyURL connects to url, applies the migrations and disconnects.
 func ApplyURL(ctx context.Context, url string) ([]int, error) {

@@ -411,7 +411,7 @@ func TestVenueChangeMaintainsWhatItRewrote(t *testing.T) {
 		t.Fatalf("got %+v, want the venue's change to reach its %d events", r, len(events))
 	}
 	recorded, grown := pages()
-	if grown < before+writelog.MaintainMinPages || recorded != before {
+	if grown < before+pgdb.MaintainMinPages || recorded != before {
 		t.Fatalf("got event_accessibility at %d pages (%d recorded) after the change, from %d: want it grown past the threshold, unmaintained by the writer", grown, recorded, before)
 	}
 	if _, err := e.Writer.Replica.ApplyPending(ctx); err != nil {

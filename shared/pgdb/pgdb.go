@@ -113,6 +113,12 @@ func ConnectOne(ctx context.Context, url string) (*pgx.Conn, error) {
 	return pgx.ConnectConfig(ctx, cfg.ConnConfig)
 }
 
+// MaintainMinPages is the least number of pages a table must have grown by, or hold after a
+// rewrite, for a VACUUM (ANALYZE) of its own (shared/writelog/maintain.go after a batch,
+// migrations after a migration): 64 pages of 8 KiB, about 1,500 events in event_accessibility;
+// a few single writes never come near it.
+const MaintainMinPages = 64
+
 // PagesHoldingRows is how many of table's pages hold a row: those a VACUUM can mark
 // all-visible. Sessions inserting into a table at once make Postgres extend it by many pages
 // at a time, and the pages none of them wrote to stay all zeroes, which VACUUM never marks. It

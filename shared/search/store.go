@@ -290,7 +290,9 @@ func pageSQL(q *Query, how plan) (string, []any) {
 	if text != "" && signed(q) {
 		sig := "(SELECT search_text_sig(to_tsvector('russian', " + p + ")))"
 		column = "a.text_sig"
-		matches = "(w.text_sig & " + sig + ") = " + sig +
+		// No bit of the words' signature missing from the row's: the signature made once (an
+		// InitPlan) where "text_sig & sig = sig" would make it twice.
+		matches = "(" + sig + " & ~w.text_sig) = B'0'::bit(256)" +
 			" AND (SELECT t." + text + " FROM event_accessibility t WHERE t.event_id = w.event_id)"
 	}
 	rank, ranks := "", ""

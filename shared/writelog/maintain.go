@@ -20,10 +20,8 @@ import (
 // table's size on disk with the size Postgres recorded at its last VACUUM or ANALYZE
 // (pg_class.relpages), one catalog read that touches no table, made when an ApplyPending has
 // read the stream to its end (writers waiting for their own command never make it).
+// The least growth worth maintaining is pgdb.MaintainMinPages.
 const (
-	// MaintainMinPages is the least growth worth maintaining: 64 pages of 8 KiB, about 1,500
-	// events in event_accessibility; a few single writes never come near it.
-	MaintainMinPages = 64
 	// MaintainGrowth is the share of its recorded size a table grows by before ApplyPending
 	// maintains it, each time a fixed sample and the new pages. An import's applier seldom
 	// reads the stream to its end while the file is published (a 1M-event import was
@@ -33,7 +31,7 @@ const (
 )
 
 // Maintain runs VACUUM (ANALYZE) (never FULL: readers and writers go on) on the tables of
-// Kind.Grows that have grown by at least MaintainMinPages and by growth times their recorded
+// Kind.Grows that have grown by at least pgdb.MaintainMinPages and by growth times their recorded
 // size, outside any applying transaction, and returns their names. A table another session
 // is already maintaining is skipped, unless growth is 0: then Maintain waits for it and
 // maintains the table afterwards, so that an import that calls it last returns only once
@@ -43,7 +41,7 @@ func (r *Replica) Maintain(ctx context.Context, growth float64) ([]string, error
 		return nil, nil
 	}
 	grown, err := r.tablesWhere(ctx, "sizes", r.grows,
-		`pg_relation_size(c.oid) / current_setting('block_size')::bigint - c.relpages >= $2 + $3 * c.relpages`, MaintainMinPages, growth)
+		`pg_relation_size(c.oid) / current_setting('block_size')::bigint - c.relpages >= $2 + $3 * c.relpages`, pgdb.MaintainMinPages, growth)
 	if err != nil || len(grown) == 0 {
 		return nil, err
 	}
