@@ -15,6 +15,9 @@ import (
 	"github.com/dostupno/dostupno/shared/apperr"
 	"github.com/dostupno/dostupno/shared/httpjson"
 	"github.com/dostupno/dostupno/shared/instance"
+	// db-writer decodes every command of an import: the fast codec, whose start the other
+	// functions leave out (shared/jsoncodec/fast).
+	_ "github.com/dostupno/dostupno/shared/jsoncodec/fast"
 	"github.com/dostupno/dostupno/shared/middleware"
 	"github.com/dostupno/dostupno/shared/token"
 	"github.com/dostupno/dostupno/shared/writelog"

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"debug/buildinfo"
 	"debug/elf"
 	"fmt"
 	"go/format"
@@ -12,6 +13,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"runtime/debug"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -305,6 +308,7 @@ func TestBuildContexts(t *testing.T) {
 			}
 			runStage(t, stage, ctx, i == 0)
 			checkStatic(t, filepath.Join(ctx, "handler"))
+			checkFastCodec(t, filepath.Join(ctx, "handler"), f.Name == bulkDecoder)
 			goCmd(t, ctx, nil, "vet", ".")
 			goCmd(t, filepath.Join(ctx, "function"), nil, "vet", ".")
 			if i == 0 {
@@ -453,6 +457,25 @@ func unformatted(t *testing.T, dir string) []string {
 
 // checkStatic fails unless path is an ELF executable with no program interpreter, i.e. one
 // that runs on the final stage without a C library.
+// bulkDecoder is the one function that links the fast JSON codec (shared/jsoncodec/fast): it
+// decodes every command of an import, and the codec's initialisation would cost every other
+// function's start about 20 ms.
+const bulkDecoder = "db-writer"
+
+// checkFastCodec fails t unless the handler binary at path links the fast codec's module
+// exactly when want says.
+func checkFastCodec(t *testing.T, path string, want bool) {
+	t.Helper()
+	bi, err := buildinfo.ReadFile(path)
+	if err != nil {
+		t.Fatalf("handler binary: %v", err)
+	}
+	got := slices.ContainsFunc(bi.Deps, func(m *debug.Module) bool { return m.Path == "github.com/bytedance/sonic" })
+	if got != want {
+		t.Errorf("handler binary links github.com/bytedance/sonic: %v, want %v (shared/jsoncodec/fast)", got, want)
+	}
+}
+
 func checkStatic(t *testing.T, path string) {
 	t.Helper()
 	f, err := elf.Open(path)

@@ -35,6 +35,9 @@ import (
 	"github.com/dostupno/dostupno/shared/catalog"
 	"github.com/dostupno/dostupno/shared/httpjson"
 	"github.com/dostupno/dostupno/shared/jsoncodec"
+	// An import decodes, re-encodes and publishes every event: the fast codec
+	// (shared/jsoncodec/fast).
+	_ "github.com/dostupno/dostupno/shared/jsoncodec/fast"
 	"github.com/dostupno/dostupno/shared/writelog"
 )
 
