@@ -5,11 +5,12 @@
 //
 //	import _ "github.com/dostupno/dostupno/shared/jsoncodec/fast"
 //
-// as the importer (cmd/dostupno/internal/eventimport) and db-writer do. An import of 200,000 events cost this
-// process 37-42 µs of CPU an event with it, 57.5 with encoding/json; its initialisation costs
-// a process's start about 20 ms, which the functions that answer people leave out
-// (docs/PERFORMANCE.md, a twenty-fourth machine). The texts of its errors are sonic's: where a
-// person reads the error, jsoncodec.DecodeStrict decodes again with encoding/json.
+// as the importer (cmd/dostupno/internal/eventimport) and db-writer do. An import of 200,000
+// events cost the importing process 37-42 µs of CPU an event with it, 57.5 with encoding/json;
+// its initialisation costs a process's start about 20 ms, which the functions that answer
+// people leave out (docs/PERFORMANCE.md, a twenty-fourth machine). The texts of its errors are
+// sonic's: where a person reads the error, jsoncodec.DecodeStrict decodes again with
+// encoding/json.
 package fast
 
 import (

@@ -455,8 +455,6 @@ func unformatted(t *testing.T, dir string) []string {
 	return bad
 }
 
-// checkStatic fails unless path is an ELF executable with no program interpreter, i.e. one
-// that runs on the final stage without a C library.
 // bulkDecoder is the one function that links the fast JSON codec (shared/jsoncodec/fast): it
 // decodes every command of an import, and the codec's initialisation would cost every other
 // function's start about 20 ms.
@@ -476,6 +474,8 @@ func checkFastCodec(t *testing.T, path string, want bool) {
 	}
 }
 
+// checkStatic fails unless path is an ELF executable with no program interpreter, i.e. one
+// that runs on the final stage without a C library.
 func checkStatic(t *testing.T, path string) {
 	t.Helper()
 	f, err := elf.Open(path)
