@@ -1,9 +1,12 @@
 package writelog_test
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"log/slog"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -11,6 +14,9 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/dostupno/dostupno/migrations"
+	"github.com/dostupno/dostupno/shared/catalog"
+	"github.com/dostupno/dostupno/shared/pgdb"
 	"github.com/dostupno/dostupno/shared/pgtest"
 	"github.com/dostupno/dostupno/shared/writelog"
 )
@@ -197,4 +203,78 @@ func logHorizon(t *testing.T, pool *pgxpool.Pool) {
 		}
 		t.Logf("session %d: %s, xmin %q, %q", pid, state, xmin, query)
 	}
+}
+
+// A deployment's applier connects as dostupno_writer, which owns no table, and VACUUM and
+// ANALYZE skip a table whose owner the role is not with only a warning. Where the server lets
+// the role maintain the tables (PostgreSQL 17: migration 034 grants MAINTAIN) the applier
+// maintains them as the owner would; where it cannot, it maintains none, claims none and says
+// so once in its log.
+func TestMaintainAsTheWriterRole(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	admin := pgtest.New(t)
+	writer, err := pgdb.Connect(ctx, pgtest.RoleURL(admin.Config().ConnString(), migrations.WriterRole), pgdb.Options{AppName: "writer", MaxConns: 8})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(writer.Close)
+	vocab, err := catalog.LoadVocabulary(ctx, writer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var logs lockedBuffer
+	var runs atomic.Int64
+	rep := writelog.NewReplica(e.log, writer, writelog.PrimaryName, e.kinds(vocab, nil, &runs), slog.New(slog.NewTextHandler(&logs, nil)))
+	for i := int64(0); i < 15; i++ {
+		e.publish(t, "big", big(1000+200*i, 200, "Большой")...)
+	}
+	if _, err := rep.ApplyPending(ctx); err != nil {
+		t.Fatal(err)
+	}
+	tables, err := rep.Maintain(ctx, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var version int
+	if err := admin.QueryRow(ctx, `SELECT current_setting('server_version_num')::int`).Scan(&version); err != nil {
+		t.Fatal(err)
+	}
+	warned := strings.Count(logs.String(), "cannot vacuum and analyse")
+	if version >= 170000 {
+		for _, table := range []string{"events", "event_accessibility"} {
+			if !maintained(t, admin, table) {
+				t.Errorf("PostgreSQL %d: got %s not analysed and vacuumed by the writer role, want both (MAINTAIN, migration 034)", version, table)
+			}
+		}
+		if warned != 0 {
+			t.Errorf("got the warning that tables cannot be maintained, want none:\n%s", logs.String())
+		}
+		return
+	}
+	t.Logf("PostgreSQL %d has no MAINTAIN privilege: the writer role may not maintain the tables", version)
+	if len(tables) != 0 || maintained(t, admin, "events") {
+		t.Errorf("got %v claimed maintained and events maintained %v, want nothing claimed (VACUUM skips them)", tables, maintained(t, admin, "events"))
+	}
+	if warned != 1 || !strings.Contains(logs.String(), "event_accessibility") || !strings.Contains(logs.String(), "role="+migrations.WriterRole) {
+		t.Errorf("got the warning %d times, want once, naming the tables and the role:\n%s", warned, logs.String())
+	}
+}
+
+// lockedBuffer is a bytes.Buffer a logger may write to from several goroutines.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }

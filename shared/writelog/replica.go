@@ -69,6 +69,9 @@ type Replica struct {
 	// afterParts runs after a spread run's parts commit, before the applier's own commit; an
 	// error stands for a crash there (fault tests).
 	afterParts func() error
+	// maintainBarred: Maintain met a grown table this role may not maintain, and said so (once).
+	maintainBarred atomic.Bool
+
 	// afterVacuum runs between Maintain's VACUUM and its second look at the visibility map
 	// (tests).
 	afterVacuum func()
