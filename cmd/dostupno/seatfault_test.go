@@ -20,6 +20,7 @@ import (
 
 	"github.com/dostupno/dostupno/shared/catalog"
 	"github.com/dostupno/dostupno/shared/config"
+	"github.com/dostupno/dostupno/shared/logging"
 	"github.com/dostupno/dostupno/shared/natstest"
 	"github.com/dostupno/dostupno/shared/pgtest"
 	"github.com/dostupno/dostupno/shared/token"
@@ -31,12 +32,12 @@ type upProcess struct {
 	bin, addr, stack string
 	env              []string
 	cmd              *exec.Cmd
-	out              *syncBuffer
+	out              *logging.Buffer
 }
 
 func (p *upProcess) start(t *testing.T) {
 	t.Helper()
-	p.out = &syncBuffer{}
+	p.out = &logging.Buffer{}
 	p.cmd = exec.Command(p.bin, "up", "--addr", p.addr, "--web-addr", "", "--stack", p.stack, "--data", t.TempDir())
 	p.cmd.Env, p.cmd.Stdout, p.cmd.Stderr = p.env, p.out, p.out
 	if err := p.cmd.Start(); err != nil {

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"io"
@@ -13,7 +12,6 @@ import (
 	"regexp"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -21,6 +19,7 @@ import (
 	"github.com/dostupno/dostupno/cmd/dostupno/internal/stack"
 	"github.com/dostupno/dostupno/shared/apitest"
 	"github.com/dostupno/dostupno/shared/config"
+	"github.com/dostupno/dostupno/shared/logging"
 	"github.com/dostupno/dostupno/shared/pgtest"
 	"github.com/dostupno/dostupno/shared/token"
 )
@@ -74,24 +73,6 @@ func writeStack(t *testing.T, path string, names ...string) {
 	if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
 		t.Fatal(err)
 	}
-}
-
-// syncBuffer is an io.Writer safe to read while up writes to it.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // TestUpStartsItsOwnServicesAndServes is the newcomer's run: no DATABASE_URL, NATS_URL,
@@ -251,8 +232,8 @@ func TestUpStartsItsOwnServicesAndServes(t *testing.T) {
 
 // upRun is up running in the background; startUp starts one.
 type upRun struct {
-	API, Web string      // the router's and the page's base URLs ("" for no page)
-	Out      *syncBuffer // up's lines
+	API, Web string          // the router's and the page's base URLs ("" for no page)
+	Out      *logging.Buffer // up's lines
 	cancel   func()
 	done     chan error
 	err      error
@@ -279,7 +260,7 @@ func upDataDir(t *testing.T) string {
 func startUp(t *testing.T, o upOptions) *upRun {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	r := &upRun{Out: &syncBuffer{}, cancel: cancel, done: make(chan error, 1)}
+	r := &upRun{Out: &logging.Buffer{}, cancel: cancel, done: make(chan error, 1)}
 	ready := make(chan [2]string, 1)
 	o.Out, o.Log = r.Out, slog.New(slog.DiscardHandler)
 	o.Ready = func(api, web string) { ready <- [2]string{api, web} }

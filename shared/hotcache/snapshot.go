@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -86,7 +88,10 @@ const snapshotLock int64 = 0x686f74636163 // "hotcac"
 func TakeSnapshot(ctx context.Context, pool *pgxpool.Pool, o SnapshotOptions) (SnapshotResult, error) {
 	o.defaults()
 	start := time.Now()
-	var res SnapshotResult
+	var (
+		res   SnapshotResult
+		taken bool
+	)
 	err := pgdb.InTx(ctx, pool, func(tx pgx.Tx) error {
 		var locked bool
 		if err := tx.QueryRow(ctx, `SELECT pg_try_advisory_xact_lock($1)`, snapshotLock).Scan(&locked); err != nil {
@@ -145,9 +150,56 @@ func TakeSnapshot(ctx context.Context, pool *pgxpool.Pool, o SnapshotOptions) (S
 		}
 		o.Log.Info("cache snapshot taken", "snapshot_id", res.ID, "entries", res.Entries, "bytes", res.Bytes,
 			"applied_seq", seq, "took_ms", res.TookMS)
+		taken = true
 		return nil
 	})
+	if err == nil && taken {
+		vacuumSnapshots(ctx, pool, o.Log)
+	}
 	return res, err
+}
+
+// snapshotTables are the tables each snapshot rewrites: a generation written and the oldest
+// dropped (its answers, several MB of TOAST), the hot keys' scores decayed, old deletions
+// dropped.
+var snapshotTables = []string{"cache_hot_keys", "cache_snapshot_entries", "cache_snapshots", "events_deleted"}
+
+// snapshotVacuumBarred holds the roles for which vacuumSnapshots met a snapshot table the role
+// may not vacuum, and said so (once a role and process).
+var snapshotVacuumBarred sync.Map
+
+// vacuumSnapshots vacuums the snapshot tables after a snapshot, those this role may
+// (pgdb.MayMaintain), so that the space of the generations it dropped is reused: on a server
+// whose autovacuum is off, nothing else would, and every snapshot would add its answers' size
+// to the tables for good (the benchmark's copy, after a day of runs: 1,003 live rows, 32,096
+// dead, and 112 MB of TOAST). With autovacuum on, it does little (a few small tables, their
+// pages mostly marked). A failure is logged: the snapshot is taken all the same.
+func vacuumSnapshots(ctx context.Context, pool *pgxpool.Pool, log *slog.Logger) {
+	may, err := pgdb.Collect(ctx, pool, "snapshot tables this role may vacuum", pgx.RowTo[string],
+		`SELECT c.relname::text FROM pg_class c WHERE c.oid = ANY($1::text[]::regclass[]) AND `+pgdb.MayMaintain+` ORDER BY c.relname`,
+		snapshotTables)
+	if err != nil {
+		log.Warn("cache snapshot: tables left unvacuumed", "err", err)
+		return
+	}
+	role := pool.Config().ConnConfig.User
+	if len(may) < len(snapshotTables) {
+		if _, said := snapshotVacuumBarred.LoadOrStore(role, true); !said {
+			barred := slices.DeleteFunc(slices.Clone(snapshotTables), func(t string) bool { return slices.Contains(may, t) })
+			log.Warn("cache snapshot: cannot vacuum the snapshot tables: VACUUM needs the table's owner, or the MAINTAIN privilege (PostgreSQL 17 and later, migration 035); with autovacuum off their dropped generations are never reclaimed",
+				"tables", barred, "role", role)
+		}
+	}
+	if len(may) == 0 {
+		return
+	}
+	ids := make([]string, len(may))
+	for i, t := range may {
+		ids[i] = pgx.Identifier{t}.Sanitize()
+	}
+	if _, err := pool.Exec(ctx, "VACUUM (SKIP_LOCKED) "+strings.Join(ids, ", ")); err != nil {
+		log.Warn("cache snapshot: vacuum of the snapshot tables failed", "tables", may, "err", err)
+	}
 }
 
 func (o *SnapshotOptions) defaults() {

@@ -4,11 +4,13 @@
 package logging
 
 import (
+	"bytes"
 	"context"
 	"io"
 	"log/slog"
 	"os"
 	"strings"
+	"sync"
 )
 
 type ctxKey struct{}
@@ -55,4 +57,24 @@ func New(w io.Writer, component string) *slog.Logger {
 	}
 	h := slog.NewJSONHandler(w, &slog.HandlerOptions{Level: level})
 	return slog.New(callIDHandler{h}).With(slog.String("component", component))
+}
+
+// Buffer holds what a logger writes, for a test or a tool that reads it back while goroutines
+// may still be logging: a bytes.Buffer behind a mutex.
+type Buffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (b *Buffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.Write(p)
+}
+
+// String is what was written so far.
+func (b *Buffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.String()
 }

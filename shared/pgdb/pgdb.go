@@ -119,6 +119,13 @@ func ConnectOne(ctx context.Context, url string) (*pgx.Conn, error) {
 // a few single writes never come near it.
 const MaintainMinPages = 64
 
+// MayMaintain is a condition on a table c of pg_class: this session's role may VACUUM and
+// ANALYZE it, as its owner or acting as its owner (a superuser acts as any), or, from
+// PostgreSQL 17, granted MAINTAIN on it (migrations 034 and 035). On any other table both
+// statements give only a warning and do nothing.
+const MayMaintain = `(pg_has_role(current_user, c.relowner, 'USAGE')
+	OR CASE WHEN current_setting('server_version_num')::int >= 170000 THEN has_table_privilege(c.oid, 'MAINTAIN') ELSE false END)`
+
 // PagesHoldingRows is how many of table's pages hold a row: those a VACUUM can mark
 // all-visible. Sessions inserting into a table at once make Postgres extend it by many pages
 // at a time, and the pages none of them wrote to stay all zeroes, which VACUUM never marks. It

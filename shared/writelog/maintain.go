@@ -49,7 +49,7 @@ func (r *Replica) Maintain(ctx context.Context, growth float64) ([]string, error
 	for i, t := range grown {
 		due[i] = t.Name
 	}
-	barred, err := r.tablesWhere(ctx, "privileges", due, `NOT `+mayMaintain)
+	barred, err := r.tablesWhere(ctx, "privileges", due, `NOT `+pgdb.MayMaintain)
 	if err != nil {
 		return nil, err
 	}
@@ -150,12 +150,6 @@ func (r *Replica) unmarked(ctx context.Context, tables []string) ([]string, erro
 	}
 	return out, nil
 }
-
-// mayMaintain holds for a table of pg_class c that this session's role may VACUUM and ANALYZE:
-// one whose owner it is or acts as (a superuser acts as any), or, from PostgreSQL 17, one it
-// was granted MAINTAIN on. To any other, both statements say only a warning and do nothing.
-const mayMaintain = `(pg_has_role(current_user, c.relowner, 'USAGE')
-	OR CASE WHEN current_setting('server_version_num')::int >= 170000 THEN has_table_privilege(c.oid, 'MAINTAIN') ELSE false END)`
 
 // vacuumPasses is how many times vacuumAgain may vacuum a table after its first VACUUM;
 // before each it waits, vacuumBackoff then four times as long as before (0.1, 0.4, 1.6 and

@@ -1,12 +1,10 @@
 package writelog_test
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"log/slog"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -16,6 +14,7 @@ import (
 
 	"github.com/dostupno/dostupno/migrations"
 	"github.com/dostupno/dostupno/shared/catalog"
+	"github.com/dostupno/dostupno/shared/logging"
 	"github.com/dostupno/dostupno/shared/pgdb"
 	"github.com/dostupno/dostupno/shared/pgtest"
 	"github.com/dostupno/dostupno/shared/writelog"
@@ -223,7 +222,7 @@ func TestMaintainAsTheWriterRole(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var logs lockedBuffer
+	var logs logging.Buffer
 	var runs atomic.Int64
 	rep := writelog.NewReplica(e.log, writer, writelog.PrimaryName, e.kinds(vocab, nil, &runs), slog.New(slog.NewTextHandler(&logs, nil)))
 	for i := int64(0); i < 15; i++ {
@@ -259,22 +258,4 @@ func TestMaintainAsTheWriterRole(t *testing.T) {
 	if warned != 1 || !strings.Contains(logs.String(), "event_accessibility") || !strings.Contains(logs.String(), "role="+migrations.WriterRole) {
 		t.Errorf("got the warning %d times, want once, naming the tables and the role:\n%s", warned, logs.String())
 	}
-}
-
-// lockedBuffer is a bytes.Buffer a logger may write to from several goroutines.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }
