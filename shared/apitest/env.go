@@ -15,7 +15,6 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/nats-io/nats.go/jetstream"
 
@@ -408,11 +407,7 @@ func (e *Env) Lock(t testing.TB, tables ...string) (release func()) {
 		})
 	}
 	t.Cleanup(release)
-	names := make([]string, len(tables))
-	for i, tbl := range tables {
-		names[i] = pgx.Identifier{tbl}.Sanitize()
-	}
-	if _, err := tx.Exec(ctx, "LOCK TABLE "+strings.Join(names, ", ")+" IN ACCESS EXCLUSIVE MODE"); err != nil {
+	if _, err := tx.Exec(ctx, "LOCK TABLE "+pgdb.Identifiers(tables)+" IN ACCESS EXCLUSIVE MODE"); err != nil {
 		t.Fatalf("apitest: lock %v: %v", tables, err)
 	}
 	return release

@@ -168,36 +168,30 @@ var snapshotTables = []string{"cache_hot_keys", "cache_snapshot_entries", "cache
 // may not vacuum, and said so (once a role and process).
 var snapshotVacuumBarred sync.Map
 
-// vacuumSnapshots vacuums the snapshot tables after a snapshot, those this role may
-// (pgdb.MayMaintain), so that the space of the generations it dropped is reused: on a server
+// vacuumSnapshots vacuums the snapshot tables after a snapshot, those this role may (all but
+// pgdb.Barred), so that the space of the generations it dropped is reused: on a server
 // whose autovacuum is off, nothing else would, and every snapshot would add its answers' size
 // to the tables for good (the benchmark's copy, after a day of runs: 1,003 live rows, 32,096
 // dead, and 112 MB of TOAST). With autovacuum on, it does little (a few small tables, their
 // pages mostly marked). A failure is logged: the snapshot is taken all the same.
 func vacuumSnapshots(ctx context.Context, pool *pgxpool.Pool, log *slog.Logger) {
-	may, err := pgdb.Collect(ctx, pool, "snapshot tables this role may vacuum", pgx.RowTo[string],
-		`SELECT c.relname::text FROM pg_class c WHERE c.oid = ANY($1::text[]::regclass[]) AND `+pgdb.MayMaintain+` ORDER BY c.relname`,
-		snapshotTables)
+	barred, err := pgdb.Barred(ctx, pool, snapshotTables)
 	if err != nil {
 		log.Warn("cache snapshot: tables left unvacuumed", "err", err)
 		return
 	}
 	role := pool.Config().ConnConfig.User
-	if len(may) < len(snapshotTables) {
+	if len(barred) > 0 {
 		if _, said := snapshotVacuumBarred.LoadOrStore(role, true); !said {
-			barred := slices.DeleteFunc(slices.Clone(snapshotTables), func(t string) bool { return slices.Contains(may, t) })
 			log.Warn("cache snapshot: cannot vacuum the snapshot tables: VACUUM needs the table's owner, or the MAINTAIN privilege (PostgreSQL 17 and later, migration 035); with autovacuum off their dropped generations are never reclaimed",
 				"tables", barred, "role", role)
 		}
 	}
+	may := slices.DeleteFunc(slices.Clone(snapshotTables), func(t string) bool { return slices.Contains(barred, t) })
 	if len(may) == 0 {
 		return
 	}
-	ids := make([]string, len(may))
-	for i, t := range may {
-		ids[i] = pgx.Identifier{t}.Sanitize()
-	}
-	if _, err := pool.Exec(ctx, "VACUUM (SKIP_LOCKED) "+strings.Join(ids, ", ")); err != nil {
+	if _, err := pool.Exec(ctx, "VACUUM (SKIP_LOCKED) "+pgdb.Identifiers(may)); err != nil {
 		log.Warn("cache snapshot: vacuum of the snapshot tables failed", "tables", may, "err", err)
 	}
 }

@@ -119,12 +119,26 @@ func ConnectOne(ctx context.Context, url string) (*pgx.Conn, error) {
 // a few single writes never come near it.
 const MaintainMinPages = 64
 
-// MayMaintain is a condition on a table c of pg_class: this session's role may VACUUM and
-// ANALYZE it, as its owner or acting as its owner (a superuser acts as any), or, from
-// PostgreSQL 17, granted MAINTAIN on it (migrations 034 and 035). On any other table both
-// statements give only a warning and do nothing.
-const MayMaintain = `(pg_has_role(current_user, c.relowner, 'USAGE')
-	OR CASE WHEN current_setting('server_version_num')::int >= 170000 THEN has_table_privilege(c.oid, 'MAINTAIN') ELSE false END)`
+// Barred answers those of tables this session's role may not VACUUM or ANALYZE: to them both
+// statements give only a warning and do nothing. A role may maintain a table it owns or acts as
+// the owner of (a superuser acts as any), or, from PostgreSQL 17, one it was granted MAINTAIN
+// on (migrations 034 and 035).
+func Barred(ctx context.Context, db DBTX, tables []string) ([]string, error) {
+	return Collect(ctx, db, "tables this role may not maintain", pgx.RowTo[string], `SELECT c.relname::text FROM pg_class c
+		WHERE c.oid = ANY($1::text[]::regclass[])
+		  AND NOT (pg_has_role(current_user, c.relowner, 'USAGE')
+		    OR CASE WHEN current_setting('server_version_num')::int >= 170000 THEN has_table_privilege(c.oid, 'MAINTAIN') ELSE false END)
+		ORDER BY c.relname`, tables)
+}
+
+// Identifiers is tables as a list of quoted identifiers for a statement ("VACUUM a, b").
+func Identifiers(tables []string) string {
+	ids := make([]string, len(tables))
+	for i, t := range tables {
+		ids[i] = pgx.Identifier{t}.Sanitize()
+	}
+	return strings.Join(ids, ", ")
+}
 
 // PagesHoldingRows is how many of table's pages hold a row: those a VACUUM can mark
 // all-visible. Sessions inserting into a table at once make Postgres extend it by many pages

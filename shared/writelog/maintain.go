@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -49,20 +48,16 @@ func (r *Replica) Maintain(ctx context.Context, growth float64) ([]string, error
 	for i, t := range grown {
 		due[i] = t.Name
 	}
-	barred, err := r.tablesWhere(ctx, "privileges", due, `NOT `+pgdb.MayMaintain)
+	barred, err := pgdb.Barred(ctx, r.pool, due)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("tables %v on %s: %w", due, r.name, err)
 	}
 	if len(barred) > 0 {
-		names := make([]string, len(barred))
-		for i, t := range barred {
-			names[i] = t.Name
-		}
 		if !r.maintainBarred.Swap(true) {
 			r.logger.Warn("cannot vacuum and analyse the tables large batches grew: VACUUM and ANALYZE need the table's owner, or the MAINTAIN privilege (PostgreSQL 17 and later, migration 034); searches read them slowly after an import until autovacuum does it",
-				"tables", names, "role", r.pool.Config().ConnConfig.User)
+				"tables", barred, "role", r.pool.Config().ConnConfig.User)
 		}
-		due = slices.DeleteFunc(due, func(t string) bool { return slices.Contains(names, t) })
+		due = slices.DeleteFunc(due, func(t string) bool { return slices.Contains(barred, t) })
 		if len(due) == 0 {
 			return nil, nil
 		}
@@ -72,7 +67,7 @@ func (r *Replica) Maintain(ctx context.Context, growth float64) ([]string, error
 		opts = "ANALYZE"
 	}
 	start := time.Now()
-	if _, err := r.pool.Exec(ctx, "VACUUM ("+opts+") "+identifiers(due)); err != nil {
+	if _, err := r.pool.Exec(ctx, "VACUUM ("+opts+") "+pgdb.Identifiers(due)); err != nil {
 		return nil, fmt.Errorf("vacuum and analyse %v on %s: %w", due, r.name, err)
 	}
 	if r.afterVacuum != nil {
@@ -113,7 +108,7 @@ func (r *Replica) vacuumAgain(ctx context.Context, tables []string, skipLocked b
 			return nil, ctx.Err()
 		case <-time.After(vacuumBackoff << (2 * pass)):
 		}
-		if _, err := r.pool.Exec(ctx, vacuum+identifiers(again)); err != nil {
+		if _, err := r.pool.Exec(ctx, vacuum+pgdb.Identifiers(again)); err != nil {
 			return nil, fmt.Errorf("vacuum %v again on %s: %w", again, r.name, err)
 		}
 		for _, t := range again {
@@ -180,13 +175,4 @@ func (r *Replica) tablesWhere(ctx context.Context, what string, tables []string,
 type catalogTable struct {
 	Name   string
 	Marked int64
-}
-
-// identifiers is tables as a list of identifiers for a statement.
-func identifiers(tables []string) string {
-	ids := make([]string, len(tables))
-	for i, t := range tables {
-		ids[i] = pgx.Identifier{t}.Sanitize()
-	}
-	return strings.Join(ids, ", ")
 }
