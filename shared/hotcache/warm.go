@@ -10,7 +10,6 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
-	"github.com/klauspost/compress/s2"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/dostupno/dostupno/shared/changefeed"
@@ -109,7 +108,7 @@ func WarmStart(ctx context.Context, db pgdb.DBTX, c *Local, srcs map[string]Sour
 			}
 			entry.Matches = f
 		}
-		if c.restore(l.key, entry) {
+		if c.restore(l.key, entry, l.packed, l.bodyLen) {
 			n++
 		}
 	}
@@ -263,6 +262,8 @@ type loadedEntry struct {
 	Entry
 	kind, key  string
 	hasMatches bool
+	packed     *packedBody // the body as stored (Body nil), decoded when first served
+	bodyLen    int         // packed's length decoded
 }
 
 // warmParts: a snapshot whose entries of the kinds an instance loads are stored in more than
@@ -289,8 +290,9 @@ func loadParts(db pgdb.DBTX, entries int, bytes int64) int {
 }
 
 // loadEntries reads the entries of snapshot id whose kind is one of kinds, highest score first
-// (so that, should the cache's bounds not hold them all, the most asked for are kept): in parts
-// parts of that order at once (loadParts: one unless db is a pool, as a transaction runs one
+// (so that, should the cache's bounds not hold them all, the most asked for are kept), each
+// body as stored (a compressed one is decoded when its entry is first served: packedBody): in
+// parts parts of that order at once (loadParts: one unless db is a pool, as a transaction runs one
 // statement at a time), each of an equal share of the kinds' entries entries, the last
 // taking whatever is left.
 func loadEntries(ctx context.Context, db pgdb.DBTX, id int64, kinds []string, entries, parts int) ([]loadedEntry, error) {
@@ -317,11 +319,11 @@ func loadEntries(ctx context.Context, db pgdb.DBTX, id int64, kinds []string, en
 				switch encoding {
 				case "":
 				case encodingS2:
-					body, err := s2.Decode(nil, l.Body)
-					if err != nil {
-						return fmt.Errorf("entry %q: %w", l.key, err)
+					p, n, ok := newPackedBody(l.Body)
+					if !ok {
+						return fmt.Errorf("entry %q: not an s2 block", l.key)
 					}
-					e.Body = body
+					e.Body, e.packed, e.bodyLen = nil, p, n
 				default:
 					return fmt.Errorf("entry %q: unknown body encoding %q", l.key, encoding)
 				}

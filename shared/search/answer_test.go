@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -554,8 +555,7 @@ func TestWarmStartOfAFewAnswersOnOneConnection(t *testing.T) {
 // A large snapshot is read in parts at once (hotcache.WarmStart on a pool), a part per
 // megabyte of the kinds the instance loads: every entry comes back with its own body and tag,
 // whichever part read it, stored as is (rows written before migration 025) or compressed with
-// S2; a body that does not decode fails the warm start (the instance then starts cold) rather
-// than serving garbage. An instance that loads only the snapshot's few small answers of one
+// S2, decoded when first served; a body that does not decode is never served. An instance that loads only the snapshot's few small answers of one
 // kind reads them on one connection, however large the others are.
 func TestWarmStartInParts(t *testing.T) {
 	t.Parallel()
@@ -614,6 +614,19 @@ func TestWarmStartInParts(t *testing.T) {
 	if err != nil || got != n+pages {
 		t.Fatalf("got %d entries (%v), want %d", got, err, n+pages)
 	}
+	// A compressed body is decoded when first served, once, however many ask for it at once.
+	var g sync.WaitGroup
+	for range 8 {
+		g.Go(func() {
+			for i := int64(1); i < n; i += 2 {
+				if e, ok := c.Get(search.EventCacheKey(1000 + i)); !ok || string(e.Body) != bodies[i] {
+					t.Errorf("entry %d asked for at once: got %.40q (%v), want %.40q", i, e.Body, ok, bodies[i])
+					return
+				}
+			}
+		})
+	}
+	g.Wait()
 	if conns < 3 {
 		t.Errorf("the warm start of %d answers of 10 KB opened %d connections, want its parts' (3 at least)", n, conns)
 	}
@@ -631,12 +644,29 @@ func TestWarmStartInParts(t *testing.T) {
 		t.Fatalf("the pages alone: got %q (%v)", e.Body, ok)
 	}
 
-	if _, err := w.pool.Exec(w.ctx, `UPDATE cache_snapshot_entries SET body = '\x00ff00ff'::bytea, body_encoding = 's2'
+	// A body whose data does not decode is not served: its key is the database's to answer.
+	if _, err := w.pool.Exec(w.ctx, `UPDATE cache_snapshot_entries SET body = '\x0aff00ff'::bytea, body_encoding = 's2'
+		WHERE snapshot_id = $1 AND key = $2`, id, search.EventCacheKey(1100)); err != nil {
+		t.Fatal(err)
+	}
+	c, got, _, err = warm(w.srcs)
+	if err != nil || got != n+pages {
+		t.Fatalf("a body that does not decode: got %d entries (%v), want %d", got, err, n+pages)
+	}
+	if e, ok := c.Get(search.EventCacheKey(1100)); ok {
+		t.Fatalf("a body that does not decode: got %.40q served, want none", e.Body)
+	}
+	if e, ok := c.Get(search.EventCacheKey(1101)); !ok || string(e.Body) != bodies[101] {
+		t.Fatalf("beside a body that does not decode: got %.40q (%v), want %.40q", e.Body, ok, bodies[101])
+	}
+	// One that is not S2's at all (its length overflows) fails the warm start (the instance
+	// then starts cold), naming its entry.
+	if _, err := w.pool.Exec(w.ctx, `UPDATE cache_snapshot_entries SET body = '\xffffffffffffffffffff01'::bytea
 		WHERE snapshot_id = $1 AND key = $2`, id, search.EventCacheKey(1100)); err != nil {
 		t.Fatal(err)
 	}
 	if _, _, _, err := warm(w.srcs); err == nil || !strings.Contains(err.Error(), search.EventCacheKey(1100)) {
-		t.Fatalf("a body that does not decode: got %v, want an error naming its entry", err)
+		t.Fatalf("a body that is not S2's: got %v, want an error naming its entry", err)
 	}
 }
 
