@@ -236,50 +236,102 @@ func Serve(w http.ResponseWriter, r *http.Request, handler func() (http.Handler,
 	h.ServeHTTP(w, r)
 }
 
-// Handle is every function's Handle: the handler built once per instance by build (Once),
-// serving each request (Serve).
+// Handle is every function's Handle: the handler built once per instance by build from the
+// environment, serving each request (Serve). A build that fails (a service not up yet when
+// faasd starts the function) is not kept: its Deps are closed and the next request after
+// RetryBuild tries again, so the instance heals once the service is back instead of answering
+// 503 for good. The builder is registered for Prepare.
 func Handle(name string, build func(*Deps) (http.Handler, error)) func(http.ResponseWriter, *http.Request) {
-	handler := Once(name, build)
-	return func(w http.ResponseWriter, r *http.Request) { Serve(w, r, handler) }
+	b := newBuilder(func() (*Deps, error) { return FromEnv(name) }, build, RetryBuild)
+	builders.Lock()
+	builders.all = append(builders.all, b)
+	builders.Unlock()
+	return func(w http.ResponseWriter, r *http.Request) { Serve(w, r, b.get) }
+}
+
+// builders are the handlers' builders this process registered (Handle): one in a function's
+// process, several in a test's.
+var builders struct {
+	sync.Mutex
+	all []*builder
+}
+
+// Prepare starts building, in the background, the handler of every function this process
+// registered (Handle). The template's main calls it first, so that an instance connects to
+// its services and warms its cache while its HTTP server starts, not after its first request
+// arrived (the watchdog's health check answers before the handler is ready, so that request may
+// come at once). A request that arrives meanwhile waits for the build; a build that fails is
+// logged and not kept, so that the first request tries again.
+func Prepare() {
+	builders.Lock()
+	defer builders.Unlock()
+	for _, b := range builders.all {
+		go b.prepare()
+	}
 }
 
 // RetryBuild is how long Handle keeps answering 503 after a failed build before it tries
 // again.
 const RetryBuild = 2 * time.Second
 
-// Once wraps a constructor New(*Deps) so that Handle builds the handler once per instance
-// from the environment. A build that fails (a service not up yet when faasd starts the
-// function) is not kept: its Deps are closed and the next request after RetryBuild tries
-// again, so the instance heals once the service is back instead of answering 503 for good.
-func Once(name string, build func(*Deps) (http.Handler, error)) func() (http.Handler, error) {
-	return retrying(func() (*Deps, error) { return FromEnv(name) }, build, RetryBuild)
+// builder builds a handler once (Handle, Prepare).
+type builder struct {
+	deps  func() (*Deps, error)
+	build func(*Deps) (http.Handler, error)
+	wait  time.Duration // after a failed build, before the next try
+
+	mu      sync.Mutex // held while building: a request waits for a build under way
+	h       http.Handler
+	lastErr error
+	lastTry time.Time
 }
 
-func retrying(deps func() (*Deps, error), build func(*Deps) (http.Handler, error), wait time.Duration) func() (http.Handler, error) {
-	var (
-		mu      sync.Mutex
-		h       http.Handler
-		lastErr error
-		lastTry time.Time
-	)
-	return func() (http.Handler, error) {
-		mu.Lock()
-		defer mu.Unlock()
-		if h != nil {
-			return h, nil
-		}
-		if lastErr != nil && time.Since(lastTry) < wait {
-			return nil, lastErr
-		}
-		lastTry = time.Now()
-		d, err := deps()
-		if err == nil {
-			if h, err = build(d); err != nil {
-				h = nil
-				d.Close()
-			}
-		}
-		lastErr = err
-		return h, err
+func newBuilder(deps func() (*Deps, error), build func(*Deps) (http.Handler, error), wait time.Duration) *builder {
+	return &builder{deps: deps, build: build, wait: wait}
+}
+
+// get returns the handler, building it unless a build failed less than b.wait ago (that
+// build's error then).
+func (b *builder) get() (http.Handler, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.h != nil {
+		return b.h, nil
 	}
+	if b.lastErr != nil && time.Since(b.lastTry) < b.wait {
+		return nil, b.lastErr
+	}
+	b.lastTry = time.Now()
+	b.h, b.lastErr = b.try()
+	return b.h, b.lastErr
+}
+
+// prepare builds the handler ahead of any request; a failure is logged, and the next get
+// tries again at once.
+func (b *builder) prepare() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.h != nil {
+		return
+	}
+	h, err := b.try()
+	if err != nil {
+		slog.Warn("function cannot start yet; its first request tries again", "err", err)
+		return
+	}
+	b.h = h
+}
+
+// try builds the handler once, closing the Deps of a build that failed.
+func (b *builder) try() (http.Handler, error) {
+	d, err := b.deps()
+	if err != nil {
+		return nil, err
+	}
+	h, err := b.build(d)
+	if err != nil {
+		d.Close()
+		return nil, err
+	}
+	return h, nil
 }

@@ -5,6 +5,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -21,13 +22,13 @@ func TestOnceRetriesAFailedBuild(t *testing.T) {
 		return d, nil
 	}
 	down := true
-	get := retrying(deps, func(*Deps) (http.Handler, error) {
+	get := newBuilder(deps, func(*Deps) (http.Handler, error) {
 		builds++
 		if down {
 			return nil, errors.New("nats: no servers available")
 		}
 		return http.NotFoundHandler(), nil
-	}, 50*time.Millisecond)
+	}, 50*time.Millisecond).get
 
 	if _, err := get(); err == nil {
 		t.Fatal("got a handler while the service is down, want the error")
@@ -46,5 +47,47 @@ func TestOnceRetriesAFailedBuild(t *testing.T) {
 	}
 	if h2, _ := get(); h2 == nil || builds != 2 {
 		t.Fatalf("got %d builds, want the good handler kept", builds)
+	}
+}
+
+// Prepare builds the handler before any request, and a request that comes during the build
+// waits for it instead of building another; a failed early build is not kept, so the first
+// request tries again at once rather than answering the early error for RetryBuild.
+func TestPrepareBuildsAheadOfTheFirstRequest(t *testing.T) {
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	deps := func() (*Deps, error) { return New("probe", config.Config{}, quiet), nil }
+	var builds atomic.Int32
+	started, release := make(chan struct{}), make(chan struct{})
+	b := newBuilder(deps, func(*Deps) (http.Handler, error) {
+		if builds.Add(1) == 1 {
+			close(started)
+			<-release
+		}
+		return http.NotFoundHandler(), nil
+	}, time.Hour)
+	go b.prepare()
+	<-started
+	got := make(chan http.Handler)
+	go func() {
+		h, _ := b.get()
+		got <- h
+	}()
+	close(release)
+	if h := <-got; h == nil || builds.Load() != 1 {
+		t.Fatalf("a request during the early build got %v after %d builds, want that build's handler", h, builds.Load())
+	}
+
+	down, tries := true, 0
+	b = newBuilder(deps, func(*Deps) (http.Handler, error) {
+		tries++
+		if down {
+			return nil, errors.New("dial tcp 127.0.0.1:5432: connect: connection refused")
+		}
+		return http.NotFoundHandler(), nil
+	}, time.Hour)
+	b.prepare()
+	down = false
+	if h, err := b.get(); h == nil || err != nil || tries != 2 {
+		t.Fatalf("the first request after a failed early build got %v, %v after %d builds, want a handler from a build of its own", h, err, tries)
 	}
 }

@@ -66,10 +66,17 @@ func CacheBounds(cfg config.Config) hotcache.Bounds {
 // hotcache.WarmTimeout. Without NATS_URL the cache follows no feed: every write goes through
 // the write log on NATS, so there is then nothing to follow. When NATS is configured but
 // cannot be subscribed to, the cache stays suspended (serves nothing) until the feed is
-// reachable.
+// reachable. The warm start's connection is opened while NATS connects (openEarly).
 func StartCache(d *Deps, srcs map[string]hotcache.Source) *hotcache.Local {
 	c := hotcache.New(CacheBounds(d.Config))
 	log := d.Log
+	ctx, cancel := context.WithTimeout(context.Background(), hotcache.WarmTimeout)
+	defer cancel()
+	pool, poolErr := d.Pool()
+	var opened <-chan struct{}
+	if poolErr == nil {
+		opened = openEarly(ctx, pool)
+	}
 	if d.Config.NatsURL == "" {
 		log.Info("cache: NATS_URL not set; the cache follows no change feed")
 	} else {
@@ -86,14 +93,12 @@ func StartCache(d *Deps, srcs map[string]hotcache.Source) *hotcache.Local {
 	if c.Suspended() {
 		return c
 	}
-	pool, err := d.Pool()
-	if err != nil {
-		log.Warn("cache: warm start skipped", "err", err)
+	if poolErr != nil {
+		log.Warn("cache: warm start skipped", "err", poolErr)
 		return c
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), hotcache.WarmTimeout)
-	defer cancel()
 	start := time.Now()
+	<-opened
 	n, err := hotcache.WarmStart(ctx, pool, c, srcs)
 	if err != nil {
 		c.Clear()
@@ -102,6 +107,23 @@ func StartCache(d *Deps, srcs map[string]hotcache.Source) *hotcache.Local {
 	}
 	log.Info("cache: warm start", "entries", n, "took_ms", time.Since(start).Milliseconds())
 	return c
+}
+
+// openEarly opens a connection of pool in the background and returns a channel closed once
+// it is in the pool (or could not be opened: the warm start then meets the error itself). A
+// new Postgres backend cost 13-22 ms on the benchmark's machines and NATS's connection and
+// subscription about 5 (docs/PERFORMANCE.md): opened side by side, the warm start after the
+// subscription finds the connection ready instead of opening it then. It waits on the channel,
+// as a second Acquire while the first is connecting would open a second connection.
+func openEarly(ctx context.Context, pool *pgxpool.Pool) <-chan struct{} {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if conn, err := pool.Acquire(ctx); err == nil {
+			conn.Release()
+		}
+	}()
+	return done
 }
 
 // NeedsFor returns the saved-needs source of a read function of d reading users from db: it

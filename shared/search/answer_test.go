@@ -354,6 +354,10 @@ func TestWarmStart(t *testing.T) {
 				Namespace: w.nats.Namespace, CacheEntries: 100, CacheBytes: 1 << 20, CacheTTL: time.Minute}, quiet)
 			t.Cleanup(d.Close)
 			c := instance.StartCache(d, w.srcs)
+			// Its connection, opened while NATS connected, is the one the warm start used.
+			if pool, err := d.Pool(); err != nil || pool.Stat().NewConnsCount() != 1 {
+				t.Errorf("the warm start opened %d connections (%v), want 1", pool.Stat().NewConnsCount(), err)
+			}
 			for _, k := range tt.hits {
 				got, ok := c.Get(key(k))
 				if !ok {
