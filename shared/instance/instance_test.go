@@ -4,12 +4,15 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/dostupno/dostupno/shared/config"
+	"github.com/dostupno/dostupno/shared/logging"
 )
 
 // A failed build is retried after the wait, and a good one is kept.
@@ -89,5 +92,28 @@ func TestPrepareBuildsAheadOfTheFirstRequest(t *testing.T) {
 	down = false
 	if h, err := b.get(); h == nil || err != nil || tries != 2 {
 		t.Fatalf("the first request after a failed early build got %v, %v after %d builds, want a handler from a build of its own", h, err, tries)
+	}
+}
+
+// A database that refuses the warm start's early connection leaves the instance cold, saying
+// why: the connection's own error, not a wait for the warm start's timeout.
+func TestStartCacheColdWhenTheDatabaseRefuses(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close() // nothing listens there now: connections are refused
+	var logs logging.Buffer
+	d := New("search-events", config.Config{DatabaseURL: "postgres://nobody@" + addr + "/none?sslmode=disable", CacheEntries: 10},
+		slog.New(slog.NewJSONHandler(&logs, nil)))
+	t.Cleanup(d.Close)
+	c := StartCache(d, nil)
+	if c.Suspended() || c.Len() != 0 {
+		t.Fatalf("got a cache suspended %v with %d entries, want an empty one serving", c.Suspended(), c.Len())
+	}
+	if got := logs.String(); !strings.Contains(got, "cache: warm start failed; starting cold") || !strings.Contains(got, "connection refused") ||
+		strings.Contains(got, "deadline") {
+		t.Fatalf("got the log %s, want the warm start failed on the refused connection", got)
 	}
 }

@@ -70,12 +70,12 @@ func CacheBounds(cfg config.Config) hotcache.Bounds {
 func StartCache(d *Deps, srcs map[string]hotcache.Source) *hotcache.Local {
 	c := hotcache.New(CacheBounds(d.Config))
 	log := d.Log
-	ctx, cancel := context.WithTimeout(context.Background(), hotcache.WarmTimeout)
-	defer cancel()
 	pool, poolErr := d.Pool()
-	var opened <-chan struct{}
+	var opened <-chan error
 	if poolErr == nil {
-		opened = openEarly(ctx, pool)
+		octx, ocancel := context.WithTimeout(context.Background(), hotcache.WarmTimeout)
+		defer ocancel()
+		opened = openEarly(octx, pool)
 	}
 	if d.Config.NatsURL == "" {
 		log.Info("cache: NATS_URL not set; the cache follows no change feed")
@@ -97,9 +97,19 @@ func StartCache(d *Deps, srcs map[string]hotcache.Source) *hotcache.Local {
 		log.Warn("cache: warm start skipped", "err", poolErr)
 		return c
 	}
+	ctx, cancel := context.WithTimeout(context.Background(), hotcache.WarmTimeout)
+	defer cancel()
 	start := time.Now()
-	<-opened
-	n, err := hotcache.WarmStart(ctx, pool, c, srcs)
+	var err error
+	select {
+	case err = <-opened:
+	case <-ctx.Done():
+		err = ctx.Err()
+	}
+	n := 0
+	if err == nil {
+		n, err = hotcache.WarmStart(ctx, pool, c, srcs)
+	}
 	if err != nil {
 		c.Clear()
 		log.Warn("cache: warm start failed; starting cold", "err", err, "took_ms", time.Since(start).Milliseconds())
@@ -109,19 +119,21 @@ func StartCache(d *Deps, srcs map[string]hotcache.Source) *hotcache.Local {
 	return c
 }
 
-// openEarly opens a connection of pool in the background and returns a channel closed once
-// it is in the pool (or could not be opened: the warm start then meets the error itself). A
-// new Postgres backend cost 13-22 ms on the benchmark's machines and NATS's connection and
-// subscription about 5 (docs/PERFORMANCE.md): opened side by side, the warm start after the
-// subscription finds the connection ready instead of opening it then. It waits on the channel,
-// as a second Acquire while the first is connecting would open a second connection.
-func openEarly(ctx context.Context, pool *pgxpool.Pool) <-chan struct{} {
-	done := make(chan struct{})
+// openEarly opens a connection of pool in the background and returns a channel that gets
+// nil once it is in the pool, or the error that kept it from opening (the warm start is then
+// not tried: it would meet the same). A new Postgres backend cost 13-24 ms on the benchmark's
+// machines and NATS's connection and subscription 1-9 (docs/PERFORMANCE.md, the twenty-fifth
+// machine): opened side by side, the warm start after the subscription finds the connection
+// ready instead of opening it then. The warm start waits on the channel, as a second Acquire
+// while the first is connecting would open a second connection.
+func openEarly(ctx context.Context, pool *pgxpool.Pool) <-chan error {
+	done := make(chan error, 1)
 	go func() {
-		defer close(done)
-		if conn, err := pool.Acquire(ctx); err == nil {
+		conn, err := pool.Acquire(ctx)
+		if err == nil {
 			conn.Release()
 		}
+		done <- err
 	}()
 	return done
 }
