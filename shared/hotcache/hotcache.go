@@ -298,21 +298,21 @@ func (l *Local) lookup(key string, expired func(*item, time.Time) bool, hot bool
 // asked for late or never (docs/PERFORMANCE.md, the twenty-fifth machine). Until then the
 // entry counts its decoded length against the cache's bounds, as if decoded.
 type packedBody struct {
+	size    int // the length it decodes to, as its header says
 	once    sync.Once
 	packed  []byte // until decoded
 	decoded []byte
 	ok      bool
 }
 
-// newPackedBody returns packed as a packedBody and the length it decodes to, or false when
-// its header gives none: not s2's block format. Whether the rest decodes is known when it is
-// first served.
-func newPackedBody(packed []byte) (*packedBody, int, bool) {
+// newPackedBody returns packed as a packedBody, or false when its header gives no length: not
+// s2's block format. Whether the rest decodes is known when it is first served.
+func newPackedBody(packed []byte) (*packedBody, bool) {
 	n, err := s2.DecodedLen(packed)
 	if err != nil {
-		return nil, 0, false
+		return nil, false
 	}
-	return &packedBody{packed: packed}, n, true
+	return &packedBody{size: n, packed: packed}, true
 }
 
 // body decodes the body once and returns it, or false when it did not decode.
@@ -424,13 +424,13 @@ func (s *shard) dropAffected(a applied) {
 }
 
 // restore stores e regardless of recent changes (WarmStart checks the database instead). When
-// packed is not nil, it is e's body, decoded to bodyLen bytes when first served.
-func (l *Local) restore(key string, e Entry, packed *packedBody, bodyLen int) bool {
+// packed is not nil, it is e's body, decoded when first served.
+func (l *Local) restore(key string, e Entry, packed *packedBody) bool {
 	s := l.shard(key)
-	if packed == nil {
-		bodyLen = len(e.Body)
+	size := sizeOf(key, e)
+	if packed != nil {
+		size = sizeWith(key, e, packed.size)
 	}
-	size := sizeWith(key, e, bodyLen)
 	if s.maxEntries <= 0 || size > s.maxBytes {
 		return false
 	}

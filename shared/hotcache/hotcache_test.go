@@ -490,7 +490,7 @@ func TestReadThroughStale(t *testing.T) {
 		}
 	}
 
-	c.restore("d", Entry{Body: []byte("d")}, nil, 0)
+	c.restore("d", Entry{Body: []byte("d")}, nil)
 	clk.Add(2 * time.Second)
 	c.Suspend()
 	if _, from, _ := ReadThrough(c, "d", true, away); from == Stale {

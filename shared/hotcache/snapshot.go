@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -169,13 +168,13 @@ var snapshotTables = []string{"cache_hot_keys", "cache_snapshot_entries", "cache
 var snapshotVacuumBarred sync.Map
 
 // vacuumSnapshots vacuums the snapshot tables after a snapshot, those this role may (all but
-// pgdb.Barred), so that the space of the generations it dropped is reused: on a server
+// pgdb.Maintainable), so that the space of the generations it dropped is reused: on a server
 // whose autovacuum is off, nothing else would, and every snapshot would add its answers' size
 // to the tables for good (the benchmark's copy, after a day of runs: 1,003 live rows, 32,096
 // dead, and 112 MB of TOAST). With autovacuum on, it does little (a few small tables, their
 // pages mostly marked). A failure is logged: the snapshot is taken all the same.
 func vacuumSnapshots(ctx context.Context, pool *pgxpool.Pool, log *slog.Logger) {
-	barred, err := pgdb.Barred(ctx, pool, snapshotTables)
+	may, barred, err := pgdb.Maintainable(ctx, pool, snapshotTables)
 	if err != nil {
 		log.Warn("cache snapshot: tables left unvacuumed", "err", err)
 		return
@@ -187,7 +186,6 @@ func vacuumSnapshots(ctx context.Context, pool *pgxpool.Pool, log *slog.Logger) 
 				"tables", barred, "role", role)
 		}
 	}
-	may := slices.DeleteFunc(slices.Clone(snapshotTables), func(t string) bool { return slices.Contains(barred, t) })
 	if len(may) == 0 {
 		return
 	}

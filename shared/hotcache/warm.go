@@ -108,7 +108,7 @@ func WarmStart(ctx context.Context, db pgdb.DBTX, c *Local, srcs map[string]Sour
 			}
 			entry.Matches = f
 		}
-		if c.restore(l.key, entry, l.packed, l.bodyLen) {
+		if c.restore(l.key, entry, l.packed) {
 			n++
 		}
 	}
@@ -263,7 +263,6 @@ type loadedEntry struct {
 	kind, key  string
 	hasMatches bool
 	packed     *packedBody // the body as stored (Body nil), decoded when first served
-	bodyLen    int         // packed's length decoded
 }
 
 // warmParts: a snapshot whose entries of the kinds an instance loads are stored in more than
@@ -319,11 +318,11 @@ func loadEntries(ctx context.Context, db pgdb.DBTX, id int64, kinds []string, en
 				switch encoding {
 				case "":
 				case encodingS2:
-					p, n, ok := newPackedBody(l.Body)
+					p, ok := newPackedBody(l.Body)
 					if !ok {
 						return fmt.Errorf("entry %q: not an s2 block", l.key)
 					}
-					e.Body, e.packed, e.bodyLen = nil, p, n
+					e.Body, e.packed = nil, p
 				default:
 					return fmt.Errorf("entry %q: unknown body encoding %q", l.key, encoding)
 				}

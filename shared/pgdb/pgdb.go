@@ -8,6 +8,7 @@ import (
 	"fmt"
 	neturl "net/url"
 	"runtime"
+	"slices"
 	"strings"
 	"time"
 
@@ -119,16 +120,22 @@ func ConnectOne(ctx context.Context, url string) (*pgx.Conn, error) {
 // a few single writes never come near it.
 const MaintainMinPages = 64
 
-// Barred answers those of tables this session's role may not VACUUM or ANALYZE: to them both
-// statements give only a warning and do nothing. A role may maintain a table it owns or acts as
-// the owner of (a superuser acts as any), or, from PostgreSQL 17, one it was granted MAINTAIN
-// on (migrations 034 and 035).
-func Barred(ctx context.Context, db DBTX, tables []string) ([]string, error) {
-	return Collect(ctx, db, "tables this role may not maintain", pgx.RowTo[string], `SELECT c.relname::text FROM pg_class c
+// Maintainable splits tables into those this session's role may VACUUM and ANALYZE (may, in
+// their order) and those it may not (barred, by name): to the latter both statements give only
+// a warning and do nothing. A role may maintain a table it owns or acts as the owner of (a
+// superuser acts as any), or, from PostgreSQL 17, one it was granted MAINTAIN on (migrations
+// 034 and 035).
+func Maintainable(ctx context.Context, db DBTX, tables []string) (may, barred []string, err error) {
+	barred, err = Collect(ctx, db, "tables this role may not maintain", pgx.RowTo[string], `SELECT c.relname::text FROM pg_class c
 		WHERE c.oid = ANY($1::text[]::regclass[])
 		  AND NOT (pg_has_role(current_user, c.relowner, 'USAGE')
 		    OR CASE WHEN current_setting('server_version_num')::int >= 170000 THEN has_table_privilege(c.oid, 'MAINTAIN') ELSE false END)
 		ORDER BY c.relname`, tables)
+	if err != nil {
+		return nil, nil, err
+	}
+	may = slices.DeleteFunc(slices.Clone(tables), func(t string) bool { return slices.Contains(barred, t) })
+	return may, barred, nil
 }
 
 // Identifiers is tables as a list of quoted identifiers for a statement ("VACUUM a, b").

@@ -48,7 +48,7 @@ func (r *Replica) Maintain(ctx context.Context, growth float64) ([]string, error
 	for i, t := range grown {
 		due[i] = t.Name
 	}
-	barred, err := pgdb.Barred(ctx, r.pool, due)
+	due, barred, err := pgdb.Maintainable(ctx, r.pool, due)
 	if err != nil {
 		return nil, fmt.Errorf("tables %v on %s: %w", due, r.name, err)
 	}
@@ -57,7 +57,6 @@ func (r *Replica) Maintain(ctx context.Context, growth float64) ([]string, error
 			r.logger.Warn("cannot vacuum and analyse the tables large batches grew: VACUUM and ANALYZE need the table's owner, or the MAINTAIN privilege (PostgreSQL 17 and later, migration 034); searches read them slowly after an import until autovacuum does it",
 				"tables", barred, "role", r.pool.Config().ConnConfig.User)
 		}
-		due = slices.DeleteFunc(due, func(t string) bool { return slices.Contains(barred, t) })
 		if len(due) == 0 {
 			return nil, nil
 		}
