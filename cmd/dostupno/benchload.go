@@ -124,9 +124,11 @@ func (r *loadRuns) hammer(ctx context.Context, rate float64, d time.Duration) (s
 	return l, cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime(), nil
 }
 
-// backends are the pids of the benchmark database's backends but this query's.
-func (r *loadRuns) backends(ctx context.Context) []int {
-	rows, err := r.pool.Query(ctx, `SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()`)
+// backends are the pids of the benchmark database's backends, the one asking among them: the
+// pool may ask before a run on one connection and after it on another, and a backend missing
+// from the first list would be counted from its start (the load's index builds, minutes of CPU).
+func backends(ctx context.Context, pool *pgxpool.Pool) []int {
+	rows, err := pool.Query(ctx, `SELECT pid FROM pg_stat_activity WHERE datname = current_database()`)
 	if err != nil {
 		return nil
 	}
@@ -137,7 +139,7 @@ func (r *loadRuns) backends(ctx context.Context) []int {
 // measure runs the load generator for d at rate (0: closed loop) and reports the run.
 func (r *loadRuns) measure(ctx context.Context, rate float64, d time.Duration) error {
 	pgBefore := map[int]time.Duration{}
-	for _, pid := range r.backends(ctx) {
+	for _, pid := range backends(ctx, r.pool) {
 		pgBefore[pid], _ = searchbench.ProcCPU(pid)
 	}
 	// What a system call costs just before and after: the machine's phase, which moves the
@@ -155,7 +157,7 @@ func (r *loadRuns) measure(ctx context.Context, rate float64, d time.Duration) e
 	selfCPU := ownCPU() - selfBefore
 	var pgCPU time.Duration
 	pgSeen := false
-	for _, pid := range r.backends(ctx) {
+	for _, pid := range backends(ctx, r.pool) {
 		if t, ok := searchbench.ProcCPU(pid); ok {
 			pgCPU += t - pgBefore[pid]
 			pgSeen = true

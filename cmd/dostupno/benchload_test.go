@@ -7,11 +7,14 @@ import (
 	"net/http"
 	"net/http/httptest"
 	goruntime "runtime"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/dostupno/dostupno/cmd/dostupno/internal/searchbench"
+	"github.com/dostupno/dostupno/shared/pgtest"
+	"github.com/jackc/pgx/v5/pgxpool"
 )
 
 // TestLoadGeneratorProcess: bench's load generator process asks with
@@ -45,5 +48,30 @@ func TestBenchRefusesABadPace(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), "--paced") {
 			t.Errorf("--paced %s: got %v, want a refusal naming --paced", v, err)
 		}
+	}
+}
+
+// TestBackendsListTheAskingOne: the backends whose CPU a concurrent run counts include the
+// connection that lists them, so that a run listed before on one connection and after on
+// another does not count the second from its start.
+func TestBackendsListTheAskingOne(t *testing.T) {
+	ctx := context.Background()
+	cfg, err := pgxpool.ParseConfig(pgtest.NewURL(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.MaxConns = 1 // backends asks on the connection asked about below
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	got := backends(ctx, pool)
+	var pid int
+	if err := pool.QueryRow(ctx, `SELECT pg_backend_pid()`).Scan(&pid); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Contains(got, pid) {
+		t.Fatalf("backends %v, want the asking connection's %d among them", got, pid)
 	}
 }
