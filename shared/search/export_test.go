@@ -63,3 +63,11 @@ func SetLeanAfter(t testing.TB, n int64) {
 
 // WindowSQL is the statement of plan window for q.
 func WindowSQL(q *Query) (string, []any) { return statement(q, window) }
+
+// TextSigSQL is textSigSQL.
+func TextSigSQL(p string) string { return textSigSQL(p) }
+
+// MonthKeysSQL is monthKeysSQL.
+func MonthKeysSQL(words, at string, inCity bool, city string) string {
+	return monthKeysSQL(words, at, inCity, city)
+}

@@ -229,3 +229,47 @@ func TestSignedWalkComesBeforeTheMonths(t *testing.T) {
 	checkPagesAndSteps(t, w, "q=sigma", start, evs, func(e ev) int64 { return e.id }, func(e ev) bool { return e.sigma },
 		[]string{"window", "long"})
 }
+
+// TestQuestionSidesAreTheFunctions: the question's side of a signature test and of a month
+// read, as the statements write them out (search.TextSigSQL, search.MonthKeysSQL), equals the
+// SQL functions that make the rows' side (search_text_sig, search_text_month_keys) for texts of
+// words, numbers, hyphens, stop words alone and no word at all, in months across a year's end,
+// in a city or none: a function changed by a migration without the statements fails here.
+func TestQuestionSidesAreTheFunctions(t *testing.T) {
+	ctx := t.Context()
+	pool := pgtest.New(t)
+	texts := append([]string{"", "и на", "!!!", "концерт ёлка 80", "кто-то Гамлет", "космос-2 xx"}, signatureWords...)
+	times := []time.Time{
+		time.Date(2026, 12, 31, 23, 59, 0, 0, time.UTC),
+		time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC),
+		time.Date(2027, 6, 15, 12, 0, 0, 0, time.FixedZone("", 10*3600)), // the 15th in UTC too
+	}
+	var sigs int
+	if err := pool.QueryRow(ctx, `SELECT count(*) FROM unnest($1::text[]) x
+		WHERE search_text_sig(to_tsvector('russian', x)) IS DISTINCT FROM `+search.TextSigSQL("x"), texts).Scan(&sigs); err != nil {
+		t.Fatal(err)
+	}
+	if sigs > 0 {
+		t.Errorf("%d of %d texts: the written-out signature differs from search_text_sig", sigs, len(texts))
+	}
+	for _, at := range times {
+		for _, city := range []string{"", "kazan", "nizhny-novgorod"} {
+			var differ []string
+			var fn []string
+			err := pool.QueryRow(ctx, `SELECT coalesce(array_agg(x) FILTER (WHERE
+					search_text_month_keys(x, $2::timestamptz, nullif($3::text, '')) IS DISTINCT FROM `+
+				search.MonthKeysSQL("x", "$2::timestamptz", city != "", "$3::text")+`), '{}'),
+				search_text_month_keys('концерт ёлка', $2::timestamptz, nullif($3::text, ''))
+				FROM unnest($1::text[]) x`, texts, at, city).Scan(&differ, &fn)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(differ) > 0 {
+				t.Errorf("at %s in %q: the written-out month keys differ from search_text_month_keys for %q", at, city, differ)
+			}
+			if len(fn) != 2 || !strings.Contains(fn[0], "|"+city) {
+				t.Fatalf("at %s in %q: keys %q, want two of the city's", at, city, fn)
+			}
+		}
+	}
+}

@@ -288,7 +288,7 @@ func pageSQL(q *Query, how plan) (string, []any) {
 	// matches is the text's condition on a row of w.
 	column, matches := "a.document", "w."+text
 	if text != "" && signed(q) {
-		sig := "(SELECT search_text_sig(to_tsvector('russian', " + p + ")))"
+		sig := textSigSQL(p)
 		column = "a.text_sig"
 		// No bit of the words' signature missing from the row's: the signature made once (an
 		// InitPlan) where "text_sig & sig = sig" would make it twice.
@@ -410,7 +410,7 @@ func pageSQL(q *Query, how plan) (string, []any) {
 			if t != q.From {
 				at = arg(t)
 			}
-			months = append(months, keys+` @> search_text_month_keys(`+kp+`, `+at+`, `+city+`)`)
+			months = append(months, keys+` @> `+monthKeysSQL(kp, at, q.City != "", city))
 		}
 		over := `(SELECT count(*) FROM m) > ` + strconv.Itoa(b.Cap)
 		page = `WITH m AS MATERIALIZED (
@@ -429,6 +429,33 @@ func pageSQL(q *Query, how plan) (string, []any) {
 		page += ` LIMIT ` + limit
 	}
 	return page, args
+}
+
+// The question's side of a signature test and of a month read, written out in the statement
+// instead of calling the SQL functions that make the rows' side (migrations 026 and 033): a
+// SQL function that Postgres cannot inline (a subquery in search_text_sig; a vector used
+// twice in search_text_keys) is parsed and planned again at each execution of the statement
+// that calls it, 40-50 µs of Postgres's CPU a call against about 5 written out (pgbench,
+// prepared, one client), and a month read calls it once per month. Each is a scalar subquery
+// (an InitPlan: made once per execution), and equal to its function for every text
+// (TestQuestionSidesAreTheFunctions).
+
+// textSigSQL is search_text_sig(to_tsvector('russian', text)) for the text bound at p.
+func textSigSQL(p string) string {
+	return `(SELECT coalesce(bit_or((B'1'::bit(256) >> (h & 255)::integer) | (B'1'::bit(256) >> ((h >> 8) & 255)::integer)), B'0'::bit(256))
+		FROM (SELECT hashtextextended(l, 0) AS h FROM unnest(tsvector_to_array(to_tsvector('russian', ` + p + `))) l) x)`
+}
+
+// monthKeysSQL is search_text_month_keys(words, at, city) for the words bound at words and the
+// time at at, in the city bound at city when inCity (else NULL).
+func monthKeysSQL(words, at string, inCity bool, city string) string {
+	suffix := `'|' || search_month(` + at + `)::text`
+	if inCity {
+		suffix += ` || '|' || ` + city
+	}
+	return `(SELECT coalesce(nullif(CASE WHEN length(x.v) = 0 THEN '{}'::text[]
+			ELSE string_to_array(array_to_string(tsvector_to_array(x.v), x.s || chr(1)) || x.s, chr(1)) END, '{}'), '{""}')
+		FROM (SELECT to_tsvector('russian', ` + words + `) AS v, ` + suffix + ` AS s) x)`
 }
 
 // signed says whether a walk in answer order for q (window, long, textSeatWindow) tests its
