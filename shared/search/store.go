@@ -435,10 +435,11 @@ func pageSQL(q *Query, how plan) (string, []any) {
 // instead of calling the SQL functions that make the rows' side (migrations 026 and 033): a
 // SQL function that Postgres cannot inline (a subquery in search_text_sig; a vector used
 // twice in search_text_keys) is parsed and planned again at each execution of the statement
-// that calls it, 30-50 µs of Postgres's CPU a call more than the same expression written out
-// (pgbench, prepared, one client), and a month read calls it once per month. Each is a scalar
-// subquery (an InitPlan: made once per execution), equal to its function for the texts,
-// months and cities TestQuestionSidesAreTheFunctions tries.
+// that calls it: the signature 45-220 µs of Postgres's CPU a call more than the same
+// expression written out, the month keys 10-30 (pgbench, prepared, one client), and a month
+// read calls that once per month. Each is a scalar subquery (an InitPlan: made once per
+// execution), equal to its function for the texts, months and cities
+// TestQuestionSidesAreTheFunctions tries.
 
 // textSigSQL is search_text_sig(to_tsvector('russian', text)) for the text bound at p.
 func textSigSQL(p string) string {
