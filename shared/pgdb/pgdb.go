@@ -57,9 +57,9 @@ func DefaultMaxConns() int32 { return int32(max(4, 2*runtime.NumCPU())) }
 // 200k events, and text searches whose estimate was large paid it the same way (cmd/dostupno
 // bench).
 //
-// effective_io_concurrency=64: a bitmap scan (a text search's month slice, its read of the text
+// effective_io_concurrency=64: a bitmap scan (a text search's slice of weeks, its read of the text
 // index) asks the kernel for the table pages it will read next, 64 ahead, instead of one: where
-// the page cache let them go, the disk reads them together. A month slice of 80 on 1M events
+// the page cache let them go, the disk reads them together. A slice of months of 80 on 1M events
 // whose 600-950 pages came from disk took 0.07-0.09 ms a page against 0.17-0.2 (page cache
 // dropped, EXPLAIN ANALYZE, in turns); with the pages cached, 5.9 ms against 5.5-6.4 (pgbench).
 // Set after connecting, not in the startup packet: a Postgres built without posix_fadvise (on
@@ -67,8 +67,8 @@ func DefaultMaxConns() int32 { return int32(max(4, 2*runtime.NumCPU())) }
 //
 // max_parallel_workers_per_gather=0: a statement's parallel workers are processes Postgres
 // starts for it, on the cores the other callers' statements need (one VM, as DefaultMaxConns
-// says); a generic plan of a text search's month read gathered two workers and took 5-6 ms
-// for a 0.6 ms read (cmd/dostupno bench).
+// says); a generic plan of a text search's read of a month's keys gathered two workers and
+// took 5-6 ms for a 0.6 ms read (cmd/dostupno bench).
 func Connect(ctx context.Context, url string, o Options) (*pgxpool.Pool, error) {
 	cfg, err := pgxpool.ParseConfig(url)
 	if err != nil {

@@ -18,7 +18,7 @@ func SetTextBounds(t testing.TB, b TextBounds) {
 func SetStepHook(t testing.TB, f func(step string)) {
 	ForgetRoutes(t)
 	names := map[plan]string{walk: "walk", window: "window", capped: "capped", long: "long", sparse: "sparse",
-		seatWindow: "seatWindow", seatCounts: "seatCounts", textSeatWindow: "textSeatWindow", month: "month"}
+		seatWindow: "seatWindow", seatCounts: "seatCounts", textSeatWindow: "textSeatWindow", week: "week"}
 	h := func(p plan) { f(names[p]) }
 	stepHook.Store(&h)
 	t.Cleanup(func() { stepHook.Store(nil) })
@@ -46,8 +46,15 @@ func WithProbe(ctx context.Context, db pgdb.DBTX, q *Query) (*Query, string, err
 // AllWords is Query.allWords.
 func (q *Query) AllWords() (int, bool) { return q.allWords() }
 
-// MonthSQL is the statement of plan month for q (whose To must be set).
-func MonthSQL(q *Query) (string, []any) { return statement(q, month) }
+// WeekSQL is the statement of plan week for q (whose To must be set), with its lexemes.
+func WeekSQL(ctx context.Context, db pgdb.DBTX, q *Query) (string, []any, error) {
+	q, err := withLexemes(ctx, db, q)
+	if err != nil {
+		return "", nil, err
+	}
+	sql, args := statement(q, week)
+	return sql, args, nil
+}
 
 // CappedSQL is the statement of plan capped for q.
 func CappedSQL(q *Query) (string, []any) { return statement(q, capped) }
@@ -67,7 +74,12 @@ func WindowSQL(q *Query) (string, []any) { return statement(q, window) }
 // TextSigSQL is textSigSQL.
 func TextSigSQL(p string) string { return textSigSQL(p) }
 
-// MonthKeysSQL is monthKeysSQL.
-func MonthKeysSQL(words, at string, inCity bool, city string) string {
-	return monthKeysSQL(words, at, inCity, city)
+// WeekKeys are the keys of each lexeme a week read of q (whose To must be set) asks for
+// (weekKeys).
+func WeekKeys(ctx context.Context, db pgdb.DBTX, q *Query) ([][]string, error) {
+	q, err := withLexemes(ctx, db, q)
+	if err != nil {
+		return nil, err
+	}
+	return weekKeys(q), nil
 }

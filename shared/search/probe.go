@@ -18,7 +18,7 @@ import (
 // The probe of an AND of words: the words whose lists the text index reads for it, when the
 // AND holds a word so common that reading its list costs more than testing each candidate of
 // the others against it (probeWords). The capped and sparse reads (the text index) and the
-// month reads (the month keys) then read the candidates of the probe's words alone, and test
+// week reads (the week keys) then read the candidates of the probe's words alone, and test
 // each against the whole text (ts_match_vq, which no index takes, so the common word's list is
 // never read): every step stays exact, its candidates are more. The text index decodes every
 // list of an AND's words, and an AND of rare words with one in a third of the events decoded
@@ -30,7 +30,7 @@ import (
 // than every one counted there is as rare as the rarest counted.
 
 // entriesPerCandidate weighs a candidate the probe adds, each a row of the table read and its
-// text tested, against an entry of a list the text index decodes: a month read of `xx` on 1M
+// text tested, against an entry of a list the text index decodes: a read of `xx`'s month keys on 1M
 // events took 4.5 µs a candidate (650 of them in 2.95 ms), the capped read above 11 ns an entry.
 const entriesPerCandidate = 400
 
@@ -99,13 +99,7 @@ var probes atomic.Pointer[lru.Cache[string, probeMemo]]
 
 func init() { probes.Store(newProbes()) }
 
-func newProbes() *lru.Cache[string, probeMemo] {
-	c, err := lru.New[string, probeMemo](maxProbes)
-	if err != nil {
-		panic(err) // only for a size below 1
-	}
-	return c
-}
+func newProbes() *lru.Cache[string, probeMemo] { return newMemo[probeMemo](maxProbes) }
 
 // withProbe is q with the probe of its text set (Query.probe) when it is an AND of two words
 // or more (allWords) that holds a word worth leaving out (probeWords); else q itself.
@@ -147,4 +141,34 @@ func withProbe(ctx context.Context, db pgdb.DBTX, q *Query) (*Query, error) {
 	p := *q
 	p.probe = m.probe
 	return &p, nil
+}
+
+// lexemesSQL answers the lexemes of the text $1, as the rows' week keys are made of them
+// (migration 036).
+const lexemesSQL = `SELECT tsvector_to_array(to_tsvector('russian', $1))`
+
+// lexemeMemo remembers the lexemes of texts (they depend on the text alone), as maxProbes
+// bounds probes.
+var lexemeMemo atomic.Pointer[lru.Cache[string, []string]]
+
+func init() { lexemeMemo.Store(newMemo[[]string](maxProbes)) }
+
+// withLexemes is q with its lexemes set (Query.lexemes): those of its probe's words when it has
+// a probe, else of its text; asked of Postgres once per text.
+func withLexemes(ctx context.Context, db pgdb.DBTX, q *Query) (*Query, error) {
+	text := q.Text
+	if q.probe != "" {
+		text = q.probe
+	}
+	memo := lexemeMemo.Load()
+	ls, ok := memo.Get(text)
+	if !ok {
+		if err := db.QueryRow(ctx, lexemesSQL, text).Scan(&ls); err != nil {
+			return nil, fmt.Errorf("search: the text's lexemes: %w", err)
+		}
+		memo.Add(text, ls)
+	}
+	l := *q
+	l.lexemes = ls
+	return &l, nil
 }

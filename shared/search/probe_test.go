@@ -40,7 +40,7 @@ func TestProbeWords(t *testing.T) {
 }
 
 // TestANDReadsItsRareWordsThroughTheIndex: once ANALYZE has counted the catalog's words (the
-// question's events and fillCatalog's rows), an AND that holds a common word reads the text index and the month keys with its rare words alone
+// question's events and fillCatalog's rows), an AND that holds a common word reads the text index and the week keys with its rare words alone
 // and tests the common one on their candidates; every page is still exact, in the whole catalog
 // and in a city, whichever step answers.
 func TestANDReadsItsRareWordsThroughTheIndex(t *testing.T) {
@@ -85,8 +85,9 @@ func TestANDReadsItsRareWordsThroughTheIndex(t *testing.T) {
 		if words != "gamma delta" {
 			t.Fatalf("%s: probe %q, want the rare words, rarest first", raw, words)
 		}
-		// The reads of the text index and of the month keys test the whole text on the probe's
-		// candidates, and read the indexes they read without a probe.
+		// The reads of the text index and of the week keys test the whole text on the probe's
+		// candidates (the week keys those of the probe's lexemes alone), and read the indexes
+		// they read without a probe.
 		sql, args := search.CappedSQL(q)
 		if !strings.Contains(sql, "ts_match_vq") || !slices.Contains(args, any("gamma delta")) {
 			t.Fatalf("%s: the capped read does not read the probe:\n%s", raw, sql)
@@ -94,15 +95,27 @@ func TestANDReadsItsRareWordsThroughTheIndex(t *testing.T) {
 		checkIndexedPlan(t, w, "the probed capped read of "+raw, "event_accessibility_city_document", sql, args)
 		until := start.AddDate(0, 2, 0)
 		q.To = &until
-		sql, args = search.MonthSQL(q)
-		if !strings.Contains(sql, "ts_match_vq") || !slices.Contains(args, any("gamma delta")) {
-			t.Fatalf("%s: the month read does not read the probe:\n%s", raw, sql)
+		sql, args, err := search.WeekSQL(w.ctx, w.pool, q)
+		if err != nil {
+			t.Fatal(err)
 		}
-		index := "event_accessibility_text_months"
+		keys, err := search.WeekKeys(w.ctx, w.pool, q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var lexemes []string
+		for _, ks := range keys {
+			l, _, _ := strings.Cut(ks[0], "|")
+			lexemes = append(lexemes, l)
+		}
+		if !strings.Contains(sql, "ts_match_vq") || !slices.Equal(lexemes, []string{"delta", "gamma"}) {
+			t.Fatalf("%s: the week read does not read the probe (its keys' lexemes %v):\n%s", raw, lexemes, sql)
+		}
+		index := "event_accessibility_text_weeks"
 		if strings.Contains(raw, "city") {
-			index = "event_accessibility_text_city_months"
+			index = "event_accessibility_text_city_weeks"
 		}
-		checkIndexedPlan(t, w, "the probed month read of "+raw, index, sql, args)
+		checkIndexedPlan(t, w, "the probed week read of "+raw, index, sql, args)
 	}
 
 	// A search reads with the probe: the statements it prepared on its connection test the

@@ -55,9 +55,12 @@ type Query struct {
 	Asked       bool
 	Personalize bool
 
-	// probe, set by a text search for the reads of the text index and of the month keys, are
+	// probe, set by a text search for the reads of the text index and of the week keys, are
 	// the words of Text whose lists those reads read (shared/search/probe.go); "": all.
 	probe string
+	// lexemes, set by a text search for its reads of the week keys (withLexemes), are the
+	// lexemes of the probe's words, else of Text, as to_tsvector makes them.
+	lexemes []string
 	// dense, set by a text search for a text its route says is dense (route.dense), makes its
 	// window test each row's text rather than its signature first (signed).
 	dense bool
@@ -213,7 +216,7 @@ func (q *Query) Seats() bool { return q.WheelchairSpaces > 0 || q.CompanionSeats
 
 // timeAndCityAlone says whether q filters its rows by time and city alone (besides seats): no
 // constraint codes, no categories. Such a question's matches of its text are the text index's
-// (which holds the city) and the month keys' (which hold the month and city) within its time.
+// (which holds the city) and the week keys' (which hold the week and city) within its time.
 func (q *Query) timeAndCityAlone() bool { return len(q.IDs) == 0 && len(q.Categories) == 0 }
 
 // begin is where q's rows start in time: its cursor's start, else its from.
@@ -227,7 +230,7 @@ func (q *Query) begin() time.Time {
 // allWords says whether q's text requires every word it holds, and how many words that is:
 // websearch_to_tsquery makes an AND of a text's words (and a phrase of a hyphenated word's
 // parts) unless the text quotes a phrase, says "or", or puts a minus before a word. Only such a
-// text may read its matches through the month keys (searchMonths, migration 026), which ask
+// text may read its matches through the week keys (searchWeeks, migration 036), which ask
 // for every word. The test is strict: a word of letters and digits, joined by single inner
 // hyphens, and no word "or"; any other character, though websearch_to_tsquery may ignore it,
 // answers false, and the search takes its other steps.

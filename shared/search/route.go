@@ -13,7 +13,7 @@ import (
 )
 
 // A text search's route: the step that answered the first page of a text question past its
-// window (capped, long, month or sparse; for the month slices, how many months the page
+// window (capped, long, week or sparse; for the week slices, how many weeks the page
 // needed, read the next time as one slice), remembered per question without its start
 // (routeKey), so that the same text with the same filters reads that step alone the next
 // time, without the window and the steps before it. Every step is exact when it answers
@@ -27,13 +27,13 @@ import (
 // than the signatures' probes would (a common word: 0.18-0.23 ms against 0.40-0.53 on 1M events).
 //
 // Asked again, at 16 clients on 1M events (Postgres CPU per answer, each question alone,
-// routes against none): an absent word 317-456 → 61-79 µs (the capped read alone), an AND of
-// three words whose intersection is sparse 3,145 → 2,098 µs (its two month slices), then
-// 1,367-1,451 µs (the months they held, as one slice), one with none at all 3,459 → 2,240 µs
-// (the capped read, without the window and an empty month slice), a number the walk answers
-// 3,025 → 2,377 µs; the bench's whole mix, builds in turns, 2,139-2,273 → 2,704-2,754
-// answers/s, p99 18.3-20.1 → 14.3-14.5 ms, then with the months as one slice 2,862-3,203 →
-// 3,100-3,302 (cmd/dostupno bench).
+// routes against none, when the slices were of months): an absent word 317-456 → 61-79 µs (the
+// capped read alone), an AND of three words whose intersection is sparse 3,145 → 2,098 µs (its
+// two month slices), then 1,367-1,451 µs (the months they held, as one slice), one with none
+// at all 3,459 → 2,240 µs (the capped read, without the window and an empty month slice), a
+// number the walk answers 3,025 → 2,377 µs; the bench's whole mix, builds in turns,
+// 2,139-2,273 → 2,704-2,754 answers/s, p99 18.3-20.1 → 14.3-14.5 ms, then with the months as
+// one slice 2,862-3,203 → 3,100-3,302 (cmd/dostupno bench).
 
 // maxRoutes bounds the questions whose route is remembered: the least recently used is
 // dropped first. A route is a few hundred bytes (its key holds the text, at most
@@ -45,14 +45,14 @@ var routes atomic.Pointer[routeMemo]
 
 func init() { routes.Store(newRoutes()) }
 
-// route is a step that answered a text question's first page: how, and for the month slices
-// how many months from the question's start's month held the page (searchMonths), read the
-// next time as one slice; more than maxSliceMonths, or none known, and the slices are read one
-// after the other again.
+// route is a step that answered a text question's first page: how, and for the week slices
+// how many weeks from the question's start's week held the page (searchWeeks), read the next
+// time as one slice; more than maxSliceWeeks, or none known, and the slices are read one after
+// the other again.
 type route struct {
-	how    plan
-	months int
-	dense  bool // how window: the window, testing each row's text (Query.dense)
+	how   plan
+	weeks int
+	dense bool // how window: the window, testing each row's text (Query.dense)
 }
 
 // denseRanks: a signed window whose page's rows were met within this many of the filters'
@@ -71,12 +71,15 @@ func denseWindow(r read) route {
 // routeMemo is a bounded memory of routes, safe for concurrent use.
 type routeMemo struct{ c *lru.Cache[string, route] }
 
-func newRoutes() *routeMemo {
-	c, err := lru.New[string, route](maxRoutes)
+func newRoutes() *routeMemo { return &routeMemo{c: newMemo[route](maxRoutes)} }
+
+// newMemo is a bounded memory of values by text, the least recently used dropped first.
+func newMemo[V any](size int) *lru.Cache[string, V] {
+	c, err := lru.New[string, V](size)
 	if err != nil {
 		panic(err) // only for a size below 1
 	}
-	return &routeMemo{c: c}
+	return c
 }
 
 // get is the route remembered for key, if any.
@@ -93,7 +96,7 @@ func (m *routeMemo) learn(key string, rt route) {
 }
 
 // readRoute reads q's page with route rt alone; ok is false when that step does not answer
-// (capped: more than Cap matches; long: no page within the walk; month: the months did not
+// (capped: more than Cap matches; long: no page within the walk; week: the weeks did not
 // hold it), and the page must be read by the steps from the window.
 func readRoute(ctx context.Context, db pgdb.DBTX, q *Query, rt route) (r read, ok bool, err error) {
 	if rt.how != long && rt.how != window { // the walks read no index of the text
@@ -107,12 +110,12 @@ func readRoute(ctx context.Context, db pgdb.DBTX, q *Query, rt route) (r read, o
 		dense.dense = true
 		r, err = readPage(ctx, db, &dense, window)
 		return r, err == nil && r.next != nil, err
-	case month:
-		if rt.months < 1 || rt.months > maxSliceMonths {
-			r, _, ok, err = searchMonths(ctx, db, q)
+	case week:
+		if rt.weeks < 1 || rt.weeks > maxSliceWeeks {
+			r, _, ok, err = searchWeeks(ctx, db, q)
 			return r, ok, err
 		}
-		return readMonths(ctx, db, q, rt.months)
+		return readWeeks(ctx, db, q, rt.weeks)
 	case capped, long, sparse:
 		r, err = readPage(ctx, db, q, rt.how)
 		return r, err == nil && answered(rt.how, r), err

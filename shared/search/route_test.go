@@ -14,7 +14,7 @@ import (
 // TestTextRouteSkipsTheWindowWhenAskedAgain: the step that answered the first page of a text
 // question past its window is read alone the next time the same text comes with the same
 // filters and a start as far ahead (shared/search/route.go): an absent word reads the capped
-// read alone, an AND of words whose intersection is sparse the months its page needed as one
+// read alone, an AND of words whose intersection is sparse the weeks its page needed as one
 // slice (sigma tau: two slices the first time), a word over Cap the walk; a common word, answered by its window, takes its window again, and so does the
 // same text in a city or two months further ahead. A route that no longer answers (the absent
 // word grew past Cap) falls back to the steps from the window, and the step that answers then
@@ -37,9 +37,10 @@ func TestTextRouteSkipsTheWindowWhenAskedAgain(t *testing.T) {
 		return e
 	}
 	// An event every 6 hours for 90 days: common in each, beta in every fourth, gamma in every
-	// fifth (beta gamma in every twentieth: 12 in the first two months, whose keys hold the
-	// page), rho in every eighth (45, over Cap; one in the window, and its page within the
-	// walk).
+	// fifth (beta gamma in every twentieth), and both in every third of the 12th to the 28th,
+	// after the window and within the first week (six of them: the first slice, start's week
+	// and the next, holds the page), rho in every eighth (45, over Cap; one in the window, and
+	// its page within the walk).
 	var events []catalog.Event
 	for n := int64(1); n <= 360; n++ {
 		words := []string{"common"}
@@ -47,17 +48,18 @@ func TestTextRouteSkipsTheWindowWhenAskedAgain(t *testing.T) {
 			every int64
 			word  string
 		}{{4, "beta"}, {5, "gamma"}, {8, "rho"}} {
-			if n%x.every == 0 {
+			if n%x.every == 0 || x.word != "rho" && n >= 12 && n <= 28 && n%3 == 0 {
 				words = append(words, x.word)
 			}
 		}
 		events = append(events, add(n, start.Add(time.Duration(n)*6*time.Hour), []string{"perm", "kazan"}[n%2], words...))
 	}
-	// sigma tau: on the 1st and the 15th of the month after start's, then on the 1st of each
-	// of the seven months after that: the first slice (start's month and the next) holds two,
-	// the next, sized from them, the rest of the page.
-	for k, at := range []struct{ month, day int }{{1, 1}, {1, 15}, {2, 1}, {3, 1}, {4, 1}, {5, 1}, {6, 1}, {7, 1}, {8, 1}} {
-		t := time.Date(start.Year(), start.Month()+time.Month(at.month), at.day, 12, 0, 0, 0, time.UTC)
+	// sigma tau: 3 and 4 days after start, then on each of the 20th to the 24th day and on
+	// two days later: the first slice (start's week and the next, 7 to 14 days) holds two, the
+	// next, sized from them to hold twice the four the page lacks (4 times the first slice, at
+	// least 28 days), the rest of the page.
+	for k, day := range []int{3, 4, 20, 21, 22, 23, 24, 100, 200} {
+		t := start.AddDate(0, 0, day).Add(5 * time.Minute)
 		events = append(events, add(int64(2000+k), t, "kazan", "sigma", "tau"))
 	}
 	w.upsert(events...)
@@ -104,8 +106,8 @@ func TestTextRouteSkipsTheWindowWhenAskedAgain(t *testing.T) {
 		route string
 	}{
 		{"omega", []string{"window", "capped"}, "capped"},
-		{"beta gamma", []string{"window", "month"}, "month"},
-		{"sigma tau", []string{"window", "month", "month"}, "month"}, // the months the page needed, in one slice
+		{"beta gamma", []string{"window", "week"}, "week"},
+		{"sigma tau", []string{"window", "week", "week"}, "week"}, // the months the page needed, in one slice
 		{"rho", []string{"window", "capped", "long"}, "long"},
 		{"common", []string{"window"}, "window"},
 	} {

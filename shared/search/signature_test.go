@@ -197,15 +197,14 @@ func TestDenseTextWindowTestsEachRowsText(t *testing.T) {
 	}
 }
 
-// TestSignedWalkComesBeforeTheMonths: a word the window holds twice, short of denseMatches,
+// TestSignedWalkComesBeforeTheWeeks: a word the window holds twice, short of denseMatches,
 // whose page the walk expects within a fifth of its rows, walks first (its walk reads the
-// index alone, signed) instead of reading month slices whose candidates are many (each a
+// index alone, signed) instead of reading week slices whose candidates are many (each a
 // table page): the walk answers; the page is exact throughout.
-func TestSignedWalkComesBeforeTheMonths(t *testing.T) {
+func TestSignedWalkComesBeforeTheWeeks(t *testing.T) {
 	search.SetTextBounds(t, search.TextBounds{Window: 10, Cap: 60, Walk: 300})
 	w := newWorld(t)
-	now := time.Now().UTC()
-	start := time.Date(now.Year(), now.Month()+2, 1, 6, 0, 0, 0, time.UTC)
+	start := mondayAhead()
 	type ev struct {
 		id    int64
 		sigma bool
@@ -214,8 +213,9 @@ func TestSignedWalkComesBeforeTheMonths(t *testing.T) {
 		evs    []ev
 		events []catalog.Event
 	)
-	// Every 6 hours, sigma in 2 of each 10: the window holds 2 matches over 2.5 days (about 50
-	// in the first month slice) and a page of 11 is expected within 60 rows of walk.
+	// Every 6 hours, sigma in 2 of each 10: the window holds 2 matches over 2.5 days (about 11
+	// in the first week slice, 78 rows' worth) and a page of 11 is expected within 60 rows of
+	// walk.
 	for n := int64(1); n <= 400; n++ {
 		e := event(n, "moscow", nil)
 		e.StartsAt, e.Title = start.Add(time.Duration(n)*6*time.Hour-time.Hour), "Show"
@@ -230,11 +230,14 @@ func TestSignedWalkComesBeforeTheMonths(t *testing.T) {
 		[]string{"window", "long"})
 }
 
-// TestQuestionSidesAreTheFunctions: the question's side of a signature test and of a month
-// read, as the statements write them out (search.TextSigSQL, search.MonthKeysSQL), equals the
-// SQL functions that make the rows' side (search_text_sig, search_text_month_keys) for texts of
-// words, numbers, hyphens, stop words alone and no word at all, in months across a year's end,
-// in a city or none: a function changed by a migration without the statements fails here.
+// TestQuestionSidesAreTheFunctions: the question's side of a signature test, as the statements
+// write it out (search.TextSigSQL), equals the SQL function that makes the rows' side
+// (search_text_sig), and the week keys a week read asks for (search.WeekKeys) are those
+// search_text_weeks and search_text_city_weeks make for an event of the same text in the same
+// week, for texts of words, numbers, hyphens, stop words alone and no word at all, at times on
+// either side of a week's start, a year's end and the first week's, given in UTC and in another
+// zone, in a city or none; and a slice of three weeks asks for three: a function changed by a
+// migration without the statements fails here.
 func TestQuestionSidesAreTheFunctions(t *testing.T) {
 	ctx := t.Context()
 	pool := pgtest.New(t)
@@ -242,7 +245,12 @@ func TestQuestionSidesAreTheFunctions(t *testing.T) {
 	times := []time.Time{
 		time.Date(2026, 12, 31, 23, 59, 0, 0, time.UTC),
 		time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC),
-		time.Date(2027, 6, 15, 12, 0, 0, 0, time.FixedZone("", 10*3600)), // the 15th in UTC too
+		time.Date(2027, 1, 3, 23, 59, 59, 0, time.UTC),                 // a Sunday
+		time.Date(2027, 1, 4, 0, 0, 0, 0, time.UTC),                    // the Monday after
+		time.Date(2027, 1, 4, 5, 0, 0, 0, time.FixedZone("", 10*3600)), // Sunday in UTC
+		time.Date(2027, 6, 15, 12, 0, 0, 0, time.FixedZone("", -7*3600)),
+		time.Date(1970, 1, 4, 23, 0, 0, 0, time.UTC), // the week before the first
+		time.Date(1970, 1, 5, 0, 0, 0, 0, time.UTC),
 	}
 	var sigs int
 	if err := pool.QueryRow(ctx, `SELECT count(*) FROM unnest($1::text[]) x
@@ -252,24 +260,48 @@ func TestQuestionSidesAreTheFunctions(t *testing.T) {
 	if sigs > 0 {
 		t.Errorf("%d of %d texts: the written-out signature differs from search_text_sig", sigs, len(texts))
 	}
-	for _, at := range times {
+	keys := func(q *search.Query) []string {
+		t.Helper()
+		ks, err := search.WeekKeys(ctx, pool, q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return slices.Sorted(slices.Values(slices.Concat(ks...)))
+	}
+	for _, text := range texts {
 		for _, city := range []string{"", "kazan", "nizhny-novgorod"} {
-			var differ []string
-			var fn []string
-			err := pool.QueryRow(ctx, `SELECT coalesce(array_agg(x) FILTER (WHERE
-					search_text_month_keys(x, $2::timestamptz, nullif($3::text, '')) IS DISTINCT FROM `+
-				search.MonthKeysSQL("x", "$2::timestamptz", city != "", "$3::text")+`), '{}'),
-				search_text_month_keys('концерт ёлка', $2::timestamptz, nullif($3::text, ''))
-				FROM unnest($1::text[]) x`, texts, at, city).Scan(&differ, &fn)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if len(differ) > 0 {
-				t.Errorf("at %s in %q: the written-out month keys differ from search_text_month_keys for %q", at, city, differ)
-			}
-			if len(fn) != 2 || !strings.Contains(fn[0], "|"+city) {
-				t.Fatalf("at %s in %q: keys %q, want two of the city's", at, city, fn)
+			for _, at := range times {
+				until := at.Add(time.Nanosecond)
+				got := keys(&search.Query{Text: text, City: city, From: at, To: &until})
+				var want []string
+				if err := pool.QueryRow(ctx, `SELECT coalesce(array_agg(k ORDER BY k), '{}') FROM unnest(CASE WHEN $3 = ''
+						THEN search_text_weeks(to_tsvector('russian', $1), $2)
+						ELSE search_text_city_weeks(to_tsvector('russian', $1), $2, $3) END) k`,
+					text, at, city).Scan(&want); err != nil {
+					t.Fatal(err)
+				}
+				if len(want) == 0 {
+					want = []string{""} // no lexeme: a key no event has
+				}
+				if !slices.Equal(got, want) {
+					t.Errorf("%q at %s in %q: the week read asks for %q, the rows' keys are %q", text, at, city, got, want)
+				}
 			}
 		}
+	}
+	// Three weeks from a Monday: each lexeme's key in each of them.
+	from := time.Date(2027, 1, 4, 0, 0, 0, 0, time.UTC)
+	until := from.AddDate(0, 0, 21)
+	got := keys(&search.Query{Text: "концерт ёлка", City: "kazan", From: from, To: &until})
+	var want []string
+	if err := pool.QueryRow(ctx, `SELECT array_agg(k ORDER BY k) FROM unnest(
+			search_text_city_weeks(to_tsvector('russian', 'концерт ёлка'), $1, 'kazan') ||
+			search_text_city_weeks(to_tsvector('russian', 'концерт ёлка'), $1 + interval '7 days', 'kazan') ||
+			search_text_city_weeks(to_tsvector('russian', 'концерт ёлка'), $1 + interval '20 days', 'kazan')) k`,
+		from).Scan(&want); err != nil {
+		t.Fatal(err)
+	}
+	if len(want) != 6 || !slices.Equal(got, want) {
+		t.Errorf("three weeks of two words: the week read asks for %q, want %q", got, want)
 	}
 }

@@ -125,7 +125,7 @@ const (
 	seatCounts                 // seats: the events whose counts pass, then sorted
 	textSeatWindow             // text and seats: window, every match of the text with its seats passing or not
 	span                       // text and seats: edge, and the start of the filters' last row
-	month                      // text: capped, within a slice of whole months, read through the month keys (searchMonths)
+	week                       // text: capped, within a slice of whole weeks, read through the week keys (searchWeeks)
 )
 
 // PageSQL builds the query that selects one page's rows as Search first runs it: the keyset
@@ -260,7 +260,7 @@ func pageSQL(q *Query, how plan) (string, []any) {
 	if generic(q, how) {
 		// A generic plan (readPage) takes the query's text as a parameter: as a scalar
 		// subquery, the tsquery is made once per execution (an InitPlan) instead of once per
-		// row a walk filters, a month read checks or a read of the text index rechecks.
+		// row a walk filters, a week read checks or a read of the text index rechecks.
 		tsquery = func(p string) string { return "(SELECT websearch_to_tsquery('russian', " + p + "))" }
 	}
 	// probed is the condition of a read of the text index with a probe (withProbe): the
@@ -373,11 +373,11 @@ func pageSQL(q *Query, how plan) (string, []any) {
 			page = `SELECT o.* FROM (` + page + ` OFFSET 0) o WHERE ` + keep + f
 		}
 		page += ` LIMIT ` + limit
-	case month:
-		// The candidates of a slice of whole months (q's From and To are within its first and
-		// last month): the events whose text holds every word of the question's (allWords) in
-		// one of its months, in the city when there is one, read through the keys of those
-		// words in each month (migration 026), at most Cap+1 of them that hold its text; then
+	case week:
+		// The candidates of a slice of whole weeks (q's From and To are within its first and
+		// last week): the events whose text holds every lexeme of the question's (allWords) in
+		// one of its weeks, in the city when there is one, read through the keys of those
+		// lexemes in each week (migration 036), at most Cap+1 of them that hold its text; then
 		// the question's filters on them, outside the read. Inside, Postgres ANDed the keys'
 		// few entries with a bitmap of the whole city (51,790 entries for Samara on 1M events,
 		// 5.2 ms of a 5.6 ms read), or would the text index's whole lists. More than Cap
@@ -390,33 +390,29 @@ func pageSQL(q *Query, how plan) (string, []any) {
 		// negation or OR, which wordsAlone tells once per execution (an InitPlan). Any other
 		// question tests each candidate's text vector inside the read, and no vector is carried
 		// out of it into the tuples Postgres stores for the count and the sort: for 80,
-		// whose month holds 1,175 candidates, the read took 1.55-1.64 ms against 1.97-2.19
+		// whose month held 1,175 candidates, the read took 1.55-1.64 ms against 1.97-2.19
 		// with the vectors carried and tested (pgbench, one client, in turns).
-		keys := "search_text_months(a.document, a.starts_at)"
+		keys := "search_text_weeks(a.document, a.starts_at)"
 		if q.City != "" {
-			keys = "search_text_city_months(a.document, a.starts_at, a.city)"
+			keys = "search_text_city_weeks(a.document, a.starts_at, a.city)"
 		}
 		// The keys are the probe's words' when it has some (withProbe), and then every
 		// candidate's text is tested against the whole text's query.
-		kp, holds := p, `(`+wordsAlone(p)+` OR a.`+text+`)`
+		holds := `(` + wordsAlone(p) + ` OR a.` + text + `)`
 		if q.probe != "" {
-			kp, holds = arg(q.probe), "ts_match_vq(a.document, "+tsquery(p)+")"
+			holds = "ts_match_vq(a.document, " + tsquery(p) + ")"
 		}
-		// One condition per month (a time within the month names it): Postgres ORs their
-		// bitmaps, each read from the month's lists.
-		var months []string
-		for t := q.From; t.Before(*q.To); t = monthAfter(t, 1) {
-			at := from
-			if t != q.From {
-				at = arg(t)
-			}
-			months = append(months, keys+` @> `+monthKeysSQL(kp, at, q.City != "", city))
+		// One condition per lexeme: its keys in every week of the slice, which a candidate's
+		// keys overlap (its one week among them); the GIN index ANDs the conditions' lists.
+		var lexemes []string
+		for _, ks := range weekKeys(q) {
+			lexemes = append(lexemes, keys+" && "+arg(ks)+"::text[]")
 		}
 		over := `(SELECT count(*) FROM m) > ` + strconv.Itoa(b.Cap)
 		page = `WITH m AS MATERIALIZED (
 			SELECT a.event_id, a.starts_at, a.constraint_ids, a.excluded_ids, a.city, a.category
 			FROM event_accessibility a
-			WHERE (` + strings.Join(months, "\n\t\t\t   OR ") + `)
+			WHERE ` + strings.Join(lexemes, "\n\t\t\t  AND ") + `
 			  AND ` + holds + `
 			LIMIT ` + strconv.Itoa(b.Cap+1) + `)
 		SELECT a.event_id, a.starts_at, a.constraint_ids, ` + over + ` AS capped
@@ -431,14 +427,12 @@ func pageSQL(q *Query, how plan) (string, []any) {
 	return page, args
 }
 
-// The question's side of a signature test and of a month read, written out in the statement
-// instead of calling the SQL functions that make the rows' side (migrations 026 and 033): a
-// SQL function that Postgres cannot inline (a subquery in search_text_sig; a vector used
-// twice in search_text_keys) is parsed and planned again at each execution of the statement
-// that calls it: the signature 45-220 µs of Postgres's CPU a call more than the same
-// expression written out, the month keys 10-30 (pgbench, prepared, one client), and a month
-// read calls that once per month. Each is a scalar subquery (an InitPlan: made once per
-// execution), equal to its function for the texts, months and cities
+// The question's side of a signature test, written out in the statement instead of calling
+// the SQL function that makes the rows' side (migration 033): a SQL function that Postgres
+// cannot inline (a subquery in search_text_sig) is parsed and planned again at each execution
+// of the statement that calls it, 45-220 µs of Postgres's CPU a call more than the same
+// expression written out (pgbench, prepared, one client). It is a scalar subquery (an
+// InitPlan: made once per execution), equal to its function for the texts
 // TestQuestionSidesAreTheFunctions tries.
 
 // textSigSQL is search_text_sig(to_tsvector('russian', text)) for the text bound at p.
@@ -447,16 +441,30 @@ func textSigSQL(p string) string {
 		FROM (SELECT hashtextextended(l, 0) AS h FROM unnest(tsvector_to_array(to_tsvector('russian', ` + p + `))) l) x)`
 }
 
-// monthKeysSQL is search_text_month_keys(words, at, city) for the words bound at words and the
-// time at at, in the city bound at city when inCity (else NULL).
-func monthKeysSQL(words, at string, inCity bool, city string) string {
-	suffix := `'|' || search_month(` + at + `)::text`
-	if inCity {
-		suffix += ` || '|' || ` + city
+// weekKeys are the keys a read of a slice of weeks (plan week) asks the week keys' index for:
+// for each lexeme of q's keys text (Query.lexemes), its 'lexeme|week' key in each week from
+// q's From's through the week before q's To, with '|city' after each in a city, as
+// search_text_weeks and search_text_city_weeks make the rows' (migration 036). A text without a
+// lexeme (only stop words) asks for a key no event has, so that the read finds nothing at once.
+func weekKeys(q *Query) [][]string {
+	lexemes := q.lexemes
+	if len(lexemes) == 0 {
+		return [][]string{{""}}
 	}
-	return `(SELECT coalesce(nullif(CASE WHEN length(x.v) = 0 THEN '{}'::text[]
-			ELSE string_to_array(array_to_string(tsvector_to_array(x.v), x.s || chr(1)) || x.s, chr(1)) END, '{}'), '{""}')
-		FROM (SELECT to_tsvector('russian', ` + words + `) AS v, ` + suffix + ` AS s) x)`
+	first, last := weekOf(q.From), weekOf(q.To.Add(-time.Nanosecond))
+	suffix := ""
+	if q.City != "" {
+		suffix = "|" + q.City
+	}
+	out := make([][]string, len(lexemes))
+	for i, l := range lexemes {
+		ks := make([]string, 0, last-first+1)
+		for w := first; w <= last; w++ {
+			ks = append(ks, l+"|"+strconv.FormatInt(w, 10)+suffix)
+		}
+		out[i] = ks
+	}
+	return out
 }
 
 // signed says whether a walk in answer order for q (window, long, textSeatWindow) tests its
@@ -519,10 +527,10 @@ func seatsLateral(id string) string {
 }
 
 // generic says whether plan how for q walks the answer order, reads a slice's candidates
-// through the month keys (whose plan their values do not decide: the keys' indexes, the other
+// through the week keys (whose plan their values do not decide: the keys' indexes, the other
 // filters after), or reads the text index for a question whose only other filters are its
 // time and city (genericText): such a statement runs with a generic plan (readPage), planned
-// once per connection (a custom plan of a month read cost 0.3-0.5 ms to plan on 1M events,
+// once per connection (a custom plan of a month's read cost 0.3-0.5 ms to plan on 1M events,
 // about what it ran; of a capped read of an absent word 0.2-0.3 ms, which ran in 0.05).
 func generic(q *Query, how plan) bool {
 	return detailed(how) || how == textSeatWindow || genericText(q, how)
@@ -541,20 +549,20 @@ func genericText(q *Query, how plan) bool {
 }
 
 // indexed says whether the generic plan of how for q must read its rows through an index
-// (pgdb.QueryGenericIndexed): its only index conditions are the month keys' or the text's, and a
+// (pgdb.QueryGenericIndexed): its only index conditions are the week keys' or the text's, and a
 // scan would compute every row's keys or test every row's text (the generic plan's estimate of
 // a slice of twelve months made one look cheaper under its LIMIT).
-func indexed(q *Query, how plan) bool { return how == month || genericText(q, how) }
+func indexed(q *Query, how plan) bool { return how == week || genericText(q, how) }
 
 // detailed says whether plan how walks the answer order for a page, which carries its rows'
 // details (withDetails, readPage). A text search's window that does not answer read the
 // details of the few rows it found for nothing; one that answers (a common word) saves the
 // second round trip, as the walk of a question without text does. A text search's window
 // with seats answers every match of its text, whose details it does not read. A slice of
-// months (searchMonths) reads its rows' details too: the page's rows are those of the slices
+// weeks (searchWeeks) reads its rows' details too: the page's rows are those of the slices
 // read, and a slice that holds more than Cap candidates has its Limit+1 read for nothing.
 func detailed(how plan) bool {
-	return how == walk || how == window || how == long || how == seatWindow || how == month
+	return how == walk || how == window || how == long || how == seatWindow || how == week
 }
 
 // withRowDetails says whether plan how reads q's page with its rows' details (withDetails): a
@@ -637,9 +645,9 @@ type Shared struct {
 //     sized from the window, see searchText);
 //  4. else all matches from the text index, sorted (matches bunched late in the order).
 //
-// A text that requires every word it holds (Query.allWords) reads slices of whole months
-// instead of slices of the answer order, from indexes of its words keyed by month (and city),
-// and, when it has two words or more, before the second step too (searchMonths).
+// A text that requires every word it holds (Query.allWords) reads slices of whole weeks
+// instead of slices of the answer order, from indexes of its words keyed by week (and city),
+// and, when it has two words or more, before the second step too (searchWeeks).
 //
 // The work is bounded by the window, by Cap matches, by the walk expected for more than Cap
 // matches, and only in the last, unexpected case by the matches.
@@ -821,7 +829,7 @@ func readPage(ctx context.Context, db pgdb.DBTX, q *Query, how plan) (read, erro
 		rows pgx.Rows
 		err  error
 	)
-	if generic(q, how) { // a walk in answer order, whose plan the codes decide, a month read or a read of the text index
+	if generic(q, how) { // a walk in answer order, whose plan the codes decide, a week read or a read of the text index
 		idx := indexed(q, how)
 		if bd, ok := db.(batched); ok {
 			query := bd.b.QueryGeneric

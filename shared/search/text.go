@@ -8,7 +8,7 @@ import (
 )
 
 // The steps of a text search (Search): searchText runs them, reading slices of the answer order
-// (searchSlices) or of whole months (searchMonths) through readSlices; the statements of each
+// (searchSlices) or of whole weeks (searchWeeks) through readSlices; the statements of each
 // step are pageSQL's.
 
 // maxSlice bounds the slice of answer order a text search reads the matches of (searchText):
@@ -45,26 +45,27 @@ const denseMatches = 6
 // the text's matches among them are expected fewer than the rows the walk would read (a number
 // in one city), the capped read comes first instead (expectedMatches).
 //
-// A text that requires every word (allWords) reads slices of whole months through its words'
-// month keys (searchMonths) where slices of the answer order would be read, and, with two words
+// A text that requires every word (allWords) reads slices of whole weeks through its words'
+// week keys (searchWeeks) where slices of the answer order would be read, and, with two words
 // or more, or one word the window holds once in a city, before the capped read too: an AND of
 // words each in a share of the events whose intersection is sparse costs the text index the
-// words' whole lists (4.4-6.7 ms on 1M events for three of them), the months a twelfth of them
-// (1.0-1.5 ms for the question), and a word in a large city the city's whole list, the months
-// none of it ("xx" in Samara 3.8 → 1.3 ms; "гамлет", in 0.5% of the events, once in Moscow's
-// window: 4.4 → 0.6 ms, its 1,640 matches in the city read by the capped read). A word the
-// window holds none of reads the capped read first: an absent word's finds nothing at once
-// (0.2 ms), where the month slice before it added 0.3-0.4 ms.
-// Such a text dense in the window but short of a page reads its first month slice before the
+// words' whole lists (4.4-6.7 ms on 1M events for three of them), the keys of its first months
+// a twelfth of them (1.0-1.5 ms for the question, when the keys were a month's), and a word in
+// a large city the city's whole list, the keys none of it ("xx" in Samara 3.8 → 1.3 ms;
+// "гамлет", in 0.5% of the events, once in Moscow's window: 4.4 → 0.6 ms, its 1,640 matches in
+// the city read by the capped read). A word the window holds none of reads the capped read
+// first: an absent word's finds nothing at once (0.2 ms), where a slice of months before it
+// added 0.3-0.4 ms.
+// Such a text dense in the window but short of a page reads its first week slice before the
 // walk only when the slice is expected to hold far fewer candidates than the rows the walk
-// would read (monthsNear): its walk is signed (migration 033), reading the index alone, where
-// a month read reads each candidate's table page. For the same reason such a text walks first
+// would read (weeksNear): its walk is signed (migration 033), reading the index alone, where
+// a week read reads each candidate's table page. For the same reason such a text walks first
 // with two matches in the window, not denseMatches, when its page is expected within a fifth
 // of the walk (cheap); before signatures a walk's row was a table page too.
 //
 // The first page of a question asked before reads the step that answered it then alone, its
 // route (shared/search/route.go). An AND of words that holds a common one reads the text index
-// and the month keys with its other words alone, its probe (shared/search/probe.go).
+// and the week keys with its other words alone, its probe (shared/search/probe.go).
 func searchText(ctx context.Context, db pgdb.DBTX, q *Query) (read, error) {
 	if q.After != nil { // a later page: its rows are fewer, and would teach the first its steps
 		r, _, err := textSteps(ctx, db, q)
@@ -95,7 +96,7 @@ func textSteps(ctx context.Context, db pgdb.DBTX, q *Query) (read, route, error)
 	if err != nil || r.next != nil {
 		return r, denseWindow(r), err
 	}
-	// The steps after the window read the text index or the month keys: with the probe, asked
+	// The steps after the window read the text index or the week keys: with the probe, asked
 	// for only when the window did not answer.
 	if q, err = withProbe(ctx, db, q); err != nil {
 		return read{}, route{how: window}, err
@@ -110,15 +111,15 @@ func textSteps(ctx context.Context, db pgdb.DBTX, q *Query) (read, route, error)
 	}
 	b := textBounds.Load()
 	words, all := q.allWords()
-	monthsRead := false // searchMonths was read, and did not answer
+	weeksRead := false // searchWeeks was read, and did not answer
 	steps := []plan{capped, long}
 	var end time.Time                               // the window's end, once read (windowSpan, windowEnd)
 	walkRows := float64(b.Window*(q.Limit+1)) / est // the walk's rows expected before its page
 	// A signed walk (signed, no seats) reads the index alone and the text of the rows whose
 	// signature holds the words: with two matches in the window or more it walks first too,
 	// when its page is expected within a fifth of the walk (xx, in 0.8% of 1M events: 1.3-1.4 ms
-	// walking against 4.6-4.9 for its first month slice's 1,300 candidates, each a table page;
-	// pgbench, generic plans, in turns), unless the slice holds few (monthsNear).
+	// walking against 4.6-4.9 for the 1,300 candidates of its first two months, each a table page;
+	// pgbench, generic plans, in turns), unless the slice holds few (weeksNear).
 	cheap := signed(q) && !q.Seats() && k >= 2 && walkRows <= float64(b.Walk/5)
 	if k >= denseMatches || kt >= denseMatches && walkRows <= float64(b.Walk/5) || cheap {
 		// A page is expected within Window * (Limit+1) / k rows of the walk, fewer than the
@@ -149,11 +150,11 @@ func textSteps(ctx context.Context, db pgdb.DBTX, q *Query) (read, route, error)
 				steps = nil
 			}
 		}
-		if all && monthsNear(q, r, walkRows) {
-			if r, months, ok, err := searchMonths(ctx, db, q); err != nil || ok {
-				return r, route{how: month, months: months}, err
+		if all && weeksNear(q, r, walkRows) {
+			if r, weeks, ok, err := searchWeeks(ctx, db, q); err != nil || ok {
+				return r, route{how: week, weeks: weeks}, err
 			}
-			monthsRead = true
+			weeksRead = true
 		}
 		r, err := readPage(ctx, db, q, long)
 		if err != nil || answered(long, r) {
@@ -163,14 +164,14 @@ func textSteps(ctx context.Context, db pgdb.DBTX, q *Query) (read, route, error)
 	if kt >= 2 && len(steps) == 2 {
 		steps = []plan{long, capped}
 	}
-	if all && (kt >= 2 || words >= 2 || kt == 1 && q.City != "") && !monthsRead {
-		// The text's matches month by month (searchMonths): with two matches in the window
+	if all && (kt >= 2 || words >= 2 || kt == 1 && q.City != "") && !weeksRead {
+		// The text's matches week by week (searchWeeks): with two matches in the window
 		// or more, instead of slices of the text index; with fewer, an AND of words, or a
 		// word seen once in a city's window, before the capped read of their whole lists and
 		// of the city's (one rare word's list in the whole catalog is short, and a word
 		// the window holds none of may be absent: the capped read first).
-		if r, months, ok, err := searchMonths(ctx, db, q); err != nil || ok {
-			return r, route{how: month, months: months}, err
+		if r, weeks, ok, err := searchWeeks(ctx, db, q); err != nil || ok {
+			return r, route{how: week, weeks: weeks}, err
 		}
 	} else if kt >= 2 {
 		if end.IsZero() {
@@ -193,15 +194,15 @@ func textSteps(ctx context.Context, db pgdb.DBTX, q *Query) (read, route, error)
 	return r, route{how: sparse}, err
 }
 
-// monthsNear says whether a text whose window (r, no seats) held two of its matches or more,
-// but not a page, has few enough candidates in the first slice of searchMonths for it to be
+// weeksNear says whether a text whose window (r, no seats) held two of its matches or more,
+// but not a page, has few enough candidates in the first slice of searchWeeks for it to be
 // read before the walk, whose rows, walkRows of them, are expected before its page: when the
-// question's only other filters are its time and city, whose rows the month keys hold (so
+// question's only other filters are its time and city, whose rows the week keys hold (so
 // that its candidates are its matches), and the matches' density in time over the window, k of
 // them up to the last one's start, gives at most half of Cap in that slice and fewer than
-// walkRows / monthsPerWalkRow. Such a text is signed: its walk reads the index alone, in a
-// city as in the whole catalog, where a month read reads each candidate's table page.
-func monthsNear(q *Query, r read, walkRows float64) bool {
+// walkRows / weeksPerWalkRow. Such a text is signed: its walk reads the index alone, in a
+// city as in the whole catalog, where a week read reads each candidate's table page.
+func weeksNear(q *Query, r read, walkRows float64) bool {
 	k := len(r.rows)
 	if q.Seats() || !q.timeAndCityAlone() || k == 0 {
 		return false
@@ -211,18 +212,18 @@ func monthsNear(q *Query, r read, walkRows float64) bool {
 	if seen <= 0 {
 		return false // every match starts at the question's start: no density in time
 	}
-	slice := firstMonthsEnd(begin).Sub(begin)
+	slice := firstWeeksEnd(begin).Sub(begin)
 	expected := float64(k) * float64(slice) / float64(seen)
-	return expected <= float64(textBounds.Load().Cap)/2 && monthsPerWalkRow*expected <= walkRows
+	return expected <= float64(textBounds.Load().Cap)/2 && weeksPerWalkRow*expected <= walkRows
 }
 
-// monthsPerWalkRow weighs a candidate of a month slice against a row of a signed walk
-// (monthsNear): the month read reads each candidate's table page through the keys' bitmap,
+// weeksPerWalkRow weighs a candidate of a week slice against a row of a signed walk
+// (weeksNear): the week read reads each candidate's table page through the keys' bitmap,
 // then checks, filters and sorts them all, where the walk reads an index row and the text of
 // the rows whose signature holds the words, and stops at its page: xx on 1M events, 1,300
 // candidates in 4.6-4.9 ms against 2,600 rows walked in 1.3-1.4 ms (pgbench, generic plans, in
 // turns), about seven times a walk's row.
-const monthsPerWalkRow = 7
+const weeksPerWalkRow = 7
 
 // searchSlices reads the page of a text search from slices of the answer order (readSlices),
 // each read from the text index (capped): the first sized from the window, which reached end
@@ -245,78 +246,96 @@ func searchSlices(ctx context.Context, db pgdb.DBTX, q *Query, end time.Time, es
 	return r, ok, err
 }
 
-// maxMonthSlices bounds the slices of whole months whose matches a text search reads, one
-// after the other (searchMonths), before it reads them otherwise; maxSliceMonths bounds the
-// months of one slice: a text whose page is expected further away is sparse enough for the
-// capped read of its whole lists, one index scan where a slice's months are one each.
+// maxWeekSlices bounds the slices of whole weeks whose matches a text search reads, one after
+// the other (searchWeeks), before it reads them otherwise; maxSliceWeeks bounds the weeks of one
+// slice: a text whose page is expected further away is sparse enough for the capped read of its
+// whole lists, one index scan where a slice's weeks are a key each.
 const (
-	maxMonthSlices = 3
-	maxSliceMonths = 12
+	maxWeekSlices = 3
+	maxSliceWeeks = 52
 )
 
-// searchMonths reads the page of a text search that requires every word of its text
-// (allWords) from slices of whole months (readSlices), each slice's matches read through the
-// keys of its words in each of its months (plan month, migration 026): an AND of words each in
+// searchWeeks reads the page of a text search that requires every word of its text
+// (allWords) from slices of whole weeks (readSlices), each slice's matches read through the
+// keys of its words in each of its weeks (plan week, migration 036): an AND of words each in
 // a share of the events whose intersection is sparse, or a word in a large city, costs the
-// text index the whole catalog's lists of its words or of the city, and a month a twelfth of
-// them. The first slice is the question's month and the next (its start may be the month's
-// last day); each next one is sized, as searchSlices' are, to hold twice what the page still
-// lacks from the rows found so far, in whole months; a slice that would span more than
-// maxSliceMonths ends them (ok false). The months are UTC months, as the keys'. months is how
-// many the page needed, from the question's start's month through the one that holds the row
-// after the page (or the question's end): a route reads them as one slice (readMonths).
-func searchMonths(ctx context.Context, db pgdb.DBTX, q *Query) (r read, months int, ok bool, err error) {
+// text index the whole catalog's lists of its words or of the city, and a week a fiftieth of
+// them. The first slice is the question's week and the next (its start may be the week's last
+// day); each next one is sized, as searchSlices' are, to hold twice what the page still lacks
+// from the rows found so far, in whole weeks; a slice that would span more than maxSliceWeeks
+// ends them (ok false). The weeks are UTC weeks from Monday, as the keys'. weeks is how many
+// the page needed, from the question's start's week through the one that holds the row after
+// the page (or the question's end): a route reads them as one slice (readWeeks).
+func searchWeeks(ctx context.Context, db pgdb.DBTX, q *Query) (r read, weeks int, ok bool, err error) {
+	if q, err = withLexemes(ctx, db, q); err != nil {
+		return read{}, 0, false, err
+	}
 	begin := q.begin()
-	r, reach, ok, err := readSlices(ctx, db, q, month, maxMonthSlices, func(from time.Time, found int) (time.Time, bool) {
+	r, reach, ok, err := readSlices(ctx, db, q, week, maxWeekSlices, func(from time.Time, found int) (time.Time, bool) {
 		if from == begin {
-			return firstMonthsEnd(begin), true
+			return firstWeeksEnd(begin), true
 		}
 		need := from.Add(time.Duration(float64(from.Sub(begin)) * float64(2*(q.Limit+1-found)) / float64(max(found, 1))))
 		n := 1
-		for monthAfter(from, n).Before(need) {
-			if n++; n > maxSliceMonths {
+		for weekAfter(from, n).Before(need) {
+			if n++; n > maxSliceWeeks {
 				return time.Time{}, false
 			}
 		}
-		return monthAfter(from, n), true
+		return weekAfter(from, n), true
 	})
 	if ok {
 		if r.next == nil {
 			reach = reach.Add(-time.Nanosecond) // the question's end, itself past the page
 		}
-		months = monthsFrom(begin, reach)
+		weeks = weeksFrom(begin, reach)
 	}
-	return r, months, ok, err
+	return r, weeks, ok, err
 }
 
-// readMonths reads the page of a text search from one slice of whole months (plan month), the
-// months months from its start's month on (searchMonths' count): ok false when the slice does
-// not hold the page.
-func readMonths(ctx context.Context, db pgdb.DBTX, q *Query, months int) (r read, ok bool, err error) {
-	r, _, ok, err = readSlices(ctx, db, q, month, 1, func(from time.Time, _ int) (time.Time, bool) {
-		return monthAfter(from, months), true
+// readWeeks reads the page of a text search from one slice of whole weeks (plan week), the
+// weeks weeks from its start's week on (searchWeeks' count): ok false when the slice does not
+// hold the page.
+func readWeeks(ctx context.Context, db pgdb.DBTX, q *Query, weeks int) (r read, ok bool, err error) {
+	if q, err = withLexemes(ctx, db, q); err != nil {
+		return read{}, false, err
+	}
+	r, _, ok, err = readSlices(ctx, db, q, week, 1, func(from time.Time, _ int) (time.Time, bool) {
+		return weekAfter(from, weeks), true
 	})
 	return r, ok, err
 }
 
-// monthsFrom is how many UTC months from the month of begin through that of t (1: the same).
-func monthsFrom(begin, t time.Time) int {
-	b, e := begin.UTC(), t.UTC()
-	return (e.Year()-b.Year())*12 + int(e.Month()) - int(b.Month()) + 1
+// week0 is the start of week 0 of the week keys (migration 036, search_week): Monday
+// 1970-01-05, UTC.
+var week0 = time.Date(1970, 1, 5, 0, 0, 0, 0, time.UTC)
+
+const weekLen = 7 * 24 * time.Hour
+
+// weekOf is the week of t as search_week counts it: whole weeks from week0, negative before.
+func weekOf(t time.Time) int64 {
+	s := t.Unix() - week0.Unix()
+	w := s / int64(weekLen/time.Second)
+	if s < 0 && s%int64(weekLen/time.Second) != 0 {
+		w-- // floor, as search_week's
+	}
+	return w
 }
 
-// firstMonthsEnd is the end of searchMonths' first slice from begin: the end of the month
-// after begin's (begin may be its month's last day).
-func firstMonthsEnd(begin time.Time) time.Time { return monthAfter(begin, 2) }
+// weeksFrom is how many weeks from the week of begin through that of t (1: the same).
+func weeksFrom(begin, t time.Time) int { return int(weekOf(t)-weekOf(begin)) + 1 }
 
-// monthAfter is the start of the n-th UTC month after the month of t (n 1: the next one).
-func monthAfter(t time.Time, n int) time.Time {
-	t = t.UTC()
-	return time.Date(t.Year(), t.Month()+time.Month(n), 1, 0, 0, 0, 0, time.UTC)
+// firstWeeksEnd is the end of searchWeeks' first slice from begin: the end of the week after
+// begin's (begin may be its week's last day).
+func firstWeeksEnd(begin time.Time) time.Time { return weekAfter(begin, 2) }
+
+// weekAfter is the start of the n-th week after the week of t (n 1: the next one).
+func weekAfter(t time.Time, n int) time.Time {
+	return week0.Add(time.Duration(weekOf(t)+int64(n)) * weekLen)
 }
 
 // readSlices reads the page of a text search from slices of the answer order, one after the
-// other from the question's start, each read with plan how (capped or month); next gives a
+// other from the question's start, each read with plan how (capped or week); next gives a
 // slice's end from its start and the page's rows found before it (ok false: no such slice). A
 // slice that holds the rest of the page (or reaches the question's end) makes the page exact:
 // its rows follow those of the slices before it; reach is then how far the page needed the

@@ -18,8 +18,8 @@ import (
 // TestAllWords: a text whose every word is required (websearch_to_tsquery's AND) is told apart
 // from one with a phrase, an OR, a negation or any other character, and Postgres agrees: for
 // each text taken as all words, its query holds no OR and no negation, and every lexeme of
-// the query is one of to_tsvector's for the same text, from which the month keys are made
-// (migration 026).
+// the query is one of to_tsvector's for the same text, from which the week keys are made
+// (migration 036).
 func TestAllWords(t *testing.T) {
 	w := newWorld(t)
 	for _, c := range []struct {
@@ -66,16 +66,16 @@ func TestAllWords(t *testing.T) {
 	}
 }
 
-// TestTextSearchByMonths: a text that requires every word reads its matches month by month
-// through the month keys (searchMonths, migration 026) and pages exactly, over months whose
+// TestTextSearchByWeeks: a text that requires every word reads its matches week by week
+// through the week keys (searchWeeks, migration 036) and pages exactly, over weeks whose
 // boundaries fall between its pages: an AND of two words whose intersection is sparse (the
 // months first), a word the window holds twice or more (the months instead of slices), a word
 // whose months hold more than Cap candidates (then the walk or the capped read), words met
 // only late (the months end, the capped read answers), words only of stop words, each in the
 // whole catalog and in a city, with seats and with an end. A text with a negation or an OR
-// takes the other steps (no month slice), as exactly. The month read's plan reads the keys'
+// takes the other steps (no week slice), as exactly. The week read's plan reads the keys'
 // index.
-func TestTextSearchByMonths(t *testing.T) {
+func TestTextSearchByWeeks(t *testing.T) {
 	search.SetTextBounds(t, search.TextBounds{Window: 10, Cap: 30, Walk: 40})
 	w := newWorld(t)
 	// The question starts on the 20th of next month; an event every 18 hours for six months.
@@ -99,12 +99,15 @@ func TestTextSearchByMonths(t *testing.T) {
 		evs = append(evs, ev{i, city, e.StartsAt, words, i%3 != 2})
 		events = append(events, e)
 	}
-	// Events of the question's first month before its start, with every word: the month's
-	// candidates, which its start rules out.
-	for i := int64(1001); i <= 1006; i++ {
+	// Events of the days before the question's start, with every word, one of them an hour
+	// before it: candidates of its first week, which its start rules out.
+	for i := int64(1001); i <= 1007; i++ {
 		e := event(i, []string{"moscow", "kazan"}[i%2], nil)
 		e.Title = "Show alpha mu nu omicron rho pi"
 		e.StartsAt = start.AddDate(0, 0, -int(i-1000)*3)
+		if i == 1007 {
+			e.StartsAt = start.Add(-time.Hour)
+		}
 		events = append(events, e)
 	}
 	w.upsert(events...)
@@ -117,7 +120,7 @@ func TestTextSearchByMonths(t *testing.T) {
 	for _, c := range []struct {
 		text  string
 		match func(words []string) bool
-		month string // "yes": some page reads a month slice; "no": none does; "": either
+		week  string // "yes": some page reads a week slice; "no": none does; "": either
 	}{
 		{"mu nu", func(ws []string) bool { return slices.Contains(ws, "mu") && slices.Contains(ws, "nu") }, "yes"},
 		{"omicron", func(ws []string) bool { return slices.Contains(ws, "omicron") }, ""},
@@ -155,8 +158,8 @@ func TestTextSearchByMonths(t *testing.T) {
 							if !slices.Equal(got, want) {
 								t.Fatalf("got %v, want %v", got, want)
 							}
-							if read := slices.Contains(steps, "month"); c.month != "" && read != (c.month == "yes") {
-								t.Errorf("its pages read steps %v, want a month slice: %s", steps, c.month)
+							if read := slices.Contains(steps, "week"); c.week != "" && read != (c.week == "yes") {
+								t.Errorf("its pages read steps %v, want a week slice: %s", steps, c.week)
 							}
 						})
 					}
@@ -165,14 +168,14 @@ func TestTextSearchByMonths(t *testing.T) {
 		}
 	}
 
-	// The month read's plan, as it runs (a generic plan, no sequential scan), reads the keys'
+	// The week read's plan, as it runs (a generic plan, no sequential scan), reads the keys'
 	// indexes after ANALYZE has seen the catalog, in the whole catalog and in a city.
 	if _, err := w.pool.Exec(w.ctx, `ANALYZE event_accessibility`); err != nil {
 		t.Fatal(err)
 	}
 	for _, c := range []struct{ raw, index string }{
-		{"q=mu+nu", "event_accessibility_text_months"},
-		{"q=mu+nu&city=kazan", "event_accessibility_text_city_months"},
+		{"q=mu+nu", "event_accessibility_text_weeks"},
+		{"q=mu+nu&city=kazan", "event_accessibility_text_city_weeks"},
 	} {
 		q, err := search.ParseQuery(c.raw+"&from="+url.QueryEscape(start.Format(time.RFC3339)), w.vocab, time.Now())
 		if err != nil {
@@ -180,12 +183,15 @@ func TestTextSearchByMonths(t *testing.T) {
 		}
 		until := start.AddDate(0, 3, 0)
 		q.To = &until
-		sql, args := search.MonthSQL(&q)
-		checkIndexedPlan(t, w, "the month read of "+c.raw, c.index, sql, args)
+		sql, args, err := search.WeekSQL(w.ctx, w.pool, &q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkIndexedPlan(t, w, "the week read of "+c.raw, c.index, sql, args)
 	}
 }
 
-// TestWordsAloneTellsAnANDOfLexemes: a month read tests its candidates' text only for a
+// TestWordsAloneTellsAnANDOfLexemes: a week read tests its candidates' text only for a
 // question whose tsquery asks for more than its words' lexemes, all of them.
 func TestWordsAloneTellsAnANDOfLexemes(t *testing.T) {
 	w := newWorld(t)
@@ -203,19 +209,18 @@ func TestWordsAloneTellsAnANDOfLexemes(t *testing.T) {
 	}
 }
 
-// TestDenseWordInACityReadsMonthsBeforeTheWalk: a word whose window holds denseMatches of its
-// matches or more, but not a page, reads its first month slice before the walk when its
+// TestDenseWordInACityReadsWeeksBeforeTheWalk: a word whose window holds denseMatches of its
+// matches or more, but not a page, reads its first week slice before the walk when its
 // density in time puts few candidates in the slice against the rows the walk expects
-// (monthsNear: a word of a city whose events are weeks apart), and walks first when it would
+// (weeksNear: a word of a city whose events are weeks apart), and walks first when it would
 // not (the same word in a city with events every day and a half, or every few hours, or in the
 // whole catalog: the signed walk reads the index alone), when the question has other filters
-// than its time and city (a code, whose rows the month keys do not know), or when the text is
+// than its time and city (a code, whose rows the week keys do not know), or when the text is
 // not all words. Every question pages exactly.
-func TestDenseWordInACityReadsMonthsBeforeTheWalk(t *testing.T) {
+func TestDenseWordInACityReadsWeeksBeforeTheWalk(t *testing.T) {
 	search.SetTextBounds(t, search.TextBounds{Window: 10, Cap: 60, Walk: 40})
 	w := newWorld(t)
-	now := time.Now().UTC()
-	start := time.Date(now.Year(), now.Month()+2, 1, 6, 0, 0, 0, time.UTC)
+	start := mondayAhead()
 	type ev struct {
 		id       int64
 		city     string
@@ -243,10 +248,10 @@ func TestDenseWordInACityReadsMonthsBeforeTheWalk(t *testing.T) {
 		events = append(events, e)
 	}
 	// Kazan: an event every 14 days for three years, rho in 6 of each 10 (the window's 10 rows
-	// hold 6 matches over 140 days: about 2.6 in the first slice's two months, against 20 rows
-	// of walk for a page of 11, seven a candidate). Omsk: every 36 hours for four months, rho alike (over 15
-	// days: about 24 in the slice). Moscow: every 6 hours, rho alike (the window spans 2.5
-	// days: about 150 in the slice).
+	// hold 6 matches over 140 days: about 0.6 in the first slice's two weeks, against 20 rows
+	// of walk for a page of 11, seven a candidate). Omsk: every 36 hours for four months, rho
+	// alike (over 15 days: about 5.5 in the slice, 38 rows' worth). Moscow: every 6 hours, rho
+	// alike (the window spans 2.5 days: about 33 in the slice).
 	for n := int64(1); n <= 80; n++ {
 		add(n, "kazan", start.Add(time.Duration(n)*14*24*time.Hour-time.Hour), n)
 		add(500+n, "omsk", start.Add(time.Duration(n)*36*time.Hour-3*time.Hour), n)
@@ -261,9 +266,9 @@ func TestDenseWordInACityReadsMonthsBeforeTheWalk(t *testing.T) {
 		match func(e ev) bool
 		first []string // the steps of the first page
 	}{
-		// The slice holds 2 of the page's 11, too few to size the next within twelve months:
-		// the walk after it.
-		{"city=kazan&q=rho", func(e ev) bool { return e.city == "kazan" && e.rho }, []string{"window", "month", "long"}},
+		// The first slice holds none of the page's 12 rows (counted as one), the next, sized
+		// to hold twice them, 48 weeks, holds the page.
+		{"city=kazan&q=rho", func(e ev) bool { return e.city == "kazan" && e.rho }, []string{"window", "week", "week"}},
 		{"city=omsk&q=rho", func(e ev) bool { return e.city == "omsk" && e.rho }, []string{"window", "long"}},
 		{"city=moscow&q=rho", func(e ev) bool { return e.city == "moscow" && e.rho }, []string{"window", "long"}},
 		{"q=rho", func(e ev) bool { return e.rho }, []string{"window", "long"}},
@@ -277,16 +282,15 @@ func TestDenseWordInACityReadsMonthsBeforeTheWalk(t *testing.T) {
 }
 
 // TestDenseWordOfTheWholeCatalogWalksUnlessTheSliceHoldsFew: a word whose window holds
-// denseMatches of its matches or more, but not a page, reads its first month slice before the
+// denseMatches of its matches or more, but not a page, reads its first week slice before the
 // walk only when the slice is expected to hold fewer than a seventh of the rows the walk
-// expects before its page (monthsPerWalkRow), in the whole catalog as in a city (monthsNear).
+// expects before its page (weeksPerWalkRow), in the whole catalog as in a city (weeksNear).
 // Every question pages exactly.
 func TestDenseWordOfTheWholeCatalogWalksUnlessTheSliceHoldsFew(t *testing.T) {
 	search.SetTextBounds(t, search.TextBounds{Window: 10, Cap: 60, Walk: 40})
 	w := newWorld(t)
-	now := time.Now().UTC()
-	start := time.Date(now.Year(), now.Month()+2, 1, 6, 0, 0, 0, time.UTC)
-	later := start.AddDate(0, 0, 300)
+	start := mondayAhead()
+	later := start.AddDate(0, 0, 301) // a Monday
 	type ev struct {
 		id  int64
 		at  time.Time
@@ -296,18 +300,18 @@ func TestDenseWordOfTheWholeCatalogWalksUnlessTheSliceHoldsFew(t *testing.T) {
 		evs    []ev
 		events []catalog.Event
 	)
-	// Perm, from start: an event every 3 days for 240 days, rho in 6 of each 10 (the window's
-	// 10 rows hold 6 matches over 30 days: about 12 in the first slice's two months, fewer
-	// than half of Cap but more than a page of 12's 20 rows of walk over seven). Kazan, from
-	// 300 days on (the 24th to 29th of a month): every 10 days (6 over 100 days: about 2 in the
-	// slice to the end of the next month).
+	// Perm, from start: an event every 2 days for 160 days, rho in 6 of each 10 (the window's
+	// 10 rows hold 6 matches over 20 days: about 4 in the first slice's two weeks, fewer than
+	// half of Cap but more than a page of 12's 20 rows of walk over seven). Kazan, from 301
+	// days on (a Monday): every 10 days (6 over 100 days: about 0.8 in the slice; it holds
+	// one, and the next, sized from it, 44 weeks, the rest of the page).
 	for n := int64(1); n <= 80; n++ {
 		for _, c := range []struct {
 			id    int64
 			city  string
 			from  time.Time
 			every time.Duration
-		}{{n, "perm", start, 3 * 24 * time.Hour}, {500 + n, "kazan", later, 10 * 24 * time.Hour}} {
+		}{{n, "perm", start, 2 * 24 * time.Hour}, {500 + n, "kazan", later, 10 * 24 * time.Hour}} {
 			x := ev{id: c.id, at: c.from.Add(time.Duration(n)*c.every - time.Hour), rho: n%5 < 3}
 			e := event(c.id, c.city, nil)
 			e.StartsAt, e.Title = x.at, "Show"
@@ -327,7 +331,7 @@ func TestDenseWordOfTheWholeCatalogWalksUnlessTheSliceHoldsFew(t *testing.T) {
 	}{
 		{"q=rho", start, false, []string{"window", "long"}},
 		{"city=perm&q=rho", start, true, []string{"window", "long"}},
-		{"q=rho", later, false, []string{"window", "month", "month"}},
+		{"q=rho", later, false, []string{"window", "week", "week"}},
 	} {
 		t.Run(c.raw+" from "+c.from.Format(time.DateOnly), func(t *testing.T) {
 			checkPagesAndSteps(t, w, c.raw, c.from, evs, func(e ev) int64 { return e.id }, func(e ev) bool {
@@ -337,17 +341,16 @@ func TestDenseWordOfTheWholeCatalogWalksUnlessTheSliceHoldsFew(t *testing.T) {
 	}
 }
 
-// TestRareWordInACityReadsMonthsBeforeTheCappedRead: a word the window holds once, but not
-// twice, reads its first month slice before the capped read in a city (the capped read
-// decodes the city's whole list in the text index, the month keys the word's months in the
+// TestRareWordInACityReadsWeeksBeforeTheCappedRead: a word the window holds once, but not
+// twice, reads its first week slice before the capped read in a city (the capped read
+// decodes the city's whole list in the text index, the week keys the word's weeks in the
 // city alone), and the capped read first in the whole catalog, or in a city when the window
 // holds none of its matches (an absent word's capped read finds nothing at once). Every
 // question pages exactly.
-func TestRareWordInACityReadsMonthsBeforeTheCappedRead(t *testing.T) {
+func TestRareWordInACityReadsWeeksBeforeTheCappedRead(t *testing.T) {
 	search.SetTextBounds(t, search.TextBounds{Window: 10, Cap: 60, Walk: 40})
 	w := newWorld(t)
-	now := time.Now().UTC()
-	start := time.Date(now.Year(), now.Month()+2, 1, 6, 0, 0, 0, time.UTC)
+	start := mondayAhead()
 	type ev struct {
 		id       int64
 		at       time.Time
@@ -358,8 +361,9 @@ func TestRareWordInACityReadsMonthsBeforeTheCappedRead(t *testing.T) {
 		events []catalog.Event
 	)
 	// Kazan, from start: an event every 12 hours for 120 days. rho in one of each 8, the
-	// window's 10 rows holding one (the fifth): about 15 in the first slice's two months,
-	// more than a page of 11 needs; tau as dense, none of it in the window.
+	// window's 10 rows holding one (the fifth): three in the first slice's two weeks, the next
+	// slice, sized from them, the rest of the page of 11; tau as dense, none of it in the
+	// window.
 	for n := int64(1); n <= 240; n++ {
 		x := ev{id: n, at: start.Add(time.Duration(n)*12*time.Hour - time.Hour), rho: n%8 == 5, tau: n > 10 && n%8 == 7}
 		e := event(n, "kazan", nil)
@@ -378,7 +382,7 @@ func TestRareWordInACityReadsMonthsBeforeTheCappedRead(t *testing.T) {
 		match func(e ev) bool
 		first []string
 	}{
-		{"city=kazan&q=rho", func(e ev) bool { return e.rho }, []string{"window", "month"}},
+		{"city=kazan&q=rho", func(e ev) bool { return e.rho }, []string{"window", "week", "week"}},
 		{"q=rho", func(e ev) bool { return e.rho }, []string{"window", "capped"}},
 		{"city=kazan&q=tau", func(e ev) bool { return e.tau }, []string{"window", "capped"}},
 	} {
@@ -517,7 +521,7 @@ func fillCatalog(t *testing.T, w *world, words string) {
 }
 
 // checkIndexedPlan checks the generic plan of sql without sequential scans, as readPage runs a
-// month read or a read of the text index (pgdb.QueryGenericIndexed): it reads index, scans no
+// week read or a read of the text index (pgdb.QueryGenericIndexed): it reads index, scans no
 // table, and makes the tsquery once (an InitPlan), not for each row it checks.
 func checkIndexedPlan(t *testing.T, w *world, what, index, sql string, args []any) {
 	t.Helper()
@@ -530,9 +534,18 @@ func checkIndexedPlan(t *testing.T, w *world, what, index, sql string, args []an
 	}
 }
 
+// mondayAhead is the first Monday of the month after next, at 06:00 UTC: a question from it
+// reads a first week slice of 14 days less 6 hours (its week and the next), whatever the day
+// the test runs, so that the steps its page reads are the same every day.
+func mondayAhead() time.Time {
+	now := time.Now().UTC()
+	t := time.Date(now.Year(), now.Month()+2, 1, 6, 0, 0, 0, time.UTC)
+	return t.AddDate(0, 0, (8-int(t.Weekday()))%7)
+}
+
 // checkPagesAndSteps pages through question raw from from, 11 rows a page, and wants the ids
 // of the events of evs (in answer order) that match, and its first page to read the steps
-// first; first nil: any steps but a month slice.
+// first; first nil: any steps but a week slice.
 func checkPagesAndSteps[E any](t *testing.T, w *world, raw string, from time.Time, evs []E, id func(E) int64, match func(E) bool, first []string) {
 	t.Helper()
 	var want []int64
@@ -542,10 +555,33 @@ func checkPagesAndSteps[E any](t *testing.T, w *world, raw string, from time.Tim
 		}
 	}
 	got, steps := pageThroughSteps(t, w, raw+"&from="+url.QueryEscape(from.Format(time.RFC3339)), 11)
-	if first != nil && !slices.Equal(steps, first) || first == nil && slices.Contains(steps, "month") {
-		t.Errorf("first page read steps %v, want %v (nil: no month slice)", steps, first)
+	if first != nil && !slices.Equal(steps, first) || first == nil && slices.Contains(steps, "week") {
+		t.Errorf("first page read steps %v, want %v (nil: no week slice)", steps, first)
 	}
 	if !slices.Equal(got, want) {
 		t.Fatalf("got %v, want %v", got, want)
+	}
+}
+
+// TestOlderInstancesFindTheMonthFunctions: migration 036 drops the month keys' indexes and
+// keeps their functions, which an instance of search-events from before it asks for until it
+// is replaced (its month read: the keys of a month's events against the question's): without
+// them its text searches would fail with a 500 instead of waiting out the statement timeout.
+func TestOlderInstancesFindTheMonthFunctions(t *testing.T) {
+	ctx := t.Context()
+	pool := pgtest.New(t)
+	var n int
+	if err := pool.QueryRow(ctx, `SELECT count(*) FROM event_accessibility a
+		WHERE search_text_months(a.document, a.starts_at) @> search_text_month_keys('гамлет', now(), NULL)
+		   OR search_text_city_months(a.document, a.starts_at, a.city) @> search_text_month_keys('гамлет', now(), 'kazan')`).Scan(&n); err != nil {
+		t.Fatalf("the month read of the code before migration 036: %v", err)
+	}
+	var indexes int
+	if err := pool.QueryRow(ctx, `SELECT count(*) FROM pg_indexes
+		WHERE tablename = 'event_accessibility' AND indexname IN ('event_accessibility_text_months', 'event_accessibility_text_city_months')`).Scan(&indexes); err != nil {
+		t.Fatal(err)
+	}
+	if indexes != 0 {
+		t.Errorf("%d month keys' indexes left, want none (every write would keep them)", indexes)
 	}
 }
