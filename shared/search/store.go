@@ -404,15 +404,15 @@ func pageSQL(q *Query, how plan) (string, []any) {
 		}
 		// One condition per lexeme: its keys in every week of the slice, which a candidate's
 		// keys overlap (its one week among them); the GIN index ANDs the conditions' lists.
-		var lexemes []string
+		var each []string
 		for _, ks := range weekKeys(q) {
-			lexemes = append(lexemes, keys+" && "+arg(ks)+"::text[]")
+			each = append(each, keys+" && "+arg(ks)+"::text[]")
 		}
 		over := `(SELECT count(*) FROM m) > ` + strconv.Itoa(b.Cap)
 		page = `WITH m AS MATERIALIZED (
 			SELECT a.event_id, a.starts_at, a.constraint_ids, a.excluded_ids, a.city, a.category
 			FROM event_accessibility a
-			WHERE ` + strings.Join(lexemes, "\n\t\t\t  AND ") + `
+			WHERE ` + strings.Join(each, "\n\t\t\t  AND ") + `
 			  AND ` + holds + `
 			LIMIT ` + strconv.Itoa(b.Cap+1) + `)
 		SELECT a.event_id, a.starts_at, a.constraint_ids, ` + over + ` AS capped
@@ -443,9 +443,9 @@ func textSigSQL(p string) string {
 
 // weekKeys are the keys a read of a slice of weeks (plan week) asks the week keys' index for:
 // for each lexeme of q's keys text (Query.lexemes), its 'lexeme|week' key in each week from
-// q's From's through the week before q's To, with '|city' after each in a city, as
-// search_text_weeks and search_text_city_weeks make the rows' (migration 036). A text without a
-// lexeme (only stop words) asks for a key no event has, so that the read finds nothing at once.
+// q's From's through that of the last instant before q's To, with '|city' after each in a
+// city, as search_text_weeks and search_text_city_weeks make the rows' (migration 036). A text
+// without a lexeme (only stop words) asks for a key no event has: the read finds nothing at once.
 func weekKeys(q *Query) [][]string {
 	lexemes := q.lexemes
 	if len(lexemes) == 0 {
