@@ -107,7 +107,7 @@ func TestTextRouteSkipsTheWindowWhenAskedAgain(t *testing.T) {
 	}{
 		{"omega", []string{"window", "capped"}, "capped"},
 		{"beta gamma", []string{"window", "week"}, "week"},
-		{"sigma tau", []string{"window", "week", "week"}, "week"}, // the months the page needed, in one slice
+		{"sigma tau", []string{"window", "week", "week"}, "week"}, // the weeks the page needed, in one slice
 		{"rho", []string{"window", "capped", "long"}, "long"},
 		{"common", []string{"window"}, "window"},
 	} {
