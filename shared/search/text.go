@@ -306,17 +306,19 @@ func readWeeks(ctx context.Context, db pgdb.DBTX, q *Query, weeks int) (r read, 
 	return r, ok, err
 }
 
-// week0 is the start of week 0 of the week keys (migration 036, search_week): Monday
-// 1970-01-05, UTC.
-var week0 = time.Date(1970, 1, 5, 0, 0, 0, 0, time.UTC)
+// The week keys' weeks (migration 036, search_week): weekSeconds long, week 0 starting
+// week0Unix seconds after the epoch, on Monday 1970-01-05 at 00:00 UTC: search_week's two
+// constants, in the same units.
+const (
+	weekSeconds = 604800
+	week0Unix   = 345600
+)
 
-const weekLen = 7 * 24 * time.Hour
-
-// weekOf is the week of t as search_week counts it: whole weeks from week0, negative before.
+// weekOf is the week of t as search_week counts it: whole weeks from week 0, negative before.
 func weekOf(t time.Time) int64 {
-	s := t.Unix() - week0.Unix()
-	w := s / int64(weekLen/time.Second)
-	if s < 0 && s%int64(weekLen/time.Second) != 0 {
+	s := t.Unix() - week0Unix
+	w := s / weekSeconds
+	if s%weekSeconds < 0 {
 		w-- // floor, as search_week's
 	}
 	return w
@@ -331,7 +333,7 @@ func firstWeeksEnd(begin time.Time) time.Time { return weekAfter(begin, 2) }
 
 // weekAfter is the start of the n-th week after the week of t (n 1: the next one).
 func weekAfter(t time.Time, n int) time.Time {
-	return week0.Add(time.Duration(weekOf(t)+int64(n)) * weekLen)
+	return time.Unix((weekOf(t)+int64(n))*weekSeconds+week0Unix, 0).UTC()
 }
 
 // readSlices reads the page of a text search from slices of the answer order, one after the
