@@ -133,7 +133,7 @@ func runBench(ctx context.Context, args []string) error {
 		}
 	} else {
 		if _, err = searchbench.Measure(ctx, pool, ours, searchbench.Options{
-			Questions: *questions, Warmup: *warmup, Cached: *cached, Start: start, Explain: *explain, Only: *only,
+			Questions: *questions, Warmup: *warmup, Cached: *cached, Start: start, Explain: *explain, Only: *only, SysBlock: sysBlock,
 		}, os.Stdout); err != nil {
 			return err
 		}

@@ -220,7 +220,7 @@ func First(ctx context.Context, base string, mix []Question, n int, out io.Write
 		all = append(all, d)
 		byShape[q.Shape] = append(byShape[q.Shape], d)
 		if d > slowest.Took {
-			slowest = Timed{q.Query, d}
+			slowest = Timed{Query: q.Query, Took: d}
 		}
 	}
 	s := Percentiles(all)

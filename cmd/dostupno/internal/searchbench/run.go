@@ -284,6 +284,11 @@ type Options struct {
 	Start     time.Time // first day of the catalog
 	Explain   bool      // print EXPLAIN ANALYZE of one question of each shape
 	Only      string    // when set, only the shapes whose name contains it
+	// SysBlock, when set, is where the machine's disks are listed (DiskReads): each of ours'
+	// questions is told with the reads the disks made while it was asked (one at a time, they
+	// are its pages the kernel had taken back, or another process's), and Result counts the
+	// questions that waited for them.
+	SysBlock string
 }
 
 // Result holds the figures of one run.
@@ -295,12 +300,16 @@ type Result struct {
 	CachedP50       time.Duration
 	Mismatches      int
 	Slowest         []Timed // ours, slowest first
+	// DiskQuestions are ours' questions while which the disks read (Options.SysBlock; -1 not
+	// known), and DiskReads the reads in all.
+	DiskQuestions, DiskReads int64
 }
 
 // Timed is one question and how long ours took.
 type Timed struct {
 	Query string
 	Took  time.Duration
+	Reads int64 // the disks' reads while it was asked (Options.SysBlock); -1 not known
 }
 
 // Stats are latency percentiles.
@@ -380,9 +389,19 @@ func Measure(ctx context.Context, pool *pgxpool.Pool, ours http.Handler, o Optio
 		if i > 0 && i%500 == 0 {
 			fmt.Fprintf(out, "  ours %d/%d\n", i, o.Questions)
 		}
+		reads, _, before := DiskReads(o.SysBlock)
 		d, ids, err := Ask(ctx, client, oursSrv.URL, q.Query, true)
 		if err != nil {
 			return nil, err
+		}
+		if after, _, ok := DiskReads(o.SysBlock); ok && before && res.DiskQuestions >= 0 {
+			reads = after - reads
+			res.DiskReads += reads
+			if reads > 0 {
+				res.DiskQuestions++
+			}
+		} else {
+			reads, res.DiskQuestions = -1, -1
 		}
 		oursIDs[i] = ids
 		if !q.Text {
@@ -394,7 +413,7 @@ func Measure(ctx context.Context, pool *pgxpool.Pool, ours http.Handler, o Optio
 		s := byShape[q.Shape]
 		allOurs, s[0] = append(allOurs, d), append(s[0], d)
 		byShape[q.Shape] = s
-		res.Slowest = append(res.Slowest, Timed{q.Query, d})
+		res.Slowest = append(res.Slowest, Timed{q.Query, d, reads})
 	}
 	for i, q := range measured {
 		if i > 0 && i%500 == 0 {
@@ -553,9 +572,17 @@ func report(out io.Writer, r *Result) {
 		fmt.Fprintf(out, "cached answer p50 (ours, X-Cache: hit): %.3f ms\n", float64(r.CachedP50.Microseconds())/1000)
 	}
 	fmt.Fprintf(out, "answers that differ between the schemas: %d\n", r.Mismatches)
-	fmt.Fprintln(out, "slowest questions (ours):")
+	if r.DiskQuestions < 0 {
+		fmt.Fprintln(out, "slowest questions (ours):")
+		for _, t := range r.Slowest {
+			fmt.Fprintf(out, "  %s ms  ?%s\n", ms(t.Took), t.Query)
+		}
+		return
+	}
+	fmt.Fprintf(out, "ours' questions while which the disks read: %d of %d, %d reads in all\n", r.DiskQuestions, r.Ours.N, r.DiskReads)
+	fmt.Fprintln(out, "slowest questions (ours), with the disks' reads while each was asked:")
 	for _, t := range r.Slowest {
-		fmt.Fprintf(out, "  %s ms  ?%s\n", ms(t.Took), t.Query)
+		fmt.Fprintf(out, "  %s ms %4d reads  ?%s\n", ms(t.Took), t.Reads, t.Query)
 	}
 }
 

@@ -2,8 +2,13 @@ package searchbench_test
 
 import (
 	"context"
+	"fmt"
 	"io"
+	"net/http"
+	"os"
 	"slices"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -90,7 +95,9 @@ func TestLoadWritesWhatUpsertWrites(t *testing.T) {
 }
 
 // TestOursAnswersAsTheHackathonDoes: on a seeded catalog, every question of the mix gets the
-// same events in the same order from search-events as from the hackathon's naive query.
+// same events in the same order from search-events as from the hackathon's naive query. Each of
+// ours' questions is told with the disks' reads while it was asked: here a disk of the test's
+// reads twice while a text question is answered, and never otherwise.
 func TestOursAnswersAsTheHackathonDoes(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
@@ -103,9 +110,44 @@ func TestOursAnswersAsTheHackathonDoes(t *testing.T) {
 	if err := searchbench.Hackathon(ctx, pool); err != nil {
 		t.Fatal(err)
 	}
-	res, err := searchbench.Measure(ctx, pool, e.Server.Config.Handler, searchbench.Options{Questions: 150, Start: start}, io.Discard)
+	sysBlock := t.TempDir()
+	if err := os.Mkdir(sysBlock+"/vda", 0o755); err != nil {
+		t.Fatal(err)
+	}
+	var (
+		mu    sync.Mutex
+		reads int
+	)
+	stat := func() {
+		if err := os.WriteFile(sysBlock+"/vda/stat", fmt.Appendf(nil, "%d 0 %d 0 0 0 0 0 0 0 0\n", reads, 8*reads), 0o644); err != nil {
+			t.Error(err)
+		}
+	}
+	stat()
+	ours := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Query().Has("q") {
+			mu.Lock()
+			reads += 2
+			stat()
+			mu.Unlock()
+		}
+		e.Server.Config.Handler.ServeHTTP(w, r)
+	})
+	var out strings.Builder
+	res, err := searchbench.Measure(ctx, pool, ours, searchbench.Options{Questions: 150, Start: start, SysBlock: sysBlock}, &out)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if text := int64(res.Ours.N - res.OursWithoutText.N); text == 0 || res.DiskQuestions != text || res.DiskReads != 2*text {
+		t.Errorf("got %d questions that read the disk, %d reads; want the %d text questions, twice each", res.DiskQuestions, res.DiskReads, text)
+	}
+	for _, s := range res.Slowest {
+		if want := map[bool]int64{true: 2, false: 0}[strings.Contains(s.Query, "q=")]; s.Reads != want {
+			t.Errorf("slowest ?%s: got %d reads, want %d", s.Query, s.Reads, want)
+		}
+	}
+	if want := fmt.Sprintf("while which the disks read: %d of 150", res.DiskQuestions); !strings.Contains(out.String(), want) {
+		t.Errorf("the report lacks %q:\n%s", want, out.String())
 	}
 	if res.Mismatches != 0 || res.Ours.N != 150 {
 		t.Fatalf("got %d of %d answers differing, want 0 of 150", res.Mismatches, res.Ours.N)
