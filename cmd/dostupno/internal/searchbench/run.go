@@ -300,7 +300,7 @@ type Result struct {
 	CachedP50       time.Duration
 	Mismatches      int
 	Slowest         []Timed // ours, slowest first
-	// DiskQuestions are ours' questions while which the disks read (Options.SysBlock; -1 not
+	// DiskQuestions are ours' questions during which the disks read (Options.SysBlock; -1 not
 	// known), and DiskReads the reads in all.
 	DiskQuestions, DiskReads int64
 }
@@ -574,15 +574,16 @@ func report(out io.Writer, r *Result) {
 	fmt.Fprintf(out, "answers that differ between the schemas: %d\n", r.Mismatches)
 	if r.DiskQuestions < 0 {
 		fmt.Fprintln(out, "slowest questions (ours):")
-		for _, t := range r.Slowest {
-			fmt.Fprintf(out, "  %s ms  ?%s\n", ms(t.Took), t.Query)
-		}
-		return
+	} else {
+		fmt.Fprintf(out, "ours' questions during which the disks read: %d of %d, %d reads in all\n", r.DiskQuestions, r.Ours.N, r.DiskReads)
+		fmt.Fprintln(out, "slowest questions (ours), with the disks' reads while each was asked:")
 	}
-	fmt.Fprintf(out, "ours' questions while which the disks read: %d of %d, %d reads in all\n", r.DiskQuestions, r.Ours.N, r.DiskReads)
-	fmt.Fprintln(out, "slowest questions (ours), with the disks' reads while each was asked:")
 	for _, t := range r.Slowest {
-		fmt.Fprintf(out, "  %s ms %4d reads  ?%s\n", ms(t.Took), t.Reads, t.Query)
+		reads := ""
+		if r.DiskQuestions >= 0 {
+			reads = fmt.Sprintf(" %4d reads", t.Reads)
+		}
+		fmt.Fprintf(out, "  %s ms%s  ?%s\n", ms(t.Took), reads, t.Query)
 	}
 }
 

@@ -146,7 +146,7 @@ func TestOursAnswersAsTheHackathonDoes(t *testing.T) {
 			t.Errorf("slowest ?%s: got %d reads, want %d", s.Query, s.Reads, want)
 		}
 	}
-	if want := fmt.Sprintf("while which the disks read: %d of 150", res.DiskQuestions); !strings.Contains(out.String(), want) {
+	if want := fmt.Sprintf("during which the disks read: %d of 150", res.DiskQuestions); !strings.Contains(out.String(), want) {
 		t.Errorf("the report lacks %q:\n%s", want, out.String())
 	}
 	if res.Mismatches != 0 || res.Ours.N != 150 {
