@@ -452,15 +452,19 @@ func weekKeys(q *Query) [][]string {
 		return [][]string{{""}}
 	}
 	first, last := weekOf(q.From), weekOf(q.To.Add(-time.Nanosecond))
-	suffix := ""
+	city := ""
 	if q.City != "" {
-		suffix = "|" + q.City
+		city = "|" + q.City
+	}
+	weeks := make([]string, 0, last-first+1) // each week's part of a key, made once for every lexeme
+	for w := first; w <= last; w++ {
+		weeks = append(weeks, "|"+strconv.FormatInt(w, 10)+city)
 	}
 	out := make([][]string, len(lexemes))
 	for i, l := range lexemes {
-		ks := make([]string, 0, last-first+1)
-		for w := first; w <= last; w++ {
-			ks = append(ks, l+"|"+strconv.FormatInt(w, 10)+suffix)
+		ks := make([]string, len(weeks))
+		for j, w := range weeks {
+			ks[j] = l + w
 		}
 		out[i] = ks
 	}

@@ -237,13 +237,20 @@ func searchSlices(ctx context.Context, db pgdb.DBTX, q *Query, end time.Time, es
 		if from != begin {
 			seen, span = float64(found), from.Sub(begin)
 		}
-		next := time.Duration(float64(span) * float64(2*(q.Limit+1-found)) / max(seen, 1))
+		next := twiceWhatLacks(span, seen, q.Limit+1-found)
 		if next <= 0 || next > maxSlice {
 			return time.Time{}, false
 		}
 		return from.Add(next), true
 	})
 	return r, ok, err
+}
+
+// twiceWhatLacks is how long a next slice must be to hold twice the lacking rows a page still
+// needs, at the density of seen rows (at least one) over span: the sizing of searchSlices' and
+// searchWeeks' slices after their first.
+func twiceWhatLacks(span time.Duration, seen float64, lacking int) time.Duration {
+	return time.Duration(float64(span) * float64(2*lacking) / max(seen, 1))
 }
 
 // maxWeekSlices bounds the slices of whole weeks whose matches a text search reads, one after
@@ -275,7 +282,7 @@ func searchWeeks(ctx context.Context, db pgdb.DBTX, q *Query) (r read, weeks int
 		if from == begin {
 			return firstWeeksEnd(begin), true
 		}
-		need := from.Add(time.Duration(float64(from.Sub(begin)) * float64(2*(q.Limit+1-found)) / float64(max(found, 1))))
+		need := from.Add(twiceWhatLacks(from.Sub(begin), float64(found), q.Limit+1-found))
 		n := 1
 		for weekAfter(from, n).Before(need) {
 			if n++; n > maxSliceWeeks {

@@ -389,13 +389,14 @@ func Measure(ctx context.Context, pool *pgxpool.Pool, ours http.Handler, o Optio
 		if i > 0 && i%500 == 0 {
 			fmt.Fprintf(out, "  ours %d/%d\n", i, o.Questions)
 		}
-		reads, _, before := DiskReads(o.SysBlock)
+		readsBefore, _, before := DiskReads(o.SysBlock)
 		d, ids, err := Ask(ctx, client, oursSrv.URL, q.Query, true)
 		if err != nil {
 			return nil, err
 		}
+		var reads int64
 		if after, _, ok := DiskReads(o.SysBlock); ok && before && res.DiskQuestions >= 0 {
-			reads = after - reads
+			reads = after - readsBefore
 			res.DiskReads += reads
 			if reads > 0 {
 				res.DiskQuestions++
