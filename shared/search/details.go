@@ -12,7 +12,7 @@ import (
 // (details_generation, migration 032). A page's rows carry the generation of the snapshot
 // they were read in (withGeneration): a detail kept under that generation is what Postgres
 // would answer in that snapshot, so a lean page's walk reads no details (keepLean); the events
-// it has not kept are read by id in one more round trip (detailsSQL), and so are the counts of
+// it has not kept are read by key in one more round trip (detailsSQL), and so are the counts of
 // those that have some (seatsOf). A page reads its details with its rows, as without a keep,
 // and keeps them, until the keep holds most of the rows pages show (mode): right after a
 // write, and always while writes come faster than pages come back. Every write of an event

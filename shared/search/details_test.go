@@ -3,6 +3,7 @@ package search_test
 import (
 	"encoding/json"
 	"fmt"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/dostupno/dostupno/shared/catalog"
 	"github.com/dostupno/dostupno/shared/pgdb"
+	"github.com/dostupno/dostupno/shared/pgtest"
 	"github.com/dostupno/dostupno/shared/search"
 )
 
@@ -318,4 +320,64 @@ func TestKeptDetailsAfterConcurrentWrites(t *testing.T) {
 	compare("after the writes")
 	w.exec(`UPDATE events SET title = title || ', last'`)
 	compare("after one more write")
+}
+
+// TestPageDetailsReadInAnswerOrder: a page's details are read by city, start and id from the
+// index of the events' details in answer order within their city (migration 037), from the
+// index alone, both with the rows of a walk (withDetails) and after them (detailsSQL); an
+// event that moved to another time or city after its page's rows were read is still shown,
+// as it now is, and one deleted is left out.
+func TestPageDetailsReadInAnswerOrder(t *testing.T) {
+	w := newWorld(t)
+	var events []catalog.Event
+	for id := int64(1); id <= 4; id++ {
+		e := event(id, "kazan", nil)
+		e.StartsAt = e.StartsAt.Add(time.Duration(id) * time.Hour)
+		events = append(events, e)
+	}
+	events = append(events, event(5, "samara", nil))
+	w.upsert(events...)
+	w.exec(`VACUUM (ANALYZE) events`) // all visible, as after an import (migration 034); few rows: no sequential scan below
+
+	byKey := regexp.MustCompile(`Index Only Scan using events_city_starts on events \w+ \(actual rows=1 loops=\d+\)`)
+	notByID := regexp.MustCompile(`Index Scan using events_pkey on events \w+ \(never executed\)`)
+	q, err := search.ParseQuery("city=kazan", w.vocab, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	sql, args := search.PageSQL(&q)
+	plan := pgtest.GenericPlan(t, w.pool, "EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF)", sql, args, "enable_seqscan = off")
+	if !byKey.MatchString(plan) || !notByID.MatchString(plan) || !strings.Contains(plan, "Heap Fetches: 0") {
+		t.Errorf("a walk's details: got the generic plan\n%s\nwant them from events_city_starts alone, none by id", plan)
+	}
+
+	var (
+		cities []string
+		starts []time.Time
+		ids    []int64
+	)
+	for _, e := range events {
+		cities, starts, ids = append(cities, e.City), append(starts, e.StartsAt), append(ids, e.ID)
+	}
+	plan = pgtest.GenericPlan(t, w.pool, "EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF)", search.DetailsSQL,
+		[]any{cities, starts, ids}, "enable_seqscan = off")
+	if !byKey.MatchString(plan) || !notByID.MatchString(plan) || !strings.Contains(plan, "Heap Fetches: 0") {
+		t.Errorf("the details after a page's rows: got the generic plan\n%s\nwant them from events_city_starts alone, none by id", plan)
+	}
+
+	moved, away := events[1], events[2]
+	moved.StartsAt = moved.StartsAt.Add(30 * time.Minute)
+	away.City = "samara"
+	w.upsert(moved, away)
+	w.exec(`DELETE FROM events WHERE id = 4`)
+	got, err := search.PageDetails(w.ctx, w.pool, cities, starts, ids)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 4 || !got[2].StartsAt.Equal(moved.StartsAt) || got[3].City != "samara" || got[1].Title != "Concert" {
+		t.Errorf("got %+v, want events 1, 2 (moved to %s), 3 (now in samara) and 5, not 4 (deleted)", got, moved.StartsAt)
+	}
+	if _, ok := got[4]; ok {
+		t.Error("a deleted event's details were read")
+	}
 }

@@ -3,6 +3,7 @@ package search
 import (
 	"context"
 	"testing"
+	"time"
 
 	"github.com/dostupno/dostupno/shared/pgdb"
 )
@@ -82,4 +83,22 @@ func WeekKeys(ctx context.Context, db pgdb.DBTX, q *Query) ([][]string, error) {
 		return nil, err
 	}
 	return weekKeys(q), nil
+}
+
+// DetailsSQL is the statement that reads a page's details after its rows (detailsSQL).
+var DetailsSQL = detailsSQL
+
+// PageDetails reads the details of the events at cities, starts and ids (details), as a page's
+// rows read there: the summaries of those found, by id.
+func PageDetails(ctx context.Context, db pgdb.DBTX, cities []string, starts []time.Time, ids []int64) (map[int64]Summary, error) {
+	page := make([]pageRow, len(ids))
+	for i := range ids {
+		page[i] = pageRow{pos: Position{StartsAt: starts[i], ID: ids[i]}, city: cities[i]}
+	}
+	found, _, err := details(ctx, db, page, false)
+	out := make(map[int64]Summary, len(found))
+	for id, d := range found {
+		out[id] = d.Summary
+	}
+	return out, err
 }

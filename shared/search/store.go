@@ -130,9 +130,9 @@ const (
 
 // PageSQL builds the query that selects one page's rows as Search first runs it: the keyset
 // walk over event_accessibility (limit+1 rows, to know whether a next page exists) answering
-// each row's event_id, starts_at, constraint_ids and capped (see plan capped). The page's
+// each row's event_id, starts_at, constraint_ids, city and capped (see plan capped). The page's
 // details (title, venue, cover photo...) follow in the same rows of a walk in answer order
-// (withDetails), else are read afterwards by their ids (detailsSQL). Every value of the
+// (withDetails), else are read afterwards by their cities, starts and ids (detailsSQL). Every value of the
 // question is a bind parameter except the constraint ids, which are written as one literal
 // "constraint_ids @> '{k}'" each: k is a small integer of the fixed vocabulary (never text
 // from the request), and only a literal lets the planner match the partial index of that code
@@ -303,14 +303,14 @@ func pageSQL(q *Query, how plan) (string, []any) {
 	}
 	first := func(rows int) string {
 		return `(
-			SELECT a.event_id, a.starts_at, a.constraint_ids, ` + column + rank + ` FROM event_accessibility a
+			SELECT a.event_id, a.starts_at, a.constraint_ids, a.city, ` + column + rank + ` FROM event_accessibility a
 			WHERE ` + strings.Join(where, "\n\t\t\t  AND ") + `
 			ORDER BY a.starts_at, a.event_id LIMIT ` + strconv.Itoa(rows) + `) w`
 	}
 	var page string
 	switch how {
 	case walk:
-		page = `SELECT a.event_id, a.starts_at, a.constraint_ids, false AS capped FROM event_accessibility a
+		page = `SELECT a.event_id, a.starts_at, a.constraint_ids, a.city, false AS capped FROM event_accessibility a
 		WHERE ` + strings.Join(where, "\n\t\t  AND ") + `
 		ORDER BY a.starts_at, a.event_id LIMIT ` + limit
 	case window, long, seatWindow:
@@ -325,14 +325,14 @@ func pageSQL(q *Query, how plan) (string, []any) {
 		if f := seats("w"); f != "" {
 			match = append(match, f)
 		}
-		page = `SELECT w.event_id, w.starts_at, w.constraint_ids, false AS capped` + ranks + ` FROM ` + first(rows) + `
+		page = `SELECT w.event_id, w.starts_at, w.constraint_ids, w.city, false AS capped` + ranks + ` FROM ` + first(rows) + `
 		WHERE ` + strings.Join(match, " AND ") + `
 		ORDER BY w.starts_at, w.event_id LIMIT ` + limit
 	case textSeatWindow:
 		// Every match of the text in the window, each with whether its seats pass (no seat
 		// count: false), in answer order: the page is its first rows that pass, and the
 		// matches, seated or not, tell the text's density apart from the seats' (searchText).
-		page = `SELECT w.event_id, w.starts_at, w.constraint_ids, false AS capped, coalesce(` + seats("w") + `, false) AS seated
+		page = `SELECT w.event_id, w.starts_at, w.constraint_ids, w.city, false AS capped, coalesce(` + seats("w") + `, false) AS seated
 		FROM ` + first(b.Window) + `
 		WHERE ` + matches + `
 		ORDER BY w.starts_at, w.event_id`
@@ -344,7 +344,7 @@ func pageSQL(q *Query, how plan) (string, []any) {
 		page = `WITH m AS MATERIALIZED (
 			SELECT s.event_id FROM event_availability s
 			WHERE s.wheelchair_spaces >= ` + arg(int32(q.WheelchairSpaces)) + ` AND s.companion_seats >= ` + arg(int32(q.CompanionSeats)) + `)
-		SELECT a.event_id, a.starts_at, a.constraint_ids, false AS capped FROM m
+		SELECT a.event_id, a.starts_at, a.constraint_ids, a.city, false AS capped FROM m
 		JOIN event_accessibility a ON a.event_id = m.event_id
 		WHERE ` + strings.Join(where, "\n\t\t  AND ") + `
 		ORDER BY a.starts_at, a.event_id LIMIT ` + limit
@@ -365,7 +365,7 @@ func pageSQL(q *Query, how plan) (string, []any) {
 			match = probed
 		}
 		page = `WITH m AS MATERIALIZED (
-			SELECT a.event_id, a.starts_at, a.constraint_ids FROM event_accessibility a
+			SELECT a.event_id, a.starts_at, a.constraint_ids, a.city FROM event_accessibility a
 			WHERE ` + strings.Join(append(where, match), "\n\t\t\t  AND ") + read + `)
 		SELECT m.*, ` + over + ` AS capped
 		FROM m ORDER BY m.starts_at, m.event_id`
@@ -415,7 +415,7 @@ func pageSQL(q *Query, how plan) (string, []any) {
 			WHERE ` + strings.Join(each, "\n\t\t\t  AND ") + `
 			  AND ` + holds + `
 			LIMIT ` + strconv.Itoa(b.Cap+1) + `)
-		SELECT a.event_id, a.starts_at, a.constraint_ids, ` + over + ` AS capped
+		SELECT a.event_id, a.starts_at, a.constraint_ids, a.city, ` + over + ` AS capped
 		FROM m a
 		WHERE ` + over + ` OR (` + strings.Join(where, "\n\t\t  AND ") + `)
 		ORDER BY a.starts_at, a.event_id`
@@ -499,28 +499,38 @@ func wordsAlone(p string) string {
 	return `(SELECT websearch_to_tsquery('russian', ` + p + `)::text !~ '[<!|]')`
 }
 
-// detailsSQL reads the details of a page's events by their ids ($1, bigint[]); summaries puts
-// the rows back in the page's order. It runs with a generic plan (pgdb.QueryGeneric): its plan does
-// not depend on the ids, and building a custom one took 1.2 ms on 200k events, the plan
+// detailsSQL reads the details of a page's events by their cities ($1, text[]), starts ($2,
+// timestamptz[]) and ids ($3, bigint[]), one lateral read each (detailsOf); summaries puts the
+// rows back in the page's order. It runs with a generic plan (pgdb.QueryGeneric): its plan does
+// not depend on the events, and building a custom one took 1.2 ms on 200k events, the plan
 // itself 0.2 ms. The venue's name is the event's own copy (events.venue_name, migration
 // 028): looked up by venues' primary key per row, it cost about 8% of the whole mix's answers a
 // second at 16 clients (cmd/dostupno bench, in turns), and as a join the generic plan hashed
 // the whole venues table at every call. The seat counts (migration 019) are a lateral lookup by event_availability's primary key, one
 // per row: its LIMIT keeps the planner from making it a plain left join, which the generic
 // plan hashed whole (a table of 100 to 1,000 counts, on 20k events).
-var detailsSQL = detailsOf + `ANY($1::bigint[])`
+var detailsSQL = `SELECT d.* FROM unnest($1::text[], $2::timestamptz[], $3::bigint[]) u(city, starts_at, id)
+CROSS JOIN LATERAL (` + detailsOf("u.city", "u.starts_at", "u.id") + `) d`
 
-// detailsOf is detailsSQL without the ids: the events whose id equals what follows it. The
-// walk of a question without text reads each row's details with it in the same statement
-// (withDetails).
-var detailsOf = `SELECT e.id, e.title, e.category, e.city, e.venue_id, e.venue_name,
-	e.starts_at, e.ends_at, e.timezone,
+// detailsOf is the details of the event at city, start and id (SQL expressions), at most one
+// row: read from the index of the events' details in answer order within their city (migration
+// 037), from the index alone, where the events of a page lie on a few leaves; else, for an
+// event that moved to another time or city since its page's rows were read (detailsSQL runs in
+// a snapshot of its own), by its id. The walk of a question without text reads each row's
+// details with it in the same statement (withDetails).
+func detailsOf(city, starts, id string) string {
+	return `SELECT ` + eventColumns + `,
 	(SELECT ph.object_key FROM event_photos ph WHERE ph.event_id = e.id
 	 ORDER BY ph.position, ph.object_key LIMIT 1),
 	s.wheelchair_spaces, s.companion_seats, s.as_of
-FROM events e
-` + seatsLateral("e.id") + `
-WHERE e.id = `
+FROM ((SELECT ` + eventColumns + ` FROM events e WHERE e.city = ` + city + ` AND e.starts_at = ` + starts + ` AND e.id = ` + id + `)
+	UNION ALL
+	(SELECT ` + eventColumns + ` FROM events e WHERE e.id = ` + id + `) LIMIT 1) e
+` + seatsLateral("e.id")
+}
+
+// eventColumns are the columns of events that detailsOf shows, those of migration 037's index.
+const eventColumns = `e.id, e.title, e.category, e.city, e.venue_id, e.venue_name, e.starts_at, e.ends_at, e.timezone`
 
 // seatsLateral joins the seat counts of the event whose id is the column id as s (NULL when it
 // has none), a lateral lookup by event_availability's primary key whose LIMIT keeps the planner
@@ -591,13 +601,13 @@ func withSeats(page string) string {
 }
 
 // withDetails is page (a walk, pageSQL) with each row's details (detailsOf) in the same
-// statement: a lateral lookup by the events' primary key per row of the page, whose LIMIT
+// statement: a lateral read per row of the page by its city, start and id, whose LIMIT
 // keeps the generic plan a nested loop over the page's rows (as a join, a generic plan, which
 // takes a LIMIT parameter for a tenth of the rows, hashed the whole events table). One
 // statement instead of two saves a round trip and a statement's execution per question.
 func withDetails(page string) string {
 	return `SELECT p.*, d.* FROM (` + page + `) p
-	JOIN LATERAL (` + detailsOf + `p.event_id LIMIT 1) d ON true
+	JOIN LATERAL (` + detailsOf("p.city", "p.starts_at", "p.event_id") + `) d ON true
 	ORDER BY p.starts_at, p.event_id`
 }
 
@@ -798,7 +808,9 @@ func windowEnd(ctx context.Context, db pgdb.DBTX, q *Query) (end time.Time, more
 type pageRow struct {
 	pos Position
 	ids []int16
-	d   *detail // the row's details, when read with it (withDetails), else nil
+	// city is the event's city: with pos, where its details are (detailsOf).
+	city string
+	d    *detail // the row's details, when read with it (withDetails), else nil
 	// seats are the row's seat counts and seated says they were read with it (withSeats),
 	// for details kept without them or read after it.
 	seats  *Availability
@@ -889,7 +901,7 @@ func scanPage(q *Query, how plan, rows pgx.Rows) (read, error) {
 	}
 	// Each row is scanned into p, through the one dest, then copied into the page.
 	var p pageRow
-	dest := []any{&p.pos.ID, &p.pos.StartsAt, &p.ids, &r.over}
+	dest := []any{&p.pos.ID, &p.pos.StartsAt, &p.ids, &p.city, &r.over}
 	var rank int64
 	switch {
 	case how == textSeatWindow:
@@ -996,7 +1008,7 @@ func summaries(ctx context.Context, db pgdb.DBTX, vocab *catalog.Vocabulary, q *
 		ids, counted = k.take(page, ids, found)
 	}
 	if len(ids) > 0 {
-		more, gen, err := details(ctx, db, ids, q.keep != keepNone)
+		more, gen, err := details(ctx, db, rowsOf(page, ids), q.keep != keepNone)
 		if err != nil {
 			return nil, err
 		}
@@ -1083,11 +1095,26 @@ type detail struct {
 	counted bool
 }
 
-// details reads the details of events ids (detailsSQL) in one round trip, with a generic
-// plan (pgdb.QueryGeneric), by id; with gen, also the generation they were read at
-// (detailsGenerationSQL), which is not ok when no event was found.
-func details(ctx context.Context, db pgdb.DBTX, ids []int64, gen bool) (map[int64]*detail, generation, error) {
+// rowsOf are the rows of page whose events are ids, which are in page's order.
+func rowsOf(page []pageRow, ids []int64) []pageRow {
+	rows := make([]pageRow, 0, len(ids))
+	for _, r := range page {
+		if len(rows) < len(ids) && r.pos.ID == ids[len(rows)] {
+			rows = append(rows, r)
+		}
+	}
+	return rows
+}
+
+// details reads the details of the events of page's rows (detailsSQL) in one round trip, with a
+// generic plan (pgdb.QueryGeneric), by city, start and id; with gen, also the generation they
+// were read at (detailsGenerationSQL), which is not ok when no event was found.
+func details(ctx context.Context, db pgdb.DBTX, page []pageRow, gen bool) (map[int64]*detail, generation, error) {
 	sql := detailsSQL
+	cities, starts, ids := make([]string, len(page)), make([]time.Time, len(page)), make([]int64, len(page))
+	for i, r := range page {
+		cities[i], starts[i], ids[i] = r.city, r.pos.StartsAt, r.pos.ID
+	}
 	var (
 		g    generation
 		last []any
@@ -1095,7 +1122,7 @@ func details(ctx context.Context, db pgdb.DBTX, ids []int64, gen bool) (map[int6
 	if gen {
 		sql, last = detailsGenerationSQL, []any{&g.epoch, &g.n}
 	}
-	rows, br, err := pgdb.QueryGeneric(ctx, db, sql, ids)
+	rows, br, err := pgdb.QueryGeneric(ctx, db, sql, cities, starts, ids)
 	defer br.Close() //nolint:errcheck // an error of the batch is the one Exec or Query answered
 	if err != nil {
 		return nil, g, fmt.Errorf("search: details: %w", err)
@@ -1135,6 +1162,6 @@ func scanDetail(rows pgx.Rows, first []any, last ...any) (*detail, error) {
 	return d, nil
 }
 
-// maxFirst and maxLast are how many columns a row has before detailsOf's (readPage's four,
+// maxFirst and maxLast are how many columns a row has before detailsOf's (readPage's five,
 // and a signed window's rank) and after them (the details' generation, withGeneration).
-const maxFirst, maxLast = 5, 2
+const maxFirst, maxLast = 6, 2
