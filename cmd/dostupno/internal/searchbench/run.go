@@ -300,6 +300,10 @@ type Result struct {
 	CachedP50       time.Duration
 	Mismatches      int
 	Slowest         []Timed // ours, slowest first
+	// SlowestOf is each shape's slowest question (ours): a shape that misses its target is
+	// reported with it, and with the disks' reads while it was asked, to tell a wait for the
+	// disk from one for the CPU.
+	SlowestOf map[string]Timed
 	// DiskQuestions are ours' questions during which the disks read (Options.SysBlock; -1 not
 	// known), and DiskReads the reads in all.
 	DiskQuestions, DiskReads int64
@@ -371,7 +375,7 @@ func Measure(ctx context.Context, pool *pgxpool.Pool, ours http.Handler, o Optio
 			}
 		}
 	}
-	res := &Result{ByShape: map[string][2]Stats{}}
+	res := &Result{ByShape: map[string][2]Stats{}, SlowestOf: map[string]Timed{}}
 	var allOurs, oursWithoutText, allHack []time.Duration
 	var lenient [2][]time.Duration
 	byShape := map[string][2][]time.Duration{}
@@ -414,7 +418,11 @@ func Measure(ctx context.Context, pool *pgxpool.Pool, ours http.Handler, o Optio
 		s := byShape[q.Shape]
 		allOurs, s[0] = append(allOurs, d), append(s[0], d)
 		byShape[q.Shape] = s
-		res.Slowest = append(res.Slowest, Timed{q.Query, d, reads})
+		t := Timed{q.Query, d, reads}
+		res.Slowest = append(res.Slowest, t)
+		if d > res.SlowestOf[q.Shape].Took {
+			res.SlowestOf[q.Shape] = t
+		}
 	}
 	for i, q := range measured {
 		if i > 0 && i%500 == 0 {
@@ -541,7 +549,7 @@ func report(out io.Writer, r *Result) {
 		}
 		fmt.Fprintf(out, " %s %s %s %s\n", ms(b.P50), ms(b.P90), ms(b.P99), ms(b.Max))
 	}
-	var missed []string
+	var missed, slowest []string
 	for _, s := range shapes {
 		v, ok := r.ByShape[s.name]
 		if !ok {
@@ -550,6 +558,9 @@ func report(out io.Writer, r *Result) {
 		line(s.name, v[0], v[1])
 		if v[0].P99 > TargetOf(s.name) || v[0].Max > MaxTarget {
 			missed = append(missed, fmt.Sprintf("%s (p99 %s, max %s ms)", s.name, Millis(v[0].P99), Millis(v[0].Max)))
+			if t, ok := r.SlowestOf[s.name]; ok {
+				slowest = append(slowest, fmt.Sprintf("  %s, its slowest: %s ms%s  ?%s\n", s.name, Millis(t.Took), readsOf(t, r), t.Query))
+			}
 		}
 	}
 	fmt.Fprintln(out, strings.Repeat("-", 114))
@@ -564,6 +575,7 @@ func report(out io.Writer, r *Result) {
 		fmt.Fprintf(out, "targets met: every shape p99 <= %v (text <= %v), every question <= %v\n", ShapeTarget, TextTarget, MaxTarget)
 	} else {
 		fmt.Fprintf(out, "TARGETS MISSED (p99 <= %v, text <= %v, max <= %v): %s\n", ShapeTarget, TextTarget, MaxTarget, strings.Join(missed, "; "))
+		fmt.Fprint(out, strings.Join(slowest, ""))
 	}
 	if r.OursWithoutText.P99 > 0 {
 		fmt.Fprintf(out, "\np99 ratio hackathon/ours (the same questions, without text): %.1fx   p50 ratio: %.1fx\n",
@@ -580,12 +592,16 @@ func report(out io.Writer, r *Result) {
 		fmt.Fprintln(out, "slowest questions (ours), with the disks' reads while each was asked:")
 	}
 	for _, t := range r.Slowest {
-		reads := ""
-		if r.DiskQuestions >= 0 {
-			reads = fmt.Sprintf(" %4d reads", t.Reads)
-		}
-		fmt.Fprintf(out, "  %s ms%s  ?%s\n", ms(t.Took), reads, t.Query)
+		fmt.Fprintf(out, "  %s ms%s  ?%s\n", ms(t.Took), readsOf(t, r), t.Query)
 	}
+}
+
+// readsOf is " N reads" for question t of run r, or nothing where the disks' reads are not known.
+func readsOf(t Timed, r *Result) string {
+	if r.DiskQuestions < 0 {
+		return ""
+	}
+	return fmt.Sprintf(" %4d reads", t.Reads)
 }
 
 // explain prints the plan of one question of each shape on our schema.

@@ -141,6 +141,11 @@ func TestOursAnswersAsTheHackathonDoes(t *testing.T) {
 	if text := int64(res.Ours.N - res.OursWithoutText.N); text == 0 || res.DiskQuestions != text || res.DiskReads != 2*text {
 		t.Errorf("got %d questions that read the disk, %d reads; want the %d text questions, twice each", res.DiskQuestions, res.DiskReads, text)
 	}
+	for name, st := range res.ByShape {
+		if got := res.SlowestOf[name]; got.Took != st[0].Max || got.Query == "" {
+			t.Errorf("shape %s: its slowest question took %v (?%s), want its max %v", name, got.Took, got.Query, st[0].Max)
+		}
+	}
 	for _, s := range res.Slowest {
 		if want := map[bool]int64{true: 2, false: 0}[strings.Contains(s.Query, "q=")]; s.Reads != want {
 			t.Errorf("slowest ?%s: got %d reads, want %d", s.Query, s.Reads, want)
