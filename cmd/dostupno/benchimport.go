@@ -4,8 +4,10 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"strings"
 	"time"
 
+	"github.com/dostupno/dostupno/cmd/dostupno/internal/natsauth"
 	"github.com/dostupno/dostupno/cmd/dostupno/internal/searchbench"
 	"github.com/dostupno/dostupno/cmd/dostupno/internal/seed"
 	"github.com/dostupno/dostupno/shared/config"
@@ -28,6 +30,13 @@ func benchAfterImport(ctx context.Context, admin, url, dbName, natsURL string, s
 	cfg, err := config.Load(func(k string) (string, bool) { v, ok := env[k]; return v, ok })
 	if err != nil {
 		return err
+	}
+	// The import's write log belongs to the benchmark database: it goes with it (1M events
+	// are about 800 MB on the NATS server's disk), or stays with it under --keep.
+	if keep {
+		fmt.Printf("the write log stays with %s under --keep: namespace %s on %s\n", dbName, cfg.Namespace, natsURL)
+	} else {
+		defer dropBenchLog(cfg)
 	}
 	g, err := seed.New(so)
 	if err != nil {
@@ -75,4 +84,21 @@ func showSetting(ctx context.Context, url, name string) string {
 		return "?"
 	}
 	return v
+}
+
+// dropBenchLog deletes what the benchmark's import made on cfg's NATS server in its namespace
+// (natsauth.Remove), saying so, or why it could not.
+func dropBenchLog(cfg config.Config) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	nc, err := opsNATS(cfg, true)
+	if err == nil {
+		defer nc.Close()
+		var deleted []string
+		if deleted, err = natsauth.Remove(ctx, nc, cfg.Namespace); err == nil {
+			fmt.Printf("deleted the import's write log: %s\n", strings.Join(deleted, ", "))
+			return
+		}
+	}
+	fmt.Fprintf(os.Stderr, "delete the import's write log (namespace %s on %s): %v\n", cfg.Namespace, cfg.NatsURL, err)
 }
