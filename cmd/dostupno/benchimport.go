@@ -26,7 +26,7 @@ func benchAfterImport(ctx context.Context, admin, url, dbName, natsURL string, s
 	if !keep {
 		defer dropBenchDB(admin, dbName)
 	}
-	env := map[string]string{"DATABASE_URL": url, "NATS_URL": natsURL, "DOSTUPNO_NAMESPACE": fmt.Sprintf("benchimport%d", os.Getpid())}
+	env := map[string]string{"DATABASE_URL": url, "NATS_URL": natsURL, "DOSTUPNO_NAMESPACE": benchImportNamespace()}
 	cfg, err := config.Load(func(k string) (string, bool) { v, ok := env[k]; return v, ok })
 	if err != nil {
 		return err
@@ -85,6 +85,10 @@ func showSetting(ctx context.Context, url, name string) string {
 	}
 	return v
 }
+
+// benchImportNamespace is the namespace of this process's benchmark import: its write log
+// apart from any other's on the same NATS server.
+func benchImportNamespace() string { return fmt.Sprintf("benchimport%d", os.Getpid()) }
 
 // dropBenchLog deletes what the benchmark's import made on cfg's NATS server in its namespace
 // (natsauth.Remove), saying so, or why it could not.

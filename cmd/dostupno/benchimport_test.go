@@ -22,8 +22,9 @@ func TestBenchViaImportLeavesNothing(t *testing.T) {
 	ctx := context.Background()
 	env := natstest.New(t) // the server's connection, and its check that the server runs
 	db := fmt.Sprintf("dostupno_benchtest_%d", os.Getpid())
-	ns := fmt.Sprintf("benchimport%d", os.Getpid()) // the namespace bench gives its import
-	t.Cleanup(func() {                              // what a failing run left behind
+	ns := benchImportNamespace()
+	// What a failing run left behind:
+	t.Cleanup(func() {
 		if _, err := natsauth.Remove(ctx, env.Conn, ns); err != nil {
 			t.Error(err)
 		}
