@@ -39,7 +39,7 @@ func runBench(ctx context.Context, args []string) error {
 	server := fs.String("server", "", "Postgres server URL to create the benchmark database on (default TEST_DATABASE_URL, else DATABASE_URL, else the local server)")
 	dbName := fs.String("db", "dostupno_bench", "name of the benchmark database (created afresh)")
 	reuse := fs.Bool("reuse", false, "keep an existing benchmark database of the same size instead of loading again")
-	keep := fs.Bool("keep", false, "keep the benchmark database afterwards")
+	keep := fs.Bool("keep", false, "keep the benchmark database afterwards (and, with --via-import, its write log)")
 	explain := fs.Bool("explain", false, "print EXPLAIN ANALYZE of one question of each shape")
 	cpuProfile := fs.String("cpuprofile", "", "write the CPU profile of this process (the server side) during the concurrent run to this file")
 	only := fs.String("shapes", "", "ask only the shapes whose name contains this (e.g. \"text\"; \"!text\": all but those)")
