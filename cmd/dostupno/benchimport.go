@@ -93,13 +93,12 @@ func benchImportNamespace() string { return fmt.Sprintf("benchimport%d", os.Getp
 // dropBenchLog deletes what the benchmark's import made on cfg's NATS server in its namespace
 // (natsauth.Remove), saying so, or why it could not.
 func dropBenchLog(cfg config.Config) {
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
 	nc, err := opsNATS(cfg, true)
 	if err == nil {
 		defer nc.Close()
 		var deleted []string
-		if deleted, err = natsauth.Remove(ctx, nc, cfg.Namespace); err == nil {
+		// Remove bounds its own time, as Provision does.
+		if deleted, err = natsauth.Remove(context.Background(), nc, cfg.Namespace); err == nil {
 			fmt.Printf("deleted the import's write log: %s\n", strings.Join(deleted, ", "))
 			return
 		}
