@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -57,7 +58,10 @@ func serve(t *testing.T, h http.Handler) (srv *httptest.Server, writes *atomic.I
 }
 
 // An answer over net/http's 4 KiB buffer (a page of search answers) reaches TCP in one
-// write, each answer of a kept-alive connection.
+// write, each answer of a kept-alive connection: net/http alone would write each in two or
+// three. One answer of the run may leave in two: net/http's background read (it watches for
+// the client leaving) calls Read while the handler writes, and Read writes what is held first
+// (about 1 answer in 10,000 here, with both cores busy).
 func TestAnswerLeavesInOneWrite(t *testing.T) {
 	body := bytes.Repeat([]byte("x"), 9000)
 	srv, writes := serve(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -71,7 +75,9 @@ func TestAnswerLeavesInOneWrite(t *testing.T) {
 	defer c.Close()
 	c.SetDeadline(time.Now().Add(10 * time.Second)) // an answer held for good fails, not hangs
 	br := bufio.NewReader(c)
-	for i := range 3 {
+	const answers = 5
+	var each []int64
+	for i := range answers {
 		before := writes.Load()
 		if _, err := io.WriteString(c, "GET / HTTP/1.1\r\nHost: x\r\n\r\n"); err != nil {
 			t.Fatal(err)
@@ -88,9 +94,14 @@ func TestAnswerLeavesInOneWrite(t *testing.T) {
 		if resp.Close {
 			t.Fatalf("answer %d closes the connection", i)
 		}
-		if n := writes.Load() - before; n != 1 {
-			t.Errorf("answer %d left in %d writes, want 1", i, n)
-		}
+		each = append(each, writes.Load()-before)
+	}
+	var all int64
+	for _, n := range each {
+		all += n
+	}
+	if all > answers+1 || slices.Contains(each, 0) {
+		t.Errorf("%d answers left in %v writes, want one each (one of them two at most)", answers, each)
 	}
 }
 
@@ -152,7 +163,11 @@ func TestLargeAnswersArriveWhole(t *testing.T) {
 		}
 		// Past MaxHeld, what is held leaves with the write that overflows it (one writev on
 		// TCP, a write for each piece here): never a write for each of the handler's pieces.
-		if n, most := writes.Load()-before, int64(2*(len(body)/httpconn.MaxHeld)+1); n > most {
+		// Plus the end's flush, and at most one more: net/http's background read (it watches
+		// for the client leaving) calls Read while the handler writes, and Read writes what
+		// is held first; when it comes after the handler's first pieces, their write is one
+		// of its own (8 writes in about 1 run of 300 here, at random).
+		if n, most := writes.Load()-before, int64(2*(len(body)/httpconn.MaxHeld)+2); n > most {
 			t.Errorf("%q: %d writes, want at most %d", q, n, most)
 		}
 	}
